@@ -1,0 +1,521 @@
+//! Prints a tree back as canonical Warden text.
+//!
+//! Printing is idempotent (`print ∘ parse ∘ print = print`, a property test)
+//! and adds parentheses only where the grammar needs them. Comments are not
+//! in the tree; the formatter re-attaches them from the token table.
+
+use crate::ast::*;
+use std::fmt::Write;
+
+pub fn print_file(file: &SourceFile) -> String {
+    let mut p = Printer::default();
+    if let Some(package) = &file.package {
+        writeln!(p.out, "package {}", package.path.to_dotted()).unwrap();
+    }
+    for import in &file.imports {
+        write!(p.out, "import {}", import.path.to_dotted()).unwrap();
+        if let Some(alias) = &import.alias {
+            write!(p.out, " as {}", alias.text).unwrap();
+        }
+        p.out.push('\n');
+    }
+    for item in &file.items {
+        if !p.out.is_empty() {
+            p.out.push('\n');
+        }
+        p.item(item);
+    }
+    p.out
+}
+
+pub fn print_expr(expr: &Expr) -> String {
+    let mut p = Printer::default();
+    p.expr(expr, Prec::Open);
+    p.out
+}
+
+pub fn print_type(ty: &TypeExpr) -> String {
+    let mut p = Printer::default();
+    p.ty(ty);
+    p.out
+}
+
+#[derive(Default)]
+struct Printer {
+    out: String,
+}
+
+/// Binding strength, loosest first; mirrors the grammar's levels.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Prec {
+    Open,
+    Or,
+    And,
+    Not,
+    Cmp,
+    Coalesce,
+    Sum,
+    Product,
+    Unary,
+    Postfix,
+}
+
+fn binary_prec(op: BinaryOp) -> Prec {
+    use BinaryOp::*;
+    match op {
+        Or => Prec::Or,
+        And => Prec::And,
+        Eq | NotEq | Lt | LtEq | Gt | GtEq | In | NotIn | Matches => Prec::Cmp,
+        Coalesce => Prec::Coalesce,
+        Add | Sub => Prec::Sum,
+        Mul | Div | Rem => Prec::Product,
+    }
+}
+
+fn expr_prec(expr: &Expr) -> Prec {
+    match &expr.kind {
+        ExprKind::Quantifier { .. } | ExprKind::If { .. } => Prec::Open,
+        ExprKind::Binary { op, .. } => binary_prec(*op),
+        ExprKind::Unary { op: UnaryOp::Not, .. } => Prec::Not,
+        ExprKind::Unary { op: UnaryOp::Neg, .. } | ExprKind::Has(_) => Prec::Unary,
+        _ => Prec::Postfix,
+    }
+}
+
+impl Printer {
+    fn item(&mut self, item: &Item) {
+        if let Some(doc) = &item.doc {
+            for line in doc.lines() {
+                if line.is_empty() {
+                    self.out.push_str("///\n");
+                } else {
+                    writeln!(self.out, "/// {line}").unwrap();
+                }
+            }
+        }
+        for attr in &item.attributes {
+            write!(self.out, "@{}", attr.name.text).unwrap();
+            if !attr.args.is_empty() {
+                self.out.push('(');
+                for (i, arg) in attr.args.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    match arg {
+                        AttributeArg::Name(n) => self.out.push_str(&n.text),
+                        AttributeArg::Str(s) => self.string(&s.value),
+                    }
+                }
+                self.out.push(')');
+            }
+            self.out.push('\n');
+        }
+        match &item.kind {
+            ItemKind::Type(t) => {
+                write!(self.out, "type {} = ", t.name.text).unwrap();
+                self.ty(&t.ty);
+            }
+            ItemKind::Target(t) => {
+                write!(self.out, "target {}: ", t.name.text).unwrap();
+                self.ty(&t.ty);
+                if let Some((effect, _)) = t.default {
+                    self.out.push_str(match effect {
+                        DefaultEffect::Allow => " default allow",
+                        DefaultEffect::Deny => " default deny",
+                    });
+                }
+            }
+            ItemKind::Data(d) => {
+                write!(self.out, "data {}: ", d.name.text).unwrap();
+                self.ty(&d.ty);
+                if let Some(default) = &d.default {
+                    self.out.push_str(" = ");
+                    self.expr(default, Prec::Open);
+                }
+            }
+            ItemKind::Rule(r) => {
+                write!(self.out, "rule {} on {}", r.name.text, r.target.text).unwrap();
+                if let Some(binding) = &r.binding {
+                    write!(self.out, " as {}", binding.text).unwrap();
+                }
+                self.out.push_str(" {\n");
+                for stmt in &r.body {
+                    self.rule_stmt(stmt);
+                }
+                self.out.push('}');
+            }
+            ItemKind::Fn(f) => {
+                write!(self.out, "fn {}(", f.name.text).unwrap();
+                for (i, param) in f.params.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    write!(self.out, "{}: ", param.name.text).unwrap();
+                    self.ty(&param.ty);
+                }
+                self.out.push(')');
+                if let Some(ret) = &f.ret {
+                    self.out.push_str(" -> ");
+                    self.ty(ret);
+                }
+                self.out.push_str(" =\n  ");
+                self.expr(&f.body, Prec::Open);
+            }
+            ItemKind::Waiver(w) => {
+                write!(self.out, "waiver {} for {}", w.name.text, w.rule.to_dotted()).unwrap();
+                if let Some(condition) = &w.condition {
+                    self.out.push_str("\n  when ");
+                    self.expr(condition, Prec::Open);
+                }
+                for (name, value) in &w.fields {
+                    write!(self.out, "\n  {} ", name.text).unwrap();
+                    self.expr(value, Prec::Open);
+                }
+            }
+            ItemKind::Test(t) => {
+                writeln!(self.out, "test {} {{", t.name.text).unwrap();
+                for stmt in &t.body {
+                    self.test_stmt(stmt);
+                }
+                self.out.push('}');
+            }
+            ItemKind::Error => self.out.push_str("/* error */"),
+        }
+        self.out.push('\n');
+    }
+
+    fn rule_stmt(&mut self, stmt: &RuleStmt) {
+        match stmt {
+            RuleStmt::Let(l) => {
+                write!(self.out, "  let {} = ", l.name.text).unwrap();
+                self.expr(&l.value, Prec::Open);
+                self.out.push('\n');
+            }
+            RuleStmt::Clause(c) => self.clause(c),
+            RuleStmt::Error(_) => self.out.push_str("  /* error */\n"),
+        }
+    }
+
+    fn clause(&mut self, c: &Clause) {
+        write!(self.out, "  {}", c.effect.as_str()).unwrap();
+        if let Some(it) = &c.iteration {
+            write!(self.out, " for {} in ", it.binding.text).unwrap();
+            self.expr(&it.collection, Prec::Coalesce);
+        }
+        self.out.push_str(" when ");
+        match &c.condition {
+            Some(condition) => self.expr(condition, Prec::Open),
+            None => self.out.push_str("/* missing */"),
+        }
+        if let Some(message) = &c.message {
+            self.out.push_str("\n    message ");
+            self.template(message);
+        }
+        self.obligations(&c.obligations, "\n    with ");
+        self.out.push('\n');
+    }
+
+    fn obligations(&mut self, obligations: &[Obligation], lead: &str) {
+        for (i, o) in obligations.iter().enumerate() {
+            self.out.push_str(if i == 0 { lead } else { ", " });
+            write!(self.out, "{} = ", o.key.text).unwrap();
+            self.expr(&o.value, Prec::Open);
+        }
+    }
+
+    fn test_stmt(&mut self, stmt: &TestStmt) {
+        self.out.push_str("  ");
+        match stmt {
+            TestStmt::Given { target, value, .. } => {
+                write!(self.out, "given {} = ", target.text).unwrap();
+                self.expr(value, Prec::Open);
+            }
+            TestStmt::WithData { name, value, .. } => {
+                write!(self.out, "given data.{} = ", name.text).unwrap();
+                self.expr(value, Prec::Open);
+            }
+            TestStmt::At { value, .. } => {
+                self.out.push_str("at ");
+                self.expr(value, Prec::Open);
+            }
+            TestStmt::Expect { effect, rule, obligations, .. } => {
+                write!(self.out, "expect {}", effect.as_str()).unwrap();
+                if let Some(rule) = rule {
+                    write!(self.out, " {}", rule.to_dotted()).unwrap();
+                }
+                self.obligations(obligations, " with ");
+            }
+            TestStmt::Error(_) => self.out.push_str("/* error */"),
+        }
+        self.out.push('\n');
+    }
+
+    fn ty(&mut self, ty: &TypeExpr) {
+        match &ty.kind {
+            TypeExprKind::Named(path) => self.out.push_str(&path.to_dotted()),
+            TypeExprKind::Any => self.out.push_str("any"),
+            TypeExprKind::Literal(s) => self.string(&s.value),
+            TypeExprKind::Union(members) => {
+                for (i, m) in members.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(" | ");
+                    }
+                    self.ty_atom(m, true);
+                }
+            }
+            TypeExprKind::Optional(inner) => {
+                self.ty_atom(inner, false);
+                self.out.push('?');
+            }
+            TypeExprKind::List(inner) => {
+                self.out.push('[');
+                self.ty(inner);
+                self.out.push(']');
+            }
+            TypeExprKind::Map(inner) => {
+                self.out.push_str("{string: ");
+                self.ty(inner);
+                self.out.push('}');
+            }
+            TypeExprKind::Record { fields, open } => {
+                if fields.is_empty() && !open {
+                    self.out.push_str("{}");
+                    return;
+                }
+                self.out.push_str("{ ");
+                for (i, f) in fields.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str(&f.name.text);
+                    if f.optional {
+                        self.out.push('?');
+                    }
+                    self.out.push_str(": ");
+                    self.ty(&f.ty);
+                }
+                if *open {
+                    self.out.push_str(if fields.is_empty() { "..." } else { ", ..." });
+                }
+                self.out.push_str(" }");
+            }
+            TypeExprKind::Schema(s) => {
+                self.out.push_str("schema ");
+                self.string(&s.value);
+            }
+            TypeExprKind::Error => self.out.push_str("/* error */"),
+        }
+    }
+
+    /// A type inside a union (`optional_ok`) or before `?`: parenthesized when it would bind differently.
+    fn ty_atom(&mut self, ty: &TypeExpr, optional_ok: bool) {
+        let needs_parens = match &ty.kind {
+            TypeExprKind::Union(_) => true,
+            TypeExprKind::Optional(_) => !optional_ok,
+            _ => false,
+        };
+        if needs_parens {
+            self.out.push('(');
+            self.ty(ty);
+            self.out.push(')');
+        } else {
+            self.ty(ty);
+        }
+    }
+
+    fn string(&mut self, value: &str) {
+        self.out.push('"');
+        for c in value.chars() {
+            match c {
+                '"' => self.out.push_str("\\\""),
+                '\\' => self.out.push_str("\\\\"),
+                '\n' => self.out.push_str("\\n"),
+                '\t' => self.out.push_str("\\t"),
+                '\r' => self.out.push_str("\\r"),
+                c => self.out.push(c),
+            }
+        }
+        self.out.push('"');
+    }
+
+    fn template(&mut self, template: &Template) {
+        self.out.push('"');
+        for part in &template.parts {
+            match part {
+                TemplatePart::Text(text) => {
+                    for c in text.chars() {
+                        match c {
+                            '"' => self.out.push_str("\\\""),
+                            '\\' => self.out.push_str("\\\\"),
+                            '\n' => self.out.push_str("\\n"),
+                            '\t' => self.out.push_str("\\t"),
+                            '\r' => self.out.push_str("\\r"),
+                            '{' => self.out.push_str("\\{"),
+                            '}' => self.out.push_str("\\}"),
+                            c => self.out.push(c),
+                        }
+                    }
+                }
+                TemplatePart::Expr(e) => {
+                    self.out.push('{');
+                    self.expr(e, Prec::Open);
+                    self.out.push('}');
+                }
+            }
+        }
+        self.out.push('"');
+    }
+
+    /// Prints `expr` where the grammar accepts binding strength `min` or tighter.
+    fn expr(&mut self, expr: &Expr, min: Prec) {
+        if expr_prec(expr) < min {
+            self.out.push('(');
+            self.expr_inner(expr);
+            self.out.push(')');
+        } else {
+            self.expr_inner(expr);
+        }
+    }
+
+    fn expr_inner(&mut self, expr: &Expr) {
+        match &expr.kind {
+            ExprKind::Literal(lit) => self.literal(lit),
+            ExprKind::Name(n) => self.out.push_str(&n.text),
+            ExprKind::Data => self.out.push_str("data"),
+            ExprKind::Field { base, name, optional_chain } => {
+                self.expr(base, Prec::Postfix);
+                self.out.push_str(if *optional_chain { "?." } else { "." });
+                self.out.push_str(&name.text);
+            }
+            ExprKind::Index { base, index, optional_chain } => {
+                self.expr(base, Prec::Postfix);
+                self.out.push_str(if *optional_chain { "?.[" } else { "[" });
+                self.expr(index, Prec::Open);
+                self.out.push(']');
+            }
+            ExprKind::Call { callee, args } => {
+                self.expr(callee, Prec::Postfix);
+                self.out.push('(');
+                self.expr_list(args);
+                self.out.push(')');
+            }
+            ExprKind::Unary { op: UnaryOp::Not, operand } => {
+                self.out.push_str("not ");
+                self.expr(operand, Prec::Not);
+            }
+            ExprKind::Unary { op: UnaryOp::Neg, operand } => {
+                self.out.push('-');
+                self.expr(operand, Prec::Unary);
+            }
+            ExprKind::Has(inner) => {
+                self.out.push_str("has ");
+                self.expr(inner, Prec::Postfix);
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let prec = binary_prec(*op);
+                let right_min = next(prec);
+                // Comparisons do not chain; the others are left-associative.
+                let left_min = if prec == Prec::Cmp { right_min } else { prec };
+                self.expr(lhs, left_min);
+                write!(self.out, " {} ", op.as_str()).unwrap();
+                self.expr(rhs, right_min);
+            }
+            ExprKind::If { condition, then_branch, else_branch } => {
+                self.out.push_str("if ");
+                self.expr(condition, Prec::Or);
+                self.out.push_str(" then ");
+                self.expr(then_branch, Prec::Or);
+                self.out.push_str(" else ");
+                self.expr(else_branch, Prec::Open);
+            }
+            ExprKind::Quantifier { kind, binding, collection, body } => {
+                self.out.push_str(match kind {
+                    QuantifierKind::All => "all ",
+                    QuantifierKind::Any => "any ",
+                });
+                write!(self.out, "{} in ", binding.text).unwrap();
+                self.expr(collection, Prec::Coalesce);
+                self.out.push_str(": ");
+                self.expr(body, Prec::Open);
+            }
+            ExprKind::List(items) => {
+                self.out.push('[');
+                self.expr_list(items);
+                self.out.push(']');
+            }
+            ExprKind::Record(entries) => {
+                if entries.is_empty() {
+                    self.out.push_str("{}");
+                    return;
+                }
+                self.out.push_str("{ ");
+                for (i, (name, value)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    write!(self.out, "{}: ", name.text).unwrap();
+                    self.expr(value, Prec::Open);
+                }
+                self.out.push_str(" }");
+            }
+            ExprKind::Comprehension { element, binding, collection, filter } => {
+                self.out.push('[');
+                self.expr(element, Prec::Open);
+                write!(self.out, " for {} in ", binding.text).unwrap();
+                self.expr(collection, Prec::Coalesce);
+                if let Some(filter) = filter {
+                    self.out.push_str(" if ");
+                    self.expr(filter, Prec::Open);
+                }
+                self.out.push(']');
+            }
+            ExprKind::Paren(inner) => {
+                self.out.push('(');
+                self.expr(inner, Prec::Open);
+                self.out.push(')');
+            }
+            ExprKind::Error => self.out.push_str("/* error */"),
+        }
+    }
+
+    fn expr_list(&mut self, items: &[Expr]) {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.expr(item, Prec::Open);
+        }
+    }
+
+    fn literal(&mut self, lit: &Literal) {
+        match lit {
+            Literal::Bool(b) => write!(self.out, "{b}").unwrap(),
+            Literal::Int(i) => write!(self.out, "{i}").unwrap(),
+            Literal::Float(f) => {
+                let text = format!("{f}");
+                self.out.push_str(&text);
+                if !text.contains('.') {
+                    self.out.push_str(".0");
+                }
+            }
+            Literal::Str(s) => self.string(s),
+            Literal::RawStr(s) => write!(self.out, "r\"{s}\"").unwrap(),
+            Literal::None => self.out.push_str("none"),
+            Literal::Time(t) | Literal::Duration(t) => self.out.push_str(t),
+        }
+    }
+}
+
+fn next(prec: Prec) -> Prec {
+    match prec {
+        Prec::Open => Prec::Or,
+        Prec::Or => Prec::And,
+        Prec::And => Prec::Not,
+        Prec::Not => Prec::Cmp,
+        Prec::Cmp => Prec::Coalesce,
+        Prec::Coalesce => Prec::Sum,
+        Prec::Sum => Prec::Product,
+        Prec::Product => Prec::Unary,
+        Prec::Unary | Prec::Postfix => Prec::Postfix,
+    }
+}
