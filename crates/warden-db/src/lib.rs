@@ -1,0 +1,202 @@
+//! The compiler database: salsa inputs for source files and policy sets, and
+//! tracked queries that parse, check and compile them. The CLI, the library
+//! and the language server all compile through these queries, so they report
+//! byte-for-byte the same diagnostics.
+//!
+//! Invariant: salsa is named in this crate only. Lower crates are plain
+//! functions; evaluation never touches the database (it runs on the
+//! `Arc<Program>` that [`compile`] returns).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use warden_diagnostics::{Diagnostic, FileId};
+use warden_ir::Program;
+use warden_sema::{SchemaLoader, SourceInput};
+use warden_syntax::Parse;
+
+/// The database. Cloning it gives another handle to the same storage (for a
+/// read on another thread).
+#[salsa::db]
+#[derive(Clone)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+    /// Query executions, recorded when logging is on (tests of reuse).
+    log: Option<Arc<Mutex<Vec<String>>>>,
+    next_file: Arc<Mutex<u32>>,
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database { storage: salsa::Storage::default(), log: None, next_file: Arc::default() }
+    }
+}
+
+impl Database {
+    /// A database that records which queries execute (for incremental-reuse tests).
+    pub fn with_log() -> Self {
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = log.clone();
+        let storage = salsa::Storage::new(Some(Box::new(move |event: salsa::Event| {
+            if let salsa::EventKind::WillExecute { database_key } = event.kind {
+                sink.lock().expect("log lock").push(format!("{database_key:?}"));
+            }
+        })));
+        Database { storage, log: Some(log), next_file: Arc::default() }
+    }
+
+    /// The queries executed since the last call.
+    pub fn take_log(&self) -> Vec<String> {
+        self.log.as_ref().map(|l| std::mem::take(&mut *l.lock().expect("log lock"))).unwrap_or_default()
+    }
+
+    /// A new source file input with a fresh [`FileId`].
+    pub fn add_file(&self, path: impl Into<String>, text: impl Into<Arc<str>>) -> SourceFile {
+        let id = {
+            let mut next = self.next_file.lock().expect("file counter lock");
+            *next += 1;
+            FileId(*next - 1)
+        };
+        SourceFile::new(self, id, path.into(), text.into())
+    }
+}
+
+/// One policy file: its path (relative to the policy folder) and text.
+#[salsa::input(debug)]
+pub struct SourceFile {
+    #[returns(copy)]
+    pub id: FileId,
+    #[returns(ref)]
+    pub path: String,
+    #[returns(ref)]
+    pub text: Arc<str>,
+}
+
+/// A policy set: its files, and the JSON Schema files they may name (path → text).
+#[salsa::input(debug)]
+pub struct PolicySet {
+    #[returns(ref)]
+    pub files: Vec<SourceFile>,
+    #[returns(ref)]
+    pub schemas: Arc<BTreeMap<String, String>>,
+}
+
+/// Parses one file. Not compared between revisions: every edit moves offsets.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn parse_file(db: &dyn salsa::Database, file: SourceFile) -> Parse {
+    warden_syntax::parse(file.id(db), file.text(db))
+}
+
+/// The syntax diagnostics of one file.
+#[salsa::tracked(returns(ref))]
+pub fn syntax_diagnostics(db: &dyn salsa::Database, file: SourceFile) -> Vec<Diagnostic> {
+    parse_file(db, file).diagnostics().to_vec()
+}
+
+/// A compiled policy set and every diagnostic (syntax and semantic), sorted.
+#[derive(Debug)]
+pub struct Compiled {
+    pub program: Arc<Program>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Checks and lowers a whole policy set.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn compile(db: &dyn salsa::Database, set: PolicySet) -> Compiled {
+    let files = set.files(db);
+    let mut diagnostics = Vec::new();
+    let mut inputs = Vec::with_capacity(files.len());
+    for &file in files {
+        diagnostics.extend_from_slice(syntax_diagnostics(db, file));
+        inputs.push(SourceInput { file: file.id(db), path: file.path(db).clone(), text: file.text(db).clone(), tree: parse_file(db, file).tree() });
+    }
+    let loader = MapLoader(set.schemas(db));
+    let (program, semantic) = warden_sema::analyze(&inputs, &loader);
+    diagnostics.extend(semantic);
+    warden_diagnostics::sort(&mut diagnostics);
+    Compiled { program: Arc::new(program), diagnostics }
+}
+
+/// The diagnostics that concern one file of a set (what an editor shows for it).
+pub fn file_diagnostics(db: &Database, set: PolicySet, file: SourceFile) -> Vec<Diagnostic> {
+    let id = file.id(db);
+    compile(db, set).diagnostics.iter().filter(|d| d.primary.span.file == id).cloned().collect()
+}
+
+/// Schema files come from the set's input, resolved against the policy file's folder.
+struct MapLoader<'a>(&'a BTreeMap<String, String>);
+
+impl SchemaLoader for MapLoader<'_> {
+    fn load(&self, from: &str, path: &str) -> Result<String, String> {
+        let dir = from.rsplit_once('/').map_or("", |(d, _)| d);
+        let joined = if dir.is_empty() || path.starts_with('/') { path.to_string() } else { format!("{dir}/{path}") };
+        let normalized = normalize(&joined);
+        self.0.get(&normalized).or_else(|| self.0.get(path)).cloned().ok_or_else(|| format!("no file `{normalized}` in the policy folder"))
+    }
+}
+
+/// Folds `a/./b/../c` to `a/c`.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use salsa::Setter;
+
+    const SCHEMA: &str = "package s\ntype M = { name: string }\ntarget manifest: M default allow\n";
+    const RULES: &str = "package r\nimport s\nrule named on manifest as m {\n  deny when m.name == \"\"\n}\n";
+
+    #[test]
+    fn editing_one_file_reparses_only_that_file() {
+        let mut db = Database::with_log();
+        let a = db.add_file("s.warden", SCHEMA);
+        let b = db.add_file("r.warden", RULES);
+        let set = PolicySet::new(&db, vec![a, b], Arc::default());
+        assert!(!compile(&db, set).has_errors(), "{:?}", compile(&db, set).diagnostics);
+        db.take_log();
+        b.set_text(&mut db).to(Arc::from(RULES.replace("\"\"", "\"x\"")));
+        assert!(!compile(&db, set).has_errors());
+        let log = db.take_log();
+        assert!(log.iter().any(|q| q.starts_with("parse_file") && q.contains(&format!("{:?}", salsa::plumbing::AsId::as_id(&b)))), "{log:?}");
+        assert!(!log.iter().any(|q| q.starts_with("parse_file") && q.contains(&format!("{:?}", salsa::plumbing::AsId::as_id(&a)))), "{log:?}");
+    }
+
+    #[test]
+    fn incremental_result_equals_a_fresh_compile() {
+        let mut db = Database::default();
+        let a = db.add_file("s.warden", SCHEMA);
+        let b = db.add_file("r.warden", RULES);
+        let set = PolicySet::new(&db, vec![a, b], Arc::default());
+        let _ = compile(&db, set);
+        let edited = RULES.replace("m.name", "m.nmae");
+        b.set_text(&mut db).to(Arc::from(edited.as_str()));
+        let incremental = compile(&db, set).diagnostics.clone();
+
+        let fresh_db = Database::default();
+        let a2 = fresh_db.add_file("s.warden", SCHEMA);
+        let b2 = fresh_db.add_file("r.warden", edited.as_str());
+        let set2 = PolicySet::new(&fresh_db, vec![a2, b2], Arc::default());
+        assert_eq!(incremental, compile(&fresh_db, set2).diagnostics);
+        assert!(incremental.iter().any(|d| d.code == warden_diagnostics::Code::E0102));
+    }
+}

@@ -1,0 +1,86 @@
+//! count, keys, values, sum, min, max, unique, sort, flatten.
+
+use super::BuiltinResult;
+use crate::eval::{compare, values_equal};
+use std::cmp::Ordering;
+use std::sync::Arc;
+use warden_ir::{Builtin, Value};
+
+pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
+    let arg = &args[0];
+    Ok(match builtin {
+        Builtin::Count => Value::Int(match arg {
+            Value::List(items) => items.len(),
+            Value::Map(m) => m.len(),
+            Value::Str(s) => s.chars().count(),
+            Value::Record(r) => r.slots.len(),
+            _ => 0,
+        } as i64),
+        Builtin::Keys => {
+            let mut keys: Vec<Arc<str>> = match arg {
+                Value::Map(m) => m.keys().cloned().collect(),
+                _ => Vec::new(),
+            };
+            keys.sort();
+            Value::List(keys.into_iter().map(Value::Str).collect::<Vec<_>>().into())
+        }
+        Builtin::Values => match arg {
+            Value::Map(m) => Value::List(m.values().cloned().collect::<Vec<_>>().into()),
+            _ => Value::List(Vec::new().into()),
+        },
+        Builtin::Sum => {
+            let items = list(arg);
+            if items.iter().all(|v| matches!(v, Value::Int(_))) {
+                let mut total: i64 = 0;
+                for v in items {
+                    if let Value::Int(i) = v {
+                        total = total.checked_add(*i).ok_or("integer overflow in `sum`")?;
+                    }
+                }
+                Value::Int(total)
+            } else {
+                Value::Float(items.iter().map(|v| match v {
+                    Value::Int(i) => *i as f64,
+                    Value::Float(f) => *f,
+                    _ => 0.0,
+                }).sum())
+            }
+        }
+        Builtin::Min | Builtin::Max => {
+            let want = if builtin == Builtin::Min { Ordering::Less } else { Ordering::Greater };
+            let mut best: Option<&Value> = None;
+            for v in list(arg) {
+                if best.is_none_or(|b| compare(v, b) == Some(want)) {
+                    best = Some(v);
+                }
+            }
+            best.cloned().unwrap_or(Value::None)
+        }
+        Builtin::Unique => {
+            let mut out: Vec<Value> = Vec::new();
+            for v in list(arg) {
+                if !out.iter().any(|o| values_equal(o, v)) {
+                    out.push(v.clone());
+                }
+            }
+            Value::List(out.into())
+        }
+        Builtin::Sort => {
+            let mut out: Vec<Value> = list(arg).to_vec();
+            out.sort_by(|a, b| compare(a, b).unwrap_or(Ordering::Equal));
+            Value::List(out.into())
+        }
+        Builtin::Flatten => {
+            let out: Vec<Value> = list(arg).iter().flat_map(|inner| list(inner).iter().cloned()).collect();
+            Value::List(out.into())
+        }
+        _ => unreachable!("not a collections builtin: {builtin:?}"),
+    })
+}
+
+fn list(v: &Value) -> &[Value] {
+    match v {
+        Value::List(items) => items,
+        _ => &[],
+    }
+}

@@ -1,0 +1,64 @@
+//! IP and CIDR (`ipnet`), URL parsing (`url`), host and glob matching (`globset`).
+
+use super::{BuiltinResult, opt_str, str_arg};
+use std::net::IpAddr;
+use warden_ir::{Builtin, Value};
+
+pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
+    Ok(match builtin {
+        Builtin::IpValid => Value::Bool(str_arg(args, 0)?.parse::<IpAddr>().is_ok()),
+        Builtin::CidrContains => {
+            let (cidr, ip) = (str_arg(args, 0)?, str_arg(args, 1)?);
+            let net: ipnet::IpNet = cidr.parse().map_err(|_| format!("`{cidr}` is not a CIDR block"))?;
+            match ip.parse::<IpAddr>() {
+                Ok(addr) => Value::Bool(net.contains(&addr)),
+                Err(_) => Value::Bool(false),
+            }
+        }
+        Builtin::IpIsPrivate => Value::Bool(match str_arg(args, 0)?.parse::<IpAddr>() {
+            Ok(IpAddr::V4(v4)) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
+            Ok(IpAddr::V6(v6)) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80,
+            Err(_) => false,
+        }),
+        Builtin::UrlScheme => {
+            let parsed = url::Url::parse(str_arg(args, 0)?).ok();
+            opt_str(parsed.as_ref().map(|u| u.scheme()))
+        }
+        Builtin::UrlHost => {
+            let parsed = url::Url::parse(str_arg(args, 0)?).ok();
+            opt_str(parsed.as_ref().and_then(|u| u.host_str()))
+        }
+        Builtin::HostMatches => Value::Bool(host_matches(str_arg(args, 0)?, str_arg(args, 1)?)),
+        Builtin::GlobMatch => {
+            let (pattern, s) = (str_arg(args, 0)?, str_arg(args, 1)?);
+            let glob = globset::Glob::new(pattern).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
+            Value::Bool(glob.compile_matcher().is_match(s))
+        }
+        _ => unreachable!("not a net builtin: {builtin:?}"),
+    })
+}
+
+/// `*.acme.example` matches `a.acme.example` and `a.b.acme.example`, not `acme.example`;
+/// other patterns match exactly, ignoring case and a trailing dot.
+fn host_matches(host: &str, pattern: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
+        None => host == pattern,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_matches;
+
+    #[test]
+    fn wildcard_hosts_need_a_label() {
+        assert!(host_matches("api.acme.example", "*.acme.example"));
+        assert!(host_matches("a.b.acme.example", "*.acme.example"));
+        assert!(!host_matches("acme.example", "*.acme.example"));
+        assert!(!host_matches("evilacme.example", "*.acme.example"));
+        assert!(host_matches("API.Salesforce.com.", "api.salesforce.com"));
+    }
+}

@@ -1,0 +1,317 @@
+//! One decision: which clauses hold, which findings are waived, the outcome.
+
+use crate::eval::{EvalError, Evaluator, Frame, TraceEntry, iterate};
+use std::sync::Arc;
+use warden_ir::{Effect, Program, RuleId, TargetId, Value};
+
+/// Limits and switches for one decision.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Expression steps allowed per decision before it fails closed.
+    pub budget: u64,
+    /// Record the sub-expressions that decided each finding.
+    pub explain: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { budget: 1_000_000, explain: false }
+    }
+}
+
+/// A clause that held (or failed to evaluate).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub rule: RuleId,
+    pub clause: u32,
+    /// The effect as reported: `deny` findings of an `@enforce(warn)` rule become `warn`.
+    pub effect: Effect,
+    /// Whether `@enforce(warn)` turned a deny into this warning.
+    pub enforce_warn: bool,
+    pub message: Option<String>,
+    /// The element of a `for` clause.
+    pub element: Option<usize>,
+    pub obligations: Vec<(Arc<str>, Value)>,
+    /// Set when evaluation failed; the finding then denies (fail closed).
+    pub error: Option<EvalError>,
+    pub trace: Vec<TraceEntry>,
+}
+
+/// An exception that applies to a deny finding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaiverRef {
+    pub name: String,
+    pub reason: String,
+    pub approved_by: String,
+    /// Microseconds since the epoch.
+    pub until: i64,
+}
+
+/// A waiver supplied as data rather than in a policy file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataWaiver {
+    pub waiver: WaiverRef,
+    pub rule: RuleId,
+    /// Applies only to findings about this subject, when given.
+    pub subject: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaivedFinding {
+    pub finding: Finding,
+    pub waiver: WaiverRef,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// A deny finding holds.
+    Denied,
+    /// No deny finding, and the target defaults to allow.
+    DefaultAllow,
+    /// No deny finding, and an allow clause held.
+    Allowed,
+    /// No deny finding, no allow finding, and the target defaults to deny.
+    NoRuleAllowed,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub allowed: bool,
+    pub reason: Reason,
+    /// Deny and allow findings, ordered by rule name, then source position.
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+    pub waived: Vec<WaivedFinding>,
+    /// Waivers that would have applied but are past `until`.
+    pub expired_waivers: Vec<WaiverRef>,
+    /// Obligations of the allow findings, when the outcome is allow.
+    pub obligations: Vec<(Arc<str>, Value)>,
+    /// What the findings are about (`@subject` of the target).
+    pub subject: Option<String>,
+}
+
+/// Decides `input` (already converted to the target's type) against `target`.
+///
+/// `data` holds one value per declared data document, in declaration order.
+pub fn decide(
+    program: &Program,
+    target: TargetId,
+    input: &Value,
+    data: &[Value],
+    data_waivers: &[DataWaiver],
+    now: i64,
+    options: &Options,
+) -> Outcome {
+    let target_def = program.target(target);
+    let mut ev = Evaluator { program, data, now, steps: 0, budget: options.budget, trace: None };
+
+    // Candidate clauses: the unguarded ones plus those under the input's literal values.
+    let mut candidates: Vec<(RuleId, u32)> = target_def.index.unguarded.clone();
+    for guard in &target_def.index.guards {
+        if let Some(Value::Str(s)) = slot_path(input, &guard.slots)
+            && let Some(bucket) = guard.by_value.get(s)
+        {
+            candidates.extend_from_slice(bucket);
+        }
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+
+    let subject = target_def.subject.as_ref().and_then(|slots| match slot_path(input, slots) {
+        Some(Value::Str(s)) => Some(s.to_string()),
+        _ => None,
+    });
+
+    let mut held: Vec<Finding> = Vec::new();
+    let mut i = 0;
+    while i < candidates.len() {
+        let rule_id = candidates[i].0;
+        let rule = program.rule(rule_id);
+        let mut frame = Frame::new(rule.locals, &rule.lets);
+        frame.locals[0] = input.clone();
+        while i < candidates.len() && candidates[i].0 == rule_id {
+            let clause_index = candidates[i].1;
+            evaluate_clause(&mut ev, rule_id, clause_index, &mut frame, options, &mut held);
+            i += 1;
+        }
+    }
+
+    // Waivers move deny findings aside; expired ones are reported.
+    let mut findings = Vec::new();
+    let mut warnings = Vec::new();
+    let mut waived = Vec::new();
+    let mut expired_waivers: Vec<WaiverRef> = Vec::new();
+    for finding in held {
+        if finding.effect != Effect::Deny || finding.error.is_some() {
+            if finding.effect == Effect::Warn {
+                warnings.push(finding);
+            } else {
+                findings.push(finding);
+            }
+            continue;
+        }
+        match find_waiver(&mut ev, finding.rule, input, subject.as_deref(), data_waivers) {
+            WaiverMatch::InForce(waiver) => waived.push(WaivedFinding { finding, waiver }),
+            WaiverMatch::Expired(waiver) => {
+                if !expired_waivers.contains(&waiver) {
+                    expired_waivers.push(waiver);
+                }
+                findings.push(finding);
+            }
+            WaiverMatch::None => findings.push(finding),
+        }
+    }
+
+    let order = |f: &Finding| (program.rule(f.rule).name.clone(), program.rule(f.rule).clauses[f.clause as usize].span.range.start, f.element);
+    findings.sort_by_key(order);
+    warnings.sort_by_key(order);
+    waived.sort_by_key(|w| order(&w.finding));
+
+    let denied = findings.iter().any(|f| f.effect == Effect::Deny);
+    let any_allow = findings.iter().any(|f| f.effect == Effect::Allow);
+    let reason = if denied {
+        Reason::Denied
+    } else if any_allow {
+        Reason::Allowed
+    } else if target_def.default_allow {
+        Reason::DefaultAllow
+    } else {
+        Reason::NoRuleAllowed
+    };
+    let allowed = matches!(reason, Reason::Allowed | Reason::DefaultAllow);
+    let obligations = if allowed {
+        findings.iter().filter(|f| f.effect == Effect::Allow).flat_map(|f| f.obligations.iter().cloned()).collect()
+    } else {
+        Vec::new()
+    };
+    Outcome { allowed, reason, findings, warnings, waived, expired_waivers, obligations, subject }
+}
+
+fn evaluate_clause<'p>(ev: &mut Evaluator<'p>, rule_id: RuleId, clause_index: u32, frame: &mut Frame<'p>, options: &Options, out: &mut Vec<Finding>) {
+    let rule = ev.program.rule(rule_id);
+    let clause = &rule.clauses[clause_index as usize];
+    let effect = if clause.effect == Effect::Deny && rule.enforce_warn { Effect::Warn } else { clause.effect };
+    let base = Finding {
+        rule: rule_id,
+        clause: clause_index,
+        effect,
+        enforce_warn: clause.effect == Effect::Deny && rule.enforce_warn,
+        message: None,
+        element: None,
+        obligations: Vec::new(),
+        error: None,
+        trace: Vec::new(),
+    };
+    let fail = |error: EvalError, element: Option<usize>| Finding {
+        effect: Effect::Deny,
+        enforce_warn: false,
+        error: Some(error),
+        element,
+        ..base.clone()
+    };
+    let elements: Vec<Option<(usize, Value)>> = match &clause.iteration {
+        None => vec![None],
+        Some(it) => match ev.eval(&it.collection, frame) {
+            Ok(items) => iterate(&items).enumerate().map(Some).collect(),
+            Err(e) => {
+                out.push(fail(e, None));
+                return;
+            }
+        },
+    };
+    for element in elements {
+        let index = element.as_ref().map(|(i, _)| *i);
+        if let (Some(it), Some((_, value))) = (&clause.iteration, element) {
+            frame.locals[it.local.index()] = value;
+        }
+        if options.explain {
+            ev.trace = Some(Vec::new());
+        }
+        let holds = ev.eval_bool(&clause.condition, frame);
+        let trace = ev.trace.take().unwrap_or_default();
+        match holds {
+            Err(e) => out.push(fail(e, index)),
+            Ok(false) => {}
+            Ok(true) => {
+                let mut finding = Finding { element: index, trace, ..base.clone() };
+                match render(ev, clause, frame, &mut finding) {
+                    Ok(()) => out.push(finding),
+                    Err(e) => out.push(fail(e, index)),
+                }
+            }
+        }
+    }
+}
+
+/// Fills in the message and the obligations of a finding.
+fn render<'p>(ev: &mut Evaluator<'p>, clause: &'p warden_ir::Clause, frame: &mut Frame<'p>, finding: &mut Finding) -> Result<(), EvalError> {
+    if let Some(parts) = &clause.message {
+        let mut text = String::new();
+        for part in parts {
+            match part {
+                warden_ir::MessagePart::Text(t) => text.push_str(t),
+                warden_ir::MessagePart::Expr(e) => text.push_str(&ev.eval(e, frame)?.to_string()),
+            }
+        }
+        finding.message = Some(text);
+    }
+    for (key, expr) in &clause.obligations {
+        finding.obligations.push((key.clone(), ev.eval(expr, frame)?));
+    }
+    Ok(())
+}
+
+enum WaiverMatch {
+    InForce(WaiverRef),
+    Expired(WaiverRef),
+    None,
+}
+
+fn find_waiver(ev: &mut Evaluator<'_>, rule: RuleId, input: &Value, subject: Option<&str>, data_waivers: &[DataWaiver]) -> WaiverMatch {
+    let mut expired = None;
+    let program = ev.program;
+    for waiver in program.waivers.iter().filter(|w| w.rule == rule) {
+        let applies = match &waiver.condition {
+            None => true,
+            Some(condition) => {
+                let mut frame = Frame::new(waiver.locals.max(1), &[]);
+                frame.locals[0] = input.clone();
+                // A waiver whose condition fails to evaluate does not apply: fail closed.
+                ev.eval_bool(condition, &mut frame).unwrap_or(false)
+            }
+        };
+        if !applies {
+            continue;
+        }
+        let info = WaiverRef { name: waiver.name.clone(), reason: waiver.reason.clone(), approved_by: waiver.approved_by.clone(), until: waiver.until };
+        if ev.now < waiver.until {
+            return WaiverMatch::InForce(info);
+        }
+        expired.get_or_insert(info);
+    }
+    for waiver in data_waivers.iter().filter(|w| w.rule == rule) {
+        if waiver.subject.as_deref().is_some_and(|s| Some(s) != subject) {
+            continue;
+        }
+        if ev.now < waiver.waiver.until {
+            return WaiverMatch::InForce(waiver.waiver.clone());
+        }
+        expired.get_or_insert(waiver.waiver.clone());
+    }
+    match expired {
+        Some(w) => WaiverMatch::Expired(w),
+        None => WaiverMatch::None,
+    }
+}
+
+/// Follows record slots from `value`.
+fn slot_path<'v>(value: &'v Value, slots: &[u32]) -> Option<&'v Value> {
+    let mut current = value;
+    for &slot in slots {
+        match current {
+            Value::Record(r) => current = r.slots.get(slot as usize)?,
+            _ => return None,
+        }
+    }
+    Some(current)
+}

@@ -1,0 +1,328 @@
+//! Expression evaluation over values.
+
+use crate::builtins;
+use std::cmp::Ordering;
+use std::sync::Arc;
+use warden_diagnostics::{Code, Span};
+use warden_ir::{BinOp, Expr, ExprKind, MapValue, Program, RecordValue, Value};
+
+/// A problem that stops one clause from deciding; it becomes a fail-closed finding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalError {
+    pub code: Code,
+    pub message: String,
+    pub span: Span,
+}
+
+/// One evaluated sub-expression, recorded when a decision is explained.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceEntry {
+    pub span: Span,
+    pub value: Value,
+}
+
+pub(crate) type EvalResult = Result<Value, EvalError>;
+
+/// The locals of one rule, function or waiver evaluation. `let`s are computed
+/// on first use and kept for the rest of the decision.
+pub(crate) struct Frame<'p> {
+    pub locals: Vec<Value>,
+    pub lets: Vec<Option<Value>>,
+    pub let_exprs: &'p [Expr],
+}
+
+impl<'p> Frame<'p> {
+    pub fn new(locals: u32, let_exprs: &'p [Expr]) -> Self {
+        Frame { locals: vec![Value::None; locals as usize], lets: vec![None; let_exprs.len()], let_exprs }
+    }
+}
+
+pub(crate) struct Evaluator<'p> {
+    pub program: &'p Program,
+    pub data: &'p [Value],
+    pub now: i64,
+    pub steps: u64,
+    pub budget: u64,
+    /// Recorded sub-expression values, when explaining.
+    pub trace: Option<Vec<TraceEntry>>,
+}
+
+fn err(code: Code, span: Span, message: impl Into<String>) -> EvalError {
+    EvalError { code, message: message.into(), span }
+}
+
+impl<'p> Evaluator<'p> {
+    pub fn eval(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> EvalResult {
+        self.steps += 1;
+        if self.steps > self.budget {
+            return Err(err(
+                Code::E0501,
+                e.span,
+                format!("evaluation took more than {} steps; the decision fails closed", self.budget),
+            ));
+        }
+        let value = self.eval_kind(e, frame)?;
+        if let Some(trace) = &mut self.trace
+            && !matches!(e.kind, ExprKind::Const(_))
+        {
+            trace.push(TraceEntry { span: e.span, value: value.clone() });
+        }
+        Ok(value)
+    }
+
+    pub fn eval_bool(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> Result<bool, EvalError> {
+        match self.eval(e, frame)? {
+            Value::Bool(b) => Ok(b),
+            // `any` values that are not booleans are not true.
+            _ => Ok(false),
+        }
+    }
+
+    fn eval_kind(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> EvalResult {
+        Ok(match &e.kind {
+            ExprKind::Const(v) => v.clone(),
+            ExprKind::Local(id) => frame.locals[id.index()].clone(),
+            ExprKind::Let(id) => {
+                let i = id.index();
+                if let Some(v) = &frame.lets[i] {
+                    v.clone()
+                } else {
+                    let v = self.eval(&frame.let_exprs[i], frame)?;
+                    frame.lets[i] = Some(v.clone());
+                    v
+                }
+            }
+            ExprKind::Data(id) => self.data[id.index()].clone(),
+            ExprKind::Now => Value::Time(self.now),
+            ExprKind::Field { base, slot, optional_chain } => match self.eval(base, frame)? {
+                Value::Record(r) => r.slots[*slot as usize].clone(),
+                Value::None if *optional_chain => Value::None,
+                other => return Err(err(Code::E0504, base.span, format!("expected a record here, found {}", other.kind_name()))),
+            },
+            ExprKind::DynField { base, name, .. } => match self.eval(base, frame)? {
+                Value::Map(m) => m.get(name).cloned().unwrap_or(Value::None),
+                Value::Record(r) => r.extra.as_ref().and_then(|x| x.get(name)).cloned().unwrap_or(Value::None),
+                _ => Value::None,
+            },
+            ExprKind::Index { base, index, .. } => {
+                let b = self.eval(base, frame)?;
+                let i = self.eval(index, frame)?;
+                match (&b, &i) {
+                    (Value::List(items), Value::Int(n)) => usize::try_from(*n).ok().and_then(|n| items.get(n)).cloned().unwrap_or(Value::None),
+                    (Value::Map(m), Value::Str(k)) => m.get(k).cloned().unwrap_or(Value::None),
+                    _ => Value::None,
+                }
+            }
+            ExprKind::Has { base, slot, name } => match self.eval(base, frame)? {
+                Value::Record(r) => match slot {
+                    Some(s) => !r.slots[*s as usize].is_none(),
+                    None => r.extra.as_ref().is_some_and(|x| x.get(name).is_some_and(|v| !v.is_none())),
+                },
+                Value::Map(m) => m.get(name).is_some_and(|v| !v.is_none()),
+                _ => false,
+            }
+            .into(),
+            ExprKind::Call { builtin, args } => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.eval(a, frame)?);
+                }
+                builtins::call(*builtin, &values, self.now).map_err(|message| err(Code::E0502, e.span, message))?
+            }
+            ExprKind::CallFn { func, args } => {
+                let function = &self.program.functions[func.index()];
+                let mut callee = Frame::new(function.locals, &[]);
+                for (i, a) in args.iter().enumerate() {
+                    callee.locals[i] = self.eval(a, frame)?;
+                }
+                self.eval(&function.body, &mut callee)?
+            }
+            ExprKind::Not(inner) => Value::Bool(!self.eval_bool(inner, frame)?),
+            ExprKind::Neg(inner) => match self.eval(inner, frame)? {
+                Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(|| err(Code::E0503, e.span, "integer overflow"))?),
+                Value::Float(f) => Value::Float(-f),
+                Value::Duration(d) => Value::Duration(d.checked_neg().ok_or_else(|| err(Code::E0503, e.span, "duration overflow"))?),
+                _ => Value::None,
+            },
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e.span, frame)?,
+            ExprKind::MatchesConst { lhs, regex } => match self.eval(lhs, frame)? {
+                Value::Str(s) => Value::Bool(regex.is_match(&s)),
+                _ => Value::Bool(false),
+            },
+            ExprKind::If { condition, then_branch, else_branch } => {
+                if self.eval_bool(condition, frame)? {
+                    self.eval(then_branch, frame)?
+                } else {
+                    self.eval(else_branch, frame)?
+                }
+            }
+            ExprKind::Quantifier { all, local, collection, body } => {
+                let items = self.eval(collection, frame)?;
+                let mut result = *all;
+                for item in iterate(&items) {
+                    frame.locals[local.index()] = item;
+                    let holds = self.eval_bool(body, frame)?;
+                    if holds != *all {
+                        result = !*all;
+                        break;
+                    }
+                }
+                Value::Bool(result)
+            }
+            ExprKind::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(self.eval(i, frame)?);
+                }
+                Value::List(out.into())
+            }
+            ExprKind::Record(values) => {
+                let mut slots = Vec::with_capacity(values.len());
+                for v in values {
+                    slots.push(self.eval(v, frame)?);
+                }
+                Value::Record(Arc::new(RecordValue { slots: slots.into(), extra: None }))
+            }
+            ExprKind::Comprehension { local, collection, element, filter } => {
+                let items = self.eval(collection, frame)?;
+                let mut out = Vec::new();
+                for item in iterate(&items) {
+                    frame.locals[local.index()] = item;
+                    if let Some(f) = filter
+                        && !self.eval_bool(f, frame)?
+                    {
+                        continue;
+                    }
+                    out.push(self.eval(element, frame)?);
+                }
+                Value::List(out.into())
+            }
+            ExprKind::Error => return Err(err(Code::E0504, e.span, "this expression did not compile")),
+        })
+    }
+
+    fn binary(&mut self, op: BinOp, lhs: &'p Expr, rhs: &'p Expr, span: Span, frame: &mut Frame<'p>) -> EvalResult {
+        match op {
+            BinOp::And => return Ok(Value::Bool(self.eval_bool(lhs, frame)? && self.eval_bool(rhs, frame)?)),
+            BinOp::Or => return Ok(Value::Bool(self.eval_bool(lhs, frame)? || self.eval_bool(rhs, frame)?)),
+            BinOp::Coalesce => {
+                let l = self.eval(lhs, frame)?;
+                return if l.is_none() { self.eval(rhs, frame) } else { Ok(l) };
+            }
+            _ => {}
+        }
+        let l = self.eval(lhs, frame)?;
+        let r = self.eval(rhs, frame)?;
+        let overflow = || err(Code::E0503, span, "arithmetic overflow");
+        Ok(match op {
+            BinOp::Eq => Value::Bool(values_equal(&l, &r)),
+            BinOp::NotEq => Value::Bool(!values_equal(&l, &r)),
+            BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
+                let Some(ord) = compare(&l, &r) else { return Ok(Value::Bool(false)) };
+                Value::Bool(match op {
+                    BinOp::Lt => ord == Ordering::Less,
+                    BinOp::LtEq => ord != Ordering::Greater,
+                    BinOp::Gt => ord == Ordering::Greater,
+                    _ => ord != Ordering::Less,
+                })
+            }
+            BinOp::In => Value::Bool(contains(&r, &l)),
+            BinOp::NotIn => Value::Bool(!contains(&r, &l)),
+            BinOp::Matches => match (&l, &r) {
+                (Value::Str(s), Value::Str(p)) => {
+                    let regex = regex::Regex::new(p).map_err(|e| err(Code::E0502, span, format!("invalid regular expression: {e}")))?;
+                    Value::Bool(regex.is_match(s))
+                }
+                _ => Value::Bool(false),
+            },
+            BinOp::Add => match (l, r) {
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_add(b).ok_or_else(overflow)?),
+                (Value::Str(a), Value::Str(b)) => Value::Str(Arc::from(format!("{a}{b}"))),
+                (Value::List(a), Value::List(b)) => Value::List(a.iter().chain(b.iter()).cloned().collect::<Vec<_>>().into()),
+                (Value::Time(t), Value::Duration(d)) | (Value::Duration(d), Value::Time(t)) => Value::Time(t.checked_add(d).ok_or_else(overflow)?),
+                (Value::Duration(a), Value::Duration(b)) => Value::Duration(a.checked_add(b).ok_or_else(overflow)?),
+                (a, b) => float_op(&a, &b, |x, y| x + y),
+            },
+            BinOp::Sub => match (l, r) {
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_sub(b).ok_or_else(overflow)?),
+                (Value::Time(a), Value::Time(b)) => Value::Duration(a.checked_sub(b).ok_or_else(overflow)?),
+                (Value::Time(t), Value::Duration(d)) => Value::Time(t.checked_sub(d).ok_or_else(overflow)?),
+                (Value::Duration(a), Value::Duration(b)) => Value::Duration(a.checked_sub(b).ok_or_else(overflow)?),
+                (a, b) => float_op(&a, &b, |x, y| x - y),
+            },
+            BinOp::Mul => match (l, r) {
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_mul(b).ok_or_else(overflow)?),
+                (Value::Duration(d), Value::Int(n)) | (Value::Int(n), Value::Duration(d)) => Value::Duration(d.checked_mul(n).ok_or_else(overflow)?),
+                (a, b) => float_op(&a, &b, |x, y| x * y),
+            },
+            BinOp::Div => match (l, r) {
+                (Value::Int(_), Value::Int(0)) | (Value::Duration(_), Value::Int(0)) => return Err(err(Code::E0503, span, "division by zero")),
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_div(b).ok_or_else(overflow)?),
+                (Value::Duration(d), Value::Int(n)) => Value::Duration(d.checked_div(n).ok_or_else(overflow)?),
+                (a, b) => float_op(&a, &b, |x, y| x / y),
+            },
+            BinOp::Rem => match (l, r) {
+                (Value::Int(_), Value::Int(0)) => return Err(err(Code::E0503, span, "division by zero")),
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_rem(b).ok_or_else(overflow)?),
+                _ => Value::None,
+            },
+            BinOp::And | BinOp::Or | BinOp::Coalesce => unreachable!("short-circuiting operators return above"),
+        })
+    }
+}
+
+fn float_op(a: &Value, b: &Value, f: impl Fn(f64, f64) -> f64) -> Value {
+    match (as_f64(a), as_f64(b)) {
+        (Some(x), Some(y)) => Value::Float(f(x, y)),
+        _ => Value::None,
+    }
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// The elements a quantifier, comprehension or `for` clause walks.
+pub(crate) fn iterate(v: &Value) -> impl Iterator<Item = Value> + '_ {
+    let items: &[Value] = match v {
+        Value::List(items) => items,
+        _ => &[],
+    };
+    items.iter().cloned()
+}
+
+pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => Arc::ptr_eq(x, y) || x == y,
+        (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
+        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| values_equal(p, q)),
+        (Value::Map(x), Value::Map(y)) => maps_equal(x, y),
+        _ => a == b,
+    }
+}
+
+fn maps_equal(x: &MapValue, y: &MapValue) -> bool {
+    x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+}
+
+pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+        (Value::Time(x), Value::Time(y)) | (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+        _ => as_f64(a)?.partial_cmp(&as_f64(b)?),
+    }
+}
+
+fn contains(collection: &Value, item: &Value) -> bool {
+    match (collection, item) {
+        (Value::List(items), _) => items.iter().any(|i| values_equal(i, item)),
+        (Value::Map(m), Value::Str(k)) => m.contains_key(k),
+        (Value::Str(s), Value::Str(part)) => s.contains(&**part),
+        _ => false,
+    }
+}

@@ -1,0 +1,225 @@
+//! JSON ⇄ values. Input and data documents are converted once, shaped by
+//! their declared type; every mismatch is collected with its JSON path.
+
+use crate::{MapValue, RecordValue, Ty, TypeTable, Value, format_duration, format_time, parse_duration, parse_time};
+use serde_json::Value as Json;
+use std::sync::Arc;
+
+/// One place where a document does not match its type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversionError {
+    /// `$.spec.auth.sso`.
+    pub path: String,
+    pub expected: String,
+    pub found: String,
+}
+
+/// Converts `json` to a value of type `ty`, or lists every bad path.
+pub fn json_to_value(types: &TypeTable, ty: &Ty, json: &Json) -> Result<Value, Vec<ConversionError>> {
+    let mut errors = Vec::new();
+    let mut path = String::from("$");
+    let value = Converter { types, errors: &mut errors }.convert(ty, json, &mut path);
+    if errors.is_empty() { Ok(value) } else { Err(errors) }
+}
+
+struct Converter<'a> {
+    types: &'a TypeTable,
+    errors: &'a mut Vec<ConversionError>,
+}
+
+fn describe(json: &Json) -> String {
+    match json {
+        Json::Null => "null".into(),
+        Json::Bool(b) => format!("{b}"),
+        Json::Number(n) => format!("{n}"),
+        Json::String(s) => {
+            let mut s = s.clone();
+            if s.chars().count() > 40 {
+                s = s.chars().take(40).collect::<String>() + "…";
+            }
+            format!("{s:?}")
+        }
+        Json::Array(_) => "a list".into(),
+        Json::Object(_) => "an object".into(),
+    }
+}
+
+impl Converter<'_> {
+    fn mismatch(&mut self, path: &str, ty: &Ty, json: &Json) -> Value {
+        self.errors.push(ConversionError { path: path.to_string(), expected: self.types.display(ty), found: describe(json) });
+        Value::None
+    }
+
+    fn convert(&mut self, ty: &Ty, json: &Json, path: &mut String) -> Value {
+        match (ty, json) {
+            (Ty::Error, _) => Value::None,
+            (Ty::Any, _) => any_value(json),
+            (Ty::Optional(_) | Ty::None, Json::Null) => Value::None,
+            (Ty::Optional(inner), _) => self.convert(inner, json, path),
+            (Ty::Bool, Json::Bool(b)) => Value::Bool(*b),
+            (Ty::Int, Json::Number(n)) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => self.mismatch(path, ty, json),
+            },
+            (Ty::Float, Json::Number(n)) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            (Ty::String, Json::String(s)) => Value::Str(Arc::from(s.as_str())),
+            (Ty::Enum(id), Json::String(s)) => {
+                // Share the union's own `Arc` so equality with literals is a pointer compare.
+                match self.types.enumeration(*id).members.iter().find(|m| ***m == **s) {
+                    Some(member) => Value::Str(member.clone()),
+                    None => self.mismatch(path, ty, json),
+                }
+            }
+            (Ty::Time, Json::String(s)) => match parse_time(s) {
+                Some(t) => Value::Time(t),
+                None => self.mismatch(path, ty, json),
+            },
+            (Ty::Duration, Json::String(s)) => match parse_duration(s) {
+                Some(d) => Value::Duration(d),
+                None => self.mismatch(path, ty, json),
+            },
+            (Ty::List(inner), Json::Array(items)) => {
+                let base = path.len();
+                let values: Vec<Value> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        path.push_str(&format!("[{i}]"));
+                        let v = self.convert(inner, item, path);
+                        path.truncate(base);
+                        v
+                    })
+                    .collect();
+                Value::List(values.into())
+            }
+            (Ty::Map(inner), Json::Object(entries)) => {
+                let base = path.len();
+                let mut map = MapValue::with_capacity_and_hasher(entries.len(), Default::default());
+                for (key, item) in entries {
+                    push_key(path, key);
+                    let v = self.convert(inner, item, path);
+                    path.truncate(base);
+                    map.insert(Arc::from(key.as_str()), v);
+                }
+                Value::Map(Arc::new(map))
+            }
+            (Ty::Record(id), Json::Object(entries)) => {
+                let def = self.types.record(*id);
+                let base = path.len();
+                let mut slots = Vec::with_capacity(def.fields.len());
+                for field in &def.fields {
+                    push_key(path, &field.name);
+                    match entries.get(&*field.name) {
+                        Some(Json::Null) | None if field.optional || field.ty.is_optional() => slots.push(Value::None),
+                        None => {
+                            self.errors.push(ConversionError {
+                                path: path.clone(),
+                                expected: self.types.display(&field.ty),
+                                found: "nothing (the field is missing)".into(),
+                            });
+                            slots.push(Value::None);
+                        }
+                        Some(item) => slots.push(self.convert(&field.ty, item, path)),
+                    }
+                    path.truncate(base);
+                }
+                let mut extra = None;
+                for (key, item) in entries {
+                    if def.slot(key).is_some() {
+                        continue;
+                    }
+                    if def.open {
+                        extra
+                            .get_or_insert_with(MapValue::default)
+                            .insert(Arc::from(key.as_str()), any_value(item));
+                    } else {
+                        push_key(path, key);
+                        self.errors.push(ConversionError {
+                            path: path.clone(),
+                            expected: "no such field".into(),
+                            found: describe(item),
+                        });
+                        path.truncate(base);
+                    }
+                }
+                Value::Record(Arc::new(RecordValue { slots: slots.into(), extra }))
+            }
+            _ => self.mismatch(path, ty, json),
+        }
+    }
+}
+
+fn push_key(path: &mut String, key: &str) {
+    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        path.push('.');
+        path.push_str(key);
+    } else {
+        path.push_str(&format!("[{key:?}]"));
+    }
+}
+
+/// An untyped JSON value: objects become maps.
+pub fn any_value(json: &Json) -> Value {
+    match json {
+        Json::Null => Value::None,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::Str(Arc::from(s.as_str())),
+        Json::Array(items) => Value::List(items.iter().map(any_value).collect::<Vec<_>>().into()),
+        Json::Object(entries) => {
+            let map: MapValue = entries.iter().map(|(k, v)| (Arc::from(k.as_str()), any_value(v))).collect();
+            Value::Map(Arc::new(map))
+        }
+    }
+}
+
+/// A value back to JSON (obligations, traces), using the types for record field names.
+pub fn value_to_json(types: &TypeTable, ty: Option<&Ty>, value: &Value) -> Json {
+    match value {
+        Value::None => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::Str(s) => Json::String(s.to_string()),
+        Value::Time(t) => Json::String(format_time(*t)),
+        Value::Duration(d) => Json::String(format_duration(*d)),
+        Value::List(items) => {
+            let inner = match ty.map(Ty::strip_optional) {
+                Some(Ty::List(inner)) => Some(&**inner),
+                _ => None,
+            };
+            Json::Array(items.iter().map(|v| value_to_json(types, inner, v)).collect())
+        }
+        Value::Map(map) => {
+            let inner = match ty.map(Ty::strip_optional) {
+                Some(Ty::Map(inner)) => Some(&**inner),
+                _ => None,
+            };
+            Json::Object(map.iter().map(|(k, v)| (k.to_string(), value_to_json(types, inner, v))).collect())
+        }
+        Value::Record(record) => {
+            let mut out = serde_json::Map::new();
+            if let Some(Ty::Record(id)) = ty.map(Ty::strip_optional) {
+                let def = types.record(*id);
+                for (field, v) in def.fields.iter().zip(record.slots.iter()) {
+                    if !(v.is_none() && field.optional) {
+                        out.insert(field.name.to_string(), value_to_json(types, Some(&field.ty), v));
+                    }
+                }
+            } else {
+                for (i, v) in record.slots.iter().enumerate() {
+                    out.insert(format!("_{i}"), value_to_json(types, None, v));
+                }
+            }
+            if let Some(extra) = &record.extra {
+                for (k, v) in extra {
+                    out.insert(k.to_string(), value_to_json(types, None, v));
+                }
+            }
+            Json::Object(out)
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The compiled policy set: the only thing the evaluator sees.
+//!
+//! Everything here is resolved: names became ids, field names became slot
+//! indices, literal regexes are compiled, and rules are indexed by target and
+//! by literal equality tests. This crate knows nothing of syntax, salsa or
+//! IO; it also holds the runtime [`Value`] and the conversion of JSON inputs
+//! into values shaped by their declared types.
+
+mod builtin;
+mod convert;
+mod program;
+mod ty;
+mod value;
+
+pub use builtin::Builtin;
+pub use convert::{ConversionError, json_to_value, value_to_json};
+pub use program::*;
+pub use ty::*;
+pub use value::*;

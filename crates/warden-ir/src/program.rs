@@ -1,0 +1,273 @@
+//! The compiled policy set.
+
+use crate::{Builtin, Ty, TypeTable, Value};
+use regex::Regex;
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+use warden_diagnostics::{LineIndex, Span};
+
+macro_rules! id {
+    ($($name:ident),*) => {$(
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+        impl $name {
+            pub fn index(self) -> usize { self.0 as usize }
+        }
+    )*};
+}
+id!(LocalId, FnId, TargetId, RuleId, DataId, LetId);
+
+/// A whole compiled policy set. Immutable; shared by every decision.
+#[derive(Debug, Default)]
+pub struct Program {
+    pub types: TypeTable,
+    pub files: Vec<SourceInfo>,
+    pub targets: Vec<Target>,
+    pub data: Vec<DataDecl>,
+    pub rules: Vec<Rule>,
+    pub functions: Vec<Function>,
+    pub waivers: Vec<Waiver>,
+}
+
+impl Program {
+    pub fn target_by_name(&self, name: &str) -> Option<TargetId> {
+        self.targets.iter().position(|t| &*t.name == name).map(|i| TargetId(i as u32))
+    }
+    pub fn rule_by_name(&self, name: &str) -> Option<RuleId> {
+        self.rules.iter().position(|r| r.name == name).map(|i| RuleId(i as u32))
+    }
+    pub fn data_by_name(&self, name: &str) -> Option<DataId> {
+        self.data.iter().position(|d| &*d.name == name).map(|i| DataId(i as u32))
+    }
+    pub fn target(&self, id: TargetId) -> &Target {
+        &self.targets[id.index()]
+    }
+    pub fn rule(&self, id: RuleId) -> &Rule {
+        &self.rules[id.index()]
+    }
+    /// File, 1-based line and column of a span.
+    pub fn location(&self, span: Span) -> (&str, u32, u32) {
+        let info = &self.files[span.file.0 as usize];
+        let lc = info.line_index.line_col(&info.text, span.range.start as usize);
+        (&info.path, lc.line, lc.column)
+    }
+}
+
+#[derive(Debug)]
+pub struct SourceInfo {
+    /// The path as the user named it, relative to the policy folder.
+    pub path: String,
+    pub text: Arc<str>,
+    pub line_index: LineIndex,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Effect {
+    Deny,
+    Allow,
+    Warn,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Deny => "deny",
+            Effect::Allow => "allow",
+            Effect::Warn => "warn",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Target {
+    pub name: Arc<str>,
+    pub ty: Ty,
+    /// `default allow`: compliant unless a rule denies.
+    pub default_allow: bool,
+    /// Slot path of the field that names a finding's subject (`@subject("metadata.name")`).
+    pub subject: Option<Vec<u32>>,
+    pub rules: Vec<RuleId>,
+    pub index: TargetIndex,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct DataDecl {
+    pub name: Arc<str>,
+    pub ty: Ty,
+    pub default: Option<Value>,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    /// `package.rule`.
+    pub name: String,
+    pub target: TargetId,
+    pub severity: Severity,
+    pub control: Option<String>,
+    pub enforce_warn: bool,
+    pub tags: Vec<String>,
+    pub doc: Option<String>,
+    pub span: Span,
+    /// Slots in the rule's frame: 0 is the input, then `for` and quantifier bindings.
+    pub locals: u32,
+    /// `let` bindings, evaluated lazily, at most once per decision.
+    pub lets: Vec<Expr>,
+    pub clauses: Vec<Clause>,
+}
+
+#[derive(Debug)]
+pub struct Clause {
+    pub effect: Effect,
+    pub iteration: Option<Iteration>,
+    pub condition: Expr,
+    pub message: Option<Vec<MessagePart>>,
+    pub obligations: Vec<(Arc<str>, Expr)>,
+    pub span: Span,
+    /// The input path the condition reads first, for `input_path` (slots, field names).
+    pub input_path: Option<InputPath>,
+}
+
+#[derive(Debug)]
+pub struct Iteration {
+    pub local: LocalId,
+    pub collection: Expr,
+    /// The input path of the collection, when it is one.
+    pub path: Option<InputPath>,
+}
+
+/// A path into the input, as field names (for `$.spec.auth.sso`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputPath {
+    /// Rooted at the iteration element instead of the input.
+    pub from_element: bool,
+    pub fields: Vec<Arc<str>>,
+}
+
+#[derive(Debug)]
+pub enum MessagePart {
+    Text(String),
+    Expr(Expr),
+}
+
+#[derive(Debug)]
+pub struct Function {
+    pub name: String,
+    pub params: u32,
+    pub locals: u32,
+    pub body: Expr,
+}
+
+#[derive(Debug)]
+pub struct Waiver {
+    pub name: String,
+    pub rule: RuleId,
+    /// Evaluated in a frame whose slot 0 is the input.
+    pub condition: Option<Expr>,
+    pub locals: u32,
+    pub until: i64,
+    pub reason: String,
+    pub approved_by: String,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub enum ExprKind {
+    Const(Value),
+    Local(LocalId),
+    Let(LetId),
+    Data(DataId),
+    Now,
+    /// A declared record field, by slot.
+    Field { base: Box<Expr>, slot: u32, optional_chain: bool },
+    /// A field looked up by name: on `any` values and maps.
+    DynField { base: Box<Expr>, name: Arc<str>, optional_chain: bool },
+    Index { base: Box<Expr>, index: Box<Expr>, optional_chain: bool },
+    /// Whether a record slot (or a dynamic field) holds a value.
+    Has { base: Box<Expr>, slot: Option<u32>, name: Arc<str> },
+    Call { builtin: Builtin, args: Vec<Expr> },
+    CallFn { func: FnId, args: Vec<Expr> },
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// `s matches "literal"`, the pattern compiled once.
+    MatchesConst { lhs: Box<Expr>, regex: Arc<Regex> },
+    If { condition: Box<Expr>, then_branch: Box<Expr>, else_branch: Box<Expr> },
+    Quantifier { all: bool, local: LocalId, collection: Box<Expr>, body: Box<Expr> },
+    List(Vec<Expr>),
+    /// A record literal; values in the slot order of its type.
+    Record(Vec<Expr>),
+    Comprehension { local: LocalId, collection: Box<Expr>, element: Box<Expr>, filter: Option<Box<Expr>> },
+    /// Stands in for an expression that failed to check; never in a program that compiled.
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Or,
+    And,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    In,
+    NotIn,
+    Matches,
+    Coalesce,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+/// Which clauses of a target can apply, by literal equality tests on the input.
+///
+/// A clause whose condition starts (after infallible conjuncts) with
+/// `input.path == "lit"` or `input.path in ["a", "b"]` is listed under those
+/// literals; at decision time only the clauses under the input's actual value
+/// are evaluated. Skipping is exact: such a clause's `and` chain is false for
+/// any other value, and nothing before the test can fail.
+#[derive(Debug, Default)]
+pub struct TargetIndex {
+    /// Clauses that are always evaluated, as (rule, clause) in rule order.
+    pub unguarded: Vec<(RuleId, u32)>,
+    /// Guarded clauses: one entry per distinct input path tested.
+    pub guards: Vec<GuardIndex>,
+}
+
+#[derive(Debug)]
+pub struct GuardIndex {
+    /// Slot path from the input root to a string field.
+    pub slots: Vec<u32>,
+    pub by_value: FxHashMap<Arc<str>, Vec<(RuleId, u32)>>,
+}

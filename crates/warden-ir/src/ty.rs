@@ -1,0 +1,136 @@
+//! Types as the checker and the value converter see them.
+
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EnumId(pub u32);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Ty {
+    Bool,
+    Int,
+    Float,
+    String,
+    Time,
+    Duration,
+    /// Untyped JSON.
+    Any,
+    /// The type of the literal `none`.
+    None,
+    /// The element type of `[]`: fits anywhere.
+    Never,
+    Enum(EnumId),
+    List(Box<Ty>),
+    Map(Box<Ty>),
+    Record(RecordId),
+    Optional(Box<Ty>),
+    /// A type that could not be worked out; an error was already reported.
+    Error,
+}
+
+impl Ty {
+    pub fn optional(self) -> Ty {
+        match self {
+            Ty::Optional(_) | Ty::Any | Ty::None | Ty::Error => self,
+            other => Ty::Optional(Box::new(other)),
+        }
+    }
+    pub fn is_optional(&self) -> bool {
+        matches!(self, Ty::Optional(_) | Ty::None)
+    }
+    /// The type with one layer of optionality removed.
+    pub fn strip_optional(&self) -> &Ty {
+        match self {
+            Ty::Optional(inner) => inner,
+            other => other,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldDef {
+    pub name: Arc<str>,
+    pub ty: Ty,
+    pub optional: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordDef {
+    /// The alias it was declared under, for messages.
+    pub name: Option<String>,
+    pub fields: Vec<FieldDef>,
+    /// Open records (`...`) accept unknown fields and keep them.
+    pub open: bool,
+}
+
+impl RecordDef {
+    pub fn slot(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| &*f.name == name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnumDef {
+    pub name: Option<String>,
+    /// The members; a value of this type is one of these very `Arc`s.
+    pub members: Vec<Arc<str>>,
+}
+
+/// Every record and union type of a policy set, addressed by id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TypeTable {
+    pub records: Vec<RecordDef>,
+    pub enums: Vec<EnumDef>,
+}
+
+impl TypeTable {
+    pub fn record(&self, id: RecordId) -> &RecordDef {
+        &self.records[id.0 as usize]
+    }
+    pub fn enumeration(&self, id: EnumId) -> &EnumDef {
+        &self.enums[id.0 as usize]
+    }
+
+    /// How a type reads in a message: `string`, `[Role]`, `"oidc" | "saml"`.
+    pub fn display(&self, ty: &Ty) -> String {
+        match ty {
+            Ty::Bool => "bool".into(),
+            Ty::Int => "int".into(),
+            Ty::Float => "float".into(),
+            Ty::String => "string".into(),
+            Ty::Time => "time".into(),
+            Ty::Duration => "duration".into(),
+            Ty::Any => "any".into(),
+            Ty::None => "none".into(),
+            Ty::Never => "nothing".into(),
+            Ty::Error => "unknown".into(),
+            Ty::Enum(id) => {
+                let def = self.enumeration(*id);
+                def.members.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(" | ")
+            }
+            Ty::List(inner) => format!("[{}]", self.display(inner)),
+            Ty::Map(inner) => format!("{{string: {}}}", self.display(inner)),
+            Ty::Record(id) => {
+                let def = self.record(*id);
+                match &def.name {
+                    Some(name) => name.clone(),
+                    None => {
+                        let fields: Vec<String> = def
+                            .fields
+                            .iter()
+                            .map(|f| format!("{}{}: {}", f.name, if f.optional { "?" } else { "" }, self.display(&f.ty)))
+                            .collect();
+                        format!("{{ {}{} }}", fields.join(", "), if def.open { ", ..." } else { "" })
+                    }
+                }
+            }
+            Ty::Optional(inner) => match **inner {
+                Ty::Enum(_) => format!("({})?", self.display(inner)),
+                _ => format!("{}?", self.display(inner)),
+            },
+        }
+    }
+}

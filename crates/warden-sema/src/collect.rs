@@ -1,0 +1,657 @@
+//! The analysis driver: collects declarations by package, then resolves
+//! types, targets, data, functions, rules and waivers in that order.
+
+use crate::check::{Checker, FrameKind};
+use crate::{SchemaLoader, SourceInput};
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+use warden_diagnostics::{Code, Diagnostic, LineIndex, Span, TextRange, did_you_mean};
+use warden_ir as ir;
+use warden_ir::{Program, Ty};
+use warden_syntax::ast;
+
+pub(crate) struct Package {
+    pub name: String,
+    pub types: FxHashMap<String, usize>,
+    pub fns: FxHashMap<String, usize>,
+    pub rules: FxHashMap<String, ir::RuleId>,
+}
+
+pub(crate) enum TypeState {
+    Unresolved,
+    InProgress,
+    Done(Ty),
+}
+
+pub(crate) struct TypeDeclInfo<'a> {
+    pub file: usize,
+    pub decl: &'a ast::TypeDecl,
+    pub state: TypeState,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FnState {
+    NotStarted,
+    InProgress,
+    Done,
+}
+
+pub(crate) struct FnInfo<'a> {
+    pub file: usize,
+    pub pkg: usize,
+    pub decl: &'a ast::FnDecl,
+    pub params: Vec<Ty>,
+    pub ret: Option<Ty>,
+    pub state: FnState,
+    /// Functions this one calls, for the recursion check.
+    pub calls: Vec<(usize, Span)>,
+}
+
+pub(crate) struct Analysis<'a> {
+    pub files: &'a [SourceInput<'a>],
+    pub schemas: &'a dyn SchemaLoader,
+    pub diags: &'a mut Vec<Diagnostic>,
+    pub program: Program,
+    pub packages: Vec<Package>,
+    pub package_by_name: FxHashMap<String, usize>,
+    /// Per file: its package and its imports (package index, the name it goes by).
+    pub file_package: Vec<Option<usize>>,
+    pub file_imports: Vec<Vec<(usize, String)>>,
+    pub type_decls: Vec<TypeDeclInfo<'a>>,
+    pub fns: Vec<FnInfo<'a>>,
+    /// Record types made from a JSON Schema file, by path.
+    pub schema_cache: FxHashMap<String, Ty>,
+}
+
+impl<'a> Analysis<'a> {
+    pub(crate) fn run(files: &'a [SourceInput<'a>], schemas: &'a dyn SchemaLoader, diags: &'a mut Vec<Diagnostic>) -> Program {
+        let mut analysis = Analysis {
+            files,
+            schemas,
+            diags,
+            program: Program::default(),
+            packages: Vec::new(),
+            package_by_name: FxHashMap::default(),
+            file_package: vec![None; files.len()],
+            file_imports: vec![Vec::new(); files.len()],
+            type_decls: Vec::new(),
+            fns: Vec::new(),
+            schema_cache: FxHashMap::default(),
+        };
+        for input in files {
+            analysis.program.files.push(ir::SourceInfo {
+                path: input.path.clone(),
+                text: input.text.clone(),
+                line_index: LineIndex::new(&input.text),
+            });
+        }
+        analysis.collect();
+        analysis.resolve_imports();
+        for i in 0..analysis.type_decls.len() {
+            analysis.resolve_type_decl(i);
+        }
+        analysis.declare_targets();
+        analysis.declare_data();
+        analysis.declare_fns();
+        for i in 0..analysis.fns.len() {
+            analysis.ensure_fn(i);
+        }
+        analysis.check_recursion();
+        analysis.lower_rules();
+        analysis.lower_waivers();
+        analysis.check_tests();
+        analysis.build_indexes();
+        analysis.program
+    }
+
+    pub fn span(&self, file: usize, range: TextRange) -> Span {
+        Span::new(self.files[file].file, range)
+    }
+
+    pub fn report(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn items(&self, file: usize) -> impl Iterator<Item = &'a ast::Item> + 'a {
+        let tree: &'a ast::SourceFile = self.files[file].tree;
+        tree.items.iter()
+    }
+
+    fn collect(&mut self) {
+        for (f, input) in self.files.iter().enumerate() {
+            let Some(package) = &input.tree.package else { continue };
+            let name = package.path.to_dotted();
+            let pkg = match self.package_by_name.get(&name) {
+                Some(&p) => p,
+                None => {
+                    self.packages.push(Package {
+                        name: name.clone(),
+                        types: FxHashMap::default(),
+                        fns: FxHashMap::default(),
+                        rules: FxHashMap::default(),
+                    });
+                    self.package_by_name.insert(name, self.packages.len() - 1);
+                    self.packages.len() - 1
+                }
+            };
+            self.file_package[f] = Some(pkg);
+        }
+        for f in 0..self.files.len() {
+            let Some(pkg) = self.file_package[f] else { continue };
+            for item in self.items(f) {
+                match &item.kind {
+                    ast::ItemKind::Type(decl) => {
+                        let index = self.type_decls.len();
+                        if self.check_unique(f, &decl.name, self.packages[pkg].types.contains_key(&decl.name.text), "type") {
+                            self.packages[pkg].types.insert(decl.name.text.clone(), index);
+                        }
+                        self.type_decls.push(TypeDeclInfo { file: f, decl, state: TypeState::Unresolved });
+                    }
+                    ast::ItemKind::Fn(decl) => {
+                        let index = self.fns.len();
+                        let exists = self.packages[pkg].fns.contains_key(&decl.name.text);
+                        if self.check_unique(f, &decl.name, exists, "function") {
+                            self.packages[pkg].fns.insert(decl.name.text.clone(), index);
+                        }
+                        self.fns.push(FnInfo {
+                            file: f,
+                            pkg,
+                            decl,
+                            params: Vec::new(),
+                            ret: None,
+                            state: FnState::NotStarted,
+                            calls: Vec::new(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Reports a duplicate; returns whether the name is free.
+    fn check_unique(&mut self, file: usize, name: &ast::Name, exists: bool, what: &str) -> bool {
+        if exists {
+            let d = Diagnostic::new(Code::E0103, self.span(file, name.range), format!("the {what} `{}` is defined twice", name.text))
+                .with_label("defined again here")
+                .with_help(format!("rename one of the two {what}s"));
+            self.report(d);
+        }
+        !exists
+    }
+
+    fn resolve_imports(&mut self) {
+        for f in 0..self.files.len() {
+            let tree: &'a ast::SourceFile = self.files[f].tree;
+            for import in &tree.imports {
+                let name = import.path.to_dotted();
+                match self.package_by_name.get(&name) {
+                    Some(&pkg) => {
+                        let alias = import.alias.as_ref().map_or_else(
+                            || import.path.segments.last().map(|s| s.text.clone()).unwrap_or_default(),
+                            |a| a.text.clone(),
+                        );
+                        self.file_imports[f].push((pkg, alias));
+                    }
+                    None => {
+                        let known: Vec<&str> = self.package_by_name.keys().map(String::as_str).collect();
+                        let mut d = Diagnostic::new(Code::E0104, self.span(f, import.path.range), format!("no package `{name}` in this policy set"))
+                            .with_label("unknown package");
+                        if let Some(s) = did_you_mean(&name, known) {
+                            d = d.with_help(format!("did you mean `{s}`?"));
+                        }
+                        self.report(d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The package a dotted prefix names from `file`: an import alias or a full package name.
+    pub fn package_named(&self, file: usize, name: &str) -> Option<usize> {
+        self.file_imports[file]
+            .iter()
+            .find(|(_, alias)| alias == name)
+            .map(|(p, _)| *p)
+            .or_else(|| self.package_by_name.get(name).copied())
+    }
+
+    /// Packages whose names are visible unqualified in `file`: its own, then its imports.
+    pub fn visible_packages(&self, file: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        if let Some(p) = self.file_package[file] {
+            out.push(p);
+        }
+        out.extend(self.file_imports[file].iter().map(|(p, _)| *p));
+        out
+    }
+
+    fn declare_targets(&mut self) {
+        for f in 0..self.files.len() {
+            if self.file_package[f].is_none() {
+                continue;
+            }
+            for item in self.items(f) {
+                let ast::ItemKind::Target(decl) = &item.kind else { continue };
+                if self.program.target_by_name(&decl.name.text).is_some() {
+                    self.check_unique(f, &decl.name, true, "target");
+                    continue;
+                }
+                let ty = self.resolve_type(f, &decl.ty, None);
+                let default_allow = matches!(decl.default, Some((ast::DefaultEffect::Allow, _)));
+                let mut subject = None;
+                for attr in &item.attributes {
+                    match attr.name.text.as_str() {
+                        "subject" => subject = self.subject_path(f, attr, &ty),
+                        other => self.unknown_attribute(f, attr, other, &["subject"]),
+                    }
+                }
+                self.program.targets.push(ir::Target {
+                    name: Arc::from(decl.name.text.as_str()),
+                    ty,
+                    default_allow,
+                    subject,
+                    rules: Vec::new(),
+                    index: ir::TargetIndex::default(),
+                    span: self.span(f, decl.name.range),
+                });
+            }
+        }
+    }
+
+    /// `@subject("metadata.name")`: the slot path of a string field of the target type.
+    fn subject_path(&mut self, f: usize, attr: &ast::Attribute, ty: &Ty) -> Option<Vec<u32>> {
+        let Some(ast::AttributeArg::Str(path)) = attr.args.first() else {
+            self.report(
+                Diagnostic::new(Code::E0301, self.span(f, attr.range), "`@subject` takes the path of a field, as a string")
+                    .with_help("for example `@subject(\"metadata.name\")`"),
+            );
+            return None;
+        };
+        let mut slots = Vec::new();
+        let mut current = ty.clone();
+        for segment in path.value.split('.') {
+            let Ty::Record(id) = current.strip_optional().clone() else {
+                self.report(Diagnostic::new(Code::E0207, self.span(f, path.range), format!("`{segment}` is not a field of a record")));
+                return None;
+            };
+            let def = self.program.types.record(id);
+            let Some(slot) = def.slot(segment) else {
+                let names: Vec<&str> = def.fields.iter().map(|f| &*f.name).collect();
+                let mut d = Diagnostic::new(Code::E0102, self.span(f, path.range), format!("no field `{segment}` in the target type"));
+                if let Some(s) = did_you_mean(segment, names) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                self.report(d);
+                return None;
+            };
+            slots.push(slot as u32);
+            current = def.fields[slot].ty.clone();
+        }
+        Some(slots)
+    }
+
+    pub fn unknown_attribute(&mut self, f: usize, attr: &ast::Attribute, name: &str, known: &[&str]) {
+        let mut d = Diagnostic::new(Code::E0111, self.span(f, attr.name.range), format!("unknown attribute `@{name}`"))
+            .with_label("not an attribute here");
+        if let Some(s) = did_you_mean(name, known.iter().copied()) {
+            d = d.with_help(format!("did you mean `@{s}`?"));
+        } else {
+            d = d.with_help(format!("attributes here are {}", known.iter().map(|k| format!("`@{k}`")).collect::<Vec<_>>().join(", ")));
+        }
+        self.report(d);
+    }
+
+    fn declare_data(&mut self) {
+        for f in 0..self.files.len() {
+            if self.file_package[f].is_none() {
+                continue;
+            }
+            for item in self.items(f) {
+                let ast::ItemKind::Data(decl) = &item.kind else { continue };
+                if self.program.data_by_name(&decl.name.text).is_some() {
+                    self.check_unique(f, &decl.name, true, "data document");
+                    continue;
+                }
+                let ty = self.resolve_type(f, &decl.ty, None);
+                let default = decl.default.as_ref().and_then(|e| self.const_value(f, e, &ty));
+                self.program.data.push(ir::DataDecl {
+                    name: Arc::from(decl.name.text.as_str()),
+                    ty,
+                    default,
+                    span: self.span(f, decl.name.range),
+                });
+            }
+        }
+    }
+
+    fn declare_fns(&mut self) {
+        for i in 0..self.fns.len() {
+            let (f, decl) = (self.fns[i].file, self.fns[i].decl);
+            let params: Vec<Ty> = decl.params.iter().map(|p| self.resolve_type(f, &p.ty, None)).collect();
+            let ret = decl.ret.as_ref().map(|t| self.resolve_type(f, t, None));
+            self.fns[i].params = params;
+            self.fns[i].ret = ret;
+            let pkg = &self.packages[self.fns[i].pkg].name;
+            self.program.functions.push(ir::Function {
+                name: format!("{pkg}.{}", decl.name.text),
+                params: decl.params.len() as u32,
+                locals: 0,
+                body: ir::Expr { kind: ir::ExprKind::Error, span: Span::default() },
+            });
+        }
+    }
+
+    /// Checks a function body once; returns its result type (`None` while it is being checked).
+    pub fn ensure_fn(&mut self, index: usize) -> Option<Ty> {
+        match self.fns[index].state {
+            FnState::Done => return self.fns[index].ret.clone(),
+            FnState::InProgress => return self.fns[index].ret.clone(),
+            FnState::NotStarted => {}
+        }
+        self.fns[index].state = FnState::InProgress;
+        let (f, decl) = (self.fns[index].file, self.fns[index].decl);
+        let params: Vec<(String, Ty)> =
+            decl.params.iter().zip(self.fns[index].params.clone()).map(|(p, t)| (p.name.text.clone(), t)).collect();
+        let mut checker = Checker::new(self, f, FrameKind::Function(index));
+        for (name, ty) in params {
+            checker.bind_param(&name, ty);
+        }
+        let expected = checker.analysis().fns[index].ret.clone();
+        let body = checker.check_expected(&decl.body, expected.as_ref());
+        let locals = checker.locals();
+        let ret = expected.unwrap_or(body.ty.clone());
+        self.program.functions[index].body = body.expr;
+        self.program.functions[index].locals = locals;
+        self.fns[index].ret = Some(ret.clone());
+        self.fns[index].state = FnState::Done;
+        Some(ret)
+    }
+
+    fn check_recursion(&mut self) {
+        // Depth-first search for a cycle through each function.
+        let n = self.fns.len();
+        let mut reported = vec![false; n];
+        for start in 0..n {
+            let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, vec![start])];
+            let mut seen = vec![false; n];
+            while let Some((node, path)) = stack.pop() {
+                for (callee, span) in self.fns[node].calls.clone() {
+                    if callee == start {
+                        if !reported[start] {
+                            reported[start] = true;
+                            let names: Vec<String> = path
+                                .iter()
+                                .chain(std::iter::once(&start))
+                                .map(|&i| format!("`{}`", self.fns[i].decl.name.text))
+                                .collect();
+                            let decl_span = self.span(self.fns[start].file, self.fns[start].decl.name.range);
+                            let d = Diagnostic::new(Code::E0108, decl_span, format!("the function `{}` is recursive", self.fns[start].decl.name.text))
+                                .with_label("defined here")
+                                .with_secondary(span, "this call leads back to it")
+                                .with_note(format!("call cycle: {}", names.join(" → ")))
+                                .with_help("policies must terminate; express the check with `all`, `any` or a comprehension over a finite list");
+                            self.report(d);
+                        }
+                    } else if !seen[callee] {
+                        seen[callee] = true;
+                        let mut next = path.clone();
+                        next.push(callee);
+                        stack.push((callee, next));
+                    }
+                }
+            }
+        }
+    }
+
+    fn lower_rules(&mut self) {
+        for f in 0..self.files.len() {
+            let Some(pkg) = self.file_package[f] else { continue };
+            for item in self.items(f) {
+                let ast::ItemKind::Rule(decl) = &item.kind else { continue };
+                let full = format!("{}.{}", self.packages[pkg].name, decl.name.text);
+                if self.packages[pkg].rules.contains_key(&decl.name.text) {
+                    self.check_unique(f, &decl.name, true, "rule");
+                    continue;
+                }
+                let Some(target) = self.program.target_by_name(&decl.target.text) else {
+                    let names: Vec<String> = self.program.targets.iter().map(|t| t.name.to_string()).collect();
+                    let mut d = Diagnostic::new(Code::E0106, self.span(f, decl.target.range), format!("no target `{}` is declared", decl.target.text))
+                        .with_label("unknown target");
+                    d = match did_you_mean(&decl.target.text, names.iter().map(String::as_str)) {
+                        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                        None => d.with_help(format!("declare it, e.g. `target {}: Manifest default allow`", decl.target.text)),
+                    };
+                    self.report(d);
+                    continue;
+                };
+                let rule = self.lower_rule(f, item, decl, full, target);
+                let id = ir::RuleId(self.program.rules.len() as u32);
+                self.program.rules.push(rule);
+                self.packages[pkg].rules.insert(decl.name.text.clone(), id);
+                self.program.targets[target.index()].rules.push(id);
+            }
+        }
+    }
+
+    fn lower_rule(&mut self, f: usize, item: &'a ast::Item, decl: &'a ast::RuleDecl, name: String, target: ir::TargetId) -> ir::Rule {
+        let mut severity = ir::Severity::Medium;
+        let mut control = None;
+        let mut enforce_warn = false;
+        let mut tags = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for attr in &item.attributes {
+            let key = attr.name.text.as_str();
+            if seen.contains(&key) {
+                self.report(Diagnostic::new(Code::E0302, self.span(f, attr.range), format!("`@{key}` is given twice")).with_label("again here"));
+                continue;
+            }
+            seen.push(key);
+            let single = |a: &mut Self, choices: &[&str]| -> Option<String> {
+                match attr.args.as_slice() {
+                    [arg] if choices.is_empty() || choices.contains(&arg.text()) => Some(arg.text().to_string()),
+                    _ => {
+                        let help = if choices.is_empty() {
+                            format!("write `@{key}(\"…\")`")
+                        } else {
+                            format!("write one of {}", choices.iter().map(|c| format!("`@{key}({c})`")).collect::<Vec<_>>().join(", "))
+                        };
+                        a.report(
+                            Diagnostic::new(Code::E0301, a.span(f, attr.range), format!("`@{key}` needs exactly one valid argument"))
+                                .with_help(help),
+                        );
+                        None
+                    }
+                }
+            };
+            match key {
+                "severity" => {
+                    if let Some(s) = single(self, &["low", "medium", "high", "critical"]) {
+                        severity = ir::Severity::ALL.into_iter().find(|v| v.as_str() == s).unwrap_or(ir::Severity::Medium);
+                    }
+                }
+                "control" => control = single(self, &[]),
+                "enforce" => enforce_warn = single(self, &["warn", "deny"]).is_some_and(|s| s == "warn"),
+                "tags" => tags = attr.args.iter().map(|a| a.text().to_string()).collect(),
+                other => self.unknown_attribute(f, attr, other, &["severity", "control", "enforce", "tags"]),
+            }
+        }
+        let target_ty = self.program.targets[target.index()].ty.clone();
+        let binding = decl.binding.as_ref().unwrap_or(&decl.target).text.clone();
+        let mut checker = Checker::new(self, f, FrameKind::Rule);
+        checker.bind_input(&binding, target_ty);
+        let mut clauses = Vec::new();
+        let mut lets = Vec::new();
+        for stmt in &decl.body {
+            match stmt {
+                ast::RuleStmt::Let(l) => {
+                    let value = checker.check(&l.value);
+                    let id = ir::LetId(lets.len() as u32);
+                    lets.push(value.expr);
+                    checker.bind_let(&l.name, id, value.ty, value.place);
+                }
+                ast::RuleStmt::Clause(c) => {
+                    if let Some(clause) = checker.clause(c) {
+                        clauses.push(clause);
+                    }
+                }
+                ast::RuleStmt::Error(_) => {}
+            }
+        }
+        checker.report_unused_lets();
+        let locals = checker.locals();
+        ir::Rule {
+            name,
+            target,
+            severity,
+            control,
+            enforce_warn,
+            tags,
+            doc: item.doc.clone(),
+            span: self.span(f, decl.name.range),
+            locals,
+            lets,
+            clauses,
+        }
+    }
+
+    fn lower_waivers(&mut self) {
+        for f in 0..self.files.len() {
+            let Some(pkg) = self.file_package[f] else { continue };
+            for item in self.items(f) {
+                let ast::ItemKind::Waiver(decl) = &item.kind else { continue };
+                let rule_name = decl.rule.to_dotted();
+                let rule = self
+                    .program
+                    .rule_by_name(&rule_name)
+                    .or_else(|| self.program.rule_by_name(&format!("{}.{rule_name}", self.packages[pkg].name)));
+                let Some(rule) = rule else {
+                    let names: Vec<String> = self.program.rules.iter().map(|r| r.name.clone()).collect();
+                    let mut d = Diagnostic::new(Code::E0109, self.span(f, decl.rule.range), format!("no rule `{rule_name}` to waive"))
+                        .with_label("unknown rule");
+                    if let Some(s) = did_you_mean(&rule_name, names.iter().map(String::as_str)) {
+                        d = d.with_help(format!("did you mean `{s}`?"));
+                    }
+                    self.report(d);
+                    continue;
+                };
+                let mut until = None;
+                let mut reason = None;
+                let mut approved_by = None;
+                for (name, value) in &decl.fields {
+                    let constant = match &value.kind {
+                        ast::ExprKind::Literal(lit) => Some(lit),
+                        _ => None,
+                    };
+                    match (name.text.as_str(), constant) {
+                        ("until", Some(ast::Literal::Time(t))) => match ir::parse_time(t) {
+                            Some(t) => until = Some(t),
+                            None => self.report(Diagnostic::new(Code::E0008, self.span(f, value.range), format!("`{t}` is not a valid time"))),
+                        },
+                        ("reason", Some(ast::Literal::Str(s))) => reason = Some(s.clone()),
+                        ("approved_by", Some(ast::Literal::Str(s))) => approved_by = Some(s.clone()),
+                        ("until" | "reason" | "approved_by", _) => {
+                            let want = if name.text == "until" { "a date such as `2027-03-01`" } else { "a string" };
+                            self.report(
+                                Diagnostic::new(Code::E0303, self.span(f, value.range), format!("`{}` takes {want}", name.text))
+                                    .with_label("not a literal of that kind"),
+                            );
+                        }
+                        (other, _) => {
+                            let mut d = Diagnostic::new(Code::E0303, self.span(f, name.range), format!("a waiver has no field `{other}`"));
+                            if let Some(s) = did_you_mean(other, ["until", "reason", "approved_by", "when"]) {
+                                d = d.with_help(format!("did you mean `{s}`?"));
+                            }
+                            self.report(d);
+                        }
+                    }
+                }
+                let mut missing = Vec::new();
+                if until.is_none() {
+                    missing.push("until");
+                }
+                if reason.is_none() {
+                    missing.push("reason");
+                }
+                if approved_by.is_none() {
+                    missing.push("approved_by");
+                }
+                if !missing.is_empty() {
+                    self.report(
+                        Diagnostic::new(Code::E0303, self.span(f, decl.name.range), format!("the waiver `{}` lacks {}", decl.name.text, missing.join(", ")))
+                            .with_help("every waiver expires and is accountable: give `until`, `reason` and `approved_by`"),
+                    );
+                }
+                let rule_ref = &self.program.rules[rule.index()];
+                let target_ty = self.program.targets[rule_ref.target.index()].ty.clone();
+                let binding = self.rule_binding_name(rule);
+                let mut checker = Checker::new(self, f, FrameKind::Waiver);
+                checker.bind_input(&binding, target_ty);
+                let condition = decl.condition.as_ref().map(|c| checker.check_condition(c).expr);
+                let locals = checker.locals();
+                self.program.waivers.push(ir::Waiver {
+                    name: format!("{}.{}", self.packages[pkg].name, decl.name.text),
+                    rule,
+                    condition,
+                    locals,
+                    until: until.unwrap_or(i64::MIN),
+                    reason: reason.unwrap_or_default(),
+                    approved_by: approved_by.unwrap_or_default(),
+                    span: self.span(f, decl.name.range),
+                });
+            }
+        }
+    }
+
+    /// The name a rule's input goes by (`as app`), so a waiver's condition reads like the rule.
+    fn rule_binding_name(&self, rule: ir::RuleId) -> String {
+        let name = &self.program.rules[rule.index()].name;
+        for input in self.files {
+            for item in &input.tree.items {
+                if let ast::ItemKind::Rule(decl) = &item.kind {
+                    let pkg = input.tree.package.as_ref().map(|p| p.path.to_dotted()).unwrap_or_default();
+                    if format!("{pkg}.{}", decl.name.text) == *name {
+                        return decl.binding.as_ref().unwrap_or(&decl.target).text.clone();
+                    }
+                }
+            }
+        }
+        "input".to_string()
+    }
+
+    /// `test` blocks are run by `warden test`; here their names are checked.
+    fn check_tests(&mut self) {
+        for f in 0..self.files.len() {
+            let Some(pkg) = self.file_package[f] else { continue };
+            for item in self.items(f) {
+                let ast::ItemKind::Test(decl) = &item.kind else { continue };
+                for stmt in &decl.body {
+                    match stmt {
+                        ast::TestStmt::Given { target, .. } if self.program.target_by_name(&target.text).is_none() => {
+                            self.report(Diagnostic::new(Code::E0106, self.span(f, target.range), format!("no target `{}` is declared", target.text)));
+                        }
+                        ast::TestStmt::WithData { name, .. } if self.program.data_by_name(&name.text).is_none() => {
+                            self.report(Diagnostic::new(Code::E0110, self.span(f, name.range), format!("no data document `{}` is declared", name.text)));
+                        }
+                        ast::TestStmt::Expect { rule: Some(path), .. } => {
+                            let dotted = path.to_dotted();
+                            let known = self.program.rule_by_name(&dotted).is_some()
+                                || self.program.rule_by_name(&format!("{}.{dotted}", self.packages[pkg].name)).is_some();
+                            if !known {
+                                self.report(Diagnostic::new(Code::E0109, self.span(f, path.range), format!("no rule `{dotted}`")));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn build_indexes(&mut self) {
+        for t in 0..self.program.targets.len() {
+            let index = crate::index::build_index(&self.program, ir::TargetId(t as u32));
+            self.program.targets[t].index = index;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Constant expressions: data defaults.
+
+use crate::collect::Analysis;
+use warden_diagnostics::{Code, Diagnostic};
+use warden_ir::{Ty, Value};
+use warden_syntax::ast;
+
+impl Analysis<'_> {
+    /// Converts a literal expression to a value of `ty`, or reports why it cannot.
+    pub(crate) fn const_value(&mut self, file: usize, expr: &ast::Expr, ty: &Ty) -> Option<Value> {
+        let json = self.const_json(file, expr)?;
+        match warden_ir::json_to_value(&self.program.types, ty, &json) {
+            Ok(v) => Some(v),
+            Err(errors) => {
+                let first = &errors[0];
+                self.report(
+                    Diagnostic::new(Code::E0201, self.span(file, expr.range), "this default does not match the declared type")
+                        .with_label(format!("at `{}`: expected {}, found {}", first.path, first.expected, first.found)),
+                );
+                None
+            }
+        }
+    }
+
+    fn const_json(&mut self, file: usize, expr: &ast::Expr) -> Option<serde_json::Value> {
+        use serde_json::Value as J;
+        Some(match &expr.kind {
+            ast::ExprKind::Literal(lit) => match lit {
+                ast::Literal::Bool(b) => J::Bool(*b),
+                ast::Literal::Int(i) => J::from(*i),
+                ast::Literal::Float(f) => J::from(*f),
+                ast::Literal::Str(s) | ast::Literal::RawStr(s) | ast::Literal::Time(s) | ast::Literal::Duration(s) => J::String(s.clone()),
+                ast::Literal::None => J::Null,
+            },
+            ast::ExprKind::List(items) => J::Array(items.iter().map(|e| self.const_json(file, e)).collect::<Option<_>>()?),
+            ast::ExprKind::Record(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| Some((k.text.clone(), self.const_json(file, v)?)))
+                    .collect::<Option<_>>()?,
+            ),
+            ast::ExprKind::Paren(inner) => return self.const_json(file, inner),
+            _ => {
+                self.report(
+                    Diagnostic::new(Code::E0306, self.span(file, expr.range), "a data default must be a constant")
+                        .with_help("write literals, lists and records only"),
+                );
+                return None;
+            }
+        })
+    }
+}
+

@@ -1,0 +1,165 @@
+//! Type expressions to types: aliases, records, unions, optionals, schemas.
+
+use crate::collect::{Analysis, TypeState};
+use std::sync::Arc;
+use warden_diagnostics::{Code, Diagnostic, did_you_mean};
+use warden_ir::{EnumDef, EnumId, FieldDef, RecordDef, RecordId, Ty};
+use warden_syntax::ast::{self, TypeExprKind};
+
+const BASE_TYPES: &[(&str, Ty)] = &[
+    ("bool", Ty::Bool),
+    ("int", Ty::Int),
+    ("float", Ty::Float),
+    ("string", Ty::String),
+    ("time", Ty::Time),
+    ("duration", Ty::Duration),
+];
+
+impl Analysis<'_> {
+    pub(crate) fn resolve_type_decl(&mut self, index: usize) -> Ty {
+        match &self.type_decls[index].state {
+            TypeState::Done(ty) => return ty.clone(),
+            TypeState::InProgress => {
+                let decl = self.type_decls[index].decl;
+                let f = self.type_decls[index].file;
+                self.report(
+                    Diagnostic::new(Code::E0210, self.span(f, decl.name.range), format!("the type `{}` refers to itself", decl.name.text))
+                        .with_help("input documents are finite trees; spell the nested levels out"),
+                );
+                return Ty::Error;
+            }
+            TypeState::Unresolved => {}
+        }
+        self.type_decls[index].state = TypeState::InProgress;
+        let decl = self.type_decls[index].decl;
+        let f = self.type_decls[index].file;
+        let ty = self.resolve_type(f, &decl.ty, Some(&decl.name.text));
+        self.type_decls[index].state = TypeState::Done(ty.clone());
+        ty
+    }
+
+    /// Resolves a type expression written in `file`. `alias` names the record or
+    /// union it declares directly, for messages.
+    pub(crate) fn resolve_type(&mut self, file: usize, ty: &ast::TypeExpr, alias: Option<&str>) -> Ty {
+        match &ty.kind {
+            TypeExprKind::Any => Ty::Any,
+            TypeExprKind::Error => Ty::Error,
+            TypeExprKind::Named(path) => self.resolve_named(file, path),
+            TypeExprKind::Literal(lit) => self.make_enum(vec![Arc::from(lit.value.as_str())], alias),
+            TypeExprKind::Union(members) => {
+                let mut names: Vec<Arc<str>> = Vec::new();
+                for member in members {
+                    match self.resolve_type(file, member, None) {
+                        Ty::Enum(id) => {
+                            for m in self.program.types.enumeration(id).members.clone() {
+                                if !names.contains(&m) {
+                                    names.push(m);
+                                }
+                            }
+                        }
+                        Ty::Error => return Ty::Error,
+                        other => {
+                            let shown = self.program.types.display(&other);
+                            self.report(
+                                Diagnostic::new(Code::E0201, self.span(file, member.range), format!("a union may only join string literals, not `{shown}`"))
+                                    .with_help("write a union of strings such as `\"low\" | \"medium\" | \"high\"`; for an optional value write `T?`"),
+                            );
+                            return Ty::Error;
+                        }
+                    }
+                }
+                self.make_enum(names, alias)
+            }
+            TypeExprKind::Optional(inner) => self.resolve_type(file, inner, alias).optional(),
+            TypeExprKind::List(inner) => Ty::List(Box::new(self.resolve_type(file, inner, None))),
+            TypeExprKind::Map(inner) => Ty::Map(Box::new(self.resolve_type(file, inner, None))),
+            TypeExprKind::Record { fields, open } => {
+                let mut defs: Vec<FieldDef> = Vec::new();
+                for field in fields {
+                    if defs.iter().any(|d| *d.name == *field.name.text) {
+                        self.report(
+                            Diagnostic::new(Code::E0103, self.span(file, field.name.range), format!("the field `{}` is declared twice", field.name.text))
+                                .with_label("again here"),
+                        );
+                        continue;
+                    }
+                    let fty = self.resolve_type(file, &field.ty, None);
+                    defs.push(FieldDef { name: Arc::from(field.name.text.as_str()), ty: fty, optional: field.optional });
+                }
+                Ty::Record(self.make_record(defs, *open, alias))
+            }
+            TypeExprKind::Schema(path) => self.schema_type(file, path, alias),
+        }
+    }
+
+    pub(crate) fn make_record(&mut self, fields: Vec<FieldDef>, open: bool, alias: Option<&str>) -> RecordId {
+        let types = &mut self.program.types;
+        types.records.push(RecordDef { name: alias.map(str::to_string), fields, open });
+        RecordId(types.records.len() as u32 - 1)
+    }
+
+    pub(crate) fn make_enum(&mut self, members: Vec<Arc<str>>, alias: Option<&str>) -> Ty {
+        let types = &mut self.program.types;
+        // Reuse an identical anonymous union so its members' `Arc`s are shared.
+        if alias.is_none()
+            && let Some(i) = types.enums.iter().position(|e| e.name.is_none() && e.members == members)
+        {
+            return Ty::Enum(EnumId(i as u32));
+        }
+        types.enums.push(EnumDef { name: alias.map(str::to_string), members });
+        Ty::Enum(EnumId(types.enums.len() as u32 - 1))
+    }
+
+    fn resolve_named(&mut self, file: usize, path: &ast::Path) -> Ty {
+        let name = path.to_dotted();
+        if path.segments.len() == 1 {
+            if let Some((_, ty)) = BASE_TYPES.iter().find(|(n, _)| *n == name) {
+                return ty.clone();
+            }
+            let mut found: Vec<usize> = Vec::new();
+            for pkg in self.visible_packages(file) {
+                if let Some(&i) = self.packages[pkg].types.get(&name)
+                    && !found.contains(&i)
+                {
+                    found.push(i);
+                }
+            }
+            match found.as_slice() {
+                [one] => return self.resolve_type_decl(*one),
+                [first, ..] => {
+                    let first = *first;
+                    let owners: Vec<String> = found
+                        .iter()
+                        .filter_map(|i| self.file_package[self.type_decls[*i].file].map(|p| format!("`{}`", self.packages[p].name)))
+                        .collect();
+                    self.report(
+                        Diagnostic::new(Code::E0112, self.span(file, path.range), format!("the type `{name}` is defined in {}", owners.join(" and ")))
+                            .with_help("qualify it with its package, e.g. `schema.Manifest`"),
+                    );
+                    return self.resolve_type_decl(first);
+                }
+                [] => {}
+            }
+        } else {
+            let (last, prefix) = path.segments.split_last().expect("a path has a segment");
+            let prefix: Vec<&str> = prefix.iter().map(|s| s.text.as_str()).collect();
+            if let Some(pkg) = self.package_named(file, &prefix.join("."))
+                && let Some(&i) = self.packages[pkg].types.get(&last.text)
+            {
+                return self.resolve_type_decl(i);
+            }
+        }
+        let mut candidates: Vec<String> = BASE_TYPES.iter().map(|(n, _)| n.to_string()).collect();
+        for pkg in self.visible_packages(file) {
+            candidates.extend(self.packages[pkg].types.keys().cloned());
+        }
+        let mut d = Diagnostic::new(Code::E0105, self.span(file, path.range), format!("no type `{name}` is in scope")).with_label("unknown type");
+        if let Some(s) = did_you_mean(&name, candidates.iter().map(String::as_str)) {
+            d = d.with_help(format!("did you mean `{s}`?"));
+        } else if !self.package_by_name.is_empty() {
+            d = d.with_help("types of other packages need an `import` of that package");
+        }
+        self.report(d);
+        Ty::Error
+    }
+}
