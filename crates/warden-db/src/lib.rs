@@ -17,7 +17,7 @@ use warden_syntax::Parse;
 /// The database. Cloning it gives another handle to the same storage (for a
 /// read on another thread).
 #[salsa::db]
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Database {
     storage: salsa::Storage<Self>,
     /// Query executions, recorded when logging is on (tests of reuse).
@@ -28,12 +28,6 @@ pub struct Database {
 #[salsa::db]
 impl salsa::Database for Database {}
 
-impl Default for Database {
-    fn default() -> Self {
-        Database { storage: salsa::Storage::default(), log: None, next_file: Arc::default() }
-    }
-}
-
 impl Database {
     /// A database that records which queries execute (for incremental-reuse tests).
     pub fn with_log() -> Self {
@@ -41,15 +35,24 @@ impl Database {
         let sink = log.clone();
         let storage = salsa::Storage::new(Some(Box::new(move |event: salsa::Event| {
             if let salsa::EventKind::WillExecute { database_key } = event.kind {
-                sink.lock().expect("log lock").push(format!("{database_key:?}"));
+                sink.lock()
+                    .expect("log lock")
+                    .push(format!("{database_key:?}"));
             }
         })));
-        Database { storage, log: Some(log), next_file: Arc::default() }
+        Database {
+            storage,
+            log: Some(log),
+            next_file: Arc::default(),
+        }
     }
 
     /// The queries executed since the last call.
     pub fn take_log(&self) -> Vec<String> {
-        self.log.as_ref().map(|l| std::mem::take(&mut *l.lock().expect("log lock"))).unwrap_or_default()
+        self.log
+            .as_ref()
+            .map(|l| std::mem::take(&mut *l.lock().expect("log lock")))
+            .unwrap_or_default()
     }
 
     /// A new source file input with a fresh [`FileId`].
@@ -116,19 +119,32 @@ pub fn compile(db: &dyn salsa::Database, set: PolicySet) -> Compiled {
     let mut inputs = Vec::with_capacity(files.len());
     for &file in files {
         diagnostics.extend_from_slice(syntax_diagnostics(db, file));
-        inputs.push(SourceInput { file: file.id(db), path: file.path(db).clone(), text: file.text(db).clone(), tree: parse_file(db, file).tree() });
+        inputs.push(SourceInput {
+            file: file.id(db),
+            path: file.path(db).clone(),
+            text: file.text(db).clone(),
+            tree: parse_file(db, file).tree(),
+        });
     }
     let loader = MapLoader(set.schemas(db));
     let (program, semantic) = warden_sema::analyze(&inputs, &loader);
     diagnostics.extend(semantic);
     warden_diagnostics::sort(&mut diagnostics);
-    Compiled { program: Arc::new(program), diagnostics }
+    Compiled {
+        program: Arc::new(program),
+        diagnostics,
+    }
 }
 
 /// The diagnostics that concern one file of a set (what an editor shows for it).
 pub fn file_diagnostics(db: &Database, set: PolicySet, file: SourceFile) -> Vec<Diagnostic> {
     let id = file.id(db);
-    compile(db, set).diagnostics.iter().filter(|d| d.primary.span.file == id).cloned().collect()
+    compile(db, set)
+        .diagnostics
+        .iter()
+        .filter(|d| d.primary.span.file == id)
+        .cloned()
+        .collect()
 }
 
 /// Schema files come from the set's input, resolved against the policy file's folder.
@@ -137,9 +153,17 @@ struct MapLoader<'a>(&'a BTreeMap<String, String>);
 impl SchemaLoader for MapLoader<'_> {
     fn load(&self, from: &str, path: &str) -> Result<String, String> {
         let dir = from.rsplit_once('/').map_or("", |(d, _)| d);
-        let joined = if dir.is_empty() || path.starts_with('/') { path.to_string() } else { format!("{dir}/{path}") };
+        let joined = if dir.is_empty() || path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("{dir}/{path}")
+        };
         let normalized = normalize(&joined);
-        self.0.get(&normalized).or_else(|| self.0.get(path)).cloned().ok_or_else(|| format!("no file `{normalized}` in the policy folder"))
+        self.0
+            .get(&normalized)
+            .or_else(|| self.0.get(path))
+            .cloned()
+            .ok_or_else(|| format!("no file `{normalized}` in the policy folder"))
     }
 }
 
@@ -164,7 +188,8 @@ mod tests {
     use salsa::Setter;
 
     const SCHEMA: &str = "package s\ntype M = { name: string }\ntarget manifest: M default allow\n";
-    const RULES: &str = "package r\nimport s\nrule named on manifest as m {\n  deny when m.name == \"\"\n}\n";
+    const RULES: &str =
+        "package r\nimport s\nrule named on manifest as m {\n  deny when m.name == \"\"\n}\n";
 
     #[test]
     fn editing_one_file_reparses_only_that_file() {
@@ -172,13 +197,26 @@ mod tests {
         let a = db.add_file("s.warden", SCHEMA);
         let b = db.add_file("r.warden", RULES);
         let set = PolicySet::new(&db, vec![a, b], Arc::default());
-        assert!(!compile(&db, set).has_errors(), "{:?}", compile(&db, set).diagnostics);
+        assert!(
+            !compile(&db, set).has_errors(),
+            "{:?}",
+            compile(&db, set).diagnostics
+        );
         db.take_log();
-        b.set_text(&mut db).to(Arc::from(RULES.replace("\"\"", "\"x\"")));
+        b.set_text(&mut db)
+            .to(Arc::from(RULES.replace("\"\"", "\"x\"")));
         assert!(!compile(&db, set).has_errors());
         let log = db.take_log();
-        assert!(log.iter().any(|q| q.starts_with("parse_file") && q.contains(&format!("{:?}", salsa::plumbing::AsId::as_id(&b)))), "{log:?}");
-        assert!(!log.iter().any(|q| q.starts_with("parse_file") && q.contains(&format!("{:?}", salsa::plumbing::AsId::as_id(&a)))), "{log:?}");
+        assert!(
+            log.iter().any(|q| q.starts_with("parse_file")
+                && q.contains(&format!("{:?}", salsa::plumbing::AsId::as_id(&b)))),
+            "{log:?}"
+        );
+        assert!(
+            !log.iter().any(|q| q.starts_with("parse_file")
+                && q.contains(&format!("{:?}", salsa::plumbing::AsId::as_id(&a)))),
+            "{log:?}"
+        );
     }
 
     #[test]
@@ -197,6 +235,10 @@ mod tests {
         let b2 = fresh_db.add_file("r.warden", edited.as_str());
         let set2 = PolicySet::new(&fresh_db, vec![a2, b2], Arc::default());
         assert_eq!(incremental, compile(&fresh_db, set2).diagnostics);
-        assert!(incremental.iter().any(|d| d.code == warden_diagnostics::Code::E0102));
+        assert!(
+            incremental
+                .iter()
+                .any(|d| d.code == warden_diagnostics::Code::E0102)
+        );
     }
 }

@@ -27,7 +27,10 @@ pub struct TextRange {
 impl TextRange {
     pub fn new(start: usize, end: usize) -> Self {
         debug_assert!(start <= end, "range {start}..{end} is reversed");
-        TextRange { start: start as u32, end: end as u32 }
+        TextRange {
+            start: start as u32,
+            end: end as u32,
+        }
     }
     pub fn empty(at: usize) -> Self {
         Self::new(at, at)
@@ -43,13 +46,19 @@ impl TextRange {
     }
     /// The smallest range covering both.
     pub fn cover(self, other: TextRange) -> TextRange {
-        TextRange { start: self.start.min(other.start), end: self.end.max(other.end) }
+        TextRange {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
     pub fn contains_range(self, other: TextRange) -> bool {
         self.start <= other.start && other.end <= self.end
     }
     pub fn shift(self, by: usize) -> TextRange {
-        TextRange { start: self.start + by as u32, end: self.end + by as u32 }
+        TextRange {
+            start: self.start + by as u32,
+            end: self.end + by as u32,
+        }
     }
 }
 
@@ -98,7 +107,10 @@ pub struct Label {
 
 impl Label {
     pub fn new(span: Span, message: impl Into<String>) -> Self {
-        Label { span, message: message.into() }
+        Label {
+            span,
+            message: message.into(),
+        }
     }
 }
 
@@ -155,8 +167,16 @@ impl Diagnostic {
         self.help = Some(help.into());
         self
     }
-    pub fn with_fix(mut self, message: impl Into<String>, span: Span, replacement: impl Into<String>) -> Self {
-        self.fix = Some(Fix { message: message.into(), edits: vec![(span, replacement.into())] });
+    pub fn with_fix(
+        mut self,
+        message: impl Into<String>,
+        span: Span,
+        replacement: impl Into<String>,
+    ) -> Self {
+        self.fix = Some(Fix {
+            message: message.into(),
+            edits: vec![(span, replacement.into())],
+        });
         self
     }
     pub fn with_severity(mut self, severity: Severity) -> Self {
@@ -174,13 +194,26 @@ impl Diagnostic {
 /// Orders diagnostics by file, position and code, so output is deterministic.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        (a.primary.span.file, a.primary.span.range.start, a.primary.span.range.end, a.code)
-            .cmp(&(b.primary.span.file, b.primary.span.range.start, b.primary.span.range.end, b.code))
+        (
+            a.primary.span.file,
+            a.primary.span.range.start,
+            a.primary.span.range.end,
+            a.code,
+        )
+            .cmp(&(
+                b.primary.span.file,
+                b.primary.span.range.start,
+                b.primary.span.range.end,
+                b.code,
+            ))
     });
 }
 
 /// Suggests the candidate closest to `name` (by edit distance), if one is close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     candidates
         .into_iter()

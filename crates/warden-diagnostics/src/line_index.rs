@@ -25,8 +25,13 @@ impl LineIndex {
         let offset = offset.min(text.len());
         let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
         let start = self.line_starts[line] as usize;
-        let column = text.get(start..offset).map_or(offset - start, |s| s.chars().count());
-        LineCol { line: line as u32 + 1, column: column as u32 + 1 }
+        let column = text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        LineCol {
+            line: line as u32 + 1,
+            column: column as u32 + 1,
+        }
     }
 }
 

@@ -114,7 +114,10 @@ impl Code {
     }
     /// Looks a code up by its text, e.g. `"E0204"`.
     pub fn parse(text: &str) -> Option<Code> {
-        Code::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(text))
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(text))
     }
 }
 
@@ -140,7 +143,11 @@ mod tests {
                 Severity::Error => info.code.starts_with('E'),
                 _ => info.code.starts_with('W'),
             };
-            assert!(prefix_ok, "{} has the wrong letter for its severity", info.code);
+            assert!(
+                prefix_ok,
+                "{} has the wrong letter for its severity",
+                info.code
+            );
         }
     }
 }

@@ -15,7 +15,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { budget: 1_000_000, explain: false }
+        Options {
+            budget: 1_000_000,
+            explain: false,
+        }
     }
 }
 
@@ -103,7 +106,14 @@ pub fn decide(
     options: &Options,
 ) -> Outcome {
     let target_def = program.target(target);
-    let mut ev = Evaluator { program, data, now, steps: 0, budget: options.budget, trace: None };
+    let mut ev = Evaluator {
+        program,
+        data,
+        now,
+        steps: 0,
+        budget: options.budget,
+        trace: None,
+    };
 
     // Candidate clauses: the unguarded ones plus those under the input's literal values.
     let mut candidates: Vec<(RuleId, u32)> = target_def.index.unguarded.clone();
@@ -117,10 +127,13 @@ pub fn decide(
     candidates.sort_unstable();
     candidates.dedup();
 
-    let subject = target_def.subject.as_ref().and_then(|slots| match slot_path(input, slots) {
-        Some(Value::Str(s)) => Some(s.to_string()),
-        _ => None,
-    });
+    let subject = target_def
+        .subject
+        .as_ref()
+        .and_then(|slots| match slot_path(input, slots) {
+            Some(Value::Str(s)) => Some(s.to_string()),
+            _ => None,
+        });
 
     let mut held: Vec<Finding> = Vec::new();
     let mut i = 0;
@@ -131,7 +144,14 @@ pub fn decide(
         frame.locals[0] = input.clone();
         while i < candidates.len() && candidates[i].0 == rule_id {
             let clause_index = candidates[i].1;
-            evaluate_clause(&mut ev, rule_id, clause_index, &mut frame, options, &mut held);
+            evaluate_clause(
+                &mut ev,
+                rule_id,
+                clause_index,
+                &mut frame,
+                options,
+                &mut held,
+            );
             i += 1;
         }
     }
@@ -150,7 +170,13 @@ pub fn decide(
             }
             continue;
         }
-        match find_waiver(&mut ev, finding.rule, input, subject.as_deref(), data_waivers) {
+        match find_waiver(
+            &mut ev,
+            finding.rule,
+            input,
+            subject.as_deref(),
+            data_waivers,
+        ) {
             WaiverMatch::InForce(waiver) => waived.push(WaivedFinding { finding, waiver }),
             WaiverMatch::Expired(waiver) => {
                 if !expired_waivers.contains(&waiver) {
@@ -162,7 +188,16 @@ pub fn decide(
         }
     }
 
-    let order = |f: &Finding| (program.rule(f.rule).name.clone(), program.rule(f.rule).clauses[f.clause as usize].span.range.start, f.element);
+    let order = |f: &Finding| {
+        (
+            program.rule(f.rule).name.clone(),
+            program.rule(f.rule).clauses[f.clause as usize]
+                .span
+                .range
+                .start,
+            f.element,
+        )
+    };
     findings.sort_by_key(order);
     warnings.sort_by_key(order);
     waived.sort_by_key(|w| order(&w.finding));
@@ -180,17 +215,41 @@ pub fn decide(
     };
     let allowed = matches!(reason, Reason::Allowed | Reason::DefaultAllow);
     let obligations = if allowed {
-        findings.iter().filter(|f| f.effect == Effect::Allow).flat_map(|f| f.obligations.iter().cloned()).collect()
+        findings
+            .iter()
+            .filter(|f| f.effect == Effect::Allow)
+            .flat_map(|f| f.obligations.iter().cloned())
+            .collect()
     } else {
         Vec::new()
     };
-    Outcome { allowed, reason, findings, warnings, waived, expired_waivers, obligations, subject }
+    Outcome {
+        allowed,
+        reason,
+        findings,
+        warnings,
+        waived,
+        expired_waivers,
+        obligations,
+        subject,
+    }
 }
 
-fn evaluate_clause<'p>(ev: &mut Evaluator<'p>, rule_id: RuleId, clause_index: u32, frame: &mut Frame<'p>, options: &Options, out: &mut Vec<Finding>) {
+fn evaluate_clause<'p>(
+    ev: &mut Evaluator<'p>,
+    rule_id: RuleId,
+    clause_index: u32,
+    frame: &mut Frame<'p>,
+    options: &Options,
+    out: &mut Vec<Finding>,
+) {
     let rule = ev.program.rule(rule_id);
     let clause = &rule.clauses[clause_index as usize];
-    let effect = if clause.effect == Effect::Deny && rule.enforce_warn { Effect::Warn } else { clause.effect };
+    let effect = if clause.effect == Effect::Deny && rule.enforce_warn {
+        Effect::Warn
+    } else {
+        clause.effect
+    };
     let base = Finding {
         rule: rule_id,
         clause: clause_index,
@@ -233,7 +292,11 @@ fn evaluate_clause<'p>(ev: &mut Evaluator<'p>, rule_id: RuleId, clause_index: u3
             Err(e) => out.push(fail(e, index)),
             Ok(false) => {}
             Ok(true) => {
-                let mut finding = Finding { element: index, trace, ..base.clone() };
+                let mut finding = Finding {
+                    element: index,
+                    trace,
+                    ..base.clone()
+                };
                 match render(ev, clause, frame, &mut finding) {
                     Ok(()) => out.push(finding),
                     Err(e) => out.push(fail(e, index)),
@@ -244,7 +307,12 @@ fn evaluate_clause<'p>(ev: &mut Evaluator<'p>, rule_id: RuleId, clause_index: u3
 }
 
 /// Fills in the message and the obligations of a finding.
-fn render<'p>(ev: &mut Evaluator<'p>, clause: &'p warden_ir::Clause, frame: &mut Frame<'p>, finding: &mut Finding) -> Result<(), EvalError> {
+fn render<'p>(
+    ev: &mut Evaluator<'p>,
+    clause: &'p warden_ir::Clause,
+    frame: &mut Frame<'p>,
+    finding: &mut Finding,
+) -> Result<(), EvalError> {
     if let Some(parts) = &clause.message {
         let mut text = String::new();
         for part in parts {
@@ -256,7 +324,9 @@ fn render<'p>(ev: &mut Evaluator<'p>, clause: &'p warden_ir::Clause, frame: &mut
         finding.message = Some(text);
     }
     for (key, expr) in &clause.obligations {
-        finding.obligations.push((key.clone(), ev.eval(expr, frame)?));
+        finding
+            .obligations
+            .push((key.clone(), ev.eval(expr, frame)?));
     }
     Ok(())
 }
@@ -267,7 +337,13 @@ enum WaiverMatch {
     None,
 }
 
-fn find_waiver(ev: &mut Evaluator<'_>, rule: RuleId, input: &Value, subject: Option<&str>, data_waivers: &[DataWaiver]) -> WaiverMatch {
+fn find_waiver(
+    ev: &mut Evaluator<'_>,
+    rule: RuleId,
+    input: &Value,
+    subject: Option<&str>,
+    data_waivers: &[DataWaiver],
+) -> WaiverMatch {
     let mut expired = None;
     let program = ev.program;
     for waiver in program.waivers.iter().filter(|w| w.rule == rule) {
@@ -283,14 +359,23 @@ fn find_waiver(ev: &mut Evaluator<'_>, rule: RuleId, input: &Value, subject: Opt
         if !applies {
             continue;
         }
-        let info = WaiverRef { name: waiver.name.clone(), reason: waiver.reason.clone(), approved_by: waiver.approved_by.clone(), until: waiver.until };
+        let info = WaiverRef {
+            name: waiver.name.clone(),
+            reason: waiver.reason.clone(),
+            approved_by: waiver.approved_by.clone(),
+            until: waiver.until,
+        };
         if ev.now < waiver.until {
             return WaiverMatch::InForce(info);
         }
         expired.get_or_insert(info);
     }
     for waiver in data_waivers.iter().filter(|w| w.rule == rule) {
-        if waiver.subject.as_deref().is_some_and(|s| Some(s) != subject) {
+        if waiver
+            .subject
+            .as_deref()
+            .is_some_and(|s| Some(s) != subject)
+        {
             continue;
         }
         if ev.now < waiver.waiver.until {

@@ -33,7 +33,11 @@ pub(crate) struct Frame<'p> {
 
 impl<'p> Frame<'p> {
     pub fn new(locals: u32, let_exprs: &'p [Expr]) -> Self {
-        Frame { locals: vec![Value::None; locals as usize], lets: vec![None; let_exprs.len()], let_exprs }
+        Frame {
+            locals: vec![Value::None; locals as usize],
+            lets: vec![None; let_exprs.len()],
+            let_exprs,
+        }
     }
 }
 
@@ -48,7 +52,11 @@ pub(crate) struct Evaluator<'p> {
 }
 
 fn err(code: Code, span: Span, message: impl Into<String>) -> EvalError {
-    EvalError { code, message: message.into(), span }
+    EvalError {
+        code,
+        message: message.into(),
+        span,
+    }
 }
 
 impl<'p> Evaluator<'p> {
@@ -58,14 +66,20 @@ impl<'p> Evaluator<'p> {
             return Err(err(
                 Code::E0501,
                 e.span,
-                format!("evaluation took more than {} steps; the decision fails closed", self.budget),
+                format!(
+                    "evaluation took more than {} steps; the decision fails closed",
+                    self.budget
+                ),
             ));
         }
         let value = self.eval_kind(e, frame)?;
         if let Some(trace) = &mut self.trace
             && !matches!(e.kind, ExprKind::Const(_))
         {
-            trace.push(TraceEntry { span: e.span, value: value.clone() });
+            trace.push(TraceEntry {
+                span: e.span,
+                value: value.clone(),
+            });
         }
         Ok(value)
     }
@@ -94,21 +108,40 @@ impl<'p> Evaluator<'p> {
             }
             ExprKind::Data(id) => self.data[id.index()].clone(),
             ExprKind::Now => Value::Time(self.now),
-            ExprKind::Field { base, slot, optional_chain } => match self.eval(base, frame)? {
+            ExprKind::Field {
+                base,
+                slot,
+                optional_chain,
+            } => match self.eval(base, frame)? {
                 Value::Record(r) => r.slots[*slot as usize].clone(),
                 Value::None if *optional_chain => Value::None,
-                other => return Err(err(Code::E0504, base.span, format!("expected a record here, found {}", other.kind_name()))),
+                other => {
+                    return Err(err(
+                        Code::E0504,
+                        base.span,
+                        format!("expected a record here, found {}", other.kind_name()),
+                    ));
+                }
             },
             ExprKind::DynField { base, name, .. } => match self.eval(base, frame)? {
                 Value::Map(m) => m.get(name).cloned().unwrap_or(Value::None),
-                Value::Record(r) => r.extra.as_ref().and_then(|x| x.get(name)).cloned().unwrap_or(Value::None),
+                Value::Record(r) => r
+                    .extra
+                    .as_ref()
+                    .and_then(|x| x.get(name))
+                    .cloned()
+                    .unwrap_or(Value::None),
                 _ => Value::None,
             },
             ExprKind::Index { base, index, .. } => {
                 let b = self.eval(base, frame)?;
                 let i = self.eval(index, frame)?;
                 match (&b, &i) {
-                    (Value::List(items), Value::Int(n)) => usize::try_from(*n).ok().and_then(|n| items.get(n)).cloned().unwrap_or(Value::None),
+                    (Value::List(items), Value::Int(n)) => usize::try_from(*n)
+                        .ok()
+                        .and_then(|n| items.get(n))
+                        .cloned()
+                        .unwrap_or(Value::None),
                     (Value::Map(m), Value::Str(k)) => m.get(k).cloned().unwrap_or(Value::None),
                     _ => Value::None,
                 }
@@ -116,7 +149,10 @@ impl<'p> Evaluator<'p> {
             ExprKind::Has { base, slot, name } => match self.eval(base, frame)? {
                 Value::Record(r) => match slot {
                     Some(s) => !r.slots[*s as usize].is_none(),
-                    None => r.extra.as_ref().is_some_and(|x| x.get(name).is_some_and(|v| !v.is_none())),
+                    None => r
+                        .extra
+                        .as_ref()
+                        .is_some_and(|x| x.get(name).is_some_and(|v| !v.is_none())),
                 },
                 Value::Map(m) => m.get(name).is_some_and(|v| !v.is_none()),
                 _ => false,
@@ -127,7 +163,8 @@ impl<'p> Evaluator<'p> {
                 for a in args {
                     values.push(self.eval(a, frame)?);
                 }
-                builtins::call(*builtin, &values, self.now).map_err(|message| err(Code::E0502, e.span, message))?
+                builtins::call(*builtin, &values, self.now)
+                    .map_err(|message| err(Code::E0502, e.span, message))?
             }
             ExprKind::CallFn { func, args } => {
                 let function = &self.program.functions[func.index()];
@@ -139,9 +176,15 @@ impl<'p> Evaluator<'p> {
             }
             ExprKind::Not(inner) => Value::Bool(!self.eval_bool(inner, frame)?),
             ExprKind::Neg(inner) => match self.eval(inner, frame)? {
-                Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(|| err(Code::E0503, e.span, "integer overflow"))?),
+                Value::Int(i) => Value::Int(
+                    i.checked_neg()
+                        .ok_or_else(|| err(Code::E0503, e.span, "integer overflow"))?,
+                ),
                 Value::Float(f) => Value::Float(-f),
-                Value::Duration(d) => Value::Duration(d.checked_neg().ok_or_else(|| err(Code::E0503, e.span, "duration overflow"))?),
+                Value::Duration(d) => Value::Duration(
+                    d.checked_neg()
+                        .ok_or_else(|| err(Code::E0503, e.span, "duration overflow"))?,
+                ),
                 _ => Value::None,
             },
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e.span, frame)?,
@@ -149,14 +192,23 @@ impl<'p> Evaluator<'p> {
                 Value::Str(s) => Value::Bool(regex.is_match(&s)),
                 _ => Value::Bool(false),
             },
-            ExprKind::If { condition, then_branch, else_branch } => {
+            ExprKind::If {
+                condition,
+                then_branch,
+                else_branch,
+            } => {
                 if self.eval_bool(condition, frame)? {
                     self.eval(then_branch, frame)?
                 } else {
                     self.eval(else_branch, frame)?
                 }
             }
-            ExprKind::Quantifier { all, local, collection, body } => {
+            ExprKind::Quantifier {
+                all,
+                local,
+                collection,
+                body,
+            } => {
                 let items = self.eval(collection, frame)?;
                 let mut result = *all;
                 for item in iterate(&items) {
@@ -181,9 +233,17 @@ impl<'p> Evaluator<'p> {
                 for v in values {
                     slots.push(self.eval(v, frame)?);
                 }
-                Value::Record(Arc::new(RecordValue { slots: slots.into(), extra: None }))
+                Value::Record(Arc::new(RecordValue {
+                    slots: slots.into(),
+                    extra: None,
+                }))
             }
-            ExprKind::Comprehension { local, collection, element, filter } => {
+            ExprKind::Comprehension {
+                local,
+                collection,
+                element,
+                filter,
+            } => {
                 let items = self.eval(collection, frame)?;
                 let mut out = Vec::new();
                 for item in iterate(&items) {
@@ -197,17 +257,38 @@ impl<'p> Evaluator<'p> {
                 }
                 Value::List(out.into())
             }
-            ExprKind::Error => return Err(err(Code::E0504, e.span, "this expression did not compile")),
+            ExprKind::Error => {
+                return Err(err(Code::E0504, e.span, "this expression did not compile"));
+            }
         })
     }
 
-    fn binary(&mut self, op: BinOp, lhs: &'p Expr, rhs: &'p Expr, span: Span, frame: &mut Frame<'p>) -> EvalResult {
+    fn binary(
+        &mut self,
+        op: BinOp,
+        lhs: &'p Expr,
+        rhs: &'p Expr,
+        span: Span,
+        frame: &mut Frame<'p>,
+    ) -> EvalResult {
         match op {
-            BinOp::And => return Ok(Value::Bool(self.eval_bool(lhs, frame)? && self.eval_bool(rhs, frame)?)),
-            BinOp::Or => return Ok(Value::Bool(self.eval_bool(lhs, frame)? || self.eval_bool(rhs, frame)?)),
+            BinOp::And => {
+                return Ok(Value::Bool(
+                    self.eval_bool(lhs, frame)? && self.eval_bool(rhs, frame)?,
+                ));
+            }
+            BinOp::Or => {
+                return Ok(Value::Bool(
+                    self.eval_bool(lhs, frame)? || self.eval_bool(rhs, frame)?,
+                ));
+            }
             BinOp::Coalesce => {
                 let l = self.eval(lhs, frame)?;
-                return if l.is_none() { self.eval(rhs, frame) } else { Ok(l) };
+                return if l.is_none() {
+                    self.eval(rhs, frame)
+                } else {
+                    Ok(l)
+                };
             }
             _ => {}
         }
@@ -218,7 +299,9 @@ impl<'p> Evaluator<'p> {
             BinOp::Eq => Value::Bool(values_equal(&l, &r)),
             BinOp::NotEq => Value::Bool(!values_equal(&l, &r)),
             BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
-                let Some(ord) = compare(&l, &r) else { return Ok(Value::Bool(false)) };
+                let Some(ord) = compare(&l, &r) else {
+                    return Ok(Value::Bool(false));
+                };
                 Value::Bool(match op {
                     BinOp::Lt => ord == Ordering::Less,
                     BinOp::LtEq => ord != Ordering::Greater,
@@ -230,43 +313,81 @@ impl<'p> Evaluator<'p> {
             BinOp::NotIn => Value::Bool(!contains(&r, &l)),
             BinOp::Matches => match (&l, &r) {
                 (Value::Str(s), Value::Str(p)) => {
-                    let regex = regex::Regex::new(p).map_err(|e| err(Code::E0502, span, format!("invalid regular expression: {e}")))?;
+                    let regex = regex::Regex::new(p).map_err(|e| {
+                        err(
+                            Code::E0502,
+                            span,
+                            format!("invalid regular expression: {e}"),
+                        )
+                    })?;
                     Value::Bool(regex.is_match(s))
                 }
                 _ => Value::Bool(false),
             },
             BinOp::Add => match (l, r) {
-                (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_add(b).ok_or_else(overflow)?),
+                (Value::Int(a), Value::Int(b)) => {
+                    Value::Int(a.checked_add(b).ok_or_else(overflow)?)
+                }
                 (Value::Str(a), Value::Str(b)) => Value::Str(Arc::from(format!("{a}{b}"))),
-                (Value::List(a), Value::List(b)) => Value::List(a.iter().chain(b.iter()).cloned().collect::<Vec<_>>().into()),
-                (Value::Time(t), Value::Duration(d)) | (Value::Duration(d), Value::Time(t)) => Value::Time(t.checked_add(d).ok_or_else(overflow)?),
-                (Value::Duration(a), Value::Duration(b)) => Value::Duration(a.checked_add(b).ok_or_else(overflow)?),
+                (Value::List(a), Value::List(b)) => {
+                    Value::List(a.iter().chain(b.iter()).cloned().collect::<Vec<_>>().into())
+                }
+                (Value::Time(t), Value::Duration(d)) | (Value::Duration(d), Value::Time(t)) => {
+                    Value::Time(t.checked_add(d).ok_or_else(overflow)?)
+                }
+                (Value::Duration(a), Value::Duration(b)) => {
+                    Value::Duration(a.checked_add(b).ok_or_else(overflow)?)
+                }
                 (a, b) => float_op(&a, &b, |x, y| x + y),
             },
             BinOp::Sub => match (l, r) {
-                (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_sub(b).ok_or_else(overflow)?),
-                (Value::Time(a), Value::Time(b)) => Value::Duration(a.checked_sub(b).ok_or_else(overflow)?),
-                (Value::Time(t), Value::Duration(d)) => Value::Time(t.checked_sub(d).ok_or_else(overflow)?),
-                (Value::Duration(a), Value::Duration(b)) => Value::Duration(a.checked_sub(b).ok_or_else(overflow)?),
+                (Value::Int(a), Value::Int(b)) => {
+                    Value::Int(a.checked_sub(b).ok_or_else(overflow)?)
+                }
+                (Value::Time(a), Value::Time(b)) => {
+                    Value::Duration(a.checked_sub(b).ok_or_else(overflow)?)
+                }
+                (Value::Time(t), Value::Duration(d)) => {
+                    Value::Time(t.checked_sub(d).ok_or_else(overflow)?)
+                }
+                (Value::Duration(a), Value::Duration(b)) => {
+                    Value::Duration(a.checked_sub(b).ok_or_else(overflow)?)
+                }
                 (a, b) => float_op(&a, &b, |x, y| x - y),
             },
             BinOp::Mul => match (l, r) {
-                (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_mul(b).ok_or_else(overflow)?),
-                (Value::Duration(d), Value::Int(n)) | (Value::Int(n), Value::Duration(d)) => Value::Duration(d.checked_mul(n).ok_or_else(overflow)?),
+                (Value::Int(a), Value::Int(b)) => {
+                    Value::Int(a.checked_mul(b).ok_or_else(overflow)?)
+                }
+                (Value::Duration(d), Value::Int(n)) | (Value::Int(n), Value::Duration(d)) => {
+                    Value::Duration(d.checked_mul(n).ok_or_else(overflow)?)
+                }
                 (a, b) => float_op(&a, &b, |x, y| x * y),
             },
             BinOp::Div => match (l, r) {
-                (Value::Int(_), Value::Int(0)) | (Value::Duration(_), Value::Int(0)) => return Err(err(Code::E0503, span, "division by zero")),
-                (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_div(b).ok_or_else(overflow)?),
-                (Value::Duration(d), Value::Int(n)) => Value::Duration(d.checked_div(n).ok_or_else(overflow)?),
+                (Value::Int(_), Value::Int(0)) | (Value::Duration(_), Value::Int(0)) => {
+                    return Err(err(Code::E0503, span, "division by zero"));
+                }
+                (Value::Int(a), Value::Int(b)) => {
+                    Value::Int(a.checked_div(b).ok_or_else(overflow)?)
+                }
+                (Value::Duration(d), Value::Int(n)) => {
+                    Value::Duration(d.checked_div(n).ok_or_else(overflow)?)
+                }
                 (a, b) => float_op(&a, &b, |x, y| x / y),
             },
             BinOp::Rem => match (l, r) {
-                (Value::Int(_), Value::Int(0)) => return Err(err(Code::E0503, span, "division by zero")),
-                (Value::Int(a), Value::Int(b)) => Value::Int(a.checked_rem(b).ok_or_else(overflow)?),
+                (Value::Int(_), Value::Int(0)) => {
+                    return Err(err(Code::E0503, span, "division by zero"));
+                }
+                (Value::Int(a), Value::Int(b)) => {
+                    Value::Int(a.checked_rem(b).ok_or_else(overflow)?)
+                }
                 _ => Value::None,
             },
-            BinOp::And | BinOp::Or | BinOp::Coalesce => unreachable!("short-circuiting operators return above"),
+            BinOp::And | BinOp::Or | BinOp::Coalesce => {
+                unreachable!("short-circuiting operators return above")
+            }
         })
     }
 }
@@ -299,21 +420,27 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => Arc::ptr_eq(x, y) || x == y,
         (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
-        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| values_equal(p, q)),
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| values_equal(p, q))
+        }
         (Value::Map(x), Value::Map(y)) => maps_equal(x, y),
         _ => a == b,
     }
 }
 
 fn maps_equal(x: &MapValue, y: &MapValue) -> bool {
-    x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+    x.len() == y.len()
+        && x.iter()
+            .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
 }
 
 pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
         (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
-        (Value::Time(x), Value::Time(y)) | (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+        (Value::Time(x), Value::Time(y)) | (Value::Duration(x), Value::Duration(y)) => {
+            Some(x.cmp(y))
+        }
         _ => as_f64(a)?.partial_cmp(&as_f64(b)?),
     }
 }

@@ -1,7 +1,10 @@
 //! JSON ⇄ values. Input and data documents are converted once, shaped by
 //! their declared type; every mismatch is collected with its JSON path.
 
-use crate::{MapValue, RecordValue, Ty, TypeTable, Value, format_duration, format_time, parse_duration, parse_time};
+use crate::{
+    MapValue, RecordValue, Ty, TypeTable, Value, format_duration, format_time, parse_duration,
+    parse_time,
+};
 use serde_json::Value as Json;
 use std::sync::Arc;
 
@@ -15,11 +18,23 @@ pub struct ConversionError {
 }
 
 /// Converts `json` to a value of type `ty`, or lists every bad path.
-pub fn json_to_value(types: &TypeTable, ty: &Ty, json: &Json) -> Result<Value, Vec<ConversionError>> {
+pub fn json_to_value(
+    types: &TypeTable,
+    ty: &Ty,
+    json: &Json,
+) -> Result<Value, Vec<ConversionError>> {
     let mut errors = Vec::new();
     let mut path = String::from("$");
-    let value = Converter { types, errors: &mut errors }.convert(ty, json, &mut path);
-    if errors.is_empty() { Ok(value) } else { Err(errors) }
+    let value = Converter {
+        types,
+        errors: &mut errors,
+    }
+    .convert(ty, json, &mut path);
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
 }
 
 struct Converter<'a> {
@@ -46,7 +61,11 @@ fn describe(json: &Json) -> String {
 
 impl Converter<'_> {
     fn mismatch(&mut self, path: &str, ty: &Ty, json: &Json) -> Value {
-        self.errors.push(ConversionError { path: path.to_string(), expected: self.types.display(ty), found: describe(json) });
+        self.errors.push(ConversionError {
+            path: path.to_string(),
+            expected: self.types.display(ty),
+            found: describe(json),
+        });
         Value::None
     }
 
@@ -65,7 +84,13 @@ impl Converter<'_> {
             (Ty::String, Json::String(s)) => Value::Str(Arc::from(s.as_str())),
             (Ty::Enum(id), Json::String(s)) => {
                 // Share the union's own `Arc` so equality with literals is a pointer compare.
-                match self.types.enumeration(*id).members.iter().find(|m| ***m == **s) {
+                match self
+                    .types
+                    .enumeration(*id)
+                    .members
+                    .iter()
+                    .find(|m| ***m == **s)
+                {
                     Some(member) => Value::Str(member.clone()),
                     None => self.mismatch(path, ty, json),
                 }
@@ -110,7 +135,9 @@ impl Converter<'_> {
                 for field in &def.fields {
                     push_key(path, &field.name);
                     match entries.get(&*field.name) {
-                        Some(Json::Null) | None if field.optional || field.ty.is_optional() => slots.push(Value::None),
+                        Some(Json::Null) | None if field.optional || field.ty.is_optional() => {
+                            slots.push(Value::None)
+                        }
                         None => {
                             self.errors.push(ConversionError {
                                 path: path.clone(),
@@ -142,7 +169,10 @@ impl Converter<'_> {
                         path.truncate(base);
                     }
                 }
-                Value::Record(Arc::new(RecordValue { slots: slots.into(), extra }))
+                Value::Record(Arc::new(RecordValue {
+                    slots: slots.into(),
+                    extra,
+                }))
             }
             _ => self.mismatch(path, ty, json),
         }
@@ -150,7 +180,11 @@ impl Converter<'_> {
 }
 
 fn push_key(path: &mut String, key: &str) {
-    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         path.push('.');
         path.push_str(key);
     } else {
@@ -170,7 +204,10 @@ pub fn any_value(json: &Json) -> Value {
         Json::String(s) => Value::Str(Arc::from(s.as_str())),
         Json::Array(items) => Value::List(items.iter().map(any_value).collect::<Vec<_>>().into()),
         Json::Object(entries) => {
-            let map: MapValue = entries.iter().map(|(k, v)| (Arc::from(k.as_str()), any_value(v))).collect();
+            let map: MapValue = entries
+                .iter()
+                .map(|(k, v)| (Arc::from(k.as_str()), any_value(v)))
+                .collect();
             Value::Map(Arc::new(map))
         }
     }
@@ -191,14 +228,23 @@ pub fn value_to_json(types: &TypeTable, ty: Option<&Ty>, value: &Value) -> Json 
                 Some(Ty::List(inner)) => Some(&**inner),
                 _ => None,
             };
-            Json::Array(items.iter().map(|v| value_to_json(types, inner, v)).collect())
+            Json::Array(
+                items
+                    .iter()
+                    .map(|v| value_to_json(types, inner, v))
+                    .collect(),
+            )
         }
         Value::Map(map) => {
             let inner = match ty.map(Ty::strip_optional) {
                 Some(Ty::Map(inner)) => Some(&**inner),
                 _ => None,
             };
-            Json::Object(map.iter().map(|(k, v)| (k.to_string(), value_to_json(types, inner, v))).collect())
+            Json::Object(
+                map.iter()
+                    .map(|(k, v)| (k.to_string(), value_to_json(types, inner, v)))
+                    .collect(),
+            )
         }
         Value::Record(record) => {
             let mut out = serde_json::Map::new();
@@ -206,7 +252,10 @@ pub fn value_to_json(types: &TypeTable, ty: Option<&Ty>, value: &Value) -> Json 
                 let def = types.record(*id);
                 for (field, v) in def.fields.iter().zip(record.slots.iter()) {
                     if !(v.is_none() && field.optional) {
-                        out.insert(field.name.to_string(), value_to_json(types, Some(&field.ty), v));
+                        out.insert(
+                            field.name.to_string(),
+                            value_to_json(types, Some(&field.ty), v),
+                        );
                     }
                 }
             } else {

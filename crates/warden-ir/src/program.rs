@@ -31,13 +31,22 @@ pub struct Program {
 
 impl Program {
     pub fn target_by_name(&self, name: &str) -> Option<TargetId> {
-        self.targets.iter().position(|t| &*t.name == name).map(|i| TargetId(i as u32))
+        self.targets
+            .iter()
+            .position(|t| &*t.name == name)
+            .map(|i| TargetId(i as u32))
     }
     pub fn rule_by_name(&self, name: &str) -> Option<RuleId> {
-        self.rules.iter().position(|r| r.name == name).map(|i| RuleId(i as u32))
+        self.rules
+            .iter()
+            .position(|r| r.name == name)
+            .map(|i| RuleId(i as u32))
     }
     pub fn data_by_name(&self, name: &str) -> Option<DataId> {
-        self.data.iter().position(|d| &*d.name == name).map(|i| DataId(i as u32))
+        self.data
+            .iter()
+            .position(|d| &*d.name == name)
+            .map(|i| DataId(i as u32))
     }
     pub fn target(&self, id: TargetId) -> &Target {
         &self.targets[id.index()]
@@ -48,7 +57,9 @@ impl Program {
     /// File, 1-based line and column of a span.
     pub fn location(&self, span: Span) -> (&str, u32, u32) {
         let info = &self.files[span.file.0 as usize];
-        let lc = info.line_index.line_col(&info.text, span.range.start as usize);
+        let lc = info
+            .line_index
+            .line_col(&info.text, span.range.start as usize);
         (&info.path, lc.line, lc.column)
     }
 }
@@ -87,7 +98,12 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Low => "low",
@@ -206,25 +222,68 @@ pub enum ExprKind {
     Data(DataId),
     Now,
     /// A declared record field, by slot.
-    Field { base: Box<Expr>, slot: u32, optional_chain: bool },
+    Field {
+        base: Box<Expr>,
+        slot: u32,
+        optional_chain: bool,
+    },
     /// A field looked up by name: on `any` values and maps.
-    DynField { base: Box<Expr>, name: Arc<str>, optional_chain: bool },
-    Index { base: Box<Expr>, index: Box<Expr>, optional_chain: bool },
+    DynField {
+        base: Box<Expr>,
+        name: Arc<str>,
+        optional_chain: bool,
+    },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+        optional_chain: bool,
+    },
     /// Whether a record slot (or a dynamic field) holds a value.
-    Has { base: Box<Expr>, slot: Option<u32>, name: Arc<str> },
-    Call { builtin: Builtin, args: Vec<Expr> },
-    CallFn { func: FnId, args: Vec<Expr> },
+    Has {
+        base: Box<Expr>,
+        slot: Option<u32>,
+        name: Arc<str>,
+    },
+    Call {
+        builtin: Builtin,
+        args: Vec<Expr>,
+    },
+    CallFn {
+        func: FnId,
+        args: Vec<Expr>,
+    },
     Not(Box<Expr>),
     Neg(Box<Expr>),
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `s matches "literal"`, the pattern compiled once.
-    MatchesConst { lhs: Box<Expr>, regex: Arc<Regex> },
-    If { condition: Box<Expr>, then_branch: Box<Expr>, else_branch: Box<Expr> },
-    Quantifier { all: bool, local: LocalId, collection: Box<Expr>, body: Box<Expr> },
+    MatchesConst {
+        lhs: Box<Expr>,
+        regex: Arc<Regex>,
+    },
+    If {
+        condition: Box<Expr>,
+        then_branch: Box<Expr>,
+        else_branch: Box<Expr>,
+    },
+    Quantifier {
+        all: bool,
+        local: LocalId,
+        collection: Box<Expr>,
+        body: Box<Expr>,
+    },
     List(Vec<Expr>),
     /// A record literal; values in the slot order of its type.
     Record(Vec<Expr>),
-    Comprehension { local: LocalId, collection: Box<Expr>, element: Box<Expr>, filter: Option<Box<Expr>> },
+    Comprehension {
+        local: LocalId,
+        collection: Box<Expr>,
+        element: Box<Expr>,
+        filter: Option<Box<Expr>>,
+    },
     /// Stands in for an expression that failed to check; never in a program that compiled.
     Error,
 }
@@ -270,4 +329,115 @@ pub struct GuardIndex {
     /// Slot path from the input root to a string field.
     pub slots: Vec<u32>,
     pub by_value: FxHashMap<Arc<str>, Vec<(RuleId, u32)>>,
+}
+
+impl Expr {
+    /// Calls `f` on this expression and every sub-expression, parents first.
+    pub fn walk<'e>(&'e self, f: &mut impl FnMut(&'e Expr)) {
+        f(self);
+        match &self.kind {
+            ExprKind::Const(_)
+            | ExprKind::Local(_)
+            | ExprKind::Let(_)
+            | ExprKind::Data(_)
+            | ExprKind::Now
+            | ExprKind::Error => {}
+            ExprKind::Field { base, .. }
+            | ExprKind::DynField { base, .. }
+            | ExprKind::Has { base, .. }
+            | ExprKind::Not(base)
+            | ExprKind::Neg(base) => base.walk(f),
+            ExprKind::Index { base, index, .. } => {
+                base.walk(f);
+                index.walk(f);
+            }
+            ExprKind::Call { args, .. }
+            | ExprKind::CallFn { args, .. }
+            | ExprKind::List(args)
+            | ExprKind::Record(args) => args.iter().for_each(|a| a.walk(f)),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                lhs.walk(f);
+                rhs.walk(f);
+            }
+            ExprKind::MatchesConst { lhs, .. } => lhs.walk(f),
+            ExprKind::If {
+                condition,
+                then_branch,
+                else_branch,
+            } => {
+                condition.walk(f);
+                then_branch.walk(f);
+                else_branch.walk(f);
+            }
+            ExprKind::Quantifier {
+                collection, body, ..
+            } => {
+                collection.walk(f);
+                body.walk(f);
+            }
+            ExprKind::Comprehension {
+                collection,
+                element,
+                filter,
+                ..
+            } => {
+                collection.walk(f);
+                element.walk(f);
+                if let Some(filter) = filter {
+                    filter.walk(f);
+                }
+            }
+        }
+    }
+}
+
+impl Rule {
+    /// Every expression of the rule: lets, iterations, conditions, messages, obligations.
+    pub fn expressions(&self) -> impl Iterator<Item = &Expr> {
+        self.lets.iter().chain(self.clauses.iter().flat_map(|c| {
+            c.iteration
+                .iter()
+                .map(|it| &it.collection)
+                .chain(std::iter::once(&c.condition))
+                .chain(c.message.iter().flatten().filter_map(|p| match p {
+                    MessagePart::Expr(e) => Some(e),
+                    MessagePart::Text(_) => None,
+                }))
+                .chain(c.obligations.iter().map(|(_, e)| e))
+        }))
+    }
+}
+
+impl Program {
+    /// The data documents that deciding `target` may read (through its rules,
+    /// the functions they call, and their waivers).
+    pub fn data_read_by(&self, target: TargetId) -> Vec<DataId> {
+        let mut data = Vec::new();
+        let mut fns_seen = vec![false; self.functions.len()];
+        let mut pending: Vec<&Expr> = Vec::new();
+        for &rule in &self.target(target).rules {
+            pending.extend(self.rule(rule).expressions());
+            pending.extend(
+                self.waivers
+                    .iter()
+                    .filter(|w| w.rule == rule)
+                    .filter_map(|w| w.condition.as_ref()),
+            );
+        }
+        while let Some(expr) = pending.pop() {
+            let mut calls = Vec::new();
+            expr.walk(&mut |e| match &e.kind {
+                ExprKind::Data(id) if !data.contains(id) => data.push(*id),
+                ExprKind::CallFn { func, .. } => calls.push(*func),
+                _ => {}
+            });
+            for func in calls {
+                if !std::mem::replace(&mut fns_seen[func.index()], true) {
+                    pending.push(&self.functions[func.index()].body);
+                }
+            }
+        }
+        data.sort();
+        data
+    }
 }

@@ -109,7 +109,11 @@ impl TypeTable {
             Ty::Error => "unknown".into(),
             Ty::Enum(id) => {
                 let def = self.enumeration(*id);
-                def.members.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(" | ")
+                def.members
+                    .iter()
+                    .map(|m| format!("\"{m}\""))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
             }
             Ty::List(inner) => format!("[{}]", self.display(inner)),
             Ty::Map(inner) => format!("{{string: {}}}", self.display(inner)),
@@ -121,9 +125,20 @@ impl TypeTable {
                         let fields: Vec<String> = def
                             .fields
                             .iter()
-                            .map(|f| format!("{}{}: {}", f.name, if f.optional { "?" } else { "" }, self.display(&f.ty)))
+                            .map(|f| {
+                                format!(
+                                    "{}{}: {}",
+                                    f.name,
+                                    if f.optional { "?" } else { "" },
+                                    self.display(&f.ty)
+                                )
+                            })
                             .collect();
-                        format!("{{ {}{} }}", fields.join(", "), if def.open { ", ..." } else { "" })
+                        format!(
+                            "{{ {}{} }}",
+                            fields.join(", "),
+                            if def.open { ", ..." } else { "" }
+                        )
                     }
                 }
             }

@@ -81,7 +81,7 @@ const MICROS_PER_SECOND: i64 = 1_000_000;
 /// Parses an RFC 3339 time or a plain date (midnight UTC) into microseconds since the epoch.
 pub fn parse_time(text: &str) -> Option<i64> {
     if let Ok(ts) = text.parse::<jiff::Timestamp>() {
-        return i64::try_from(ts.as_microsecond()).ok();
+        return Some(ts.as_microsecond());
     }
     let date = text.parse::<jiff::civil::Date>().ok()?;
     let ts = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
@@ -104,7 +104,9 @@ pub fn parse_duration(text: &str) -> Option<i64> {
         return None;
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
@@ -139,7 +141,13 @@ pub fn format_duration(micros: i64) -> String {
         out.push('-');
     }
     let mut rest = micros.unsigned_abs();
-    for (unit, name) in [(86_400_000_000u64, "d"), (3_600_000_000, "h"), (60_000_000, "m"), (1_000_000, "s"), (1_000, "ms")] {
+    for (unit, name) in [
+        (86_400_000_000u64, "d"),
+        (3_600_000_000, "h"),
+        (60_000_000, "m"),
+        (1_000_000, "s"),
+        (1_000, "ms"),
+    ] {
         if rest >= unit {
             write!(out, "{}{name}", rest / unit).unwrap();
             rest %= unit;

@@ -7,19 +7,29 @@ pub(crate) fn check_builtin(builtin: Builtin, args: &[Ty]) -> Result<Ty, String>
     use Builtin::*;
     let arity = match builtin {
         Now => 0,
-        Count | Keys | Values | Sum | Min | Max | Unique | Sort | Flatten | Lower | Upper | Trim | ToString | SemverValid | ParseTime | Days | Hours
-        | IpValid | IpIsPrivate | UrlScheme | UrlHost | LooksLikeSecret | SecretKind | StringsIn => 1,
-        StartsWith | EndsWith | Contains | Split | Join | RegexMatch | RegexFind | SemverCompare | SemverSatisfies | CidrContains | HostMatches
-        | GlobMatch => 2,
+        Count | Keys | Values | Sum | Min | Max | Unique | Sort | Flatten | Lower | Upper
+        | Trim | ToString | SemverValid | ParseTime | Days | Hours | IpValid | IpIsPrivate
+        | UrlScheme | UrlHost | LooksLikeSecret | SecretKind | StringsIn => 1,
+        StartsWith | EndsWith | Contains | Split | Join | RegexMatch | RegexFind
+        | SemverCompare | SemverSatisfies | CidrContains | HostMatches | GlobMatch => 2,
         Replace => 3,
     };
     if args.len() != arity {
-        return Err(format!("`{}` takes {arity} argument{}, not {}", builtin.name(), if arity == 1 { "" } else { "s" }, args.len()));
+        return Err(format!(
+            "`{}` takes {arity} argument{}, not {}",
+            builtin.name(),
+            if arity == 1 { "" } else { "s" },
+            args.len()
+        ));
     }
     let string_args = |n: usize| -> Result<(), String> {
         for (i, a) in args.iter().enumerate().take(n) {
             if !is_stringy(a) {
-                return Err(format!("argument {} of `{}` must be a string", i + 1, builtin.name()));
+                return Err(format!(
+                    "argument {} of `{}` must be a string",
+                    i + 1,
+                    builtin.name()
+                ));
             }
         }
         Ok(())
@@ -48,12 +58,31 @@ pub(crate) fn check_builtin(builtin: Builtin, args: &[Ty]) -> Result<Ty, String>
         Min | Max => match &args[0] {
             Ty::List(inner) if is_ordered(inner) => inner.as_ref().clone().optional(),
             Ty::Any | Ty::Error => Ty::Any,
-            _ => return Err(format!("`{}` takes a list of numbers, strings, times or durations", builtin.name())),
+            _ => {
+                return Err(format!(
+                    "`{}` takes a list of numbers, strings, times or durations",
+                    builtin.name()
+                ));
+            }
         },
         Unique | Sort => match &args[0] {
-            Ty::List(inner) if builtin == Unique || is_ordered(inner) || matches!(**inner, Ty::Never) => args[0].clone(),
+            Ty::List(inner)
+                if builtin == Unique || is_ordered(inner) || matches!(**inner, Ty::Never) =>
+            {
+                args[0].clone()
+            }
             Ty::Any | Ty::Error => Ty::List(Box::new(Ty::Any)),
-            _ => return Err(format!("`{}` takes a list{}", builtin.name(), if builtin == Sort { " of numbers, strings, times or durations" } else { "" })),
+            _ => {
+                return Err(format!(
+                    "`{}` takes a list{}",
+                    builtin.name(),
+                    if builtin == Sort {
+                        " of numbers, strings, times or durations"
+                    } else {
+                        ""
+                    }
+                ));
+            }
         },
         Flatten => match &args[0] {
             Ty::List(inner) => match &**inner {
@@ -68,9 +97,14 @@ pub(crate) fn check_builtin(builtin: Builtin, args: &[Ty]) -> Result<Ty, String>
             string_args(1)?;
             Ty::String
         }
-        StartsWith | EndsWith | Contains | RegexMatch | SemverCompare | SemverSatisfies | CidrContains | HostMatches | GlobMatch => {
+        StartsWith | EndsWith | Contains | RegexMatch | SemverCompare | SemverSatisfies
+        | CidrContains | HostMatches | GlobMatch => {
             string_args(2)?;
-            if builtin == SemverCompare { Ty::Int } else { Ty::Bool }
+            if builtin == SemverCompare {
+                Ty::Int
+            } else {
+                Ty::Bool
+            }
         }
         Replace => {
             string_args(3)?;
@@ -81,7 +115,9 @@ pub(crate) fn check_builtin(builtin: Builtin, args: &[Ty]) -> Result<Ty, String>
             Ty::List(Box::new(Ty::String))
         }
         Join => {
-            if !matches!(&args[0], Ty::List(inner) if is_stringy(inner) || matches!(**inner, Ty::Never)) && !matches!(args[0], Ty::Any | Ty::Error) {
+            if !matches!(&args[0], Ty::List(inner) if is_stringy(inner) || matches!(**inner, Ty::Never))
+                && !matches!(args[0], Ty::Any | Ty::Error)
+            {
                 return Err("argument 1 of `join` must be a list of strings".into());
             }
             if !is_stringy(&args[1]) {
@@ -119,7 +155,10 @@ fn is_stringy(ty: &Ty) -> bool {
 }
 
 fn is_ordered(ty: &Ty) -> bool {
-    matches!(ty, Ty::Int | Ty::Float | Ty::String | Ty::Enum(_) | Ty::Time | Ty::Duration)
+    matches!(
+        ty,
+        Ty::Int | Ty::Float | Ty::String | Ty::Enum(_) | Ty::Time | Ty::Duration
+    )
 }
 
 /// Builtins that cannot fail at run time on well-typed arguments (the rule index may skip past them).
@@ -127,7 +166,28 @@ pub fn is_infallible(builtin: Builtin) -> bool {
     use Builtin::*;
     matches!(
         builtin,
-        Now | Count | Keys | Values | Unique | Lower | Upper | Trim | StartsWith | EndsWith | Contains | Split | Join | ToString | SemverValid
-            | IpValid | UrlScheme | UrlHost | LooksLikeSecret | SecretKind | StringsIn | Days | Hours | ParseTime
+        Now | Count
+            | Keys
+            | Values
+            | Unique
+            | Lower
+            | Upper
+            | Trim
+            | StartsWith
+            | EndsWith
+            | Contains
+            | Split
+            | Join
+            | ToString
+            | SemverValid
+            | IpValid
+            | UrlScheme
+            | UrlHost
+            | LooksLikeSecret
+            | SecretKind
+            | StringsIn
+            | Days
+            | Hours
+            | ParseTime
     )
 }

@@ -58,9 +58,9 @@ pub(crate) struct Checker<'x, 'a> {
     facts: Vec<Place>,
     input_key: Option<u32>,
     element_key: Option<u32>,
-    /// While checking a clause condition: the first input path it reads.
+    /// While checking a clause condition: the input path it reads last.
     recording: bool,
-    first_path: Option<Place>,
+    decisive_path: Option<Place>,
 }
 
 impl<'x, 'a> Checker<'x, 'a> {
@@ -76,7 +76,7 @@ impl<'x, 'a> Checker<'x, 'a> {
             input_key: None,
             element_key: None,
             recording: false,
-            first_path: None,
+            decisive_path: None,
         }
     }
 
@@ -105,7 +105,14 @@ impl<'x, 'a> Checker<'x, 'a> {
         self.next_local += 1;
         let key = self.next_key;
         self.next_key += 1;
-        self.scopes.push(Binding { name: name.to_string(), key, ty, kind: BindingKind::Local(id), used: false, declared: None });
+        self.scopes.push(Binding {
+            name: name.to_string(),
+            key,
+            ty,
+            kind: BindingKind::Local(id),
+            used: false,
+            declared: None,
+        });
         (id, key)
     }
 
@@ -118,7 +125,13 @@ impl<'x, 'a> Checker<'x, 'a> {
         self.new_local(name, ty);
     }
 
-    pub(crate) fn bind_let(&mut self, name: &ast::Name, id: ir::LetId, ty: Ty, _place: Option<Place>) {
+    pub(crate) fn bind_let(
+        &mut self,
+        name: &ast::Name,
+        id: ir::LetId,
+        ty: Ty,
+        _place: Option<Place>,
+    ) {
         let key = self.next_key;
         self.next_key += 1;
         self.scopes.push(Binding {
@@ -132,18 +145,31 @@ impl<'x, 'a> Checker<'x, 'a> {
     }
 
     pub(crate) fn report_unused_lets(&mut self) {
-        let unused: Vec<(String, TextRange)> =
-            self.scopes.iter().filter(|b| !b.used && !b.name.starts_with('_')).filter_map(|b| Some((b.name.clone(), b.declared?))).collect();
+        let unused: Vec<(String, TextRange)> = self
+            .scopes
+            .iter()
+            .filter(|b| !b.used && !b.name.starts_with('_'))
+            .filter_map(|b| Some((b.name.clone(), b.declared?)))
+            .collect();
         for (name, range) in unused {
-            let d = Diagnostic::new(Code::W0001, self.span(range), format!("`{name}` is never used"))
-                .with_help(format!("remove the binding, or name it `_{name}` to keep it"));
+            let d = Diagnostic::new(
+                Code::W0001,
+                self.span(range),
+                format!("`{name}` is never used"),
+            )
+            .with_help(format!(
+                "remove the binding, or name it `_{name}` to keep it"
+            ));
             self.report(d);
         }
     }
 
     fn typed(&self, kind: ExprKind, ty: Ty, range: TextRange) -> Typed {
         Typed {
-            expr: ir::Expr { kind, span: self.span(range) },
+            expr: ir::Expr {
+                kind,
+                span: self.span(range),
+            },
             ty,
             place: None,
             when_true: Vec::new(),
@@ -167,7 +193,12 @@ impl<'x, 'a> Checker<'x, 'a> {
             (a, Ty::Optional(b)) => self.fits(a, b),
             (Ty::Enum(a), Ty::Enum(b)) => {
                 let types = &self.a.program.types;
-                a == b || types.enumeration(*a).members.iter().all(|m| types.enumeration(*b).members.contains(m))
+                a == b
+                    || types
+                        .enumeration(*a)
+                        .members
+                        .iter()
+                        .all(|m| types.enumeration(*b).members.contains(m))
             }
             (Ty::Enum(_), Ty::String) => true,
             (Ty::Int, Ty::Float) => true,
@@ -177,7 +208,11 @@ impl<'x, 'a> Checker<'x, 'a> {
                 let (ra, rb) = (types.record(*a), types.record(*b));
                 a == b
                     || (ra.fields.len() == rb.fields.len()
-                        && ra.fields.iter().zip(&rb.fields).all(|(x, y)| x.name == y.name && self.fits(&x.ty, &y.ty)))
+                        && ra
+                            .fields
+                            .iter()
+                            .zip(&rb.fields)
+                            .all(|(x, y)| x.name == y.name && self.fits(&x.ty, &y.ty)))
             }
             (a, b) => a == b,
         }
@@ -204,7 +239,11 @@ impl<'x, 'a> Checker<'x, 'a> {
 
     fn comparable(&self, a: &Ty, b: &Ty) -> bool {
         let (sa, sb) = (a.strip_optional(), b.strip_optional());
-        matches!(a, Ty::None) || matches!(b, Ty::None) || self.fits(sa, sb) || self.fits(sb, sa) || self.unify(sa, sb).is_some()
+        matches!(a, Ty::None)
+            || matches!(b, Ty::None)
+            || self.fits(sa, sb)
+            || self.fits(sb, sa)
+            || self.unify(sa, sb).is_some()
     }
 
     // ------------------------------------------------------------ entry points
@@ -217,7 +256,11 @@ impl<'x, 'a> Checker<'x, 'a> {
                 let d = Diagnostic::new(
                     Code::E0201,
                     self.span(expr.range),
-                    format!("expected `{}`, found `{}`", self.display(expected), self.display(&typed.ty)),
+                    format!(
+                        "expected `{}`, found `{}`",
+                        self.display(expected),
+                        self.display(&typed.ty)
+                    ),
                 )
                 .with_label(format!("this is `{}`", self.display(&typed.ty)));
                 self.report(d);
@@ -232,7 +275,10 @@ impl<'x, 'a> Checker<'x, 'a> {
             let mut d = Diagnostic::new(
                 Code::E0201,
                 self.span(expr.range),
-                format!("a condition must be `bool`, found `{}`", self.display(&typed.ty)),
+                format!(
+                    "a condition must be `bool`, found `{}`",
+                    self.display(&typed.ty)
+                ),
             )
             .with_label("not true or false");
             if typed.ty.is_optional() && matches!(typed.ty.strip_optional(), Ty::Bool) {
@@ -246,8 +292,12 @@ impl<'x, 'a> Checker<'x, 'a> {
     /// A string literal where a union is expected: reported when it is not a member,
     /// and lowered to the union's own member so comparisons are pointer-fast.
     fn literal_in_union(&mut self, typed: &mut Typed, expected: &Ty) {
-        let Ty::Enum(id) = expected.strip_optional() else { return };
-        let Some(text) = typed.literal.clone() else { return };
+        let Ty::Enum(id) = expected.strip_optional() else {
+            return;
+        };
+        let Some(text) = typed.literal.clone() else {
+            return;
+        };
         let members = self.a.program.types.enumeration(*id).members.clone();
         match members.iter().find(|m| ***m == *text) {
             Some(member) => {
@@ -255,9 +305,17 @@ impl<'x, 'a> Checker<'x, 'a> {
                 typed.ty = Ty::Enum(*id);
             }
             None => {
-                let list = members.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ");
-                let mut d = Diagnostic::new(Code::E0204, typed.expr.span, format!("\"{text}\" is not one of {list}"))
-                    .with_label("never equal to any allowed value");
+                let list = members
+                    .iter()
+                    .map(|m| format!("\"{m}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut d = Diagnostic::new(
+                    Code::E0204,
+                    typed.expr.span,
+                    format!("\"{text}\" is not one of {list}"),
+                )
+                .with_label("never equal to any allowed value");
                 if let Some(s) = did_you_mean(&text, members.iter().map(|m| &**m)) {
                     d = d.with_help(format!("did you mean \"{s}\"?"));
                 }
@@ -278,14 +336,18 @@ impl<'x, 'a> Checker<'x, 'a> {
             let path = collection.place.as_ref().and_then(|p| self.input_path(p));
             let (local, key) = self.new_local(&it.binding.text, element);
             self.element_key = Some(key);
-            iteration = Some(ir::Iteration { local, collection: collection.expr, path });
+            iteration = Some(ir::Iteration {
+                local,
+                collection: collection.expr,
+                path,
+            });
         }
         let condition = c.condition.as_ref()?;
         self.recording = true;
-        self.first_path = None;
+        self.decisive_path = None;
         let condition = self.check_condition(condition);
         self.recording = false;
-        let input_path = self.first_path.take().and_then(|p| self.input_path(&p));
+        let input_path = self.decisive_path.take().and_then(|p| self.input_path(&p));
         self.facts.extend(condition.when_true.iter().cloned());
         let message = c.message.as_ref().map(|m| {
             m.parts
@@ -299,8 +361,15 @@ impl<'x, 'a> Checker<'x, 'a> {
         let mut obligations = Vec::new();
         for o in &c.obligations {
             if c.effect != ast::Effect::Allow {
-                let d = Diagnostic::new(Code::E0304, self.span(o.key.range), format!("`with` obligations belong to `allow` clauses, not `{}`", c.effect.as_str()))
-                    .with_help("obligations are returned with an allow decision; a deny needs none");
+                let d = Diagnostic::new(
+                    Code::E0304,
+                    self.span(o.key.range),
+                    format!(
+                        "`with` obligations belong to `allow` clauses, not `{}`",
+                        c.effect.as_str()
+                    ),
+                )
+                .with_help("obligations are returned with an allow decision; a deny needs none");
                 self.report(d);
             }
             obligations.push((Arc::from(o.key.text.as_str()), self.check(&o.value).expr));
@@ -313,14 +382,28 @@ impl<'x, 'a> Checker<'x, 'a> {
             ast::Effect::Allow => ir::Effect::Allow,
             ast::Effect::Warn => ir::Effect::Warn,
         };
-        Some(ir::Clause { effect, iteration, condition: condition.expr, message, obligations, span: self.span(c.range), input_path })
+        Some(ir::Clause {
+            effect,
+            iteration,
+            condition: condition.expr,
+            message,
+            obligations,
+            span: self.span(c.range),
+            input_path,
+        })
     }
 
     fn input_path(&self, place: &Place) -> Option<ir::InputPath> {
         if Some(place.root) == self.input_key {
-            Some(ir::InputPath { from_element: false, fields: place.fields.clone() })
+            Some(ir::InputPath {
+                from_element: false,
+                fields: place.fields.clone(),
+            })
         } else if Some(place.root) == self.element_key {
-            Some(ir::InputPath { from_element: true, fields: place.fields.clone() })
+            Some(ir::InputPath {
+                from_element: true,
+                fields: place.fields.clone(),
+            })
         } else {
             None
         }
@@ -332,20 +415,29 @@ impl<'x, 'a> Checker<'x, 'a> {
             Ty::Any | Ty::Error => ty.clone(),
             Ty::Never => Ty::Never,
             Ty::Optional(_) | Ty::None => {
-                let d = Diagnostic::new(Code::E0203, self.span(range), "this collection may be none")
-                    .with_help("iterate `xs ?? []` to treat an absent list as empty");
+                let d =
+                    Diagnostic::new(Code::E0203, self.span(range), "this collection may be none")
+                        .with_help("iterate `xs ?? []` to treat an absent list as empty");
                 self.report(d);
                 Ty::Error
             }
             Ty::Map(_) => {
-                let d = Diagnostic::new(Code::E0206, self.span(range), "a map is not iterated directly")
-                    .with_help("iterate `keys(m)` or `values(m)`");
+                let d = Diagnostic::new(
+                    Code::E0206,
+                    self.span(range),
+                    "a map is not iterated directly",
+                )
+                .with_help("iterate `keys(m)` or `values(m)`");
                 self.report(d);
                 Ty::Error
             }
             other => {
-                let d = Diagnostic::new(Code::E0206, self.span(range), format!("cannot iterate over `{}`", self.display(other)))
-                    .with_label("not a list");
+                let d = Diagnostic::new(
+                    Code::E0206,
+                    self.span(range),
+                    format!("cannot iterate over `{}`", self.display(other)),
+                )
+                .with_label("not a list");
                 self.report(d);
                 Ty::Error
             }
@@ -360,17 +452,20 @@ impl<'x, 'a> Checker<'x, 'a> {
             if self.facts.contains(place) && typed.ty.is_optional() {
                 typed.ty = typed.ty.strip_optional().clone();
             }
-            if self.recording && (Some(place.root) == self.input_key || Some(place.root) == self.element_key) && !place.fields.is_empty() {
-                let extends = match &self.first_path {
-                    None => true,
-                    Some(first) => first.root == place.root && place.fields.starts_with(&first.fields) && place.fields.len() > first.fields.len(),
-                };
-                if extends {
-                    self.first_path = Some(place.clone());
-                }
-            }
+            self.record_path(&place.clone());
         }
         typed
+    }
+
+    /// Remembers the input field a condition reads last: in `a and b` the later
+    /// conjunct is usually the one that singles the finding out.
+    fn record_path(&mut self, place: &Place) {
+        if self.recording
+            && (Some(place.root) == self.input_key || Some(place.root) == self.element_key)
+            && !place.fields.is_empty()
+        {
+            self.decisive_path = Some(place.clone());
+        }
     }
 
     fn check_inner(&mut self, expr: &ast::Expr) -> Typed {
@@ -379,28 +474,47 @@ impl<'x, 'a> Checker<'x, 'a> {
             ast::ExprKind::Literal(lit) => self.literal(lit, range),
             ast::ExprKind::Name(name) => self.name(name, range),
             ast::ExprKind::Data => {
-                let d = Diagnostic::new(Code::E0110, self.span(range), "`data` alone is not a value")
-                    .with_help("name a data document, e.g. `data.catalog`");
+                let d =
+                    Diagnostic::new(Code::E0110, self.span(range), "`data` alone is not a value")
+                        .with_help("name a data document, e.g. `data.catalog`");
                 self.report(d);
                 self.error(range)
             }
-            ast::ExprKind::Field { base, name, optional_chain } => self.field(base, name, *optional_chain, range),
-            ast::ExprKind::Index { base, index, optional_chain } => self.index(base, index, *optional_chain, range),
+            ast::ExprKind::Field {
+                base,
+                name,
+                optional_chain,
+            } => self.field(base, name, *optional_chain, range),
+            ast::ExprKind::Index {
+                base,
+                index,
+                optional_chain,
+            } => self.index(base, index, *optional_chain, range),
             ast::ExprKind::Call { callee, args } => self.call(callee, args, range),
-            ast::ExprKind::Unary { op: ast::UnaryOp::Not, operand } => {
+            ast::ExprKind::Unary {
+                op: ast::UnaryOp::Not,
+                operand,
+            } => {
                 let inner = self.check_condition(operand);
                 let mut t = self.typed(ExprKind::Not(Box::new(inner.expr)), Ty::Bool, range);
                 t.when_true = inner.when_false;
                 t.when_false = inner.when_true;
                 t
             }
-            ast::ExprKind::Unary { op: ast::UnaryOp::Neg, operand } => {
+            ast::ExprKind::Unary {
+                op: ast::UnaryOp::Neg,
+                operand,
+            } => {
                 let inner = self.check(operand);
                 let ty = match inner.ty {
                     Ty::Int | Ty::Float | Ty::Duration | Ty::Error | Ty::Any => inner.ty.clone(),
                     ref other => {
                         let shown = self.display(other);
-                        self.report(Diagnostic::new(Code::E0201, self.span(range), format!("cannot negate `{shown}`")));
+                        self.report(Diagnostic::new(
+                            Code::E0201,
+                            self.span(range),
+                            format!("cannot negate `{shown}`"),
+                        ));
                         Ty::Error
                     }
                 };
@@ -408,7 +522,11 @@ impl<'x, 'a> Checker<'x, 'a> {
             }
             ast::ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, range),
             ast::ExprKind::Has(inner) => self.has(inner, range),
-            ast::ExprKind::If { condition, then_branch, else_branch } => {
+            ast::ExprKind::If {
+                condition,
+                then_branch,
+                else_branch,
+            } => {
                 let c = self.check_condition(condition);
                 let mark = self.facts.len();
                 self.facts.extend(c.when_true.iter().cloned());
@@ -423,19 +541,32 @@ impl<'x, 'a> Checker<'x, 'a> {
                         let d = Diagnostic::new(
                             Code::E0201,
                             self.span(else_branch.range),
-                            format!("the branches differ: `{}` and `{}`", self.display(&t.ty), self.display(&e.ty)),
+                            format!(
+                                "the branches differ: `{}` and `{}`",
+                                self.display(&t.ty),
+                                self.display(&e.ty)
+                            ),
                         );
                         self.report(d);
                         Ty::Error
                     }
                 };
                 self.typed(
-                    ExprKind::If { condition: Box::new(c.expr), then_branch: Box::new(t.expr), else_branch: Box::new(e.expr) },
+                    ExprKind::If {
+                        condition: Box::new(c.expr),
+                        then_branch: Box::new(t.expr),
+                        else_branch: Box::new(e.expr),
+                    },
                     ty,
                     range,
                 )
             }
-            ast::ExprKind::Quantifier { kind, binding, collection, body } => {
+            ast::ExprKind::Quantifier {
+                kind,
+                binding,
+                collection,
+                body,
+            } => {
                 let coll = self.check(collection);
                 let element = self.element_type(&coll.ty, collection.range);
                 let mark = self.scopes.len();
@@ -464,7 +595,11 @@ impl<'x, 'a> Checker<'x, 'a> {
                             let d = Diagnostic::new(
                                 Code::E0201,
                                 self.span(item.range),
-                                format!("list elements differ: `{}` and `{}`", self.display(&ty), self.display(&t.ty)),
+                                format!(
+                                    "list elements differ: `{}` and `{}`",
+                                    self.display(&ty),
+                                    self.display(&t.ty)
+                                ),
                             );
                             self.report(d);
                             Ty::Error
@@ -479,13 +614,22 @@ impl<'x, 'a> Checker<'x, 'a> {
                 let mut values = Vec::new();
                 for (name, value) in entries {
                     let t = self.check(value);
-                    fields.push(ir::FieldDef { name: Arc::from(name.text.as_str()), ty: t.ty, optional: false });
+                    fields.push(ir::FieldDef {
+                        name: Arc::from(name.text.as_str()),
+                        ty: t.ty,
+                        optional: false,
+                    });
                     values.push(t.expr);
                 }
                 let id = self.a.make_record(fields, false, None);
                 self.typed(ExprKind::Record(values), Ty::Record(id), range)
             }
-            ast::ExprKind::Comprehension { element, binding, collection, filter } => {
+            ast::ExprKind::Comprehension {
+                element,
+                binding,
+                collection,
+                filter,
+            } => {
                 let coll = self.check(collection);
                 let elem_ty = self.element_type(&coll.ty, collection.range);
                 let mark = self.scopes.len();
@@ -529,14 +673,28 @@ impl<'x, 'a> Checker<'x, 'a> {
             ast::Literal::Time(text) => match ir::parse_time(text) {
                 Some(t) => (Value::Time(t), Ty::Time),
                 None => {
-                    self.report(Diagnostic::new(Code::E0008, self.span(range), format!("`{text}` is not a valid time")).with_help("write `2026-06-01` or `2026-06-01T00:00:00Z`"));
+                    self.report(
+                        Diagnostic::new(
+                            Code::E0008,
+                            self.span(range),
+                            format!("`{text}` is not a valid time"),
+                        )
+                        .with_help("write `2026-06-01` or `2026-06-01T00:00:00Z`"),
+                    );
                     return self.error(range);
                 }
             },
             ast::Literal::Duration(text) => match ir::parse_duration(text) {
                 Some(d) => (Value::Duration(d), Ty::Duration),
                 None => {
-                    self.report(Diagnostic::new(Code::E0008, self.span(range), format!("`{text}` is not a valid duration")).with_help("write e.g. `90d`, `12h` or `1h30m`"));
+                    self.report(
+                        Diagnostic::new(
+                            Code::E0008,
+                            self.span(range),
+                            format!("`{text}` is not a valid duration"),
+                        )
+                        .with_help("write e.g. `90d`, `12h` or `1h30m`"),
+                    );
                     return self.error(range);
                 }
             },
@@ -552,7 +710,10 @@ impl<'x, 'a> Checker<'x, 'a> {
                 BindingKind::Local(id) => ExprKind::Local(id),
                 BindingKind::Let(id) => ExprKind::Let(id),
             };
-            let place = Place { root: b.key, fields: Vec::new() };
+            let place = Place {
+                root: b.key,
+                fields: Vec::new(),
+            };
             let ty = b.ty.clone();
             let mut t = self.typed(kind, ty, range);
             t.place = Some(place);
@@ -560,11 +721,19 @@ impl<'x, 'a> Checker<'x, 'a> {
         }
         let mut candidates: Vec<String> = self.scopes.iter().map(|b| b.name.clone()).collect();
         candidates.sort();
-        let mut d = Diagnostic::new(Code::E0101, self.span(range), format!("`{}` is not defined here", name.text)).with_label("unknown name");
+        let mut d = Diagnostic::new(
+            Code::E0101,
+            self.span(range),
+            format!("`{}` is not defined here", name.text),
+        )
+        .with_label("unknown name");
         if let Some(s) = did_you_mean(&name.text, candidates.iter().map(String::as_str)) {
             d = d.with_help(format!("did you mean `{s}`?"));
         } else if self.a.program.data_by_name(&name.text).is_some() {
-            d = d.with_help(format!("data documents are read through `data`: `data.{}`", name.text));
+            d = d.with_help(format!(
+                "data documents are read through `data`: `data.{}`",
+                name.text
+            ));
         }
         self.report(d);
         self.error(range)
@@ -579,11 +748,19 @@ impl<'x, 'a> Checker<'x, 'a> {
         self.report(d);
     }
 
-    fn field(&mut self, base: &ast::Expr, name: &ast::Name, optional_chain: bool, range: TextRange) -> Typed {
+    fn field(
+        &mut self,
+        base: &ast::Expr,
+        name: &ast::Name,
+        optional_chain: bool,
+        range: TextRange,
+    ) -> Typed {
         if matches!(base.kind, ast::ExprKind::Data) {
             return self.data_doc(name, range);
         }
         let b = self.check(base);
+        // `a?.b.c` propagates absence along the rest of the chain, as in JavaScript.
+        let optional_chain = optional_chain || in_optional_chain(base);
         let mut absent = false;
         let inner = match &b.ty {
             Ty::Optional(inner) if optional_chain => {
@@ -604,29 +781,74 @@ impl<'x, 'a> Checker<'x, 'a> {
                 match def.slot(&name.text) {
                     Some(slot) => {
                         let f = &def.fields[slot];
-                        let ty = if f.optional { f.ty.clone().optional() } else { f.ty.clone() };
-                        (ExprKind::Field { base: Box::new(b.expr), slot: slot as u32, optional_chain }, ty)
+                        let ty = if f.optional {
+                            f.ty.clone().optional()
+                        } else {
+                            f.ty.clone()
+                        };
+                        (
+                            ExprKind::Field {
+                                base: Box::new(b.expr),
+                                slot: slot as u32,
+                                optional_chain,
+                            },
+                            ty,
+                        )
                     }
                     None => {
-                        let names: Vec<String> = def.fields.iter().map(|f| f.name.to_string()).collect();
+                        let names: Vec<String> =
+                            def.fields.iter().map(|f| f.name.to_string()).collect();
                         let type_name = self.display(&Ty::Record(id));
-                        let mut d = Diagnostic::new(Code::E0102, self.span(name.range), format!("`{type_name}` has no field `{}`", name.text))
-                            .with_label("unknown field");
+                        let mut d = Diagnostic::new(
+                            Code::E0102,
+                            self.span(name.range),
+                            format!("`{type_name}` has no field `{}`", name.text),
+                        )
+                        .with_label("unknown field");
                         d = match did_you_mean(&name.text, names.iter().map(String::as_str)) {
                             Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                            None => d.with_note(format!("its fields are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+                            None => d.with_note(format!(
+                                "its fields are {}",
+                                names
+                                    .iter()
+                                    .map(|n| format!("`{n}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )),
                         };
                         self.report(d);
                         return self.error(range);
                     }
                 }
             }
-            Ty::Any => (ExprKind::DynField { base: Box::new(b.expr), name: field_name.clone(), optional_chain }, Ty::Any),
-            Ty::Map(inner) => (ExprKind::DynField { base: Box::new(b.expr), name: field_name.clone(), optional_chain }, inner.optional()),
+            Ty::Any => (
+                ExprKind::DynField {
+                    base: Box::new(b.expr),
+                    name: field_name.clone(),
+                    optional_chain,
+                },
+                Ty::Any,
+            ),
+            Ty::Map(inner) => (
+                ExprKind::DynField {
+                    base: Box::new(b.expr),
+                    name: field_name.clone(),
+                    optional_chain,
+                },
+                inner.optional(),
+            ),
             Ty::Error => return self.error(range),
             other => {
-                let d = Diagnostic::new(Code::E0207, self.span(name.range), format!("`{}` has no fields", self.display(&other)))
-                    .with_label(format!("`.{}` on a value of type `{}`", name.text, self.display(&other)));
+                let d = Diagnostic::new(
+                    Code::E0207,
+                    self.span(name.range),
+                    format!("`{}` has no fields", self.display(&other)),
+                )
+                .with_label(format!(
+                    "`.{}` on a value of type `{}`",
+                    name.text,
+                    self.display(&other)
+                ));
                 self.report(d);
                 return self.error(range);
             }
@@ -649,8 +871,18 @@ impl<'x, 'a> Checker<'x, 'a> {
                 self.typed(ExprKind::Data(id), ty, range)
             }
             None => {
-                let names: Vec<String> = self.a.program.data.iter().map(|d| d.name.to_string()).collect();
-                let mut d = Diagnostic::new(Code::E0110, self.span(name.range), format!("no data document `{}` is declared", name.text));
+                let names: Vec<String> = self
+                    .a
+                    .program
+                    .data
+                    .iter()
+                    .map(|d| d.name.to_string())
+                    .collect();
+                let mut d = Diagnostic::new(
+                    Code::E0110,
+                    self.span(name.range),
+                    format!("no data document `{}` is declared", name.text),
+                );
                 d = match did_you_mean(&name.text, names.iter().map(String::as_str)) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None => d.with_help(format!("declare it, e.g. `data {}: any`", name.text)),
@@ -661,9 +893,16 @@ impl<'x, 'a> Checker<'x, 'a> {
         }
     }
 
-    fn index(&mut self, base: &ast::Expr, index: &ast::Expr, optional_chain: bool, range: TextRange) -> Typed {
+    fn index(
+        &mut self,
+        base: &ast::Expr,
+        index: &ast::Expr,
+        optional_chain: bool,
+        range: TextRange,
+    ) -> Typed {
         let b = self.check(base);
         let i = self.check(index);
+        let optional_chain = optional_chain || in_optional_chain(base);
         let inner = match &b.ty {
             Ty::Optional(inner) if optional_chain => (**inner).clone(),
             Ty::Optional(_) | Ty::None => {
@@ -677,29 +916,58 @@ impl<'x, 'a> Checker<'x, 'a> {
         }
         let ty = match (&inner, i.ty.strip_optional()) {
             (Ty::List(elem), Ty::Int | Ty::Any | Ty::Error) => (**elem).clone().optional(),
-            (Ty::Map(elem), Ty::String | Ty::Enum(_) | Ty::Any | Ty::Error) => (**elem).clone().optional(),
+            (Ty::Map(elem), Ty::String | Ty::Enum(_) | Ty::Any | Ty::Error) => {
+                (**elem).clone().optional()
+            }
             (Ty::Any, _) => Ty::Any,
             (Ty::Error, _) => Ty::Error,
             (Ty::List(_), other) | (Ty::Map(_), other) => {
-                let want = if matches!(inner, Ty::List(_)) { "int" } else { "string" };
-                let d = Diagnostic::new(Code::E0201, self.span(index.range), format!("expected an index of type `{want}`, found `{}`", self.display(other)));
+                let want = if matches!(inner, Ty::List(_)) {
+                    "int"
+                } else {
+                    "string"
+                };
+                let d = Diagnostic::new(
+                    Code::E0201,
+                    self.span(index.range),
+                    format!(
+                        "expected an index of type `{want}`, found `{}`",
+                        self.display(other)
+                    ),
+                );
                 self.report(d);
                 Ty::Error
             }
             (other, _) => {
-                let d = Diagnostic::new(Code::E0211, self.span(base.range), format!("cannot index into `{}`", self.display(other)))
-                    .with_label("neither a list nor a map");
+                let d = Diagnostic::new(
+                    Code::E0211,
+                    self.span(base.range),
+                    format!("cannot index into `{}`", self.display(other)),
+                )
+                .with_label("neither a list nor a map");
                 self.report(d);
                 Ty::Error
             }
         };
-        self.typed(ExprKind::Index { base: Box::new(b.expr), index: Box::new(i.expr), optional_chain }, ty, range)
+        self.typed(
+            ExprKind::Index {
+                base: Box::new(b.expr),
+                index: Box::new(i.expr),
+                optional_chain,
+            },
+            ty,
+            range,
+        )
     }
 
     fn has(&mut self, inner: &ast::Expr, range: TextRange) -> Typed {
         let ast::ExprKind::Field { base, name, .. } = &inner.kind else {
-            let d = Diagnostic::new(Code::E0201, self.span(inner.range), "`has` asks about a field")
-                .with_help("write `has x.field`; for other values compare with `!= none`");
+            let d = Diagnostic::new(
+                Code::E0201,
+                self.span(inner.range),
+                "`has` asks about a field",
+            )
+            .with_help("write `has x.field`; for other values compare with `!= none`");
             self.report(d);
             return self.error(range);
         };
@@ -714,9 +982,15 @@ impl<'x, 'a> Checker<'x, 'a> {
                 match def.slot(&name.text) {
                     Some(slot) => Some(slot as u32),
                     None => {
-                        let names: Vec<String> = def.fields.iter().map(|f| f.name.to_string()).collect();
-                        let mut d = Diagnostic::new(Code::E0102, self.span(name.range), format!("no field `{}` here", name.text));
-                        if let Some(s) = did_you_mean(&name.text, names.iter().map(String::as_str)) {
+                        let names: Vec<String> =
+                            def.fields.iter().map(|f| f.name.to_string()).collect();
+                        let mut d = Diagnostic::new(
+                            Code::E0102,
+                            self.span(name.range),
+                            format!("no field `{}` here", name.text),
+                        );
+                        if let Some(s) = did_you_mean(&name.text, names.iter().map(String::as_str))
+                        {
                             d = d.with_help(format!("did you mean `{s}`?"));
                         }
                         self.report(d);
@@ -726,7 +1000,11 @@ impl<'x, 'a> Checker<'x, 'a> {
             }
             Ty::Any | Ty::Map(_) | Ty::Error => None,
             other => {
-                let d = Diagnostic::new(Code::E0207, self.span(name.range), format!("`{}` has no fields", self.display(other)));
+                let d = Diagnostic::new(
+                    Code::E0207,
+                    self.span(name.range),
+                    format!("`{}` has no fields", self.display(other)),
+                );
                 self.report(d);
                 return self.error(range);
             }
@@ -735,7 +1013,18 @@ impl<'x, 'a> Checker<'x, 'a> {
             p.fields.push(field_name.clone());
             p
         });
-        let mut t = self.typed(ExprKind::Has { base: Box::new(b.expr), slot, name: field_name }, Ty::Bool, range);
+        if let Some(p) = &place {
+            self.record_path(&p.clone());
+        }
+        let mut t = self.typed(
+            ExprKind::Has {
+                base: Box::new(b.expr),
+                slot,
+                name: field_name,
+            },
+            Ty::Bool,
+            range,
+        );
         t.when_true = place.into_iter().collect();
         t
     }
@@ -753,9 +1042,15 @@ impl<'x, 'a> Checker<'x, 'a> {
                 }
                 (n.text.clone(), n.range, found)
             }
-            ast::ExprKind::Field { base, name, optional_chain: false } => {
+            ast::ExprKind::Field {
+                base,
+                name,
+                optional_chain: false,
+            } => {
                 let prefix = dotted(base);
-                let func = prefix.and_then(|p| self.a.package_named(self.file, &p)).and_then(|pkg| self.a.packages[pkg].fns.get(&name.text).copied());
+                let func = prefix
+                    .and_then(|p| self.a.package_named(self.file, &p))
+                    .and_then(|pkg| self.a.packages[pkg].fns.get(&name.text).copied());
                 match func {
                     Some(f) => (name.text.clone(), name.range, Some(f)),
                     None => {
@@ -767,7 +1062,11 @@ impl<'x, 'a> Checker<'x, 'a> {
                 }
             }
             _ => {
-                let d = Diagnostic::new(Code::E0107, self.span(callee.range), "only functions can be called");
+                let d = Diagnostic::new(
+                    Code::E0107,
+                    self.span(callee.range),
+                    "only functions can be called",
+                );
                 self.report(d);
                 return self.error(range);
             }
@@ -778,9 +1077,19 @@ impl<'x, 'a> Checker<'x, 'a> {
         }
         let Some(builtin) = Builtin::from_name(&name) else {
             let mut candidates: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
-            let user: Vec<String> = self.a.visible_packages(self.file).into_iter().flat_map(|p| self.a.packages[p].fns.keys().cloned().collect::<Vec<_>>()).collect();
+            let user: Vec<String> = self
+                .a
+                .visible_packages(self.file)
+                .into_iter()
+                .flat_map(|p| self.a.packages[p].fns.keys().cloned().collect::<Vec<_>>())
+                .collect();
             candidates.extend(user.iter().map(String::as_str));
-            let mut d = Diagnostic::new(Code::E0107, self.span(name_range), format!("no function `{name}`")).with_label("unknown function");
+            let mut d = Diagnostic::new(
+                Code::E0107,
+                self.span(name_range),
+                format!("no function `{name}`"),
+            )
+            .with_label("unknown function");
             if let Some(s) = did_you_mean(&name, candidates) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             }
@@ -797,7 +1106,11 @@ impl<'x, 'a> Checker<'x, 'a> {
         let ty = match check_builtin(builtin, &tys) {
             Ok(ty) => ty,
             Err(message) => {
-                let code = if message.contains("takes") && message.contains("argument") { Code::E0205 } else { Code::E0201 };
+                let code = if message.contains("takes") && message.contains("argument") {
+                    Code::E0205
+                } else {
+                    Code::E0201
+                };
                 let d = Diagnostic::new(code, self.span(range), message).with_note(builtin.doc());
                 self.report(d);
                 Ty::Error
@@ -813,12 +1126,22 @@ impl<'x, 'a> Checker<'x, 'a> {
         let kind = if builtin == Builtin::Now {
             ExprKind::Now
         } else {
-            ExprKind::Call { builtin, args: checked.into_iter().map(|t| t.expr).collect() }
+            ExprKind::Call {
+                builtin,
+                args: checked.into_iter().map(|t| t.expr).collect(),
+            }
         };
         self.typed(kind, ty, range)
     }
 
-    fn call_fn(&mut self, func: usize, name_range: TextRange, checked: Vec<Typed>, args: &[ast::Expr], range: TextRange) -> Typed {
+    fn call_fn(
+        &mut self,
+        func: usize,
+        name_range: TextRange,
+        checked: Vec<Typed>,
+        args: &[ast::Expr],
+        range: TextRange,
+    ) -> Typed {
         if let FrameKind::Function(caller) = self.kind {
             let span = self.span(name_range);
             self.a.fns[caller].calls.push((func, span));
@@ -829,7 +1152,12 @@ impl<'x, 'a> Checker<'x, 'a> {
             let d = Diagnostic::new(
                 Code::E0205,
                 self.span(range),
-                format!("`{fname}` takes {} argument{}, not {}", params.len(), if params.len() == 1 { "" } else { "s" }, checked.len()),
+                format!(
+                    "`{fname}` takes {} argument{}, not {}",
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" },
+                    checked.len()
+                ),
             );
             self.report(d);
             return self.error(range);
@@ -841,7 +1169,11 @@ impl<'x, 'a> Checker<'x, 'a> {
                 let d = Diagnostic::new(
                     Code::E0201,
                     self.span(arg.range),
-                    format!("expected `{}`, found `{}`", self.display(param), self.display(&t.ty)),
+                    format!(
+                        "expected `{}`, found `{}`",
+                        self.display(param),
+                        self.display(&t.ty)
+                    ),
                 );
                 self.report(d);
             }
@@ -851,18 +1183,41 @@ impl<'x, 'a> Checker<'x, 'a> {
             Some(ty) => ty,
             None => self.a.ensure_fn(func).unwrap_or(Ty::Error),
         };
-        self.typed(ExprKind::CallFn { func: ir::FnId(func as u32), args: lowered }, ret, range)
+        self.typed(
+            ExprKind::CallFn {
+                func: ir::FnId(func as u32),
+                args: lowered,
+            },
+            ret,
+            range,
+        )
     }
 
     fn invalid_regex(&mut self, range: TextRange, e: &regex::Error) {
-        let first = e.to_string().lines().last().unwrap_or_default().trim().to_string();
-        let d = Diagnostic::new(Code::E0208, self.span(range), "this regular expression does not compile")
-            .with_label(first)
-            .with_help("Warden uses the `regex` crate's syntax; write patterns as raw strings, r\"…\"");
+        let first = e
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let d = Diagnostic::new(
+            Code::E0208,
+            self.span(range),
+            "this regular expression does not compile",
+        )
+        .with_label(first)
+        .with_help("Warden uses the `regex` crate's syntax; write patterns as raw strings, r\"…\"");
         self.report(d);
     }
 
-    fn binary(&mut self, op: ast::BinaryOp, lhs: &ast::Expr, rhs: &ast::Expr, range: TextRange) -> Typed {
+    fn binary(
+        &mut self,
+        op: ast::BinaryOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        range: TextRange,
+    ) -> Typed {
         use ast::BinaryOp as A;
         match op {
             A::And | A::Or => {
@@ -876,7 +1231,15 @@ impl<'x, 'a> Checker<'x, 'a> {
                 let r = self.check_condition(rhs);
                 self.facts.truncate(mark);
                 let ir_op = if op == A::And { BinOp::And } else { BinOp::Or };
-                let mut t = self.typed(ExprKind::Binary { op: ir_op, lhs: Box::new(l.expr), rhs: Box::new(r.expr) }, Ty::Bool, range);
+                let mut t = self.typed(
+                    ExprKind::Binary {
+                        op: ir_op,
+                        lhs: Box::new(l.expr),
+                        rhs: Box::new(r.expr),
+                    },
+                    Ty::Bool,
+                    range,
+                );
                 if op == A::And {
                     t.when_true = l.when_true.into_iter().chain(r.when_true).collect();
                 } else {
@@ -941,7 +1304,9 @@ impl<'x, 'a> Checker<'x, 'a> {
                     Ty::List(elem) => {
                         self.literal_in_union(&mut l, &elem);
                         // Each literal of the list is checked against the left side's union.
-                        if let (Ty::Enum(_), ast::ExprKind::List(items)) = (l.ty.strip_optional(), &rhs.kind) {
+                        if let (Ty::Enum(_), ast::ExprKind::List(items)) =
+                            (l.ty.strip_optional(), &rhs.kind)
+                        {
                             let expected = l.ty.clone();
                             for item in items {
                                 let mut t = self.check(item);
@@ -953,7 +1318,10 @@ impl<'x, 'a> Checker<'x, 'a> {
                         }
                     }
                     Ty::Map(_) | Ty::String | Ty::Enum(_) => {
-                        if !matches!(l.ty.strip_optional(), Ty::String | Ty::Enum(_) | Ty::Any | Ty::Error) {
+                        if !matches!(
+                            l.ty.strip_optional(),
+                            Ty::String | Ty::Enum(_) | Ty::Any | Ty::Error
+                        ) {
                             self.incomparable(op, &l.ty, &r.ty, range);
                         }
                     }
@@ -962,7 +1330,14 @@ impl<'x, 'a> Checker<'x, 'a> {
                         self.unhandled_optional(rhs, "`in`");
                     }
                     other => {
-                        let d = Diagnostic::new(Code::E0206, self.span(rhs.range), format!("`in` needs a list, a map or a string, not `{}`", self.display(&other)));
+                        let d = Diagnostic::new(
+                            Code::E0206,
+                            self.span(rhs.range),
+                            format!(
+                                "`in` needs a list, a map or a string, not `{}`",
+                                self.display(&other)
+                            ),
+                        );
                         self.report(d);
                     }
                 }
@@ -975,14 +1350,25 @@ impl<'x, 'a> Checker<'x, 'a> {
                         return self.error(range);
                     }
                     if !matches!(t.ty, Ty::String | Ty::Enum(_) | Ty::Any | Ty::Error) {
-                        let d = Diagnostic::new(Code::E0201, self.span(side.range), format!("`matches` works on strings, not `{}`", self.display(&t.ty)));
+                        let d = Diagnostic::new(
+                            Code::E0201,
+                            self.span(side.range),
+                            format!("`matches` works on strings, not `{}`", self.display(&t.ty)),
+                        );
                         self.report(d);
                     }
                 }
                 if let Some(pattern) = &r.literal {
                     match regex::Regex::new(pattern) {
                         Ok(regex) => {
-                            return self.typed(ExprKind::MatchesConst { lhs: Box::new(l.expr), regex: Arc::new(regex) }, Ty::Bool, range);
+                            return self.typed(
+                                ExprKind::MatchesConst {
+                                    lhs: Box::new(l.expr),
+                                    regex: Arc::new(regex),
+                                },
+                                Ty::Bool,
+                                range,
+                            );
                         }
                         Err(e) => self.invalid_regex(rhs.range, &e),
                     }
@@ -991,7 +1377,11 @@ impl<'x, 'a> Checker<'x, 'a> {
             }
             A::Coalesce => {
                 let inner = l.ty.strip_optional().clone();
-                let inner = if matches!(l.ty, Ty::None) { Ty::Never } else { inner };
+                let inner = if matches!(l.ty, Ty::None) {
+                    Ty::Never
+                } else {
+                    inner
+                };
                 self.literal_in_union(&mut r, &inner);
                 match self.unify(&inner, &r.ty) {
                     Some(ty) => ty,
@@ -999,7 +1389,11 @@ impl<'x, 'a> Checker<'x, 'a> {
                         let d = Diagnostic::new(
                             Code::E0201,
                             self.span(rhs.range),
-                            format!("the default is `{}` but the value is `{}`", self.display(&r.ty), self.display(&inner)),
+                            format!(
+                                "the default is `{}` but the value is `{}`",
+                                self.display(&r.ty),
+                                self.display(&inner)
+                            ),
                         );
                         self.report(d);
                         Ty::Error
@@ -1019,7 +1413,12 @@ impl<'x, 'a> Checker<'x, 'a> {
                         let d = Diagnostic::new(
                             Code::E0201,
                             self.span(range),
-                            format!("cannot apply `{}` to `{}` and `{}`", op.as_str(), self.display(&l.ty), self.display(&r.ty)),
+                            format!(
+                                "cannot apply `{}` to `{}` and `{}`",
+                                op.as_str(),
+                                self.display(&l.ty),
+                                self.display(&r.ty)
+                            ),
                         );
                         self.report(d);
                         Ty::Error
@@ -1028,10 +1427,24 @@ impl<'x, 'a> Checker<'x, 'a> {
             }
             A::And | A::Or => unreachable!("handled above"),
         };
-        let mut t = self.typed(ExprKind::Binary { op: ir_op, lhs: Box::new(l.expr), rhs: Box::new(r.expr) }, ty, range);
+        let mut t = self.typed(
+            ExprKind::Binary {
+                op: ir_op,
+                lhs: Box::new(l.expr),
+                rhs: Box::new(r.expr),
+            },
+            ty,
+            range,
+        );
         // `x != none` proves `x` present when true; `x == none` when false.
         let is_none = |e: &ast::Expr| matches!(e.kind, ast::ExprKind::Literal(ast::Literal::None));
-        let place = if is_none(rhs) { l.place } else if is_none(lhs) { r.place } else { None };
+        let place = if is_none(rhs) {
+            l.place
+        } else if is_none(lhs) {
+            r.place
+        } else {
+            None
+        };
         if let Some(place) = place {
             match op {
                 A::NotEq => t.when_true.push(place),
@@ -1049,7 +1462,12 @@ impl<'x, 'a> Checker<'x, 'a> {
         let d = Diagnostic::new(
             Code::E0202,
             self.span(range),
-            format!("cannot compare `{}` with `{}` using `{}`", self.display(l), self.display(r), op.as_str()),
+            format!(
+                "cannot compare `{}` with `{}` using `{}`",
+                self.display(l),
+                self.display(r),
+                op.as_str()
+            ),
         )
         .with_label("these can never match");
         self.report(d);
@@ -1066,20 +1484,45 @@ fn arithmetic(op: ast::BinaryOp, l: &Ty, r: &Ty) -> Option<Ty> {
         (A::Add, Ty::String | Ty::Enum(_), Ty::String | Ty::Enum(_)) => Ty::String,
         (A::Add, Ty::List(a), Ty::List(b)) if a == b || matches!(**b, Ty::Never) => l.clone(),
         (A::Add, Ty::List(a), Ty::List(_)) if matches!(**a, Ty::Never) => r.clone(),
-        (A::Add, Ty::Time, Ty::Duration) | (A::Add, Ty::Duration, Ty::Time) | (A::Sub, Ty::Time, Ty::Duration) => Ty::Time,
+        (A::Add, Ty::Time, Ty::Duration)
+        | (A::Add, Ty::Duration, Ty::Time)
+        | (A::Sub, Ty::Time, Ty::Duration) => Ty::Time,
         (A::Sub, Ty::Time, Ty::Time) => Ty::Duration,
         (A::Add | A::Sub, Ty::Duration, Ty::Duration) => Ty::Duration,
-        (A::Mul, Ty::Duration, Ty::Int) | (A::Mul, Ty::Int, Ty::Duration) | (A::Div, Ty::Duration, Ty::Int) => Ty::Duration,
+        (A::Mul, Ty::Duration, Ty::Int)
+        | (A::Mul, Ty::Int, Ty::Duration)
+        | (A::Div, Ty::Duration, Ty::Int) => Ty::Duration,
         _ => return None,
     })
+}
+
+/// Whether a `?.` occurs earlier in the same postfix chain (parentheses end a chain).
+fn in_optional_chain(expr: &ast::Expr) -> bool {
+    match &expr.kind {
+        ast::ExprKind::Field {
+            base,
+            optional_chain,
+            ..
+        }
+        | ast::ExprKind::Index {
+            base,
+            optional_chain,
+            ..
+        } => *optional_chain || in_optional_chain(base),
+        ast::ExprKind::Call { callee, .. } => in_optional_chain(callee),
+        _ => false,
+    }
 }
 
 /// `a.b.c` as text, when the expression is only names and fields.
 fn dotted(expr: &ast::Expr) -> Option<String> {
     match &expr.kind {
         ast::ExprKind::Name(n) => Some(n.text.clone()),
-        ast::ExprKind::Field { base, name, optional_chain: false } => Some(format!("{}.{}", dotted(base)?, name.text)),
+        ast::ExprKind::Field {
+            base,
+            name,
+            optional_chain: false,
+        } => Some(format!("{}.{}", dotted(base)?, name.text)),
         _ => None,
     }
 }
-

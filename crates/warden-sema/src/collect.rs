@@ -64,7 +64,11 @@ pub(crate) struct Analysis<'a> {
 }
 
 impl<'a> Analysis<'a> {
-    pub(crate) fn run(files: &'a [SourceInput<'a>], schemas: &'a dyn SchemaLoader, diags: &'a mut Vec<Diagnostic>) -> Program {
+    pub(crate) fn run(
+        files: &'a [SourceInput<'a>],
+        schemas: &'a dyn SchemaLoader,
+        diags: &'a mut Vec<Diagnostic>,
+    ) -> Program {
         let mut analysis = Analysis {
             files,
             schemas,
@@ -119,7 +123,9 @@ impl<'a> Analysis<'a> {
 
     fn collect(&mut self) {
         for (f, input) in self.files.iter().enumerate() {
-            let Some(package) = &input.tree.package else { continue };
+            let Some(package) = &input.tree.package else {
+                continue;
+            };
             let name = package.path.to_dotted();
             let pkg = match self.package_by_name.get(&name) {
                 Some(&p) => p,
@@ -137,15 +143,28 @@ impl<'a> Analysis<'a> {
             self.file_package[f] = Some(pkg);
         }
         for f in 0..self.files.len() {
-            let Some(pkg) = self.file_package[f] else { continue };
+            let Some(pkg) = self.file_package[f] else {
+                continue;
+            };
             for item in self.items(f) {
                 match &item.kind {
                     ast::ItemKind::Type(decl) => {
                         let index = self.type_decls.len();
-                        if self.check_unique(f, &decl.name, self.packages[pkg].types.contains_key(&decl.name.text), "type") {
-                            self.packages[pkg].types.insert(decl.name.text.clone(), index);
+                        if self.check_unique(
+                            f,
+                            &decl.name,
+                            self.packages[pkg].types.contains_key(&decl.name.text),
+                            "type",
+                        ) {
+                            self.packages[pkg]
+                                .types
+                                .insert(decl.name.text.clone(), index);
                         }
-                        self.type_decls.push(TypeDeclInfo { file: f, decl, state: TypeState::Unresolved });
+                        self.type_decls.push(TypeDeclInfo {
+                            file: f,
+                            decl,
+                            state: TypeState::Unresolved,
+                        });
                     }
                     ast::ItemKind::Fn(decl) => {
                         let index = self.fns.len();
@@ -172,9 +191,13 @@ impl<'a> Analysis<'a> {
     /// Reports a duplicate; returns whether the name is free.
     fn check_unique(&mut self, file: usize, name: &ast::Name, exists: bool, what: &str) -> bool {
         if exists {
-            let d = Diagnostic::new(Code::E0103, self.span(file, name.range), format!("the {what} `{}` is defined twice", name.text))
-                .with_label("defined again here")
-                .with_help(format!("rename one of the two {what}s"));
+            let d = Diagnostic::new(
+                Code::E0103,
+                self.span(file, name.range),
+                format!("the {what} `{}` is defined twice", name.text),
+            )
+            .with_label("defined again here")
+            .with_help(format!("rename one of the two {what}s"));
             self.report(d);
         }
         !exists
@@ -188,15 +211,27 @@ impl<'a> Analysis<'a> {
                 match self.package_by_name.get(&name) {
                     Some(&pkg) => {
                         let alias = import.alias.as_ref().map_or_else(
-                            || import.path.segments.last().map(|s| s.text.clone()).unwrap_or_default(),
+                            || {
+                                import
+                                    .path
+                                    .segments
+                                    .last()
+                                    .map(|s| s.text.clone())
+                                    .unwrap_or_default()
+                            },
                             |a| a.text.clone(),
                         );
                         self.file_imports[f].push((pkg, alias));
                     }
                     None => {
-                        let known: Vec<&str> = self.package_by_name.keys().map(String::as_str).collect();
-                        let mut d = Diagnostic::new(Code::E0104, self.span(f, import.path.range), format!("no package `{name}` in this policy set"))
-                            .with_label("unknown package");
+                        let known: Vec<&str> =
+                            self.package_by_name.keys().map(String::as_str).collect();
+                        let mut d = Diagnostic::new(
+                            Code::E0104,
+                            self.span(f, import.path.range),
+                            format!("no package `{name}` in this policy set"),
+                        )
+                        .with_label("unknown package");
                         if let Some(s) = did_you_mean(&name, known) {
                             d = d.with_help(format!("did you mean `{s}`?"));
                         }
@@ -232,7 +267,9 @@ impl<'a> Analysis<'a> {
                 continue;
             }
             for item in self.items(f) {
-                let ast::ItemKind::Target(decl) = &item.kind else { continue };
+                let ast::ItemKind::Target(decl) = &item.kind else {
+                    continue;
+                };
                 if self.program.target_by_name(&decl.name.text).is_some() {
                     self.check_unique(f, &decl.name, true, "target");
                     continue;
@@ -263,8 +300,12 @@ impl<'a> Analysis<'a> {
     fn subject_path(&mut self, f: usize, attr: &ast::Attribute, ty: &Ty) -> Option<Vec<u32>> {
         let Some(ast::AttributeArg::Str(path)) = attr.args.first() else {
             self.report(
-                Diagnostic::new(Code::E0301, self.span(f, attr.range), "`@subject` takes the path of a field, as a string")
-                    .with_help("for example `@subject(\"metadata.name\")`"),
+                Diagnostic::new(
+                    Code::E0301,
+                    self.span(f, attr.range),
+                    "`@subject` takes the path of a field, as a string",
+                )
+                .with_help("for example `@subject(\"metadata.name\")`"),
             );
             return None;
         };
@@ -272,13 +313,21 @@ impl<'a> Analysis<'a> {
         let mut current = ty.clone();
         for segment in path.value.split('.') {
             let Ty::Record(id) = current.strip_optional().clone() else {
-                self.report(Diagnostic::new(Code::E0207, self.span(f, path.range), format!("`{segment}` is not a field of a record")));
+                self.report(Diagnostic::new(
+                    Code::E0207,
+                    self.span(f, path.range),
+                    format!("`{segment}` is not a field of a record"),
+                ));
                 return None;
             };
             let def = self.program.types.record(id);
             let Some(slot) = def.slot(segment) else {
                 let names: Vec<&str> = def.fields.iter().map(|f| &*f.name).collect();
-                let mut d = Diagnostic::new(Code::E0102, self.span(f, path.range), format!("no field `{segment}` in the target type"));
+                let mut d = Diagnostic::new(
+                    Code::E0102,
+                    self.span(f, path.range),
+                    format!("no field `{segment}` in the target type"),
+                );
                 if let Some(s) = did_you_mean(segment, names) {
                     d = d.with_help(format!("did you mean `{s}`?"));
                 }
@@ -291,13 +340,30 @@ impl<'a> Analysis<'a> {
         Some(slots)
     }
 
-    pub fn unknown_attribute(&mut self, f: usize, attr: &ast::Attribute, name: &str, known: &[&str]) {
-        let mut d = Diagnostic::new(Code::E0111, self.span(f, attr.name.range), format!("unknown attribute `@{name}`"))
-            .with_label("not an attribute here");
+    pub fn unknown_attribute(
+        &mut self,
+        f: usize,
+        attr: &ast::Attribute,
+        name: &str,
+        known: &[&str],
+    ) {
+        let mut d = Diagnostic::new(
+            Code::E0111,
+            self.span(f, attr.name.range),
+            format!("unknown attribute `@{name}`"),
+        )
+        .with_label("not an attribute here");
         if let Some(s) = did_you_mean(name, known.iter().copied()) {
             d = d.with_help(format!("did you mean `@{s}`?"));
         } else {
-            d = d.with_help(format!("attributes here are {}", known.iter().map(|k| format!("`@{k}`")).collect::<Vec<_>>().join(", ")));
+            d = d.with_help(format!(
+                "attributes here are {}",
+                known
+                    .iter()
+                    .map(|k| format!("`@{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         self.report(d);
     }
@@ -308,13 +374,18 @@ impl<'a> Analysis<'a> {
                 continue;
             }
             for item in self.items(f) {
-                let ast::ItemKind::Data(decl) = &item.kind else { continue };
+                let ast::ItemKind::Data(decl) = &item.kind else {
+                    continue;
+                };
                 if self.program.data_by_name(&decl.name.text).is_some() {
                     self.check_unique(f, &decl.name, true, "data document");
                     continue;
                 }
                 let ty = self.resolve_type(f, &decl.ty, None);
-                let default = decl.default.as_ref().and_then(|e| self.const_value(f, e, &ty));
+                let default = decl
+                    .default
+                    .as_ref()
+                    .and_then(|e| self.const_value(f, e, &ty));
                 self.program.data.push(ir::DataDecl {
                     name: Arc::from(decl.name.text.as_str()),
                     ty,
@@ -328,7 +399,11 @@ impl<'a> Analysis<'a> {
     fn declare_fns(&mut self) {
         for i in 0..self.fns.len() {
             let (f, decl) = (self.fns[i].file, self.fns[i].decl);
-            let params: Vec<Ty> = decl.params.iter().map(|p| self.resolve_type(f, &p.ty, None)).collect();
+            let params: Vec<Ty> = decl
+                .params
+                .iter()
+                .map(|p| self.resolve_type(f, &p.ty, None))
+                .collect();
             let ret = decl.ret.as_ref().map(|t| self.resolve_type(f, t, None));
             self.fns[i].params = params;
             self.fns[i].ret = ret;
@@ -337,7 +412,10 @@ impl<'a> Analysis<'a> {
                 name: format!("{pkg}.{}", decl.name.text),
                 params: decl.params.len() as u32,
                 locals: 0,
-                body: ir::Expr { kind: ir::ExprKind::Error, span: Span::default() },
+                body: ir::Expr {
+                    kind: ir::ExprKind::Error,
+                    span: Span::default(),
+                },
             });
         }
     }
@@ -351,8 +429,12 @@ impl<'a> Analysis<'a> {
         }
         self.fns[index].state = FnState::InProgress;
         let (f, decl) = (self.fns[index].file, self.fns[index].decl);
-        let params: Vec<(String, Ty)> =
-            decl.params.iter().zip(self.fns[index].params.clone()).map(|(p, t)| (p.name.text.clone(), t)).collect();
+        let params: Vec<(String, Ty)> = decl
+            .params
+            .iter()
+            .zip(self.fns[index].params.clone())
+            .map(|(p, t)| (p.name.text.clone(), t))
+            .collect();
         let mut checker = Checker::new(self, f, FrameKind::Function(index));
         for (name, ty) in params {
             checker.bind_param(&name, ty);
@@ -371,21 +453,21 @@ impl<'a> Analysis<'a> {
     fn check_recursion(&mut self) {
         // Depth-first search for a cycle through each function.
         let n = self.fns.len();
-        let mut reported = vec![false; n];
         for start in 0..n {
             let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, vec![start])];
             let mut seen = vec![false; n];
+            let mut reported_any = false;
             while let Some((node, path)) = stack.pop() {
                 for (callee, span) in self.fns[node].calls.clone() {
                     if callee == start {
-                        if !reported[start] {
-                            reported[start] = true;
+                        if !std::mem::replace(&mut reported_any, true) {
                             let names: Vec<String> = path
                                 .iter()
                                 .chain(std::iter::once(&start))
                                 .map(|&i| format!("`{}`", self.fns[i].decl.name.text))
                                 .collect();
-                            let decl_span = self.span(self.fns[start].file, self.fns[start].decl.name.range);
+                            let decl_span =
+                                self.span(self.fns[start].file, self.fns[start].decl.name.range);
                             let d = Diagnostic::new(Code::E0108, decl_span, format!("the function `{}` is recursive", self.fns[start].decl.name.text))
                                 .with_label("defined here")
                                 .with_secondary(span, "this call leads back to it")
@@ -406,21 +488,37 @@ impl<'a> Analysis<'a> {
 
     fn lower_rules(&mut self) {
         for f in 0..self.files.len() {
-            let Some(pkg) = self.file_package[f] else { continue };
+            let Some(pkg) = self.file_package[f] else {
+                continue;
+            };
             for item in self.items(f) {
-                let ast::ItemKind::Rule(decl) = &item.kind else { continue };
+                let ast::ItemKind::Rule(decl) = &item.kind else {
+                    continue;
+                };
                 let full = format!("{}.{}", self.packages[pkg].name, decl.name.text);
                 if self.packages[pkg].rules.contains_key(&decl.name.text) {
                     self.check_unique(f, &decl.name, true, "rule");
                     continue;
                 }
                 let Some(target) = self.program.target_by_name(&decl.target.text) else {
-                    let names: Vec<String> = self.program.targets.iter().map(|t| t.name.to_string()).collect();
-                    let mut d = Diagnostic::new(Code::E0106, self.span(f, decl.target.range), format!("no target `{}` is declared", decl.target.text))
-                        .with_label("unknown target");
+                    let names: Vec<String> = self
+                        .program
+                        .targets
+                        .iter()
+                        .map(|t| t.name.to_string())
+                        .collect();
+                    let mut d = Diagnostic::new(
+                        Code::E0106,
+                        self.span(f, decl.target.range),
+                        format!("no target `{}` is declared", decl.target.text),
+                    )
+                    .with_label("unknown target");
                     d = match did_you_mean(&decl.target.text, names.iter().map(String::as_str)) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                        None => d.with_help(format!("declare it, e.g. `target {}: Manifest default allow`", decl.target.text)),
+                        None => d.with_help(format!(
+                            "declare it, e.g. `target {}: Manifest default allow`",
+                            decl.target.text
+                        )),
                     };
                     self.report(d);
                     continue;
@@ -434,7 +532,14 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    fn lower_rule(&mut self, f: usize, item: &'a ast::Item, decl: &'a ast::RuleDecl, name: String, target: ir::TargetId) -> ir::Rule {
+    fn lower_rule(
+        &mut self,
+        f: usize,
+        item: &'a ast::Item,
+        decl: &'a ast::RuleDecl,
+        name: String,
+        target: ir::TargetId,
+    ) -> ir::Rule {
         let mut severity = ir::Severity::Medium;
         let mut control = None;
         let mut enforce_warn = false;
@@ -443,22 +548,42 @@ impl<'a> Analysis<'a> {
         for attr in &item.attributes {
             let key = attr.name.text.as_str();
             if seen.contains(&key) {
-                self.report(Diagnostic::new(Code::E0302, self.span(f, attr.range), format!("`@{key}` is given twice")).with_label("again here"));
+                self.report(
+                    Diagnostic::new(
+                        Code::E0302,
+                        self.span(f, attr.range),
+                        format!("`@{key}` is given twice"),
+                    )
+                    .with_label("again here"),
+                );
                 continue;
             }
             seen.push(key);
             let single = |a: &mut Self, choices: &[&str]| -> Option<String> {
                 match attr.args.as_slice() {
-                    [arg] if choices.is_empty() || choices.contains(&arg.text()) => Some(arg.text().to_string()),
+                    [arg] if choices.is_empty() || choices.contains(&arg.text()) => {
+                        Some(arg.text().to_string())
+                    }
                     _ => {
                         let help = if choices.is_empty() {
                             format!("write `@{key}(\"…\")`")
                         } else {
-                            format!("write one of {}", choices.iter().map(|c| format!("`@{key}({c})`")).collect::<Vec<_>>().join(", "))
+                            format!(
+                                "write one of {}",
+                                choices
+                                    .iter()
+                                    .map(|c| format!("`@{key}({c})`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
                         };
                         a.report(
-                            Diagnostic::new(Code::E0301, a.span(f, attr.range), format!("`@{key}` needs exactly one valid argument"))
-                                .with_help(help),
+                            Diagnostic::new(
+                                Code::E0301,
+                                a.span(f, attr.range),
+                                format!("`@{key}` needs exactly one valid argument"),
+                            )
+                            .with_help(help),
                         );
                         None
                     }
@@ -467,13 +592,23 @@ impl<'a> Analysis<'a> {
             match key {
                 "severity" => {
                     if let Some(s) = single(self, &["low", "medium", "high", "critical"]) {
-                        severity = ir::Severity::ALL.into_iter().find(|v| v.as_str() == s).unwrap_or(ir::Severity::Medium);
+                        severity = ir::Severity::ALL
+                            .into_iter()
+                            .find(|v| v.as_str() == s)
+                            .unwrap_or(ir::Severity::Medium);
                     }
                 }
                 "control" => control = single(self, &[]),
-                "enforce" => enforce_warn = single(self, &["warn", "deny"]).is_some_and(|s| s == "warn"),
+                "enforce" => {
+                    enforce_warn = single(self, &["warn", "deny"]).is_some_and(|s| s == "warn")
+                }
                 "tags" => tags = attr.args.iter().map(|a| a.text().to_string()).collect(),
-                other => self.unknown_attribute(f, attr, other, &["severity", "control", "enforce", "tags"]),
+                other => self.unknown_attribute(
+                    f,
+                    attr,
+                    other,
+                    &["severity", "control", "enforce", "tags"],
+                ),
             }
         }
         let target_ty = self.program.targets[target.index()].ty.clone();
@@ -517,18 +652,27 @@ impl<'a> Analysis<'a> {
 
     fn lower_waivers(&mut self) {
         for f in 0..self.files.len() {
-            let Some(pkg) = self.file_package[f] else { continue };
+            let Some(pkg) = self.file_package[f] else {
+                continue;
+            };
             for item in self.items(f) {
-                let ast::ItemKind::Waiver(decl) = &item.kind else { continue };
+                let ast::ItemKind::Waiver(decl) = &item.kind else {
+                    continue;
+                };
                 let rule_name = decl.rule.to_dotted();
-                let rule = self
-                    .program
-                    .rule_by_name(&rule_name)
-                    .or_else(|| self.program.rule_by_name(&format!("{}.{rule_name}", self.packages[pkg].name)));
+                let rule = self.program.rule_by_name(&rule_name).or_else(|| {
+                    self.program
+                        .rule_by_name(&format!("{}.{rule_name}", self.packages[pkg].name))
+                });
                 let Some(rule) = rule else {
-                    let names: Vec<String> = self.program.rules.iter().map(|r| r.name.clone()).collect();
-                    let mut d = Diagnostic::new(Code::E0109, self.span(f, decl.rule.range), format!("no rule `{rule_name}` to waive"))
-                        .with_label("unknown rule");
+                    let names: Vec<String> =
+                        self.program.rules.iter().map(|r| r.name.clone()).collect();
+                    let mut d = Diagnostic::new(
+                        Code::E0109,
+                        self.span(f, decl.rule.range),
+                        format!("no rule `{rule_name}` to waive"),
+                    )
+                    .with_label("unknown rule");
                     if let Some(s) = did_you_mean(&rule_name, names.iter().map(String::as_str)) {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }
@@ -546,20 +690,40 @@ impl<'a> Analysis<'a> {
                     match (name.text.as_str(), constant) {
                         ("until", Some(ast::Literal::Time(t))) => match ir::parse_time(t) {
                             Some(t) => until = Some(t),
-                            None => self.report(Diagnostic::new(Code::E0008, self.span(f, value.range), format!("`{t}` is not a valid time"))),
+                            None => self.report(Diagnostic::new(
+                                Code::E0008,
+                                self.span(f, value.range),
+                                format!("`{t}` is not a valid time"),
+                            )),
                         },
                         ("reason", Some(ast::Literal::Str(s))) => reason = Some(s.clone()),
-                        ("approved_by", Some(ast::Literal::Str(s))) => approved_by = Some(s.clone()),
+                        ("approved_by", Some(ast::Literal::Str(s))) => {
+                            approved_by = Some(s.clone())
+                        }
                         ("until" | "reason" | "approved_by", _) => {
-                            let want = if name.text == "until" { "a date such as `2027-03-01`" } else { "a string" };
+                            let want = if name.text == "until" {
+                                "a date such as `2027-03-01`"
+                            } else {
+                                "a string"
+                            };
                             self.report(
-                                Diagnostic::new(Code::E0303, self.span(f, value.range), format!("`{}` takes {want}", name.text))
-                                    .with_label("not a literal of that kind"),
+                                Diagnostic::new(
+                                    Code::E0303,
+                                    self.span(f, value.range),
+                                    format!("`{}` takes {want}", name.text),
+                                )
+                                .with_label("not a literal of that kind"),
                             );
                         }
                         (other, _) => {
-                            let mut d = Diagnostic::new(Code::E0303, self.span(f, name.range), format!("a waiver has no field `{other}`"));
-                            if let Some(s) = did_you_mean(other, ["until", "reason", "approved_by", "when"]) {
+                            let mut d = Diagnostic::new(
+                                Code::E0303,
+                                self.span(f, name.range),
+                                format!("a waiver has no field `{other}`"),
+                            );
+                            if let Some(s) =
+                                did_you_mean(other, ["until", "reason", "approved_by", "when"])
+                            {
                                 d = d.with_help(format!("did you mean `{s}`?"));
                             }
                             self.report(d);
@@ -587,7 +751,10 @@ impl<'a> Analysis<'a> {
                 let binding = self.rule_binding_name(rule);
                 let mut checker = Checker::new(self, f, FrameKind::Waiver);
                 checker.bind_input(&binding, target_ty);
-                let condition = decl.condition.as_ref().map(|c| checker.check_condition(c).expr);
+                let condition = decl
+                    .condition
+                    .as_ref()
+                    .map(|c| checker.check_condition(c).expr);
                 let locals = checker.locals();
                 self.program.waivers.push(ir::Waiver {
                     name: format!("{}.{}", self.packages[pkg].name, decl.name.text),
@@ -609,7 +776,12 @@ impl<'a> Analysis<'a> {
         for input in self.files {
             for item in &input.tree.items {
                 if let ast::ItemKind::Rule(decl) = &item.kind {
-                    let pkg = input.tree.package.as_ref().map(|p| p.path.to_dotted()).unwrap_or_default();
+                    let pkg = input
+                        .tree
+                        .package
+                        .as_ref()
+                        .map(|p| p.path.to_dotted())
+                        .unwrap_or_default();
                     if format!("{pkg}.{}", decl.name.text) == *name {
                         return decl.binding.as_ref().unwrap_or(&decl.target).text.clone();
                     }
@@ -622,23 +794,48 @@ impl<'a> Analysis<'a> {
     /// `test` blocks are run by `warden test`; here their names are checked.
     fn check_tests(&mut self) {
         for f in 0..self.files.len() {
-            let Some(pkg) = self.file_package[f] else { continue };
+            let Some(pkg) = self.file_package[f] else {
+                continue;
+            };
             for item in self.items(f) {
-                let ast::ItemKind::Test(decl) = &item.kind else { continue };
+                let ast::ItemKind::Test(decl) = &item.kind else {
+                    continue;
+                };
                 for stmt in &decl.body {
                     match stmt {
-                        ast::TestStmt::Given { target, .. } if self.program.target_by_name(&target.text).is_none() => {
-                            self.report(Diagnostic::new(Code::E0106, self.span(f, target.range), format!("no target `{}` is declared", target.text)));
+                        ast::TestStmt::Given { target, .. }
+                            if self.program.target_by_name(&target.text).is_none() =>
+                        {
+                            self.report(Diagnostic::new(
+                                Code::E0106,
+                                self.span(f, target.range),
+                                format!("no target `{}` is declared", target.text),
+                            ));
                         }
-                        ast::TestStmt::WithData { name, .. } if self.program.data_by_name(&name.text).is_none() => {
-                            self.report(Diagnostic::new(Code::E0110, self.span(f, name.range), format!("no data document `{}` is declared", name.text)));
+                        ast::TestStmt::WithData { name, .. }
+                            if self.program.data_by_name(&name.text).is_none() =>
+                        {
+                            self.report(Diagnostic::new(
+                                Code::E0110,
+                                self.span(f, name.range),
+                                format!("no data document `{}` is declared", name.text),
+                            ));
                         }
-                        ast::TestStmt::Expect { rule: Some(path), .. } => {
+                        ast::TestStmt::Expect {
+                            rule: Some(path), ..
+                        } => {
                             let dotted = path.to_dotted();
                             let known = self.program.rule_by_name(&dotted).is_some()
-                                || self.program.rule_by_name(&format!("{}.{dotted}", self.packages[pkg].name)).is_some();
+                                || self
+                                    .program
+                                    .rule_by_name(&format!("{}.{dotted}", self.packages[pkg].name))
+                                    .is_some();
                             if !known {
-                                self.report(Diagnostic::new(Code::E0109, self.span(f, path.range), format!("no rule `{dotted}`")));
+                                self.report(Diagnostic::new(
+                                    Code::E0109,
+                                    self.span(f, path.range),
+                                    format!("no rule `{dotted}`"),
+                                ));
                             }
                         }
                         _ => {}

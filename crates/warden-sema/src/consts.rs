@@ -14,8 +14,15 @@ impl Analysis<'_> {
             Err(errors) => {
                 let first = &errors[0];
                 self.report(
-                    Diagnostic::new(Code::E0201, self.span(file, expr.range), "this default does not match the declared type")
-                        .with_label(format!("at `{}`: expected {}, found {}", first.path, first.expected, first.found)),
+                    Diagnostic::new(
+                        Code::E0201,
+                        self.span(file, expr.range),
+                        "this default does not match the declared type",
+                    )
+                    .with_label(format!(
+                        "at `{}`: expected {}, found {}",
+                        first.path, first.expected, first.found
+                    )),
                 );
                 None
             }
@@ -29,10 +36,18 @@ impl Analysis<'_> {
                 ast::Literal::Bool(b) => J::Bool(*b),
                 ast::Literal::Int(i) => J::from(*i),
                 ast::Literal::Float(f) => J::from(*f),
-                ast::Literal::Str(s) | ast::Literal::RawStr(s) | ast::Literal::Time(s) | ast::Literal::Duration(s) => J::String(s.clone()),
+                ast::Literal::Str(s)
+                | ast::Literal::RawStr(s)
+                | ast::Literal::Time(s)
+                | ast::Literal::Duration(s) => J::String(s.clone()),
                 ast::Literal::None => J::Null,
             },
-            ast::ExprKind::List(items) => J::Array(items.iter().map(|e| self.const_json(file, e)).collect::<Option<_>>()?),
+            ast::ExprKind::List(items) => J::Array(
+                items
+                    .iter()
+                    .map(|e| self.const_json(file, e))
+                    .collect::<Option<_>>()?,
+            ),
             ast::ExprKind::Record(entries) => J::Object(
                 entries
                     .iter()
@@ -42,12 +57,15 @@ impl Analysis<'_> {
             ast::ExprKind::Paren(inner) => return self.const_json(file, inner),
             _ => {
                 self.report(
-                    Diagnostic::new(Code::E0306, self.span(file, expr.range), "a data default must be a constant")
-                        .with_help("write literals, lists and records only"),
+                    Diagnostic::new(
+                        Code::E0306,
+                        self.span(file, expr.range),
+                        "a data default must be a constant",
+                    )
+                    .with_help("write literals, lists and records only"),
                 );
                 return None;
             }
         })
     }
 }
-

@@ -12,13 +12,20 @@ pub(crate) fn build_index(program: &ir::Program, target: ir::TargetId) -> ir::Ta
         let rule = program.rule(rule_id);
         for (ci, clause) in rule.clauses.iter().enumerate() {
             let entry = (rule_id, ci as u32);
-            let guard = if clause.iteration.is_none() { find_guard(rule, &clause.condition) } else { None };
+            let guard = if clause.iteration.is_none() {
+                find_guard(rule, &clause.condition)
+            } else {
+                None
+            };
             match guard {
                 Some((slots, values)) => {
                     let gi = match index.guards.iter().position(|g| g.slots == slots) {
                         Some(gi) => gi,
                         None => {
-                            index.guards.push(ir::GuardIndex { slots, by_value: Default::default() });
+                            index.guards.push(ir::GuardIndex {
+                                slots,
+                                by_value: Default::default(),
+                            });
                             index.guards.len() - 1
                         }
                     };
@@ -38,7 +45,11 @@ pub(crate) fn build_index(program: &ir::Program, target: ir::TargetId) -> ir::Ta
 
 fn conjuncts<'e>(expr: &'e ir::Expr, out: &mut Vec<&'e ir::Expr>) {
     match &expr.kind {
-        ExprKind::Binary { op: BinOp::And, lhs, rhs } => {
+        ExprKind::Binary {
+            op: BinOp::And,
+            lhs,
+            rhs,
+        } => {
             conjuncts(lhs, out);
             conjuncts(rhs, out);
         }
@@ -62,7 +73,9 @@ fn find_guard(rule: &ir::Rule, condition: &ir::Expr) -> Option<(Vec<u32>, Vec<Ar
 }
 
 fn guard_of(expr: &ir::Expr) -> Option<(Vec<u32>, Vec<Arc<str>>)> {
-    let ExprKind::Binary { op, lhs, rhs } = &expr.kind else { return None };
+    let ExprKind::Binary { op, lhs, rhs } = &expr.kind else {
+        return None;
+    };
     match op {
         BinOp::Eq => {
             let (path, lit) = match (input_slots(lhs), input_slots(rhs)) {
@@ -77,7 +90,9 @@ fn guard_of(expr: &ir::Expr) -> Option<(Vec<u32>, Vec<Arc<str>>)> {
         }
         BinOp::In => {
             let path = input_slots(lhs)?;
-            let ExprKind::List(items) = &rhs.kind else { return None };
+            let ExprKind::List(items) = &rhs.kind else {
+                return None;
+            };
             let values: Option<Vec<Arc<str>>> = items
                 .iter()
                 .map(|i| match &i.kind {
@@ -95,7 +110,11 @@ fn guard_of(expr: &ir::Expr) -> Option<(Vec<u32>, Vec<Arc<str>>)> {
 fn input_slots(expr: &ir::Expr) -> Option<Vec<u32>> {
     match &expr.kind {
         ExprKind::Local(ir::LocalId(0)) => Some(Vec::new()),
-        ExprKind::Field { base, slot, optional_chain: false } => {
+        ExprKind::Field {
+            base,
+            slot,
+            optional_chain: false,
+        } => {
             let mut path = input_slots(base)?;
             path.push(*slot);
             Some(path)
@@ -109,24 +128,56 @@ fn infallible(rule: &ir::Rule, expr: &ir::Expr) -> bool {
     match &expr.kind {
         ExprKind::Const(_) | ExprKind::Local(_) | ExprKind::Data(_) | ExprKind::Now => true,
         ExprKind::Let(id) => infallible(rule, &rule.lets[id.index()]),
-        ExprKind::Field { base, .. } | ExprKind::DynField { base, .. } | ExprKind::Has { base, .. } | ExprKind::Not(base) => infallible(rule, base),
+        ExprKind::Field { base, .. }
+        | ExprKind::DynField { base, .. }
+        | ExprKind::Has { base, .. }
+        | ExprKind::Not(base) => infallible(rule, base),
         ExprKind::Index { base, index, .. } => infallible(rule, base) && infallible(rule, index),
         ExprKind::MatchesConst { lhs, .. } => infallible(rule, lhs),
         ExprKind::Binary { op, lhs, rhs } => {
             matches!(
                 op,
-                BinOp::And | BinOp::Or | BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq | BinOp::In | BinOp::NotIn | BinOp::Coalesce
+                BinOp::And
+                    | BinOp::Or
+                    | BinOp::Eq
+                    | BinOp::NotEq
+                    | BinOp::Lt
+                    | BinOp::LtEq
+                    | BinOp::Gt
+                    | BinOp::GtEq
+                    | BinOp::In
+                    | BinOp::NotIn
+                    | BinOp::Coalesce
             ) && infallible(rule, lhs)
                 && infallible(rule, rhs)
         }
-        ExprKind::Call { builtin, args } => is_infallible(*builtin) && args.iter().all(|a| infallible(rule, a)),
-        ExprKind::List(items) | ExprKind::Record(items) => items.iter().all(|a| infallible(rule, a)),
-        ExprKind::If { condition, then_branch, else_branch } => {
-            infallible(rule, condition) && infallible(rule, then_branch) && infallible(rule, else_branch)
+        ExprKind::Call { builtin, args } => {
+            is_infallible(*builtin) && args.iter().all(|a| infallible(rule, a))
         }
-        ExprKind::Quantifier { collection, body, .. } => infallible(rule, collection) && infallible(rule, body),
-        ExprKind::Comprehension { collection, element, filter, .. } => {
-            infallible(rule, collection) && infallible(rule, element) && filter.as_ref().is_none_or(|f| infallible(rule, f))
+        ExprKind::List(items) | ExprKind::Record(items) => {
+            items.iter().all(|a| infallible(rule, a))
+        }
+        ExprKind::If {
+            condition,
+            then_branch,
+            else_branch,
+        } => {
+            infallible(rule, condition)
+                && infallible(rule, then_branch)
+                && infallible(rule, else_branch)
+        }
+        ExprKind::Quantifier {
+            collection, body, ..
+        } => infallible(rule, collection) && infallible(rule, body),
+        ExprKind::Comprehension {
+            collection,
+            element,
+            filter,
+            ..
+        } => {
+            infallible(rule, collection)
+                && infallible(rule, element)
+                && filter.as_ref().is_none_or(|f| infallible(rule, f))
         }
         // Quantifiers and calls cost steps; arithmetic can overflow; functions may fail.
         ExprKind::CallFn { .. } | ExprKind::Neg(_) | ExprKind::Error => false,

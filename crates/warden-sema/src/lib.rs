@@ -45,7 +45,10 @@ impl SchemaLoader for NoSchemas {
 
 /// Checks a whole policy set and lowers it. The program is meaningful only
 /// when no diagnostic is an error.
-pub fn analyze(files: &[SourceInput<'_>], schemas: &dyn SchemaLoader) -> (Program, Vec<Diagnostic>) {
+pub fn analyze(
+    files: &[SourceInput<'_>],
+    schemas: &dyn SchemaLoader,
+) -> (Program, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let program = collect::Analysis::run(files, schemas, &mut diagnostics);
     warden_diagnostics::sort(&mut diagnostics);

@@ -15,7 +15,12 @@ use warden_ir::{FieldDef, Ty};
 use warden_syntax::ast;
 
 impl Analysis<'_> {
-    pub(crate) fn schema_type(&mut self, file: usize, path: &ast::StrLit, alias: Option<&str>) -> Ty {
+    pub(crate) fn schema_type(
+        &mut self,
+        file: usize,
+        path: &ast::StrLit,
+        alias: Option<&str>,
+    ) -> Ty {
         let key = format!("{}::{}", self.files[file].path, path.value);
         if let Some(ty) = self.schema_cache.get(&key) {
             return ty.clone();
@@ -24,9 +29,13 @@ impl Analysis<'_> {
             Ok(text) => text,
             Err(why) => {
                 self.report(
-                    Diagnostic::new(Code::E0209, self.span(file, path.range), format!("cannot read the schema `{}`", path.value))
-                        .with_label(why)
-                        .with_help("schema paths are relative to the policy file"),
+                    Diagnostic::new(
+                        Code::E0209,
+                        self.span(file, path.range),
+                        format!("cannot read the schema `{}`", path.value),
+                    )
+                    .with_label(why)
+                    .with_help("schema paths are relative to the policy file"),
                 );
                 return Ty::Error;
             }
@@ -35,8 +44,16 @@ impl Analysis<'_> {
             Ok(json) => json,
             Err(e) => {
                 self.report(
-                    Diagnostic::new(Code::E0209, self.span(file, path.range), format!("the schema `{}` is not valid JSON", path.value))
-                        .with_label(format!("line {}, column {}: {e}", e.line(), e.column())),
+                    Diagnostic::new(
+                        Code::E0209,
+                        self.span(file, path.range),
+                        format!("the schema `{}` is not valid JSON", path.value),
+                    )
+                    .with_label(format!(
+                        "line {}, column {}: {e}",
+                        e.line(),
+                        e.column()
+                    )),
                 );
                 return Ty::Error;
             }
@@ -47,7 +64,13 @@ impl Analysis<'_> {
         ty
     }
 
-    fn schema_node(&mut self, node: &Json, root: &Json, alias: Option<&str>, depth: &mut u32) -> Ty {
+    fn schema_node(
+        &mut self,
+        node: &Json,
+        root: &Json,
+        alias: Option<&str>,
+        depth: &mut u32,
+    ) -> Ty {
         *depth += 1;
         if *depth > 64 {
             return Ty::Any;
@@ -57,13 +80,20 @@ impl Analysis<'_> {
         ty
     }
 
-    fn schema_node_inner(&mut self, node: &Json, root: &Json, alias: Option<&str>, depth: &mut u32) -> Ty {
-        let Json::Object(obj) = node else { return Ty::Any };
+    fn schema_node_inner(
+        &mut self,
+        node: &Json,
+        root: &Json,
+        alias: Option<&str>,
+        depth: &mut u32,
+    ) -> Ty {
+        let Json::Object(obj) = node else {
+            return Ty::Any;
+        };
         if let Some(Json::String(reference)) = obj.get("$ref") {
             let target = reference
                 .strip_prefix("#/")
-                .map(|p| p.split('/').fold(Some(root), |acc, seg| acc.and_then(|a| a.get(seg))))
-                .flatten();
+                .and_then(|p| p.split('/').try_fold(root, |acc, seg| acc.get(seg)));
             let name = reference.rsplit('/').next();
             return match target {
                 Some(t) => self.schema_node(t, root, name, depth),
@@ -72,16 +102,24 @@ impl Analysis<'_> {
         }
         for combinator in ["anyOf", "oneOf"] {
             if let Some(Json::Array(options)) = obj.get(combinator) {
-                let non_null: Vec<&Json> = options.iter().filter(|o| o.get("type") != Some(&Json::String("null".into()))).collect();
+                let non_null: Vec<&Json> = options
+                    .iter()
+                    .filter(|o| o.get("type") != Some(&Json::String("null".into())))
+                    .collect();
                 if non_null.len() == 1 {
                     let inner = self.schema_node(non_null[0], root, alias, depth);
-                    return if non_null.len() < options.len() { inner.optional() } else { inner };
+                    return if non_null.len() < options.len() {
+                        inner.optional()
+                    } else {
+                        inner
+                    };
                 }
                 return Ty::Any;
             }
         }
         if let Some(Json::Array(values)) = obj.get("enum") {
-            let members: Option<Vec<Arc<str>>> = values.iter().map(|v| v.as_str().map(Arc::from)).collect();
+            let members: Option<Vec<Arc<str>>> =
+                values.iter().map(|v| v.as_str().map(Arc::from)).collect();
             return match members {
                 Some(m) if !m.is_empty() => self.make_enum(m, alias),
                 _ => Ty::Any,
@@ -90,10 +128,28 @@ impl Analysis<'_> {
         let (kind, nullable) = match obj.get("type") {
             Some(Json::String(t)) => (Some(t.as_str()), false),
             Some(Json::Array(ts)) => {
-                let names: Vec<&str> = ts.iter().filter_map(Json::as_str).filter(|t| *t != "null").collect();
-                (if names.len() == 1 { Some(names[0]) } else { None }, names.len() < ts.len())
+                let names: Vec<&str> = ts
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .filter(|t| *t != "null")
+                    .collect();
+                (
+                    if names.len() == 1 {
+                        Some(names[0])
+                    } else {
+                        None
+                    },
+                    names.len() < ts.len(),
+                )
             }
-            _ => (if obj.contains_key("properties") { Some("object") } else { None }, false),
+            _ => (
+                if obj.contains_key("properties") {
+                    Some("object")
+                } else {
+                    None
+                },
+                false,
+            ),
         };
         let ty = match kind {
             Some("boolean") => Ty::Bool,
@@ -104,24 +160,37 @@ impl Analysis<'_> {
                 Some("duration") => Ty::Duration,
                 _ => Ty::String,
             },
-            Some("array") => Ty::List(Box::new(obj.get("items").map_or(Ty::Any, |items| self.schema_node(items, root, None, depth)))),
+            Some("array") => {
+                Ty::List(Box::new(obj.get("items").map_or(Ty::Any, |items| {
+                    self.schema_node(items, root, None, depth)
+                })))
+            }
             Some("object") => {
                 let props = obj.get("properties").and_then(Json::as_object);
                 let additional = obj.get("additionalProperties");
                 match props {
                     None => match additional {
-                        Some(schema @ Json::Object(_)) => Ty::Map(Box::new(self.schema_node(schema, root, None, depth))),
+                        Some(schema @ Json::Object(_)) => {
+                            Ty::Map(Box::new(self.schema_node(schema, root, None, depth)))
+                        }
                         _ => Ty::Any,
                     },
                     Some(props) => {
-                        let required: Vec<&str> =
-                            obj.get("required").and_then(Json::as_array).map(|r| r.iter().filter_map(Json::as_str).collect()).unwrap_or_default();
+                        let required: Vec<&str> = obj
+                            .get("required")
+                            .and_then(Json::as_array)
+                            .map(|r| r.iter().filter_map(Json::as_str).collect())
+                            .unwrap_or_default();
                         let mut fields = Vec::new();
                         for (name, schema) in props {
                             let ty = self.schema_node(schema, root, None, depth);
                             let optional = !required.contains(&name.as_str());
                             let ty = if optional { strip(ty) } else { ty };
-                            fields.push(FieldDef { name: Arc::from(name.as_str()), ty, optional });
+                            fields.push(FieldDef {
+                                name: Arc::from(name.as_str()),
+                                ty,
+                                optional,
+                            });
                         }
                         let open = additional != Some(&Json::Bool(false));
                         Ty::Record(self.make_record(fields, open, alias))

@@ -23,8 +23,12 @@ impl Analysis<'_> {
                 let decl = self.type_decls[index].decl;
                 let f = self.type_decls[index].file;
                 self.report(
-                    Diagnostic::new(Code::E0210, self.span(f, decl.name.range), format!("the type `{}` refers to itself", decl.name.text))
-                        .with_help("input documents are finite trees; spell the nested levels out"),
+                    Diagnostic::new(
+                        Code::E0210,
+                        self.span(f, decl.name.range),
+                        format!("the type `{}` refers to itself", decl.name.text),
+                    )
+                    .with_help("input documents are finite trees; spell the nested levels out"),
                 );
                 return Ty::Error;
             }
@@ -40,12 +44,19 @@ impl Analysis<'_> {
 
     /// Resolves a type expression written in `file`. `alias` names the record or
     /// union it declares directly, for messages.
-    pub(crate) fn resolve_type(&mut self, file: usize, ty: &ast::TypeExpr, alias: Option<&str>) -> Ty {
+    pub(crate) fn resolve_type(
+        &mut self,
+        file: usize,
+        ty: &ast::TypeExpr,
+        alias: Option<&str>,
+    ) -> Ty {
         match &ty.kind {
             TypeExprKind::Any => Ty::Any,
             TypeExprKind::Error => Ty::Error,
             TypeExprKind::Named(path) => self.resolve_named(file, path),
-            TypeExprKind::Literal(lit) => self.make_enum(vec![Arc::from(lit.value.as_str())], alias),
+            TypeExprKind::Literal(lit) => {
+                self.make_enum(vec![Arc::from(lit.value.as_str())], alias)
+            }
             TypeExprKind::Union(members) => {
                 let mut names: Vec<Arc<str>> = Vec::new();
                 for member in members {
@@ -78,13 +89,21 @@ impl Analysis<'_> {
                 for field in fields {
                     if defs.iter().any(|d| *d.name == *field.name.text) {
                         self.report(
-                            Diagnostic::new(Code::E0103, self.span(file, field.name.range), format!("the field `{}` is declared twice", field.name.text))
-                                .with_label("again here"),
+                            Diagnostic::new(
+                                Code::E0103,
+                                self.span(file, field.name.range),
+                                format!("the field `{}` is declared twice", field.name.text),
+                            )
+                            .with_label("again here"),
                         );
                         continue;
                     }
                     let fty = self.resolve_type(file, &field.ty, None);
-                    defs.push(FieldDef { name: Arc::from(field.name.text.as_str()), ty: fty, optional: field.optional });
+                    defs.push(FieldDef {
+                        name: Arc::from(field.name.text.as_str()),
+                        ty: fty,
+                        optional: field.optional,
+                    });
                 }
                 Ty::Record(self.make_record(defs, *open, alias))
             }
@@ -92,9 +111,18 @@ impl Analysis<'_> {
         }
     }
 
-    pub(crate) fn make_record(&mut self, fields: Vec<FieldDef>, open: bool, alias: Option<&str>) -> RecordId {
+    pub(crate) fn make_record(
+        &mut self,
+        fields: Vec<FieldDef>,
+        open: bool,
+        alias: Option<&str>,
+    ) -> RecordId {
         let types = &mut self.program.types;
-        types.records.push(RecordDef { name: alias.map(str::to_string), fields, open });
+        types.records.push(RecordDef {
+            name: alias.map(str::to_string),
+            fields,
+            open,
+        });
         RecordId(types.records.len() as u32 - 1)
     }
 
@@ -102,11 +130,17 @@ impl Analysis<'_> {
         let types = &mut self.program.types;
         // Reuse an identical anonymous union so its members' `Arc`s are shared.
         if alias.is_none()
-            && let Some(i) = types.enums.iter().position(|e| e.name.is_none() && e.members == members)
+            && let Some(i) = types
+                .enums
+                .iter()
+                .position(|e| e.name.is_none() && e.members == members)
         {
             return Ty::Enum(EnumId(i as u32));
         }
-        types.enums.push(EnumDef { name: alias.map(str::to_string), members });
+        types.enums.push(EnumDef {
+            name: alias.map(str::to_string),
+            members,
+        });
         Ty::Enum(EnumId(types.enums.len() as u32 - 1))
     }
 
@@ -130,11 +164,18 @@ impl Analysis<'_> {
                     let first = *first;
                     let owners: Vec<String> = found
                         .iter()
-                        .filter_map(|i| self.file_package[self.type_decls[*i].file].map(|p| format!("`{}`", self.packages[p].name)))
+                        .filter_map(|i| {
+                            self.file_package[self.type_decls[*i].file]
+                                .map(|p| format!("`{}`", self.packages[p].name))
+                        })
                         .collect();
                     self.report(
-                        Diagnostic::new(Code::E0112, self.span(file, path.range), format!("the type `{name}` is defined in {}", owners.join(" and ")))
-                            .with_help("qualify it with its package, e.g. `schema.Manifest`"),
+                        Diagnostic::new(
+                            Code::E0112,
+                            self.span(file, path.range),
+                            format!("the type `{name}` is defined in {}", owners.join(" and ")),
+                        )
+                        .with_help("qualify it with its package, e.g. `schema.Manifest`"),
                     );
                     return self.resolve_type_decl(first);
                 }
@@ -153,7 +194,12 @@ impl Analysis<'_> {
         for pkg in self.visible_packages(file) {
             candidates.extend(self.packages[pkg].types.keys().cloned());
         }
-        let mut d = Diagnostic::new(Code::E0105, self.span(file, path.range), format!("no type `{name}` is in scope")).with_label("unknown type");
+        let mut d = Diagnostic::new(
+            Code::E0105,
+            self.span(file, path.range),
+            format!("no type `{name}` is in scope"),
+        )
+        .with_label("unknown type");
         if let Some(s) = did_you_mean(&name, candidates.iter().map(String::as_str)) {
             d = d.with_help(format!("did you mean `{s}`?"));
         } else if !self.package_by_name.is_empty() {

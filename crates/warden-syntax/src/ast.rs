@@ -23,7 +23,11 @@ pub struct Path {
 
 impl Path {
     pub fn to_dotted(&self) -> String {
-        self.segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(".")
+        self.segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(".")
     }
 }
 
@@ -234,10 +238,26 @@ pub struct TestDecl {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TestStmt {
-    Given { target: Name, value: Expr, range: TextRange },
-    At { value: Expr, range: TextRange },
-    WithData { name: Name, value: Expr, range: TextRange },
-    Expect { effect: Effect, rule: Option<Path>, obligations: Vec<Obligation>, range: TextRange },
+    Given {
+        target: Name,
+        value: Expr,
+        range: TextRange,
+    },
+    At {
+        value: Expr,
+        range: TextRange,
+    },
+    WithData {
+        name: Name,
+        value: Expr,
+        range: TextRange,
+    },
+    Expect {
+        effect: Effect,
+        rule: Option<Path>,
+        obligations: Vec<Obligation>,
+        range: TextRange,
+    },
     Error(TextRange),
 }
 
@@ -260,7 +280,10 @@ pub enum TypeExprKind {
     List(Box<TypeExpr>),
     /// `{string: T}`.
     Map(Box<TypeExpr>),
-    Record { fields: Vec<FieldDecl>, open: bool },
+    Record {
+        fields: Vec<FieldDecl>,
+        open: bool,
+    },
     /// `schema "file.schema.json"`.
     Schema(StrLit),
     Error,
@@ -293,18 +316,50 @@ pub enum ExprKind {
     Name(Name),
     /// The `data` keyword: the root of the data documents.
     Data,
-    Field { base: Box<Expr>, name: Name, optional_chain: bool },
-    Index { base: Box<Expr>, index: Box<Expr>, optional_chain: bool },
-    Call { callee: Box<Expr>, args: Vec<Expr> },
-    Unary { op: UnaryOp, operand: Box<Expr> },
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Field {
+        base: Box<Expr>,
+        name: Name,
+        optional_chain: bool,
+    },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+        optional_chain: bool,
+    },
+    Call {
+        callee: Box<Expr>,
+        args: Vec<Expr>,
+    },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `has x.f`: whether an optional field is present.
     Has(Box<Expr>),
-    If { condition: Box<Expr>, then_branch: Box<Expr>, else_branch: Box<Expr> },
-    Quantifier { kind: QuantifierKind, binding: Name, collection: Box<Expr>, body: Box<Expr> },
+    If {
+        condition: Box<Expr>,
+        then_branch: Box<Expr>,
+        else_branch: Box<Expr>,
+    },
+    Quantifier {
+        kind: QuantifierKind,
+        binding: Name,
+        collection: Box<Expr>,
+        body: Box<Expr>,
+    },
     List(Vec<Expr>),
     Record(Vec<(Name, Expr)>),
-    Comprehension { element: Box<Expr>, binding: Name, collection: Box<Expr>, filter: Option<Box<Expr>> },
+    Comprehension {
+        element: Box<Expr>,
+        binding: Name,
+        collection: Box<Expr>,
+        filter: Option<Box<Expr>>,
+    },
     Paren(Box<Expr>),
     Error,
 }

@@ -185,7 +185,10 @@ pub enum TokenKind {
 impl TokenKind {
     /// Whitespace and comments: kept in the token table, hidden from the parser.
     pub fn is_trivia(self) -> bool {
-        matches!(self, TokenKind::Whitespace | TokenKind::Comment | TokenKind::DocComment)
+        matches!(
+            self,
+            TokenKind::Whitespace | TokenKind::Comment | TokenKind::DocComment
+        )
     }
 
     pub fn is_keyword(self) -> bool {
@@ -205,7 +208,10 @@ impl TokenKind {
             Date | DateTime => "a time",
             Str | RawStr | UnterminatedStr => "a string",
             Error => "an invalid character",
-            _ => TOKEN_TEXTS.iter().find(|(_, k)| *k == self).map_or("a token", |(t, _)| t),
+            _ => TOKEN_TEXTS
+                .iter()
+                .find(|(_, k)| *k == self)
+                .map_or("a token", |(t, _)| t),
         }
     }
 }
@@ -334,21 +340,23 @@ pub struct Token {
 /// Splits `text` into tokens, trivia included. The ranges tile the text exactly.
 pub fn lex(text: &str) -> Vec<Token> {
     let mut lexer = TokenKind::lexer(text);
-    let mut tokens = Vec::new();
+    let mut tokens: Vec<Token> = Vec::new();
     while let Some(result) = lexer.next() {
         let span = lexer.span();
         let kind = result.unwrap_or(TokenKind::Error);
         // Merge runs of invalid characters into one error token.
-        if kind == TokenKind::Error {
-            if let Some(last) = tokens.last_mut() {
-                let last: &mut Token = last;
-                if last.kind == TokenKind::Error && last.range.end as usize == span.start {
-                    last.range.end = span.end as u32;
-                    continue;
-                }
-            }
+        if kind == TokenKind::Error
+            && let Some(last) = tokens.last_mut()
+            && last.kind == TokenKind::Error
+            && last.range.end as usize == span.start
+        {
+            last.range.end = span.end as u32;
+            continue;
         }
-        tokens.push(Token { kind, range: TextRange::new(span.start, span.end) });
+        tokens.push(Token {
+            kind,
+            range: TextRange::new(span.start, span.end),
+        });
     }
     tokens
 }
@@ -358,14 +366,33 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<TokenKind> {
-        lex(text).into_iter().filter(|t| !t.kind.is_trivia()).map(|t| t.kind).collect()
+        lex(text)
+            .into_iter()
+            .filter(|t| !t.kind.is_trivia())
+            .map(|t| t.kind)
+            .collect()
     }
 
     #[test]
     fn literals_take_the_longest_match() {
         use TokenKind::*;
-        assert_eq!(kinds("90d 1h30m 12 1.5 2027-03-01 2026-06-01T00:00:00Z"), vec![Duration, Duration, Int, Float, Date, DateTime]);
-        assert_eq!(kinds(r#"a?.b ?? c? "x\"y" r"\d+""#), vec![Ident, QuestionDot, Ident, QuestionQuestion, Ident, Question, Str, RawStr]);
+        assert_eq!(
+            kinds("90d 1h30m 12 1.5 2027-03-01 2026-06-01T00:00:00Z"),
+            vec![Duration, Duration, Int, Float, Date, DateTime]
+        );
+        assert_eq!(
+            kinds(r#"a?.b ?? c? "x\"y" r"\d+""#),
+            vec![
+                Ident,
+                QuestionDot,
+                Ident,
+                QuestionQuestion,
+                Ident,
+                Question,
+                Str,
+                RawStr
+            ]
+        );
         assert_eq!(kinds("deny denying"), vec![Deny, Ident]);
     }
 

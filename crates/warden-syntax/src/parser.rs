@@ -58,7 +58,11 @@ pub struct Ctx {
 
 impl Ctx {
     fn new(file: FileId) -> Self {
-        Ctx { file, recovered: Vec::new(), diagnostics: Vec::new() }
+        Ctx {
+            file,
+            recovered: Vec::new(),
+            diagnostics: Vec::new(),
+        }
     }
 
     fn span(&self, range: TextRange) -> Span {
@@ -70,18 +74,39 @@ impl Ctx {
     }
 
     pub(crate) fn binary(&mut self, op: BinaryOp, lhs: Expr, rhs: Expr, range: TextRange) -> Expr {
-        Expr::new(ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, range)
+        Expr::new(
+            ExprKind::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+            range,
+        )
     }
 
     pub(crate) fn unary(&mut self, op: UnaryOp, operand: Expr, range: TextRange) -> Expr {
-        Expr::new(ExprKind::Unary { op, operand: Box::new(operand) }, range)
+        Expr::new(
+            ExprKind::Unary {
+                op,
+                operand: Box::new(operand),
+            },
+            range,
+        )
     }
 
     pub(crate) fn wrong_operator(&mut self, range: TextRange, written: &str, meant: &str) {
-        let d = Diagnostic::new(Code::E0001, self.span(range), format!("`{written}` is not an operator in Warden"))
-            .with_label(format!("write `{meant}` here"))
-            .with_help(format!("Warden spells this operator `{meant}`"))
-            .with_fix(format!("replace `{written}` with `{meant}`"), self.span(range), meant);
+        let d = Diagnostic::new(
+            Code::E0001,
+            self.span(range),
+            format!("`{written}` is not an operator in Warden"),
+        )
+        .with_label(format!("write `{meant}` here"))
+        .with_help(format!("Warden spells this operator `{meant}`"))
+        .with_fix(
+            format!("replace `{written}` with `{meant}`"),
+            self.span(range),
+            meant,
+        );
         self.report(d);
     }
 
@@ -94,27 +119,50 @@ impl Ctx {
     }
 
     pub(crate) fn missing_when(&mut self, condition: TextRange) {
-        let d = Diagnostic::new(Code::E0006, self.span(TextRange::empty(condition.start as usize)), "this clause has no `when`")
-            .with_label("expected `when` before the condition")
-            .with_help("a clause reads `deny when <condition>`")
-            .with_fix("insert `when`", self.span(TextRange::empty(condition.start as usize)), "when ");
+        let d = Diagnostic::new(
+            Code::E0006,
+            self.span(TextRange::empty(condition.start as usize)),
+            "this clause has no `when`",
+        )
+        .with_label("expected `when` before the condition")
+        .with_help("a clause reads `deny when <condition>`")
+        .with_fix(
+            "insert `when`",
+            self.span(TextRange::empty(condition.start as usize)),
+            "when ",
+        );
         self.report(d);
     }
 
-    pub(crate) fn record_type(&mut self, fields: Vec<FieldDecl>, open: bool, range: TextRange) -> TypeExpr {
+    pub(crate) fn record_type(
+        &mut self,
+        fields: Vec<FieldDecl>,
+        open: bool,
+        range: TextRange,
+    ) -> TypeExpr {
         // `{string: T}` is the map type; a record cannot have just one field named `string`.
         if !open && fields.len() == 1 && fields[0].name.text == "string" && !fields[0].optional {
             let field = fields.into_iter().next().expect("one field");
-            return TypeExpr { kind: TypeExprKind::Map(Box::new(field.ty)), range };
+            return TypeExpr {
+                kind: TypeExprKind::Map(Box::new(field.ty)),
+                range,
+            };
         }
-        TypeExpr { kind: TypeExprKind::Record { fields, open }, range }
+        TypeExpr {
+            kind: TypeExprKind::Record { fields, open },
+            range,
+        }
     }
 
     pub(crate) fn int(&mut self, input: &str, l: usize, r: usize) -> Expr {
         let text: String = input[l..r].chars().filter(|c| *c != '_').collect();
         let value = text.parse::<i64>().unwrap_or_else(|_| {
-            let d = Diagnostic::new(Code::E0008, self.span(tr(l, r)), "this integer does not fit in 64 bits")
-                .with_label("too large");
+            let d = Diagnostic::new(
+                Code::E0008,
+                self.span(tr(l, r)),
+                "this integer does not fit in 64 bits",
+            )
+            .with_label("too large");
             self.report(d);
             0
         });
@@ -132,7 +180,10 @@ impl Ctx {
     pub(crate) fn string(&mut self, input: &str, l: usize, r: usize, closed: bool) -> StrLit {
         let content_end = if closed { r - 1 } else { r };
         let value = self.unescape(input, l + 1, content_end);
-        StrLit { value, range: tr(l, r) }
+        StrLit {
+            value,
+            range: tr(l, r),
+        }
     }
 
     /// Unescapes `input[start..end]`, reporting unknown escapes.
@@ -183,9 +234,13 @@ impl Ctx {
                 b'{' => {
                     text.push_str(&self.unescape(input, text_start, i));
                     let Some(close) = find_close(input, i + 1, content_end) else {
-                        let d = Diagnostic::new(Code::E0009, self.span(tr(i, i + 1)), "this `{` is never closed")
-                            .with_label("interpolation starts here")
-                            .with_help("close it with `}`, or write `\\{` for a literal brace");
+                        let d = Diagnostic::new(
+                            Code::E0009,
+                            self.span(tr(i, i + 1)),
+                            "this `{` is never closed",
+                        )
+                        .with_label("interpolation starts here")
+                        .with_help("close it with `}`, or write `\\{` for a literal brace");
                         self.report(d);
                         text_start = content_end;
                         break;
@@ -198,8 +253,12 @@ impl Ctx {
                     text_start = i;
                 }
                 b'}' => {
-                    let d = Diagnostic::new(Code::E0009, self.span(tr(i, i + 1)), "unmatched `}` in a message")
-                        .with_help("write `\\}` for a literal brace");
+                    let d = Diagnostic::new(
+                        Code::E0009,
+                        self.span(tr(i, i + 1)),
+                        "unmatched `}` in a message",
+                    )
+                    .with_help("write `\\}` for a literal brace");
                     self.report(d);
                     i += 1;
                 }
@@ -212,13 +271,20 @@ impl Ctx {
         if !text.is_empty() {
             parts.push(TemplatePart::Text(text));
         }
-        Template { parts, range: tr(l, r) }
+        Template {
+            parts,
+            range: tr(l, r),
+        }
     }
 
     fn interpolation(&mut self, input: &str, start: usize, end: usize) -> Expr {
         if input[start..end].trim().is_empty() {
-            let d = Diagnostic::new(Code::E0009, self.span(tr(start - 1, end + 1)), "empty interpolation")
-                .with_help("put an expression between the braces, e.g. `{app.name}`");
+            let d = Diagnostic::new(
+                Code::E0009,
+                self.span(tr(start - 1, end + 1)),
+                "empty interpolation",
+            )
+            .with_help("put an expression between the braces, e.g. `{app.name}`");
             self.report(d);
             return Expr::new(ExprKind::Error, tr(start, end));
         }
@@ -252,7 +318,8 @@ pub fn parse(file: FileId, text: &str) -> Parse {
     let tokens = lex(text);
     let mut ctx = Ctx::new(file);
     let stream = parser_tokens(&mut ctx, text, &tokens, 0, text.len(), true);
-    let result = grammar::FileParser::new().parse(text, &mut ctx, stream.into_iter().map(Ok::<_, Void>));
+    let result =
+        grammar::FileParser::new().parse(text, &mut ctx, stream.into_iter().map(Ok::<_, Void>));
     let mut tree = match result {
         Ok(tree) => tree,
         Err(error) => {
@@ -270,14 +337,22 @@ pub fn parse(file: FileId, text: &str) -> Parse {
     if tree.package.is_none() && !tree.items.is_empty() {
         let first = tree.items[0].range;
         ctx.report(
-            Diagnostic::new(Code::E0011, Span::new(file, TextRange::empty(first.start as usize)), "this file has no `package` line")
-                .with_help("start the file with `package <name>`, e.g. `package microapps.identity`"),
+            Diagnostic::new(
+                Code::E0011,
+                Span::new(file, TextRange::empty(first.start as usize)),
+                "this file has no `package` line",
+            )
+            .with_help("start the file with `package <name>`, e.g. `package microapps.identity`"),
         );
     }
     let mut diagnostics = ctx.diagnostics;
     dedup_cascades(&mut diagnostics);
     warden_diagnostics::sort(&mut diagnostics);
-    Parse { file: tree, tokens, diagnostics }
+    Parse {
+        file: tree,
+        tokens,
+        diagnostics,
+    }
 }
 
 /// Parses one expression (used for message interpolations and by tools).
@@ -288,11 +363,18 @@ pub fn parse_expr(file: FileId, text: &str) -> (Expr, Vec<Diagnostic>) {
 fn parse_expr_at(file: FileId, input: &str, start: usize, end: usize) -> (Expr, Vec<Diagnostic>) {
     let tokens: Vec<Token> = lex(&input[start..end])
         .into_iter()
-        .map(|t| Token { kind: t.kind, range: t.range.shift(start) })
+        .map(|t| Token {
+            kind: t.kind,
+            range: t.range.shift(start),
+        })
         .collect();
     let mut ctx = Ctx::new(file);
     let stream = parser_tokens(&mut ctx, input, &tokens, start, end, false);
-    let expr = match grammar::ExprParser::new().parse(input, &mut ctx, stream.into_iter().map(Ok::<_, Void>)) {
+    let expr = match grammar::ExprParser::new().parse(
+        input,
+        &mut ctx,
+        stream.into_iter().map(Ok::<_, Void>),
+    ) {
         Ok(expr) => expr,
         Err(error) => {
             let d = convert_error(file, input, error);
@@ -333,20 +415,31 @@ fn parser_tokens(
         if kind.is_trivia() {
             continue;
         }
-        let line_start = std::mem::replace(&mut at_line_start, false) && (token.range.start as usize == start || text.as_bytes()[token.range.start as usize - 1] == b'\n');
+        let line_start = std::mem::replace(&mut at_line_start, false)
+            && (token.range.start as usize == start
+                || text.as_bytes()[token.range.start as usize - 1] == b'\n');
         match kind {
             TokenKind::Error => {
                 let what = &text[token.range.as_range()];
-                let d = Diagnostic::new(Code::E0003, ctx.span(token.range), format!("unexpected character `{}`", what.escape_debug()))
-                    .with_label("no token starts with this");
+                let d = Diagnostic::new(
+                    Code::E0003,
+                    ctx.span(token.range),
+                    format!("unexpected character `{}`", what.escape_debug()),
+                )
+                .with_label("no token starts with this");
                 ctx.report(d);
                 continue;
             }
             TokenKind::UnterminatedStr => {
-                let d = Diagnostic::new(Code::E0004, ctx.span(token.range), "this string never ends")
-                    .with_label("missing `\"` before the end of the line")
-                    .with_help("close the string with `\"`; strings cannot span lines")
-                    .with_fix("close the string", ctx.span(TextRange::empty(token.range.end as usize)), "\"");
+                let d =
+                    Diagnostic::new(Code::E0004, ctx.span(token.range), "this string never ends")
+                        .with_label("missing `\"` before the end of the line")
+                        .with_help("close the string with `\"`; strings cannot span lines")
+                        .with_fix(
+                            "close the string",
+                            ctx.span(TextRange::empty(token.range.end as usize)),
+                            "\"",
+                        );
                 ctx.report(d);
             }
             _ => {}
@@ -383,7 +476,15 @@ fn is_comparison(kind: TokenKind) -> bool {
 fn is_item_start(kind: TokenKind) -> bool {
     matches!(
         kind,
-        TokenKind::Rule | TokenKind::Type | TokenKind::Target | TokenKind::Fn | TokenKind::Waiver | TokenKind::Test | TokenKind::Package | TokenKind::Import | TokenKind::At_
+        TokenKind::Rule
+            | TokenKind::Type
+            | TokenKind::Target
+            | TokenKind::Fn
+            | TokenKind::Waiver
+            | TokenKind::Test
+            | TokenKind::Package
+            | TokenKind::Import
+            | TokenKind::At_
     )
 }
 
@@ -395,34 +496,63 @@ fn closer(open: TokenKind) -> TokenKind {
     }
 }
 
-fn close_all(ctx: &mut Ctx, open: &mut Vec<Token>, out: &mut Vec<(usize, TokenKind, usize)>, at: usize) {
+fn close_all(
+    ctx: &mut Ctx,
+    open: &mut Vec<Token>,
+    out: &mut Vec<(usize, TokenKind, usize)>,
+    at: usize,
+) {
     while let Some(opener) = open.pop() {
         let close = closer(opener.kind);
         let text = close.describe();
-        let d = Diagnostic::new(Code::E0007, ctx.span(opener.range), format!("this {} is never closed", opener.kind.describe()))
-            .with_label("opened here")
-            .with_secondary(ctx.span(TextRange::empty(at)), format!("expected {text} before this"))
-            .with_help(format!("add the missing {text}"));
+        let d = Diagnostic::new(
+            Code::E0007,
+            ctx.span(opener.range),
+            format!("this {} is never closed", opener.kind.describe()),
+        )
+        .with_label("opened here")
+        .with_secondary(
+            ctx.span(TextRange::empty(at)),
+            format!("expected {text} before this"),
+        )
+        .with_help(format!("add the missing {text}"));
         ctx.report(d);
         out.push((at, close, at));
     }
 }
 
-fn convert_error(file: FileId, text: &str, error: ParseError<usize, TokenKind, Void>) -> Diagnostic {
+fn convert_error(
+    file: FileId,
+    text: &str,
+    error: ParseError<usize, TokenKind, Void>,
+) -> Diagnostic {
     match error {
-        ParseError::InvalidToken { location } => {
-            Diagnostic::new(Code::E0003, Span::new(file, TextRange::new(location, location)), "invalid token")
-        }
+        ParseError::InvalidToken { location } => Diagnostic::new(
+            Code::E0003,
+            Span::new(file, TextRange::new(location, location)),
+            "invalid token",
+        ),
         ParseError::UnrecognizedEof { location, expected } => {
             let at = location.min(text.len());
-            Diagnostic::new(Code::E0002, Span::new(file, TextRange::empty(at)), "unexpected end of file")
-                .with_label(format!("expected {}", expected_list(&expected)))
+            Diagnostic::new(
+                Code::E0002,
+                Span::new(file, TextRange::empty(at)),
+                "unexpected end of file",
+            )
+            .with_label(format!("expected {}", expected_list(&expected)))
         }
-        ParseError::UnrecognizedToken { token: (l, kind, r), expected } => {
+        ParseError::UnrecognizedToken {
+            token: (l, kind, r),
+            expected,
+        } => {
             let found = kind.describe();
             let range = TextRange::new(l, r);
-            let mut d = Diagnostic::new(Code::E0001, Span::new(file, range), format!("unexpected `{}`", &text[l..r]))
-                .with_label(format!("expected {}", expected_list(&expected)));
+            let mut d = Diagnostic::new(
+                Code::E0001,
+                Span::new(file, range),
+                format!("unexpected `{}`", &text[l..r]),
+            )
+            .with_label(format!("expected {}", expected_list(&expected)));
             if kind == TokenKind::Eq && expected.iter().any(|e| e == "\"==\"") {
                 d = d.with_help("to compare two values use `==`");
             } else if is_comparison(kind) && expected.iter().any(|e| e == "\"and\"") {
@@ -432,9 +562,11 @@ fn convert_error(file: FileId, text: &str, error: ParseError<usize, TokenKind, V
             }
             d
         }
-        ParseError::ExtraToken { token: (l, _, r) } => {
-            Diagnostic::new(Code::E0001, Span::new(file, TextRange::new(l, r)), format!("unexpected `{}`", &text[l..r]))
-        }
+        ParseError::ExtraToken { token: (l, _, r) } => Diagnostic::new(
+            Code::E0001,
+            Span::new(file, TextRange::new(l, r)),
+            format!("unexpected `{}`", &text[l..r]),
+        ),
         ParseError::User { error } => match error {},
     }
 }
@@ -476,12 +608,16 @@ fn dedup_cascades(diagnostics: &mut Vec<Diagnostic>) {
     let specific: Vec<TextRange> = diagnostics
         .iter()
         .filter(|d| d.code != Code::E0001 && d.code != Code::E0002)
-        .flat_map(|d| std::iter::once(d.primary.span.range).chain(d.secondary.iter().map(|s| s.span.range)))
+        .flat_map(|d| {
+            std::iter::once(d.primary.span.range).chain(d.secondary.iter().map(|s| s.span.range))
+        })
         .collect();
     let mut seen = std::collections::HashSet::new();
     diagnostics.retain(|d| {
         if (d.code == Code::E0001 || d.code == Code::E0002)
-            && specific.iter().any(|r| r.start == d.primary.span.range.start || r.end == d.primary.span.range.start)
+            && specific.iter().any(|r| {
+                r.start == d.primary.span.range.start || r.end == d.primary.span.range.start
+            })
         {
             return false;
         }

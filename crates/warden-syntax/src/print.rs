@@ -76,8 +76,13 @@ fn expr_prec(expr: &Expr) -> Prec {
     match &expr.kind {
         ExprKind::Quantifier { .. } | ExprKind::If { .. } => Prec::Open,
         ExprKind::Binary { op, .. } => binary_prec(*op),
-        ExprKind::Unary { op: UnaryOp::Not, .. } => Prec::Not,
-        ExprKind::Unary { op: UnaryOp::Neg, .. } | ExprKind::Has(_) => Prec::Unary,
+        ExprKind::Unary {
+            op: UnaryOp::Not, ..
+        } => Prec::Not,
+        ExprKind::Unary {
+            op: UnaryOp::Neg, ..
+        }
+        | ExprKind::Has(_) => Prec::Unary,
         _ => Prec::Postfix,
     }
 }
@@ -162,7 +167,13 @@ impl Printer {
                 self.expr(&f.body, Prec::Open);
             }
             ItemKind::Waiver(w) => {
-                write!(self.out, "waiver {} for {}", w.name.text, w.rule.to_dotted()).unwrap();
+                write!(
+                    self.out,
+                    "waiver {} for {}",
+                    w.name.text,
+                    w.rule.to_dotted()
+                )
+                .unwrap();
                 if let Some(condition) = &w.condition {
                     self.out.push_str("\n  when ");
                     self.expr(condition, Prec::Open);
@@ -238,7 +249,12 @@ impl Printer {
                 self.out.push_str("at ");
                 self.expr(value, Prec::Open);
             }
-            TestStmt::Expect { effect, rule, obligations, .. } => {
+            TestStmt::Expect {
+                effect,
+                rule,
+                obligations,
+                ..
+            } => {
                 write!(self.out, "expect {}", effect.as_str()).unwrap();
                 if let Some(rule) = rule {
                     write!(self.out, " {}", rule.to_dotted()).unwrap();
@@ -295,7 +311,8 @@ impl Printer {
                     self.ty(&f.ty);
                 }
                 if *open {
-                    self.out.push_str(if fields.is_empty() { "..." } else { ", ..." });
+                    self.out
+                        .push_str(if fields.is_empty() { "..." } else { ", ..." });
                 }
                 self.out.push_str(" }");
             }
@@ -382,12 +399,20 @@ impl Printer {
             ExprKind::Literal(lit) => self.literal(lit),
             ExprKind::Name(n) => self.out.push_str(&n.text),
             ExprKind::Data => self.out.push_str("data"),
-            ExprKind::Field { base, name, optional_chain } => {
+            ExprKind::Field {
+                base,
+                name,
+                optional_chain,
+            } => {
                 self.expr(base, Prec::Postfix);
                 self.out.push_str(if *optional_chain { "?." } else { "." });
                 self.out.push_str(&name.text);
             }
-            ExprKind::Index { base, index, optional_chain } => {
+            ExprKind::Index {
+                base,
+                index,
+                optional_chain,
+            } => {
                 self.expr(base, Prec::Postfix);
                 self.out.push_str(if *optional_chain { "?.[" } else { "[" });
                 self.expr(index, Prec::Open);
@@ -399,11 +424,17 @@ impl Printer {
                 self.expr_list(args);
                 self.out.push(')');
             }
-            ExprKind::Unary { op: UnaryOp::Not, operand } => {
+            ExprKind::Unary {
+                op: UnaryOp::Not,
+                operand,
+            } => {
                 self.out.push_str("not ");
                 self.expr(operand, Prec::Not);
             }
-            ExprKind::Unary { op: UnaryOp::Neg, operand } => {
+            ExprKind::Unary {
+                op: UnaryOp::Neg,
+                operand,
+            } => {
                 self.out.push('-');
                 self.expr(operand, Prec::Unary);
             }
@@ -420,7 +451,11 @@ impl Printer {
                 write!(self.out, " {} ", op.as_str()).unwrap();
                 self.expr(rhs, right_min);
             }
-            ExprKind::If { condition, then_branch, else_branch } => {
+            ExprKind::If {
+                condition,
+                then_branch,
+                else_branch,
+            } => {
                 self.out.push_str("if ");
                 self.expr(condition, Prec::Or);
                 self.out.push_str(" then ");
@@ -428,7 +463,12 @@ impl Printer {
                 self.out.push_str(" else ");
                 self.expr(else_branch, Prec::Open);
             }
-            ExprKind::Quantifier { kind, binding, collection, body } => {
+            ExprKind::Quantifier {
+                kind,
+                binding,
+                collection,
+                body,
+            } => {
                 self.out.push_str(match kind {
                     QuantifierKind::All => "all ",
                     QuantifierKind::Any => "any ",
@@ -458,7 +498,12 @@ impl Printer {
                 }
                 self.out.push_str(" }");
             }
-            ExprKind::Comprehension { element, binding, collection, filter } => {
+            ExprKind::Comprehension {
+                element,
+                binding,
+                collection,
+                filter,
+            } => {
                 self.out.push('[');
                 self.expr(element, Prec::Open);
                 write!(self.out, " for {} in ", binding.text).unwrap();

@@ -11,15 +11,27 @@ use warden_syntax::print::print_file;
 fn check_ok(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
     let parse = check_common(path, &text)?;
     if !parse.diagnostics().is_empty() {
-        return Err(format!("{path}: expected no diagnostics, got {:#?}", parse.diagnostics()).into());
+        return Err(format!(
+            "{path}: expected no diagnostics, got {:#?}",
+            parse.diagnostics()
+        )
+        .into());
     }
     // A valid file prints to text that parses to the same print.
     let printed = print_file(parse.tree());
     let reparsed = warden_syntax::parse(FileId(0), &printed);
     if !reparsed.diagnostics().is_empty() {
-        return Err(format!("{path}: printed form does not parse:\n{printed}\n{:#?}", reparsed.diagnostics()).into());
+        return Err(format!(
+            "{path}: printed form does not parse:\n{printed}\n{:#?}",
+            reparsed.diagnostics()
+        )
+        .into());
     }
-    assert_eq!(print_file(reparsed.tree()), printed, "{path}: printing is not idempotent");
+    assert_eq!(
+        print_file(reparsed.tree()),
+        printed,
+        "{path}: printing is not idempotent"
+    );
     Ok(())
 }
 
@@ -34,17 +46,31 @@ fn check_err(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
 fn check_common(path: &Utf8Path, text: &str) -> datatest_stable::Result<warden_syntax::Parse> {
     let parse = warden_syntax::parse(FileId(0), text);
     // Tokens tile the text: lossless.
-    let joined: String = parse.tokens().iter().map(|t| &text[t.range.as_range()]).collect();
+    let joined: String = parse
+        .tokens()
+        .iter()
+        .map(|t| &text[t.range.as_range()])
+        .collect();
     assert_eq!(joined, text, "{path}: tokens do not tile the text");
     for d in parse.diagnostics() {
         let r = d.primary.span.range;
-        assert!(r.end as usize <= text.len(), "{path}: diagnostic span {r:?} outside the text");
+        assert!(
+            r.end as usize <= text.len(),
+            "{path}: diagnostic span {r:?} outside the text"
+        );
     }
     validate_tree(path, text, parse.tree());
     let mut snapshot = String::new();
     for d in parse.diagnostics() {
         let r = d.primary.span.range;
-        snapshot.push_str(&format!("{} {}..{} {:?}: {}", d.code, r.start, r.end, &text[r.as_range()], d.message));
+        snapshot.push_str(&format!(
+            "{} {}..{} {:?}: {}",
+            d.code,
+            r.start,
+            r.end,
+            &text[r.as_range()],
+            d.message
+        ));
         if !d.primary.message.is_empty() {
             snapshot.push_str(&format!(" ({})", d.primary.message));
         }
@@ -124,21 +150,35 @@ fn walk_expr(path: &Utf8Path, parent: TextRange, expr: &Expr) {
         ExprKind::Binary { lhs, rhs, .. } => {
             walk_expr(path, r, lhs);
             walk_expr(path, r, rhs);
-            assert!(lhs.range.end <= rhs.range.start, "{path}: operands out of order");
+            assert!(
+                lhs.range.end <= rhs.range.start,
+                "{path}: operands out of order"
+            );
         }
         ExprKind::Has(e) | ExprKind::Paren(e) => walk_expr(path, r, e),
-        ExprKind::If { condition, then_branch, else_branch } => {
+        ExprKind::If {
+            condition,
+            then_branch,
+            else_branch,
+        } => {
             for e in [condition, then_branch, else_branch] {
                 walk_expr(path, r, e);
             }
         }
-        ExprKind::Quantifier { collection, body, .. } => {
+        ExprKind::Quantifier {
+            collection, body, ..
+        } => {
             walk_expr(path, r, collection);
             walk_expr(path, r, body);
         }
         ExprKind::List(items) => items.iter().for_each(|e| walk_expr(path, r, e)),
         ExprKind::Record(entries) => entries.iter().for_each(|(_, e)| walk_expr(path, r, e)),
-        ExprKind::Comprehension { element, collection, filter, .. } => {
+        ExprKind::Comprehension {
+            element,
+            collection,
+            filter,
+            ..
+        } => {
             walk_expr(path, r, element);
             walk_expr(path, r, collection);
             if let Some(f) = filter {
@@ -150,7 +190,10 @@ fn walk_expr(path: &Utf8Path, parent: TextRange, expr: &Expr) {
 }
 
 fn inside(path: &Utf8Path, parent: TextRange, child: TextRange) {
-    assert!(parent.contains_range(child), "{path}: node {child:?} is not inside its parent {parent:?}");
+    assert!(
+        parent.contains_range(child),
+        "{path}: node {child:?} is not inside its parent {parent:?}"
+    );
 }
 
 datatest_stable::harness! {

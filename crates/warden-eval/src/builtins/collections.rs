@@ -39,15 +39,24 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
                 }
                 Value::Int(total)
             } else {
-                Value::Float(items.iter().map(|v| match v {
-                    Value::Int(i) => *i as f64,
-                    Value::Float(f) => *f,
-                    _ => 0.0,
-                }).sum())
+                Value::Float(
+                    items
+                        .iter()
+                        .map(|v| match v {
+                            Value::Int(i) => *i as f64,
+                            Value::Float(f) => *f,
+                            _ => 0.0,
+                        })
+                        .sum(),
+                )
             }
         }
         Builtin::Min | Builtin::Max => {
-            let want = if builtin == Builtin::Min { Ordering::Less } else { Ordering::Greater };
+            let want = if builtin == Builtin::Min {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
             let mut best: Option<&Value> = None;
             for v in list(arg) {
                 if best.is_none_or(|b| compare(v, b) == Some(want)) {
@@ -71,7 +80,10 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
             Value::List(out.into())
         }
         Builtin::Flatten => {
-            let out: Vec<Value> = list(arg).iter().flat_map(|inner| list(inner).iter().cloned()).collect();
+            let out: Vec<Value> = list(arg)
+                .iter()
+                .flat_map(|inner| list(inner).iter().cloned())
+                .collect();
             Value::List(out.into())
         }
         _ => unreachable!("not a collections builtin: {builtin:?}"),

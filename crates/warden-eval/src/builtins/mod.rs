@@ -16,13 +16,16 @@ pub(crate) type BuiltinResult = Result<Value, String>;
 pub(crate) fn call(builtin: Builtin, args: &[Value], now: i64) -> BuiltinResult {
     use Builtin::*;
     match builtin {
-        Count | Keys | Values | Sum | Min | Max | Unique | Sort | Flatten => collections::call(builtin, args),
-        Lower | Upper | Trim | StartsWith | EndsWith | Contains | Replace | Split | Join | ToString | RegexMatch | RegexFind => {
-            strings::call(builtin, args)
+        Count | Keys | Values | Sum | Min | Max | Unique | Sort | Flatten => {
+            collections::call(builtin, args)
         }
+        Lower | Upper | Trim | StartsWith | EndsWith | Contains | Replace | Split | Join
+        | ToString | RegexMatch | RegexFind => strings::call(builtin, args),
         SemverValid | SemverCompare | SemverSatisfies => versions::call(builtin, args),
         Now | ParseTime | Days | Hours => time::call(builtin, args, now),
-        IpValid | CidrContains | IpIsPrivate | UrlScheme | UrlHost | HostMatches | GlobMatch => net::call(builtin, args),
+        IpValid | CidrContains | IpIsPrivate | UrlScheme | UrlHost | HostMatches | GlobMatch => {
+            net::call(builtin, args)
+        }
         LooksLikeSecret | SecretKind | StringsIn => secrets::call(builtin, args),
     }
 }
@@ -31,7 +34,11 @@ pub(crate) fn call(builtin: Builtin, args: &[Value], now: i64) -> BuiltinResult 
 pub(crate) fn str_arg(args: &[Value], i: usize) -> Result<&str, String> {
     match args.get(i) {
         Some(Value::Str(s)) => Ok(s),
-        Some(other) => Err(format!("argument {} must be a string, found {}", i + 1, other.kind_name())),
+        Some(other) => Err(format!(
+            "argument {} must be a string, found {}",
+            i + 1,
+            other.kind_name()
+        )),
         None => Err(format!("argument {} is missing", i + 1)),
     }
 }

@@ -9,7 +9,9 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
         Builtin::IpValid => Value::Bool(str_arg(args, 0)?.parse::<IpAddr>().is_ok()),
         Builtin::CidrContains => {
             let (cidr, ip) = (str_arg(args, 0)?, str_arg(args, 1)?);
-            let net: ipnet::IpNet = cidr.parse().map_err(|_| format!("`{cidr}` is not a CIDR block"))?;
+            let net: ipnet::IpNet = cidr
+                .parse()
+                .map_err(|_| format!("`{cidr}` is not a CIDR block"))?;
             match ip.parse::<IpAddr>() {
                 Ok(addr) => Value::Bool(net.contains(&addr)),
                 Err(_) => Value::Bool(false),
@@ -17,7 +19,11 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
         }
         Builtin::IpIsPrivate => Value::Bool(match str_arg(args, 0)?.parse::<IpAddr>() {
             Ok(IpAddr::V4(v4)) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
-            Ok(IpAddr::V6(v6)) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80,
+            Ok(IpAddr::V6(v6)) => {
+                v6.is_loopback()
+                    || (v6.segments()[0] & 0xfe00) == 0xfc00
+                    || (v6.segments()[0] & 0xffc0) == 0xfe80
+            }
             Err(_) => false,
         }),
         Builtin::UrlScheme => {
@@ -31,7 +37,8 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
         Builtin::HostMatches => Value::Bool(host_matches(str_arg(args, 0)?, str_arg(args, 1)?)),
         Builtin::GlobMatch => {
             let (pattern, s) = (str_arg(args, 0)?, str_arg(args, 1)?);
-            let glob = globset::Glob::new(pattern).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
+            let glob = globset::Glob::new(pattern)
+                .map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
             Value::Bool(glob.compile_matcher().is_match(s))
         }
         _ => unreachable!("not a net builtin: {builtin:?}"),

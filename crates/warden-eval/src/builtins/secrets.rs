@@ -8,18 +8,41 @@ use warden_ir::{Builtin, Value};
 /// Known credential shapes, most specific first.
 static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     [
-        ("aws-access-key", r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"),
-        ("private-key", r"-----BEGIN ((RSA|DSA|EC|OPENSSH|PGP|ENCRYPTED) )?PRIVATE KEY( BLOCK)?-----"),
-        ("github-token", r"\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+        (
+            "aws-access-key",
+            r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
+        ),
+        (
+            "private-key",
+            r"-----BEGIN ((RSA|DSA|EC|OPENSSH|PGP|ENCRYPTED) )?PRIVATE KEY( BLOCK)?-----",
+        ),
+        (
+            "github-token",
+            r"\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+        ),
         ("slack-token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"),
-        ("slack-webhook", r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+"),
+        (
+            "slack-webhook",
+            r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+",
+        ),
         ("stripe-key", r"\b(sk|rk)_(live|test)_[A-Za-z0-9]{16,}\b"),
-        ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"),
+        (
+            "jwt",
+            r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b",
+        ),
         ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
-        ("password-in-url", r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s:@]+@"),
+        (
+            "password-in-url",
+            r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s:@]+@",
+        ),
     ]
     .into_iter()
-    .map(|(name, pattern)| (name, Regex::new(pattern).expect("secret patterns are valid")))
+    .map(|(name, pattern)| {
+        (
+            name,
+            Regex::new(pattern).expect("secret patterns are valid"),
+        )
+    })
     .collect()
 });
 
@@ -36,10 +59,17 @@ pub fn secret_kind(s: &str) -> Option<&'static str> {
 /// A long token mixing character classes with high Shannon entropy (a random key),
 /// as opposed to a word, a path or a URL.
 fn is_high_entropy_token(token: &str) -> bool {
-    if token.len() < 24 || token.len() > 512 || token.contains("://") || token.contains('/') && token.contains('.') {
+    if token.len() < 24
+        || token.len() > 512
+        || token.contains("://")
+        || token.contains('/') && token.contains('.')
+    {
         return false;
     }
-    if !token.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-')) {
+    if !token
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-'))
+    {
         return false;
     }
     let classes = [
@@ -59,10 +89,14 @@ fn shannon_entropy(s: &str) -> f64 {
         counts[b as usize] += 1;
     }
     let len = s.len() as f64;
-    counts.iter().filter(|c| **c > 0).map(|&c| {
-        let p = f64::from(c) / len;
-        -p * p.log2()
-    }).sum()
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / len;
+            -p * p.log2()
+        })
+        .sum()
 }
 
 pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
@@ -100,20 +134,45 @@ mod tests {
     #[test]
     fn recognises_common_credentials() {
         assert_eq!(secret_kind("AKIAIOSFODNN7EXAMPLE"), Some("aws-access-key"));
-        assert_eq!(secret_kind("-----BEGIN RSA PRIVATE KEY-----\nMIIE"), Some("private-key"));
-        assert_eq!(secret_kind("ghp_0123456789abcdefghijABCDEFGHIJ012345"), Some("github-token"));
-        assert_eq!(secret_kind("xoxb-1234567890-abcdefghij"), Some("slack-token"));
-        assert_eq!(secret_kind(concat!("sk_live_", "4eC39HqLyjWDarjtT1zdp7dc")), Some("stripe-key"));
         assert_eq!(
-            secret_kind("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
+            secret_kind("-----BEGIN RSA PRIVATE KEY-----\nMIIE"),
+            Some("private-key")
+        );
+        assert_eq!(
+            secret_kind("ghp_0123456789abcdefghijABCDEFGHIJ012345"),
+            Some("github-token")
+        );
+        assert_eq!(
+            secret_kind("xoxb-1234567890-abcdefghij"),
+            Some("slack-token")
+        );
+        assert_eq!(
+            secret_kind(concat!("sk_live_", "4eC39HqLyjWDarjtT1zdp7dc")),
+            Some("stripe-key")
+        );
+        assert_eq!(
+            secret_kind(
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+            ),
             Some("jwt")
         );
-        assert_eq!(secret_kind("token=Zr8q2Lx9Vb7Nc4Md1Qw6Ep3Ty5Ui0Oa"), Some("high-entropy-string"));
+        assert_eq!(
+            secret_kind("token=Zr8q2Lx9Vb7Nc4Md1Qw6Ep3Ty5Ui0Oa"),
+            Some("high-entropy-string")
+        );
     }
 
     #[test]
     fn leaves_ordinary_values_alone() {
-        for s in ["crm-lite", "https://crm-lite.apps.acme.example", "jane.doe@acme.example", "approved/crud-basic@2", "SALESFORCE_TOKEN", "2026-05-01T09:00:00Z", "sales-ops-oncall@acme.example"] {
+        for s in [
+            "crm-lite",
+            "https://crm-lite.apps.acme.example",
+            "jane.doe@acme.example",
+            "approved/crud-basic@2",
+            "SALESFORCE_TOKEN",
+            "2026-05-01T09:00:00Z",
+            "sales-ops-oncall@acme.example",
+        ] {
             assert_eq!(secret_kind(s), None, "{s}");
         }
     }

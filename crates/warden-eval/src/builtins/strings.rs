@@ -13,7 +13,9 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
         Builtin::StartsWith => Value::Bool(str_arg(args, 0)?.starts_with(str_arg(args, 1)?)),
         Builtin::EndsWith => Value::Bool(str_arg(args, 0)?.ends_with(str_arg(args, 1)?)),
         Builtin::Contains => Value::Bool(str_arg(args, 0)?.contains(str_arg(args, 1)?)),
-        Builtin::Replace => Value::str(&str_arg(args, 0)?.replace(str_arg(args, 1)?, str_arg(args, 2)?)),
+        Builtin::Replace => {
+            Value::str(&str_arg(args, 0)?.replace(str_arg(args, 1)?, str_arg(args, 2)?))
+        }
         Builtin::Split => {
             let (s, sep) = (str_arg(args, 0)?, str_arg(args, 1)?);
             if sep.is_empty() {
@@ -34,7 +36,11 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
             other => Value::str(&other.to_string()),
         },
         Builtin::RegexMatch => Value::Bool(regex(str_arg(args, 1)?)?.is_match(str_arg(args, 0)?)),
-        Builtin::RegexFind => opt_str(regex(str_arg(args, 1)?)?.find(str_arg(args, 0)?).map(|m| m.as_str())),
+        Builtin::RegexFind => opt_str(
+            regex(str_arg(args, 1)?)?
+                .find(str_arg(args, 0)?)
+                .map(|m| m.as_str()),
+        ),
         _ => unreachable!("not a strings builtin: {builtin:?}"),
     })
 }

@@ -10,8 +10,14 @@ pub(super) fn call(builtin: Builtin, args: &[Value], now: i64) -> BuiltinResult 
         Builtin::Now => Value::Time(now),
         Builtin::ParseTime => parse_time(str_arg(args, 0)?).map_or(Value::None, Value::Time),
         Builtin::Days | Builtin::Hours => {
-            let Value::Duration(d) = args[0] else { return Err("expected a duration".into()) };
-            let unit = if builtin == Builtin::Days { 24 * MICROS_PER_HOUR } else { MICROS_PER_HOUR };
+            let Value::Duration(d) = args[0] else {
+                return Err("expected a duration".into());
+            };
+            let unit = if builtin == Builtin::Days {
+                24 * MICROS_PER_HOUR
+            } else {
+                MICROS_PER_HOUR
+            };
             Value::Int(d / unit)
         }
         _ => unreachable!("not a time builtin: {builtin:?}"),

@@ -1,0 +1,257 @@
+//! `warden`: the command-line entry point. A thin shell over the library:
+//! parse arguments, read files, call the engine, render, choose the exit code.
+//!
+//! Exit codes: 0 allowed / clean; 1 denied; 2 the command could not do its job.
+
+mod render;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::Value as Json;
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+use warden::{DecideOptions, Engine, PolicySources};
+
+#[derive(Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "A typed policy engine: write policies, check manifests, decide requests"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check policies; report diagnostics without evaluating.
+    Compile(CompileArgs),
+    /// The same as `compile` (lints are included).
+    Lint(CompileArgs),
+    /// Decide one input against a target and print the decision JSON.
+    Decide(DecideArgs),
+}
+
+#[derive(clap::Args)]
+struct CompileArgs {
+    /// Policy folders or files (default: ./policies, else the bundled stdlib-policies).
+    paths: Vec<PathBuf>,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    format: DiagnosticFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiagnosticFormat {
+    Human,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct DecideArgs {
+    /// The input document (JSON or YAML); `-` reads standard input.
+    input: PathBuf,
+    /// The policy folder (default: ./policies, else the bundled stdlib-policies).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// A data file whose top-level object is merged into `data` (repeatable).
+    #[arg(long = "data", value_name = "FILE")]
+    data: Vec<PathBuf>,
+    /// The target to decide.
+    #[arg(long, default_value = "request")]
+    target: String,
+    /// Record the sub-expressions that decided each finding.
+    #[arg(long)]
+    explain: bool,
+    /// The evaluation time, RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+}
+
+/// An error that ends the command with exit code 2, with its permanent code when it has one.
+struct Failure {
+    code: Option<warden::Code>,
+    message: String,
+}
+
+#[allow(
+    non_snake_case,
+    reason = "reads like the tuple constructor it replaced"
+)]
+fn Failure(message: String) -> Failure {
+    Failure {
+        code: None,
+        message,
+    }
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Compile(args) | Command::Lint(args) => compile(args),
+        Command::Decide(args) => decide(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure { code, message }) => {
+            match code {
+                Some(code) => eprintln!("error[{code}]: {message}"),
+                None => eprintln!("error: {message}"),
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--policy` default: `./policies` if present, else the bundled `stdlib-policies`.
+fn default_policy() -> PathBuf {
+    let local = PathBuf::from("policies");
+    if local.is_dir() {
+        return local;
+    }
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stdlib-policies");
+    if bundled.is_dir() { bundled } else { local }
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Compiles a policy folder, printing its diagnostics; `None` when it has errors.
+fn load_engine(path: &Path) -> Result<Option<Engine>, Failure> {
+    let sources = PolicySources::from_path(path)?;
+    if sources.files.is_empty() {
+        return Err(Failure(format!(
+            "no `.warden` files in `{}`",
+            path.display()
+        )));
+    }
+    let (program, diagnostics) = warden::compile_sources(&sources);
+    if !diagnostics.is_empty() {
+        eprint!("{}", render::human(&diagnostics, &sources.files, color()));
+    }
+    if diagnostics.iter().any(warden::Diagnostic::is_error) {
+        return Ok(None);
+    }
+    Ok(Some(Engine::from_program(
+        program,
+        diagnostics,
+        sources.revision(),
+    )))
+}
+
+fn compile(args: CompileArgs) -> Result<ExitCode, Failure> {
+    let paths = if args.paths.is_empty() {
+        vec![default_policy()]
+    } else {
+        args.paths
+    };
+    let mut failed = false;
+    let mut all = Vec::new();
+    for path in &paths {
+        let sources = PolicySources::from_path(path)?;
+        if sources.files.is_empty() {
+            return Err(Failure(format!(
+                "no `.warden` files in `{}`",
+                path.display()
+            )));
+        }
+        let (_, diagnostics) = warden::compile_sources(&sources);
+        failed |= diagnostics.iter().any(warden::Diagnostic::is_error);
+        match args.format {
+            DiagnosticFormat::Human => {
+                eprint!("{}", render::human(&diagnostics, &sources.files, color()));
+                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+                let warnings = diagnostics.len() - errors;
+                eprintln!(
+                    "{}: {} file{}, {errors} error{}, {warnings} warning{}",
+                    path.display(),
+                    sources.files.len(),
+                    plural(sources.files.len()),
+                    plural(errors),
+                    plural(warnings)
+                );
+            }
+            DiagnosticFormat::Json => all.extend(render::json(&diagnostics, &sources.files, path)),
+        }
+    }
+    if let DiagnosticFormat::Json = args.format {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn read_document(path: &Path) -> Result<Json, Failure> {
+    let (name, text) = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        ("<stdin>".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
+        (path.display().to_string(), text)
+    };
+    Ok(warden::parse_document(&name, &text)?)
+}
+
+fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {
+    match now {
+        None => Ok(SystemTime::now()),
+        Some(text) => {
+            let ts: jiff::Timestamp = text
+                .parse()
+                .map_err(|e| Failure(format!("`--now {text}` is not an RFC 3339 time: {e}")))?;
+            Ok(SystemTime::from(ts))
+        }
+    }
+}
+
+fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
+    let now = parse_now(args.now.as_deref())?;
+    let policy = args.policy.unwrap_or_else(default_policy);
+    let Some(mut engine) = load_engine(&policy)? else {
+        return Err(Failure(format!(
+            "the policies in `{}` do not compile",
+            policy.display()
+        )));
+    };
+    for file in &args.data {
+        let json = read_document(file)?;
+        engine = engine
+            .with_data(&json)
+            .map_err(|e| Failure(format!("{}: {e}", file.display())))?;
+    }
+    let input = read_document(&args.input)?;
+    let options = DecideOptions {
+        explain: args.explain,
+        ..DecideOptions::default()
+    };
+    let decision = engine
+        .decide_with(&args.target, &input, now, &options)
+        .map_err(|e| Failure {
+            code: Some(e.code()),
+            message: e.to_string(),
+        })?;
+    println!("{}", serde_json::to_string_pretty(&decision)?);
+    Ok(if decision.is_allowed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,118 @@
+//! Diagnostics for people (ariadne, byte offsets) and for tools (JSON).
+
+use ariadne::{Config, IndexType, Label, Report, ReportKind};
+use serde::Serialize;
+use std::path::Path;
+use warden_diagnostics::{Diagnostic, LineIndex, Severity};
+
+/// Renders diagnostics like a compiler: code, message, source snippet, labels, help.
+pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool) -> String {
+    let mut out = Vec::new();
+    let cache_sources: Vec<(String, String)> = files.to_vec();
+    for d in diagnostics {
+        let Some((path, text)) = files.get(d.primary.span.file.0 as usize) else {
+            continue;
+        };
+        let clamp = |r: warden_diagnostics::TextRange| {
+            let start = (r.start as usize).min(text.len());
+            let end = (r.end as usize).clamp(start, text.len());
+            start..end
+        };
+        let kind = match d.severity {
+            Severity::Error => ReportKind::Error,
+            Severity::Warning => ReportKind::Warning,
+            Severity::Info => ReportKind::Advice,
+        };
+        let range = clamp(d.primary.span.range);
+        let mut report = Report::build(kind, (path.clone(), range.clone()))
+            .with_config(
+                Config::default()
+                    .with_index_type(IndexType::Byte)
+                    .with_color(color),
+            )
+            .with_code(d.code)
+            .with_message(&d.message)
+            .with_label(
+                Label::new((path.clone(), range))
+                    .with_message(&d.primary.message)
+                    .with_order(0),
+            );
+        for (i, label) in d.secondary.iter().enumerate() {
+            if let Some((other, _)) = files.get(label.span.file.0 as usize) {
+                let r = if other == path {
+                    clamp(label.span.range)
+                } else {
+                    label.span.range.as_range()
+                };
+                report = report.with_label(
+                    Label::new((other.clone(), r))
+                        .with_message(&label.message)
+                        .with_order(i as i32 + 1),
+                );
+            }
+        }
+        for note in &d.notes {
+            report = report.with_note(note);
+        }
+        if let Some(help) = &d.help {
+            report = report.with_help(help);
+        }
+        let _ = report
+            .finish()
+            .write(ariadne::sources(cache_sources.clone()), &mut out);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Serialize)]
+pub struct JsonDiagnostic {
+    code: String,
+    severity: &'static str,
+    message: String,
+    file: String,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
+}
+
+/// Diagnostics as JSON objects with 1-based positions; paths are joined to `root`.
+pub fn json(
+    diagnostics: &[Diagnostic],
+    files: &[(String, String)],
+    root: &Path,
+) -> Vec<JsonDiagnostic> {
+    diagnostics
+        .iter()
+        .filter_map(|d| {
+            let (path, text) = files.get(d.primary.span.file.0 as usize)?;
+            let index = LineIndex::new(text);
+            let start = index.line_col(text, d.primary.span.range.start as usize);
+            let end = index.line_col(text, d.primary.span.range.end as usize);
+            let file = if root.is_dir() {
+                root.join(path).display().to_string()
+            } else {
+                root.display().to_string()
+            };
+            Some(JsonDiagnostic {
+                code: d.code.to_string(),
+                severity: d.severity.as_str(),
+                message: d.message.clone(),
+                file,
+                line: start.line,
+                column: start.column,
+                end_line: end.line,
+                end_column: end.column,
+                label: d.primary.message.clone(),
+                help: d.help.clone(),
+                notes: d.notes.clone(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,340 @@
+//! The decision as JSON (the shape in `docs/decision.md`), built from the
+//! evaluator's outcome.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use warden_eval::{Finding, Outcome, Reason, WaiverRef};
+use warden_ir::{Effect, InputPath, Program, TargetId, value_to_json};
+
+/// One decision for one input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// The target decided.
+    pub target: String,
+    /// Why, when no finding says it: `no rule allowed this`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Deny and allow findings, ordered by rule name, then source position.
+    pub findings: Vec<FindingReport>,
+    /// Warnings: `warn` clauses, `@enforce(warn)` denials, expired waivers.
+    pub warnings: Vec<FindingReport>,
+    /// Deny findings that a waiver in force excused.
+    pub waived: Vec<FindingReport>,
+    /// Obligations the caller must honour (allow decisions only).
+    pub obligations: Map<String, Json>,
+    /// A unique id (ULID).
+    pub decision_id: String,
+    /// `sha256:` of the policy set's sources.
+    pub policy_revision: String,
+    /// The evaluation time, RFC 3339.
+    pub evaluated_at: String,
+}
+
+impl Decision {
+    /// Whether the decision allows.
+    pub fn is_allowed(&self) -> bool {
+        self.decision == "allow"
+    }
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FindingReport {
+    /// `package.rule`.
+    pub rule: String,
+    /// `deny`, `allow` or `warn`.
+    pub effect: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    /// The checklist control the rule enforces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
+    /// The clause's message, values interpolated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Where the clause is written.
+    pub location: Location,
+    /// Where in the input document the deciding field stands (filled by the CLI for files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_location: Option<Location>,
+    /// The JSON path of the input field the clause read first, e.g. `$.spec.auth.sso`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_path: Option<String>,
+    /// What the finding is about (the target's `@subject`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// An evaluation error (`E05xx`) or a warning code (`W0004` expired waiver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `warn` when `@enforce(warn)` turned a denial into this warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce: Option<String>,
+    /// The waiver that excused it (in `waived`) or that expired (in `warnings`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverReport>,
+    /// The sub-expressions that decided it (with `explain`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<TraceStep>,
+}
+
+/// A place in a file; line and column are 1-based.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The path, relative to the policy folder (or as given for inputs).
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
+}
+
+/// A waiver, as reported with a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverReport {
+    /// `package.waiver` or the name in the data file.
+    pub name: String,
+    /// Why it was granted.
+    pub reason: String,
+    /// Who approved it.
+    pub approved_by: String,
+    /// When it expires, RFC 3339.
+    pub until: String,
+}
+
+/// One evaluated sub-expression.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceStep {
+    /// The expression's source text.
+    pub expr: String,
+    /// Its value.
+    pub value: Json,
+    /// Where it is written.
+    pub location: Location,
+}
+
+pub(crate) struct Context<'a> {
+    pub program: &'a Program,
+    pub target: TargetId,
+    pub revision: &'a str,
+    pub now: i64,
+}
+
+pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
+    let report = |f: &Finding| finding_report(cx, f, outcome.subject.as_deref());
+    let mut warnings: Vec<FindingReport> = outcome.warnings.iter().map(report).collect();
+    for expired in &outcome.expired_waivers {
+        warnings.push(expired_waiver(cx, expired, outcome));
+    }
+    let waived = outcome
+        .waived
+        .iter()
+        .map(|w| FindingReport {
+            waiver: Some(waiver_report(&w.waiver)),
+            ..report(&w.finding)
+        })
+        .collect();
+    Decision {
+        decision: if outcome.allowed { "allow" } else { "deny" }.into(),
+        target: cx.program.target(cx.target).name.to_string(),
+        reason: (outcome.reason == Reason::NoRuleAllowed)
+            .then(|| "no rule allowed this".to_string()),
+        findings: outcome.findings.iter().map(report).collect(),
+        warnings,
+        waived,
+        obligations: merge_obligations(cx, outcome),
+        decision_id: ulid::Ulid::new().to_string(),
+        policy_revision: cx.revision.to_string(),
+        evaluated_at: warden_ir::format_time(cx.now),
+    }
+}
+
+fn location(program: &Program, span: warden_diagnostics::Span) -> Location {
+    let (file, line, column) = program.location(span);
+    Location {
+        file: file.to_string(),
+        line,
+        column,
+    }
+}
+
+fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> FindingReport {
+    let program = cx.program;
+    let rule = program.rule(f.rule);
+    let clause = &rule.clauses[f.clause as usize];
+    let (message, code, span) = match &f.error {
+        Some(e) => (Some(e.message.clone()), Some(e.code.to_string()), e.span),
+        None => (f.message.clone(), None, clause.span),
+    };
+    // Keep the steps a reader needs: the longest access chain (`app.spec.auth.sso`, not
+    // `app` and `app.spec`), each comparison and call, and no whole records.
+    let source = &program.files[clause.span.file.0 as usize].text;
+    let longer_chain = |a: &warden_eval::TraceEntry| {
+        let continues = source
+            .as_bytes()
+            .get(a.span.range.end as usize)
+            .is_some_and(|c| matches!(c, b'.' | b'[' | b'?'));
+        continues
+            && f.trace.iter().any(|b| {
+                b.span.file == a.span.file
+                    && b.span.range.start == a.span.range.start
+                    && b.span.range.end > a.span.range.end
+            })
+    };
+    let mut seen = Vec::new();
+    let trace = f
+        .trace
+        .iter()
+        .filter(|step| step.span.file == clause.span.file)
+        .filter(|step| {
+            !matches!(
+                step.value,
+                warden_ir::Value::Record(_) | warden_ir::Value::Map(_)
+            )
+        })
+        .filter(|step| !longer_chain(step))
+        .filter(|step| {
+            let fresh = !seen.contains(&step.span);
+            seen.push(step.span);
+            fresh
+        })
+        .take(64)
+        .map(|step| {
+            let info = &program.files[step.span.file.0 as usize];
+            let text = info
+                .text
+                .get(step.span.range.as_range())
+                .unwrap_or_default();
+            TraceStep {
+                expr: text.to_string(),
+                value: value_to_json(&program.types, None, &step.value),
+                location: location(program, step.span),
+            }
+        })
+        .collect();
+    FindingReport {
+        rule: rule.name.clone(),
+        effect: f.effect.as_str().to_string(),
+        severity: rule.severity.as_str().to_string(),
+        control: rule.control.clone(),
+        message,
+        location: location(program, span),
+        input_location: None,
+        input_path: input_path(clause, f.element),
+        subject: subject.map(str::to_string),
+        code,
+        enforce: f.enforce_warn.then(|| "warn".to_string()),
+        waiver: None,
+        trace,
+    }
+}
+
+/// `$.spec.endpoints[2].tls_min_version` from the clause's static paths and the element index.
+fn input_path(clause: &warden_ir::Clause, element: Option<usize>) -> Option<String> {
+    let render = |p: &InputPath| p.fields.iter().map(|f| format!(".{f}")).collect::<String>();
+    match (&clause.input_path, &clause.iteration, element) {
+        (Some(p), Some(it), Some(i)) if p.from_element => {
+            let base = it.path.as_ref().filter(|b| !b.from_element)?;
+            Some(format!("${}[{i}]{}", render(base), render(p)))
+        }
+        (Some(p), _, _) if !p.from_element => Some(format!("${}", render(p))),
+        (None, Some(it), Some(i)) => it
+            .path
+            .as_ref()
+            .filter(|b| !b.from_element)
+            .map(|b| format!("${}[{i}]", render(b))),
+        _ => None,
+    }
+}
+
+fn waiver_report(w: &WaiverRef) -> WaiverReport {
+    WaiverReport {
+        name: w.name.clone(),
+        reason: w.reason.clone(),
+        approved_by: w.approved_by.clone(),
+        until: warden_ir::format_time(w.until),
+    }
+}
+
+fn expired_waiver(cx: &Context<'_>, w: &WaiverRef, outcome: &Outcome) -> FindingReport {
+    let program = cx.program;
+    // The waiver is reported against the rule of the first finding it would have excused.
+    let finding = outcome.findings.iter().find(|f| f.effect == Effect::Deny);
+    let (rule_name, severity, control, span) = match finding {
+        Some(f) => {
+            let rule = program.rule(f.rule);
+            (
+                rule.name.clone(),
+                rule.severity.as_str().to_string(),
+                rule.control.clone(),
+                rule.span,
+            )
+        }
+        None => (
+            String::new(),
+            "low".into(),
+            None,
+            warden_diagnostics::Span::default(),
+        ),
+    };
+    let span = program
+        .waivers
+        .iter()
+        .find(|pw| pw.name == w.name)
+        .map_or(span, |pw| pw.span);
+    FindingReport {
+        rule: rule_name,
+        effect: "warn".into(),
+        severity,
+        control,
+        message: Some(format!(
+            "waiver `{}` expired on {}; the finding it covered is enforced again",
+            w.name,
+            warden_ir::format_time(w.until)
+        )),
+        location: location(program, span),
+        input_location: None,
+        input_path: None,
+        subject: outcome.subject.clone(),
+        code: Some(warden_diagnostics::Code::W0004.to_string()),
+        enforce: None,
+        waiver: Some(waiver_report(w)),
+        trace: Vec::new(),
+    }
+}
+
+/// Lists merge by union (sorted, without duplicates); differing scalars become a sorted list.
+fn merge_obligations(cx: &Context<'_>, outcome: &Outcome) -> Map<String, Json> {
+    let mut by_key: std::collections::BTreeMap<String, Vec<Json>> = Default::default();
+    for (key, value) in &outcome.obligations {
+        by_key
+            .entry(key.to_string())
+            .or_default()
+            .push(value_to_json(&cx.program.types, None, value));
+    }
+    let mut out = Map::new();
+    for (key, values) in by_key {
+        let any_list = values.iter().any(Json::is_array);
+        let mut items: Vec<Json> = if any_list {
+            values
+                .into_iter()
+                .flat_map(|v| match v {
+                    Json::Array(items) => items,
+                    other => vec![other],
+                })
+                .collect()
+        } else {
+            values
+        };
+        items.sort_by_key(|v| v.to_string());
+        items.dedup();
+        let merged = if !any_list && items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Json::Array(items)
+        };
+        out.insert(key, merged);
+    }
+    out
+}

@@ -1,0 +1,210 @@
+//! The engine: a compiled policy set, its data, and decisions.
+
+use crate::decision::{self, Decision};
+use crate::source::{PolicySources, compile_sources};
+use crate::{DecideError, EngineError, PathError};
+use serde_json::Value as Json;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use warden_diagnostics::Diagnostic;
+use warden_eval::{DataWaiver, Options};
+use warden_ir::{DataId, Program, Value};
+
+/// A compiled policy set with its data, ready to decide. `Send + Sync`: share
+/// it behind an `Arc`; to reload, build a new one and swap it in whole.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    program: Arc<Program>,
+    warnings: Vec<Diagnostic>,
+    revision: String,
+    /// One value per declared data document (supplied, else its default, else none).
+    data: Arc<[Value]>,
+    supplied: Vec<bool>,
+    data_waivers: Arc<[DataWaiver]>,
+    /// Per target: the data documents its rules read.
+    data_needed: Vec<Vec<DataId>>,
+}
+
+/// Switches for one decision.
+#[derive(Clone, Debug)]
+pub struct DecideOptions {
+    /// Record the sub-expressions that decided each finding.
+    pub explain: bool,
+    /// Expression steps allowed before the decision fails closed.
+    pub budget: u64,
+}
+
+impl Default for DecideOptions {
+    fn default() -> Self {
+        let defaults = Options::default();
+        DecideOptions {
+            explain: defaults.explain,
+            budget: defaults.budget,
+        }
+    }
+}
+
+impl Engine {
+    /// Compiles every `*.warden` file below `dir` (or the one file named).
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Engine, EngineError> {
+        Self::from_sources(&PolicySources::from_path(dir)?)
+    }
+
+    /// Compiles policy texts held in memory.
+    pub fn from_sources(sources: &PolicySources) -> Result<Engine, EngineError> {
+        let (program, diagnostics) = compile_sources(sources);
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(EngineError::Compile { diagnostics });
+        }
+        Ok(Self::from_program(program, diagnostics, sources.revision()))
+    }
+
+    /// Wraps a program that compiled without errors.
+    pub fn from_program(
+        program: Arc<Program>,
+        warnings: Vec<Diagnostic>,
+        revision: String,
+    ) -> Engine {
+        let data: Vec<Value> = program
+            .data
+            .iter()
+            .map(|d| d.default.clone().unwrap_or(Value::None))
+            .collect();
+        let supplied = program.data.iter().map(|d| d.default.is_some()).collect();
+        let data_needed = (0..program.targets.len())
+            .map(|t| program.data_read_by(warden_ir::TargetId(t as u32)))
+            .collect();
+        Engine {
+            program,
+            warnings,
+            revision,
+            data: data.into(),
+            supplied,
+            data_waivers: Arc::from([]),
+            data_needed,
+        }
+    }
+
+    /// Merges a data object (`{"catalog": {...}}` supplies `data.catalog`), each
+    /// document validated against its declaration; `waivers` adds waivers.
+    pub fn with_data(mut self, json: &Json) -> Result<Engine, EngineError> {
+        let (values, waivers) = crate::data::load(&self.program, json)?;
+        let mut data = self.data.to_vec();
+        for (id, value) in values {
+            data[id.index()] = value;
+            self.supplied[id.index()] = true;
+        }
+        self.data = data.into();
+        if !waivers.is_empty() {
+            let mut all = self.data_waivers.to_vec();
+            all.extend(waivers);
+            self.data_waivers = all.into();
+        }
+        Ok(self)
+    }
+
+    /// The compiled program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Warnings from compiling (lints); errors never reach an engine.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// `sha256:` of the sources.
+    pub fn revision(&self) -> &str {
+        &self.revision
+    }
+
+    /// Decides `input` against `target` at time `now`.
+    pub fn decide(
+        &self,
+        target: &str,
+        input: &Json,
+        now: SystemTime,
+    ) -> Result<Decision, DecideError> {
+        self.decide_with(target, input, now, &DecideOptions::default())
+    }
+
+    /// Decides with options (explain, step budget).
+    pub fn decide_with(
+        &self,
+        target: &str,
+        input: &Json,
+        now: SystemTime,
+        options: &DecideOptions,
+    ) -> Result<Decision, DecideError> {
+        let program = &*self.program;
+        let Some(target_id) = program.target_by_name(target) else {
+            return Err(DecideError::UnknownTarget {
+                target: target.to_string(),
+                known: program.targets.iter().map(|t| t.name.to_string()).collect(),
+            });
+        };
+        if let Some(missing) = self.data_needed[target_id.index()]
+            .iter()
+            .find(|d| !self.supplied[d.index()])
+        {
+            return Err(DecideError::MissingData {
+                name: program.data[missing.index()].name.to_string(),
+                target: target.to_string(),
+            });
+        }
+        let ty = &program.target(target_id).ty;
+        let value = warden_ir::json_to_value(&program.types, ty, input).map_err(|errors| {
+            DecideError::InputMismatch {
+                target: target.to_string(),
+                errors: errors
+                    .into_iter()
+                    .map(|e| PathError {
+                        path: e.path,
+                        expected: e.expected,
+                        found: e.found,
+                    })
+                    .collect(),
+            }
+        })?;
+        let now = micros(now);
+        let outcome = warden_eval::decide(
+            program,
+            target_id,
+            &value,
+            &self.data,
+            &self.data_waivers,
+            now,
+            &Options {
+                budget: options.budget,
+                explain: options.explain,
+            },
+        );
+        let cx = decision::Context {
+            program,
+            target: target_id,
+            revision: &self.revision,
+            now,
+        };
+        Ok(decision::build(&cx, &outcome))
+    }
+}
+
+fn micros(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        assert_send_sync::<Engine>();
+    }
+}

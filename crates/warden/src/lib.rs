@@ -1,0 +1,30 @@
+//! Warden: a typed policy language and its engine.
+//!
+//! Compile a policy set once, then decide many inputs against it, from any
+//! number of threads:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = warden::Engine::from_dir("policies")?;
+//! let input = serde_json::json!({"principal": {"id": "u-1"}, "action": "read"});
+//! let decision = engine.decide("request", &input, std::time::SystemTime::now())?;
+//! println!("{}", serde_json::to_string_pretty(&decision)?);
+//! # Ok(()) }
+//! ```
+//!
+//! [`Engine`] is `Send + Sync`; share it behind an `Arc` and swap it whole to
+//! reload. Every decision has the JSON shape of [`Decision`].
+
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+mod data;
+mod decision;
+mod engine;
+mod error;
+mod source;
+
+pub use decision::{Decision, FindingReport, Location, TraceStep, WaiverReport};
+pub use engine::{DecideOptions, Engine};
+pub use error::{DecideError, EngineError, PathError};
+pub use source::{PolicySources, compile_sources, parse_document};
+pub use warden_diagnostics::{Code, Diagnostic, Severity};

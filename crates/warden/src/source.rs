@@ -1,0 +1,226 @@
+//! Reading policy folders and documents, and compiling through the one database.
+
+use crate::EngineError;
+use saphyr::{LoadableYamlNode, Scalar, Yaml};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use warden_diagnostics::Diagnostic;
+use warden_ir::Program;
+
+/// The files of a policy set: `*.warden` sources and the JSON Schema files
+/// they may name, each keyed by its path relative to the policy folder.
+#[derive(Clone, Debug, Default)]
+pub struct PolicySources {
+    /// `(path, text)` of every policy file, sorted by path.
+    pub files: Vec<(String, String)>,
+    /// JSON files (schemas) by path.
+    pub schemas: BTreeMap<String, String>,
+}
+
+impl PolicySources {
+    /// Reads every `*.warden` file below `path` (or the one file `path` names),
+    /// plus the `*.json` files beside them.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, EngineError> {
+        let path = path.as_ref();
+        let io = |p: &Path, source: std::io::Error| EngineError::Io {
+            path: p.display().to_string(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| io(path, e))?;
+        let mut sources = PolicySources::default();
+        if meta.is_file() {
+            let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            sources.files.push((name, text));
+            if let Some(dir) = path.parent() {
+                collect(dir, dir, &mut sources, false).map_err(|(p, e)| io(&p, e))?;
+            }
+        } else {
+            collect(path, path, &mut sources, true).map_err(|(p, e)| io(&p, e))?;
+        }
+        sources.files.sort();
+        Ok(sources)
+    }
+
+    /// A policy set from texts in memory (tests, embedding).
+    pub fn from_texts<P: Into<String>, T: Into<String>>(
+        files: impl IntoIterator<Item = (P, T)>,
+    ) -> Self {
+        let mut files: Vec<(String, String)> = files
+            .into_iter()
+            .map(|(p, t)| (p.into(), t.into()))
+            .collect();
+        files.sort();
+        PolicySources {
+            files,
+            schemas: BTreeMap::new(),
+        }
+    }
+
+    /// `sha256:` of every file's path and text: identifies the policy revision.
+    pub fn revision(&self) -> String {
+        let mut hasher = Sha256::new();
+        for (path, text) in self
+            .files
+            .iter()
+            .map(|(p, t)| (p, t))
+            .chain(self.schemas.iter())
+        {
+            hasher.update(path.as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+            hasher.update([0]);
+        }
+        let digest = hasher.finalize();
+        format!(
+            "sha256:{}",
+            digest
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    }
+}
+
+fn collect(
+    root: &Path,
+    dir: &Path,
+    out: &mut PolicySources,
+    policies: bool,
+) -> Result<(), (std::path::PathBuf, std::io::Error)> {
+    let entries = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            if policies {
+                collect(root, &path, out, policies)?;
+            }
+            continue;
+        }
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if policies && name.ends_with(".warden") {
+            let text = std::fs::read_to_string(&path).map_err(|e| (path.clone(), e))?;
+            out.files.push((relative, text));
+        } else if name.ends_with(".json") {
+            // Only schema-sized files: data and fixtures may be large and are not types.
+            if std::fs::metadata(&path)
+                .map(|m| m.len() < 4 << 20)
+                .unwrap_or(false)
+            {
+                let text = std::fs::read_to_string(&path).map_err(|e| (path.clone(), e))?;
+                out.schemas.insert(relative, text);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Compiles sources through the compiler database: the program and every diagnostic.
+pub fn compile_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic>) {
+    let db = warden_db::Database::default();
+    let files: Vec<_> = sources
+        .files
+        .iter()
+        .map(|(path, text)| db.add_file(path.clone(), text.as_str()))
+        .collect();
+    let set = warden_db::PolicySet::new(&db, files, Arc::new(sources.schemas.clone()));
+    let compiled = warden_db::compile(&db, set);
+    (compiled.program.clone(), compiled.diagnostics.clone())
+}
+
+/// Parses a JSON or YAML document (YAML 1.2; JSON is tried first when the
+/// name ends in `.json` or the text starts with `{` or `[`).
+pub fn parse_document(name: &str, text: &str) -> Result<Json, EngineError> {
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(EngineError::Syntax {
+            name: name.into(),
+            format: "JSON or YAML",
+            message: "the document is empty".into(),
+        });
+    }
+    if name.ends_with(".json") || trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return serde_json::from_str(text).map_err(|e| EngineError::Syntax {
+            name: name.into(),
+            format: "JSON",
+            message: format!("line {}, column {}: {e}", e.line(), e.column()),
+        });
+    }
+    let docs = Yaml::load_from_str(text).map_err(|e| EngineError::Syntax {
+        name: name.into(),
+        format: "YAML",
+        message: e.to_string(),
+    })?;
+    match docs.as_slice() {
+        [doc] => yaml_to_json(doc).map_err(|message| EngineError::Syntax {
+            name: name.into(),
+            format: "YAML",
+            message,
+        }),
+        [] => Err(EngineError::Syntax {
+            name: name.into(),
+            format: "YAML",
+            message: "the document is empty".into(),
+        }),
+        _ => Err(EngineError::Syntax {
+            name: name.into(),
+            format: "YAML",
+            message: "one document per file, please (found `---` separators)".into(),
+        }),
+    }
+}
+
+fn yaml_to_json(yaml: &Yaml<'_>) -> Result<Json, String> {
+    Ok(match yaml {
+        Yaml::Value(scalar) => scalar_to_json(scalar),
+        Yaml::Representation(text, _, _) => Json::String(text.to_string()),
+        Yaml::Sequence(items) => {
+            Json::Array(items.iter().map(yaml_to_json).collect::<Result<_, _>>()?)
+        }
+        Yaml::Mapping(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let key = match yaml_to_json(k)? {
+                    Json::String(s) => s,
+                    Json::Null => "null".into(),
+                    other => other.to_string(),
+                };
+                out.insert(key, yaml_to_json(v)?);
+            }
+            Json::Object(out)
+        }
+        Yaml::Tagged(_, inner) => yaml_to_json(inner)?,
+        Yaml::Alias(_) => return Err("YAML aliases are not supported; write the value out".into()),
+        Yaml::BadValue => return Err("a value that YAML cannot represent".into()),
+    })
+}
+
+fn scalar_to_json(scalar: &Scalar<'_>) -> Json {
+    match scalar {
+        Scalar::Null => Json::Null,
+        Scalar::Boolean(b) => Json::Bool(*b),
+        Scalar::Integer(i) => Json::from(*i),
+        Scalar::FloatingPoint(f) => {
+            serde_json::Number::from_f64(f.into_inner()).map_or(Json::Null, Json::Number)
+        }
+        Scalar::String(s) => Json::String(s.to_string()),
+    }
+}
