@@ -730,16 +730,12 @@ impl<'a> Analysis<'a> {
                         }
                     }
                 }
-                let mut missing = Vec::new();
-                if until.is_none() {
-                    missing.push("until");
-                }
-                if reason.is_none() {
-                    missing.push("reason");
-                }
-                if approved_by.is_none() {
-                    missing.push("approved_by");
-                }
+                // A field given with a wrong value was reported above; only absent ones are "lacking".
+                let given = |key: &str| decl.fields.iter().any(|(n, _)| n.text == key);
+                let missing: Vec<&str> = ["until", "reason", "approved_by"]
+                    .into_iter()
+                    .filter(|k| !given(k))
+                    .collect();
                 if !missing.is_empty() {
                     self.report(
                         Diagnostic::new(Code::E0303, self.span(f, decl.name.range), format!("the waiver `{}` lacks {}", decl.name.text, missing.join(", ")))

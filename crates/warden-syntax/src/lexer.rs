@@ -338,27 +338,96 @@ pub struct Token {
 }
 
 /// Splits `text` into tokens, trivia included. The ranges tile the text exactly.
+///
+/// A string right after `message` is a template: string literals inside its
+/// `{…}` interpolations may hold quotes (`"hi {x ?? "nobody"}"`), so its end
+/// is found by [`scan_template`] and lexing resumes after it.
 pub fn lex(text: &str) -> Vec<Token> {
-    let mut lexer = TokenKind::lexer(text);
     let mut tokens: Vec<Token> = Vec::new();
-    while let Some(result) = lexer.next() {
-        let span = lexer.span();
-        let kind = result.unwrap_or(TokenKind::Error);
-        // Merge runs of invalid characters into one error token.
-        if kind == TokenKind::Error
-            && let Some(last) = tokens.last_mut()
-            && last.kind == TokenKind::Error
-            && last.range.end as usize == span.start
-        {
-            last.range.end = span.end as u32;
-            continue;
+    let mut base = 0;
+    'restart: loop {
+        let mut lexer = TokenKind::lexer(&text[base..]);
+        while let Some(result) = lexer.next() {
+            let span = lexer.span();
+            let (start, end) = (base + span.start, base + span.end);
+            let kind = result.unwrap_or(TokenKind::Error);
+            if matches!(kind, TokenKind::Str | TokenKind::UnterminatedStr)
+                && previous_significant(&tokens) == Some(TokenKind::Message)
+            {
+                let (template_end, terminated) = scan_template(text, start);
+                let kind = if terminated {
+                    TokenKind::Str
+                } else {
+                    TokenKind::UnterminatedStr
+                };
+                tokens.push(Token {
+                    kind,
+                    range: TextRange::new(start, template_end),
+                });
+                if template_end != end {
+                    base = template_end;
+                    continue 'restart;
+                }
+                continue;
+            }
+            // Merge runs of invalid characters into one error token.
+            if kind == TokenKind::Error
+                && let Some(last) = tokens.last_mut()
+                && last.kind == TokenKind::Error
+                && last.range.end as usize == start
+            {
+                last.range.end = end as u32;
+                continue;
+            }
+            tokens.push(Token {
+                kind,
+                range: TextRange::new(start, end),
+            });
         }
-        tokens.push(Token {
-            kind,
-            range: TextRange::new(span.start, span.end),
-        });
+        return tokens;
     }
-    tokens
+}
+
+fn previous_significant(tokens: &[Token]) -> Option<TokenKind> {
+    tokens.iter().rev().map(|t| t.kind).find(|k| !k.is_trivia())
+}
+
+/// The end of the template string starting at `start` (a `"`), and whether it
+/// is closed. Inside `{…}`, nested string literals are skipped whole.
+pub fn scan_template(text: &str, start: usize) -> (usize, bool) {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    let mut depth = 0usize;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'\n' => return (i, false),
+            b'"' if depth == 0 => return (i + 1, true),
+            b'"' => {
+                // A string inside an interpolation; if it never closes, this quote
+                // was the template's end after all (and a `{` was left open).
+                let quote = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= bytes.len() || bytes[i] == b'\n' {
+                    return (quote + 1, true);
+                }
+                i += 1;
+            }
+            b'{' => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    (bytes.len(), false)
 }
 
 #[cfg(test)]
@@ -401,6 +470,13 @@ mod tests {
         use TokenKind::*;
         assert_eq!(kinds("a $$ b"), vec![Ident, Error, Ident]);
         assert_eq!(kinds("\"never ends\nx"), vec![UnterminatedStr, Ident]);
+    }
+
+    #[test]
+    fn message_templates_may_nest_strings() {
+        use TokenKind::*;
+        let text = r##"message "by {a ?? "nobody"} at {b}" deny "x{" ""##;
+        assert_eq!(kinds(text), vec![Message, Str, Deny, Str, UnterminatedStr]);
     }
 
     #[test]

@@ -306,6 +306,13 @@ fn find_close(input: &str, from: usize, end: usize) -> Option<usize> {
             b'}' if depth == 0 => return Some(i),
             b'}' => depth -= 1,
             b'\\' => i += 1,
+            b'"' => {
+                // Skip a string literal inside the interpolation.
+                i += 1;
+                while i < end && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
             _ => {}
         }
         i += 1;
