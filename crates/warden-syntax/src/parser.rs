@@ -420,6 +420,11 @@ fn parser_tokens(
             continue;
         }
         if kind.is_trivia() {
+            if !top_level {
+                let d = Diagnostic::new(Code::E0009, ctx.span(token.range), "a comment cannot stand inside an interpolation")
+                    .with_help("move the comment out of the message");
+                ctx.report(d);
+            }
             continue;
         }
         let line_start = std::mem::replace(&mut at_line_start, false)
