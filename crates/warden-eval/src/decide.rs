@@ -11,6 +11,9 @@ pub struct Options {
     pub budget: u64,
     /// Record the sub-expressions that decided each finding.
     pub explain: bool,
+    /// Skip clauses by the target's literal-equality index. Always on in
+    /// production; off only to check that skipping never changes a decision.
+    pub use_index: bool,
 }
 
 impl Default for Options {
@@ -18,6 +21,7 @@ impl Default for Options {
         Options {
             budget: 1_000_000,
             explain: false,
+            use_index: true,
         }
     }
 }
@@ -117,7 +121,16 @@ pub fn decide(
 
     // Candidate clauses: the unguarded ones plus those under the input's literal values.
     let mut candidates: Vec<(RuleId, u32)> = target_def.index.unguarded.clone();
-    for guard in &target_def.index.guards {
+    if !options.use_index {
+        candidates.extend(
+            target_def
+                .index
+                .guards
+                .iter()
+                .flat_map(|g| g.by_value.values().flatten().copied()),
+        );
+    }
+    for guard in target_def.index.guards.iter().filter(|_| options.use_index) {
         if let Some(Value::Str(s)) = slot_path(input, &guard.slots)
             && let Some(bucket) = guard.by_value.get(s)
         {

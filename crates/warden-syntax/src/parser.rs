@@ -421,8 +421,12 @@ fn parser_tokens(
         }
         if kind.is_trivia() {
             if !top_level {
-                let d = Diagnostic::new(Code::E0009, ctx.span(token.range), "a comment cannot stand inside an interpolation")
-                    .with_help("move the comment out of the message");
+                let d = Diagnostic::new(
+                    Code::E0009,
+                    ctx.span(token.range),
+                    "a comment cannot stand inside an interpolation",
+                )
+                .with_help("move the comment out of the message");
                 ctx.report(d);
             }
             continue;

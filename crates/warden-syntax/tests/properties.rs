@@ -13,11 +13,85 @@ use warden_syntax::print::print_file;
 
 /// Snippets that make random input look like Warden often enough to go deep.
 const VOCABULARY: &[&str] = &[
-    "package", "p", "rule", "r", "on", "manifest", "as", "app", "{", "}", "(", ")", "[", "]", "deny", "allow", "when", "for",
-    "in", "message", "\"m {app.x}\"", "with", "k", "=", "==", "!=", "and", "or", "not", "all", "any", ":", ",", ".", "?.", "??",
-    "x", "1", "2.5", "90d", "2026-01-01", "\"s\"", "r\"re\"", "type", "T", "target", "data", "fn", "->", "let", "if", "then",
-    "else", "has", "none", "true", "@", "severity", "waiver", "test", "given", "expect", "at", "\n", " ", "//c\n", "|", "?", "...",
-    "+", "-", "*", "<", ">=", "matches", "\"open", "$", "&&", "!",
+    "package",
+    "p",
+    "rule",
+    "r",
+    "on",
+    "manifest",
+    "as",
+    "app",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "deny",
+    "allow",
+    "when",
+    "for",
+    "in",
+    "message",
+    "\"m {app.x}\"",
+    "with",
+    "k",
+    "=",
+    "==",
+    "!=",
+    "and",
+    "or",
+    "not",
+    "all",
+    "any",
+    ":",
+    ",",
+    ".",
+    "?.",
+    "??",
+    "x",
+    "1",
+    "2.5",
+    "90d",
+    "2026-01-01",
+    "\"s\"",
+    "r\"re\"",
+    "type",
+    "T",
+    "target",
+    "data",
+    "fn",
+    "->",
+    "let",
+    "if",
+    "then",
+    "else",
+    "has",
+    "none",
+    "true",
+    "@",
+    "severity",
+    "waiver",
+    "test",
+    "given",
+    "expect",
+    "at",
+    "\n",
+    " ",
+    "//c\n",
+    "|",
+    "?",
+    "...",
+    "+",
+    "-",
+    "*",
+    "<",
+    ">=",
+    "matches",
+    "\"open",
+    "$",
+    "&&",
+    "!",
 ];
 
 fn soup() -> impl Strategy<Value = String> {
@@ -26,12 +100,22 @@ fn soup() -> impl Strategy<Value = String> {
 
 fn check_spans(text: &str) {
     let parse = warden_syntax::parse(FileId(0), text);
-    let joined: String = parse.tokens().iter().map(|t| &text[t.range.as_range()]).collect();
+    let joined: String = parse
+        .tokens()
+        .iter()
+        .map(|t| &text[t.range.as_range()])
+        .collect();
     assert_eq!(joined, text, "tokens must tile the text");
     for d in parse.diagnostics() {
         let r = d.primary.span.range;
-        assert!(r.start <= r.end && r.end as usize <= text.len(), "diagnostic span {r:?} outside the text");
-        assert!(text.is_char_boundary(r.start as usize) && text.is_char_boundary(r.end as usize), "span splits a character");
+        assert!(
+            r.start <= r.end && r.end as usize <= text.len(),
+            "diagnostic span {r:?} outside the text"
+        );
+        assert!(
+            text.is_char_boundary(r.start as usize) && text.is_char_boundary(r.end as usize),
+            "span splits a character"
+        );
     }
 }
 

@@ -33,6 +33,9 @@ pub struct DecideOptions {
     pub explain: bool,
     /// Expression steps allowed before the decision fails closed.
     pub budget: u64,
+    /// Skip clauses whose literal tests cannot hold (on by default; turning it
+    /// off never changes a decision, only its cost).
+    pub use_index: bool,
 }
 
 impl Default for DecideOptions {
@@ -41,6 +44,7 @@ impl Default for DecideOptions {
         DecideOptions {
             explain: defaults.explain,
             budget: defaults.budget,
+            use_index: defaults.use_index,
         }
     }
 }
@@ -178,6 +182,7 @@ impl Engine {
             &Options {
                 budget: options.budget,
                 explain: options.explain,
+                use_index: options.use_index,
             },
         );
         let cx = decision::Context {

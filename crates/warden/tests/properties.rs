@@ -1,0 +1,230 @@
+//! Evaluator laws, checked over generated inputs against the corpus policy sets:
+//! - the order of policy files and of items within them never changes a decision;
+//! - deciding is deterministic;
+//! - the literal-equality index never changes a decision (only its cost);
+//! - deny overrides: an allow decision has no deny finding, and a deny finding means deny.
+
+use proptest::prelude::*;
+use serde_json::{Value as Json, json};
+use std::path::Path;
+use std::time::SystemTime;
+use warden::{DecideOptions, Decision, Engine, PolicySources};
+use warden_diagnostics::FileId;
+
+fn suite(name: &str) -> PolicySources {
+    PolicySources::from_path(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/decisions")
+            .join(name)
+            .join("policy"),
+    )
+    .expect("the corpus suite loads")
+}
+
+fn catalog() -> Json {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/decisions/gateway/catalog.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("catalog")).expect("catalog is JSON")
+}
+
+fn engine(sources: &PolicySources, data: Option<&Json>) -> Engine {
+    let engine = Engine::from_sources(sources).unwrap_or_else(|e| panic!("{e:?}"));
+    match data {
+        Some(d) => engine.with_data(d).expect("data loads"),
+        None => engine,
+    }
+}
+
+/// The same policy set with its files renamed (so reordered) and every file's items shuffled.
+fn reordered(sources: &PolicySources, file_order: &[usize], seed: u64) -> PolicySources {
+    let mut files = Vec::new();
+    for (rank, &i) in file_order.iter().enumerate() {
+        let (path, text) = &sources.files[i % sources.files.len()];
+        let parse = warden_syntax::parse(FileId(0), text);
+        let mut tree = parse.tree().clone();
+        // A deterministic shuffle from the seed.
+        let n = tree.items.len();
+        let mut state = seed.wrapping_add(rank as u64);
+        for k in (1..n).rev() {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            tree.items.swap(k, (state >> 33) as usize % (k + 1));
+        }
+        files.push((
+            format!("{rank:02}-{path}"),
+            warden_syntax::print::print_file(&tree),
+        ));
+    }
+    files.sort_by(|a, b| a.0[3..].cmp(&b.0[3..]));
+    files.dedup_by(|a, b| a.0[3..] == b.0[3..]);
+    PolicySources {
+        files,
+        schemas: sources.schemas.clone(),
+    }
+}
+
+/// What must not change: outcome, findings and obligations (not ids, not line numbers).
+fn essence(d: &Decision) -> Json {
+    let findings = |list: &[warden::FindingReport]| -> Vec<Json> {
+        list.iter()
+            .map(|f| {
+                json!([
+                    f.rule,
+                    f.effect,
+                    f.message,
+                    f.input_path,
+                    f.code,
+                    f.waiver.as_ref().map(|w| &w.name)
+                ])
+            })
+            .collect()
+    };
+    json!({
+        "decision": d.decision, "reason": d.reason, "obligations": d.obligations,
+        "findings": findings(&d.findings), "warnings": findings(&d.warnings), "waived": findings(&d.waived),
+    })
+}
+
+fn request() -> impl Strategy<Value = Json> {
+    (
+        prop::sample::select(vec!["u-123", "u-7", "u-9", "u-404"]),
+        prop::sample::select(vec!["user", "service"]),
+        prop::sample::select(vec!["sso", "local", "token"]),
+        any::<bool>(),
+        prop::sample::select(vec!["read", "write", "delete", "admin", "egress"]),
+        prop::sample::select(vec!["crm-lite", "old-wiki", "shadow-it"]),
+        prop::option::of(0i64..5000),
+        prop::option::of(prop::sample::select(vec![
+            "api.salesforce.com",
+            "paste.example.net",
+        ])),
+    )
+        .prop_map(|(id, kind, via, mfa, action, app, records, host)| {
+            json!({
+                "principal": { "id": id, "type": kind, "authenticated_via": via, "mfa": mfa },
+                "action": action,
+                "resource": { "type": "record", "app_id": app },
+                "context": { "records_requested": records, "destination_host": host },
+            })
+        })
+}
+
+fn manifest() -> impl Strategy<Value = Json> {
+    let role = (prop::sample::select(vec!["Viewer", "Editor", "Admin"]), any::<bool>(), prop::option::of(prop::sample::select(vec!["2026-06-05T00:00:00Z", "2026-12-01T00:00:00Z"])))
+        .prop_map(|(template, justified, expires)| {
+            let mut r = json!({ "name": format!("{}-role", template.to_lowercase()), "template": template });
+            if justified {
+                r["justification"] = json!("on call");
+            }
+            if let Some(e) = expires {
+                r["expires_at"] = json!(e);
+            }
+            r
+        });
+    let endpoint = (
+        prop::sample::select(vec![
+            "https://a.apps.acme.example",
+            "http://b.example.com",
+            "https://c.example.net",
+        ]),
+        prop::sample::select(vec!["1.2", "1.3"]),
+    )
+        .prop_map(|(url, tls)| json!({ "url": url, "tls_min_version": tls }));
+    (
+        prop::sample::select(vec!["crm-lite", "hr-legacy"]),
+        prop::sample::select(vec!["low", "medium", "high"]),
+        prop::option::of(prop::sample::select(vec!["approved", "pending", "rejected"])),
+        prop::sample::select(vec!["oidc", "saml", "none"]),
+        any::<bool>(),
+        prop::collection::vec(role, 0..3),
+        prop::collection::vec(endpoint, 0..3),
+        prop::sample::select(vec!["2026-06-10T00:00:00Z", "2026-08-01T00:00:00Z", "2026-05-01T00:00:00Z"]),
+    )
+        .prop_map(|(name, tier, approval, sso, local, roles, endpoints, expires)| {
+            let mut metadata = json!({
+                "name": name, "owner": "o@acme.example", "risk_tier": tier,
+                "registered_at": "2026-05-01T00:00:00Z", "expires_at": expires,
+            });
+            if let Some(status) = approval {
+                metadata["approval"] = json!({ "status": status, "reviewer": "sec@acme.example" });
+            }
+            json!({
+                "metadata": metadata,
+                "spec": { "auth": { "sso": sso, "mfa": "required", "local_accounts": local }, "roles": roles, "endpoints": endpoints },
+            })
+        })
+}
+
+fn now() -> impl Strategy<Value = SystemTime> {
+    prop::sample::select(vec!["2026-06-01T00:00:00Z", "2027-04-01T00:00:00Z"])
+        .prop_map(|t| t.parse::<jiff::Timestamp>().expect("time").into())
+}
+
+fn check_laws(
+    engine: &Engine,
+    shuffled: &Engine,
+    target: &str,
+    input: &Json,
+    now: SystemTime,
+) -> Result<(), TestCaseError> {
+    let first = engine.decide(target, input, now).expect("decides");
+    let again = engine.decide(target, input, now).expect("decides");
+    prop_assert_eq!(essence(&first), essence(&again), "not deterministic");
+    let unindexed = engine
+        .decide_with(
+            target,
+            input,
+            now,
+            &DecideOptions {
+                use_index: false,
+                ..DecideOptions::default()
+            },
+        )
+        .expect("decides");
+    prop_assert_eq!(
+        essence(&first),
+        essence(&unindexed),
+        "the index changed the decision"
+    );
+    let reordered = shuffled.decide(target, input, now).expect("decides");
+    prop_assert_eq!(
+        essence(&first),
+        essence(&reordered),
+        "policy order changed the decision"
+    );
+    let any_deny = first.findings.iter().any(|f| f.effect == "deny");
+    prop_assert_eq!(
+        first.is_allowed(),
+        !any_deny && (first.reason.is_none()),
+        "deny must override allow"
+    );
+    if !first.is_allowed() {
+        prop_assert!(
+            first.obligations.is_empty(),
+            "a deny carries no obligations"
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn gateway_laws(input in request(), now in now(), order in Just(vec![0usize]).prop_shuffle(), seed in any::<u64>()) {
+        let sources = suite("gateway");
+        let data = catalog();
+        let engine = engine(&sources, Some(&data));
+        let shuffled = self::engine(&reordered(&sources, &order, seed), Some(&data));
+        check_laws(&engine, &shuffled, "request", &input, now)?;
+    }
+
+    #[test]
+    fn manifest_laws(input in manifest(), now in now(), order in Just(vec![0usize, 1, 2]).prop_shuffle(), seed in any::<u64>()) {
+        let sources = suite("microapps");
+        let engine = engine(&sources, None);
+        let shuffled = self::engine(&reordered(&sources, &order, seed), None);
+        check_laws(&engine, &shuffled, "manifest", &input, now)?;
+    }
+}
