@@ -1,6 +1,6 @@
 //! One decision: which clauses hold, which findings are waived, the outcome.
 
-use crate::eval::{EvalError, Evaluator, Frame, TraceEntry, iterate};
+use crate::eval::{EvalError, Evaluator, Frame, TraceEntry};
 use std::sync::Arc;
 use warden_ir::{Effect, Program, RuleId, TargetId, Value};
 
@@ -137,8 +137,11 @@ pub fn decide(
             candidates.extend_from_slice(bucket);
         }
     }
-    candidates.sort_unstable();
-    candidates.dedup();
+    // The unguarded list is already in (rule, clause) order; guard buckets may interleave.
+    if candidates.len() > target_def.index.unguarded.len() {
+        candidates.sort_unstable();
+        candidates.dedup();
+    }
 
     let subject = target_def
         .subject
@@ -149,11 +152,13 @@ pub fn decide(
         });
 
     let mut held: Vec<Finding> = Vec::new();
+    // One frame, reset for each rule: no allocation per rule.
+    let mut frame = Frame::new(0, &[]);
     let mut i = 0;
     while i < candidates.len() {
         let rule_id = candidates[i].0;
         let rule = program.rule(rule_id);
-        let mut frame = Frame::new(rule.locals, &rule.lets);
+        frame.reset(rule.locals, &rule.lets);
         frame.locals[0] = input.clone();
         while i < candidates.len() && candidates[i].0 == rule_id {
             let clause_index = candidates[i].1;
@@ -201,19 +206,21 @@ pub fn decide(
         }
     }
 
-    let order = |f: &Finding| {
-        (
-            program.rule(f.rule).name.clone(),
-            program.rule(f.rule).clauses[f.clause as usize]
-                .span
-                .range
-                .start,
-            f.element,
-        )
+    // Borrowed keys: sorting allocates nothing.
+    let order = |a: &Finding, b: &Finding| {
+        let key = |f: &Finding| {
+            let rule = program.rule(f.rule);
+            (
+                rule.name.as_str(),
+                rule.clauses[f.clause as usize].span.range.start,
+                f.element,
+            )
+        };
+        key(a).cmp(&key(b))
     };
-    findings.sort_by_key(order);
-    warnings.sort_by_key(order);
-    waived.sort_by_key(|w| order(&w.finding));
+    findings.sort_by(order);
+    warnings.sort_by(order);
+    waived.sort_by(|a, b| order(&a.finding, &b.finding));
 
     let denied = findings.iter().any(|f| f.effect == Effect::Deny);
     let any_allow = findings.iter().any(|f| f.effect == Effect::Allow);
@@ -281,20 +288,23 @@ fn evaluate_clause<'p>(
         element,
         ..base.clone()
     };
-    let elements: Vec<Option<(usize, Value)>> = match &clause.iteration {
-        None => vec![None],
+    // The collection is shared (`Arc`), never copied; one pass binds each element.
+    let (items, local) = match &clause.iteration {
+        None => (None, None),
         Some(it) => match ev.eval(&it.collection, frame) {
-            Ok(items) => iterate(&items).enumerate().map(Some).collect(),
+            Ok(Value::List(items)) => (Some(items), Some(it.local)),
+            Ok(_) => return,
             Err(e) => {
                 out.push(fail(e, None));
                 return;
             }
         },
     };
-    for element in elements {
-        let index = element.as_ref().map(|(i, _)| *i);
-        if let (Some(it), Some((_, value))) = (&clause.iteration, element) {
-            frame.locals[it.local.index()] = value;
+    let count = items.as_ref().map_or(1, |items| items.len());
+    for position in 0..count {
+        let index = items.as_ref().map(|_| position);
+        if let (Some(items), Some(local)) = (&items, local) {
+            frame.locals[local.index()] = items[position].clone();
         }
         if options.explain {
             ev.trace = Some(Vec::new());

@@ -32,6 +32,15 @@ pub(crate) struct Frame<'p> {
 }
 
 impl<'p> Frame<'p> {
+    /// Clears the frame for another rule, keeping its buffers.
+    pub fn reset(&mut self, locals: u32, let_exprs: &'p [Expr]) {
+        self.locals.clear();
+        self.locals.resize(locals as usize, Value::None);
+        self.lets.clear();
+        self.lets.resize(let_exprs.len(), None);
+        self.let_exprs = let_exprs;
+    }
+
     pub fn new(locals: u32, let_exprs: &'p [Expr]) -> Self {
         Frame {
             locals: vec![Value::None; locals as usize],
@@ -93,6 +102,16 @@ impl<'p> Evaluator<'p> {
     }
 
     fn eval_kind(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> EvalResult {
+        // Field chains are read in place: one clone of the result, none of the
+        // records along the way. (Not while explaining: the trace records each step.)
+        if self.trace.is_none()
+            && matches!(e.kind, ExprKind::Field { .. } | ExprKind::DynField { .. })
+        {
+            self.ensure_root(e, frame)?;
+            if let Some(v) = place(self.data, frame, e) {
+                return Ok(v.clone());
+            }
+        }
         Ok(match &e.kind {
             ExprKind::Const(v) => v.clone(),
             ExprKind::Local(id) => frame.locals[id.index()].clone(),
@@ -292,38 +311,21 @@ impl<'p> Evaluator<'p> {
             }
             _ => {}
         }
+        if self.trace.is_none() && is_comparison(op) {
+            self.ensure_root(lhs, frame)?;
+            self.ensure_root(rhs, frame)?;
+            if let (Some(l), Some(r)) = (place(self.data, frame, lhs), place(self.data, frame, rhs))
+            {
+                return compare_op(op, l, r, span);
+            }
+        }
         let l = self.eval(lhs, frame)?;
         let r = self.eval(rhs, frame)?;
+        if is_comparison(op) {
+            return compare_op(op, &l, &r, span);
+        }
         let overflow = || err(Code::E0503, span, "arithmetic overflow");
         Ok(match op {
-            BinOp::Eq => Value::Bool(values_equal(&l, &r)),
-            BinOp::NotEq => Value::Bool(!values_equal(&l, &r)),
-            BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
-                let Some(ord) = compare(&l, &r) else {
-                    return Ok(Value::Bool(false));
-                };
-                Value::Bool(match op {
-                    BinOp::Lt => ord == Ordering::Less,
-                    BinOp::LtEq => ord != Ordering::Greater,
-                    BinOp::Gt => ord == Ordering::Greater,
-                    _ => ord != Ordering::Less,
-                })
-            }
-            BinOp::In => Value::Bool(contains(&r, &l)),
-            BinOp::NotIn => Value::Bool(!contains(&r, &l)),
-            BinOp::Matches => match (&l, &r) {
-                (Value::Str(s), Value::Str(p)) => {
-                    let regex = regex::Regex::new(p).map_err(|e| {
-                        err(
-                            Code::E0502,
-                            span,
-                            format!("invalid regular expression: {e}"),
-                        )
-                    })?;
-                    Value::Bool(regex.is_match(s))
-                }
-                _ => Value::Bool(false),
-            },
             BinOp::Add => match (l, r) {
                 (Value::Int(a), Value::Int(b)) => {
                     Value::Int(a.checked_add(b).ok_or_else(overflow)?)
@@ -388,8 +390,116 @@ impl<'p> Evaluator<'p> {
             BinOp::And | BinOp::Or | BinOp::Coalesce => {
                 unreachable!("short-circuiting operators return above")
             }
+            BinOp::Eq
+            | BinOp::NotEq
+            | BinOp::Lt
+            | BinOp::LtEq
+            | BinOp::Gt
+            | BinOp::GtEq
+            | BinOp::In
+            | BinOp::NotIn
+            | BinOp::Matches => unreachable!("comparisons return above"),
         })
     }
+}
+
+impl<'p> Evaluator<'p> {
+    /// Computes the `let` at the root of a field chain, so the chain can be read in place.
+    fn ensure_root(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> Result<(), EvalError> {
+        let mut current = e;
+        loop {
+            match &current.kind {
+                ExprKind::Field { base, .. } | ExprKind::DynField { base, .. } => current = base,
+                ExprKind::Let(id) => {
+                    let i = id.index();
+                    if frame.lets[i].is_none() {
+                        let v = self.eval(&frame.let_exprs[i], frame)?;
+                        frame.lets[i] = Some(v);
+                    }
+                    return Ok(());
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+static NONE: Value = Value::None;
+
+/// The value of a constant, a local, a computed `let`, a data document, or a
+/// field chain over those, by reference; `None` when it must be evaluated.
+fn place<'a>(data: &'a [Value], frame: &'a Frame<'_>, e: &'a Expr) -> Option<&'a Value> {
+    match &e.kind {
+        ExprKind::Const(v) => Some(v),
+        ExprKind::Local(id) => Some(&frame.locals[id.index()]),
+        ExprKind::Let(id) => frame.lets[id.index()].as_ref(),
+        ExprKind::Data(id) => Some(&data[id.index()]),
+        ExprKind::Field {
+            base,
+            slot,
+            optional_chain,
+        } => match place(data, frame, base)? {
+            Value::Record(r) => Some(&r.slots[*slot as usize]),
+            Value::None if *optional_chain => Some(&NONE),
+            // Let the evaluator report what went wrong.
+            _ => None,
+        },
+        ExprKind::DynField { base, name, .. } => match place(data, frame, base)? {
+            Value::Map(m) => Some(m.get(name).unwrap_or(&NONE)),
+            Value::Record(r) => Some(r.extra.as_ref().and_then(|x| x.get(name)).unwrap_or(&NONE)),
+            _ => Some(&NONE),
+        },
+        _ => None,
+    }
+}
+
+fn is_comparison(op: BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Eq
+            | BinOp::NotEq
+            | BinOp::Lt
+            | BinOp::LtEq
+            | BinOp::Gt
+            | BinOp::GtEq
+            | BinOp::In
+            | BinOp::NotIn
+            | BinOp::Matches
+    )
+}
+
+fn compare_op(op: BinOp, l: &Value, r: &Value, span: Span) -> EvalResult {
+    Ok(Value::Bool(match op {
+        BinOp::Eq => values_equal(l, r),
+        BinOp::NotEq => !values_equal(l, r),
+        BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
+            let Some(ord) = compare(l, r) else {
+                return Ok(Value::Bool(false));
+            };
+            match op {
+                BinOp::Lt => ord == Ordering::Less,
+                BinOp::LtEq => ord != Ordering::Greater,
+                BinOp::Gt => ord == Ordering::Greater,
+                _ => ord != Ordering::Less,
+            }
+        }
+        BinOp::In => contains(r, l),
+        BinOp::NotIn => !contains(r, l),
+        BinOp::Matches => match (l, r) {
+            (Value::Str(s), Value::Str(p)) => {
+                let regex = regex::Regex::new(p).map_err(|e| {
+                    err(
+                        Code::E0502,
+                        span,
+                        format!("invalid regular expression: {e}"),
+                    )
+                })?;
+                regex.is_match(s)
+            }
+            _ => false,
+        },
+        _ => unreachable!("not a comparison: {op:?}"),
+    }))
 }
 
 fn float_op(a: &Value, b: &Value, f: impl Fn(f64, f64) -> f64) -> Value {

@@ -23,23 +23,31 @@ pub fn json_to_value(
     ty: &Ty,
     json: &Json,
 ) -> Result<Value, Vec<ConversionError>> {
-    let mut errors = Vec::new();
-    let mut path = String::from("$");
-    let value = Converter {
+    let mut converter = Converter {
         types,
-        errors: &mut errors,
-    }
-    .convert(ty, json, &mut path);
-    if errors.is_empty() {
+        errors: Vec::new(),
+        path: Vec::new(),
+    };
+    let value = converter.convert(ty, json);
+    if converter.errors.is_empty() {
         Ok(value)
     } else {
-        Err(errors)
+        Err(converter.errors)
     }
 }
 
-struct Converter<'a> {
+/// One step of the path to the value being converted; rendered only on error.
+enum Segment<'j> {
+    Key(&'j str),
+    /// A declared field that the document lacks.
+    Missing(Arc<str>),
+    Index(usize),
+}
+
+struct Converter<'a, 'j> {
     types: &'a TypeTable,
-    errors: &'a mut Vec<ConversionError>,
+    errors: Vec<ConversionError>,
+    path: Vec<Segment<'j>>,
 }
 
 fn describe(json: &Json) -> String {
@@ -59,26 +67,58 @@ fn describe(json: &Json) -> String {
     }
 }
 
-impl Converter<'_> {
-    fn mismatch(&mut self, path: &str, ty: &Ty, json: &Json) -> Value {
+impl<'j> Converter<'_, 'j> {
+    /// `$.spec.endpoints[2].url`.
+    fn path_text(&self) -> String {
+        let mut out = String::from("$");
+        for segment in &self.path {
+            let segment = match segment {
+                Segment::Missing(name) => &Segment::Key(name),
+                other => other,
+            };
+            match segment {
+                Segment::Index(i) => out.push_str(&format!("[{i}]")),
+                Segment::Key(key)
+                    if !key.is_empty()
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                {
+                    out.push('.');
+                    out.push_str(key);
+                }
+                Segment::Key(key) => out.push_str(&format!("[{key:?}]")),
+                Segment::Missing(_) => unreachable!("rendered as a key above"),
+            }
+        }
+        out
+    }
+
+    fn error(&mut self, expected: String, found: String) {
+        let path = self.path_text();
         self.errors.push(ConversionError {
-            path: path.to_string(),
-            expected: self.types.display(ty),
-            found: describe(json),
+            path,
+            expected,
+            found,
         });
+    }
+
+    fn mismatch(&mut self, ty: &Ty, json: &Json) -> Value {
+        let expected = self.types.display(ty);
+        self.error(expected, describe(json));
         Value::None
     }
 
-    fn convert(&mut self, ty: &Ty, json: &Json, path: &mut String) -> Value {
+    fn convert(&mut self, ty: &Ty, json: &'j Json) -> Value {
         match (ty, json) {
             (Ty::Error, _) => Value::None,
             (Ty::Any, _) => any_value(json),
             (Ty::Optional(_) | Ty::None, Json::Null) => Value::None,
-            (Ty::Optional(inner), _) => self.convert(inner, json, path),
+            (Ty::Optional(inner), _) => self.convert(inner, json),
             (Ty::Bool, Json::Bool(b)) => Value::Bool(*b),
             (Ty::Int, Json::Number(n)) => match n.as_i64() {
                 Some(i) => Value::Int(i),
-                None => self.mismatch(path, ty, json),
+                None => self.mismatch(ty, json),
             },
             (Ty::Float, Json::Number(n)) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             (Ty::String, Json::String(s)) => Value::Str(Arc::from(s.as_str())),
@@ -92,81 +132,78 @@ impl Converter<'_> {
                     .find(|m| ***m == **s)
                 {
                     Some(member) => Value::Str(member.clone()),
-                    None => self.mismatch(path, ty, json),
+                    None => self.mismatch(ty, json),
                 }
             }
             (Ty::Time, Json::String(s)) => match parse_time(s) {
                 Some(t) => Value::Time(t),
-                None => self.mismatch(path, ty, json),
+                None => self.mismatch(ty, json),
             },
             (Ty::Duration, Json::String(s)) => match parse_duration(s) {
                 Some(d) => Value::Duration(d),
-                None => self.mismatch(path, ty, json),
+                None => self.mismatch(ty, json),
             },
             (Ty::List(inner), Json::Array(items)) => {
-                let base = path.len();
-                let values: Vec<Value> = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| {
-                        path.push_str(&format!("[{i}]"));
-                        let v = self.convert(inner, item, path);
-                        path.truncate(base);
-                        v
-                    })
-                    .collect();
+                let mut values = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    self.path.push(Segment::Index(i));
+                    values.push(self.convert(inner, item));
+                    self.path.pop();
+                }
                 Value::List(values.into())
             }
             (Ty::Map(inner), Json::Object(entries)) => {
-                let base = path.len();
                 let mut map = MapValue::with_capacity_and_hasher(entries.len(), Default::default());
                 for (key, item) in entries {
-                    push_key(path, key);
-                    let v = self.convert(inner, item, path);
-                    path.truncate(base);
+                    self.path.push(Segment::Key(key));
+                    let v = self.convert(inner, item);
+                    self.path.pop();
                     map.insert(Arc::from(key.as_str()), v);
                 }
                 Value::Map(Arc::new(map))
             }
             (Ty::Record(id), Json::Object(entries)) => {
                 let def = self.types.record(*id);
-                let base = path.len();
                 let mut slots = Vec::with_capacity(def.fields.len());
+                let mut matched = 0;
                 for field in &def.fields {
-                    push_key(path, &field.name);
-                    match entries.get(&*field.name) {
+                    let entry = entries.get_key_value(&*field.name);
+                    matched += usize::from(entry.is_some());
+                    match entry.map(|(_, v)| v) {
                         Some(Json::Null) | None if field.optional || field.ty.is_optional() => {
                             slots.push(Value::None)
                         }
                         None => {
-                            self.errors.push(ConversionError {
-                                path: path.clone(),
-                                expected: self.types.display(&field.ty),
-                                found: "nothing (the field is missing)".into(),
-                            });
+                            self.path.push(Segment::Missing(field.name.clone()));
+                            let expected = self.types.display(&field.ty);
+                            self.error(expected, "nothing (the field is missing)".into());
+                            self.path.pop();
                             slots.push(Value::None);
                         }
-                        Some(item) => slots.push(self.convert(&field.ty, item, path)),
+                        Some(item) => {
+                            let (key, _) = entry.expect("present");
+                            self.path.push(Segment::Key(key));
+                            slots.push(self.convert(&field.ty, item));
+                            self.path.pop();
+                        }
                     }
-                    path.truncate(base);
                 }
+                // Unknown fields: kept (as untyped values) by open records, errors in closed ones.
                 let mut extra = None;
-                for (key, item) in entries {
-                    if def.slot(key).is_some() {
-                        continue;
-                    }
-                    if def.open {
-                        extra
-                            .get_or_insert_with(MapValue::default)
-                            .insert(Arc::from(key.as_str()), any_value(item));
-                    } else {
-                        push_key(path, key);
-                        self.errors.push(ConversionError {
-                            path: path.clone(),
-                            expected: "no such field".into(),
-                            found: describe(item),
-                        });
-                        path.truncate(base);
+                if matched < entries.len() {
+                    for (key, item) in entries {
+                        if def.slot(key).is_some() {
+                            continue;
+                        }
+                        if def.open {
+                            extra
+                                .get_or_insert_with(MapValue::default)
+                                .insert(Arc::from(key.as_str()), any_value(item));
+                        } else {
+                            self.path.push(Segment::Key(key));
+                            self.error("no such field".into(), describe(item));
+                            self.path.pop();
+                        }
                     }
                 }
                 Value::Record(Arc::new(RecordValue {
@@ -174,21 +211,8 @@ impl Converter<'_> {
                     extra,
                 }))
             }
-            _ => self.mismatch(path, ty, json),
+            _ => self.mismatch(ty, json),
         }
-    }
-}
-
-fn push_key(path: &mut String, key: &str) {
-    if !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        path.push('.');
-        path.push_str(key);
-    } else {
-        path.push_str(&format!("[{key:?}]"));
     }
 }
 
