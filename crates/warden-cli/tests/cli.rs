@@ -22,7 +22,12 @@ fn warden(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("warden starts");
     if let Some(text) = stdin {
-        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("writes");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("writes");
     }
     drop(child.stdin.take());
     let output = child.wait_with_output().expect("warden runs");
@@ -33,7 +38,11 @@ fn warden(args: &[&str], stdin: Option<&str>) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     // Trailing spaces on ariadne's underline lines are not part of what we check.
-    String::from_utf8_lossy(bytes).lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -65,13 +74,19 @@ fn compile_renders_diagnostics_with_snippets_and_exits_2() {
 
 #[test]
 fn compile_reports_json_for_tools() {
-    let out = warden(&["compile", "--format", "json", "tests/cli/broken.warden"], None);
+    let out = warden(
+        &["compile", "--format", "json", "tests/cli/broken.warden"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     let diagnostics: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let first = &diagnostics[0];
     assert_eq!(first["code"], "E0203");
     assert_eq!(first["severity"], "error");
-    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(7), Some(13)));
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(7), Some(13))
+    );
     assert_eq!(diagnostics.as_array().map(Vec::len), Some(2));
 }
 
@@ -85,13 +100,25 @@ fn compile_of_a_clean_policy_set_exits_0() {
 #[test]
 fn decide_reads_yaml_files_and_exits_1_on_deny() {
     let out = warden(
-        &["decide", "--target", "manifest", "--policy", "tests/decisions/microapps/policy", "--now", "2026-05-20T00:00:00Z", "tests/decisions/microapps/crm-lite.yaml"],
+        &[
+            "decide",
+            "--target",
+            "manifest",
+            "--policy",
+            "tests/decisions/microapps/policy",
+            "--now",
+            "2026-05-20T00:00:00Z",
+            "tests/decisions/microapps/crm-lite.yaml",
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let decision: serde_json::Value = serde_json::from_slice(&out.stdout).expect("decision JSON");
     assert_eq!(decision["decision"], "deny");
-    assert_eq!(decision["findings"][0]["input_path"], "$.spec.endpoints[0].tls_min_version");
+    assert_eq!(
+        decision["findings"][0]["input_path"],
+        "$.spec.endpoints[0].tls_min_version"
+    );
 }
 
 #[test]
@@ -99,26 +126,64 @@ fn decide_reads_standard_input_and_explains() {
     let input = r#"{"principal": {"id": "u-7", "type": "user", "authenticated_via": "sso", "mfa": true},
                     "action": "write", "resource": {"type": "record", "app_id": "crm-lite"}, "context": {}}"#;
     let out = warden(
-        &["decide", "--policy", "tests/decisions/gateway/policy", "--data", "tests/decisions/gateway/catalog.json", "--now", "2026-06-01T00:00:00Z", "--explain", "-"],
+        &[
+            "decide",
+            "--policy",
+            "tests/decisions/gateway/policy",
+            "--data",
+            "tests/decisions/gateway/catalog.json",
+            "--now",
+            "2026-06-01T00:00:00Z",
+            "--explain",
+            "-",
+        ],
         Some(input),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let decision: serde_json::Value = serde_json::from_slice(&out.stdout).expect("decision JSON");
     assert_eq!(decision["decision"], "allow");
-    let trace = decision["findings"][0]["trace"].as_array().expect("a trace");
-    assert!(trace.iter().any(|step| step["expr"] == "grants(role, req.action)" && step["value"] == true), "{trace:#?}");
+    let trace = decision["findings"][0]["trace"]
+        .as_array()
+        .expect("a trace");
+    assert!(
+        trace
+            .iter()
+            .any(|step| step["expr"] == "grants(role, req.action)" && step["value"] == true),
+        "{trace:#?}"
+    );
 }
 
 #[test]
 fn bad_input_is_a_clear_error_with_exit_2() {
-    let policy = ["--policy", "tests/decisions/microapps/policy", "--target", "manifest"];
+    let policy = [
+        "--policy",
+        "tests/decisions/microapps/policy",
+        "--target",
+        "manifest",
+    ];
     let cases: &[(&[&str], Option<&str>, &str)] = &[
-        (&["decide", "no/such/file.json"], None, "cannot read `no/such/file.json`"),
+        (
+            &["decide", "no/such/file.json"],
+            None,
+            "cannot read `no/such/file.json`",
+        ),
         (&["decide", "tests/cli/bad.yaml"], None, "is not valid YAML"),
         (&["decide", "-"], Some(""), "the document is empty"),
-        (&["decide", "-"], Some("{\"metadata\": 1"), "line 1, column 14"),
-        (&["decide", "-"], Some("{\"metadata\": {}}"), "error[E0401]: the input does not match the type of target `manifest`"),
-        (&["decide", "--now", "yesterday", "-"], Some("{}"), "`--now yesterday` is not an RFC 3339 time"),
+        (
+            &["decide", "-"],
+            Some("{\"metadata\": 1"),
+            "line 1, column 14",
+        ),
+        (
+            &["decide", "-"],
+            Some("{\"metadata\": {}}"),
+            "error[E0401]: the input does not match the type of target `manifest`",
+        ),
+        (
+            &["decide", "--now", "yesterday", "-"],
+            Some("{}"),
+            "`--now yesterday` is not an RFC 3339 time",
+        ),
     ];
     for (args, stdin, want) in cases {
         let mut all: Vec<&str> = vec![args[0]];
@@ -127,7 +192,10 @@ fn bad_input_is_a_clear_error_with_exit_2() {
         let out = warden(&all, *stdin);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{all:?}: {stderr}");
-        assert!(stderr.contains(want), "{all:?}: expected {want:?} in:\n{stderr}");
+        assert!(
+            stderr.contains(want),
+            "{all:?}: expected {want:?} in:\n{stderr}"
+        );
     }
 }
 
@@ -138,18 +206,34 @@ fn data_that_does_not_match_its_declaration_is_refused_with_every_path() {
     let data = dir.join("catalog.json");
     std::fs::write(&data, r#"{"catalog": {"apps": {"x": {"owner": 1}}}}"#).expect("writes");
     let out = warden(
-        &["decide", "--policy", "tests/decisions/gateway/policy", "--data", data.to_str().expect("utf-8"), "-"],
+        &[
+            "decide",
+            "--policy",
+            "tests/decisions/gateway/policy",
+            "--data",
+            data.to_str().expect("utf-8"),
+            "-",
+        ],
         Some("{}"),
     );
     std::fs::remove_dir_all(&dir).ok();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("$.catalog.apps.x.owner: expected string, found 1"), "{stderr}");
-    assert!(stderr.contains("$.catalog.apps.x.status: expected"), "{stderr}");
+    assert!(
+        stderr.contains("$.catalog.apps.x.owner: expected string, found 1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("$.catalog.apps.x.status: expected"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn unknown_flags_and_commands_exit_2() {
-    assert_eq!(warden(&["decide", "--bogus", "x"], None).status.code(), Some(2));
+    assert_eq!(
+        warden(&["decide", "--bogus", "x"], None).status.code(),
+        Some(2)
+    );
     assert_eq!(warden(&["frobnicate"], None).status.code(), Some(2));
 }

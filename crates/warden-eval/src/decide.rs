@@ -172,6 +172,11 @@ pub fn decide(
             );
             i += 1;
         }
+        // Once the budget is spent the decision is a fail-closed deny; evaluating
+        // the remaining clauses would only repeat the same error.
+        if ev.steps > ev.budget {
+            break;
+        }
     }
 
     // Waivers move deny findings aside; expired ones are reported.
@@ -312,7 +317,13 @@ fn evaluate_clause<'p>(
         let holds = ev.eval_bool(&clause.condition, frame);
         let trace = ev.trace.take().unwrap_or_default();
         match holds {
-            Err(e) => out.push(fail(e, index)),
+            Err(e) => {
+                let spent = e.code == warden_diagnostics::Code::E0501;
+                out.push(fail(e, index));
+                if spent {
+                    return;
+                }
+            }
             Ok(false) => {}
             Ok(true) => {
                 let mut finding = Finding {

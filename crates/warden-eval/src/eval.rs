@@ -491,7 +491,10 @@ fn compare_op(op: BinOp, l: &Value, r: &Value, span: Span) -> EvalResult {
                     err(
                         Code::E0502,
                         span,
-                        format!("invalid regular expression: {e}"),
+                        format!(
+                            "invalid regular expression `{p}`: {}",
+                            crate::builtins::regex_error(&e)
+                        ),
                     )
                 })?;
                 regex.is_match(s)

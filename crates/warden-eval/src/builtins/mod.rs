@@ -46,3 +46,13 @@ pub(crate) fn str_arg(args: &[Value], i: usize) -> Result<&str, String> {
 pub(crate) fn opt_str(s: Option<&str>) -> Value {
     s.map_or(Value::None, Value::str)
 }
+
+/// The one line of a regex error that says what is wrong (`unclosed group`).
+pub(crate) fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .unwrap_or(text.lines().next().unwrap_or_default())
+        .to_string()
+}

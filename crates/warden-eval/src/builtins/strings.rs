@@ -46,5 +46,10 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
 }
 
 fn regex(pattern: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(pattern).map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
+    regex::Regex::new(pattern).map_err(|e| {
+        format!(
+            "invalid regular expression `{pattern}`: {}",
+            crate::builtins::regex_error(&e)
+        )
+    })
 }
