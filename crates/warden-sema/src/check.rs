@@ -1118,10 +1118,11 @@ impl<'x, 'a> Checker<'x, 'a> {
         };
         // Literal regexes are compiled (and checked) once, here.
         if matches!(builtin, Builtin::RegexMatch | Builtin::RegexFind)
-            && let Some(pattern) = &checked[1].literal
+            && let (Some(pattern_arg), Some(pattern_expr)) = (checked.get(1), args.get(1))
+            && let Some(pattern) = &pattern_arg.literal
             && let Err(e) = regex::Regex::new(pattern)
         {
-            self.invalid_regex(args[1].range, &e);
+            self.invalid_regex(pattern_expr.range, &e);
         }
         let kind = if builtin == Builtin::Now {
             ExprKind::Now

@@ -119,8 +119,16 @@ fn check_spans(text: &str) {
     }
 }
 
+/// The number of cases: the default, or `PROPTEST_CASES` for a longer, fuzz-like run.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases(512)))]
 
     #[test]
     fn parsing_any_string_never_panics(text in "\\PC{0,200}") {
@@ -139,7 +147,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn printed_trees_parse_cleanly_and_print_the_same(file in common::generate::file()) {

@@ -208,8 +208,16 @@ fn check_laws(
     Ok(())
 }
 
+/// The number of cases: the default, or `PROPTEST_CASES` for a longer, fuzz-like run.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(cases(64)))]
 
     #[test]
     fn gateway_laws(input in request(), now in now(), order in Just(vec![0usize]).prop_shuffle(), seed in any::<u64>()) {
