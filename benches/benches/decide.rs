@@ -77,60 +77,61 @@ fn request_policy(c: &mut Criterion) {
     group.finish();
 }
 
-/// Where the time goes: converting the input, evaluating, and the whole decision.
+/// Where the time goes: converting the input, and evaluating (the rest of a
+/// decision is building its JSON).
 fn phases(c: &mut Criterion) {
-    let engine =
+    let manifest_engine =
         Engine::from_dir(policies().join("manifest")).expect("the manifest policy compiles");
-    let program = engine.program();
-    let input = manifest();
-    let target = program.target_by_name("manifest").expect("target");
-    let ty = &program.target(target).ty;
-    let value = warden_ir::json_to_value(&program.types, ty, &input).expect("converts");
-    let data: Vec<warden_ir::Value> = program
+    let manifest_data: Vec<warden_ir::Value> = manifest_engine
+        .program()
         .data
         .iter()
         .map(|d| d.default.clone().unwrap_or_default())
         .collect();
-    let options = warden_eval::Options::default();
-    let mut group = c.benchmark_group("manifest_phases");
-    group.bench_function("convert_input", |b| {
-        b.iter(|| {
-            warden_ir::json_to_value(&program.types, ty, black_box(&input)).expect("converts")
-        })
-    });
-    group.bench_function("evaluate", |b| {
-        b.iter(|| {
-            warden_eval::decide(
-                program,
-                target,
-                black_box(&value),
-                &data,
-                &[],
-                1_780_272_000_000_000,
-                &options,
-            )
-        })
-    });
-    group.finish();
+    phase_group(
+        c,
+        "manifest_phases",
+        &manifest_engine,
+        "manifest",
+        &manifest(),
+        &manifest_data,
+    );
 
-    let data = catalog(1000);
-    let engine = Engine::from_dir(policies().join("request"))
+    let catalog = catalog(1000);
+    let request_engine = Engine::from_dir(policies().join("request"))
         .expect("compiles")
-        .with_data(&data)
+        .with_data(&catalog)
         .expect("catalog loads");
-    let program = engine.program();
-    let target = program.target_by_name("request").expect("target");
-    let ty = &program.target(target).ty;
-    let input = request();
-    let value = warden_ir::json_to_value(&program.types, ty, &input).expect("converts");
+    let program = request_engine.program();
     let catalog_value =
-        warden_ir::json_to_value(&program.types, &program.data[0].ty, &data["catalog"])
+        warden_ir::json_to_value(&program.types, &program.data[0].ty, &catalog["catalog"])
             .expect("converts");
-    let mut group = c.benchmark_group("request_phases");
+    phase_group(
+        c,
+        "request_phases",
+        &request_engine,
+        "request",
+        &request(),
+        &[catalog_value],
+    );
+}
+
+fn phase_group(
+    c: &mut Criterion,
+    name: &str,
+    engine: &Engine,
+    target: &str,
+    input: &serde_json::Value,
+    data: &[warden_ir::Value],
+) {
+    let program = engine.program();
+    let target = program.target_by_name(target).expect("target");
+    let ty = &program.target(target).ty;
+    let value = warden_ir::json_to_value(&program.types, ty, input).expect("converts");
+    let options = warden_eval::Options::default();
+    let mut group = c.benchmark_group(name);
     group.bench_function("convert_input", |b| {
-        b.iter(|| {
-            warden_ir::json_to_value(&program.types, ty, black_box(&input)).expect("converts")
-        })
+        b.iter(|| warden_ir::json_to_value(&program.types, ty, black_box(input)).expect("converts"))
     });
     group.bench_function("evaluate", |b| {
         b.iter(|| {
@@ -138,7 +139,7 @@ fn phases(c: &mut Criterion) {
                 program,
                 target,
                 black_box(&value),
-                std::slice::from_ref(&catalog_value),
+                data,
                 &[],
                 1_780_272_000_000_000,
                 &options,

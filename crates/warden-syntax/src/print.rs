@@ -342,37 +342,31 @@ impl Printer {
 
     fn string(&mut self, value: &str) {
         self.out.push('"');
-        for c in value.chars() {
+        self.escaped(value, false);
+        self.out.push('"');
+    }
+
+    /// Writes `text` with the escapes a string needs; in a template, braces too.
+    fn escaped(&mut self, text: &str, template: bool) {
+        for c in text.chars() {
             match c {
                 '"' => self.out.push_str("\\\""),
                 '\\' => self.out.push_str("\\\\"),
                 '\n' => self.out.push_str("\\n"),
                 '\t' => self.out.push_str("\\t"),
                 '\r' => self.out.push_str("\\r"),
+                '{' if template => self.out.push_str("\\{"),
+                '}' if template => self.out.push_str("\\}"),
                 c => self.out.push(c),
             }
         }
-        self.out.push('"');
     }
 
     fn template(&mut self, template: &Template) {
         self.out.push('"');
         for part in &template.parts {
             match part {
-                TemplatePart::Text(text) => {
-                    for c in text.chars() {
-                        match c {
-                            '"' => self.out.push_str("\\\""),
-                            '\\' => self.out.push_str("\\\\"),
-                            '\n' => self.out.push_str("\\n"),
-                            '\t' => self.out.push_str("\\t"),
-                            '\r' => self.out.push_str("\\r"),
-                            '{' => self.out.push_str("\\{"),
-                            '}' => self.out.push_str("\\}"),
-                            c => self.out.push(c),
-                        }
-                    }
-                }
+                TemplatePart::Text(text) => self.escaped(text, true),
                 TemplatePart::Expr(e) => {
                     self.out.push('{');
                     self.expr(e, Prec::Open);
