@@ -4,7 +4,7 @@ use crate::builtins;
 use std::cmp::Ordering;
 use std::sync::Arc;
 use warden_diagnostics::{Code, Span};
-use warden_ir::{BinOp, Expr, ExprKind, MapValue, Program, RecordValue, Value};
+use warden_ir::{BinOp, Expr, ExprKind, LocalId, MapValue, Program, RecordValue, Value};
 
 /// A problem that stops one clause from deciding; it becomes a fail-closed finding.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +19,21 @@ pub struct EvalError {
 pub struct TraceEntry {
     pub span: Span,
     pub value: Value,
+    /// For a field chain over a local (the input, a `for` element): the local and the field names.
+    pub path: Option<(LocalId, Vec<Arc<str>>)>,
+}
+
+/// The local and field names of `a.b.c`, when `e` is a field chain over a local.
+fn chain_path(e: &Expr) -> Option<(LocalId, Vec<Arc<str>>)> {
+    match &e.kind {
+        ExprKind::Local(id) => Some((*id, Vec::new())),
+        ExprKind::Field { base, name, .. } | ExprKind::DynField { base, name, .. } => {
+            let (root, mut fields) = chain_path(base)?;
+            fields.push(name.clone());
+            Some((root, fields))
+        }
+        _ => None,
+    }
 }
 
 pub(crate) type EvalResult = Result<Value, EvalError>;
@@ -88,6 +103,7 @@ impl<'p> Evaluator<'p> {
             trace.push(TraceEntry {
                 span: e.span,
                 value: value.clone(),
+                path: chain_path(e).filter(|(_, fields)| !fields.is_empty()),
             });
         }
         Ok(value)
@@ -131,6 +147,7 @@ impl<'p> Evaluator<'p> {
                 base,
                 slot,
                 optional_chain,
+                ..
             } => match self.eval(base, frame)? {
                 Value::Record(r) => r.slots[*slot as usize].clone(),
                 Value::None if *optional_chain => Value::None,
@@ -438,6 +455,7 @@ fn place<'a>(data: &'a [Value], frame: &'a Frame<'_>, e: &'a Expr) -> Option<&'a
             base,
             slot,
             optional_chain,
+            ..
         } => match place(data, frame, base)? {
             Value::Record(r) => Some(&r.slots[*slot as usize]),
             Value::None if *optional_chain => Some(&NONE),

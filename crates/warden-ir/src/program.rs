@@ -221,10 +221,11 @@ pub enum ExprKind {
     Let(LetId),
     Data(DataId),
     Now,
-    /// A declared record field, by slot.
+    /// A declared record field, by slot (its name kept for explanations).
     Field {
         base: Box<Expr>,
         slot: u32,
+        name: Arc<str>,
         optional_chain: bool,
     },
     /// A field looked up by name: on `any` values and maps.

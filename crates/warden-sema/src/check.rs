@@ -790,6 +790,7 @@ impl<'x, 'a> Checker<'x, 'a> {
                             ExprKind::Field {
                                 base: Box::new(b.expr),
                                 slot: slot as u32,
+                                name: field_name.clone(),
                                 optional_chain,
                             },
                             ty,

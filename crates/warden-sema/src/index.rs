@@ -114,6 +114,7 @@ fn input_slots(expr: &ir::Expr) -> Option<Vec<u32>> {
             base,
             slot,
             optional_chain: false,
+            ..
         } => {
             let mut path = input_slots(base)?;
             path.push(*slot);

@@ -112,6 +112,9 @@ pub struct TraceStep {
     pub value: Json,
     /// Where it is written.
     pub location: Location,
+    /// The input field it read, for a field of the input or of a `for` element.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_path: Option<String>,
 }
 
 pub(crate) struct Context<'a> {
@@ -210,6 +213,10 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
                 expr: text.to_string(),
                 value: value_to_json(&program.types, None, &step.value),
                 location: location(program, step.span),
+                input_path: step
+                    .path
+                    .as_ref()
+                    .and_then(|(root, fields)| step_path(clause, f.element, *root, fields)),
             }
         })
         .collect();
@@ -246,6 +253,23 @@ fn input_path(clause: &warden_ir::Clause, element: Option<usize>) -> Option<Stri
             .map(|b| format!("${}[{i}]", render(b))),
         _ => None,
     }
+}
+
+/// `$.a.b` for a field of the input, `$.xs[2].a` for a field of the clause's `for` element.
+fn step_path(
+    clause: &warden_ir::Clause,
+    element: Option<usize>,
+    root: warden_ir::LocalId,
+    fields: &[std::sync::Arc<str>],
+) -> Option<String> {
+    let tail: String = fields.iter().map(|f| format!(".{f}")).collect();
+    if root == warden_ir::LocalId(0) {
+        return Some(format!("${tail}"));
+    }
+    let it = clause.iteration.as_ref().filter(|it| it.local == root)?;
+    let base = it.path.as_ref().filter(|p| !p.from_element)?;
+    let base: String = base.fields.iter().map(|f| format!(".{f}")).collect();
+    Some(format!("${base}[{}]{tail}", element?))
 }
 
 fn waiver_report(w: &WaiverRef) -> WaiverReport {
