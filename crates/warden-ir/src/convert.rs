@@ -144,13 +144,18 @@ impl<'j> Converter<'_, 'j> {
                 None => self.mismatch(ty, json),
             },
             (Ty::List(inner), Json::Array(items)) => {
-                let mut values = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    self.path.push(Segment::Index(i));
-                    values.push(self.convert(inner, item));
-                    self.path.pop();
-                }
-                Value::List(values.into())
+                // Collected straight into the shared slice: one allocation.
+                let values: Arc<[Value]> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        self.path.push(Segment::Index(i));
+                        let v = self.convert(inner, item);
+                        self.path.pop();
+                        v
+                    })
+                    .collect();
+                Value::List(values)
             }
             (Ty::Map(inner), Json::Object(entries)) => {
                 let mut map = MapValue::with_capacity_and_hasher(entries.len(), Default::default());
@@ -164,47 +169,47 @@ impl<'j> Converter<'_, 'j> {
             }
             (Ty::Record(id), Json::Object(entries)) => {
                 let def = self.types.record(*id);
-                let mut slots = Vec::with_capacity(def.fields.len());
-                let mut matched = 0;
-                for field in &def.fields {
-                    let entry = entries.get_key_value(&*field.name);
-                    matched += usize::from(entry.is_some());
-                    match entry.map(|(_, v)| v) {
-                        Some(Json::Null) | None if field.optional || field.ty.is_optional() => {
-                            slots.push(Value::None)
-                        }
-                        None => {
-                            self.path.push(Segment::Missing(field.name.clone()));
-                            let expected = self.types.display(&field.ty);
-                            self.error(expected, "nothing (the field is missing)".into());
-                            self.path.pop();
-                            slots.push(Value::None);
-                        }
-                        Some(item) => {
-                            let (key, _) = entry.expect("present");
-                            self.path.push(Segment::Key(key));
-                            slots.push(self.convert(&field.ty, item));
-                            self.path.pop();
-                        }
-                    }
-                }
-                // Unknown fields: kept (as untyped values) by open records, errors in closed ones.
+                // Walk the document's entries once, matching keys to slots by a
+                // short linear scan: cheaper than hashing each declared name.
+                let mut slots = vec![Value::None; def.fields.len()];
+                let mut present = vec![false; def.fields.len()];
                 let mut extra = None;
-                if matched < entries.len() {
-                    for (key, item) in entries {
-                        if def.slot(key).is_some() {
-                            continue;
+                for (key, item) in entries {
+                    match def.slot(key) {
+                        Some(slot) => {
+                            present[slot] = !item.is_null();
+                            let field = &def.fields[slot];
+                            if item.is_null() && (field.optional || field.ty.is_optional()) {
+                                continue;
+                            }
+                            self.path.push(Segment::Key(key));
+                            slots[slot] = self.convert(&field.ty, item);
+                            self.path.pop();
+                            present[slot] = true;
                         }
-                        if def.open {
+                        // Unknown fields: kept (as untyped values) by open records, errors in closed ones.
+                        None if def.open => {
                             extra
                                 .get_or_insert_with(MapValue::default)
                                 .insert(Arc::from(key.as_str()), any_value(item));
-                        } else {
+                        }
+                        None => {
                             self.path.push(Segment::Key(key));
                             self.error("no such field".into(), describe(item));
                             self.path.pop();
                         }
                     }
+                }
+                for (field, _) in def
+                    .fields
+                    .iter()
+                    .zip(&present)
+                    .filter(|(f, p)| !**p && !(f.optional || f.ty.is_optional()))
+                {
+                    self.path.push(Segment::Missing(field.name.clone()));
+                    let expected = self.types.display(&field.ty);
+                    self.error(expected, "nothing (the field is missing)".into());
+                    self.path.pop();
                 }
                 Value::Record(Arc::new(RecordValue {
                     slots: slots.into(),

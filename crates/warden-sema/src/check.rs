@@ -607,7 +607,20 @@ impl<'x, 'a> Checker<'x, 'a> {
                     };
                     lowered.push(t.expr);
                 }
-                self.typed(ExprKind::List(lowered), Ty::List(Box::new(ty)), range)
+                // A list of constants is one constant: built once, never per decision.
+                let kind = if lowered.iter().all(|e| matches!(e.kind, ExprKind::Const(_))) {
+                    let values: Vec<Value> = lowered
+                        .into_iter()
+                        .map(|e| match e.kind {
+                            ExprKind::Const(v) => v,
+                            _ => unreachable!("all constants"),
+                        })
+                        .collect();
+                    ExprKind::Const(Value::List(values.into()))
+                } else {
+                    ExprKind::List(lowered)
+                };
+                self.typed(kind, Ty::List(Box::new(ty)), range)
             }
             ast::ExprKind::Record(entries) => {
                 let mut fields = Vec::new();
@@ -1306,13 +1319,28 @@ impl<'x, 'a> Checker<'x, 'a> {
                     Ty::List(elem) => {
                         self.literal_in_union(&mut l, &elem);
                         // Each literal of the list is checked against the left side's union.
-                        if let (Ty::Enum(_), ast::ExprKind::List(items)) =
-                            (l.ty.strip_optional(), &rhs.kind)
+                        if let (Ty::Enum(id), ast::ExprKind::List(items)) =
+                            (l.ty.strip_optional().clone(), &rhs.kind)
                         {
                             let expected = l.ty.clone();
                             for item in items {
                                 let mut t = self.check(item);
                                 self.literal_in_union(&mut t, &expected);
+                            }
+                            // Share the union's own strings, so membership is a pointer test.
+                            if let ExprKind::Const(Value::List(values)) = &r.expr.kind {
+                                let members = &self.a.program.types.enumeration(id).members;
+                                let shared: Vec<Value> = values
+                                    .iter()
+                                    .map(|v| match v {
+                                        Value::Str(s) => members
+                                            .iter()
+                                            .find(|m| ***m == **s)
+                                            .map_or_else(|| v.clone(), |m| Value::Str(m.clone())),
+                                        other => other.clone(),
+                                    })
+                                    .collect();
+                                r.expr.kind = ExprKind::Const(Value::List(shared.into()));
                             }
                         }
                         if !self.comparable(&l.ty, &elem) {

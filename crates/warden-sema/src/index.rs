@@ -90,16 +90,23 @@ fn guard_of(expr: &ir::Expr) -> Option<(Vec<u32>, Vec<Arc<str>>)> {
         }
         BinOp::In => {
             let path = input_slots(lhs)?;
-            let ExprKind::List(items) = &rhs.kind else {
-                return None;
+            let strings = |items: &mut dyn Iterator<Item = &Value>| -> Option<Vec<Arc<str>>> {
+                items
+                    .map(|v| match v {
+                        Value::Str(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect()
             };
-            let values: Option<Vec<Arc<str>>> = items
-                .iter()
-                .map(|i| match &i.kind {
-                    ExprKind::Const(Value::Str(s)) => Some(s.clone()),
+            let values = match &rhs.kind {
+                ExprKind::Const(Value::List(items)) => strings(&mut items.iter()),
+                ExprKind::List(items) => strings(&mut items.iter().map_while(|i| match &i.kind {
+                    ExprKind::Const(v) => Some(v),
                     _ => None,
-                })
-                .collect();
+                }))
+                .filter(|v| v.len() == items.len()),
+                _ => None,
+            };
             values.map(|v| (path, v))
         }
         _ => None,
