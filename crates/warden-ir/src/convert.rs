@@ -204,7 +204,7 @@ impl<'j> Converter<'_, 'j> {
                     .fields
                     .iter()
                     .zip(&present)
-                    .filter(|(f, p)| !**p && !(f.optional || f.ty.is_optional()))
+                    .filter(|(f, p)| !(**p || f.optional || f.ty.is_optional()))
                 {
                     self.path.push(Segment::Missing(field.name.clone()));
                     let expected = self.types.display(&field.ty);
