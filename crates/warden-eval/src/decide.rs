@@ -48,6 +48,8 @@ pub struct Finding {
 #[derive(Clone, Debug, PartialEq)]
 pub struct WaiverRef {
     pub name: String,
+    /// The rule it waives.
+    pub rule: RuleId,
     pub reason: String,
     pub approved_by: String,
     /// Microseconds since the epoch.
@@ -57,8 +59,8 @@ pub struct WaiverRef {
 /// A waiver supplied as data rather than in a policy file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataWaiver {
+    /// The waiver; its `rule` is the rule it applies to.
     pub waiver: WaiverRef,
-    pub rule: RuleId,
     /// Applies only to findings about this subject, when given.
     pub subject: Option<String>,
 }
@@ -395,6 +397,7 @@ fn find_waiver(
         }
         let info = WaiverRef {
             name: waiver.name.clone(),
+            rule,
             reason: waiver.reason.clone(),
             approved_by: waiver.approved_by.clone(),
             until: waiver.until,
@@ -404,7 +407,7 @@ fn find_waiver(
         }
         expired.get_or_insert(info);
     }
-    for waiver in data_waivers.iter().filter(|w| w.rule == rule) {
+    for waiver in data_waivers.iter().filter(|w| w.waiver.rule == rule) {
         if waiver
             .subject
             .as_deref()

@@ -103,11 +103,11 @@ fn load_waivers(program: &Program, doc: &Json) -> Result<Vec<DataWaiver>, Engine
         out.push(DataWaiver {
             waiver: WaiverRef {
                 name,
+                rule,
                 reason: field("reason")?,
                 approved_by: field("approved_by")?,
                 until,
             },
-            rule,
             subject,
         });
     }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use warden_eval::{Finding, Outcome, Reason, WaiverRef};
-use warden_ir::{Effect, InputPath, Program, TargetId, value_to_json};
+use warden_ir::{InputPath, Program, TargetId, value_to_json};
 
 /// One decision for one input.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -283,30 +283,18 @@ fn waiver_report(w: &WaiverRef) -> WaiverReport {
 
 fn expired_waiver(cx: &Context<'_>, w: &WaiverRef, outcome: &Outcome) -> FindingReport {
     let program = cx.program;
-    // The waiver is reported against the rule of the first finding it would have excused.
-    let finding = outcome.findings.iter().find(|f| f.effect == Effect::Deny);
-    let (rule_name, severity, control, span) = match finding {
-        Some(f) => {
-            let rule = program.rule(f.rule);
-            (
-                rule.name.clone(),
-                rule.severity.as_str().to_string(),
-                rule.control.clone(),
-                rule.span,
-            )
-        }
-        None => (
-            String::new(),
-            "low".into(),
-            None,
-            warden_diagnostics::Span::default(),
-        ),
-    };
+    let rule = program.rule(w.rule);
+    let (rule_name, severity, control) = (
+        rule.name.clone(),
+        rule.severity.as_str().to_string(),
+        rule.control.clone(),
+    );
+    // Point at the waiver when it is written in a policy file, else at the rule.
     let span = program
         .waivers
         .iter()
         .find(|pw| pw.name == w.name)
-        .map_or(span, |pw| pw.span);
+        .map_or(rule.span, |pw| pw.span);
     FindingReport {
         rule: rule_name,
         effect: "warn".into(),
