@@ -236,3 +236,32 @@ proptest! {
         check_laws(&engine, &shuffled, "manifest", &input, now)?;
     }
 }
+
+/// The index law above is only worth something if the index is used: the
+/// gateway policy's action tests must put clauses under literal values.
+#[test]
+fn the_gateway_policy_is_indexed_by_action() {
+    let engine = engine(&suite("gateway"), Some(&catalog()));
+    let program = engine.program();
+    let target = program.target(program.target_by_name("request").expect("request target"));
+    let guarded: usize = target
+        .index
+        .guards
+        .iter()
+        .map(|g| g.by_value.values().map(Vec::len).sum::<usize>())
+        .sum();
+    assert!(
+        guarded >= 3,
+        "expected action-guarded clauses, index: {:?}",
+        target.index
+    );
+    assert!(
+        target
+            .index
+            .guards
+            .iter()
+            .any(|g| g.by_value.contains_key("read")),
+        "{:?}",
+        target.index
+    );
+}
