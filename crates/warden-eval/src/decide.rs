@@ -173,6 +173,9 @@ pub fn decide(
                 &mut held,
             );
             i += 1;
+            if ev.steps > ev.budget {
+                break;
+            }
         }
         // Once the budget is spent the decision is a fail-closed deny; evaluating
         // the remaining clauses would only repeat the same error.
@@ -203,9 +206,11 @@ pub fn decide(
             data_waivers,
         ) {
             WaiverMatch::InForce(waiver) => waived.push(WaivedFinding { finding, waiver }),
-            WaiverMatch::Expired(waiver) => {
-                if !expired_waivers.contains(&waiver) {
-                    expired_waivers.push(waiver);
+            WaiverMatch::Expired(waivers) => {
+                for waiver in waivers {
+                    if !expired_waivers.contains(&waiver) {
+                        expired_waivers.push(waiver);
+                    }
                 }
                 findings.push(finding);
             }
@@ -300,7 +305,17 @@ fn evaluate_clause<'p>(
         None => (None, None),
         Some(it) => match ev.eval(&it.collection, frame) {
             Ok(Value::List(items)) => (Some(items), Some(it.local)),
-            Ok(_) => return,
+            Ok(other) => {
+                out.push(fail(
+                    crate::eval::kind_error(
+                        it.collection.span,
+                        "only a list can be iterated",
+                        &other,
+                    ),
+                    None,
+                ));
+                return;
+            }
             Err(e) => {
                 out.push(fail(e, None));
                 return;
@@ -369,7 +384,8 @@ fn render<'p>(
 
 enum WaiverMatch {
     InForce(WaiverRef),
-    Expired(WaiverRef),
+    /// Every waiver that would have applied but is past `until`.
+    Expired(Vec<WaiverRef>),
     None,
 }
 
@@ -380,7 +396,7 @@ fn find_waiver(
     subject: Option<&str>,
     data_waivers: &[DataWaiver],
 ) -> WaiverMatch {
-    let mut expired = None;
+    let mut expired = Vec::new();
     let program = ev.program;
     for waiver in program.waivers.iter().filter(|w| w.rule == rule) {
         let applies = match &waiver.condition {
@@ -405,7 +421,7 @@ fn find_waiver(
         if ev.now < waiver.until {
             return WaiverMatch::InForce(info);
         }
-        expired.get_or_insert(info);
+        expired.push(info);
     }
     for waiver in data_waivers.iter().filter(|w| w.waiver.rule == rule) {
         if waiver
@@ -418,11 +434,12 @@ fn find_waiver(
         if ev.now < waiver.waiver.until {
             return WaiverMatch::InForce(waiver.waiver.clone());
         }
-        expired.get_or_insert(waiver.waiver.clone());
+        expired.push(waiver.waiver.clone());
     }
-    match expired {
-        Some(w) => WaiverMatch::Expired(w),
-        None => WaiverMatch::None,
+    if expired.is_empty() {
+        WaiverMatch::None
+    } else {
+        WaiverMatch::Expired(expired)
     }
 }
 

@@ -4,7 +4,9 @@ use crate::builtins;
 use std::cmp::Ordering;
 use std::sync::Arc;
 use warden_diagnostics::{Code, Span};
-use warden_ir::{BinOp, Expr, ExprKind, LocalId, MapValue, Program, RecordValue, Value};
+use warden_ir::{
+    BinOp, Expr, ExprKind, LocalId, MapValue, Program, RecordId, RecordValue, TypeTable, Value,
+};
 
 /// A problem that stops one clause from deciding; it becomes a fail-closed finding.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,8 +114,12 @@ impl<'p> Evaluator<'p> {
     pub fn eval_bool(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> Result<bool, EvalError> {
         match self.eval(e, frame)? {
             Value::Bool(b) => Ok(b),
-            // `any` values that are not booleans are not true.
-            _ => Ok(false),
+            // Only `any` values get here: fail closed rather than guess.
+            other => Err(kind_error(
+                e.span,
+                "a condition must be true or false",
+                &other,
+            )),
         }
     }
 
@@ -124,7 +130,7 @@ impl<'p> Evaluator<'p> {
             && matches!(e.kind, ExprKind::Field { .. } | ExprKind::DynField { .. })
         {
             self.ensure_root(e, frame)?;
-            if let Some(v) = place(self.data, frame, e) {
+            if let Some(v) = place(self.data, &self.program.types, frame, e) {
                 return Ok(v.clone());
             }
         }
@@ -145,30 +151,37 @@ impl<'p> Evaluator<'p> {
             ExprKind::Now => Value::Time(self.now),
             ExprKind::Field {
                 base,
+                record,
                 slot,
+                name,
                 optional_chain,
-                ..
-            } => match self.eval(base, frame)? {
-                Value::Record(r) => r.slots[*slot as usize].clone(),
-                Value::None if *optional_chain => Value::None,
-                other => {
-                    return Err(err(
-                        Code::E0504,
-                        base.span,
-                        format!("expected a record here, found {}", other.kind_name()),
-                    ));
+            } => {
+                let value = self.eval(base, frame)?;
+                match field_of(
+                    &self.program.types,
+                    &value,
+                    *record,
+                    *slot,
+                    name,
+                    *optional_chain,
+                ) {
+                    Some(v) => v.clone(),
+                    None => {
+                        return Err(err(
+                            Code::E0504,
+                            base.span,
+                            format!(
+                                "expected a record with `{name}` here, found {}",
+                                value.kind_name()
+                            ),
+                        ));
+                    }
                 }
-            },
-            ExprKind::DynField { base, name, .. } => match self.eval(base, frame)? {
-                Value::Map(m) => m.get(name).cloned().unwrap_or(Value::None),
-                Value::Record(r) => r
-                    .extra
-                    .as_ref()
-                    .and_then(|x| x.get(name))
-                    .cloned()
-                    .unwrap_or(Value::None),
-                _ => Value::None,
-            },
+            }
+            ExprKind::DynField { base, name, .. } => {
+                let value = self.eval(base, frame)?;
+                dyn_field_of(&self.program.types, &value, name).clone()
+            }
             ExprKind::Index { base, index, .. } => {
                 let b = self.eval(base, frame)?;
                 let i = self.eval(index, frame)?;
@@ -199,6 +212,7 @@ impl<'p> Evaluator<'p> {
                 for a in args {
                     values.push(self.eval(a, frame)?);
                 }
+                self.charge(builtins::cost(*builtin, &values), e.span)?;
                 builtins::call(*builtin, &values, self.now)
                     .map_err(|message| err(Code::E0502, e.span, message))?
             }
@@ -221,11 +235,25 @@ impl<'p> Evaluator<'p> {
                     d.checked_neg()
                         .ok_or_else(|| err(Code::E0503, e.span, "duration overflow"))?,
                 ),
-                _ => Value::None,
+                other => {
+                    return Err(kind_error(
+                        e.span,
+                        "`-` needs a number or a duration",
+                        &other,
+                    ));
+                }
             },
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e.span, frame)?,
             ExprKind::MatchesConst { lhs, regex } => match self.eval(lhs, frame)? {
                 Value::Str(s) => Value::Bool(regex.is_match(&s)),
+                other @ (Value::Int(_)
+                | Value::Float(_)
+                | Value::Bool(_)
+                | Value::List(_)
+                | Value::Map(_)
+                | Value::Record(_)) => {
+                    return Err(kind_error(e.span, "`matches` needs a string", &other));
+                }
                 _ => Value::Bool(false),
             },
             ExprKind::If {
@@ -247,7 +275,7 @@ impl<'p> Evaluator<'p> {
             } => {
                 let items = self.eval(collection, frame)?;
                 let mut result = *all;
-                for item in iterate(&items) {
+                for item in items_of(&items, collection.span)?.iter().cloned() {
                     frame.locals[local.index()] = item;
                     let holds = self.eval_bool(body, frame)?;
                     if holds != *all {
@@ -264,12 +292,13 @@ impl<'p> Evaluator<'p> {
                 }
                 Value::List(out.into())
             }
-            ExprKind::Record(values) => {
+            ExprKind::Record { ty, values } => {
                 let mut slots = Vec::with_capacity(values.len());
                 for v in values {
                     slots.push(self.eval(v, frame)?);
                 }
                 Value::Record(Arc::new(RecordValue {
+                    ty: *ty,
                     slots: slots.into(),
                     extra: None,
                 }))
@@ -282,7 +311,7 @@ impl<'p> Evaluator<'p> {
             } => {
                 let items = self.eval(collection, frame)?;
                 let mut out = Vec::new();
-                for item in iterate(&items) {
+                for item in items_of(&items, collection.span)?.iter().cloned() {
                     frame.locals[local.index()] = item;
                     if let Some(f) = filter
                         && !self.eval_bool(f, frame)?
@@ -331,14 +360,19 @@ impl<'p> Evaluator<'p> {
         if self.trace.is_none() && is_comparison(op) {
             self.ensure_root(lhs, frame)?;
             self.ensure_root(rhs, frame)?;
-            if let (Some(l), Some(r)) = (place(self.data, frame, lhs), place(self.data, frame, rhs))
-            {
+            let (data, types) = (self.data, &self.program.types);
+            if let (Some(l), Some(r)) = (
+                place(data, types, frame, lhs),
+                place(data, types, frame, rhs),
+            ) {
+                self.charge(comparison_cost(op, l, r), span)?;
                 return compare_op(op, l, r, span);
             }
         }
         let l = self.eval(lhs, frame)?;
         let r = self.eval(rhs, frame)?;
         if is_comparison(op) {
+            self.charge(comparison_cost(op, &l, &r), span)?;
             return compare_op(op, &l, &r, span);
         }
         let overflow = || err(Code::E0503, span, "arithmetic overflow");
@@ -357,7 +391,7 @@ impl<'p> Evaluator<'p> {
                 (Value::Duration(a), Value::Duration(b)) => {
                     Value::Duration(a.checked_add(b).ok_or_else(overflow)?)
                 }
-                (a, b) => float_op(&a, &b, |x, y| x + y),
+                (a, b) => float_op(&a, &b, span, "`+`", |x, y| x + y)?,
             },
             BinOp::Sub => match (l, r) {
                 (Value::Int(a), Value::Int(b)) => {
@@ -372,7 +406,7 @@ impl<'p> Evaluator<'p> {
                 (Value::Duration(a), Value::Duration(b)) => {
                     Value::Duration(a.checked_sub(b).ok_or_else(overflow)?)
                 }
-                (a, b) => float_op(&a, &b, |x, y| x - y),
+                (a, b) => float_op(&a, &b, span, "`-`", |x, y| x - y)?,
             },
             BinOp::Mul => match (l, r) {
                 (Value::Int(a), Value::Int(b)) => {
@@ -381,7 +415,7 @@ impl<'p> Evaluator<'p> {
                 (Value::Duration(d), Value::Int(n)) | (Value::Int(n), Value::Duration(d)) => {
                     Value::Duration(d.checked_mul(n).ok_or_else(overflow)?)
                 }
-                (a, b) => float_op(&a, &b, |x, y| x * y),
+                (a, b) => float_op(&a, &b, span, "`*`", |x, y| x * y)?,
             },
             BinOp::Div => match (l, r) {
                 (Value::Int(_), Value::Int(0)) | (Value::Duration(_), Value::Int(0)) => {
@@ -393,7 +427,7 @@ impl<'p> Evaluator<'p> {
                 (Value::Duration(d), Value::Int(n)) => {
                     Value::Duration(d.checked_div(n).ok_or_else(overflow)?)
                 }
-                (a, b) => float_op(&a, &b, |x, y| x / y),
+                (a, b) => float_op(&a, &b, span, "`/`", |x, y| x / y)?,
             },
             BinOp::Rem => match (l, r) {
                 (Value::Int(_), Value::Int(0)) => {
@@ -402,7 +436,7 @@ impl<'p> Evaluator<'p> {
                 (Value::Int(a), Value::Int(b)) => {
                     Value::Int(a.checked_rem(b).ok_or_else(overflow)?)
                 }
-                _ => Value::None,
+                (a, _) => return Err(kind_error(span, "`%` needs integers", &a)),
             },
             BinOp::And | BinOp::Or | BinOp::Coalesce => {
                 unreachable!("short-circuiting operators return above")
@@ -421,6 +455,23 @@ impl<'p> Evaluator<'p> {
 }
 
 impl<'p> Evaluator<'p> {
+    /// Counts work beyond one step (a built-in walking a list, `in` scanning one)
+    /// against the budget.
+    fn charge(&mut self, cost: u64, span: Span) -> Result<(), EvalError> {
+        self.steps = self.steps.saturating_add(cost);
+        if self.steps > self.budget {
+            return Err(err(
+                Code::E0501,
+                span,
+                format!(
+                    "evaluation took more than {} steps; the decision fails closed",
+                    self.budget
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Computes the `let` at the root of a field chain, so the chain can be read in place.
     fn ensure_root(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> Result<(), EvalError> {
         let mut current = e;
@@ -445,29 +496,76 @@ static NONE: Value = Value::None;
 
 /// The value of a constant, a local, a computed `let`, a data document, or a
 /// field chain over those, by reference; `None` when it must be evaluated.
-fn place<'a>(data: &'a [Value], frame: &'a Frame<'_>, e: &'a Expr) -> Option<&'a Value> {
+fn place<'a>(
+    data: &'a [Value],
+    types: &'a TypeTable,
+    frame: &'a Frame<'_>,
+    e: &'a Expr,
+) -> Option<&'a Value> {
     match &e.kind {
         ExprKind::Const(v) => Some(v),
         ExprKind::Local(id) => Some(&frame.locals[id.index()]),
         ExprKind::Let(id) => frame.lets[id.index()].as_ref(),
         ExprKind::Data(id) => Some(&data[id.index()]),
+        // `None` here lets the evaluator report what went wrong.
         ExprKind::Field {
             base,
+            record,
             slot,
+            name,
             optional_chain,
-            ..
-        } => match place(data, frame, base)? {
-            Value::Record(r) => Some(&r.slots[*slot as usize]),
-            Value::None if *optional_chain => Some(&NONE),
-            // Let the evaluator report what went wrong.
-            _ => None,
-        },
-        ExprKind::DynField { base, name, .. } => match place(data, frame, base)? {
-            Value::Map(m) => Some(m.get(name).unwrap_or(&NONE)),
-            Value::Record(r) => Some(r.extra.as_ref().and_then(|x| x.get(name)).unwrap_or(&NONE)),
-            _ => Some(&NONE),
-        },
+        } => field_of(
+            types,
+            place(data, types, frame, base)?,
+            *record,
+            *slot,
+            name,
+            *optional_chain,
+        ),
+        ExprKind::DynField { base, name, .. } => {
+            Some(dyn_field_of(types, place(data, types, frame, base)?, name))
+        }
         _ => None,
+    }
+}
+
+/// A declared field. By slot when the value has the record type the checker
+/// saw; by name when it came through `any` (another record type, or a map).
+/// `None` when the value has no fields at all.
+fn field_of<'a>(
+    types: &TypeTable,
+    value: &'a Value,
+    record: RecordId,
+    slot: u32,
+    name: &str,
+    optional_chain: bool,
+) -> Option<&'a Value> {
+    match value {
+        Value::Record(r) if r.ty == record => Some(&r.slots[slot as usize]),
+        Value::Record(_) | Value::Map(_) => Some(dyn_field_of(types, value, name)),
+        Value::None if optional_chain => Some(&NONE),
+        _ => None,
+    }
+}
+
+/// A field by name: a map's key, a record's declared field or one of its unknown fields.
+fn dyn_field_of<'a>(types: &TypeTable, value: &'a Value, name: &str) -> &'a Value {
+    match value {
+        Value::Map(m) => m.get(name).unwrap_or(&NONE),
+        Value::Record(r) => match types.record(r.ty).slot(name) {
+            Some(slot) => &r.slots[slot],
+            None => r.extra.as_ref().and_then(|x| x.get(name)).unwrap_or(&NONE),
+        },
+        _ => &NONE,
+    }
+}
+
+/// How many elements a comparison may look at.
+fn comparison_cost(op: BinOp, l: &Value, r: &Value) -> u64 {
+    match op {
+        BinOp::In | BinOp::NotIn => builtins::size(r),
+        BinOp::Eq | BinOp::NotEq => builtins::size(l).min(builtins::size(r)),
+        _ => 0,
     }
 }
 
@@ -492,7 +590,11 @@ fn compare_op(op: BinOp, l: &Value, r: &Value, span: Span) -> EvalResult {
         BinOp::NotEq => !values_equal(l, r),
         BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
             let Some(ord) = compare(l, r) else {
-                return Ok(Value::Bool(false));
+                return Err(err(
+                    Code::E0504,
+                    span,
+                    format!("cannot order {} and {}", l.kind_name(), r.kind_name()),
+                ));
             };
             match op {
                 BinOp::Lt => ord == Ordering::Less,
@@ -501,8 +603,8 @@ fn compare_op(op: BinOp, l: &Value, r: &Value, span: Span) -> EvalResult {
                 _ => ord != Ordering::Less,
             }
         }
-        BinOp::In => contains(r, l),
-        BinOp::NotIn => !contains(r, l),
+        BinOp::In => contains(r, l, span)?,
+        BinOp::NotIn => !contains(r, l, span)?,
         BinOp::Matches => match (l, r) {
             (Value::Str(s), Value::Str(p)) => {
                 let regex = regex::Regex::new(p).map_err(|e| {
@@ -523,11 +625,28 @@ fn compare_op(op: BinOp, l: &Value, r: &Value, span: Span) -> EvalResult {
     }))
 }
 
-fn float_op(a: &Value, b: &Value, f: impl Fn(f64, f64) -> f64) -> Value {
+fn float_op(a: &Value, b: &Value, span: Span, op: &str, f: impl Fn(f64, f64) -> f64) -> EvalResult {
     match (as_f64(a), as_f64(b)) {
-        (Some(x), Some(y)) => Value::Float(f(x, y)),
-        _ => Value::None,
+        (Some(x), Some(y)) => Ok(Value::Float(f(x, y))),
+        _ => Err(err(
+            Code::E0504,
+            span,
+            format!(
+                "cannot apply {op} to {} and {}",
+                a.kind_name(),
+                b.kind_name()
+            ),
+        )),
     }
+}
+
+/// An `any` value of the wrong kind reached an operation: an error, so the decision fails closed.
+pub(crate) fn kind_error(span: Span, what: &str, found: &Value) -> EvalError {
+    err(
+        Code::E0504,
+        span,
+        format!("{what}, found {}", found.kind_name()),
+    )
 }
 
 fn as_f64(v: &Value) -> Option<f64> {
@@ -539,12 +658,13 @@ fn as_f64(v: &Value) -> Option<f64> {
 }
 
 /// The elements a quantifier, comprehension or `for` clause walks.
-pub(crate) fn iterate(v: &Value) -> impl Iterator<Item = Value> + '_ {
-    let items: &[Value] = match v {
-        Value::List(items) => items,
-        _ => &[],
-    };
-    items.iter().cloned()
+/// The elements a quantifier, comprehension or `for` clause walks; only `any`
+/// values can be something else, and that is an error.
+pub(crate) fn items_of(v: &Value, span: Span) -> Result<&[Value], EvalError> {
+    match v {
+        Value::List(items) => Ok(items),
+        other => Err(kind_error(span, "only a list can be iterated", other)),
+    }
 }
 
 pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
@@ -576,11 +696,18 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
-fn contains(collection: &Value, item: &Value) -> bool {
-    match (collection, item) {
+fn contains(collection: &Value, item: &Value, span: Span) -> Result<bool, EvalError> {
+    Ok(match (collection, item) {
         (Value::List(items), _) => items.iter().any(|i| values_equal(i, item)),
         (Value::Map(m), Value::Str(k)) => m.contains_key(k),
         (Value::Str(s), Value::Str(part)) => s.contains(&**part),
-        _ => false,
-    }
+        (Value::Map(_) | Value::Str(_), _) => false,
+        (other, _) => {
+            return Err(kind_error(
+                span,
+                "`in` needs a list, a map or a string",
+                other,
+            ));
+        }
+    })
 }

@@ -71,7 +71,7 @@ builtins! {
     "net" {
         IpValid = "ip_valid": "ip_valid(s: string) -> bool: an IPv4 or IPv6 address",
         CidrContains = "cidr_contains": "cidr_contains(cidr: string, ip: string) -> bool",
-        IpIsPrivate = "ip_is_private": "ip_is_private(ip: string) -> bool: RFC 1918, loopback, link-local or ULA",
+        IpIsPrivate = "ip_is_private": "ip_is_private(ip: string) -> bool: private (RFC 1918), loopback, link-local, unspecified, shared (100.64.0.0/10), unique-local IPv6, also when written IPv4-mapped",
     }
     "url" {
         UrlScheme = "url_scheme": "url_scheme(u: string) -> string?: `https` for `https://a.example/x`",

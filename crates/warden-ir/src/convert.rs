@@ -212,6 +212,7 @@ impl<'j> Converter<'_, 'j> {
                     self.path.pop();
                 }
                 Value::Record(Arc::new(RecordValue {
+                    ty: *id,
                     slots: slots.into(),
                     extra,
                 }))
@@ -277,19 +278,13 @@ pub fn value_to_json(types: &TypeTable, ty: Option<&Ty>, value: &Value) -> Json 
         }
         Value::Record(record) => {
             let mut out = serde_json::Map::new();
-            if let Some(Ty::Record(id)) = ty.map(Ty::strip_optional) {
-                let def = types.record(*id);
-                for (field, v) in def.fields.iter().zip(record.slots.iter()) {
-                    if !(v.is_none() && field.optional) {
-                        out.insert(
-                            field.name.to_string(),
-                            value_to_json(types, Some(&field.ty), v),
-                        );
-                    }
-                }
-            } else {
-                for (i, v) in record.slots.iter().enumerate() {
-                    out.insert(format!("_{i}"), value_to_json(types, None, v));
+            let def = types.record(record.ty);
+            for (field, v) in def.fields.iter().zip(record.slots.iter()) {
+                if !(v.is_none() && field.optional) {
+                    out.insert(
+                        field.name.to_string(),
+                        value_to_json(types, Some(&field.ty), v),
+                    );
                 }
             }
             if let Some(extra) = &record.extra {

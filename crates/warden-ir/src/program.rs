@@ -1,6 +1,6 @@
 //! The compiled policy set.
 
-use crate::{Builtin, Ty, TypeTable, Value};
+use crate::{Builtin, RecordId, Ty, TypeTable, Value};
 use regex::Regex;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -212,6 +212,9 @@ pub struct Waiver {
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+    /// Its static type is `any`: at run time it may be of a kind the operation
+    /// using it cannot take (and that fails closed), so it is never "infallible".
+    pub dynamic: bool,
 }
 
 #[derive(Debug)]
@@ -224,6 +227,8 @@ pub enum ExprKind {
     /// A declared record field, by slot (its name kept for explanations).
     Field {
         base: Box<Expr>,
+        /// The record type the slot belongs to.
+        record: RecordId,
         slot: u32,
         name: Arc<str>,
         optional_chain: bool,
@@ -278,7 +283,10 @@ pub enum ExprKind {
     },
     List(Vec<Expr>),
     /// A record literal; values in the slot order of its type.
-    Record(Vec<Expr>),
+    Record {
+        ty: RecordId,
+        values: Vec<Expr>,
+    },
     Comprehension {
         local: LocalId,
         collection: Box<Expr>,
@@ -355,7 +363,7 @@ impl Expr {
             ExprKind::Call { args, .. }
             | ExprKind::CallFn { args, .. }
             | ExprKind::List(args)
-            | ExprKind::Record(args) => args.iter().for_each(|a| a.walk(f)),
+            | ExprKind::Record { values: args, .. } => args.iter().for_each(|a| a.walk(f)),
             ExprKind::Binary { lhs, rhs, .. } => {
                 lhs.walk(f);
                 rhs.walk(f);

@@ -3,6 +3,7 @@
 //! behind `Arc` so a data document is loaded once and read by every decision
 //! without copying.
 
+use crate::RecordId;
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 use std::fmt::{self, Write};
@@ -31,6 +32,9 @@ pub enum Value {
 /// A record: its declared fields by slot, plus the unknown fields of an open record.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct RecordValue {
+    /// Its record type: a value that reaches a place typed with another record
+    /// (through `any`) is then read by field name, never by a wrong slot.
+    pub ty: RecordId,
     pub slots: Box<[Value]>,
     pub extra: Option<MapValue>,
 }

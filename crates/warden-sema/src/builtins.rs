@@ -161,33 +161,12 @@ fn is_ordered(ty: &Ty) -> bool {
     )
 }
 
-/// Builtins that cannot fail at run time on well-typed arguments (the rule index may skip past them).
+/// Builtins that cannot fail at run time whatever their arguments hold (even
+/// `any` values of an unexpected kind): the rule index may skip past them.
 pub fn is_infallible(builtin: Builtin) -> bool {
     use Builtin::*;
     matches!(
         builtin,
-        Now | Count
-            | Keys
-            | Values
-            | Unique
-            | Lower
-            | Upper
-            | Trim
-            | StartsWith
-            | EndsWith
-            | Contains
-            | Split
-            | Join
-            | ToString
-            | SemverValid
-            | IpValid
-            | UrlScheme
-            | UrlHost
-            | LooksLikeSecret
-            | SecretKind
-            | StringsIn
-            | Days
-            | Hours
-            | ParseTime
+        Now | Count | Keys | Values | Unique | Sort | Flatten | ToString | StringsIn
     )
 }

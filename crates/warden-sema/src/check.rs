@@ -169,6 +169,7 @@ impl<'x, 'a> Checker<'x, 'a> {
             expr: ir::Expr {
                 kind,
                 span: self.span(range),
+                dynamic: matches!(ty, Ty::Any),
             },
             ty,
             place: None,
@@ -206,13 +207,17 @@ impl<'x, 'a> Checker<'x, 'a> {
             (Ty::Record(a), Ty::Record(b)) => {
                 let types = &self.a.program.types;
                 let (ra, rb) = (types.record(*a), types.record(*b));
+                // By name, in any order: a value of another record type is read by
+                // field name at run time. A field the target requires must be
+                // required here too; one it makes optional may be missing.
                 a == b
-                    || (ra.fields.len() == rb.fields.len()
-                        && ra
-                            .fields
-                            .iter()
-                            .zip(&rb.fields)
-                            .all(|(x, y)| x.name == y.name && self.fits(&x.ty, &y.ty)))
+                    || rb
+                        .fields
+                        .iter()
+                        .all(|y| match ra.fields.iter().find(|x| x.name == y.name) {
+                            Some(x) => (!x.optional || y.optional) && self.fits(&x.ty, &y.ty),
+                            None => y.optional,
+                        })
             }
             (a, b) => a == b,
         }
@@ -635,7 +640,7 @@ impl<'x, 'a> Checker<'x, 'a> {
                     values.push(t.expr);
                 }
                 let id = self.a.make_record(fields, false, None);
-                self.typed(ExprKind::Record(values), Ty::Record(id), range)
+                self.typed(ExprKind::Record { ty: id, values }, Ty::Record(id), range)
             }
             ast::ExprKind::Comprehension {
                 element,
@@ -802,6 +807,7 @@ impl<'x, 'a> Checker<'x, 'a> {
                         (
                             ExprKind::Field {
                                 base: Box::new(b.expr),
+                                record: id,
                                 slot: slot as u32,
                                 name: field_name.clone(),
                                 optional_chain,

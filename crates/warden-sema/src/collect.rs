@@ -415,6 +415,7 @@ impl<'a> Analysis<'a> {
                 body: ir::Expr {
                     kind: ir::ExprKind::Error,
                     span: Span::default(),
+                    dynamic: false,
                 },
             });
         }

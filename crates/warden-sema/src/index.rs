@@ -65,7 +65,7 @@ fn find_guard(rule: &ir::Rule, condition: &ir::Expr) -> Option<(Vec<u32>, Vec<Ar
         if let Some(guard) = guard_of(part) {
             return Some(guard);
         }
-        if !infallible(rule, part) {
+        if part.dynamic || !infallible(rule, part) {
             return None;
         }
     }
@@ -132,62 +132,56 @@ fn input_slots(expr: &ir::Expr) -> Option<Vec<u32>> {
 }
 
 /// Whether evaluating `expr` can never raise an evaluation error.
+/// Whether evaluating `expr` can never raise an evaluation error. Values of
+/// static type `any` may be of a kind an operation cannot take, so an
+/// operation that needs a particular kind is fallible when given one.
 fn infallible(rule: &ir::Rule, expr: &ir::Expr) -> bool {
+    let ok = |e: &ir::Expr| infallible(rule, e);
+    // Operands read as a condition must be booleans.
+    let condition = |e: &ir::Expr| !e.dynamic && infallible(rule, e);
     match &expr.kind {
         ExprKind::Const(_) | ExprKind::Local(_) | ExprKind::Data(_) | ExprKind::Now => true,
-        ExprKind::Let(id) => infallible(rule, &rule.lets[id.index()]),
-        ExprKind::Field { base, .. }
-        | ExprKind::DynField { base, .. }
-        | ExprKind::Has { base, .. }
-        | ExprKind::Not(base) => infallible(rule, base),
-        ExprKind::Index { base, index, .. } => infallible(rule, base) && infallible(rule, index),
-        ExprKind::MatchesConst { lhs, .. } => infallible(rule, lhs),
-        ExprKind::Binary { op, lhs, rhs } => {
-            matches!(
-                op,
-                BinOp::And
-                    | BinOp::Or
-                    | BinOp::Eq
-                    | BinOp::NotEq
-                    | BinOp::Lt
-                    | BinOp::LtEq
-                    | BinOp::Gt
-                    | BinOp::GtEq
-                    | BinOp::In
-                    | BinOp::NotIn
-                    | BinOp::Coalesce
-            ) && infallible(rule, lhs)
-                && infallible(rule, rhs)
-        }
-        ExprKind::Call { builtin, args } => {
-            is_infallible(*builtin) && args.iter().all(|a| infallible(rule, a))
-        }
-        ExprKind::List(items) | ExprKind::Record(items) => {
-            items.iter().all(|a| infallible(rule, a))
-        }
+        ExprKind::Let(id) => ok(&rule.lets[id.index()]),
+        // A field of an `any` value that is not a record or map is an error.
+        ExprKind::Field { base, .. } => !base.dynamic && ok(base),
+        ExprKind::DynField { base, .. } | ExprKind::Has { base, .. } => ok(base),
+        ExprKind::Not(inner) => condition(inner),
+        ExprKind::Index { base, index, .. } => ok(base) && ok(index),
+        ExprKind::MatchesConst { lhs, .. } => !lhs.dynamic && ok(lhs),
+        ExprKind::Binary { op, lhs, rhs } => match op {
+            BinOp::And | BinOp::Or => condition(lhs) && condition(rhs),
+            BinOp::Eq | BinOp::NotEq | BinOp::Coalesce => ok(lhs) && ok(rhs),
+            BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
+                !lhs.dynamic && !rhs.dynamic && ok(lhs) && ok(rhs)
+            }
+            BinOp::In | BinOp::NotIn => !rhs.dynamic && ok(lhs) && ok(rhs),
+            // Arithmetic can overflow; a dynamic pattern may not compile.
+            BinOp::Matches | BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
+                false
+            }
+        },
+        ExprKind::Call { builtin, args } => is_infallible(*builtin) && args.iter().all(ok),
+        ExprKind::List(items) | ExprKind::Record { values: items, .. } => items.iter().all(ok),
         ExprKind::If {
-            condition,
+            condition: c,
             then_branch,
             else_branch,
-        } => {
-            infallible(rule, condition)
-                && infallible(rule, then_branch)
-                && infallible(rule, else_branch)
-        }
+        } => condition(c) && ok(then_branch) && ok(else_branch),
         ExprKind::Quantifier {
             collection, body, ..
-        } => infallible(rule, collection) && infallible(rule, body),
+        } => !collection.dynamic && ok(collection) && condition(body),
         ExprKind::Comprehension {
             collection,
             element,
             filter,
             ..
         } => {
-            infallible(rule, collection)
-                && infallible(rule, element)
-                && filter.as_ref().is_none_or(|f| infallible(rule, f))
+            !collection.dynamic
+                && ok(collection)
+                && ok(element)
+                && filter.as_deref().is_none_or(condition)
         }
-        // Quantifiers and calls cost steps; arithmetic can overflow; functions may fail.
+        // Functions may fail; negation can overflow.
         ExprKind::CallFn { .. } | ExprKind::Neg(_) | ExprKind::Error => false,
     }
 }

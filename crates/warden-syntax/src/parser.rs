@@ -411,7 +411,16 @@ fn parser_tokens(
     let mut out = Vec::with_capacity(tokens.len());
     let mut open: Vec<Token> = Vec::new();
     let mut at_line_start = true;
-    for token in tokens {
+    // For each token, the kind of the next significant token: one token of lookahead.
+    let mut next_kind: Vec<Option<TokenKind>> = vec![None; tokens.len()];
+    let mut upcoming = None;
+    for (i, token) in tokens.iter().enumerate().rev() {
+        next_kind[i] = upcoming;
+        if !token.kind.is_trivia() {
+            upcoming = Some(token.kind);
+        }
+    }
+    for (index, token) in tokens.iter().enumerate() {
         let kind = token.kind;
         if kind == TokenKind::Whitespace {
             if text[token.range.as_range()].contains('\n') {
@@ -462,7 +471,12 @@ fn parser_tokens(
         }
         // A top-level keyword at the start of a line while a `{` is open: the
         // brace was left open. Close everything open before the keyword.
-        if top_level && line_start && !open.is_empty() && is_item_start(kind) {
+        // (Not when it is a field name: `type: string` inside a record type.)
+        let names_a_field = matches!(
+            next_kind[index],
+            Some(TokenKind::Colon | TokenKind::Question)
+        );
+        if top_level && line_start && !open.is_empty() && is_item_start(kind) && !names_a_field {
             close_all(ctx, &mut open, &mut out, token.range.start as usize);
         }
         match kind {

@@ -339,7 +339,7 @@ fn merge_obligations(cx: &Context<'_>, outcome: &Outcome) -> Map<String, Json> {
         } else {
             values
         };
-        items.sort_by_key(|v| v.to_string());
+        items.sort_by(json_order);
         items.dedup();
         let merged = if !any_list && items.len() == 1 {
             items.pop().expect("one item")
@@ -349,4 +349,26 @@ fn merge_obligations(cx: &Context<'_>, outcome: &Outcome) -> Map<String, Json> {
         out.insert(key, merged);
     }
     out
+}
+
+/// Numbers by value, strings alphabetically, then anything else by its text.
+fn json_order(a: &Json, b: &Json) -> std::cmp::Ordering {
+    let rank = |v: &Json| match v {
+        Json::Null => 0,
+        Json::Bool(_) => 1,
+        Json::Number(_) => 2,
+        Json::String(_) => 3,
+        Json::Array(_) => 4,
+        Json::Object(_) => 5,
+    };
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(std::cmp::Ordering::Equal),
+        (Json::String(x), Json::String(y)) => x.cmp(y),
+        _ => rank(a)
+            .cmp(&rank(b))
+            .then_with(|| a.to_string().cmp(&b.to_string())),
+    }
 }

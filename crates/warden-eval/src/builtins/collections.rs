@@ -2,6 +2,7 @@
 
 use super::BuiltinResult;
 use crate::eval::{compare, values_equal};
+use rustc_hash::FxHashSet;
 use std::cmp::Ordering;
 use std::sync::Arc;
 use warden_ir::{Builtin, Value};
@@ -66,9 +67,21 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
             best.cloned().unwrap_or(Value::None)
         }
         Builtin::Unique => {
+            // Hashable values (strings, numbers, …) go through a set; the rest
+            // are compared pairwise (and charged for it, see `cost`).
+            let mut seen: FxHashSet<HashKey<'_>> = FxHashSet::default();
             let mut out: Vec<Value> = Vec::new();
+            let mut unhashable: Vec<&Value> = Vec::new();
             for v in list(arg) {
-                if !out.iter().any(|o| values_equal(o, v)) {
+                let fresh = match hash_key(v) {
+                    Some(key) => seen.insert(key),
+                    None if unhashable.iter().any(|o| values_equal(o, v)) => false,
+                    None => {
+                        unhashable.push(v);
+                        true
+                    }
+                };
+                if fresh {
                     out.push(v.clone());
                 }
             }
@@ -87,6 +100,30 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
             Value::List(out.into())
         }
         _ => unreachable!("not a collections builtin: {builtin:?}"),
+    })
+}
+
+/// A value `unique` can hash: equal keys exactly when the values are equal.
+#[derive(PartialEq, Eq, Hash)]
+pub(crate) enum HashKey<'a> {
+    None,
+    Bool(bool),
+    Int(i64),
+    Str(&'a str),
+    Time(i64),
+    Duration(i64),
+}
+
+pub(crate) fn hash_key(v: &Value) -> Option<HashKey<'_>> {
+    Some(match v {
+        Value::None => HashKey::None,
+        Value::Bool(b) => HashKey::Bool(*b),
+        Value::Int(i) => HashKey::Int(*i),
+        Value::Str(s) => HashKey::Str(s),
+        Value::Time(t) => HashKey::Time(*t),
+        Value::Duration(d) => HashKey::Duration(*d),
+        // Floats compare equal to integers (1 == 1.0); lists, maps and records are compared whole.
+        Value::Float(_) | Value::List(_) | Value::Map(_) | Value::Record(_) => return None,
     })
 }
 

@@ -30,6 +30,51 @@ pub(crate) fn call(builtin: Builtin, args: &[Value], now: i64) -> BuiltinResult 
     }
 }
 
+/// The elements (or bytes, in 64s) a value holds: the unit of a built-in's work.
+pub(crate) fn size(v: &Value) -> u64 {
+    match v {
+        Value::List(items) => items.len() as u64,
+        Value::Map(m) => m.len() as u64,
+        Value::Str(s) => s.len() as u64 / 64,
+        Value::Record(r) => r.slots.len() as u64,
+        _ => 0,
+    }
+}
+
+/// The steps a call costs beyond its own: proportional to what it walks.
+/// `unique` compares elements it cannot hash pairwise.
+pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
+    let walked: u64 = args.iter().map(size).sum();
+    match (builtin, args.first()) {
+        (Builtin::Unique, Some(Value::List(items))) => {
+            let unhashable = items
+                .iter()
+                .filter(|v| collections::hash_key(v).is_none())
+                .count() as u64;
+            walked + unhashable * unhashable
+        }
+        (Builtin::Sort, Some(Value::List(items))) => {
+            walked * (64 - (items.len() as u64).leading_zeros() as u64)
+        }
+        (Builtin::StringsIn, Some(v)) => deep_size(v),
+        _ => walked,
+    }
+}
+
+fn deep_size(v: &Value) -> u64 {
+    match v {
+        Value::List(items) => 1 + items.iter().map(deep_size).sum::<u64>(),
+        Value::Map(m) => 1 + m.values().map(deep_size).sum::<u64>(),
+        Value::Record(r) => {
+            1 + r.slots.iter().map(deep_size).sum::<u64>()
+                + r.extra
+                    .as_ref()
+                    .map_or(0, |x| x.values().map(deep_size).sum())
+        }
+        _ => 1,
+    }
+}
+
 /// The string argument at `i`; the checker guarantees the type, `any` values may still surprise.
 pub(crate) fn str_arg(args: &[Value], i: usize) -> Result<&str, String> {
     match args.get(i) {

@@ -17,15 +17,9 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
                 Err(_) => Value::Bool(false),
             }
         }
-        Builtin::IpIsPrivate => Value::Bool(match str_arg(args, 0)?.parse::<IpAddr>() {
-            Ok(IpAddr::V4(v4)) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
-            Ok(IpAddr::V6(v6)) => {
-                v6.is_loopback()
-                    || (v6.segments()[0] & 0xfe00) == 0xfc00
-                    || (v6.segments()[0] & 0xffc0) == 0xfe80
-            }
-            Err(_) => false,
-        }),
+        Builtin::IpIsPrivate => {
+            Value::Bool(str_arg(args, 0)?.parse::<IpAddr>().is_ok_and(is_internal))
+        }
         Builtin::UrlScheme => {
             let parsed = url::Url::parse(str_arg(args, 0)?).ok();
             opt_str(parsed.as_ref().map(|u| u.scheme()))
@@ -45,6 +39,33 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
     })
 }
 
+/// Not a public internet address: private (RFC 1918), loopback, link-local,
+/// unspecified, shared (100.64.0.0/10), unique-local IPv6, and IPv4 addresses
+/// written as IPv4-mapped IPv6 (`::ffff:10.0.0.5`). An SSRF guard relies on it.
+fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_internal(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80
+            }
+        },
+    }
+}
+
 /// `*.acme.example` matches `a.acme.example` and `a.b.acme.example`, not `acme.example`;
 /// other patterns match exactly, ignoring case and a trailing dot.
 fn host_matches(host: &str, pattern: &str) -> bool {
@@ -59,6 +80,34 @@ fn host_matches(host: &str, pattern: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::host_matches;
+
+    #[test]
+    fn internal_addresses_include_mapped_shared_and_unspecified() {
+        use super::is_internal;
+        for ip in [
+            "10.1.2.3",
+            "127.0.0.1",
+            "169.254.1.1",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.5",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "8.8.8.8",
+            "100.128.0.1",
+            "2001:4860:4860::8888",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
 
     #[test]
     fn wildcard_hosts_need_a_label() {
