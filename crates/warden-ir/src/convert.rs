@@ -172,12 +172,11 @@ impl<'j> Converter<'_, 'j> {
                 // Walk the document's entries once, matching keys to slots by a
                 // short linear scan: cheaper than hashing each declared name.
                 let mut slots = vec![Value::None; def.fields.len()];
-                let mut present = vec![false; def.fields.len()];
+                let mut present = Present::new(def.fields.len());
                 let mut extra = None;
                 for (key, item) in entries {
                     match def.slot(key) {
                         Some(slot) => {
-                            present[slot] = !item.is_null();
                             let field = &def.fields[slot];
                             if item.is_null() && (field.optional || field.ty.is_optional()) {
                                 continue;
@@ -185,7 +184,7 @@ impl<'j> Converter<'_, 'j> {
                             self.path.push(Segment::Key(key));
                             slots[slot] = self.convert(&field.ty, item);
                             self.path.pop();
-                            present[slot] = true;
+                            present.set(slot);
                         }
                         // Unknown fields: kept (as untyped values) by open records, errors in closed ones.
                         None if def.open => {
@@ -200,12 +199,10 @@ impl<'j> Converter<'_, 'j> {
                         }
                     }
                 }
-                for (field, _) in def
-                    .fields
-                    .iter()
-                    .zip(&present)
-                    .filter(|(f, p)| !(**p || f.optional || f.ty.is_optional()))
-                {
+                for (slot, field) in def.fields.iter().enumerate() {
+                    if present.get(slot) || field.optional || field.ty.is_optional() {
+                        continue;
+                    }
                     self.path.push(Segment::Missing(field.name.clone()));
                     let expected = self.types.display(&field.ty);
                     self.error(expected, "nothing (the field is missing)".into());
@@ -218,6 +215,35 @@ impl<'j> Converter<'_, 'j> {
                 }))
             }
             _ => self.mismatch(ty, json),
+        }
+    }
+}
+
+/// Which slots of a record the document filled: a bit mask, without allocating
+/// for records of up to 64 fields.
+enum Present {
+    Bits(u64),
+    Flags(Vec<bool>),
+}
+
+impl Present {
+    fn new(fields: usize) -> Self {
+        if fields <= 64 {
+            Present::Bits(0)
+        } else {
+            Present::Flags(vec![false; fields])
+        }
+    }
+    fn set(&mut self, slot: usize) {
+        match self {
+            Present::Bits(bits) => *bits |= 1 << slot,
+            Present::Flags(flags) => flags[slot] = true,
+        }
+    }
+    fn get(&self, slot: usize) -> bool {
+        match self {
+            Present::Bits(bits) => bits & (1 << slot) != 0,
+            Present::Flags(flags) => flags[slot],
         }
     }
 }
