@@ -180,8 +180,19 @@ fn bad_input_is_a_clear_error_with_exit_2() {
         (
             &["decide", "-"],
             Some("{\"metadata\": 1"),
-            "line 1, column 14",
+            "line 1 column 14",
         ),
+        (
+            &["decide", "-"],
+            Some("{\"kind\": 1, \"kind\": 2}"),
+            "the key `kind` is given twice",
+        ),
+        (
+            &["decide", "tests/cli/not-finite.yaml"],
+            None,
+            "`inf` is not a finite number",
+        ),
+        (&["decide", "tests/cli/flow.yaml"], None, "error[E0401]"),
         (
             &["decide", "-"],
             Some("{\"metadata\": {}}"),

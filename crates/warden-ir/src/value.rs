@@ -82,14 +82,36 @@ impl From<bool> for Value {
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
-/// Parses an RFC 3339 time or a plain date (midnight UTC) into microseconds since the epoch.
+/// Parses an RFC 3339 time (with its offset) or a plain `YYYY-MM-DD` date
+/// (midnight UTC) into microseconds since the epoch. Anything else — a time
+/// without an offset, a date with a time zone name — is refused, never
+/// guessed at.
 pub fn parse_time(text: &str) -> Option<i64> {
-    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
-        return Some(ts.as_microsecond());
+    let bytes = text.as_bytes();
+    let plain_date = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if plain_date {
+        // Counted in days, so dates at the edge of the calendar (9999-12-31) work too.
+        let date: jiff::civil::Date = text.parse().ok()?;
+        let days = jiff::civil::date(1970, 1, 1)
+            .until((jiff::Unit::Day, date))
+            .ok()?
+            .get_days();
+        return i64::from(days).checked_mul(86_400 * MICROS_PER_SECOND);
     }
-    let date = text.parse::<jiff::civil::Date>().ok()?;
-    let ts = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
-    Some(ts.as_microsecond())
+    if bytes.len() < 20 || !matches!(bytes.get(10), Some(b'T' | b't' | b' ')) || text.contains('[')
+    {
+        return None;
+    }
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|ts| ts.as_microsecond())
 }
 
 /// Formats microseconds since the epoch as RFC 3339 in UTC (`2026-06-01T00:00:00Z`).
@@ -100,10 +122,32 @@ pub fn format_time(micros: i64) -> String {
     }
 }
 
-/// Parses `90d`, `12h`, `1h30m`, `500ms`, `2w` into microseconds.
+/// Parses a duration into microseconds: compact (`90d`, `12h`, `1h30m`,
+/// `500ms`, `2w`; units largest first, each at most once) or ISO 8601
+/// (`P1D`, `PT1H30M`, as JSON Schema's `format: duration` writes them; days
+/// count 24 hours, months and years are refused).
 pub fn parse_duration(text: &str) -> Option<i64> {
+    if text.starts_with(['P', 'p']) {
+        let span: jiff::Span = text.parse().ok()?;
+        let micros = span
+            .total((
+                jiff::Unit::Microsecond,
+                jiff::SpanRelativeTo::days_are_24_hours(),
+            ))
+            .ok()?;
+        return (micros.is_finite() && micros.abs() < 9.0e18).then_some(micros as i64);
+    }
+    const UNITS: [(&str, i64); 6] = [
+        ("w", 7 * 86_400 * MICROS_PER_SECOND),
+        ("d", 86_400 * MICROS_PER_SECOND),
+        ("h", 3_600 * MICROS_PER_SECOND),
+        ("m", 60 * MICROS_PER_SECOND),
+        ("s", MICROS_PER_SECOND),
+        ("ms", 1_000),
+    ];
     let mut total: i64 = 0;
     let mut rest = text;
+    let mut next_unit = 0; // units must come largest first, each once
     if rest.is_empty() {
         return None;
     }
@@ -116,21 +160,17 @@ pub fn parse_duration(text: &str) -> Option<i64> {
         }
         let n: i64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let (unit, len) = if rest.starts_with("ms") {
-            (1_000, 2)
-        } else {
-            let unit = match rest.chars().next()? {
-                'w' => 7 * 86_400 * MICROS_PER_SECOND,
-                'd' => 86_400 * MICROS_PER_SECOND,
-                'h' => 3_600 * MICROS_PER_SECOND,
-                'm' => 60 * MICROS_PER_SECOND,
-                's' => MICROS_PER_SECOND,
-                _ => return None,
-            };
-            (unit, 1)
-        };
-        rest = &rest[len..];
-        total = total.checked_add(n.checked_mul(unit)?)?;
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let name = &rest[..unit_len];
+        let position = UNITS.iter().position(|(u, _)| *u == name)?;
+        if position < next_unit {
+            return None;
+        }
+        next_unit = position + 1;
+        rest = &rest[unit_len..];
+        total = total.checked_add(n.checked_mul(UNITS[position].1)?)?;
     }
     Some(total)
 }
@@ -208,5 +248,20 @@ mod tests {
         assert_eq!(format_duration(parse_duration("90d").unwrap()), "90d");
         assert_eq!(format_duration(parse_duration("1h30m").unwrap()), "1h30m");
         assert_eq!(parse_duration("12x"), None);
+        assert_eq!(parse_duration("1h1h"), None);
+        assert_eq!(parse_duration("30m1h"), None);
+        assert_eq!(parse_duration("P1D"), parse_duration("1d"));
+        assert_eq!(parse_duration("PT1H30M"), parse_duration("1h30m"));
+        assert_eq!(parse_duration("P1M"), None);
+        // Times need an offset; dates are exactly YYYY-MM-DD.
+        assert_eq!(parse_time("2026-06-01T15:30:00"), None);
+        assert_eq!(parse_time("2026-06-01T15:30"), None);
+        assert_eq!(parse_time("2026-06-01T15:30:00[America/New_York]"), None);
+        assert_eq!(parse_time("20260601"), None);
+        assert_eq!(
+            parse_time("2026-06-01T15:30:00.5Z").map(|t| t % 1_000_000),
+            Some(500_000)
+        );
+        assert!(parse_time("9999-12-31").is_some());
     }
 }

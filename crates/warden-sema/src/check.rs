@@ -1294,7 +1294,39 @@ impl<'x, 'a> Checker<'x, 'a> {
             A::Eq | A::NotEq => {
                 self.literal_in_union(&mut l, &r.ty.clone());
                 self.literal_in_union(&mut r, &l.ty.clone());
-                if !self.comparable(&l.ty, &r.ty) {
+                let is_none =
+                    |e: &ast::Expr| matches!(e.kind, ast::ExprKind::Literal(ast::Literal::None));
+                let value_side = if is_none(rhs) {
+                    Some((lhs, &l.ty))
+                } else if is_none(lhs) {
+                    Some((rhs, &r.ty))
+                } else {
+                    None
+                };
+                if let Some((side, ty)) = value_side.filter(|(_, ty)| {
+                    !matches!(ty, Ty::Optional(_) | Ty::None | Ty::Any | Ty::Error)
+                }) {
+                    // Always true or always false: almost always a mistake.
+                    let text = self.a.files[self.file].text[side.range.as_range()].to_string();
+                    let mut d = Diagnostic::new(
+                        Code::E0202,
+                        self.span(range),
+                        format!("`{text}` is never none"),
+                    )
+                    .with_label(format!(
+                        "`{text}` is `{}`, which is always present",
+                        self.display(ty)
+                    ));
+                    let names_none = matches!(ty, Ty::Enum(id) if self.a.program.types.enumeration(*id).members.iter().any(|m| &**m == "none"));
+                    d = if names_none {
+                        d.with_help("to compare with the string, write `\"none\"` in quotes")
+                    } else {
+                        d.with_help(
+                            "remove the test, or declare the field optional (`name?: type`)",
+                        )
+                    };
+                    self.report(d);
+                } else if !self.comparable(&l.ty, &r.ty) {
                     self.incomparable(op, &l.ty, &r.ty, range);
                 }
                 Ty::Bool

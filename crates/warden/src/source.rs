@@ -149,6 +149,7 @@ pub fn compile_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic
 /// Parses a JSON or YAML document (YAML 1.2; JSON is tried first when the
 /// name ends in `.json` or the text starts with `{` or `[`).
 pub fn parse_document(name: &str, text: &str) -> Result<Json, EngineError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
         return Err(EngineError::Syntax {
@@ -157,12 +158,17 @@ pub fn parse_document(name: &str, text: &str) -> Result<Json, EngineError> {
             message: "the document is empty".into(),
         });
     }
-    if name.ends_with(".json") || trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return serde_json::from_str(text).map_err(|e| EngineError::Syntax {
-            name: name.into(),
-            format: "JSON",
-            message: format!("line {}, column {}: {e}", e.line(), e.column()),
-        });
+    let yaml_name = name.ends_with(".yaml") || name.ends_with(".yml");
+    if !yaml_name
+        && (name.ends_with(".json") || trimmed.starts_with('{') || trimmed.starts_with('['))
+    {
+        return serde_json::from_str::<StrictJson>(text)
+            .map(|v| v.0)
+            .map_err(|e| EngineError::Syntax {
+                name: name.into(),
+                format: "JSON",
+                message: e.to_string(),
+            });
     }
     let docs = Yaml::load_from_str(text).map_err(|e| EngineError::Syntax {
         name: name.into(),
@@ -190,7 +196,7 @@ pub fn parse_document(name: &str, text: &str) -> Result<Json, EngineError> {
 
 fn yaml_to_json(yaml: &Yaml<'_>) -> Result<Json, String> {
     Ok(match yaml {
-        Yaml::Value(scalar) => scalar_to_json(scalar),
+        Yaml::Value(scalar) => scalar_to_json(scalar)?,
         Yaml::Representation(text, _, _) => Json::String(text.to_string()),
         Yaml::Sequence(items) => {
             Json::Array(items.iter().map(yaml_to_json).collect::<Result<_, _>>()?)
@@ -213,14 +219,77 @@ fn yaml_to_json(yaml: &Yaml<'_>) -> Result<Json, String> {
     })
 }
 
-fn scalar_to_json(scalar: &Scalar<'_>) -> Json {
-    match scalar {
+fn scalar_to_json(scalar: &Scalar<'_>) -> Result<Json, String> {
+    Ok(match scalar {
         Scalar::Null => Json::Null,
         Scalar::Boolean(b) => Json::Bool(*b),
         Scalar::Integer(i) => Json::from(*i),
-        Scalar::FloatingPoint(f) => {
-            serde_json::Number::from_f64(f.into_inner()).map_or(Json::Null, Json::Number)
-        }
+        // `.inf` and `.nan` have no JSON form; refusing them beats reading them as absent.
+        Scalar::FloatingPoint(f) => match serde_json::Number::from_f64(f.into_inner()) {
+            Some(n) => Json::Number(n),
+            None => return Err(format!("`{}` is not a finite number", f.into_inner())),
+        },
         Scalar::String(s) => Json::String(s.to_string()),
+    })
+}
+
+/// A JSON document that refuses a key given twice in one object, which a
+/// plain parse would silently resolve to the last value.
+struct StrictJson(Json);
+
+impl<'de> serde::Deserialize<'de> for StrictJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictJson)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+        Ok(Json::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+        Ok(Json::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+        Ok(Json::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+        Ok(Json::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Json, E> {
+        Ok(Json::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictJson(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{key}` is given twice"
+                )));
+            }
+            let StrictJson(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Json::Object(object))
     }
 }
