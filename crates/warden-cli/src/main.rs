@@ -184,13 +184,24 @@ fn compile(args: CompileArgs) -> Result<ExitCode, Failure> {
         }
     }
     if let DiagnosticFormat::Json = args.format {
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        print_out(&serde_json::to_string_pretty(&all)?);
     }
     Ok(if failed {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes a line to standard output; a reader that went away (`| head`) is not an error.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write the output: {e}");
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -248,7 +259,7 @@ fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
             code: Some(e.code()),
             message: e.to_string(),
         })?;
-    println!("{}", serde_json::to_string_pretty(&decision)?);
+    print_out(&serde_json::to_string_pretty(&decision)?);
     Ok(if decision.is_allowed() {
         ExitCode::SUCCESS
     } else {

@@ -158,7 +158,7 @@ impl SchemaLoader for MapLoader<'_> {
         } else {
             format!("{dir}/{path}")
         };
-        let normalized = normalize(&joined);
+        let normalized = normalize_path(&joined);
         self.0
             .get(&normalized)
             .or_else(|| self.0.get(path))
@@ -167,8 +167,8 @@ impl SchemaLoader for MapLoader<'_> {
     }
 }
 
-/// Folds `a/./b/../c` to `a/c`.
-fn normalize(path: &str) -> String {
+/// Folds `a/./b/../c` to `a/c`: how schema paths named in policies are resolved.
+pub fn normalize_path(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {

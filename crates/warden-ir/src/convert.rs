@@ -105,7 +105,12 @@ impl<'j> Converter<'_, 'j> {
 
     fn mismatch(&mut self, ty: &Ty, json: &Json) -> Value {
         let expected = self.types.display(ty);
-        self.error(expected, describe(json));
+        let mut found = describe(json);
+        // `version: 1.10` in YAML is the number 1.1.
+        if matches!(ty, Ty::String | Ty::Enum(_)) && json.is_number() {
+            found.push_str(" (a number: quote it to write a string)");
+        }
+        self.error(expected, found);
         Value::None
     }
 
@@ -194,7 +199,11 @@ impl<'j> Converter<'_, 'j> {
                         }
                         None => {
                             self.path.push(Segment::Key(key));
-                            self.error("no such field".into(), describe(item));
+                            self.error(
+                                "no field of this name (the record type does not declare it)"
+                                    .into(),
+                                describe(item),
+                            );
                             self.path.pop();
                         }
                     }

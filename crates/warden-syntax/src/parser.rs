@@ -446,12 +446,15 @@ fn parser_tokens(
         match kind {
             TokenKind::Error => {
                 let what = &text[token.range.as_range()];
-                let d = Diagnostic::new(
+                let mut d = Diagnostic::new(
                     Code::E0003,
                     ctx.span(token.range),
                     format!("unexpected character `{}`", what.escape_debug()),
                 )
                 .with_label("no token starts with this");
+                if what.starts_with('\'') {
+                    d = d.with_help("strings are written in double quotes: \"…\"");
+                }
                 ctx.report(d);
                 continue;
             }

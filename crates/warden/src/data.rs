@@ -81,6 +81,16 @@ fn load_waivers(program: &Program, doc: &Json) -> Result<Vec<DataWaiver>, Engine
     let mut out = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let bad = |message: String| EngineError::BadWaiver { index, message };
+        // A misspelt key (`subjet`) must not silently widen a waiver to every subject.
+        if let Some(object) = item.as_object() {
+            const KEYS: [&str; 6] = ["name", "rule", "subject", "until", "reason", "approved_by"];
+            if let Some(unknown) = object.keys().find(|k| !KEYS.contains(&k.as_str())) {
+                return Err(bad(format!(
+                    "unknown key `{unknown}`; a waiver has {}",
+                    KEYS.join(", ")
+                )));
+            }
+        }
         let field = |key: &str| -> Result<String, EngineError> {
             item.get(key)
                 .and_then(Json::as_str)
@@ -100,6 +110,13 @@ fn load_waivers(program: &Program, doc: &Json) -> Result<Vec<DataWaiver>, Engine
             Some(Json::String(s)) => Some(s.clone()),
             Some(_) => return Err(bad("`subject` must be a string".into())),
         };
+        let target = program.target(program.rule(rule).target);
+        if subject.is_some() && target.subject.is_none() {
+            return Err(bad(format!(
+                "`subject` cannot match: target `{}` names no subject (declare `@subject(\"…\")` on it)",
+                target.name
+            )));
+        }
         out.push(DataWaiver {
             waiver: WaiverRef {
                 name,

@@ -21,6 +21,8 @@ pub struct Engine {
     /// One value per declared data document (supplied, else its default, else none).
     data: Arc<[Value]>,
     supplied: Vec<bool>,
+    /// Which documents `with_data` supplied (not just defaulted).
+    given: Vec<bool>,
     data_waivers: Arc<[DataWaiver]>,
     /// Per target: the data documents its rules read.
     data_needed: Vec<Vec<DataId>>,
@@ -76,6 +78,7 @@ impl Engine {
             .map(|d| d.default.clone().unwrap_or(Value::None))
             .collect();
         let supplied = program.data.iter().map(|d| d.default.is_some()).collect();
+        let given = vec![false; program.data.len()];
         let data_needed = (0..program.targets.len())
             .map(|t| program.data_read_by(warden_ir::TargetId(t as u32)))
             .collect();
@@ -85,6 +88,7 @@ impl Engine {
             revision,
             data: data.into(),
             supplied,
+            given,
             data_waivers: Arc::from([]),
             data_needed,
         }
@@ -96,6 +100,12 @@ impl Engine {
         let (values, waivers) = crate::data::load(&self.program, json)?;
         let mut data = self.data.to_vec();
         for (id, value) in values {
+            // Two files supplying one document: which wins would depend on argument order.
+            if std::mem::replace(&mut self.given[id.index()], true) {
+                return Err(EngineError::DuplicateData {
+                    name: self.program.data[id.index()].name.to_string(),
+                });
+            }
             data[id.index()] = value;
             self.supplied[id.index()] = true;
         }

@@ -71,6 +71,12 @@ pub enum EngineError {
         /// The declared names, if any.
         known: Option<String>,
     },
+    /// Two data files supply the same document.
+    #[error("data document `{name}` is supplied twice; merge the files or pass only one")]
+    DuplicateData {
+        /// The document.
+        name: String,
+    },
     /// A waiver in the data is malformed.
     #[error("waiver {index} in `data.waivers`: {message}")]
     BadWaiver {

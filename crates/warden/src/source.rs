@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use warden_diagnostics::Diagnostic;
 use warden_ir::Program;
+use warden_syntax::lexer::TokenKind;
 
 /// The files of a policy set: `*.warden` sources and the JSON Schema files
 /// they may name, each keyed by its path relative to the policy folder.
@@ -21,8 +22,10 @@ pub struct PolicySources {
 }
 
 impl PolicySources {
-    /// Reads every `*.warden` file below `path` (or the one file `path` names),
-    /// plus the `*.json` files beside them.
+    /// Reads every `*.warden` file below `path` (or the one file `path` names)
+    /// and the JSON Schema files they name (`schema "…"`), nothing else: an
+    /// unrelated file beside the policies neither slows loading nor changes
+    /// the revision. Symbolic links to folders are not followed (no cycles).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, EngineError> {
         let path = path.as_ref();
         let io = |p: &Path, source: std::io::Error| EngineError::Io {
@@ -31,21 +34,53 @@ impl PolicySources {
         };
         let meta = std::fs::metadata(path).map_err(|e| io(path, e))?;
         let mut sources = PolicySources::default();
-        if meta.is_file() {
-            let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+        let root = if meta.is_file() {
+            let text = read_text(path).map_err(|e| io(path, e))?;
             let name = path.file_name().map_or_else(
                 || path.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
             );
             sources.files.push((name, text));
-            if let Some(dir) = path.parent() {
-                collect(dir, dir, &mut sources, false).map_err(|(p, e)| io(&p, e))?;
-            }
+            // `policy.warden` has the parent `""`: the current folder.
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf()
         } else {
-            collect(path, path, &mut sources, true).map_err(|(p, e)| io(&p, e))?;
-        }
+            collect(path, path, &mut sources).map_err(|(p, e)| io(&p, e))?;
+            path.to_path_buf()
+        };
         sources.files.sort();
+        sources.read_named_schemas(&root);
         Ok(sources)
+    }
+
+    /// Reads the schema files the policies name, relative to each policy file.
+    /// A missing or unreadable one is left out: the compiler reports it (E0209).
+    fn read_named_schemas(&mut self, root: &Path) {
+        for (file, text) in &self.files {
+            let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+            let tokens = warden_syntax::lexer::lex(text);
+            let significant: Vec<_> = tokens.iter().filter(|t| !t.kind.is_trivia()).collect();
+            for pair in significant.windows(2) {
+                if pair[0].kind != TokenKind::Schema || pair[1].kind != TokenKind::Str {
+                    continue;
+                }
+                let literal = &text[pair[1].range.as_range()];
+                let named = &literal[1..literal.len() - 1];
+                let relative = warden_db::normalize_path(&if dir.is_empty() {
+                    named.to_string()
+                } else {
+                    format!("{dir}/{named}")
+                });
+                if self.schemas.contains_key(&relative) {
+                    continue;
+                }
+                if let Ok(schema) = read_text(&root.join(&relative)) {
+                    self.schemas.insert(relative, schema);
+                }
+            }
+        }
     }
 
     /// A policy set from texts in memory (tests, embedding).
@@ -92,45 +127,45 @@ fn collect(
     root: &Path,
     dir: &Path,
     out: &mut PolicySources,
-    policies: bool,
 ) -> Result<(), (std::path::PathBuf, std::io::Error)> {
     let entries = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.path());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') {
             continue;
         }
-        if path.is_dir() {
-            if policies {
-                collect(root, &path, out, policies)?;
-            }
+        let file_type = entry.file_type().map_err(|e| (path.clone(), e))?;
+        if file_type.is_dir() {
+            collect(root, &path, out)?;
             continue;
         }
-        let relative = path
-            .strip_prefix(root)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        if policies && name.ends_with(".warden") {
-            let text = std::fs::read_to_string(&path).map_err(|e| (path.clone(), e))?;
+        // A link to a folder could lead back up the tree: not followed.
+        if file_type.is_symlink() && path.is_dir() {
+            continue;
+        }
+        if name.ends_with(".warden") {
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = read_text(&path).map_err(|e| (path.clone(), e))?;
             out.files.push((relative, text));
-        } else if name.ends_with(".json") {
-            // Only schema-sized files: data and fixtures may be large and are not types.
-            if std::fs::metadata(&path)
-                .map(|m| m.len() < 4 << 20)
-                .unwrap_or(false)
-            {
-                let text = std::fs::read_to_string(&path).map_err(|e| (path.clone(), e))?;
-                out.schemas.insert(relative, text);
-            }
         }
     }
     Ok(())
+}
+
+/// A text file, without a leading byte-order mark.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 /// Compiles sources through the compiler database: the program and every diagnostic.
@@ -291,5 +326,71 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
             object.insert(key, value);
         }
         Ok(Json::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("warden-sources-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).expect("scratch folder");
+        dir
+    }
+
+    #[test]
+    fn reads_policies_and_only_the_schemas_they_name() {
+        let dir = scratch("schemas");
+        std::fs::write(
+            dir.join("sub/p.warden"),
+            "\u{feff}package p\ntype T = schema \"../t.schema.json\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("t.schema.json"), "{\"type\": \"string\"}").unwrap();
+        std::fs::write(dir.join("input.json"), "{\"unrelated\": true}").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&dir, dir.join("sub/loop")).unwrap();
+        let sources = PolicySources::from_path(&dir).expect("loads");
+        assert_eq!(sources.files.len(), 1);
+        assert!(
+            sources.files[0].1.starts_with("package"),
+            "the byte-order mark is dropped"
+        );
+        assert_eq!(
+            sources.schemas.keys().collect::<Vec<_>>(),
+            ["t.schema.json"]
+        );
+        let before = sources.revision();
+        std::fs::write(dir.join("input.json"), "{\"unrelated\": false}").unwrap();
+        assert_eq!(
+            PolicySources::from_path(&dir).unwrap().revision(),
+            before,
+            "unrelated files do not change the revision"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn duplicate_json_keys_and_infinite_yaml_numbers_are_refused() {
+        assert!(
+            parse_document("in.json", r#"{"a": 1, "a": 2}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("given twice")
+        );
+        assert!(parse_document("in.json", r#"{"a": {"b": 1}, "c": {"b": 2}}"#).is_ok());
+        assert!(
+            parse_document("in.yaml", "a: .inf\n")
+                .unwrap_err()
+                .to_string()
+                .contains("not a finite number")
+        );
+        assert_eq!(
+            parse_document("in.yaml", "{a: 1}\n").unwrap(),
+            serde_json::json!({"a": 1})
+        );
     }
 }

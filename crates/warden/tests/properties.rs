@@ -265,3 +265,35 @@ fn the_gateway_policy_is_indexed_by_action() {
         target.index
     );
 }
+
+#[test]
+fn data_waivers_with_unknown_keys_or_unmatched_subjects_are_refused() {
+    let base = engine(&suite("gateway"), None);
+    let waiver = |extra: Json| {
+        let mut w = json!({ "name": "w", "rule": "gateway.bulk_reads", "until": "2027-01-01", "reason": "r", "approved_by": "a" });
+        w.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({ "waivers": [w] })
+    };
+    let typo = base
+        .clone()
+        .with_data(&waiver(json!({ "subjet": "crm-lite" })))
+        .unwrap_err()
+        .to_string();
+    assert!(typo.contains("unknown key `subjet`"), "{typo}");
+    let no_subject = base
+        .clone()
+        .with_data(&waiver(json!({ "subject": "crm-lite" })))
+        .unwrap_err()
+        .to_string();
+    assert!(no_subject.contains("names no subject"), "{no_subject}");
+    assert!(base.with_data(&waiver(json!({}))).is_ok());
+}
+
+#[test]
+fn a_document_supplied_twice_is_refused() {
+    let once = engine(&suite("gateway"), Some(&catalog()));
+    let twice = once.with_data(&catalog()).unwrap_err().to_string();
+    assert!(twice.contains("supplied twice"), "{twice}");
+}

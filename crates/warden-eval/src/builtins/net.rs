@@ -31,7 +31,10 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
         Builtin::HostMatches => Value::Bool(host_matches(str_arg(args, 0)?, str_arg(args, 1)?)),
         Builtin::GlobMatch => {
             let (pattern, s) = (str_arg(args, 0)?, str_arg(args, 1)?);
-            let glob = globset::Glob::new(pattern)
+            // `*` stays within one path segment; `**` crosses segments.
+            let glob = globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
                 .map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
             Value::Bool(glob.compile_matcher().is_match(s))
         }
