@@ -215,9 +215,19 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
+    // A difference of case alone (`OIDC` for `oidc`) counts as the closest match.
     candidates
         .into_iter()
-        .map(|c| (edit_distance(name, c), c))
+        .map(|c| {
+            (
+                if c.eq_ignore_ascii_case(name) {
+                    0
+                } else {
+                    edit_distance(name, c)
+                },
+                c,
+            )
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)

@@ -745,13 +745,38 @@ impl<'x, 'a> Checker<'x, 'a> {
             format!("`{}` is not defined here", name.text),
         )
         .with_label("unknown name");
+        // A field of the rule's input written without the input's name (`{sso}` for `{app.sso}`)?
+        let input = self
+            .scopes
+            .iter()
+            .find(|b| Some(b.key) == self.input_key)
+            .map(|b| (b.name.clone(), b.ty.clone()));
+        let input_field = input.as_ref().and_then(|(binding, ty)| match ty {
+            Ty::Record(id) => self
+                .a
+                .program
+                .types
+                .record(*id)
+                .slot(&name.text)
+                .map(|_| binding.clone()),
+            _ => None,
+        });
         if let Some(s) = did_you_mean(&name.text, candidates.iter().map(String::as_str)) {
             d = d.with_help(format!("did you mean `{s}`?"));
+        } else if let Some(binding) = input_field {
+            d = d.with_help(format!("did you mean `{binding}.{}`?", name.text));
         } else if self.a.program.data_by_name(&name.text).is_some() {
             d = d.with_help(format!(
                 "data documents are read through `data`: `data.{}`",
                 name.text
             ));
+        } else if !candidates.is_empty() {
+            let shown: Vec<String> = candidates
+                .iter()
+                .filter(|c| !c.starts_with('_'))
+                .map(|c| format!("`{c}`"))
+                .collect();
+            d = d.with_help(format!("names in scope here: {}", shown.join(", ")));
         }
         self.report(d);
         self.error(range)
@@ -1110,7 +1135,30 @@ impl<'x, 'a> Checker<'x, 'a> {
                 format!("no function `{name}`"),
             )
             .with_label("unknown function");
-            if let Some(s) = did_you_mean(&name, candidates) {
+            // Names other policy languages use for Warden's built-ins.
+            const ALIASES: &[(&str, &str)] = &[
+                ("len", "count"),
+                ("length", "count"),
+                ("size", "count"),
+                ("lowercase", "lower"),
+                ("to_lower", "lower"),
+                ("tolower", "lower"),
+                ("uppercase", "upper"),
+                ("to_upper", "upper"),
+                ("toupper", "upper"),
+                ("startswith", "starts_with"),
+                ("has_prefix", "starts_with"),
+                ("endswith", "ends_with"),
+                ("has_suffix", "ends_with"),
+                ("re_match", "regex_match"),
+                ("time_now", "now"),
+                ("sprintf", "to_string"),
+            ];
+            let alias = ALIASES
+                .iter()
+                .find(|(other, _)| other.eq_ignore_ascii_case(&name))
+                .map(|(_, ours)| *ours);
+            if let Some(s) = alias.or_else(|| did_you_mean(&name, candidates)) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             }
             self.report(d);

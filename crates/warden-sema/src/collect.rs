@@ -660,6 +660,11 @@ impl<'a> Analysis<'a> {
                 let ast::ItemKind::Waiver(decl) = &item.kind else {
                     continue;
                 };
+                let full_name = format!("{}.{}", self.packages[pkg].name, decl.name.text);
+                if self.program.waivers.iter().any(|w| w.name == full_name) {
+                    self.check_unique(f, &decl.name, true, "waiver");
+                    continue;
+                }
                 let rule_name = decl.rule.to_dotted();
                 let rule = self.program.rule_by_name(&rule_name).or_else(|| {
                     self.program

@@ -586,7 +586,15 @@ fn convert_error(
                 format!("unexpected `{}`", &text[l..r]),
             )
             .with_label(format!("expected {}", expected_list(&expected)));
-            if kind == TokenKind::Eq && expected.iter().any(|e| e == "\"==\"") {
+            let after_date = l >= 10
+                && text.get(l - 10..l).is_some_and(|d| {
+                    d.len() == 10 && d.as_bytes()[4] == b'-' && d.as_bytes()[7] == b'-'
+                });
+            if after_date && text[l..r].starts_with('T') {
+                d = d.with_help(
+                    "a time needs its offset: write `2026-06-01T15:30:00Z` or `…+02:00`",
+                );
+            } else if kind == TokenKind::Eq && expected.iter().any(|e| e == "\"==\"") {
                 d = d.with_help("to compare two values use `==`");
             } else if is_comparison(kind) && expected.iter().any(|e| e == "\"and\"") {
                 d = d.with_help("comparisons do not chain; write `a < b and b < c`");
