@@ -128,7 +128,40 @@ pub fn compile(db: &dyn salsa::Database, set: PolicySet) -> Compiled {
     }
     let loader = MapLoader(set.schemas(db));
     let (program, semantic) = warden_sema::analyze(&inputs, &loader);
-    diagnostics.extend(semantic);
+    // A semantic error on a line the parser already flagged is usually its echo
+    // (a string that never ends read as a wrong literal): show the cause only.
+    let syntax_lines: Vec<(FileId, u32)> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .filter_map(|d| {
+            let input = inputs.iter().find(|i| i.file == d.primary.span.file)?;
+            let index = warden_diagnostics::LineIndex::new(&input.text);
+            Some((
+                d.primary.span.file,
+                index
+                    .line_col(&input.text, d.primary.span.range.start as usize)
+                    .line,
+            ))
+        })
+        .collect();
+    diagnostics.extend(semantic.into_iter().filter(|d| {
+        let Some(input) = inputs.iter().find(|i| i.file == d.primary.span.file) else {
+            return true;
+        };
+        if !syntax_lines.iter().any(|(f, _)| *f == d.primary.span.file) {
+            return true;
+        }
+        let index = warden_diagnostics::LineIndex::new(&input.text);
+        let first = index
+            .line_col(&input.text, d.primary.span.range.start as usize)
+            .line;
+        let last = index
+            .line_col(&input.text, d.primary.span.range.end as usize)
+            .line;
+        !syntax_lines
+            .iter()
+            .any(|(f, line)| *f == d.primary.span.file && (first..=last).contains(line))
+    }));
     warden_diagnostics::sort(&mut diagnostics);
     Compiled {
         program: Arc::new(program),

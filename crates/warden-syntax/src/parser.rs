@@ -598,6 +598,8 @@ fn convert_error(
                 d = d.with_help("to compare two values use `==`");
             } else if is_comparison(kind) && expected.iter().any(|e| e == "\"and\"") {
                 d = d.with_help("comparisons do not chain; write `a < b and b < c`");
+            } else if matches!(kind, TokenKind::All | TokenKind::Any | TokenKind::If) {
+                d = d.with_help(format!("{found} starts an expression that runs to the end; here it needs parentheses: `({} …)`", &text[l..r]));
             } else if kind.is_keyword() && expected.iter().any(|e| e == "Ident") {
                 d = d.with_help(format!("{found} is a keyword; pick another name"));
             }
