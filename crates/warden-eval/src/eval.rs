@@ -438,18 +438,8 @@ impl<'p> Evaluator<'p> {
                 }
                 (a, _) => return Err(kind_error(span, "`%` needs integers", &a)),
             },
-            BinOp::And | BinOp::Or | BinOp::Coalesce => {
-                unreachable!("short-circuiting operators return above")
-            }
-            BinOp::Eq
-            | BinOp::NotEq
-            | BinOp::Lt
-            | BinOp::LtEq
-            | BinOp::Gt
-            | BinOp::GtEq
-            | BinOp::In
-            | BinOp::NotIn
-            | BinOp::Matches => unreachable!("comparisons return above"),
+            // Short-circuiting operators and comparisons returned above.
+            other => unreachable!("{other:?} is not arithmetic"),
         })
     }
 }
