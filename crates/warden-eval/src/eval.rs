@@ -195,18 +195,17 @@ impl<'p> Evaluator<'p> {
                     _ => Value::None,
                 }
             }
-            ExprKind::Has { base, slot, name } => match self.eval(base, frame)? {
-                Value::Record(r) => match slot {
-                    Some(s) => !r.slots[*s as usize].is_none(),
-                    None => r
-                        .extra
-                        .as_ref()
-                        .is_some_and(|x| x.get(name).is_some_and(|v| !v.is_none())),
-                },
-                Value::Map(m) => m.get(name).is_some_and(|v| !v.is_none()),
-                _ => false,
+            ExprKind::Has { base, slot, name } => {
+                // Like a field read: by slot for the checker's record type, else by name.
+                let value = self.eval(base, frame)?;
+                let field = match slot {
+                    Some((record, slot)) => {
+                        field_of(&self.program.types, &value, *record, *slot, name, true)
+                    }
+                    None => Some(dyn_field_of(&self.program.types, &value, name)),
+                };
+                Value::Bool(field.is_some_and(|f| !f.is_none()))
             }
-            .into(),
             ExprKind::Call { builtin, args } => {
                 let mut values = Vec::with_capacity(args.len());
                 for a in args {

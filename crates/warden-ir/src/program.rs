@@ -247,7 +247,8 @@ pub enum ExprKind {
     /// Whether a record slot (or a dynamic field) holds a value.
     Has {
         base: Box<Expr>,
-        slot: Option<u32>,
+        /// The record type and slot the checker saw (`None` for maps and `any`).
+        slot: Option<(RecordId, u32)>,
         name: Arc<str>,
     },
     Call {

@@ -157,7 +157,8 @@ fn is_stringy(ty: &Ty) -> bool {
 fn is_ordered(ty: &Ty) -> bool {
     matches!(
         ty,
-        Ty::Int | Ty::Float | Ty::String | Ty::Enum(_) | Ty::Time | Ty::Duration
+        // Not unions: alphabetical order would put "high" before "low".
+        Ty::Int | Ty::Float | Ty::String | Ty::Time | Ty::Duration
     )
 }
 

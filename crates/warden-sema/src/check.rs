@@ -1025,7 +1025,7 @@ impl<'x, 'a> Checker<'x, 'a> {
             Ty::Record(id) => {
                 let def = self.a.program.types.record(*id);
                 match def.slot(&name.text) {
-                    Some(slot) => Some(slot as u32),
+                    Some(slot) => Some((*id, slot as u32)),
                     None => {
                         let names: Vec<String> =
                             def.fields.iter().map(|f| f.name.to_string()).collect();
@@ -1389,13 +1389,29 @@ impl<'x, 'a> Checker<'x, 'a> {
                 let ordered = matches!(
                     (&l.ty, &r.ty),
                     (Ty::Int | Ty::Float, Ty::Int | Ty::Float)
-                        | (Ty::String | Ty::Enum(_), Ty::String | Ty::Enum(_))
+                        | (Ty::String, Ty::String)
                         | (Ty::Time, Ty::Time)
                         | (Ty::Duration, Ty::Duration)
                         | (Ty::Any | Ty::Error, _)
                         | (_, Ty::Any | Ty::Error)
                 );
-                if !ordered {
+                if matches!(l.ty, Ty::Enum(_)) || matches!(r.ty, Ty::Enum(_)) {
+                    // Alphabetical order would put "high" before "low".
+                    let d = Diagnostic::new(
+                        Code::E0202,
+                        self.span(range),
+                        "the members of a union have no order",
+                    )
+                    .with_label(format!(
+                        "`{}` compared with `{}`",
+                        self.display(&l.ty),
+                        self.display(&r.ty)
+                    ))
+                    .with_help(
+                        "list the values that pass instead, e.g. `tier in [\"medium\", \"high\"]`",
+                    );
+                    self.report(d);
+                } else if !ordered {
                     self.incomparable(op, &l.ty, &r.ty, range);
                 }
                 Ty::Bool

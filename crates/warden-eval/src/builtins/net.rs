@@ -13,7 +13,10 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
                 .parse()
                 .map_err(|_| format!("`{cidr}` is not a CIDR block"))?;
             match ip.parse::<IpAddr>() {
-                Ok(addr) => Value::Bool(net.contains(&addr)),
+                // `::ffff:169.254.169.254` is the IPv4 address in IPv6 clothing.
+                Ok(addr) => Value::Bool(
+                    net.contains(&addr) || unmapped(addr).is_some_and(|v4| net.contains(&v4)),
+                ),
                 Err(_) => Value::Bool(false),
             }
         }
@@ -25,8 +28,14 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
             opt_str(parsed.as_ref().map(|u| u.scheme()))
         }
         Builtin::UrlHost => {
+            // IPv6 hosts come without their brackets, ready for `ip_is_private`.
             let parsed = url::Url::parse(str_arg(args, 0)?).ok();
-            opt_str(parsed.as_ref().and_then(|u| u.host_str()))
+            match parsed.as_ref().and_then(|u| u.host()) {
+                Some(url::Host::Ipv6(v6)) => Value::str(&v6.to_string()),
+                Some(url::Host::Ipv4(v4)) => Value::str(&v4.to_string()),
+                Some(url::Host::Domain(d)) => Value::str(d),
+                None => Value::None,
+            }
         }
         Builtin::HostMatches => Value::Bool(host_matches(str_arg(args, 0)?, str_arg(args, 1)?)),
         Builtin::GlobMatch => {
@@ -40,6 +49,14 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
         }
         _ => unreachable!("not a net builtin: {builtin:?}"),
     })
+}
+
+/// The IPv4 address an IPv4-mapped IPv6 address stands for.
+fn unmapped(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+        IpAddr::V4(_) => None,
+    }
 }
 
 /// Not a public internet address: private (RFC 1918), loopback, link-local,
