@@ -369,7 +369,10 @@ fn render<'p>(
         for part in parts {
             match part {
                 warden_ir::MessagePart::Text(t) => text.push_str(t),
-                warden_ir::MessagePart::Expr(e) => text.push_str(&ev.eval(e, frame)?.to_string()),
+                warden_ir::MessagePart::Expr(e) => {
+                    let value = ev.eval(e, frame)?;
+                    text.push_str(&warden_ir::render(&ev.program.types, &value));
+                }
             }
         }
         finding.message = Some(text);

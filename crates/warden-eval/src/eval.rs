@@ -4,9 +4,7 @@ use crate::builtins;
 use std::cmp::Ordering;
 use std::sync::Arc;
 use warden_diagnostics::{Code, Span};
-use warden_ir::{
-    BinOp, Expr, ExprKind, LocalId, MapValue, Program, RecordId, RecordValue, TypeTable, Value,
-};
+use warden_ir::{BinOp, Expr, ExprKind, LocalId, Program, RecordId, RecordValue, TypeTable, Value};
 
 /// A problem that stops one clause from deciding; it becomes a fail-closed finding.
 #[derive(Clone, Debug, PartialEq)]
@@ -212,7 +210,7 @@ impl<'p> Evaluator<'p> {
                     values.push(self.eval(a, frame)?);
                 }
                 self.charge(builtins::cost(*builtin, &values), e.span)?;
-                builtins::call(*builtin, &values, self.now)
+                builtins::call(*builtin, &values, self.now, &self.program.types)
                     .map_err(|message| err(Code::E0502, e.span, message))?
             }
             ExprKind::CallFn { func, args } => {
@@ -241,6 +239,10 @@ impl<'p> Evaluator<'p> {
                         &other,
                     ));
                 }
+            },
+            ExprKind::ToFloat(inner) => match self.eval(inner, frame)? {
+                Value::Int(i) => Value::Float(i as f64),
+                other => other,
             },
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e.span, frame)?,
             ExprKind::MatchesConst { lhs, regex } => match self.eval(lhs, frame)? {
@@ -365,14 +367,14 @@ impl<'p> Evaluator<'p> {
                 place(data, types, frame, rhs),
             ) {
                 self.charge(comparison_cost(op, l, r), span)?;
-                return compare_op(op, l, r, span);
+                return compare_op(types, op, l, r, span);
             }
         }
         let l = self.eval(lhs, frame)?;
         let r = self.eval(rhs, frame)?;
         if is_comparison(op) {
             self.charge(comparison_cost(op, &l, &r), span)?;
-            return compare_op(op, &l, &r, span);
+            return compare_op(&self.program.types, op, &l, &r, span);
         }
         let overflow = || err(Code::E0503, span, "arithmetic overflow");
         Ok(match op {
@@ -425,6 +427,9 @@ impl<'p> Evaluator<'p> {
                 }
                 (Value::Duration(d), Value::Int(n)) => {
                     Value::Duration(d.checked_div(n).ok_or_else(overflow)?)
+                }
+                (a, b) if as_f64(&b) == Some(0.0) && as_f64(&a).is_some() => {
+                    return Err(err(Code::E0503, span, "division by zero"));
                 }
                 (a, b) => float_op(&a, &b, span, "`/`", |x, y| x / y)?,
             },
@@ -573,10 +578,10 @@ fn is_comparison(op: BinOp) -> bool {
     )
 }
 
-fn compare_op(op: BinOp, l: &Value, r: &Value, span: Span) -> EvalResult {
+fn compare_op(types: &TypeTable, op: BinOp, l: &Value, r: &Value, span: Span) -> EvalResult {
     Ok(Value::Bool(match op {
-        BinOp::Eq => values_equal(l, r),
-        BinOp::NotEq => !values_equal(l, r),
+        BinOp::Eq => values_equal(types, l, r),
+        BinOp::NotEq => !values_equal(types, l, r),
         BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
             let Some(ord) = compare(l, r) else {
                 return Err(err(
@@ -592,8 +597,8 @@ fn compare_op(op: BinOp, l: &Value, r: &Value, span: Span) -> EvalResult {
                 _ => ord != Ordering::Less,
             }
         }
-        BinOp::In => contains(r, l, span)?,
-        BinOp::NotIn => !contains(r, l, span)?,
+        BinOp::In => contains(types, r, l, span)?,
+        BinOp::NotIn => !contains(types, r, l, span)?,
         BinOp::Matches => match (l, r) {
             (Value::Str(s), Value::Str(p)) => {
                 let regex = regex::Regex::new(p).map_err(|e| {
@@ -656,22 +661,51 @@ pub(crate) fn items_of(v: &Value, span: Span) -> Result<&[Value], EvalError> {
     }
 }
 
-pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
+/// Equality as policies see it: `1 == 1.0`; records and maps equal when
+/// their present fields are, by name (whatever record type they were read as).
+pub(crate) fn values_equal(types: &TypeTable, a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => Arc::ptr_eq(x, y) || x == y,
         (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
         (Value::List(x), Value::List(y)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| values_equal(p, q))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(p, q)| values_equal(types, p, q))
         }
-        (Value::Map(x), Value::Map(y)) => maps_equal(x, y),
+        (Value::Record(x), Value::Record(y))
+            if x.ty == y.ty && x.extra.is_none() && y.extra.is_none() =>
+        {
+            x.slots
+                .iter()
+                .zip(y.slots.iter())
+                .all(|(p, q)| values_equal(types, p, q))
+        }
+        (Value::Record(_) | Value::Map(_), Value::Record(_) | Value::Map(_)) => {
+            let (x, y) = (named_fields(types, a), named_fields(types, b));
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.iter().any(|(k2, w)| k == k2 && values_equal(types, v, w)))
+        }
         _ => a == b,
     }
 }
 
-fn maps_equal(x: &MapValue, y: &MapValue) -> bool {
-    x.len() == y.len()
-        && x.iter()
-            .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+/// The present fields of a record (declared and unknown) or a map, by name.
+fn named_fields<'v>(types: &'v TypeTable, v: &'v Value) -> Vec<(&'v str, &'v Value)> {
+    let mut out = Vec::new();
+    match v {
+        Value::Record(r) => {
+            for (field, value) in types.record(r.ty).fields.iter().zip(r.slots.iter()) {
+                out.push((&*field.name, value));
+            }
+            out.extend(r.extra.iter().flatten().map(|(k, v)| (&**k, v)));
+        }
+        Value::Map(m) => out.extend(m.iter().map(|(k, v)| (&**k, v))),
+        _ => {}
+    }
+    out.retain(|(_, v)| !v.is_none());
+    out
 }
 
 pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
@@ -685,9 +719,14 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
-fn contains(collection: &Value, item: &Value, span: Span) -> Result<bool, EvalError> {
+fn contains(
+    types: &TypeTable,
+    collection: &Value,
+    item: &Value,
+    span: Span,
+) -> Result<bool, EvalError> {
     Ok(match (collection, item) {
-        (Value::List(items), _) => items.iter().any(|i| values_equal(i, item)),
+        (Value::List(items), _) => items.iter().any(|i| values_equal(types, i, item)),
         (Value::Map(m), Value::Str(k)) => m.contains_key(k),
         (Value::Str(s), Value::Str(part)) => s.contains(&**part),
         (Value::Map(_) | Value::Str(_), _) => false,

@@ -261,6 +261,8 @@ pub enum ExprKind {
     },
     Not(Box<Expr>),
     Neg(Box<Expr>),
+    /// An `int` used where a `float` is expected.
+    ToFloat(Box<Expr>),
     Binary {
         op: BinOp,
         lhs: Box<Expr>,
@@ -356,7 +358,8 @@ impl Expr {
             | ExprKind::DynField { base, .. }
             | ExprKind::Has { base, .. }
             | ExprKind::Not(base)
-            | ExprKind::Neg(base) => base.walk(f),
+            | ExprKind::Neg(base)
+            | ExprKind::ToFloat(base) => base.walk(f),
             ExprKind::Index { base, index, .. } => {
                 base.walk(f);
                 index.walk(f);

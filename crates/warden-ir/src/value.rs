@@ -118,7 +118,7 @@ pub fn parse_time(text: &str) -> Option<i64> {
 pub fn format_time(micros: i64) -> String {
     match jiff::Timestamp::from_microsecond(micros) {
         Ok(ts) => ts.to_string(),
-        Err(_) => format!("{micros}us"),
+        Err(_) => format!("a time out of range ({micros} µs from 1970)"),
     }
 }
 
@@ -201,6 +201,30 @@ pub fn format_duration(micros: i64) -> String {
         write!(out, "{rest}us").unwrap();
     }
     out
+}
+
+/// How a value reads in a message or `to_string`: strings bare, numbers as
+/// numbers (floats keep a `.0`), times in RFC 3339, durations compact, lists
+/// records and maps as JSON (field names from the types).
+pub fn render(types: &crate::TypeTable, value: &Value) -> String {
+    match value {
+        Value::Str(s) => s.to_string(),
+        Value::Float(x) => render_float(*x),
+        Value::List(_) | Value::Map(_) | Value::Record(_) => {
+            crate::value_to_json(types, None, value).to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn render_float(x: f64) -> String {
+    if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.1}")
+    } else if x.is_finite() && (x.abs() >= 1e15 || (x != 0.0 && x.abs() < 1e-6)) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 /// How a value reads inside a message: strings bare, times in RFC 3339, lists and

@@ -215,7 +215,11 @@ impl<'x, 'a> Checker<'x, 'a> {
                         .fields
                         .iter()
                         .all(|y| match ra.fields.iter().find(|x| x.name == y.name) {
-                            Some(x) => (!x.optional || y.optional) && self.fits(&x.ty, &y.ty),
+                            // `g?: U` takes a `U`, a `U?` or `none`; a required field takes only a present value.
+                            Some(x) if y.optional => {
+                                matches!(x.ty, Ty::None) || self.fits(x.ty.strip_optional(), &y.ty)
+                            }
+                            Some(x) => !x.optional && self.fits(&x.ty, &y.ty),
                             None => y.optional,
                         })
             }
@@ -257,6 +261,7 @@ impl<'x, 'a> Checker<'x, 'a> {
         let mut typed = self.check(expr);
         if let Some(expected) = expected {
             self.literal_in_union(&mut typed, expected);
+            widen(&mut typed, expected);
             if !self.fits(&typed.ty, expected) {
                 let d = Diagnostic::new(
                     Code::E0201,
@@ -540,8 +545,13 @@ impl<'x, 'a> Checker<'x, 'a> {
                 self.facts.extend(c.when_false.iter().cloned());
                 let e = self.check(else_branch);
                 self.facts.truncate(mark);
+                let (mut t, mut e) = (t, e);
                 let ty = match self.unify(&t.ty, &e.ty) {
-                    Some(ty) => ty,
+                    Some(ty) => {
+                        widen(&mut t, &ty);
+                        widen(&mut e, &ty);
+                        ty
+                    }
                     None => {
                         let d = Diagnostic::new(
                             Code::E0201,
@@ -591,7 +601,7 @@ impl<'x, 'a> Checker<'x, 'a> {
             }
             ast::ExprKind::List(items) => {
                 let mut ty = Ty::Never;
-                let mut lowered = Vec::with_capacity(items.len());
+                let mut checked = Vec::with_capacity(items.len());
                 for item in items {
                     let t = self.check(item);
                     ty = match self.unify(&ty, &t.ty) {
@@ -610,8 +620,16 @@ impl<'x, 'a> Checker<'x, 'a> {
                             Ty::Error
                         }
                     };
-                    lowered.push(t.expr);
+                    checked.push(t);
                 }
+                // `[1, 2.5]` is a list of floats all the way through.
+                let lowered: Vec<ir::Expr> = checked
+                    .into_iter()
+                    .map(|mut t| {
+                        widen(&mut t, &ty);
+                        t.expr
+                    })
+                    .collect();
                 // A list of constants is one constant: built once, never per decision.
                 let kind = if lowered.iter().all(|e| matches!(e.kind, ExprKind::Const(_))) {
                     let values: Vec<Value> = lowered
@@ -1234,6 +1252,7 @@ impl<'x, 'a> Checker<'x, 'a> {
         let mut lowered = Vec::new();
         for ((mut t, param), arg) in checked.into_iter().zip(&params).zip(args) {
             self.literal_in_union(&mut t, param);
+            widen(&mut t, param);
             if !self.fits(&t.ty, param) {
                 let d = Diagnostic::new(
                     Code::E0201,
@@ -1514,9 +1533,27 @@ impl<'x, 'a> Checker<'x, 'a> {
                 } else {
                     inner
                 };
-                self.literal_in_union(&mut r, &inner);
+                // A default outside the union (`tier ?? "unset"`) makes the result a plain string.
+                let member = match (&inner, &r.literal) {
+                    (Ty::Enum(id), Some(text)) => self
+                        .a
+                        .program
+                        .types
+                        .enumeration(*id)
+                        .members
+                        .iter()
+                        .any(|m| **m == **text),
+                    _ => true,
+                };
+                if member {
+                    self.literal_in_union(&mut r, &inner);
+                }
                 match self.unify(&inner, &r.ty) {
-                    Some(ty) => ty,
+                    Some(ty) => {
+                        widen(&mut l, &ty);
+                        widen(&mut r, &ty);
+                        ty
+                    }
                     None => {
                         let d = Diagnostic::new(
                             Code::E0201,
@@ -1626,6 +1663,40 @@ fn arithmetic(op: ast::BinaryOp, l: &Ty, r: &Ty) -> Option<Ty> {
         | (A::Div, Ty::Duration, Ty::Int) => Ty::Duration,
         _ => return None,
     })
+}
+
+/// An `int` where a `float` is expected becomes a float at run time too, so
+/// `x / 2` divides as the checker typed it.
+fn widen(typed: &mut Typed, to: &Ty) {
+    if !matches!(typed.ty.strip_optional(), Ty::Int) || !matches!(to.strip_optional(), Ty::Float) {
+        return;
+    }
+    let span = typed.expr.span;
+    let inner = std::mem::replace(
+        &mut typed.expr,
+        ir::Expr {
+            kind: ExprKind::Error,
+            span,
+            dynamic: false,
+        },
+    );
+    typed.expr = match inner.kind {
+        ExprKind::Const(Value::Int(i)) => ir::Expr {
+            kind: ExprKind::Const(Value::Float(i as f64)),
+            span,
+            dynamic: false,
+        },
+        _ => ir::Expr {
+            kind: ExprKind::ToFloat(Box::new(inner)),
+            span,
+            dynamic: false,
+        },
+    };
+    typed.ty = if typed.ty.is_optional() {
+        Ty::Float.optional()
+    } else {
+        Ty::Float
+    };
 }
 
 /// Whether a `?.` occurs earlier in the same postfix chain (parentheses end a chain).

@@ -144,7 +144,9 @@ fn infallible(rule: &ir::Rule, expr: &ir::Expr) -> bool {
         ExprKind::Let(id) => ok(&rule.lets[id.index()]),
         // A field of an `any` value that is not a record or map is an error.
         ExprKind::Field { base, .. } => !base.dynamic && ok(base),
-        ExprKind::DynField { base, .. } | ExprKind::Has { base, .. } => ok(base),
+        ExprKind::DynField { base, .. } | ExprKind::Has { base, .. } | ExprKind::ToFloat(base) => {
+            ok(base)
+        }
         ExprKind::Not(inner) => condition(inner),
         ExprKind::Index { base, index, .. } => ok(base) && ok(index),
         ExprKind::MatchesConst { lhs, .. } => !lhs.dynamic && ok(lhs),

@@ -5,9 +5,9 @@ use crate::eval::{compare, values_equal};
 use rustc_hash::FxHashSet;
 use std::cmp::Ordering;
 use std::sync::Arc;
-use warden_ir::{Builtin, Value};
+use warden_ir::{Builtin, TypeTable, Value};
 
-pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
+pub(super) fn call(builtin: Builtin, args: &[Value], types: &TypeTable) -> BuiltinResult {
     let arg = &args[0];
     Ok(match builtin {
         Builtin::Count => Value::Int(match arg {
@@ -25,8 +25,19 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
             keys.sort();
             Value::List(keys.into_iter().map(Value::Str).collect::<Vec<_>>().into())
         }
+        // In the order of `keys(m)`: sorted by key.
         Builtin::Values => match arg {
-            Value::Map(m) => Value::List(m.values().cloned().collect::<Vec<_>>().into()),
+            Value::Map(m) => {
+                let mut entries: Vec<(&std::sync::Arc<str>, &Value)> = m.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::List(
+                    entries
+                        .into_iter()
+                        .map(|(_, v)| v.clone())
+                        .collect::<Vec<_>>()
+                        .into(),
+                )
+            }
             _ => Value::List(Vec::new().into()),
         },
         Builtin::Sum => {
@@ -75,7 +86,7 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
             for v in list(arg) {
                 let fresh = match hash_key(v) {
                     Some(key) => seen.insert(key),
-                    None if unhashable.iter().any(|o| values_equal(o, v)) => false,
+                    None if unhashable.iter().any(|o| values_equal(types, o, v)) => false,
                     None => {
                         unhashable.push(v);
                         true

@@ -9,18 +9,18 @@ mod strings;
 mod time;
 mod versions;
 
-use warden_ir::{Builtin, Value};
+use warden_ir::{Builtin, TypeTable, Value};
 
 pub(crate) type BuiltinResult = Result<Value, String>;
 
-pub(crate) fn call(builtin: Builtin, args: &[Value], now: i64) -> BuiltinResult {
+pub(crate) fn call(builtin: Builtin, args: &[Value], now: i64, types: &TypeTable) -> BuiltinResult {
     use Builtin::*;
     match builtin {
         Count | Keys | Values | Sum | Min | Max | Unique | Sort | Flatten => {
-            collections::call(builtin, args)
+            collections::call(builtin, args, types)
         }
         Lower | Upper | Trim | StartsWith | EndsWith | Contains | Replace | Split | Join
-        | ToString | RegexMatch | RegexFind => strings::call(builtin, args),
+        | ToString | RegexMatch | RegexFind => strings::call(builtin, args, types),
         SemverValid | SemverCompare | SemverSatisfies => versions::call(builtin, args),
         Now | ParseTime | Days | Hours => time::call(builtin, args, now),
         IpValid | CidrContains | IpIsPrivate | UrlScheme | UrlHost | HostMatches | GlobMatch => {

@@ -33,7 +33,7 @@ static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
         (
             "password-in-url",
-            r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s:@]+@",
+            r"(?i)[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s:@]+@",
         ),
     ]
     .into_iter()
@@ -51,7 +51,11 @@ pub fn secret_kind(s: &str) -> Option<&'static str> {
     if let Some((name, _)) = PATTERNS.iter().find(|(_, re)| re.is_match(s)) {
         return Some(name);
     }
-    s.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | '='))
+    // Inline data (`data:image/png;base64,…`) is content, not a credential.
+    if s.trim_start().starts_with("data:") {
+        return None;
+    }
+    s.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | '=' | ':'))
         .any(is_high_entropy_token)
         .then_some("high-entropy-string")
 }
@@ -59,10 +63,16 @@ pub fn secret_kind(s: &str) -> Option<&'static str> {
 /// A long token mixing character classes with high Shannon entropy (a random key),
 /// as opposed to a word, a path or a URL.
 fn is_high_entropy_token(token: &str) -> bool {
+    // Integrity hashes (`sha256-…`), inline data and paths are not secrets.
+    let digest_prefix = ["sha256-", "sha384-", "sha512-", "data"]
+        .iter()
+        .any(|p| token.starts_with(p));
     if token.len() < 24
         || token.len() > 512
+        || digest_prefix
         || token.contains("://")
         || token.contains('/') && token.contains('.')
+        || token.matches('/').count() >= 2
     {
         return false;
     }
@@ -78,6 +88,16 @@ fn is_high_entropy_token(token: &str) -> bool {
         token.chars().any(|c| c.is_ascii_digit()),
     ];
     if classes.iter().filter(|c| **c).count() < 3 {
+        return false;
+    }
+    // Random keys scatter their digits; names (`FactoryBean2024`) keep them in one or two runs.
+    let digit_runs = token
+        .as_bytes()
+        .windows(2)
+        .filter(|w| !w[0].is_ascii_digit() && w[1].is_ascii_digit())
+        .count()
+        + usize::from(token.as_bytes()[0].is_ascii_digit());
+    if digit_runs < 3 {
         return false;
     }
     shannon_entropy(token) >= 4.0
@@ -160,6 +180,14 @@ mod tests {
             secret_kind("token=Zr8q2Lx9Vb7Nc4Md1Qw6Ep3Ty5Ui0Oa"),
             Some("high-entropy-string")
         );
+        assert_eq!(
+            secret_kind("token:Zr8q2Lx9Vb7Nc4Md1Qw6Ep3Ty5Ui0Oa"),
+            Some("high-entropy-string")
+        );
+        assert_eq!(
+            secret_kind("HTTPS://admin:hunter2@db.internal"),
+            Some("password-in-url")
+        );
     }
 
     #[test]
@@ -170,6 +198,12 @@ mod tests {
             "jane.doe@acme.example",
             "approved/crud-basic@2",
             "SALESFORCE_TOKEN",
+            "AbstractSingletonProxyFactoryBean2024",
+            "MicrosoftAzureStorageAccount01Prod",
+            "projects/my-proj/secrets/DbPassword2024/versions/latest",
+            "sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC",
+            "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+            "550e8400-e29b-41d4-a716-446655440000",
             "2026-05-01T09:00:00Z",
             "sales-ops-oncall@acme.example",
         ] {

@@ -3,9 +3,9 @@
 
 use super::{BuiltinResult, opt_str, str_arg};
 use std::sync::Arc;
-use warden_ir::{Builtin, Value};
+use warden_ir::{Builtin, TypeTable, Value};
 
-pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
+pub(super) fn call(builtin: Builtin, args: &[Value], types: &TypeTable) -> BuiltinResult {
     Ok(match builtin {
         Builtin::Lower => Value::str(&str_arg(args, 0)?.to_lowercase()),
         Builtin::Upper => Value::str(&str_arg(args, 0)?.to_uppercase()),
@@ -26,14 +26,14 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
         Builtin::Join => {
             let sep = str_arg(args, 1)?;
             let parts: Vec<String> = match &args[0] {
-                Value::List(items) => items.iter().map(|v| v.to_string()).collect(),
+                Value::List(items) => items.iter().map(|v| warden_ir::render(types, v)).collect(),
                 _ => Vec::new(),
             };
             Value::Str(Arc::from(parts.join(sep)))
         }
         Builtin::ToString => match &args[0] {
             Value::Str(s) => Value::Str(s.clone()),
-            other => Value::str(&other.to_string()),
+            other => Value::str(&warden_ir::render(types, other)),
         },
         Builtin::RegexMatch => Value::Bool(regex(str_arg(args, 1)?)?.is_match(str_arg(args, 0)?)),
         Builtin::RegexFind => opt_str(

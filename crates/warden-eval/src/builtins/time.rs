@@ -18,7 +18,8 @@ pub(super) fn call(builtin: Builtin, args: &[Value], now: i64) -> BuiltinResult 
             } else {
                 MICROS_PER_HOUR
             };
-            Value::Int(d / unit)
+            // Whole units, rounded down: something that expired 23 hours ago is at day -1, not 0.
+            Value::Int(d.div_euclid(unit))
         }
         _ => unreachable!("not a time builtin: {builtin:?}"),
     })
