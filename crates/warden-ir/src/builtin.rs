@@ -33,7 +33,7 @@ builtins! {
     "collections" {
         Count = "count": "count(xs: [T] | {string: T} | string) -> int: the number of elements or characters",
         Keys = "keys": "keys(m: {string: T}) -> [string]: the keys, sorted",
-        Values = "values": "values(m: {string: T}) -> [T]: the values, in key order",
+        Values = "values": "values(m: {string: T}) -> [T]: the values, in the order of keys(m)",
         Sum = "sum": "sum(xs: [int] | [float]) -> int | float",
         Min = "min": "min(xs: [T]) -> T?: the smallest element, none when empty",
         Max = "max": "max(xs: [T]) -> T?: the largest element, none when empty",
@@ -65,8 +65,8 @@ builtins! {
     "time" {
         Now = "now": "now() -> time: the evaluation time the caller passed in",
         ParseTime = "parse_time": "parse_time(s: string) -> time?: RFC 3339 or a date",
-        Days = "days": "days(d: duration) -> int: whole days",
-        Hours = "hours": "hours(d: duration) -> int: whole hours",
+        Days = "days": "days(d: duration) -> int: whole days, rounded down (-23h is -1)",
+        Hours = "hours": "hours(d: duration) -> int: whole hours, rounded down",
     }
     "net" {
         IpValid = "ip_valid": "ip_valid(s: string) -> bool: an IPv4 or IPv6 address",
