@@ -56,6 +56,7 @@ codes! {
     E0009, "invalid-interpolation", Error, "a `{...}` interpolation in a message is malformed";
     E0010, "invalid-escape", Error, "an unknown escape sequence in a string";
     E0011, "missing-package", Error, "a policy file does not start with `package`";
+    E0012, "nested-too-deeply", Error, "an expression or type nests more operators than Warden allows";
     // names and scopes
     E0101, "unresolved-name", Error, "a name that is not defined in scope";
     E0102, "unknown-field", Error, "a field that the record type does not declare";

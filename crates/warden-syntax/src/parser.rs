@@ -420,8 +420,44 @@ fn parser_tokens(
             upcoming = Some(token.kind);
         }
     }
+    // Depth guard: every later pass walks trees recursively, so one statement
+    // may nest at most MAX_NESTING operators; the rest of it is dropped.
+    let mut nesting = 0usize;
+    let mut dropping = false;
+    let mut segment_base = 0usize; // delimiters open when the segment began
     for (index, token) in tokens.iter().enumerate() {
         let kind = token.kind;
+        if !kind.is_trivia() {
+            if starts_segment(kind) {
+                nesting = 0;
+                dropping = false;
+                segment_base = open.len();
+            } else if nests(kind) {
+                nesting += 1;
+                if nesting == MAX_NESTING + 1 {
+                    let d = Diagnostic::new(
+                        Code::E0012,
+                        ctx.span(token.range),
+                        format!("this expression nests more than {MAX_NESTING} operators, brackets or fields"),
+                    )
+                    .with_help("split it with `let` bindings or functions");
+                    ctx.report(d);
+                    dropping = true;
+                    // Close what this segment opened, quietly: one error is enough.
+                    while open.len() > segment_base {
+                        let opener = open.pop().expect("open delimiter");
+                        out.push((
+                            token.range.start as usize,
+                            closer(opener.kind),
+                            token.range.start as usize,
+                        ));
+                    }
+                }
+            }
+            if dropping {
+                continue;
+            }
+        }
         if kind == TokenKind::Whitespace {
             if text[token.range.as_range()].contains('\n') {
                 at_line_start = true;
@@ -499,6 +535,77 @@ fn parser_tokens(
     }
     close_all(ctx, &mut open, &mut out, end);
     out
+}
+
+/// How deep one statement may nest (operators, brackets, field accesses).
+const MAX_NESTING: usize = 200;
+
+/// Tokens that start a new statement or list element: nesting starts over.
+fn starts_segment(kind: TokenKind) -> bool {
+    use TokenKind::*;
+    matches!(
+        kind,
+        Deny | Allow
+            | Warn
+            | Let
+            | Rule
+            | Fn
+            | Type
+            | Target
+            | Waiver
+            | Test
+            | Given
+            | At
+            | Expect
+            | When
+            | Message
+            | With
+            | Comma
+            | RBrace
+            | Package
+            | Import
+    )
+}
+
+/// Tokens that can make an expression or a type one level deeper.
+fn nests(kind: TokenKind) -> bool {
+    use TokenKind::*;
+    matches!(
+        kind,
+        EqEq | NotEq
+            | Lt
+            | LtEq
+            | Gt
+            | GtEq
+            | In
+            | Matches
+            | And
+            | Or
+            | Not
+            | Has
+            | QuestionQuestion
+            | Plus
+            | Minus
+            | Star
+            | Slash
+            | Percent
+            | Dot
+            | QuestionDot
+            | LParen
+            | LBracket
+            | LBrace
+            | Pipe
+            | Question
+            | All
+            | Any
+            | If
+            | Then
+            | Else
+            | Eq
+            | AmpAmp
+            | PipePipe
+            | Bang
+    )
 }
 
 fn is_comparison(kind: TokenKind) -> bool {
