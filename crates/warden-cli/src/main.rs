@@ -103,8 +103,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(Failure { code, message }) => {
             match code {
-                Some(code) => eprintln!("error[{code}]: {message}"),
-                None => eprintln!("error: {message}"),
+                Some(code) => print_err(&format!("error[{code}]: {message}\n")),
+                None => print_err(&format!("error: {message}\n")),
             }
             ExitCode::from(2)
         }
@@ -136,7 +136,7 @@ fn load_engine(path: &Path) -> Result<Option<Engine>, Failure> {
     }
     let (program, diagnostics) = warden::compile_sources(&sources);
     if !diagnostics.is_empty() {
-        eprint!("{}", render::human(&diagnostics, &sources.files, color()));
+        print_err(&render::human(&diagnostics, &sources.files, color()));
     }
     if diagnostics.iter().any(warden::Diagnostic::is_error) {
         return Ok(None);
@@ -168,17 +168,17 @@ fn compile(args: CompileArgs) -> Result<ExitCode, Failure> {
         failed |= diagnostics.iter().any(warden::Diagnostic::is_error);
         match args.format {
             DiagnosticFormat::Human => {
-                eprint!("{}", render::human(&diagnostics, &sources.files, color()));
+                print_err(&render::human(&diagnostics, &sources.files, color()));
                 let errors = diagnostics.iter().filter(|d| d.is_error()).count();
                 let warnings = diagnostics.len() - errors;
-                eprintln!(
-                    "{}: {} file{}, {errors} error{}, {warnings} warning{}",
+                print_err(&format!(
+                    "{}: {} file{}, {errors} error{}, {warnings} warning{}\n",
                     path.display(),
                     sources.files.len(),
                     plural(sources.files.len()),
                     plural(errors),
                     plural(warnings)
-                );
+                ));
             }
             DiagnosticFormat::Json => all.extend(render::json(&diagnostics, &sources.files, path)),
         }
@@ -193,6 +193,12 @@ fn compile(args: CompileArgs) -> Result<ExitCode, Failure> {
     })
 }
 
+/// Writes to standard error; a reader that went away (`2>&1 | head`) is not an error.
+fn print_err(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 /// Writes a line to standard output; a reader that went away (`| head`) is not an error.
 fn print_out(text: &str) {
     use std::io::Write;
@@ -200,7 +206,7 @@ fn print_out(text: &str) {
     if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        eprintln!("error: cannot write the output: {e}");
+        print_err(&format!("error: cannot write the output: {e}\n"));
     }
 }
 

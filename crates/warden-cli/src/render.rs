@@ -8,7 +8,9 @@ use warden_diagnostics::{Diagnostic, LineIndex, Severity};
 /// Renders diagnostics like a compiler: code, message, source snippet, labels, help.
 pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool) -> String {
     let mut out = Vec::new();
-    let cache_sources: Vec<(String, String)> = files.to_vec();
+    // One source cache for every report: rebuilding it per diagnostic made
+    // rendering quadratic in the size of the policy set.
+    let mut cache = ariadne::sources(files.to_vec());
     for d in diagnostics {
         let Some((path, text)) = files.get(d.primary.span.file.0 as usize) else {
             continue;
@@ -57,9 +59,7 @@ pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool
         if let Some(help) = &d.help {
             report = report.with_help(help);
         }
-        let _ = report
-            .finish()
-            .write(ariadne::sources(cache_sources.clone()), &mut out);
+        let _ = report.finish().write(&mut cache, &mut out);
     }
     String::from_utf8_lossy(&out).into_owned()
 }

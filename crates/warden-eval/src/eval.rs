@@ -38,6 +38,11 @@ fn chain_path(e: &Expr) -> Option<(LocalId, Vec<Arc<str>>)> {
 
 pub(crate) type EvalResult = Result<Value, EvalError>;
 
+/// Stack growth for deep evaluations: when less than the red zone is left, a
+/// new segment is allocated.
+const STACK_RED_ZONE: usize = 128 * 1024;
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
 /// The locals of one rule, function or waiver evaluation. `let`s are computed
 /// on first use and kept for the rest of the decision.
 pub(crate) struct Frame<'p> {
@@ -85,6 +90,14 @@ fn err(code: Code, span: Span, message: impl Into<String>) -> EvalError {
 
 impl<'p> Evaluator<'p> {
     pub fn eval(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> EvalResult {
+        // Chains of lets and calls can nest deeper than a thread's stack: grow it
+        // on demand rather than abort (the step budget bounds the work).
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+            self.eval_counted(e, frame)
+        })
+    }
+
+    fn eval_counted(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> EvalResult {
         self.steps += 1;
         if self.steps > self.budget {
             return Err(err(
@@ -375,6 +388,11 @@ impl<'p> Evaluator<'p> {
         if is_comparison(op) {
             self.charge(comparison_cost(op, &l, &r), span)?;
             return compare_op(&self.program.types, op, &l, &r, span);
+        }
+        if op == BinOp::Add {
+            // Paid for before it is built: doubling a string in a chain of lets
+            // must run out of budget, not out of memory.
+            self.charge(builtins::output_cost(&l, &r), span)?;
         }
         let overflow = || err(Code::E0503, span, "arithmetic overflow");
         Ok(match op {

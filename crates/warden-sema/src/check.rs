@@ -457,6 +457,11 @@ impl<'x, 'a> Checker<'x, 'a> {
     // ------------------------------------------------------------ expressions
 
     pub(crate) fn check(&mut self, expr: &ast::Expr) -> Typed {
+        // Chains of functions and lets can nest deeper than a thread's stack.
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.check_grown(expr))
+    }
+
+    fn check_grown(&mut self, expr: &ast::Expr) -> Typed {
         let mut typed = self.check_inner(expr);
         if let Some(place) = &typed.place {
             if self.facts.contains(place) && typed.ty.is_optional() {
@@ -649,6 +654,16 @@ impl<'x, 'a> Checker<'x, 'a> {
                 let mut fields = Vec::new();
                 let mut values = Vec::new();
                 for (name, value) in entries {
+                    if fields.iter().any(|f: &ir::FieldDef| *f.name == *name.text) {
+                        let d = Diagnostic::new(
+                            Code::E0103,
+                            self.span(name.range),
+                            format!("the field `{}` is given twice", name.text),
+                        )
+                        .with_label("again here");
+                        self.report(d);
+                        continue;
+                    }
                     let t = self.check(value);
                     fields.push(ir::FieldDef {
                         name: Arc::from(name.text.as_str()),
@@ -1096,12 +1111,25 @@ impl<'x, 'a> Checker<'x, 'a> {
         // Resolve the callee: `f(...)` or `pkg.f(...)`.
         let (name, name_range, func) = match &callee.kind {
             ast::ExprKind::Name(n) => {
-                let mut found = None;
-                for pkg in self.a.visible_packages(self.file) {
-                    if let Some(&i) = self.a.packages[pkg].fns.get(&n.text) {
-                        found = Some(i);
-                        break;
+                // The file's own package first; then the imports, which must agree.
+                let packages = self.a.visible_packages(self.file);
+                let own = self.a.file_package[self.file];
+                let mut found = own.and_then(|p| self.a.packages[p].fns.get(&n.text).copied());
+                if found.is_none() {
+                    let candidates: Vec<usize> = packages
+                        .iter()
+                        .filter_map(|&p| self.a.packages[p].fns.get(&n.text).copied())
+                        .collect();
+                    if candidates.len() > 1 {
+                        let owners: Vec<String> = candidates
+                            .iter()
+                            .map(|&i| format!("`{}`", self.a.packages[self.a.fns[i].pkg].name))
+                            .collect();
+                        let d = Diagnostic::new(Code::E0112, self.span(n.range), format!("the function `{}` is defined in {}", n.text, owners.join(" and ")))
+                            .with_help("call it through its package, e.g. `pkg.f(x)`, with distinct import names (`import a.util as a_util`)");
+                        self.report(d);
                     }
+                    found = candidates.first().copied();
                 }
                 (n.text.clone(), n.range, found)
             }
@@ -1577,6 +1605,13 @@ impl<'x, 'a> Checker<'x, 'a> {
                     }
                 }
                 match arithmetic(op, &l.ty, &r.ty) {
+                    // Float arithmetic stays float even when a value typed `float`
+                    // arrives as an integer (`[int]` passed as `[float]`).
+                    Some(Ty::Float) => {
+                        force_float(&mut l);
+                        force_float(&mut r);
+                        Ty::Float
+                    }
                     Some(ty) => ty,
                     None => {
                         let d = Diagnostic::new(
@@ -1696,6 +1731,33 @@ fn widen(typed: &mut Typed, to: &Ty) {
         Ty::Float.optional()
     } else {
         Ty::Float
+    };
+}
+
+/// Converts an operand of float arithmetic to a float at run time, whatever
+/// its static type (`int`, or `float` that may hold an integer).
+fn force_float(typed: &mut Typed) {
+    let span = typed.expr.span;
+    let inner = std::mem::replace(
+        &mut typed.expr,
+        ir::Expr {
+            kind: ExprKind::Error,
+            span,
+            dynamic: false,
+        },
+    );
+    typed.expr = match inner.kind {
+        ExprKind::Const(Value::Int(i)) => ir::Expr {
+            kind: ExprKind::Const(Value::Float(i as f64)),
+            span,
+            dynamic: false,
+        },
+        ExprKind::Const(Value::Float(_)) | ExprKind::ToFloat(_) => inner,
+        _ => ir::Expr {
+            kind: ExprKind::ToFloat(Box::new(inner)),
+            span,
+            dynamic: false,
+        },
     };
 }
 

@@ -168,6 +168,17 @@ impl<'a> Analysis<'a> {
                     }
                     ast::ItemKind::Fn(decl) => {
                         let index = self.fns.len();
+                        if let Some(builtin) = warden_ir::Builtin::from_name(&decl.name.text) {
+                            let d = Diagnostic::new(
+                                Code::E0103,
+                                self.span(f, decl.name.range),
+                                format!("`{}` is a built-in function", decl.name.text),
+                            )
+                            .with_label("a function of this name already exists")
+                            .with_note(builtin.doc())
+                            .with_help("pick another name; a function may not replace a built-in");
+                            self.report(d);
+                        }
                         let exists = self.packages[pkg].fns.contains_key(&decl.name.text);
                         if self.check_unique(f, &decl.name, exists, "function") {
                             self.packages[pkg].fns.insert(decl.name.text.clone(), index);
@@ -221,6 +232,22 @@ impl<'a> Analysis<'a> {
                             },
                             |a| a.text.clone(),
                         );
+                        if self.file_imports[f]
+                            .iter()
+                            .any(|(other, a)| *a == alias && *other != pkg)
+                        {
+                            let d = Diagnostic::new(
+                                Code::E0103,
+                                self.span(f, import.range),
+                                format!("two imports are named `{alias}`"),
+                            )
+                            .with_help(format!(
+                                "name one of them: `import {} as other_name`",
+                                import.path.to_dotted()
+                            ));
+                            self.report(d);
+                            continue;
+                        }
                         self.file_imports[f].push((pkg, alias));
                     }
                     None => {
@@ -337,6 +364,15 @@ impl<'a> Analysis<'a> {
             slots.push(slot as u32);
             current = def.fields[slot].ty.clone();
         }
+        // Findings name their subject in text: only a string field can say it.
+        if !matches!(current.strip_optional(), Ty::String | Ty::Enum(_)) {
+            let shown = self.program.types.display(&current);
+            self.report(
+                Diagnostic::new(Code::E0301, self.span(f, path.range), format!("`@subject` must name a string field, not `{shown}`"))
+                    .with_help("point it at the field that names the thing, e.g. `@subject(\"metadata.name\")`"),
+            );
+            return None;
+        }
         Some(slots)
     }
 
@@ -423,6 +459,11 @@ impl<'a> Analysis<'a> {
 
     /// Checks a function body once; returns its result type (`None` while it is being checked).
     pub fn ensure_fn(&mut self, index: usize) -> Option<Ty> {
+        // Inferring return types recurses once per call in a chain of functions.
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.ensure_fn_grown(index))
+    }
+
+    fn ensure_fn_grown(&mut self, index: usize) -> Option<Ty> {
         match self.fns[index].state {
             FnState::Done => return self.fns[index].ret.clone(),
             FnState::InProgress => return self.fns[index].ret.clone(),

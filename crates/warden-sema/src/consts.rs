@@ -48,6 +48,19 @@ impl Analysis<'_> {
                     .map(|e| self.const_json(file, e))
                     .collect::<Option<_>>()?,
             ),
+            ast::ExprKind::Record(entries)
+                if entries
+                    .iter()
+                    .enumerate()
+                    .any(|(i, (k, _))| entries[..i].iter().any(|(j, _)| j.text == k.text)) =>
+            {
+                self.report(Diagnostic::new(
+                    Code::E0103,
+                    self.span(file, expr.range),
+                    "a field is given twice in this record",
+                ));
+                return None;
+            }
             ast::ExprKind::Record(entries) => J::Object(
                 entries
                     .iter()

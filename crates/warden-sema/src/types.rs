@@ -17,6 +17,13 @@ const BASE_TYPES: &[(&str, Ty)] = &[
 
 impl Analysis<'_> {
     pub(crate) fn resolve_type_decl(&mut self, index: usize) -> Ty {
+        // Long chains of aliases (`type T1 = T2`, …) recurse once per link.
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
+            self.resolve_type_decl_grown(index)
+        })
+    }
+
+    fn resolve_type_decl_grown(&mut self, index: usize) -> Ty {
         match &self.type_decls[index].state {
             TypeState::Done(ty) => return ty.clone(),
             TypeState::InProgress => {

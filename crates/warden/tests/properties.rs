@@ -297,3 +297,37 @@ fn a_document_supplied_twice_is_refused() {
     let twice = once.with_data(&catalog()).unwrap_err().to_string();
     assert!(twice.contains("supplied twice"), "{twice}");
 }
+
+#[test]
+fn functions_defined_by_two_imported_packages_are_ambiguous() {
+    let codes = |main: &str| -> Vec<String> {
+        let sources = PolicySources::from_texts([
+            (
+                "a.warden",
+                "package a.util\nfn f(x: int) -> bool = x > 10\n",
+            ),
+            (
+                "c.warden",
+                "package c.util\nfn f(x: int) -> bool = x < 10\n",
+            ),
+            ("main.warden", main),
+        ]);
+        warden::compile_sources(&sources)
+            .1
+            .iter()
+            .map(|d| d.code.to_string())
+            .collect()
+    };
+    let rule = "target request: { n: int } default deny\nrule r on request as req {\n  allow when f(req.n)\n}\n";
+    let ambiguous = codes(&format!(
+        "package main\nimport a.util as au\nimport c.util as cu\n{rule}"
+    ));
+    assert!(ambiguous.contains(&"E0112".to_string()), "{ambiguous:?}");
+    let same_alias = codes(&format!(
+        "package main\nimport a.util\nimport c.util\n{rule}"
+    ));
+    assert!(
+        same_alias.contains(&"E0103".to_string()),
+        "two imports named `util`: {same_alias:?}"
+    );
+}

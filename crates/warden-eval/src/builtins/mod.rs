@@ -41,6 +41,18 @@ pub(crate) fn size(v: &Value) -> u64 {
     }
 }
 
+/// One step buys this many bytes of a string a policy builds.
+const STRING_BYTES_PER_STEP: usize = 16;
+
+/// The cost of `a + b` for strings and lists: the size of the result.
+pub(crate) fn output_cost(a: &Value, b: &Value) -> u64 {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => ((x.len() + y.len()) / STRING_BYTES_PER_STEP) as u64,
+        (Value::List(x), Value::List(y)) => (x.len() + y.len()) as u64,
+        _ => 0,
+    }
+}
+
 /// The steps a call costs beyond its own: proportional to what it walks.
 /// `unique` compares elements it cannot hash pairwise.
 pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
@@ -57,6 +69,26 @@ pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
             walked * (64 - (items.len() as u64).leading_zeros() as u64)
         }
         (Builtin::StringsIn, Some(v)) => deep_size(v),
+        // What the result may hold, paid before it is built.
+        (Builtin::Replace, _) => match args {
+            [Value::Str(s), Value::Str(from), Value::Str(to)] => {
+                let pieces = if from.is_empty() {
+                    s.len() + 1
+                } else {
+                    s.len() / from.len()
+                };
+                walked + ((s.len() + pieces * to.len()) / STRING_BYTES_PER_STEP) as u64
+            }
+            _ => walked,
+        },
+        (Builtin::Join, Some(Value::List(items))) => {
+            let separator = args.get(1).and_then(Value::as_str).map_or(0, str::len);
+            let bytes: usize = items
+                .iter()
+                .map(|v| v.as_str().map_or(8, str::len) + separator)
+                .sum();
+            walked + (bytes / STRING_BYTES_PER_STEP) as u64
+        }
         _ => walked,
     }
 }
