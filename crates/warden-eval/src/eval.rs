@@ -577,6 +577,9 @@ fn comparison_cost(op: BinOp, l: &Value, r: &Value) -> u64 {
     match op {
         BinOp::In | BinOp::NotIn => builtins::size(r),
         BinOp::Eq | BinOp::NotEq => builtins::size(l).min(builtins::size(r)),
+        BinOp::Matches => r
+            .as_str()
+            .map_or(0, |p| p.len() as u64 * builtins::REGEX_STEPS_PER_BYTE),
         _ => 0,
     }
 }
@@ -619,16 +622,8 @@ fn compare_op(types: &TypeTable, op: BinOp, l: &Value, r: &Value, span: Span) ->
         BinOp::NotIn => !contains(types, r, l, span)?,
         BinOp::Matches => match (l, r) {
             (Value::Str(s), Value::Str(p)) => {
-                let regex = regex::Regex::new(p).map_err(|e| {
-                    err(
-                        Code::E0502,
-                        span,
-                        format!(
-                            "invalid regular expression `{p}`: {}",
-                            crate::builtins::regex_error(&e)
-                        ),
-                    )
-                })?;
+                let regex = builtins::compiled_regex(p)
+                    .map_err(|message| err(Code::E0502, span, message))?;
                 regex.is_match(s)
             }
             _ => false,

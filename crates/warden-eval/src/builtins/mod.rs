@@ -41,6 +41,9 @@ pub(crate) fn size(v: &Value) -> u64 {
     }
 }
 
+/// Steps charged per byte of a pattern compiled at run time.
+pub(crate) const REGEX_STEPS_PER_BYTE: u64 = 64;
+
 /// One step buys this many bytes of a string a policy builds.
 const STRING_BYTES_PER_STEP: usize = 16;
 
@@ -69,6 +72,14 @@ pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
             walked * (64 - (items.len() as u64).leading_zeros() as u64)
         }
         (Builtin::StringsIn, Some(v)) => deep_size(v),
+        // Compiling a computed pattern: paid every time, so cached or not costs the same.
+        (Builtin::RegexMatch | Builtin::RegexFind, _) => {
+            walked
+                + args
+                    .get(1)
+                    .and_then(Value::as_str)
+                    .map_or(0, |p| p.len() as u64 * REGEX_STEPS_PER_BYTE)
+        }
         // What the result may hold, paid before it is built.
         (Builtin::Replace, _) => match args {
             [Value::Str(s), Value::Str(from), Value::Str(to)] => {
@@ -132,4 +143,37 @@ pub(crate) fn regex_error(e: &regex::Error) -> String {
         .find_map(|l| l.trim().strip_prefix("error: "))
         .unwrap_or(text.lines().next().unwrap_or_default())
         .to_string()
+}
+
+/// A pattern computed at run time, compiled once per thread and bounded in size
+/// (a pattern too large to compile quickly is an error, so the decision fails
+/// closed). Its cost in steps is charged by `cost`, cached or not, so budgets
+/// stay deterministic.
+pub(crate) fn compiled_regex(pattern: &str) -> Result<regex::Regex, String> {
+    use std::cell::RefCell;
+    type Compiled = Result<regex::Regex, String>;
+    thread_local! {
+        // Failures are kept too: a pattern too large fails fast the second time.
+        static CACHE: RefCell<rustc_hash::FxHashMap<String, Compiled>> = RefCell::default();
+    }
+    if let Some(found) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
+        return found;
+    }
+    let compiled = regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| {
+            format!(
+                "invalid regular expression `{pattern}`: {}",
+                regex_error(&e)
+            )
+        });
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= 256 {
+            cache.clear();
+        }
+        cache.insert(pattern.to_string(), compiled.clone());
+    });
+    compiled
 }

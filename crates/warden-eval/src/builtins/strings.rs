@@ -46,10 +46,5 @@ pub(super) fn call(builtin: Builtin, args: &[Value], types: &TypeTable) -> Built
 }
 
 fn regex(pattern: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(pattern).map_err(|e| {
-        format!(
-            "invalid regular expression `{pattern}`: {}",
-            crate::builtins::regex_error(&e)
-        )
-    })
+    super::compiled_regex(pattern)
 }
