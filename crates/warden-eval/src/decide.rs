@@ -93,6 +93,8 @@ pub struct Outcome {
     pub waived: Vec<WaivedFinding>,
     /// Waivers that would have applied but are past `until`.
     pub expired_waivers: Vec<WaiverRef>,
+    /// Waivers whose condition failed to evaluate (they did not apply).
+    pub waiver_failures: Vec<(WaiverRef, EvalError)>,
     /// Obligations of the allow findings, when the outcome is allow.
     pub obligations: Vec<(Arc<str>, Value)>,
     /// What the findings are about (`@subject` of the target).
@@ -188,6 +190,7 @@ pub fn decide(
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
     let mut waived = Vec::new();
+    let mut waiver_failures: Vec<(WaiverRef, EvalError)> = Vec::new();
     let mut expired_waivers: Vec<WaiverRef> = Vec::new();
     for finding in held {
         if finding.effect != Effect::Deny || finding.error.is_some() {
@@ -204,6 +207,7 @@ pub fn decide(
             input,
             subject.as_deref(),
             data_waivers,
+            &mut waiver_failures,
         ) {
             WaiverMatch::InForce(waiver) => waived.push(WaivedFinding { finding, waiver }),
             WaiverMatch::Expired(waivers) => {
@@ -262,6 +266,7 @@ pub fn decide(
         warnings,
         waived,
         expired_waivers,
+        waiver_failures,
         obligations,
         subject,
     }
@@ -398,6 +403,7 @@ fn find_waiver(
     input: &Value,
     subject: Option<&str>,
     data_waivers: &[DataWaiver],
+    failures: &mut Vec<(WaiverRef, EvalError)>,
 ) -> WaiverMatch {
     let mut expired = Vec::new();
     let program = ev.program;
@@ -407,8 +413,24 @@ fn find_waiver(
             Some(condition) => {
                 let mut frame = Frame::new(waiver.locals.max(1), &[]);
                 frame.locals[0] = input.clone();
-                // A waiver whose condition fails to evaluate does not apply: fail closed.
-                ev.eval_bool(condition, &mut frame).unwrap_or(false)
+                // A waiver whose condition fails to evaluate does not apply (fail
+                // closed), and says so: its author would otherwise never know.
+                match ev.eval_bool(condition, &mut frame) {
+                    Ok(holds) => holds,
+                    Err(error) => {
+                        let info = WaiverRef {
+                            name: waiver.name.clone(),
+                            rule,
+                            reason: waiver.reason.clone(),
+                            approved_by: waiver.approved_by.clone(),
+                            until: waiver.until,
+                        };
+                        if !failures.iter().any(|(w, _)| *w == info) {
+                            failures.push((info, error));
+                        }
+                        false
+                    }
+                }
             }
         };
         if !applies {

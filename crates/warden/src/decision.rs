@@ -128,7 +128,16 @@ pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
     let report = |f: &Finding| finding_report(cx, f, outcome.subject.as_deref());
     let mut warnings: Vec<FindingReport> = outcome.warnings.iter().map(report).collect();
     for expired in &outcome.expired_waivers {
-        warnings.push(expired_waiver(cx, expired, outcome));
+        warnings.push(waiver_warning(cx, expired, outcome));
+    }
+    for (waiver, error) in &outcome.waiver_failures {
+        let mut report = waiver_warning(cx, waiver, outcome);
+        report.message = Some(format!(
+            "waiver `{}` could not be evaluated ({}); it did not apply and the finding stands",
+            waiver.name, error.message
+        ));
+        report.code = Some(error.code.to_string());
+        warnings.push(report);
     }
     let waived = outcome
         .waived
@@ -281,7 +290,7 @@ fn waiver_report(w: &WaiverRef) -> WaiverReport {
     }
 }
 
-fn expired_waiver(cx: &Context<'_>, w: &WaiverRef, outcome: &Outcome) -> FindingReport {
+fn waiver_warning(cx: &Context<'_>, w: &WaiverRef, outcome: &Outcome) -> FindingReport {
     let program = cx.program;
     let rule = program.rule(w.rule);
     let (rule_name, severity, control) = (
