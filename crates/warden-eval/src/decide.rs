@@ -408,6 +408,13 @@ fn find_waiver(
     let mut expired = Vec::new();
     let program = ev.program;
     for waiver in program.waivers.iter().filter(|w| w.rule == rule) {
+        let info = || WaiverRef {
+            name: waiver.name.clone(),
+            rule,
+            reason: waiver.reason.clone(),
+            approved_by: waiver.approved_by.clone(),
+            until: waiver.until,
+        };
         let applies = match &waiver.condition {
             None => true,
             Some(condition) => {
@@ -418,13 +425,7 @@ fn find_waiver(
                 match ev.eval_bool(condition, &mut frame) {
                     Ok(holds) => holds,
                     Err(error) => {
-                        let info = WaiverRef {
-                            name: waiver.name.clone(),
-                            rule,
-                            reason: waiver.reason.clone(),
-                            approved_by: waiver.approved_by.clone(),
-                            until: waiver.until,
-                        };
+                        let info = info();
                         if !failures.iter().any(|(w, _)| *w == info) {
                             failures.push((info, error));
                         }
@@ -436,13 +437,7 @@ fn find_waiver(
         if !applies {
             continue;
         }
-        let info = WaiverRef {
-            name: waiver.name.clone(),
-            rule,
-            reason: waiver.reason.clone(),
-            approved_by: waiver.approved_by.clone(),
-            until: waiver.until,
-        };
+        let info = info();
         if ev.now < waiver.until {
             return WaiverMatch::InForce(info);
         }

@@ -149,14 +149,8 @@ impl<'p> Evaluator<'p> {
             ExprKind::Const(v) => v.clone(),
             ExprKind::Local(id) => frame.locals[id.index()].clone(),
             ExprKind::Let(id) => {
-                let i = id.index();
-                if let Some(v) = &frame.lets[i] {
-                    v.clone()
-                } else {
-                    let v = self.eval(&frame.let_exprs[i], frame)?;
-                    frame.lets[i] = Some(v.clone());
-                    v
-                }
+                self.compute_let(id.index(), frame)?;
+                frame.lets[id.index()].clone().unwrap_or_default()
             }
             ExprKind::Data(id) => self.data[id.index()].clone(),
             ExprKind::Now => Value::Time(self.now),
@@ -484,20 +478,22 @@ impl<'p> Evaluator<'p> {
         Ok(())
     }
 
+    /// Computes a `let` the first time it is read; later reads use the value.
+    fn compute_let(&mut self, i: usize, frame: &mut Frame<'p>) -> Result<(), EvalError> {
+        if frame.lets[i].is_none() {
+            let v = self.eval(&frame.let_exprs[i], frame)?;
+            frame.lets[i] = Some(v);
+        }
+        Ok(())
+    }
+
     /// Computes the `let` at the root of a field chain, so the chain can be read in place.
     fn ensure_root(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> Result<(), EvalError> {
         let mut current = e;
         loop {
             match &current.kind {
                 ExprKind::Field { base, .. } | ExprKind::DynField { base, .. } => current = base,
-                ExprKind::Let(id) => {
-                    let i = id.index();
-                    if frame.lets[i].is_none() {
-                        let v = self.eval(&frame.let_exprs[i], frame)?;
-                        frame.lets[i] = Some(v);
-                    }
-                    return Ok(());
-                }
+                ExprKind::Let(id) => return self.compute_let(id.index(), frame),
                 _ => return Ok(()),
             }
         }

@@ -1706,27 +1706,7 @@ fn widen(typed: &mut Typed, to: &Ty) {
     if !matches!(typed.ty.strip_optional(), Ty::Int) || !matches!(to.strip_optional(), Ty::Float) {
         return;
     }
-    let span = typed.expr.span;
-    let inner = std::mem::replace(
-        &mut typed.expr,
-        ir::Expr {
-            kind: ExprKind::Error,
-            span,
-            dynamic: false,
-        },
-    );
-    typed.expr = match inner.kind {
-        ExprKind::Const(Value::Int(i)) => ir::Expr {
-            kind: ExprKind::Const(Value::Float(i as f64)),
-            span,
-            dynamic: false,
-        },
-        _ => ir::Expr {
-            kind: ExprKind::ToFloat(Box::new(inner)),
-            span,
-            dynamic: false,
-        },
-    };
+    force_float(typed);
     typed.ty = if typed.ty.is_optional() {
         Ty::Float.optional()
     } else {
