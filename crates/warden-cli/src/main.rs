@@ -3,7 +3,9 @@
 //!
 //! Exit codes: 0 allowed / clean; 1 denied; 2 the command could not do its job.
 
+mod check;
 mod render;
+mod report;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value as Json;
@@ -26,6 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check manifests (YAML or JSON files, or folders of them) against the `manifest` target.
+    Check(CheckArgs),
     /// Parse and type-check policies; report diagnostics without evaluating.
     Compile(CompileArgs),
     /// The same as `compile` (lints are included).
@@ -47,6 +51,45 @@ struct CompileArgs {
 enum DiagnosticFormat {
     Human,
     Json,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Manifest files, or folders searched recursively for `*.yaml`, `*.yml`, `*.json`.
+    #[arg(required = true, value_name = "MANIFEST")]
+    manifests: Vec<PathBuf>,
+    /// The policy folder (default: ./policies, else the bundled stdlib-policies).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// A data file whose top-level object is merged into `data` (repeatable).
+    #[arg(long = "data", value_name = "FILE")]
+    data: Vec<PathBuf>,
+    /// The evaluation time, RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+    /// How to report: for people, or for CI systems.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    format: CheckFormat,
+    /// Record the sub-expressions that decided each finding (in `json` output).
+    #[arg(long)]
+    explain: bool,
+    /// When to show a progress bar on standard error.
+    #[arg(long, value_enum, default_value_t = check::Progress::Auto)]
+    progress: check::Progress,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    /// Findings with the manifest line underlined; colour on a terminal unless NO_COLOR is set.
+    Human,
+    /// `{"summary": …, "results": [{"file", "decision"}]}`.
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML: a test case per manifest × rule.
+    Junit,
+    /// GitHub Actions workflow commands (annotations on the manifest lines).
+    Github,
 }
 
 #[derive(clap::Args)]
@@ -98,6 +141,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Compile(args) | Command::Lint(args) => compile(args),
         Command::Decide(args) => decide(args),
+        Command::Check(args) => check(args),
     };
     match result {
         Ok(code) => code,
@@ -121,8 +165,18 @@ fn default_policy() -> PathBuf {
     if bundled.is_dir() { bundled } else { local }
 }
 
+/// Colour for standard error: a terminal, and `NO_COLOR` unset or empty.
 fn color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stderr().is_terminal() && no_color_unset()
+}
+
+/// Colour for standard output.
+fn color_stdout() -> bool {
+    std::io::stdout().is_terminal() && no_color_unset()
+}
+
+fn no_color_unset() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Compiles a policy folder, printing its diagnostics; `None` when it has errors.
@@ -239,21 +293,68 @@ fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {
     }
 }
 
-fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
-    let now = parse_now(args.now.as_deref())?;
-    let policy = args.policy.unwrap_or_else(default_policy);
-    let Some(mut engine) = load_engine(&policy)? else {
+/// Compiles the policy folder and merges the data files: the engine a command decides with.
+fn engine_with_data(policy: &Path, data: &[PathBuf]) -> Result<Engine, Failure> {
+    let Some(mut engine) = load_engine(policy)? else {
         return Err(Failure(format!(
             "the policies in `{}` do not compile",
             policy.display()
         )));
     };
-    for file in &args.data {
+    for file in data {
         let json = read_document(file)?;
-        engine = engine
-            .with_data(&json)
-            .map_err(|e| Failure(format!("{}: {e}", file.display())))?;
+        engine = engine.with_data(&json).map_err(|e| Failure {
+            code: e.code(),
+            message: format!("{}: {e}", file.display()),
+        })?;
     }
+    Ok(engine)
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
+    let now = parse_now(args.now.as_deref())?;
+    let policy = args.policy.unwrap_or_else(default_policy);
+    let files = check::collect(&args.manifests)?;
+    let engine = engine_with_data(&policy, &args.data)?;
+    if engine.program().target_by_name(check::TARGET).is_none() {
+        return Err(Failure {
+            code: Some(warden::Code::E0404),
+            message: format!(
+                "the policies in `{}` declare no `{}` target to check manifests against",
+                policy.display(),
+                check::TARGET
+            ),
+        });
+    }
+    let options = DecideOptions {
+        explain: args.explain,
+        ..DecideOptions::default()
+    };
+    let results = check::run(&engine, &files, now, &options, args.progress);
+    let text = match args.format {
+        CheckFormat::Human => report::human(&results, &policy, color_stdout()),
+        CheckFormat::Json => serde_json::to_string_pretty(&report::json(&results))?,
+        CheckFormat::Sarif => {
+            serde_json::to_string_pretty(&report::sarif(&results, &engine.rules(), &policy))?
+        }
+        CheckFormat::Junit => report::junit(&results, &engine.rules()),
+        CheckFormat::Github => report::github(&results),
+    };
+    print_out(text.trim_end());
+    let summary = report::Summary::of(&results);
+    Ok(if summary.errors > 0 {
+        ExitCode::from(2)
+    } else if summary.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
+    let now = parse_now(args.now.as_deref())?;
+    let policy = args.policy.unwrap_or_else(default_policy);
+    let engine = engine_with_data(&policy, &args.data)?;
     let input = read_document(&args.input)?;
     let options = DecideOptions {
         explain: args.explain,

@@ -145,7 +145,10 @@ pub struct Rule {
     pub enforce_warn: bool,
     pub tags: Vec<String>,
     pub doc: Option<String>,
+    /// The rule's name.
     pub span: Span,
+    /// The whole declaration, attributes included.
+    pub item_span: Span,
     /// Slots in the rule's frame: 0 is the input, then `for` and quantifier bindings.
     pub locals: u32,
     /// `let` bindings, evaluated lazily, at most once per decision.

@@ -686,6 +686,7 @@ impl<'a> Analysis<'a> {
             tags,
             doc: item.doc.clone(),
             span: self.span(f, decl.name.range),
+            item_span: self.span(f, item.range),
             locals,
             lets,
             clauses,

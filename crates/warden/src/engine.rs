@@ -28,6 +28,31 @@ pub struct Engine {
     data_needed: Vec<Vec<DataId>>,
 }
 
+/// A rule as a report describes it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RuleInfo {
+    /// `package.rule`.
+    pub name: String,
+    /// The target it is `on`.
+    pub target: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    /// The checklist control (`@control`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
+    /// Its `///` documentation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// `@tags`.
+    pub tags: Vec<String>,
+    /// `@enforce(warn)`: its denials are reported as warnings.
+    pub enforce_warn: bool,
+    /// Where it is declared.
+    pub location: crate::Location,
+    /// Its source text.
+    pub source: String,
+}
+
 /// Switches for one decision.
 #[derive(Clone, Debug)]
 pub struct DecideOptions {
@@ -121,6 +146,40 @@ impl Engine {
     /// The compiled program.
     pub fn program(&self) -> &Program {
         &self.program
+    }
+
+    /// Every rule, in name order: what `warden explain`, SARIF and JUnit reports show.
+    pub fn rules(&self) -> Vec<RuleInfo> {
+        let program = &self.program;
+        let mut rules: Vec<RuleInfo> = program
+            .rules
+            .iter()
+            .map(|rule| {
+                let (file, line, column) = program.location(rule.span);
+                let info = &program.files[rule.span.file.0 as usize];
+                RuleInfo {
+                    name: rule.name.clone(),
+                    target: program.target(rule.target).name.to_string(),
+                    severity: rule.severity.as_str().to_string(),
+                    control: rule.control.clone(),
+                    doc: rule.doc.clone(),
+                    tags: rule.tags.clone(),
+                    enforce_warn: rule.enforce_warn,
+                    location: crate::Location {
+                        file: file.to_string(),
+                        line,
+                        column,
+                    },
+                    source: info
+                        .text
+                        .get(rule.item_span.range.as_range())
+                        .unwrap_or_default()
+                        .to_string(),
+                }
+            })
+            .collect();
+        rules.sort_by(|a, b| a.name.cmp(&b.name));
+        rules
     }
 
     /// Warnings from compiling (lints); errors never reach an engine.

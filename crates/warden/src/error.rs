@@ -87,6 +87,21 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// The permanent diagnostic code of this error, when it has one.
+    pub fn code(&self) -> Option<warden_diagnostics::Code> {
+        use warden_diagnostics::Code;
+        match self {
+            EngineError::Io { .. } | EngineError::Compile { .. } => None,
+            EngineError::Syntax { .. } => Some(Code::E0403),
+            EngineError::DataMismatch { .. }
+            | EngineError::DuplicateData { .. }
+            | EngineError::BadWaiver { .. } => Some(Code::E0402),
+            EngineError::UnknownData { .. } => Some(Code::E0406),
+        }
+    }
+}
+
 /// Why a decision could not be made. An input that cannot be decided is an
 /// error, never a silent allow or deny.
 #[derive(Debug, thiserror::Error)]

@@ -19,12 +19,14 @@
 
 mod data;
 mod decision;
+mod document;
 mod engine;
 mod error;
 mod source;
 
 pub use decision::{Decision, FindingReport, Location, TraceStep, WaiverReport};
-pub use engine::{DecideOptions, Engine};
+pub use document::{Document, Positions, parse_document};
+pub use engine::{DecideOptions, Engine, RuleInfo};
 pub use error::{DecideError, EngineError, PathError};
-pub use source::{PolicySources, compile_sources, parse_document};
+pub use source::{PolicySources, compile_sources};
 pub use warden_diagnostics::{Code, Diagnostic, Severity};

@@ -1,8 +1,6 @@
 //! Reading policy folders and documents, and compiling through the one database.
 
 use crate::EngineError;
-use saphyr::{LoadableYamlNode, Scalar, Yaml};
-use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -181,154 +179,6 @@ pub fn compile_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic
     (compiled.program.clone(), compiled.diagnostics.clone())
 }
 
-/// Parses a JSON or YAML document (YAML 1.2; JSON is tried first when the
-/// name ends in `.json` or the text starts with `{` or `[`).
-pub fn parse_document(name: &str, text: &str) -> Result<Json, EngineError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let trimmed = text.trim_start();
-    if trimmed.is_empty() {
-        return Err(EngineError::Syntax {
-            name: name.into(),
-            format: "JSON or YAML",
-            message: "the document is empty".into(),
-        });
-    }
-    let yaml_name = name.ends_with(".yaml") || name.ends_with(".yml");
-    if !yaml_name
-        && (name.ends_with(".json") || trimmed.starts_with('{') || trimmed.starts_with('['))
-    {
-        return serde_json::from_str::<StrictJson>(text)
-            .map(|v| v.0)
-            .map_err(|e| EngineError::Syntax {
-                name: name.into(),
-                format: "JSON",
-                message: e.to_string(),
-            });
-    }
-    let docs = Yaml::load_from_str(text).map_err(|e| EngineError::Syntax {
-        name: name.into(),
-        format: "YAML",
-        message: e.to_string(),
-    })?;
-    match docs.as_slice() {
-        [doc] => yaml_to_json(doc).map_err(|message| EngineError::Syntax {
-            name: name.into(),
-            format: "YAML",
-            message,
-        }),
-        [] => Err(EngineError::Syntax {
-            name: name.into(),
-            format: "YAML",
-            message: "the document is empty".into(),
-        }),
-        _ => Err(EngineError::Syntax {
-            name: name.into(),
-            format: "YAML",
-            message: "one document per file, please (found `---` separators)".into(),
-        }),
-    }
-}
-
-fn yaml_to_json(yaml: &Yaml<'_>) -> Result<Json, String> {
-    Ok(match yaml {
-        Yaml::Value(scalar) => scalar_to_json(scalar)?,
-        Yaml::Representation(text, _, _) => Json::String(text.to_string()),
-        Yaml::Sequence(items) => {
-            Json::Array(items.iter().map(yaml_to_json).collect::<Result<_, _>>()?)
-        }
-        Yaml::Mapping(map) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in map {
-                let key = match yaml_to_json(k)? {
-                    Json::String(s) => s,
-                    Json::Null => "null".into(),
-                    other => other.to_string(),
-                };
-                out.insert(key, yaml_to_json(v)?);
-            }
-            Json::Object(out)
-        }
-        Yaml::Tagged(_, inner) => yaml_to_json(inner)?,
-        Yaml::Alias(_) => return Err("YAML aliases are not supported; write the value out".into()),
-        Yaml::BadValue => return Err("a value that YAML cannot represent".into()),
-    })
-}
-
-fn scalar_to_json(scalar: &Scalar<'_>) -> Result<Json, String> {
-    Ok(match scalar {
-        Scalar::Null => Json::Null,
-        Scalar::Boolean(b) => Json::Bool(*b),
-        Scalar::Integer(i) => Json::from(*i),
-        // `.inf` and `.nan` have no JSON form; refusing them beats reading them as absent.
-        Scalar::FloatingPoint(f) => match serde_json::Number::from_f64(f.into_inner()) {
-            Some(n) => Json::Number(n),
-            None => return Err(format!("`{}` is not a finite number", f.into_inner())),
-        },
-        Scalar::String(s) => Json::String(s.to_string()),
-    })
-}
-
-/// A JSON document that refuses a key given twice in one object, which a
-/// plain parse would silently resolve to the last value.
-struct StrictJson(Json);
-
-impl<'de> serde::Deserialize<'de> for StrictJson {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictJson)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
-    type Value = Json;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
-        Ok(Json::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
-        Ok(Json::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
-        Ok(Json::from(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
-        Ok(Json::String(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Json, E> {
-        Ok(Json::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Json, E> {
-        Ok(Json::Null)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        let mut items = Vec::new();
-        while let Some(StrictJson(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Json::Array(items))
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        let mut object = serde_json::Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!(
-                    "the key `{key}` is given twice"
-                )));
-            }
-            let StrictJson(value) = map.next_value()?;
-            object.insert(key, value);
-        }
-        Ok(Json::Object(object))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,26 +221,5 @@ mod tests {
             "unrelated files do not change the revision"
         );
         std::fs::remove_dir_all(&dir).ok();
-    }
-
-    #[test]
-    fn duplicate_json_keys_and_infinite_yaml_numbers_are_refused() {
-        assert!(
-            parse_document("in.json", r#"{"a": 1, "a": 2}"#)
-                .unwrap_err()
-                .to_string()
-                .contains("given twice")
-        );
-        assert!(parse_document("in.json", r#"{"a": {"b": 1}, "c": {"b": 2}}"#).is_ok());
-        assert!(
-            parse_document("in.yaml", "a: .inf\n")
-                .unwrap_err()
-                .to_string()
-                .contains("not a finite number")
-        );
-        assert_eq!(
-            parse_document("in.yaml", "{a: 1}\n").unwrap(),
-            serde_json::json!({"a": 1})
-        );
     }
 }

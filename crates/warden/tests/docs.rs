@@ -9,6 +9,7 @@
 //! - ```` ```json input set=NAME target=T now=RFC3339 ```` — an input to decide, followed by
 //! - ```` ```json decision ```` — the expected decision: every key given must match
 //!   (arrays element by element, same length); keys left out are not checked.
+//!   `{"error": "E0401"}` instead expects the decision to be refused with that code.
 //! - ```` ```warden-expr ```` — an expression that must parse cleanly.
 //!
 //! Blocks in other languages, or marked `ignore`, are prose.
@@ -168,12 +169,16 @@ fn run_doc(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
                     Some(t) => t.parse::<jiff::Timestamp>()?.into(),
                     None => SystemTime::now(),
                 };
-                let decision = engine
-                    .decide(target, &input, now)
-                    .map_err(|e| format!("{path}:{}: {e}", input_block.line))?;
-                let actual = serde_json::to_value(&decision)?;
                 let expected: Json =
                     serde_json::from_str(&b.body).map_err(|e| format!("{path}:{}: {e}", b.line))?;
+                let actual = match engine.decide(target, &input, now) {
+                    Ok(decision) => serde_json::to_value(&decision)?,
+                    // `{"error": "E0401"}` expects the decision to be refused with that code.
+                    Err(e) if expected.get("error").is_some() => {
+                        serde_json::json!({"error": e.code().to_string(), "message": e.to_string()})
+                    }
+                    Err(e) => return Err(format!("{path}:{}: {e}", input_block.line).into()),
+                };
                 if !matches(&expected, &actual) {
                     return Err(format!("{path}:{}: the decision differs\nexpected (subset): {expected:#}\nactual: {actual:#}", b.line).into());
                 }

@@ -1,0 +1,230 @@
+//! `warden check`: every manifest below the given paths, decided against the
+//! `manifest` target in parallel, each finding placed on its manifest line.
+
+use crate::Failure;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+use warden::{Code, DecideOptions, Decision, Document, Engine};
+
+/// The target `warden check` decides.
+pub const TARGET: &str = "manifest";
+
+/// The result for one manifest file.
+pub struct FileResult {
+    /// The path as the user wrote it (folders joined with `/`).
+    pub file: String,
+    /// The file's text, for snippets; absent when it could not be read.
+    pub text: Option<String>,
+    pub outcome: Result<Decision, FileError>,
+}
+
+/// Why a manifest could not be decided (exit code 2).
+pub struct FileError {
+    pub code: Code,
+    pub message: String,
+}
+
+impl FileResult {
+    pub fn passed(&self) -> bool {
+        matches!(&self.outcome, Ok(d) if d.is_allowed())
+    }
+}
+
+/// Every manifest file the arguments name: files as given, folders searched
+/// recursively for `*.yaml`, `*.yml` and `*.json`, in a stable order.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let mut out = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
+        if meta.is_dir() {
+            let before = out.len();
+            walk(path, &mut out)?;
+            if out.len() == before {
+                return Err(Failure(format!(
+                    "no manifests (`*.yaml`, `*.yml`, `*.json`) in `{}`",
+                    path.display()
+                )));
+            }
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Failure(format!("cannot read `{}`: {e}", dir.display())))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        })
+        .collect();
+    paths.sort();
+    for path in paths {
+        // Symbolic links to folders are not followed: no cycles, no surprises.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&path, out)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// When the progress bar shows.
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
+pub enum Progress {
+    /// On a terminal, once the run has taken half a second.
+    #[default]
+    Auto,
+    /// On a terminal, from the start.
+    Always,
+    Never,
+}
+
+/// Decides every file, using every core; results come back in file order.
+pub fn run(
+    engine: &Engine,
+    files: &[PathBuf],
+    now: SystemTime,
+    options: &DecideOptions,
+    progress: Progress,
+) -> Vec<FileResult> {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(files.len() as u64),
+        indicatif::ProgressDrawTarget::hidden(),
+    )
+    .with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} checking {pos}/{len} manifests [{bar:30}] {elapsed}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    let shown = AtomicBool::new(false);
+    let show = || {
+        if !shown.swap(true, Ordering::Relaxed) {
+            // Draws only when standard error is a terminal.
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    };
+    if matches!(progress, Progress::Always) {
+        show();
+    }
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len())
+        .max(1);
+    let mut results: Vec<(usize, FileResult)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(i) else {
+                            break;
+                        };
+                        done.push((i, check_file(engine, path, now, options)));
+                        bar.inc(1);
+                        if matches!(progress, Progress::Auto)
+                            && started.elapsed() > Duration::from_millis(500)
+                        {
+                            show();
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    bar.finish_and_clear();
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string().replace('\\', "/")
+}
+
+/// Reads, parses and decides one manifest. Never panics: every failure is a [`FileError`].
+fn check_file(
+    engine: &Engine,
+    path: &Path,
+    now: SystemTime,
+    options: &DecideOptions,
+) -> FileResult {
+    let file = display(path);
+    let text = match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
+                return FileResult {
+                    file,
+                    text: None,
+                    outcome: Err(FileError {
+                        code: Code::E0403,
+                        message: "the file is not UTF-8 text".into(),
+                    }),
+                };
+            }
+        },
+        Err(e) => {
+            return FileResult {
+                file,
+                text: None,
+                outcome: Err(FileError {
+                    code: Code::E0403,
+                    message: format!("cannot read the file: {e}"),
+                }),
+            };
+        }
+    };
+    let outcome = decide(engine, &file, &text, now, options);
+    FileResult {
+        file,
+        text: Some(text),
+        outcome,
+    }
+}
+
+fn decide(
+    engine: &Engine,
+    file: &str,
+    text: &str,
+    now: SystemTime,
+    options: &DecideOptions,
+) -> Result<Decision, FileError> {
+    let document = Document::parse(file, text).map_err(|e| FileError {
+        code: Code::E0403,
+        message: e.to_string(),
+    })?;
+    let mut decision = engine
+        .decide_with(TARGET, &document.value, now, options)
+        .map_err(|e| FileError {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+    decision.locate_input(&document);
+    Ok(decision)
+}

@@ -1,0 +1,561 @@
+//! `warden check` results in the formats CI systems read: human (compiler-style
+//! snippets of the manifest), JSON, SARIF 2.1.0, JUnit XML and GitHub
+//! workflow commands. Every format carries the same finding, rule and line.
+
+use crate::check::{FileResult, TARGET};
+use ariadne::{Config, IndexType, Label, Report, ReportKind};
+use quick_xml::escape::escape;
+use serde_json::{Value as Json, json};
+use std::fmt::Write as _;
+use std::path::Path;
+use warden::{FindingReport, RuleInfo};
+
+/// Counts for the summary line and the JSON `summary` object.
+pub struct Summary {
+    pub files: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+}
+
+impl Summary {
+    pub fn of(results: &[FileResult]) -> Summary {
+        let errors = results.iter().filter(|r| r.outcome.is_err()).count();
+        let passed = results.iter().filter(|r| r.passed()).count();
+        Summary {
+            files: results.len(),
+            passed,
+            failed: results.len() - passed - errors,
+            errors,
+        }
+    }
+}
+
+/// `microapps/identity.warden` joined to the policy folder, as a path from
+/// the working directory: what an editor or a code-scanning UI can open.
+fn policy_path(policy_root: &Path, file: &str) -> String {
+    let joined = if policy_root.is_dir() {
+        policy_root.join(file)
+    } else {
+        policy_root.to_path_buf()
+    };
+    let text = joined.display().to_string().replace('\\', "/");
+    text.strip_prefix("./").map(str::to_string).unwrap_or(text)
+}
+
+/// The byte range to underline: from the finding's column to the end of the
+/// value on that line (a trailing `# comment` is left out).
+fn underline(text: &str, line: u32, column: u32) -> Option<std::ops::Range<usize>> {
+    let mut offset = 0;
+    for (n, content) in text.split_inclusive('\n').enumerate() {
+        if n + 1 == line as usize {
+            let start = content
+                .char_indices()
+                .nth(column.saturating_sub(1) as usize)
+                .map_or(content.len(), |(i, _)| i);
+            let rest = &content[start..];
+            let value = rest.find(" #").map_or(rest, |cut| &rest[..cut]).trim_end();
+            let end = start + value.len().max(1).min(rest.len());
+            return Some(offset + start..offset + end.max(start));
+        }
+        offset += content.len();
+    }
+    None
+}
+
+fn headline(f: &FindingReport) -> String {
+    f.message
+        .clone()
+        .unwrap_or_else(|| format!("{} {}", f.rule, f.effect))
+}
+
+fn rule_line(f: &FindingReport, policy_root: &Path) -> String {
+    let control = f
+        .control
+        .as_ref()
+        .map(|c| format!(", control {c}"))
+        .unwrap_or_default();
+    format!(
+        "rule {} ({} severity{control}) at {}:{}:{}",
+        f.rule,
+        f.severity,
+        policy_path(policy_root, &f.location.file),
+        f.location.line,
+        f.location.column
+    )
+}
+
+/// Like a compiler: each finding with the manifest line that decided it underlined.
+pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String {
+    let mut out = Vec::new();
+    let config = Config::default()
+        .with_index_type(IndexType::Byte)
+        .with_color(color);
+    let paint = |text: &str, code: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    for result in results {
+        let decision = match &result.outcome {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = writeln!(
+                    Writer(&mut out),
+                    "{}: {}: {}\n",
+                    paint(&format!("error[{}]", e.code), "1;31"),
+                    result.file,
+                    e.message
+                );
+                continue;
+            }
+        };
+        let groups = [
+            (&decision.findings, ReportKind::Error, "deny"),
+            (&decision.warnings, ReportKind::Warning, "warn"),
+        ];
+        for (findings, kind, _) in groups {
+            for f in findings.iter().filter(|f| f.effect != "allow") {
+                let code = f
+                    .code
+                    .clone()
+                    .unwrap_or_else(|| f.control.clone().unwrap_or_else(|| f.effect.clone()));
+                let spot = f.input_location.as_ref().and_then(|loc| {
+                    let text = result.text.as_deref()?;
+                    Some((underline(text, loc.line, loc.column)?, text))
+                });
+                match spot {
+                    Some((range, text)) => {
+                        let name = result.file.clone();
+                        let label = f.input_path.clone().unwrap_or_else(|| f.rule.clone());
+                        let report = Report::build(kind, (name.clone(), range.clone()))
+                            .with_config(config)
+                            .with_code(&code)
+                            .with_message(headline(f))
+                            .with_label(Label::new((name.clone(), range)).with_message(label))
+                            .with_note(rule_line(f, policy_root));
+                        let _ = report
+                            .finish()
+                            .write(ariadne::sources([(name, text)]), &mut out);
+                    }
+                    None => {
+                        let (word, paint_code) = match kind {
+                            ReportKind::Error => ("error", "1;31"),
+                            _ => ("warning", "1;33"),
+                        };
+                        let _ = writeln!(
+                            Writer(&mut out),
+                            "{}: {}\n  --> {}\n  = {}",
+                            paint(&format!("{word}[{code}]"), paint_code),
+                            headline(f),
+                            result.file,
+                            rule_line(f, policy_root)
+                        );
+                    }
+                }
+            }
+        }
+        for f in &decision.waived {
+            let waiver = f
+                .waiver
+                .as_ref()
+                .map(|w| format!(" by `{}` until {} ({})", w.name, w.until, w.reason))
+                .unwrap_or_default();
+            let _ = writeln!(
+                Writer(&mut out),
+                "{}: {}: {} waived{waiver}",
+                paint("note", "1;36"),
+                result.file,
+                f.rule
+            );
+        }
+    }
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    for result in results {
+        let status = match &result.outcome {
+            Ok(d) if d.is_allowed() => paint("pass", "32"),
+            Ok(_) => paint("FAIL", "1;31"),
+            Err(_) => paint("ERROR", "1;31"),
+        };
+        let detail = match &result.outcome {
+            Ok(d) => {
+                let findings = d.findings.iter().filter(|f| f.effect == "deny").count();
+                let mut parts = Vec::new();
+                if findings > 0 {
+                    parts.push(count(findings, "finding"));
+                }
+                if !d.warnings.is_empty() {
+                    parts.push(count(d.warnings.len(), "warning"));
+                }
+                if !d.waived.is_empty() {
+                    parts.push(format!("{} waived", d.waived.len()));
+                }
+                if parts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", parts.join(", "))
+                }
+            }
+            Err(e) => format!(" ({})", e.code),
+        };
+        let _ = writeln!(text, "{status} {}{detail}", result.file);
+    }
+    let s = Summary::of(results);
+    let _ = write!(
+        text,
+        "\n{} checked: {} passed, {} failed",
+        count(s.files, "manifest"),
+        s.passed,
+        s.failed
+    );
+    if s.errors > 0 {
+        let _ = write!(text, ", {} could not be checked", s.errors);
+    }
+    text.push('\n');
+    text
+}
+
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Adapts a byte buffer for `write!`.
+struct Writer<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Writer<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// `{"summary": {...}, "results": [{"file", "decision"} | {"file", "error"}]}`.
+pub fn json(results: &[FileResult]) -> Json {
+    let s = Summary::of(results);
+    let items: Vec<Json> = results
+        .iter()
+        .map(|r| match &r.outcome {
+            Ok(d) => json!({"file": r.file, "decision": d}),
+            Err(e) => {
+                json!({"file": r.file, "error": {"code": e.code.to_string(), "message": e.message}})
+            }
+        })
+        .collect();
+    json!({
+        "summary": {"files": s.files, "passed": s.passed, "failed": s.failed, "errors": s.errors},
+        "results": items,
+    })
+}
+
+/// GitHub code scanning reads `security-severity` (0–10) to rank alerts.
+fn security_severity(severity: &str) -> &'static str {
+    match severity {
+        "critical" => "9.5",
+        "high" => "8.0",
+        "medium" => "5.5",
+        _ => "3.0",
+    }
+}
+
+fn sarif_level(f: &FindingReport) -> &'static str {
+    match f.effect.as_str() {
+        "deny" => "error",
+        "warn" => "warning",
+        _ => "note",
+    }
+}
+
+/// SARIF 2.1.0: one run, the manifest rules as the tool's rules, one result
+/// per finding located on the manifest line, the policy clause as a related location.
+pub fn sarif(results: &[FileResult], rules: &[RuleInfo], policy_root: &Path) -> Json {
+    let rules: Vec<&RuleInfo> = rules.iter().filter(|r| r.target == TARGET).collect();
+    let rule_index = |name: &str| rules.iter().position(|r| r.name == name);
+    let mut out = Vec::new();
+    let mut notifications = Vec::new();
+    for result in results {
+        let decision = match &result.outcome {
+            Ok(d) => d,
+            Err(e) => {
+                notifications.push(json!({
+                    "level": "error",
+                    "descriptor": {"id": e.code.to_string()},
+                    "message": {"text": e.message},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": result.file}}}],
+                }));
+                continue;
+            }
+        };
+        let findings = decision
+            .findings
+            .iter()
+            .chain(&decision.warnings)
+            .filter(|f| f.effect != "allow")
+            .map(|f| (f, None))
+            .chain(decision.waived.iter().map(|f| (f, f.waiver.as_ref())));
+        for (f, waiver) in findings {
+            let region = match &f.input_location {
+                Some(loc) => json!({"startLine": loc.line, "startColumn": loc.column}),
+                None => json!({"startLine": 1}),
+            };
+            let mut item = json!({
+                "ruleId": f.rule,
+                "level": sarif_level(f),
+                "message": {"text": headline(f)},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": result.file},
+                        "region": region,
+                    },
+                    "logicalLocations": f.input_path.iter().map(|p| json!({"fullyQualifiedName": p, "kind": "member"})).collect::<Vec<_>>(),
+                }],
+                "relatedLocations": [{
+                    "id": 0,
+                    "message": {"text": format!("the policy clause of {}", f.rule)},
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": policy_path(policy_root, &f.location.file)},
+                        "region": {"startLine": f.location.line, "startColumn": f.location.column},
+                    },
+                }],
+                "partialFingerprints": {
+                    "wardenFinding/v1": format!("{}|{}|{}", result.file, f.rule, f.input_path.as_deref().unwrap_or("")),
+                },
+                "properties": {"severity": f.severity, "subject": f.subject, "control": f.control},
+            });
+            if let Some(i) = rule_index(&f.rule) {
+                item["ruleIndex"] = json!(i);
+            }
+            if let Some(w) = waiver {
+                item["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": format!("waiver {} until {}: {} (approved by {})", w.name, w.until, w.reason, w.approved_by),
+                }]);
+            }
+            out.push(item);
+        }
+    }
+    let descriptors: Vec<Json> = rules
+        .iter()
+        .map(|r| {
+            let summary = r
+                .doc
+                .as_deref()
+                .and_then(|d| d.lines().next())
+                .unwrap_or(&r.name)
+                .to_string();
+            let mut tags = r.tags.clone();
+            tags.insert(0, "security".into());
+            json!({
+                "id": r.name,
+                "name": r.name.rsplit('.').next().unwrap_or(&r.name),
+                "shortDescription": {"text": summary},
+                "fullDescription": {"text": r.doc.clone().unwrap_or_else(|| summary.clone())},
+                "help": {"text": format!("Run `warden explain {}` for the rule's source and controls.", r.name)},
+                "defaultConfiguration": {"level": if r.enforce_warn { "warning" } else { "error" }},
+                "properties": {
+                    "tags": tags,
+                    "security-severity": security_severity(&r.severity),
+                    "control": r.control,
+                    "severity": r.severity,
+                },
+            })
+        })
+        .collect();
+    let mut run = json!({
+        "tool": {"driver": {
+            "name": "warden",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "informationUri": "https://example.invalid/warden",
+            "rules": descriptors,
+        }},
+        "results": out,
+        "columnKind": "unicodeCodePoints",
+    });
+    if !notifications.is_empty() {
+        run["invocations"] = json!([{
+            "executionSuccessful": false,
+            "toolExecutionNotifications": notifications,
+        }]);
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [run],
+    })
+}
+
+/// JUnit XML: a test suite per manifest, a test case per manifest × rule.
+pub fn junit(results: &[FileResult], rules: &[RuleInfo]) -> String {
+    let rules: Vec<&RuleInfo> = rules.iter().filter(|r| r.target == TARGET).collect();
+    let mut suites = String::new();
+    let (mut total, mut total_failures, mut total_errors) = (0, 0, 0);
+    for result in results {
+        let mut cases = String::new();
+        let (mut tests, mut failures, mut errors) = (0, 0, 0);
+        match &result.outcome {
+            Err(e) => {
+                tests += 1;
+                errors += 1;
+                let _ = write!(
+                    cases,
+                    "    <testcase classname=\"{file}\" name=\"{file}\">\n      <error type=\"{code}\" message=\"{message}\"/>\n    </testcase>\n",
+                    file = escape(result.file.as_str()),
+                    code = e.code,
+                    message = escape(e.message.as_str()),
+                );
+            }
+            Ok(decision) => {
+                for rule in &rules {
+                    tests += 1;
+                    let _ = write!(
+                        cases,
+                        "    <testcase classname=\"{}\" name=\"{}\"",
+                        escape(result.file.as_str()),
+                        escape(rule.name.as_str())
+                    );
+                    let denied: Vec<&FindingReport> = decision
+                        .findings
+                        .iter()
+                        .filter(|f| f.rule == rule.name && f.effect == "deny")
+                        .collect();
+                    let waived: Vec<&FindingReport> = decision
+                        .waived
+                        .iter()
+                        .filter(|f| f.rule == rule.name)
+                        .collect();
+                    let warned: Vec<&FindingReport> = decision
+                        .warnings
+                        .iter()
+                        .filter(|f| f.rule == rule.name)
+                        .collect();
+                    if !denied.is_empty() {
+                        failures += 1;
+                        let body: Vec<String> = denied.iter().map(|f| finding_text(f)).collect();
+                        let _ = write!(
+                            cases,
+                            ">\n      <failure type=\"deny\" message=\"{}\">{}</failure>\n",
+                            escape(headline(denied[0]).as_str()),
+                            escape(body.join("\n").as_str())
+                        );
+                    } else if !waived.is_empty() {
+                        let body: Vec<String> = waived.iter().map(|f| finding_text(f)).collect();
+                        let _ = write!(
+                            cases,
+                            ">\n      <skipped message=\"waived\"/>\n      <system-out>{}</system-out>\n",
+                            escape(body.join("\n").as_str())
+                        );
+                    } else if !warned.is_empty() {
+                        let body: Vec<String> = warned.iter().map(|f| finding_text(f)).collect();
+                        let _ = write!(
+                            cases,
+                            ">\n      <system-out>{}</system-out>\n",
+                            escape(body.join("\n").as_str())
+                        );
+                    } else {
+                        cases.push_str("/>\n");
+                        continue;
+                    }
+                    cases.push_str("    </testcase>\n");
+                }
+            }
+        }
+        total += tests;
+        total_failures += failures;
+        total_errors += errors;
+        let _ = write!(
+            suites,
+            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">\n{cases}  </testsuite>\n",
+            escape(result.file.as_str())
+        );
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"warden check\" tests=\"{total}\" failures=\"{total_failures}\" errors=\"{total_errors}\">\n{suites}</testsuites>\n"
+    )
+}
+
+/// `file:line:col: [rule] message` for a JUnit body.
+fn finding_text(f: &FindingReport) -> String {
+    let at = f
+        .input_location
+        .as_ref()
+        .map(|l| format!("{}:{}:{}: ", l.file, l.line, l.column))
+        .unwrap_or_default();
+    let waiver = f
+        .waiver
+        .as_ref()
+        .map(|w| format!(" (waived by {} until {})", w.name, w.until))
+        .unwrap_or_default();
+    format!("{at}[{}] {}{waiver}", f.rule, headline(f))
+}
+
+/// GitHub workflow commands: an annotation per finding on the manifest line.
+pub fn github(results: &[FileResult]) -> String {
+    let mut out = String::new();
+    for result in results {
+        let decision = match &result.outcome {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = writeln!(
+                    out,
+                    "::error file={},title={}::{}",
+                    property(&result.file),
+                    property(&format!("warden {}", e.code)),
+                    data(&e.message)
+                );
+                continue;
+            }
+        };
+        for f in decision
+            .findings
+            .iter()
+            .chain(&decision.warnings)
+            .filter(|f| f.effect != "allow")
+        {
+            let level = if f.effect == "deny" {
+                "error"
+            } else {
+                "warning"
+            };
+            let place = match &f.input_location {
+                Some(l) => format!(",line={},col={}", l.line, l.column),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "::{level} file={}{place},title={}::{}",
+                property(&result.file),
+                property(&f.rule),
+                data(&headline(f))
+            );
+        }
+    }
+    let s = Summary::of(results);
+    let _ = writeln!(
+        out,
+        "{} checked: {} passed, {} failed{}",
+        count(s.files, "manifest"),
+        s.passed,
+        s.failed,
+        if s.errors > 0 {
+            format!(", {} could not be checked", s.errors)
+        } else {
+            String::new()
+        }
+    );
+    out
+}
+
+/// Escapes a workflow command's message (GitHub's `escapeData`).
+fn data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property (GitHub's `escapeProperty`).
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}
