@@ -112,12 +112,21 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                 continue;
             }
         };
-        let groups = [
-            (&decision.findings, ReportKind::Error, "deny"),
-            (&decision.warnings, ReportKind::Warning, "warn"),
-        ];
-        for (findings, kind, _) in groups {
-            for f in findings.iter().filter(|f| f.effect != "allow") {
+        // In manifest order, as a reader goes down the file.
+        let mut reported: Vec<(&FindingReport, ReportKind)> = decision
+            .findings
+            .iter()
+            .filter(|f| f.effect != "allow")
+            .map(|f| (f, ReportKind::Error))
+            .chain(decision.warnings.iter().map(|f| (f, ReportKind::Warning)))
+            .collect();
+        reported.sort_by_key(|(f, _)| {
+            f.input_location
+                .as_ref()
+                .map_or((u32::MAX, 0), |l| (l.line, l.column))
+        });
+        {
+            for (f, kind) in reported {
                 let code = f
                     .code
                     .clone()

@@ -1,0 +1,348 @@
+//! `warden check` as CI runs it: golden output of every format over the
+//! bundled examples, SARIF validated against the official 2.1.0 schema,
+//! findings placed on manifest lines, exit codes, and clear errors for bad
+//! input. `UPDATE_EXPECT=1 cargo test` rewrites the golden files.
+
+use expect_test::expect_file;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn warden(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("warden runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "warden panicked: {stderr}");
+    output
+}
+
+const NOW: &str = "2026-06-01T00:00:00Z";
+
+fn check_examples(format: &str) -> (Option<i32>, String) {
+    let out = warden(&[
+        "check",
+        "--policy",
+        "examples/policies",
+        "examples/manifests",
+        "--now",
+        NOW,
+        "--format",
+        format,
+    ]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.code(),
+        stable(&String::from_utf8_lossy(&out.stdout)),
+    )
+}
+
+/// Decision ids are unique per run; everything else is deterministic.
+fn stable(text: &str) -> String {
+    let ids = regex::Regex::new(r#""decision_id": "[0-9A-Z]{26}""#).unwrap();
+    let text = ids.replace_all(text, r#""decision_id": "<ULID>""#);
+    text.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn human_output_underlines_the_manifest_line() {
+    let (code, text) = check_examples("human");
+    assert_eq!(code, Some(1), "two example manifests are denied");
+    expect_file!["../../../tests/golden/check/human.txt"].assert_eq(&text);
+}
+
+#[test]
+fn json_output_has_the_contract_shape_and_input_locations() {
+    let (code, text) = check_examples("json");
+    assert_eq!(code, Some(1));
+    expect_file!["../../../tests/golden/check/output.json"].assert_eq(&text);
+    let json: Json = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({"files": 4, "passed": 2, "failed": 2, "errors": 0})
+    );
+    // A `for` clause points at the element that failed: the second endpoint.
+    let wiki = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["file"] == "examples/manifests/team-tools/wiki-search.yml")
+        .unwrap();
+    let warning = &wiki["decision"]["warnings"][0];
+    assert_eq!(warning["input_path"], "$.spec.endpoints[1].url");
+    assert_eq!(
+        warning["input_location"],
+        serde_json::json!({"file": "examples/manifests/team-tools/wiki-search.yml", "line": 26, "column": 12})
+    );
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    let (code, text) = check_examples("sarif");
+    assert_eq!(code, Some(1));
+    expect_file!["../../../tests/golden/check/output.sarif"].assert_eq(&text);
+    let schema: Json = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+    let sarif: Json = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "invalid SARIF:\n{}", errors.join("\n"));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let sso = results
+        .iter()
+        .find(|r| r["ruleId"] == "microapps.identity.sso_required")
+        .expect("the SSO finding");
+    assert_eq!(
+        sso["locations"][0]["physicalLocation"]["region"],
+        serde_json::json!({"startLine": 13, "startColumn": 10})
+    );
+    // The waived finding is reported as suppressed, not dropped.
+    assert!(results.iter().any(|r| r["suppressions"].is_array()));
+}
+
+#[test]
+fn the_sarif_validator_rejects_what_the_schema_forbids() {
+    // The schema check above can fail: a result without a message is refused.
+    let schema: Json = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let bad = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{"ruleId": "r"}]}]});
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn junit_output_has_a_test_case_per_manifest_and_rule() {
+    let (code, text) = check_examples("junit");
+    assert_eq!(code, Some(1));
+    expect_file!["../../../tests/golden/check/junit.xml"].assert_eq(&text);
+    // Well-formed XML, and 4 manifests × 6 manifest rules.
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let mut cases = 0;
+    let mut failures = 0;
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    "testcase" => cases += 1,
+                    "failure" => failures += 1,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(cases, 24);
+    assert_eq!(failures, 4, "crm-lite fails three rules, wiki-search one");
+}
+
+#[test]
+fn github_output_annotates_manifest_lines() {
+    let (code, text) = check_examples("github");
+    assert_eq!(code, Some(1));
+    expect_file!["../../../tests/golden/check/github.txt"].assert_eq(&text);
+}
+
+#[test]
+fn a_passing_manifest_exits_0() {
+    let out = warden(&[
+        "check",
+        "--policy",
+        "examples/policies",
+        "examples/manifests/expense-bot.yaml",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("1 manifest checked: 1 passed, 0 failed"),
+        "{text}"
+    );
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("warden-check-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Each broken manifest is reported with its file (and line, where there is
+/// one); the good ones are still checked; the exit code is 2.
+#[test]
+fn bad_manifests_are_clear_errors_and_exit_2() {
+    let dir = scratch("bad");
+    std::fs::write(dir.join("empty.yaml"), "").unwrap();
+    std::fs::write(dir.join("broken.yaml"), "metadata:\n  name: [unclosed\n").unwrap();
+    std::fs::write(
+        dir.join("mismatch.yaml"),
+        std::fs::read_to_string(root().join("examples/manifests/expense-bot.yaml"))
+            .unwrap()
+            .replace("sso: oidc", "sso: okta")
+            .replace("local_accounts: false", "local_accounts: maybe"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("binary.json"), [0xff, 0xfe, 0x00]).unwrap();
+    std::fs::copy(
+        root().join("examples/manifests/expense-bot.yaml"),
+        dir.join("good.yaml"),
+    )
+    .unwrap();
+    let dir_arg = dir.display().to_string();
+    let out = warden(&[
+        "check",
+        "--policy",
+        "examples/policies",
+        &dir_arg,
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout).replace(&dir_arg, "DIR");
+    expect_test::expect![[r#"
+        error[E0403]: DIR/binary.json: the file is not UTF-8 text
+
+        error[E0403]: DIR/broken.yaml: `DIR/broken.yaml` is not valid YAML: while parsing a flow sequence, expected ',' or ']' at byte 28 line 3 column 1
+
+        error[E0403]: DIR/empty.yaml: `DIR/empty.yaml` is not valid JSON or YAML: the document is empty
+
+        error[E0401]: DIR/mismatch.yaml: the input does not match the type of target `manifest`:
+          $.spec.auth.sso: expected "oidc" | "saml" | "none", found "okta"
+          $.spec.auth.local_accounts: expected bool, found "maybe"
+
+        ERROR DIR/binary.json (E0403)
+        ERROR DIR/broken.yaml (E0403)
+        ERROR DIR/empty.yaml (E0403)
+        pass DIR/good.yaml
+        ERROR DIR/mismatch.yaml (E0401)
+
+        5 manifests checked: 1 passed, 0 failed, 4 could not be checked
+    "#]]
+    .assert_eq(&text);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_arguments_are_clear_errors_and_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["check", "no/such/app.yaml"],
+            "cannot read `no/such/app.yaml`",
+        ),
+        (
+            &["check", "--policy", "examples/policies", "tests/syntax"],
+            "no manifests",
+        ),
+        (
+            &["check", "--frobnicate", "examples/manifests"],
+            "unexpected argument '--frobnicate'",
+        ),
+        (&["check"], "required"),
+        (
+            &[
+                "check",
+                "--policy",
+                "tests/cli/broken.warden",
+                "examples/manifests",
+            ],
+            "do not compile",
+        ),
+        (
+            &[
+                "check",
+                "--policy",
+                "examples/policies",
+                "--now",
+                "yesterday",
+                "examples/manifests",
+            ],
+            "not an RFC 3339 time",
+        ),
+        (
+            &[
+                "check",
+                "--policy",
+                "tests/decisions/gateway/policy",
+                "examples/manifests",
+            ],
+            "declare no `manifest` target",
+        ),
+        (
+            &[
+                "check",
+                "--policy",
+                "examples/policies",
+                "--data",
+                "tests/cli/bad.yaml",
+                "examples/manifests",
+            ],
+            "not valid YAML",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = warden(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+/// Runs warden under a pseudo-terminal (util-linux `script`), as on a developer's machine.
+fn on_terminal(args: &str, no_color: bool) -> Option<String> {
+    let binary = env!("CARGO_BIN_EXE_warden");
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &format!("{binary} {args}"), "/dev/null"])
+        .current_dir(root())
+        .env_remove("NO_COLOR");
+    if no_color {
+        command.env("NO_COLOR", "1");
+    }
+    let out = command.output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_and_progress_on_a_terminal_only() {
+    let args = format!(
+        "check --policy examples/policies examples/manifests --now {NOW} --progress always"
+    );
+    let Some(tty) = on_terminal(&args, false) else {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    };
+    assert!(tty.contains("\x1b["), "colour on a terminal: {tty}");
+    assert!(tty.contains("checking"), "the progress bar draws: {tty}");
+    let plain = on_terminal(&args, true).unwrap();
+    let sgr = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
+    assert!(sgr.is_match(&tty));
+    assert!(
+        !sgr.is_match(&plain),
+        "NO_COLOR turns colour off: {plain:?}"
+    );
+    // Without a terminal: neither.
+    let (_, piped) = check_examples("human");
+    assert!(!piped.contains('\x1b'));
+}
