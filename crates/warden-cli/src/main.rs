@@ -4,8 +4,10 @@
 //! Exit codes: 0 allowed / clean; 1 denied; 2 the command could not do its job.
 
 mod check;
+mod explain;
 mod render;
 mod report;
+mod test_report;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value as Json;
@@ -32,8 +34,12 @@ enum Command {
     Check(CheckArgs),
     /// Parse and type-check policies; report diagnostics without evaluating.
     Compile(CompileArgs),
-    /// The same as `compile` (lints are included).
+    /// `compile` plus policy-hygiene lints: rules without `@control`, rules no test names.
     Lint(CompileArgs),
+    /// Explain a rule (description, controls, severity, source) or a diagnostic code such as E0204.
+    Explain(ExplainArgs),
+    /// Run the policy set's `test` blocks.
+    Test(TestArgs),
     /// Decide one input against a target and print the decision JSON.
     Decide(DecideArgs),
 }
@@ -76,6 +82,36 @@ struct CheckArgs {
     /// When to show a progress bar on standard error.
     #[arg(long, value_enum, default_value_t = check::Progress::Auto)]
     progress: check::Progress,
+}
+
+#[derive(clap::Args)]
+struct ExplainArgs {
+    /// A rule (`microapps.identity.sso_required`, or a unique suffix such as `sso_required`) or a code (`E0204`).
+    #[arg(value_name = "RULE|CODE")]
+    what: String,
+    /// The policy folder rules are looked up in (default: ./policies, else the bundled stdlib-policies).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct TestArgs {
+    /// The policy folder (default: ./policies, else the bundled stdlib-policies).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Report which rules and clauses no test reached.
+    #[arg(long)]
+    coverage: bool,
+    /// How to report.
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    format: TestFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TestFormat {
+    Human,
+    Json,
+    Junit,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -139,9 +175,12 @@ impl<E: std::fmt::Display> From<E> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Compile(args) | Command::Lint(args) => compile(args),
+        Command::Compile(args) => compile(args, false),
+        Command::Lint(args) => compile(args, true),
         Command::Decide(args) => decide(args),
         Command::Check(args) => check(args),
+        Command::Test(args) => test(args),
+        Command::Explain(args) => explain_command(args),
     };
     match result {
         Ok(code) => code,
@@ -202,7 +241,7 @@ fn load_engine(path: &Path) -> Result<Option<Engine>, Failure> {
     )))
 }
 
-fn compile(args: CompileArgs) -> Result<ExitCode, Failure> {
+fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
     let paths = if args.paths.is_empty() {
         vec![default_policy()]
     } else {
@@ -218,7 +257,11 @@ fn compile(args: CompileArgs) -> Result<ExitCode, Failure> {
                 path.display()
             )));
         }
-        let (_, diagnostics) = warden::compile_sources(&sources);
+        let (_, diagnostics) = if lint {
+            warden::lint_sources(&sources)
+        } else {
+            warden::compile_sources(&sources)
+        };
         failed |= diagnostics.iter().any(warden::Diagnostic::is_error);
         match args.format {
             DiagnosticFormat::Human => {
@@ -345,6 +388,44 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     Ok(if summary.errors > 0 {
         ExitCode::from(2)
     } else if summary.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {
+    if explain::looks_like_code(&args.what) {
+        return match explain::code(&args.what) {
+            Some(text) => {
+                print_out(text.trim_end());
+                Ok(ExitCode::SUCCESS)
+            }
+            None => Err(Failure(format!(
+                "no diagnostic code `{}`; codes run E0001–E0504 and W0001–W0005",
+                args.what
+            ))),
+        };
+    }
+    let policy = args.policy.unwrap_or_else(default_policy);
+    let engine = engine_with_data(&policy, &[])?;
+    print_out(explain::rule(&engine, &args.what, &policy)?.trim_end());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn test(args: TestArgs) -> Result<ExitCode, Failure> {
+    let policy = args.policy.unwrap_or_else(default_policy);
+    let engine = engine_with_data(&policy, &[])?;
+    let run = engine.run_tests(Some(&policy));
+    let text = match args.format {
+        TestFormat::Human => test_report::human(&run, &policy, args.coverage, color_stdout()),
+        TestFormat::Json => serde_json::to_string_pretty(&test_report::json(&run, args.coverage))?,
+        TestFormat::Junit => test_report::junit(&run, &policy),
+    };
+    print_out(text.trim_end());
+    Ok(if run.summary.errors > 0 {
+        ExitCode::from(2)
+    } else if run.summary.failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -33,7 +33,7 @@ impl Summary {
 
 /// `microapps/identity.warden` joined to the policy folder, as a path from
 /// the working directory: what an editor or a code-scanning UI can open.
-fn policy_path(policy_root: &Path, file: &str) -> String {
+pub fn policy_path(policy_root: &Path, file: &str) -> String {
     let joined = if policy_root.is_dir() {
         policy_root.join(file)
     } else {

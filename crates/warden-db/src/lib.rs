@@ -169,6 +169,19 @@ pub fn compile(db: &dyn salsa::Database, set: PolicySet) -> Compiled {
     }
 }
 
+/// The compiler's diagnostics plus the policy-hygiene lints of `warden lint`
+/// (W0002 rule without `@control`, W0005 rule no test names), sorted.
+#[salsa::tracked(returns(ref))]
+pub fn lint(db: &dyn salsa::Database, set: PolicySet) -> Vec<Diagnostic> {
+    let compiled = compile(db, set);
+    let mut diagnostics = compiled.diagnostics.clone();
+    if !compiled.has_errors() {
+        diagnostics.extend(warden_sema::policy_lints(&compiled.program));
+        warden_diagnostics::sort(&mut diagnostics);
+    }
+    diagnostics
+}
+
 /// The diagnostics that concern one file of a set (what an editor shows for it).
 pub fn file_diagnostics(db: &Database, set: PolicySet, file: SourceFile) -> Vec<Diagnostic> {
     let id = file.id(db);

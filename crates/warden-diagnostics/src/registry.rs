@@ -90,6 +90,7 @@ codes! {
     E0305, "invalid-target-default", Error, "a target default other than `allow` or `deny`";
     E0306, "invalid-data-default", Error, "a data default that is not a constant";
     E0307, "package-mismatch", Error, "files of one package disagree";
+    E0308, "invalid-test", Error, "a `test` block that cannot run as written";
     // input and data validation
     E0401, "input-mismatch", Error, "the input does not match the target's type";
     E0402, "data-mismatch", Error, "a data document does not match its declaration";
@@ -107,6 +108,7 @@ codes! {
     W0002, "rule-without-control", Warning, "a rule with no `@control` attribute";
     W0003, "unreachable-clause", Warning, "a clause whose condition can never hold";
     W0004, "expired-waiver", Warning, "a waiver whose `until` date has passed";
+    W0005, "untested-rule", Warning, "a rule that no `test` block names in an `expect`";
 }
 
 impl Code {

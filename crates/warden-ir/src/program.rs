@@ -27,6 +27,8 @@ pub struct Program {
     pub rules: Vec<Rule>,
     pub functions: Vec<Function>,
     pub waivers: Vec<Waiver>,
+    /// `test` blocks, run by `warden test`.
+    pub tests: Vec<Test>,
 }
 
 impl Program {
@@ -154,6 +156,42 @@ pub struct Rule {
     /// `let` bindings, evaluated lazily, at most once per decision.
     pub lets: Vec<Expr>,
     pub clauses: Vec<Clause>,
+}
+
+/// A `test` block: an input, data, a time, and what the decision must show.
+#[derive(Debug)]
+pub struct Test {
+    /// `package.test`.
+    pub name: String,
+    /// The test's name.
+    pub span: Span,
+    /// `given TARGET = …`.
+    pub given: Option<(TargetId, TestInput)>,
+    /// `given data.NAME = …`.
+    pub data: Vec<(DataId, TestInput)>,
+    /// `at TIME`, microseconds since the epoch.
+    pub at: Option<i64>,
+    pub expects: Vec<Expectation>,
+}
+
+/// A test's input: written inline (already checked against its type) or read from a file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TestInput {
+    Inline(serde_json::Value),
+    /// `fixture("path")`, relative to the folder of the file that names it.
+    Fixture {
+        path: String,
+        span: Span,
+    },
+}
+
+/// `expect deny|allow|warn [RULE] [with KEY = VALUE, …]`.
+#[derive(Debug)]
+pub struct Expectation {
+    pub effect: Effect,
+    pub rule: Option<RuleId>,
+    pub obligations: Vec<(String, serde_json::Value)>,
+    pub span: Span,
 }
 
 #[derive(Debug)]

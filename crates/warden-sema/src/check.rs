@@ -358,6 +358,19 @@ impl<'x, 'a> Checker<'x, 'a> {
         let condition = self.check_condition(condition);
         self.recording = false;
         let input_path = self.decisive_path.take().and_then(|p| self.input_path(&p));
+        if matches!(
+            condition.expr.kind,
+            ir::ExprKind::Const(ir::Value::Bool(false))
+        ) {
+            let d = Diagnostic::new(
+                Code::W0003,
+                self.span(c.condition.as_ref().map_or(c.range, |e| e.range)),
+                format!("this `{}` clause can never hold", c.effect.as_str()),
+            )
+            .with_label("this condition is always false")
+            .with_help("fix the condition, or remove the clause");
+            self.report(d);
+        }
         self.facts.extend(condition.when_true.iter().cloned());
         let message = c.message.as_ref().map(|m| {
             m.parts

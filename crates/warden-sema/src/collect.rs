@@ -835,7 +835,8 @@ impl<'a> Analysis<'a> {
         "input".to_string()
     }
 
-    /// `test` blocks are run by `warden test`; here their names are checked.
+    /// Lowers `test` blocks: names resolved, inline inputs checked against
+    /// their types; `warden test` runs them.
     fn check_tests(&mut self) {
         for f in 0..self.files.len() {
             let Some(pkg) = self.file_package[f] else {
@@ -845,46 +846,216 @@ impl<'a> Analysis<'a> {
                 let ast::ItemKind::Test(decl) = &item.kind else {
                     continue;
                 };
+                let name = format!("{}.{}", self.packages[pkg].name, decl.name.text);
+                if self.program.tests.iter().any(|t| t.name == name) {
+                    self.report(Diagnostic::new(
+                        Code::E0103,
+                        self.span(f, decl.name.range),
+                        format!("a test named `{}` is already defined", decl.name.text),
+                    ));
+                    continue;
+                }
+                let mut test = ir::Test {
+                    name,
+                    span: self.span(f, decl.name.range),
+                    given: None,
+                    data: Vec::new(),
+                    at: None,
+                    expects: Vec::new(),
+                };
                 for stmt in &decl.body {
-                    match stmt {
-                        ast::TestStmt::Given { target, .. }
-                            if self.program.target_by_name(&target.text).is_none() =>
-                        {
-                            self.report(Diagnostic::new(
-                                Code::E0106,
-                                self.span(f, target.range),
-                                format!("no target `{}` is declared", target.text),
-                            ));
-                        }
-                        ast::TestStmt::WithData { name, .. }
-                            if self.program.data_by_name(&name.text).is_none() =>
-                        {
-                            self.report(Diagnostic::new(
-                                Code::E0110,
-                                self.span(f, name.range),
-                                format!("no data document `{}` is declared", name.text),
-                            ));
-                        }
-                        ast::TestStmt::Expect {
-                            rule: Some(path), ..
-                        } => {
-                            let dotted = path.to_dotted();
-                            let known = self.program.rule_by_name(&dotted).is_some()
-                                || self
-                                    .program
-                                    .rule_by_name(&format!("{}.{dotted}", self.packages[pkg].name))
-                                    .is_some();
-                            if !known {
-                                self.report(Diagnostic::new(
-                                    Code::E0109,
-                                    self.span(f, path.range),
-                                    format!("no rule `{dotted}`"),
-                                ));
+                    self.lower_test_stmt(f, pkg, stmt, &mut test);
+                }
+                self.program.tests.push(test);
+            }
+        }
+    }
+
+    fn lower_test_stmt(
+        &mut self,
+        f: usize,
+        pkg: usize,
+        stmt: &'a ast::TestStmt,
+        test: &mut ir::Test,
+    ) {
+        match stmt {
+            ast::TestStmt::Given {
+                target,
+                value,
+                range,
+            } => {
+                let Some(id) = self.program.target_by_name(&target.text) else {
+                    self.report(Diagnostic::new(
+                        Code::E0106,
+                        self.span(f, target.range),
+                        format!("no target `{}` is declared", target.text),
+                    ));
+                    return;
+                };
+                if test.given.is_some() {
+                    self.report(Diagnostic::new(
+                        Code::E0308,
+                        self.span(f, *range),
+                        "a test has one input; this `given` repeats it",
+                    ));
+                    return;
+                }
+                let ty = self.program.targets[id.index()].ty.clone();
+                let what = format!("target `{}`", target.text);
+                if let Some(input) = self.test_input(f, value, &ty, &what) {
+                    test.given = Some((id, input));
+                }
+            }
+            ast::TestStmt::WithData { name, value, .. } => {
+                let Some(id) = self.program.data_by_name(&name.text) else {
+                    self.report(Diagnostic::new(
+                        Code::E0110,
+                        self.span(f, name.range),
+                        format!("no data document `{}` is declared", name.text),
+                    ));
+                    return;
+                };
+                if test.data.iter().any(|(d, _)| *d == id) {
+                    self.report(Diagnostic::new(
+                        Code::E0308,
+                        self.span(f, name.range),
+                        format!("`data.{}` is given twice in this test", name.text),
+                    ));
+                    return;
+                }
+                let ty = self.program.data[id.index()].ty.clone();
+                let what = format!("data document `{}`", name.text);
+                if let Some(input) = self.test_input(f, value, &ty, &what) {
+                    test.data.push((id, input));
+                }
+            }
+            ast::TestStmt::At { value, .. } => {
+                let time = match &value.kind {
+                    ast::ExprKind::Literal(ast::Literal::Time(t)) => ir::parse_time(t),
+                    _ => None,
+                };
+                match time {
+                    Some(t) => test.at = Some(t),
+                    None => self.report(
+                        Diagnostic::new(
+                            Code::E0308,
+                            self.span(f, value.range),
+                            "`at` takes a time",
+                        )
+                        .with_help("write a time with its offset, e.g. `at 2026-06-01T00:00:00Z`"),
+                    ),
+                }
+            }
+            ast::TestStmt::Expect {
+                effect,
+                rule,
+                obligations,
+                range,
+            } => {
+                let rule_id = match rule {
+                    None => None,
+                    Some(path) => {
+                        let dotted = path.to_dotted();
+                        let found = self.program.rule_by_name(&dotted).or_else(|| {
+                            self.program
+                                .rule_by_name(&format!("{}.{dotted}", self.packages[pkg].name))
+                        });
+                        if found.is_none() {
+                            let mut d = Diagnostic::new(
+                                Code::E0109,
+                                self.span(f, path.range),
+                                format!("no rule `{dotted}`"),
+                            );
+                            let names: Vec<&str> =
+                                self.program.rules.iter().map(|r| r.name.as_str()).collect();
+                            if let Some(s) = did_you_mean(&dotted, names) {
+                                d = d.with_help(format!("did you mean `{s}`?"));
                             }
+                            self.report(d);
+                            return;
                         }
-                        _ => {}
+                        found
+                    }
+                };
+                let mut lowered = Vec::new();
+                for ob in obligations {
+                    if let Some(json) =
+                        self.const_json(f, &ob.value, crate::consts::ConstUse::ExpectedObligation)
+                    {
+                        lowered.push((ob.key.text.clone(), json));
                     }
                 }
+                test.expects.push(ir::Expectation {
+                    effect: match effect {
+                        ast::Effect::Deny => ir::Effect::Deny,
+                        ast::Effect::Allow => ir::Effect::Allow,
+                        ast::Effect::Warn => ir::Effect::Warn,
+                    },
+                    rule: rule_id,
+                    obligations: lowered,
+                    span: self.span(f, *range),
+                });
+            }
+            ast::TestStmt::Error(_) => {}
+        }
+    }
+
+    /// `fixture("file")` or a constant checked against `ty`, every bad path reported.
+    fn test_input(
+        &mut self,
+        f: usize,
+        value: &ast::Expr,
+        ty: &ir::Ty,
+        what: &str,
+    ) -> Option<ir::TestInput> {
+        if let ast::ExprKind::Call { callee, args } = &value.kind
+            && let ast::ExprKind::Name(name) = &callee.kind
+            && name.text == "fixture"
+        {
+            return match args.as_slice() {
+                [
+                    ast::Expr {
+                        kind: ast::ExprKind::Literal(ast::Literal::Str(path)),
+                        ..
+                    },
+                ] => Some(ir::TestInput::Fixture {
+                    path: path.clone(),
+                    span: self.span(f, value.range),
+                }),
+                _ => {
+                    self.report(
+                        Diagnostic::new(
+                            Code::E0308,
+                            self.span(f, value.range),
+                            "`fixture` takes one string: the file's path",
+                        )
+                        .with_help("e.g. `fixture(\"fixtures/no-sso.yaml\")`, relative to this policy file"),
+                    );
+                    None
+                }
+            };
+        }
+        let json = self.const_json(f, value, crate::consts::ConstUse::TestInput)?;
+        match warden_ir::json_to_value(&self.program.types, ty, &json) {
+            Ok(_) => Some(ir::TestInput::Inline(json)),
+            Err(errors) => {
+                let mut d = Diagnostic::new(
+                    Code::E0201,
+                    self.span(f, value.range),
+                    format!("this test input does not match {what}"),
+                )
+                .with_label(format!(
+                    "at `{}`: expected {}, found {}",
+                    errors[0].path, errors[0].expected, errors[0].found
+                ));
+                for e in &errors[1..] {
+                    d = d.with_note(format!(
+                        "at `{}`: expected {}, found {}",
+                        e.path, e.expected, e.found
+                    ));
+                }
+                self.report(d);
+                None
             }
         }
     }

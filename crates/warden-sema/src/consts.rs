@@ -8,7 +8,7 @@ use warden_syntax::ast;
 impl Analysis<'_> {
     /// Converts a literal expression to a value of `ty`, or reports why it cannot.
     pub(crate) fn const_value(&mut self, file: usize, expr: &ast::Expr, ty: &Ty) -> Option<Value> {
-        let json = self.const_json(file, expr)?;
+        let json = self.const_json(file, expr, ConstUse::DataDefault)?;
         match warden_ir::json_to_value(&self.program.types, ty, &json) {
             Ok(v) => Some(v),
             Err(errors) => {
@@ -29,7 +29,12 @@ impl Analysis<'_> {
         }
     }
 
-    fn const_json(&mut self, file: usize, expr: &ast::Expr) -> Option<serde_json::Value> {
+    pub(crate) fn const_json(
+        &mut self,
+        file: usize,
+        expr: &ast::Expr,
+        what: ConstUse,
+    ) -> Option<serde_json::Value> {
         use serde_json::Value as J;
         Some(match &expr.kind {
             ast::ExprKind::Literal(lit) => match lit {
@@ -45,7 +50,7 @@ impl Analysis<'_> {
             ast::ExprKind::List(items) => J::Array(
                 items
                     .iter()
-                    .map(|e| self.const_json(file, e))
+                    .map(|e| self.const_json(file, e, what))
                     .collect::<Option<_>>()?,
             ),
             ast::ExprKind::Record(entries)
@@ -64,21 +69,45 @@ impl Analysis<'_> {
             ast::ExprKind::Record(entries) => J::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| Some((k.text.clone(), self.const_json(file, v)?)))
+                    .map(|(k, v)| Some((k.text.clone(), self.const_json(file, v, what)?)))
                     .collect::<Option<_>>()?,
             ),
-            ast::ExprKind::Paren(inner) => return self.const_json(file, inner),
+            ast::ExprKind::Paren(inner) => return self.const_json(file, inner, what),
             _ => {
                 self.report(
                     Diagnostic::new(
-                        Code::E0306,
+                        what.code(),
                         self.span(file, expr.range),
-                        "a data default must be a constant",
+                        format!("{} must be a constant", what.noun()),
                     )
                     .with_help("write literals, lists and records only"),
                 );
                 return None;
             }
         })
+    }
+}
+
+/// Where a constant is required: the noun for messages and the code to report.
+#[derive(Clone, Copy)]
+pub(crate) enum ConstUse {
+    DataDefault,
+    TestInput,
+    ExpectedObligation,
+}
+
+impl ConstUse {
+    fn noun(self) -> &'static str {
+        match self {
+            ConstUse::DataDefault => "a data default",
+            ConstUse::TestInput => "a test input",
+            ConstUse::ExpectedObligation => "an expected obligation",
+        }
+    }
+    fn code(self) -> Code {
+        match self {
+            ConstUse::DataDefault => Code::E0306,
+            ConstUse::TestInput | ConstUse::ExpectedObligation => Code::E0308,
+        }
     }
 }

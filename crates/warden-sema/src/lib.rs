@@ -11,9 +11,11 @@ mod check;
 mod collect;
 mod consts;
 mod index;
+mod lints;
 mod schema;
 mod types;
 
+pub use lints::policy_lints;
 use std::sync::Arc;
 use warden_diagnostics::{Diagnostic, FileId};
 use warden_ir::Program;

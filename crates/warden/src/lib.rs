@@ -23,10 +23,15 @@ mod document;
 mod engine;
 mod error;
 mod source;
+mod testing;
 
 pub use decision::{Decision, FindingReport, Location, TraceStep, WaiverReport};
 pub use document::{Document, Positions, parse_document};
 pub use engine::{DecideOptions, Engine, RuleInfo};
 pub use error::{DecideError, EngineError, PathError};
-pub use source::{PolicySources, compile_sources};
+pub use source::{PolicySources, compile_sources, lint_sources};
+pub use testing::{
+    ClauseCoverage, Coverage, RuleCoverage, TestFailure, TestResult, TestRun, TestStatus,
+    TestSummary,
+};
 pub use warden_diagnostics::{Code, Diagnostic, Severity};

@@ -179,6 +179,20 @@ pub fn compile_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic
     (compiled.program.clone(), compiled.diagnostics.clone())
 }
 
+/// Compiles sources and adds the policy-hygiene lints (`warden lint`):
+/// rules without `@control` (W0002) and rules no test names (W0005).
+pub fn lint_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic>) {
+    let db = warden_db::Database::default();
+    let files: Vec<_> = sources
+        .files
+        .iter()
+        .map(|(path, text)| db.add_file(path.clone(), text.as_str()))
+        .collect();
+    let set = warden_db::PolicySet::new(&db, files, Arc::new(sources.schemas.clone()));
+    let program = warden_db::compile(&db, set).program.clone();
+    (program, warden_db::lint(&db, set).clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! - ```` ```warden set=NAME file=F.warden ```` — a policy file of the example set NAME
 //!   (default `main`); all files of a set compile together, with no errors.
 //! - ```` ```warden set=NAME expect=E0203 ```` — a set that must fail with exactly these codes
-//!   (comma-separated); warnings (`W…`) count when listed.
+//!   (comma-separated); warnings (`W…`), lints included, count when listed.
 //! - ```` ```json data set=NAME ```` — data merged into the set's engine.
 //! - ```` ```json input set=NAME target=T now=RFC3339 ```` — an input to decide, followed by
 //! - ```` ```json decision ```` — the expected decision: every key given must match
@@ -105,10 +105,15 @@ fn run_doc(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
     let mut engines: BTreeMap<String, Engine> = BTreeMap::new();
     for (set, files) in &sets {
         let sources = PolicySources::from_texts(files.clone());
-        let (program, diagnostics) = warden::compile_sources(&sources);
+        let (program, diagnostics) = warden::lint_sources(&sources);
         match expected_errors.get(set) {
             Some((line, codes)) => {
-                let mut got: Vec<String> = diagnostics.iter().map(|d| d.code.to_string()).collect();
+                // Errors must match exactly; a warning counts only when listed.
+                let mut got: Vec<String> = diagnostics
+                    .iter()
+                    .filter(|d| d.is_error() || codes.contains(&d.code.to_string()))
+                    .map(|d| d.code.to_string())
+                    .collect();
                 got.sort();
                 got.dedup();
                 let mut want = codes.clone();
@@ -121,9 +126,10 @@ fn run_doc(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
                 if let Some(d) = diagnostics.iter().find(|d| d.is_error()) {
                     return Err(format!("{path}: example set `{set}` does not compile: {} {} at {:?}\n{diagnostics:#?}", d.code, d.message, d.primary.span).into());
                 }
+                let warnings = diagnostics.into_iter().filter(|d| !d.is_error()).collect();
                 engines.insert(
                     set.clone(),
-                    Engine::from_program(program, diagnostics, sources.revision()),
+                    Engine::from_program(program, warnings, sources.revision()),
                 );
             }
         }

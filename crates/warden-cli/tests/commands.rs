@@ -1,0 +1,158 @@
+//! `warden test`, `fmt`, `lint` and `explain` as a user runs them.
+
+use expect_test::expect;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn warden_in(dir: &Path, args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("warden runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "warden panicked: {stderr}");
+    output
+}
+
+fn warden(args: &[&str]) -> Output {
+    warden_in(&root(), args)
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("warden-cmd-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn test_runs_the_example_tests_with_coverage() {
+    let out = warden(&["test", "--policy", "examples/policies", "--coverage"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    expect![[r#"
+        pass  microapps.tests.compliant_app_is_allowed (examples/policies/tests.warden:3:6)
+        pass  microapps.tests.sso_none_is_denied (examples/policies/tests.warden:9:6)
+        pass  microapps.tests.local_accounts_are_denied (examples/policies/tests.warden:17:6)
+        pass  microapps.tests.admin_role_needs_justification_and_expiry (examples/policies/tests.warden:33:6)
+        pass  microapps.tests.expired_registration_is_denied (examples/policies/tests.warden:49:6)
+        pass  microapps.tests.renewal_is_due_soon (examples/policies/tests.warden:55:6)
+        pass  microapps.tests.off_domain_endpoint_only_warns (examples/policies/tests.warden:61:6)
+
+        7 tests: 7 passed, 0 failed
+        coverage: rules 6/6 (100%), clauses 9/10 (90%)
+          never decided: deny clause of microapps.data.tls_1_3 at examples/policies/transport.warden:9:3
+    "#]]
+    .assert_eq(&stdout(&out));
+}
+
+#[test]
+fn test_reports_failures_and_errors_where_they_are_written() {
+    let out = warden(&["test", "--policy", "tests/cli/test-cmd"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a test that cannot run is exit 2"
+    );
+    expect![[r#"
+        pass  shop.small_order_passes (tests/cli/test-cmd/policy.warden:13:6)
+        FAIL  shop.wrong_expectation_fails (tests/cli/test-cmd/policy.warden:18:6)
+              tests/cli/test-cmd/policy.warden:20:3: expected allow; the decision was deny (no rule allowed this)
+        FAIL  shop.wrong_obligation_fails (tests/cli/test-cmd/policy.warden:23:6)
+              tests/cli/test-cmd/policy.warden:25:3: expected obligation `queue` = "express", found "standard"
+        ERROR shop.missing_fixture_is_an_error (tests/cli/test-cmd/policy.warden:28:6)
+              tests/cli/test-cmd/policy.warden:29:17: cannot read fixture `tests/cli/test-cmd/fixtures/nowhere.yaml`: No such file or directory (os error 2)
+        ERROR shop.fixture_not_matching_the_type_is_an_error (tests/cli/test-cmd/policy.warden:33:6)
+              tests/cli/test-cmd/policy.warden:34:17: [E0401] the input does not match the type of target `order`:
+                $.quantity: expected int, found "lots"
+        pass  shop.huge_order_is_denied (tests/cli/test-cmd/policy.warden:38:6)
+
+        6 tests: 2 passed, 2 failed, 2 could not run
+    "#]]
+    .assert_eq(&stdout(&out));
+}
+
+#[test]
+fn a_failing_test_exits_1() {
+    let dir = scratch("failing");
+    std::fs::write(
+        dir.join("p.warden"),
+        "package p\ntarget req: { n: int } default deny\n@control(\"X-1\")\nrule r on req as q {\n  allow when q.n > 1\n}\ntest t {\n  given req = { n: 1 }\n  expect allow r\n}\n",
+    )
+    .unwrap();
+    let out = warden_in(&dir, &["test", "--policy", "."]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out)
+            .contains("expected allow from p.r; the decision was deny (no rule allowed this)")
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn test_json_and_junit_carry_the_same_results() {
+    let out = warden(&[
+        "test",
+        "--policy",
+        "tests/cli/test-cmd",
+        "--format",
+        "json",
+        "--coverage",
+    ]);
+    let json: Json = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({"total": 6, "passed": 2, "failed": 2, "errors": 2})
+    );
+    assert_eq!(json["tests"][1]["status"], "failed");
+    assert_eq!(json["tests"][1]["failures"][0]["location"]["line"], 20);
+    assert_eq!(json["coverage"]["clauses_total"], 2);
+    assert_eq!(json["coverage"]["rules"][0]["clauses"][0]["covered"], true);
+
+    let out = warden(&[
+        "test",
+        "--policy",
+        "tests/cli/test-cmd",
+        "--format",
+        "junit",
+    ]);
+    let xml = stdout(&out);
+    assert!(
+        xml.contains(r#"<testsuites name="warden test" tests="6" failures="2" errors="2">"#),
+        "{xml}"
+    );
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures, mut errors) = (0, 0, 0);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    "testcase" => cases += 1,
+                    "failure" => failures += 1,
+                    "error" => errors += 1,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!((cases, failures, errors), (6, 2, 2));
+}
+
+#[test]
+fn test_of_a_policy_that_does_not_compile_exits_2_with_diagnostics() {
+    let out = warden(&["test", "--policy", "tests/cli/broken.warden"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Error"));
+}

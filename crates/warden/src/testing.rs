@@ -1,0 +1,363 @@
+//! Running a policy set's `test` blocks, and the coverage they reach.
+
+use crate::decision::Location;
+use crate::{DecideOptions, Decision, Document, Engine};
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use warden_ir::{Effect, Expectation, Program, TestInput};
+
+/// The outcome of every test, and what they covered.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestRun {
+    /// Each test, in declaration order.
+    pub tests: Vec<TestResult>,
+    /// Counts by status.
+    pub summary: TestSummary,
+    /// Rules and clauses the tests reached.
+    pub coverage: Coverage,
+}
+
+/// Counts of tests by status.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestSummary {
+    /// Tests run.
+    pub total: usize,
+    /// Tests whose expectations all held.
+    pub passed: usize,
+    /// Tests with an expectation that did not hold.
+    pub failed: usize,
+    /// Tests that could not run (a missing fixture, an input that does not match its type).
+    pub errors: usize,
+}
+
+/// One test.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestResult {
+    /// `package.test`.
+    pub name: String,
+    /// Where the test is written.
+    pub location: Location,
+    /// Passed, failed, or could not run.
+    pub status: TestStatus,
+    /// Each expectation that did not hold, or why the test could not run.
+    pub failures: Vec<TestFailure>,
+    /// The decision the test reached, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+}
+
+/// How a test ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestStatus {
+    /// Every expectation held.
+    Passed,
+    /// An expectation did not hold.
+    Failed,
+    /// The test could not run.
+    Error,
+}
+
+/// A failed expectation (or the reason a test could not run), where it is written.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestFailure {
+    /// What was expected and what the decision was.
+    pub message: String,
+    /// The `expect` line (or the test, when it could not run).
+    pub location: Location,
+}
+
+/// Which rules and clauses the tests exercised: a clause is covered when,
+/// in some test, it held and produced a finding.
+#[derive(Clone, Debug, Serialize)]
+pub struct Coverage {
+    /// Rules with at least one covered clause.
+    pub rules_covered: usize,
+    /// Every rule.
+    pub rules_total: usize,
+    /// Clauses that decided something in some test.
+    pub clauses_covered: usize,
+    /// Every clause.
+    pub clauses_total: usize,
+    /// Per rule, in name order.
+    pub rules: Vec<RuleCoverage>,
+}
+
+/// One rule's coverage.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleCoverage {
+    /// `package.rule`.
+    pub rule: String,
+    /// Where the rule is declared.
+    pub location: Location,
+    /// Whether any of its clauses is covered.
+    pub covered: bool,
+    /// Each clause, in source order.
+    pub clauses: Vec<ClauseCoverage>,
+}
+
+/// One clause's coverage.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClauseCoverage {
+    /// Where the clause is written.
+    pub location: Location,
+    /// `deny`, `allow` or `warn`.
+    pub effect: String,
+    /// Whether it held in some test.
+    pub covered: bool,
+}
+
+fn location(program: &Program, span: warden_diagnostics::Span) -> Location {
+    let (file, line, column) = program.location(span);
+    Location {
+        file: file.to_string(),
+        line,
+        column,
+    }
+}
+
+impl Engine {
+    /// Runs every `test` block. Fixtures are read relative to `policy_root`
+    /// (the folder the policy files were loaded from) joined with the folder
+    /// of the file that names them.
+    pub fn run_tests(&self, policy_root: Option<&Path>) -> TestRun {
+        let program = self.program();
+        let mut tests = Vec::new();
+        let mut decided: HashSet<(String, u32, u32)> = HashSet::new();
+        for test in &program.tests {
+            let mut result = TestResult {
+                name: test.name.clone(),
+                location: location(program, test.span),
+                status: TestStatus::Passed,
+                failures: Vec::new(),
+                decision: None,
+            };
+            match self.run_one(test, policy_root) {
+                Err((message, span)) => {
+                    result.status = TestStatus::Error;
+                    result.failures.push(TestFailure {
+                        message,
+                        location: span
+                            .map_or_else(|| result.location.clone(), |s| location(program, s)),
+                    });
+                }
+                Ok(decision) => {
+                    for f in decision
+                        .findings
+                        .iter()
+                        .chain(&decision.warnings)
+                        .chain(&decision.waived)
+                    {
+                        decided.insert((
+                            f.location.file.clone(),
+                            f.location.line,
+                            f.location.column,
+                        ));
+                    }
+                    for expectation in &test.expects {
+                        if let Some(message) = unmet(program, expectation, &decision) {
+                            result.failures.push(TestFailure {
+                                message,
+                                location: location(program, expectation.span),
+                            });
+                        }
+                    }
+                    if !result.failures.is_empty() {
+                        result.status = TestStatus::Failed;
+                    }
+                    result.decision = Some(decision);
+                }
+            }
+            tests.push(result);
+        }
+        let count = |s: TestStatus| tests.iter().filter(|t| t.status == s).count();
+        let summary = TestSummary {
+            total: tests.len(),
+            passed: count(TestStatus::Passed),
+            failed: count(TestStatus::Failed),
+            errors: count(TestStatus::Error),
+        };
+        TestRun {
+            summary,
+            coverage: coverage(program, &decided),
+            tests,
+        }
+    }
+
+    /// The test's decision, or why it could not run (and where, when a fixture is to blame).
+    fn run_one(
+        &self,
+        test: &warden_ir::Test,
+        root: Option<&Path>,
+    ) -> Result<Decision, (String, Option<warden_diagnostics::Span>)> {
+        let program = self.program();
+        let Some((target, input)) = &test.given else {
+            return Err((
+                "the test gives no input: add `given TARGET = …`".into(),
+                None,
+            ));
+        };
+        let read = |input: &TestInput| -> Result<Json, (String, Option<warden_diagnostics::Span>)> {
+            match input {
+                TestInput::Inline(json) => Ok(json.clone()),
+                TestInput::Fixture { path, span } => {
+                    let fail = |message: String| (message, Some(*span));
+                    let Some(root) = root else {
+                        return Err(fail(format!(
+                            "fixture `{path}`: fixtures are read from a policy folder on disk"
+                        )));
+                    };
+                    let (file, _, _) = program.location(*span);
+                    let base = Path::new(file).parent().unwrap_or(Path::new(""));
+                    let full = if root.is_dir() {
+                        root.join(base).join(path)
+                    } else {
+                        root.parent().unwrap_or(Path::new("")).join(path)
+                    };
+                    let text = std::fs::read_to_string(&full).map_err(|e| {
+                        fail(format!("cannot read fixture `{}`: {e}", full.display()))
+                    })?;
+                    Document::parse(&full.display().to_string(), &text)
+                        .map(|d| d.value)
+                        .map_err(|e| {
+                            fail(format!(
+                                "[{}] {e}",
+                                e.code().unwrap_or(warden_diagnostics::Code::E0403)
+                            ))
+                        })
+                }
+            }
+        };
+        let mut engine = self.clone();
+        for (data, value) in &test.data {
+            let name = program.data[data.index()].name.to_string();
+            engine = engine
+                .with_data(&json!({ name: read(value)? }))
+                .map_err(|e| (e.to_string(), None))?;
+        }
+        let now = match test.at {
+            Some(micros) => {
+                let offset = Duration::from_micros(micros.unsigned_abs());
+                if micros >= 0 {
+                    UNIX_EPOCH + offset
+                } else {
+                    UNIX_EPOCH - offset
+                }
+            }
+            None => SystemTime::now(),
+        };
+        let target_name = program.target(*target).name.to_string();
+        engine
+            .decide_with(&target_name, &read(input)?, now, &DecideOptions::default())
+            .map_err(|e| {
+                // An input mismatch is the fixture's (or the inline input's) fault.
+                let span = match input {
+                    TestInput::Fixture { span, .. } => Some(*span),
+                    TestInput::Inline(_) => None,
+                };
+                (format!("[{}] {e}", e.code()), span)
+            })
+    }
+}
+
+/// Why `expectation` does not hold for `decision`, or `None` when it does.
+fn unmet(program: &Program, expectation: &Expectation, decision: &Decision) -> Option<String> {
+    let effect = expectation.effect.as_str();
+    let rule = expectation.rule.map(|r| program.rule(r).name.clone());
+    let describe = || {
+        let mut parts: Vec<String> = decision
+            .findings
+            .iter()
+            .chain(&decision.warnings)
+            .map(|f| format!("{} {}", f.effect, f.rule))
+            .collect();
+        parts.extend(decision.waived.iter().map(|f| format!("waived {}", f.rule)));
+        if parts.is_empty() {
+            let why = decision.reason.as_deref().unwrap_or("no findings");
+            format!("the decision was {} ({why})", decision.decision)
+        } else {
+            format!(
+                "the decision was {} ({})",
+                decision.decision,
+                parts.join(", ")
+            )
+        }
+    };
+    match (&expectation.effect, &rule) {
+        (Effect::Warn, None) if decision.warnings.is_empty() => {
+            return Some(format!("expected a warning; {}", describe()));
+        }
+        (Effect::Warn, Some(r)) if !decision.warnings.iter().any(|f| &f.rule == r) => {
+            return Some(format!("expected a warning from {r}; {}", describe()));
+        }
+        (Effect::Deny | Effect::Allow, None) if decision.decision != effect => {
+            return Some(format!("expected {effect}; {}", describe()));
+        }
+        (Effect::Deny | Effect::Allow, Some(r))
+            if !decision
+                .findings
+                .iter()
+                .any(|f| &f.rule == r && f.effect == effect) =>
+        {
+            return Some(format!("expected {effect} from {r}; {}", describe()));
+        }
+        _ => {}
+    }
+    for (key, want) in &expectation.obligations {
+        match decision.obligations.get(key) {
+            Some(got) if got == want => {}
+            Some(got) => {
+                return Some(format!("expected obligation `{key}` = {want}, found {got}"));
+            }
+            None => {
+                return Some(format!(
+                    "expected obligation `{key}` = {want}; it is absent"
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn coverage(program: &Program, decided: &HashSet<(String, u32, u32)>) -> Coverage {
+    let mut rules: Vec<RuleCoverage> = program
+        .rules
+        .iter()
+        .map(|rule| {
+            let clauses: Vec<ClauseCoverage> = rule
+                .clauses
+                .iter()
+                .map(|clause| {
+                    let location = location(program, clause.span);
+                    let key = (location.file.clone(), location.line, location.column);
+                    ClauseCoverage {
+                        covered: decided.contains(&key),
+                        effect: clause.effect.as_str().to_string(),
+                        location,
+                    }
+                })
+                .collect();
+            RuleCoverage {
+                rule: rule.name.clone(),
+                location: location(program, rule.span),
+                covered: clauses.iter().any(|c| c.covered),
+                clauses,
+            }
+        })
+        .collect();
+    rules.sort_by(|a, b| a.rule.cmp(&b.rule));
+    Coverage {
+        rules_covered: rules.iter().filter(|r| r.covered).count(),
+        rules_total: rules.len(),
+        clauses_covered: rules
+            .iter()
+            .flat_map(|r| &r.clauses)
+            .filter(|c| c.covered)
+            .count(),
+        clauses_total: rules.iter().map(|r| r.clauses.len()).sum(),
+        rules,
+    }
+}
