@@ -38,6 +38,8 @@ enum Command {
     Lint(CompileArgs),
     /// Explain a rule (description, controls, severity, source) or a diagnostic code such as E0204.
     Explain(ExplainArgs),
+    /// Format policy files in the one canonical layout (comments kept), or check that they are.
+    Fmt(FmtArgs),
     /// Run the policy set's `test` blocks.
     Test(TestArgs),
     /// Decide one input against a target and print the decision JSON.
@@ -82,6 +84,15 @@ struct CheckArgs {
     /// When to show a progress bar on standard error.
     #[arg(long, value_enum, default_value_t = check::Progress::Auto)]
     progress: check::Progress,
+}
+
+#[derive(clap::Args)]
+struct FmtArgs {
+    /// Policy files or folders (searched recursively for `*.warden`; default: the policy folder).
+    paths: Vec<PathBuf>,
+    /// Change nothing; list the files that are not formatted and exit 1 if there are any.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(clap::Args)]
@@ -181,6 +192,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Test(args) => test(args),
         Command::Explain(args) => explain_command(args),
+        Command::Fmt(args) => fmt(args),
     };
     match result {
         Ok(code) => code,
@@ -392,6 +404,80 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn fmt(args: FmtArgs) -> Result<ExitCode, Failure> {
+    let paths = if args.paths.is_empty() {
+        vec![default_policy()]
+    } else {
+        args.paths
+    };
+    let mut files = Vec::new();
+    for path in &paths {
+        let sources = PolicySources::from_path(path)?;
+        if sources.files.is_empty() {
+            return Err(Failure(format!(
+                "no `.warden` files in `{}`",
+                path.display()
+            )));
+        }
+        for (relative, text) in sources.files {
+            let full = if path.is_dir() {
+                path.join(&relative)
+            } else {
+                path.clone()
+            };
+            files.push((full, text));
+        }
+    }
+    let (mut unformatted, mut broken) = (0, 0);
+    for (path, text) in &files {
+        let shown = path.display().to_string();
+        match warden_syntax::format_source(text) {
+            Err(diagnostics) => {
+                broken += 1;
+                print_err(&render::human(
+                    &diagnostics,
+                    &[(shown.clone(), text.clone())],
+                    color(),
+                ));
+                print_err(&format!(
+                    "error: `{shown}` has syntax errors; it was not formatted\n"
+                ));
+            }
+            Ok(formatted) if &formatted == text => {}
+            Ok(formatted) => {
+                unformatted += 1;
+                if args.check {
+                    let line = text
+                        .lines()
+                        .zip(formatted.lines())
+                        .position(|(a, b)| a != b)
+                        .unwrap_or_else(|| text.lines().count().min(formatted.lines().count()))
+                        + 1;
+                    print_out(&format!(
+                        "{shown}: not formatted (first difference on line {line})"
+                    ));
+                } else {
+                    std::fs::write(path, &formatted)
+                        .map_err(|e| Failure(format!("cannot write `{shown}`: {e}")))?;
+                    print_out(&format!("formatted {shown}"));
+                }
+            }
+        }
+    }
+    if broken > 0 {
+        return Ok(ExitCode::from(2));
+    }
+    if args.check && unformatted > 0 {
+        print_err(&format!(
+            "{unformatted} of {} file{} not formatted; run `warden fmt` to fix\n",
+            files.len(),
+            plural(files.len())
+        ));
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {

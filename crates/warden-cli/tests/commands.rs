@@ -44,10 +44,10 @@ fn test_runs_the_example_tests_with_coverage() {
         pass  microapps.tests.compliant_app_is_allowed (examples/policies/tests.warden:3:6)
         pass  microapps.tests.sso_none_is_denied (examples/policies/tests.warden:9:6)
         pass  microapps.tests.local_accounts_are_denied (examples/policies/tests.warden:17:6)
-        pass  microapps.tests.admin_role_needs_justification_and_expiry (examples/policies/tests.warden:33:6)
-        pass  microapps.tests.expired_registration_is_denied (examples/policies/tests.warden:49:6)
-        pass  microapps.tests.renewal_is_due_soon (examples/policies/tests.warden:55:6)
-        pass  microapps.tests.off_domain_endpoint_only_warns (examples/policies/tests.warden:61:6)
+        pass  microapps.tests.admin_role_needs_justification_and_expiry (examples/policies/tests.warden:36:6)
+        pass  microapps.tests.expired_registration_is_denied (examples/policies/tests.warden:55:6)
+        pass  microapps.tests.renewal_is_due_soon (examples/policies/tests.warden:61:6)
+        pass  microapps.tests.off_domain_endpoint_only_warns (examples/policies/tests.warden:67:6)
 
         7 tests: 7 passed, 0 failed
         coverage: rules 6/6 (100%), clauses 9/10 (90%)
@@ -155,4 +155,101 @@ fn test_of_a_policy_that_does_not_compile_exits_2_with_diagnostics() {
     let out = warden(&["test", "--policy", "tests/cli/broken.warden"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Error"));
+}
+
+#[test]
+fn fmt_rewrites_files_and_check_reports_them() {
+    let dir = scratch("fmt");
+    let messy = "package p   // the package\n\ntarget t: { a: string, b: { c: int, d: [string], e: string, f: string, g: string, h: string, i: string } } default deny\n@control(\"X-1\")   @severity(low)\nrule r on t as x {\n  // why\n  deny when x.a==\"q\"\n}\n";
+    std::fs::write(dir.join("p.warden"), messy).unwrap();
+    let out = warden_in(&dir, &["fmt", "--check", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("./p.warden: not formatted (first difference on line 1)"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(dir.join("p.warden")).unwrap(), messy, "--check changes nothing");
+
+    let out = warden_in(&dir, &["fmt", "."]);
+    assert_eq!(out.status.code(), Some(0));
+    expect![[r#"
+        package p  // the package
+
+        target t: {
+          a: string,
+          b: { c: int, d: [string], e: string, f: string, g: string, h: string, i: string },
+        } default deny
+
+        @control("X-1") @severity(low)
+        rule r on t as x {
+          // why
+          deny when x.a == "q"
+        }
+    "#]]
+    .assert_eq(&std::fs::read_to_string(dir.join("p.warden")).unwrap());
+    let out = warden_in(&dir, &["fmt", "--check", "."]);
+    assert_eq!(out.status.code(), Some(0), "formatted files pass the check");
+
+    std::fs::write(dir.join("broken.warden"), "package p\nrule r on t {\n  deny when\n").unwrap();
+    let out = warden_in(&dir, &["fmt", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has syntax errors; it was not formatted"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_bundled_examples_are_formatted() {
+    let out = warden(&["fmt", "--check", "examples/policies"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn lint_adds_hygiene_lints_to_compile() {
+    let dir = scratch("lint");
+    std::fs::write(
+        dir.join("p.warden"),
+        "package p\ntarget t: { a: string } default allow\nrule r on t as x {\n  let unused = 1\n  deny when x.a == \"q\"\n  deny when false\n}\n",
+    )
+    .unwrap();
+    let out = warden_in(&dir, &["compile", "--format", "json", "."]);
+    let codes = |out: &Output| -> Vec<String> {
+        let json: Json = serde_json::from_str(&stdout(out)).unwrap();
+        json.as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(codes(&out), ["W0001", "W0003"]);
+    assert_eq!(out.status.code(), Some(0), "warnings alone do not fail");
+    let out = warden_in(&dir, &["lint", "--format", "json", "."]);
+    assert_eq!(codes(&out), ["W0002", "W0005", "W0001", "W0003"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn explain_shows_rules_and_codes() {
+    let out = warden(&["explain", "--policy", "examples/policies", "sso_required"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.starts_with("rule microapps.identity.sso_required\n\nEvery micro app signs users in through corporate SSO"), "{text}");
+    assert!(text.contains("  control:  IAM-1") && text.contains("  severity: high"));
+    assert!(text.contains("examples/policies/identity.warden:6:6"));
+    assert!(text.contains("deny when app.spec.auth.sso == \"none\""));
+
+    let out = warden(&["explain", "E0204"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.starts_with("# E0204: not-in-union"));
+    assert!(text.contains("## Example") && text.contains("## Fix"));
+
+    let out = warden(&["explain", "--policy", "examples/policies", "sso_requird"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `microapps.identity.sso_required`?"));
+    let out = warden(&["explain", "E9999"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn every_code_has_an_explanation_with_a_bad_and_a_fixed_example() {
+    for code in warden::Code::ALL {
+        let out = warden(&["explain", code.as_str()]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{code}");
+        assert!(text.starts_with(&format!("# {code}: {}", code.info().slug)), "{code}: {text}");
+        assert!(text.contains("## Example") && text.contains("## Fix"), "{code}");
+    }
 }

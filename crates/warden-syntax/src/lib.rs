@@ -7,8 +7,10 @@
 //! API boundary: everything downstream reaches the tree through [`Parse`].
 
 pub mod ast;
+mod format;
 pub mod lexer;
 mod parser;
 pub mod print;
 
+pub use format::format_source;
 pub use parser::{Parse, parse, parse_expr};

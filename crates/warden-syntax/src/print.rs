@@ -1,29 +1,50 @@
 //! Prints a tree back as canonical Warden text.
 //!
 //! Printing is idempotent (`print ∘ parse ∘ print = print`, a property test)
-//! and adds parentheses only where the grammar needs them. Comments are not
-//! in the tree; the formatter re-attaches them from the token table.
+//! and adds parentheses only where the grammar needs them. Records, record
+//! types and lists stay on one line when they fit in [`WIDTH`] columns and
+//! otherwise take a line per entry. Comments are not in the tree; the
+//! formatter ([`crate::format`]) hands them to the printer, which puts each
+//! back before the declaration or statement it stood in, or at the end of
+//! the line it trailed.
 
 use crate::ast::*;
 use std::fmt::Write;
 
+/// The column limit a group must fit in to stay on one line.
+pub const WIDTH: usize = 100;
+
 pub fn print_file(file: &SourceFile) -> String {
     let mut p = Printer::default();
-    if let Some(package) = &file.package {
-        writeln!(p.out, "package {}", package.path.to_dotted()).unwrap();
-    }
-    for import in &file.imports {
-        write!(p.out, "import {}", import.path.to_dotted()).unwrap();
-        if let Some(alias) = &import.alias {
-            write!(p.out, " as {}", alias.text).unwrap();
-        }
-        p.out.push('\n');
-    }
-    for item in &file.items {
-        if !p.out.is_empty() {
-            p.out.push('\n');
-        }
-        p.item(item);
+    p.file(file);
+    p.out
+}
+
+/// A comment of the source, for the formatter to place.
+#[derive(Clone, Debug)]
+pub(crate) struct SourceComment {
+    pub start: u32,
+    /// The 0-based source line it starts on.
+    pub line: u32,
+    pub text: String,
+}
+
+/// Prints `file` with its comments (sorted by position) put back.
+pub(crate) fn print_file_with_comments(
+    file: &SourceFile,
+    comments: Vec<SourceComment>,
+    line_of: impl Fn(u32) -> u32 + 'static,
+) -> String {
+    let mut p = Printer {
+        comments,
+        line_of: Some(Box::new(line_of)),
+        ..Printer::default()
+    };
+    p.file(file);
+    // Comments after the last declaration.
+    p.before(u32::MAX, 0);
+    while p.out.ends_with("\n\n") {
+        p.out.pop();
     }
     p.out
 }
@@ -43,6 +64,12 @@ pub fn print_type(ty: &TypeExpr) -> String {
 #[derive(Default)]
 struct Printer {
     out: String,
+    /// Measuring a group: never break.
+    flat: bool,
+    /// Comments not yet printed, in source order.
+    comments: Vec<SourceComment>,
+    next_comment: usize,
+    line_of: Option<Box<dyn Fn(u32) -> u32>>,
 }
 
 /// Binding strength, loosest first; mirrors the grammar's levels.
@@ -88,6 +115,101 @@ fn expr_prec(expr: &Expr) -> Prec {
 }
 
 impl Printer {
+    fn file(&mut self, file: &SourceFile) {
+        if let Some(package) = &file.package {
+            self.before(package.range.end, 0);
+            write!(self.out, "package {}", package.path.to_dotted()).unwrap();
+            self.after(package.range.end);
+        }
+        for import in &file.imports {
+            self.before(import.range.end, 0);
+            write!(self.out, "import {}", import.path.to_dotted()).unwrap();
+            if let Some(alias) = &import.alias {
+                write!(self.out, " as {}", alias.text).unwrap();
+            }
+            self.after(import.range.end);
+        }
+        for item in &file.items {
+            if !self.out.is_empty() {
+                self.out.push('\n');
+            }
+            // Rule and test bodies place their own comments; elsewhere a comment
+            // inside a declaration moves above it.
+            let has_body = matches!(item.kind, ItemKind::Rule(_) | ItemKind::Test(_));
+            self.before(
+                if has_body {
+                    item.range.start
+                } else {
+                    item.range.end
+                },
+                0,
+            );
+            self.item(item);
+            // `item` ends its last line; trailing comments go before that newline.
+            self.out.pop();
+            self.after(item.range.end);
+        }
+    }
+
+    /// Prints, each on its own line at `indent`, the comments
+    /// that start before `end`: those above a statement and those inside it.
+    fn before(&mut self, end: u32, indent: usize) {
+        while let Some(c) = self.comments.get(self.next_comment) {
+            if c.start >= end {
+                break;
+            }
+            if !self.out.is_empty() && !self.out.ends_with('\n') {
+                self.out.push('\n');
+            }
+            let text = c.text.clone();
+            writeln!(self.out, "{}{text}", " ".repeat(indent)).unwrap();
+            self.next_comment += 1;
+        }
+    }
+
+    /// Ends a statement's line, keeping the comments that trailed it there.
+    fn after(&mut self, end: u32) {
+        if let Some(line_of) = &self.line_of {
+            let last_line = line_of(end.saturating_sub(1));
+            while let Some(c) = self.comments.get(self.next_comment) {
+                if c.line != last_line {
+                    break;
+                }
+                write!(self.out, "  {}", c.text).unwrap();
+                self.next_comment += 1;
+            }
+        }
+        self.out.push('\n');
+    }
+
+    /// The indentation of the line being written (or, at a line start, of the previous one's block).
+    fn indent(&self) -> usize {
+        let line = self.out.rsplit('\n').next().unwrap_or("");
+        line.len() - line.trim_start_matches(' ').len()
+    }
+
+    fn column(&self) -> usize {
+        self.out.rsplit('\n').next().unwrap_or("").chars().count()
+    }
+
+    /// Prints `flat` when it fits on the current line, else `broken`.
+    fn group(&mut self, flat: impl Fn(&mut Printer), broken: impl Fn(&mut Printer)) {
+        if self.flat {
+            flat(self);
+            return;
+        }
+        let mut measure = Printer {
+            flat: true,
+            ..Printer::default()
+        };
+        flat(&mut measure);
+        if !measure.out.contains('\n') && self.column() + measure.out.chars().count() <= WIDTH {
+            self.out.push_str(&measure.out);
+        } else {
+            broken(self);
+        }
+    }
+
     fn item(&mut self, item: &Item) {
         if let Some(doc) = &item.doc {
             for line in doc.lines() {
@@ -98,7 +220,10 @@ impl Printer {
                 }
             }
         }
-        for attr in &item.attributes {
+        for (i, attr) in item.attributes.iter().enumerate() {
+            if i > 0 {
+                self.out.push(' ');
+            }
             write!(self.out, "@{}", attr.name.text).unwrap();
             if !attr.args.is_empty() {
                 self.out.push('(');
@@ -113,6 +238,8 @@ impl Printer {
                 }
                 self.out.push(')');
             }
+        }
+        if !item.attributes.is_empty() {
             self.out.push('\n');
         }
         match &item.kind {
@@ -145,8 +272,17 @@ impl Printer {
                 }
                 self.out.push_str(" {\n");
                 for stmt in &r.body {
+                    let end = match stmt {
+                        RuleStmt::Let(l) => l.range.end,
+                        RuleStmt::Clause(c) => c.range.end,
+                        RuleStmt::Error(r) => r.end,
+                    };
+                    self.before(end, 2);
                     self.rule_stmt(stmt);
+                    self.out.pop();
+                    self.after(end);
                 }
+                self.before(item.range.end, 2);
                 self.out.push('}');
             }
             ItemKind::Fn(f) => {
@@ -186,8 +322,19 @@ impl Printer {
             ItemKind::Test(t) => {
                 writeln!(self.out, "test {} {{", t.name.text).unwrap();
                 for stmt in &t.body {
+                    let end = match stmt {
+                        TestStmt::Given { range, .. }
+                        | TestStmt::At { range, .. }
+                        | TestStmt::WithData { range, .. }
+                        | TestStmt::Expect { range, .. }
+                        | TestStmt::Error(range) => range.end,
+                    };
+                    self.before(end, 2);
                     self.test_stmt(stmt);
+                    self.out.pop();
+                    self.after(end);
                 }
+                self.before(item.range.end, 2);
                 self.out.push('}');
             }
             ItemKind::Error => self.out.push_str("/* error */"),
@@ -298,23 +445,43 @@ impl Printer {
                     self.out.push_str("{}");
                     return;
                 }
-                self.out.push_str("{ ");
-                for (i, f) in fields.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    self.out.push_str(&f.name.text);
+                let field = |p: &mut Printer, f: &FieldDecl| {
+                    p.out.push_str(&f.name.text);
                     if f.optional {
-                        self.out.push('?');
+                        p.out.push('?');
                     }
-                    self.out.push_str(": ");
-                    self.ty(&f.ty);
-                }
-                if *open {
-                    self.out
-                        .push_str(if fields.is_empty() { "..." } else { ", ..." });
-                }
-                self.out.push_str(" }");
+                    p.out.push_str(": ");
+                    p.ty(&f.ty);
+                };
+                self.group(
+                    |p| {
+                        p.out.push_str("{ ");
+                        for (i, f) in fields.iter().enumerate() {
+                            if i > 0 {
+                                p.out.push_str(", ");
+                            }
+                            field(p, f);
+                        }
+                        if *open {
+                            p.out
+                                .push_str(if fields.is_empty() { "..." } else { ", ..." });
+                        }
+                        p.out.push_str(" }");
+                    },
+                    |p| {
+                        let indent = p.indent();
+                        p.out.push_str("{\n");
+                        for f in fields {
+                            p.out.push_str(&" ".repeat(indent + 2));
+                            field(p, f);
+                            p.out.push_str(",\n");
+                        }
+                        if *open {
+                            writeln!(p.out, "{}...", " ".repeat(indent + 2)).unwrap();
+                        }
+                        write!(p.out, "{}}}", " ".repeat(indent)).unwrap();
+                    },
+                );
             }
             TypeExprKind::Schema(s) => {
                 self.out.push_str("schema ");
@@ -369,7 +536,10 @@ impl Printer {
                 TemplatePart::Text(text) => self.escaped(text, true),
                 TemplatePart::Expr(e) => {
                     self.out.push('{');
+                    // A string cannot span lines: nothing inside it breaks.
+                    let flat = std::mem::replace(&mut self.flat, true);
                     self.expr(e, Prec::Open);
+                    self.flat = flat;
                     self.out.push('}');
                 }
             }
@@ -472,25 +642,51 @@ impl Printer {
                 self.out.push_str(": ");
                 self.expr(body, Prec::Open);
             }
-            ExprKind::List(items) => {
-                self.out.push('[');
-                self.expr_list(items);
-                self.out.push(']');
-            }
+            ExprKind::List(items) => self.group(
+                |p| {
+                    p.out.push('[');
+                    p.expr_list(items);
+                    p.out.push(']');
+                },
+                |p| {
+                    let indent = p.indent();
+                    p.out.push_str("[\n");
+                    for item in items {
+                        p.out.push_str(&" ".repeat(indent + 2));
+                        p.expr(item, Prec::Open);
+                        p.out.push_str(",\n");
+                    }
+                    write!(p.out, "{}]", " ".repeat(indent)).unwrap();
+                },
+            ),
             ExprKind::Record(entries) => {
                 if entries.is_empty() {
                     self.out.push_str("{}");
                     return;
                 }
-                self.out.push_str("{ ");
-                for (i, (name, value)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    write!(self.out, "{}: ", name.text).unwrap();
-                    self.expr(value, Prec::Open);
-                }
-                self.out.push_str(" }");
+                self.group(
+                    |p| {
+                        p.out.push_str("{ ");
+                        for (i, (name, value)) in entries.iter().enumerate() {
+                            if i > 0 {
+                                p.out.push_str(", ");
+                            }
+                            write!(p.out, "{}: ", name.text).unwrap();
+                            p.expr(value, Prec::Open);
+                        }
+                        p.out.push_str(" }");
+                    },
+                    |p| {
+                        let indent = p.indent();
+                        p.out.push_str("{\n");
+                        for (name, value) in entries {
+                            write!(p.out, "{}{}: ", " ".repeat(indent + 2), name.text).unwrap();
+                            p.expr(value, Prec::Open);
+                            p.out.push_str(",\n");
+                        }
+                        write!(p.out, "{}}}", " ".repeat(indent)).unwrap();
+                    },
+                );
             }
             ExprKind::Comprehension {
                 element,

@@ -182,6 +182,114 @@ proptest! {
     }
 }
 
+/// `// c…` comments in `text`, in order.
+fn comments(text: &str) -> Vec<String> {
+    lex(text)
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.kind,
+                warden_syntax::lexer::TokenKind::Comment
+                    | warden_syntax::lexer::TokenKind::DocComment
+            )
+        })
+        .map(|t| text[t.range.as_range()].trim_end().to_string())
+        .collect()
+}
+
+/// What `warden fmt` promises: it succeeds on a file without syntax errors,
+/// keeps every comment, never changes the tree (compared through the
+/// canonical printer, which ignores only positions and redundant
+/// parentheses), and a second run changes nothing.
+fn check_format(text: &str) -> Result<(), TestCaseError> {
+    let formatted = warden_syntax::format_source(text)
+        .map_err(|d| TestCaseError::fail(format!("fmt refused:\n{text}\n{d:#?}")))?;
+    let before = warden_syntax::parse(FileId(0), text);
+    let after = warden_syntax::parse(FileId(0), &formatted);
+    prop_assert!(
+        after.diagnostics().is_empty(),
+        "fmt output does not parse:\n{formatted}\n{:#?}",
+        after.diagnostics()
+    );
+    prop_assert_eq!(
+        print_file(after.tree()),
+        print_file(before.tree()),
+        "the tree changed:\n{}\n---\n{}",
+        text,
+        formatted
+    );
+    let mut kept = comments(&formatted);
+    let mut original = comments(text);
+    kept.sort();
+    original.sort();
+    prop_assert_eq!(
+        kept,
+        original,
+        "comments changed:\n{}\n---\n{}",
+        text,
+        formatted
+    );
+    let again = warden_syntax::format_source(&formatted).expect("formatted text formats");
+    prop_assert_eq!(again, formatted.clone(), "not idempotent:\n{}", formatted);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
+
+    #[test]
+    fn fmt_keeps_comments_and_the_tree_and_is_idempotent(
+        file in common::generate::file(),
+        notes in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..6),
+    ) {
+        let printed = print_file(&file);
+        let mut lines: Vec<String> = printed.lines().map(str::to_string).collect();
+        for (n, (at, own_line)) in notes.into_iter().enumerate() {
+            if lines.is_empty() {
+                break;
+            }
+            let i = at.index(lines.len());
+            if own_line {
+                lines.insert(i, format!("// note {n}"));
+            } else {
+                lines[i].push_str(&format!(" // note {n}"));
+            }
+        }
+        check_format(&(lines.join("\n") + "\n"))?;
+    }
+}
+
+#[test]
+fn fmt_holds_its_promises_on_every_policy_in_the_repository() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = Vec::new();
+    let mut stack = vec![root.join("tests"), root.join("examples")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "warden") {
+                files.push(path);
+            }
+        }
+    }
+    let mut formatted = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        if warden_syntax::parse(FileId(0), &text)
+            .diagnostics()
+            .iter()
+            .any(|d| d.is_error())
+        {
+            continue; // a file with syntax errors is not formatted
+        }
+        check_format(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        formatted += 1;
+    }
+    assert!(formatted > 40, "only {formatted} files formatted");
+}
+
 #[test]
 fn the_lexer_classifies_keywords() {
     assert_eq!(lex("rule")[0].kind, TokenKind::Rule);

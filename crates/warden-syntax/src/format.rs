@@ -1,0 +1,54 @@
+//! `warden fmt`: one canonical layout, comments kept.
+
+use crate::lexer::TokenKind;
+use crate::print::{SourceComment, print_file_with_comments};
+use warden_diagnostics::{Diagnostic, FileId, LineIndex};
+
+/// Formats a policy file. A file with syntax errors is not formatted: its
+/// diagnostics come back instead, so nothing a user wrote is lost.
+pub fn format_source(text: &str) -> Result<String, Vec<Diagnostic>> {
+    let parse = crate::parse(FileId(0), text);
+    if parse.diagnostics().iter().any(Diagnostic::is_error) {
+        return Err(parse.diagnostics().to_vec());
+    }
+    let tree = parse.tree();
+    // `///` runs the parser attached to an item are printed from the tree;
+    // any other comment, `///` included, is kept verbatim.
+    let item_starts: Vec<u32> = tree
+        .items
+        .iter()
+        .filter(|i| i.doc.is_some())
+        .map(|i| i.range.start)
+        .collect();
+    let index = LineIndex::new(text);
+    let mut comments = Vec::new();
+    let mut doc_run: Vec<SourceComment> = Vec::new();
+    for token in parse.tokens() {
+        let comment = || SourceComment {
+            start: token.range.start,
+            line: index.line_col(text, token.range.start as usize).line,
+            text: text[token.range.as_range()].trim_end().to_string(),
+        };
+        match token.kind {
+            TokenKind::DocComment => doc_run.push(comment()),
+            TokenKind::Whitespace => {}
+            TokenKind::Comment => {
+                comments.append(&mut doc_run);
+                comments.push(comment());
+            }
+            _ => {
+                if !item_starts.contains(&token.range.start) {
+                    comments.append(&mut doc_run);
+                }
+                doc_run.clear();
+            }
+        }
+    }
+    comments.append(&mut doc_run);
+    let owned = text.to_string();
+    Ok(print_file_with_comments(tree, comments, move |offset| {
+        index
+            .line_col(&owned, offset.min(owned.len() as u32) as usize)
+            .line
+    }))
+}
