@@ -333,7 +333,10 @@ fn read_document(path: &Path) -> Result<Json, Failure> {
             .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
         (path.display().to_string(), text)
     };
-    Ok(warden::parse_document(&name, &text)?)
+    warden::parse_document(&name, &text).map_err(|e| Failure {
+        code: e.code(),
+        message: e.to_string(),
+    })
 }
 
 fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {

@@ -164,8 +164,16 @@ fn fmt_rewrites_files_and_check_reports_them() {
     std::fs::write(dir.join("p.warden"), messy).unwrap();
     let out = warden_in(&dir, &["fmt", "--check", "."]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("./p.warden: not formatted (first difference on line 1)"), "{}", stdout(&out));
-    assert_eq!(std::fs::read_to_string(dir.join("p.warden")).unwrap(), messy, "--check changes nothing");
+    assert!(
+        stdout(&out).contains("./p.warden: not formatted (first difference on line 1)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("p.warden")).unwrap(),
+        messy,
+        "--check changes nothing"
+    );
 
     let out = warden_in(&dir, &["fmt", "."]);
     assert_eq!(out.status.code(), Some(0));
@@ -187,10 +195,16 @@ fn fmt_rewrites_files_and_check_reports_them() {
     let out = warden_in(&dir, &["fmt", "--check", "."]);
     assert_eq!(out.status.code(), Some(0), "formatted files pass the check");
 
-    std::fs::write(dir.join("broken.warden"), "package p\nrule r on t {\n  deny when\n").unwrap();
+    std::fs::write(
+        dir.join("broken.warden"),
+        "package p\nrule r on t {\n  deny when\n",
+    )
+    .unwrap();
     let out = warden_in(&dir, &["fmt", "."]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("has syntax errors; it was not formatted"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has syntax errors; it was not formatted")
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -211,7 +225,11 @@ fn lint_adds_hygiene_lints_to_compile() {
     let out = warden_in(&dir, &["compile", "--format", "json", "."]);
     let codes = |out: &Output| -> Vec<String> {
         let json: Json = serde_json::from_str(&stdout(out)).unwrap();
-        json.as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap().to_string()).collect()
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(codes(&out), ["W0001", "W0003"]);
     assert_eq!(out.status.code(), Some(0), "warnings alone do not fail");
@@ -238,7 +256,10 @@ fn explain_shows_rules_and_codes() {
 
     let out = warden(&["explain", "--policy", "examples/policies", "sso_requird"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `microapps.identity.sso_required`?"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("did you mean `microapps.identity.sso_required`?")
+    );
     let out = warden(&["explain", "E9999"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -249,7 +270,13 @@ fn every_code_has_an_explanation_with_a_bad_and_a_fixed_example() {
         let out = warden(&["explain", code.as_str()]);
         let text = stdout(&out);
         assert_eq!(out.status.code(), Some(0), "{code}");
-        assert!(text.starts_with(&format!("# {code}: {}", code.info().slug)), "{code}: {text}");
-        assert!(text.contains("## Example") && text.contains("## Fix"), "{code}");
+        assert!(
+            text.starts_with(&format!("# {code}: {}", code.info().slug)),
+            "{code}: {text}"
+        );
+        assert!(
+            text.contains("## Example") && text.contains("## Fix"),
+            "{code}"
+        );
     }
 }
