@@ -169,6 +169,10 @@ impl Analysis<'_> {
                 [one] => return self.resolve_type_decl(*one),
                 [first, ..] => {
                     let first = *first;
+                    let example = self.file_package[self.type_decls[first].file].map_or_else(
+                        || name.to_string(),
+                        |p| format!("{}.{name}", self.packages[p].name),
+                    );
                     let owners: Vec<String> = found
                         .iter()
                         .filter_map(|i| {
@@ -182,7 +186,7 @@ impl Analysis<'_> {
                             self.span(file, path.range),
                             format!("the type `{name}` is defined in {}", owners.join(" and ")),
                         )
-                        .with_help("qualify it with its package, e.g. `schema.Manifest`"),
+                        .with_help(format!("qualify it with its package, e.g. `{example}`")),
                     );
                     return self.resolve_type_decl(first);
                 }
