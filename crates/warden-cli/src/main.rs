@@ -230,8 +230,8 @@ fn no_color_unset() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Compiles a policy folder, printing its diagnostics; `None` when it has errors.
-fn load_engine(path: &Path) -> Result<Option<Engine>, Failure> {
+/// The policy files at `path`; a folder without any is an error, not an empty set.
+fn read_policies(path: &Path) -> Result<PolicySources, Failure> {
     let sources = PolicySources::from_path(path)?;
     if sources.files.is_empty() {
         return Err(Failure(format!(
@@ -239,6 +239,12 @@ fn load_engine(path: &Path) -> Result<Option<Engine>, Failure> {
             path.display()
         )));
     }
+    Ok(sources)
+}
+
+/// Compiles a policy folder, printing its diagnostics; `None` when it has errors.
+fn load_engine(path: &Path) -> Result<Option<Engine>, Failure> {
+    let sources = read_policies(path)?;
     let (program, diagnostics) = warden::compile_sources(&sources);
     if !diagnostics.is_empty() {
         print_err(&render::human(&diagnostics, &sources.files, color()));
@@ -262,13 +268,7 @@ fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
     let mut failed = false;
     let mut all = Vec::new();
     for path in &paths {
-        let sources = PolicySources::from_path(path)?;
-        if sources.files.is_empty() {
-            return Err(Failure(format!(
-                "no `.warden` files in `{}`",
-                path.display()
-            )));
-        }
+        let sources = read_policies(path)?;
         let (_, diagnostics) = if lint {
             warden::lint_sources(&sources)
         } else {
@@ -417,13 +417,7 @@ fn fmt(args: FmtArgs) -> Result<ExitCode, Failure> {
     };
     let mut files = Vec::new();
     for path in &paths {
-        let sources = PolicySources::from_path(path)?;
-        if sources.files.is_empty() {
-            return Err(Failure(format!(
-                "no `.warden` files in `{}`",
-                path.display()
-            )));
-        }
+        let sources = read_policies(path)?;
         for (relative, text) in sources.files {
             let full = if path.is_dir() {
                 path.join(&relative)

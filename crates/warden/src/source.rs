@@ -166,8 +166,8 @@ fn read_text(path: &Path) -> std::io::Result<String> {
     })
 }
 
-/// Compiles sources through the compiler database: the program and every diagnostic.
-pub fn compile_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic>) {
+/// A compiler database holding `sources` as one policy set.
+fn database(sources: &PolicySources) -> (warden_db::Database, warden_db::PolicySet) {
     let db = warden_db::Database::default();
     let files: Vec<_> = sources
         .files
@@ -175,6 +175,12 @@ pub fn compile_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic
         .map(|(path, text)| db.add_file(path.clone(), text.as_str()))
         .collect();
     let set = warden_db::PolicySet::new(&db, files, Arc::new(sources.schemas.clone()));
+    (db, set)
+}
+
+/// Compiles sources through the compiler database: the program and every diagnostic.
+pub fn compile_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic>) {
+    let (db, set) = database(sources);
     let compiled = warden_db::compile(&db, set);
     (compiled.program.clone(), compiled.diagnostics.clone())
 }
@@ -182,13 +188,7 @@ pub fn compile_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic
 /// Compiles sources and adds the policy-hygiene lints (`warden lint`):
 /// rules without `@control` (W0002) and rules no test names (W0005).
 pub fn lint_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic>) {
-    let db = warden_db::Database::default();
-    let files: Vec<_> = sources
-        .files
-        .iter()
-        .map(|(path, text)| db.add_file(path.clone(), text.as_str()))
-        .collect();
-    let set = warden_db::PolicySet::new(&db, files, Arc::new(sources.schemas.clone()));
+    let (db, set) = database(sources);
     let program = warden_db::compile(&db, set).program.clone();
     (program, warden_db::lint(&db, set).clone())
 }
