@@ -400,11 +400,7 @@ impl<'x, 'a> Checker<'x, 'a> {
         self.facts.truncate(facts_mark);
         self.scopes.truncate(mark);
         self.element_key = None;
-        let effect = match c.effect {
-            ast::Effect::Deny => ir::Effect::Deny,
-            ast::Effect::Allow => ir::Effect::Allow,
-            ast::Effect::Warn => ir::Effect::Warn,
-        };
+        let effect = lower_effect(c.effect);
         Some(ir::Clause {
             effect,
             iteration,
@@ -1782,5 +1778,14 @@ fn dotted(expr: &ast::Expr) -> Option<String> {
             optional_chain: false,
         } => Some(format!("{}.{}", dotted(base)?, name.text)),
         _ => None,
+    }
+}
+
+/// A clause's or an expectation's effect in the IR.
+pub(crate) fn lower_effect(effect: ast::Effect) -> ir::Effect {
+    match effect {
+        ast::Effect::Deny => ir::Effect::Deny,
+        ast::Effect::Allow => ir::Effect::Allow,
+        ast::Effect::Warn => ir::Effect::Warn,
     }
 }

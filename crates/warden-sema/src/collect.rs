@@ -707,24 +707,7 @@ impl<'a> Analysis<'a> {
                     self.check_unique(f, &decl.name, true, "waiver");
                     continue;
                 }
-                let rule_name = decl.rule.to_dotted();
-                let rule = self.program.rule_by_name(&rule_name).or_else(|| {
-                    self.program
-                        .rule_by_name(&format!("{}.{rule_name}", self.packages[pkg].name))
-                });
-                let Some(rule) = rule else {
-                    let names: Vec<String> =
-                        self.program.rules.iter().map(|r| r.name.clone()).collect();
-                    let mut d = Diagnostic::new(
-                        Code::E0109,
-                        self.span(f, decl.rule.range),
-                        format!("no rule `{rule_name}` to waive"),
-                    )
-                    .with_label("unknown rule");
-                    if let Some(s) = did_you_mean(&rule_name, names.iter().map(String::as_str)) {
-                        d = d.with_help(format!("did you mean `{s}`?"));
-                    }
-                    self.report(d);
+                let Some(rule) = self.resolve_rule(f, pkg, &decl.rule, " to waive") else {
                     continue;
                 };
                 let mut until = None;
@@ -954,28 +937,10 @@ impl<'a> Analysis<'a> {
             } => {
                 let rule_id = match rule {
                     None => None,
-                    Some(path) => {
-                        let dotted = path.to_dotted();
-                        let found = self.program.rule_by_name(&dotted).or_else(|| {
-                            self.program
-                                .rule_by_name(&format!("{}.{dotted}", self.packages[pkg].name))
-                        });
-                        if found.is_none() {
-                            let mut d = Diagnostic::new(
-                                Code::E0109,
-                                self.span(f, path.range),
-                                format!("no rule `{dotted}`"),
-                            );
-                            let names: Vec<&str> =
-                                self.program.rules.iter().map(|r| r.name.as_str()).collect();
-                            if let Some(s) = did_you_mean(&dotted, names) {
-                                d = d.with_help(format!("did you mean `{s}`?"));
-                            }
-                            self.report(d);
-                            return;
-                        }
-                        found
-                    }
+                    Some(path) => match self.resolve_rule(f, pkg, path, "") {
+                        Some(id) => Some(id),
+                        None => return,
+                    },
                 };
                 let mut lowered = Vec::new();
                 for ob in obligations {
@@ -986,11 +951,7 @@ impl<'a> Analysis<'a> {
                     }
                 }
                 test.expects.push(ir::Expectation {
-                    effect: match effect {
-                        ast::Effect::Deny => ir::Effect::Deny,
-                        ast::Effect::Allow => ir::Effect::Allow,
-                        ast::Effect::Warn => ir::Effect::Warn,
-                    },
+                    effect: crate::check::lower_effect(*effect),
                     rule: rule_id,
                     obligations: lowered,
                     span: self.span(f, *range),
@@ -998,6 +959,37 @@ impl<'a> Analysis<'a> {
             }
             ast::TestStmt::Error(_) => {}
         }
+    }
+
+    /// A rule named in package `pkg`, in full or relative to the package;
+    /// reports E0109 with the nearest name when there is none. `purpose`
+    /// ends the message (`" to waive"`).
+    fn resolve_rule(
+        &mut self,
+        f: usize,
+        pkg: usize,
+        path: &ast::Path,
+        purpose: &str,
+    ) -> Option<ir::RuleId> {
+        let dotted = path.to_dotted();
+        let found = self.program.rule_by_name(&dotted).or_else(|| {
+            self.program
+                .rule_by_name(&format!("{}.{dotted}", self.packages[pkg].name))
+        });
+        if found.is_none() {
+            let mut d = Diagnostic::new(
+                Code::E0109,
+                self.span(f, path.range),
+                format!("no rule `{dotted}`{purpose}"),
+            )
+            .with_label("unknown rule");
+            let names = self.program.rules.iter().map(|r| r.name.as_str());
+            if let Some(s) = did_you_mean(&dotted, names) {
+                d = d.with_help(format!("did you mean `{s}`?"));
+            }
+            self.report(d);
+        }
+        found
     }
 
     /// `fixture("file")` or a constant checked against `ty`, every bad path reported.

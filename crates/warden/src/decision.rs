@@ -162,7 +162,8 @@ pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
     }
 }
 
-fn location(program: &Program, span: warden_diagnostics::Span) -> Location {
+/// Where `span` stands, 1-based.
+pub(crate) fn location(program: &Program, span: warden_diagnostics::Span) -> Location {
     let (file, line, column) = program.location(span);
     Location {
         file: file.to_string(),

@@ -38,11 +38,6 @@ impl Positions {
             path = &path[..cut];
         }
     }
-
-    /// Whether any position is known (JSON that the YAML reader cannot place has none).
-    pub fn is_empty(&self) -> bool {
-        self.by_path.is_empty()
-    }
 }
 
 impl Document {
@@ -66,20 +61,10 @@ impl Document {
             let value = serde_json::from_str::<StrictJson>(text)
                 .map(|v| v.0)
                 .map_err(|e| syntax("JSON", e.to_string()))?;
-            // JSON is YAML 1.2 flow syntax: the YAML reader places its values. Should it
-            // refuse a corner of JSON, the decision stands, without input locations.
-            let mut positions = Positions::default();
-            if let Ok(docs) = MarkedYaml::load_from_str(text)
-                && let [doc] = docs.as_slice()
-                && yaml_to_json(doc, "$", &mut positions).is_ok()
-            {
-            } else {
-                positions = Positions::default();
-            }
             return Ok(Document {
                 name: name.into(),
                 value,
-                positions,
+                positions: json_positions(text),
             });
         }
         let docs = MarkedYaml::load_from_str(text).map_err(|e| syntax("YAML", e.to_string()))?;
@@ -130,6 +115,21 @@ impl Decision {
                         column,
                     });
         }
+    }
+}
+
+/// JSON is YAML 1.2 flow syntax: the YAML reader places its values. Should it
+/// refuse a corner of JSON, the decision stands, without input locations.
+fn json_positions(text: &str) -> Positions {
+    let mut positions = Positions::default();
+    let placed = MarkedYaml::load_from_str(text).is_ok_and(|docs| match docs.as_slice() {
+        [doc] => yaml_to_json(doc, "$", &mut positions).is_ok(),
+        _ => false,
+    });
+    if placed {
+        positions
+    } else {
+        Positions::default()
     }
 }
 

@@ -155,7 +155,6 @@ impl Engine {
             .rules
             .iter()
             .map(|rule| {
-                let (file, line, column) = program.location(rule.span);
                 let info = &program.files[rule.span.file.0 as usize];
                 RuleInfo {
                     name: rule.name.clone(),
@@ -165,11 +164,7 @@ impl Engine {
                     doc: rule.doc.clone(),
                     tags: rule.tags.clone(),
                     enforce_warn: rule.enforce_warn,
-                    location: crate::Location {
-                        file: file.to_string(),
-                        line,
-                        column,
-                    },
+                    location: crate::decision::location(program, rule.span),
                     source: info
                         .text
                         .get(rule.item_span.range.as_range())

@@ -1,6 +1,6 @@
 //! Running a policy set's `test` blocks, and the coverage they reach.
 
-use crate::decision::Location;
+use crate::decision::{Location, location};
 use crate::{DecideOptions, Decision, Document, Engine};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
@@ -108,15 +108,6 @@ pub struct ClauseCoverage {
     pub effect: String,
     /// Whether it held in some test.
     pub covered: bool,
-}
-
-fn location(program: &Program, span: warden_diagnostics::Span) -> Location {
-    let (file, line, column) = program.location(span);
-    Location {
-        file: file.to_string(),
-        line,
-        column,
-    }
 }
 
 impl Engine {
