@@ -175,27 +175,20 @@ fn check_file(
     options: &DecideOptions,
 ) -> FileResult {
     let file = display(path);
-    let text = match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(_) => {
-                return FileResult {
-                    file,
-                    text: None,
-                    outcome: Err(FileError {
-                        code: Code::E0403,
-                        message: "the file is not UTF-8 text".into(),
-                    }),
-                };
-            }
-        },
-        Err(e) => {
+    let read = std::fs::read(path)
+        .map_err(|e| format!("cannot read the file: {e}"))
+        .and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".into())
+        });
+    let text = match read {
+        Ok(text) => text,
+        Err(message) => {
             return FileResult {
                 file,
                 text: None,
                 outcome: Err(FileError {
                     code: Code::E0403,
-                    message: format!("cannot read the file: {e}"),
+                    message,
                 }),
             };
         }

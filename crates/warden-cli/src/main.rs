@@ -319,6 +319,18 @@ fn print_out(text: &str) {
     }
 }
 
+/// The contract's exit code for a run: 2 when something could not be done,
+/// else 1 when something failed, else 0.
+fn exit_code(errors: usize, failed: usize) -> ExitCode {
+    if errors > 0 {
+        ExitCode::from(2)
+    } else if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -399,14 +411,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         CheckFormat::Github => report::github(&results),
     };
     print_out(text.trim_end());
-    let summary = report::Summary::of(&results);
-    Ok(if summary.errors > 0 {
-        ExitCode::from(2)
-    } else if summary.failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(report::Summary::of(&results).exit_code())
 }
 
 fn fmt(args: FmtArgs) -> Result<ExitCode, Failure> {
@@ -506,13 +511,7 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
         TestFormat::Junit => test_report::junit(&run, &policy),
     };
     print_out(text.trim_end());
-    Ok(if run.summary.errors > 0 {
-        ExitCode::from(2)
-    } else if run.summary.failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit_code(run.summary.errors, run.summary.failed))
 }
 
 fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {

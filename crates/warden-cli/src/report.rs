@@ -3,7 +3,7 @@
 //! workflow commands. Every format carries the same finding, rule and line.
 
 use crate::check::{FileResult, TARGET};
-use ariadne::{Config, IndexType, Label, Report, ReportKind};
+use ariadne::{Color, Config, Fmt, IndexType, Label, Report, ReportKind};
 use quick_xml::escape::escape;
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
@@ -28,6 +28,34 @@ impl Summary {
             failed: results.len() - passed - errors,
             errors,
         }
+    }
+
+    /// `4 manifests checked: 2 passed, 2 failed[, 1 could not be checked]`.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{} checked: {} passed, {} failed",
+            count(self.files, "manifest"),
+            self.passed,
+            self.failed
+        );
+        if self.errors > 0 {
+            let _ = write!(line, ", {} could not be checked", self.errors);
+        }
+        line
+    }
+
+    /// 2 when a manifest could not be checked, else 1 when one failed, else 0.
+    pub fn exit_code(&self) -> std::process::ExitCode {
+        crate::exit_code(self.errors, self.failed)
+    }
+}
+
+/// `text` in `hue` when colour is on.
+pub fn paint(color: bool, text: &str, hue: Color) -> String {
+    if color {
+        text.fg(hue).to_string()
+    } else {
+        text.to_string()
     }
 }
 
@@ -91,13 +119,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
     let config = Config::default()
         .with_index_type(IndexType::Byte)
         .with_color(color);
-    let paint = |text: &str, code: &str| {
-        if color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    };
+    let paint = |text: &str, hue| paint(color, text, hue);
     for result in results {
         let decision = match &result.outcome {
             Ok(d) => d,
@@ -105,7 +127,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                 let _ = writeln!(
                     Writer(&mut out),
                     "{}: {}: {}\n",
-                    paint(&format!("error[{}]", e.code), "1;31"),
+                    paint(&format!("error[{}]", e.code), Color::Red),
                     result.file,
                     e.message
                 );
@@ -150,14 +172,14 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                             .write(ariadne::sources([(name, text)]), &mut out);
                     }
                     None => {
-                        let (word, paint_code) = match kind {
-                            ReportKind::Error => ("error", "1;31"),
-                            _ => ("warning", "1;33"),
+                        let (word, hue) = match kind {
+                            ReportKind::Error => ("error", Color::Red),
+                            _ => ("warning", Color::Yellow),
                         };
                         let _ = writeln!(
                             Writer(&mut out),
                             "{}: {}\n  --> {}\n  = {}",
-                            paint(&format!("{word}[{code}]"), paint_code),
+                            paint(&format!("{word}[{code}]"), hue),
                             headline(f),
                             result.file,
                             rule_line(f, policy_root)
@@ -175,7 +197,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
             let _ = writeln!(
                 Writer(&mut out),
                 "{}: {}: {} waived{waiver}",
-                paint("note", "1;36"),
+                paint("note", Color::Cyan),
                 result.file,
                 f.rule
             );
@@ -184,9 +206,9 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
     let mut text = String::from_utf8_lossy(&out).into_owned();
     for result in results {
         let status = match &result.outcome {
-            Ok(d) if d.is_allowed() => paint("pass", "32"),
-            Ok(_) => paint("FAIL", "1;31"),
-            Err(_) => paint("ERROR", "1;31"),
+            Ok(d) if d.is_allowed() => paint("pass", Color::Green),
+            Ok(_) => paint("FAIL", Color::Red),
+            Err(_) => paint("ERROR", Color::Red),
         };
         let detail = match &result.outcome {
             Ok(d) => {
@@ -211,23 +233,12 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
         };
         let _ = writeln!(text, "{status} {}{detail}", result.file);
     }
-    let s = Summary::of(results);
-    let _ = write!(
-        text,
-        "\n{} checked: {} passed, {} failed",
-        count(s.files, "manifest"),
-        s.passed,
-        s.failed
-    );
-    if s.errors > 0 {
-        let _ = write!(text, ", {} could not be checked", s.errors);
-    }
-    text.push('\n');
+    let _ = writeln!(text, "\n{}", Summary::of(results).line());
     text
 }
 
 fn count(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+    format!("{n} {what}{}", crate::plural(n))
 }
 
 /// Adapts a byte buffer for `write!`.
@@ -541,19 +552,7 @@ pub fn github(results: &[FileResult]) -> String {
             );
         }
     }
-    let s = Summary::of(results);
-    let _ = writeln!(
-        out,
-        "{} checked: {} passed, {} failed{}",
-        count(s.files, "manifest"),
-        s.passed,
-        s.failed,
-        if s.errors > 0 {
-            format!(", {} could not be checked", s.errors)
-        } else {
-            String::new()
-        }
-    );
+    let _ = writeln!(out, "{}", Summary::of(results).line());
     out
 }
 

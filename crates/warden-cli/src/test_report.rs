@@ -1,6 +1,7 @@
 //! `warden test` results: for people, as JSON, and as JUnit XML.
 
-use crate::report::policy_path;
+use crate::report::{paint, policy_path};
+use ariadne::Color;
 use quick_xml::escape::escape;
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
@@ -20,19 +21,13 @@ fn percent(part: usize, whole: usize) -> String {
 }
 
 pub fn human(run: &TestRun, root: &Path, coverage: bool, color: bool) -> String {
-    let paint = |text: &str, code: &str| {
-        if color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    };
+    let paint = |text: &str, hue| paint(color, text, hue);
     let mut out = String::new();
     for t in &run.tests {
         let status = match t.status {
-            TestStatus::Passed => paint("pass ", "32"),
-            TestStatus::Failed => paint("FAIL ", "1;31"),
-            TestStatus::Error => paint("ERROR", "1;31"),
+            TestStatus::Passed => paint("pass ", Color::Green),
+            TestStatus::Failed => paint("FAIL ", Color::Red),
+            TestStatus::Error => paint("ERROR", Color::Red),
         };
         let _ = writeln!(out, "{status} {} ({})", t.name, at(root, &t.location));
         for f in &t.failures {
@@ -45,7 +40,7 @@ pub fn human(run: &TestRun, root: &Path, coverage: bool, color: bool) -> String 
         out,
         "\n{} test{}: {} passed, {} failed",
         s.total,
-        if s.total == 1 { "" } else { "s" },
+        crate::plural(s.total),
         s.passed,
         s.failed
     );
