@@ -5,6 +5,7 @@
 
 mod check;
 mod explain;
+mod junit;
 mod render;
 mod report;
 mod test_report;

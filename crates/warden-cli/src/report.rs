@@ -3,8 +3,8 @@
 //! workflow commands. Every format carries the same finding, rule and line.
 
 use crate::check::{FileResult, TARGET};
+use crate::junit;
 use ariadne::{Color, Config, Fmt, IndexType, Label, Report, ReportKind};
-use quick_xml::escape::escape;
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -410,90 +410,71 @@ pub fn sarif(results: &[FileResult], rules: &[RuleInfo], policy_root: &Path) -> 
 /// JUnit XML: a test suite per manifest, a test case per manifest × rule.
 pub fn junit(results: &[FileResult], rules: &[RuleInfo]) -> String {
     let rules: Vec<&RuleInfo> = rules.iter().filter(|r| r.target == TARGET).collect();
-    let mut suites = String::new();
-    let (mut total, mut total_failures, mut total_errors) = (0, 0, 0);
-    for result in results {
-        let mut cases = String::new();
-        let (mut tests, mut failures, mut errors) = (0, 0, 0);
-        match &result.outcome {
-            Err(e) => {
-                tests += 1;
-                errors += 1;
-                let _ = write!(
-                    cases,
-                    "    <testcase classname=\"{file}\" name=\"{file}\">\n      <error type=\"{code}\" message=\"{message}\"/>\n    </testcase>\n",
-                    file = escape(result.file.as_str()),
-                    code = e.code,
-                    message = escape(e.message.as_str()),
-                );
+    let lines = |findings: &[&FindingReport]| -> String {
+        findings
+            .iter()
+            .map(|f| finding_text(f))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let suites: Vec<junit::Suite> = results
+        .iter()
+        .map(|result| {
+            let case = |name: &str, outcome| junit::Case {
+                classname: result.file.clone(),
+                name: name.to_string(),
+                place: None,
+                outcome,
+            };
+            let cases = match &result.outcome {
+                Err(e) => vec![case(
+                    &result.file,
+                    junit::Outcome::Error {
+                        kind: Some(e.code.to_string()),
+                        message: e.message.clone(),
+                        body: String::new(),
+                    },
+                )],
+                Ok(decision) => rules
+                    .iter()
+                    .map(|rule| {
+                        let denied = of_rule(&decision.findings, &rule.name, true);
+                        let waived = of_rule(&decision.waived, &rule.name, false);
+                        let warned = of_rule(&decision.warnings, &rule.name, false);
+                        let outcome = if let Some(first) = denied.first() {
+                            junit::Outcome::Failed {
+                                kind: Some("deny".into()),
+                                message: headline(first),
+                                body: lines(&denied),
+                            }
+                        } else if !waived.is_empty() {
+                            junit::Outcome::Skipped {
+                                message: "waived".into(),
+                                output: lines(&waived),
+                            }
+                        } else if !warned.is_empty() {
+                            junit::Outcome::PassedWithOutput(lines(&warned))
+                        } else {
+                            junit::Outcome::Passed
+                        };
+                        case(&rule.name, outcome)
+                    })
+                    .collect(),
+            };
+            junit::Suite {
+                name: result.file.clone(),
+                cases,
             }
-            Ok(decision) => {
-                for rule in &rules {
-                    tests += 1;
-                    let _ = write!(
-                        cases,
-                        "    <testcase classname=\"{}\" name=\"{}\"",
-                        escape(result.file.as_str()),
-                        escape(rule.name.as_str())
-                    );
-                    let denied: Vec<&FindingReport> = decision
-                        .findings
-                        .iter()
-                        .filter(|f| f.rule == rule.name && f.effect == "deny")
-                        .collect();
-                    let waived: Vec<&FindingReport> = decision
-                        .waived
-                        .iter()
-                        .filter(|f| f.rule == rule.name)
-                        .collect();
-                    let warned: Vec<&FindingReport> = decision
-                        .warnings
-                        .iter()
-                        .filter(|f| f.rule == rule.name)
-                        .collect();
-                    if !denied.is_empty() {
-                        failures += 1;
-                        let body: Vec<String> = denied.iter().map(|f| finding_text(f)).collect();
-                        let _ = write!(
-                            cases,
-                            ">\n      <failure type=\"deny\" message=\"{}\">{}</failure>\n",
-                            escape(headline(denied[0]).as_str()),
-                            escape(body.join("\n").as_str())
-                        );
-                    } else if !waived.is_empty() {
-                        let body: Vec<String> = waived.iter().map(|f| finding_text(f)).collect();
-                        let _ = write!(
-                            cases,
-                            ">\n      <skipped message=\"waived\"/>\n      <system-out>{}</system-out>\n",
-                            escape(body.join("\n").as_str())
-                        );
-                    } else if !warned.is_empty() {
-                        let body: Vec<String> = warned.iter().map(|f| finding_text(f)).collect();
-                        let _ = write!(
-                            cases,
-                            ">\n      <system-out>{}</system-out>\n",
-                            escape(body.join("\n").as_str())
-                        );
-                    } else {
-                        cases.push_str("/>\n");
-                        continue;
-                    }
-                    cases.push_str("    </testcase>\n");
-                }
-            }
-        }
-        total += tests;
-        total_failures += failures;
-        total_errors += errors;
-        let _ = write!(
-            suites,
-            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">\n{cases}  </testsuite>\n",
-            escape(result.file.as_str())
-        );
-    }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"warden check\" tests=\"{total}\" failures=\"{total_failures}\" errors=\"{total_errors}\">\n{suites}</testsuites>\n"
-    )
+        })
+        .collect();
+    junit::render("warden check", &suites)
+}
+
+/// The findings of `rule` in `list` (only denials with `deny_only`).
+fn of_rule<'a>(list: &'a [FindingReport], rule: &str, deny_only: bool) -> Vec<&'a FindingReport> {
+    list.iter()
+        .filter(|f| f.rule == rule && (!deny_only || f.effect == "deny"))
+        .collect()
 }
 
 /// `file:line:col: [rule] message` for a JUnit body.

@@ -1,8 +1,8 @@
 //! `warden test` results: for people, as JSON, and as JUnit XML.
 
+use crate::junit;
 use crate::report::{paint, policy_path};
 use ariadne::Color;
-use quick_xml::escape::escape;
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -93,42 +93,48 @@ pub fn json(run: &TestRun, coverage: bool) -> Json {
 }
 
 pub fn junit(run: &TestRun, root: &Path) -> String {
-    let s = &run.summary;
-    let mut cases = String::new();
-    for t in &run.tests {
-        let (class, name) = t.name.rsplit_once('.').unwrap_or(("", &t.name));
-        let _ = write!(
-            cases,
-            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
-            escape(class),
-            escape(name),
-            escape(policy_path(root, &t.location.file).as_str()),
-            t.location.line
-        );
-        let body: Vec<String> = t
-            .failures
-            .iter()
-            .map(|f| format!("{}: {}", at(root, &f.location), f.message))
-            .collect();
-        match t.status {
-            TestStatus::Passed => cases.push_str("/>\n"),
-            TestStatus::Failed | TestStatus::Error => {
-                let tag = if t.status == TestStatus::Failed {
-                    "failure"
-                } else {
-                    "error"
-                };
-                let _ = write!(
-                    cases,
-                    ">\n      <{tag} message=\"{}\">{}</{tag}>\n    </testcase>\n",
-                    escape(t.failures.first().map_or("", |f| f.message.as_str())),
-                    escape(body.join("\n").as_str())
-                );
+    let cases = run
+        .tests
+        .iter()
+        .map(|t| {
+            let (class, name) = t.name.rsplit_once('.').unwrap_or(("", &t.name));
+            let message = t
+                .failures
+                .first()
+                .map_or("", |f| f.message.as_str())
+                .to_string();
+            let body = t
+                .failures
+                .iter()
+                .map(|f| format!("{}: {}", at(root, &f.location), f.message))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let outcome = match t.status {
+                TestStatus::Passed => junit::Outcome::Passed,
+                TestStatus::Failed => junit::Outcome::Failed {
+                    kind: None,
+                    message,
+                    body,
+                },
+                TestStatus::Error => junit::Outcome::Error {
+                    kind: None,
+                    message,
+                    body,
+                },
+            };
+            junit::Case {
+                classname: class.to_string(),
+                name: name.to_string(),
+                place: Some((policy_path(root, &t.location.file), t.location.line)),
+                outcome,
             }
-        }
-    }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"warden test\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n  <testsuite name=\"warden test\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n{cases}  </testsuite>\n</testsuites>\n",
-        s.total, s.failed, s.errors, s.total, s.failed, s.errors
+        })
+        .collect();
+    junit::render(
+        "warden test",
+        &[junit::Suite {
+            name: "warden test".into(),
+            cases,
+        }],
     )
 }
