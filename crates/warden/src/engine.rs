@@ -266,6 +266,16 @@ fn micros(t: SystemTime) -> i64 {
     }
 }
 
+/// The inverse of [`micros`]: a time the IR holds as microseconds since the epoch.
+pub(crate) fn time_of_micros(micros: i64) -> SystemTime {
+    let offset = std::time::Duration::from_micros(micros.unsigned_abs());
+    if micros >= 0 {
+        UNIX_EPOCH + offset
+    } else {
+        UNIX_EPOCH - offset
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Value as Json, json};
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 use warden_ir::{Effect, Expectation, Program, TestInput};
 
 /// The outcome of every test, and what they covered.
@@ -229,17 +229,9 @@ impl Engine {
                 .with_data(&json!({ name: read(value)? }))
                 .map_err(|e| (e.to_string(), None))?;
         }
-        let now = match test.at {
-            Some(micros) => {
-                let offset = Duration::from_micros(micros.unsigned_abs());
-                if micros >= 0 {
-                    UNIX_EPOCH + offset
-                } else {
-                    UNIX_EPOCH - offset
-                }
-            }
-            None => SystemTime::now(),
-        };
+        let now = test
+            .at
+            .map_or_else(SystemTime::now, crate::engine::time_of_micros);
         let target_name = program.target(*target).name.to_string();
         engine
             .decide_with(&target_name, &read(input)?, now, &DecideOptions::default())
