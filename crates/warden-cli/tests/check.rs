@@ -3,26 +3,12 @@
 //! findings placed on manifest lines, exit codes, and clear errors for bad
 //! input. `UPDATE_EXPECT=1 cargo test` rewrites the golden files.
 
+mod common;
+
+use common::{count_elements, root, scratch, warden};
 use expect_test::expect_file;
 use serde_json::Value as Json;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn warden(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("warden runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("panicked"), "warden panicked: {stderr}");
-    output
-}
+use std::process::Command;
 
 const NOW: &str = "2026-06-01T00:00:00Z";
 
@@ -140,22 +126,9 @@ fn junit_output_has_a_test_case_per_manifest_and_rule() {
     assert_eq!(code, Some(1));
     expect_file!["../../../tests/golden/check/junit.xml"].assert_eq(&text);
     // Well-formed XML, and 4 manifests × 6 manifest rules.
-    let mut reader = quick_xml::Reader::from_str(&text);
-    let mut cases = 0;
-    let mut failures = 0;
-    loop {
-        match reader.read_event().expect("well-formed XML") {
-            quick_xml::events::Event::Eof => break,
-            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
-                match e.name().as_ref() {
-                    "testcase" => cases += 1,
-                    "failure" => failures += 1,
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
+    let [cases, failures] = count_elements(&text, &["testcase", "failure"])[..] else {
+        unreachable!()
+    };
     assert_eq!(cases, 24);
     assert_eq!(failures, 4, "crm-lite fails three rules, wiki-search one");
 }
@@ -185,18 +158,11 @@ fn a_passing_manifest_exits_0() {
     );
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("warden-check-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Each broken manifest is reported with its file (and line, where there is
 /// one); the good ones are still checked; the exit code is 2.
 #[test]
 fn bad_manifests_are_clear_errors_and_exit_2() {
-    let dir = scratch("bad");
+    let dir = scratch("check-bad");
     std::fs::write(dir.join("empty.yaml"), "").unwrap();
     std::fs::write(dir.join("broken.yaml"), "metadata:\n  name: [unclosed\n").unwrap();
     std::fs::write(

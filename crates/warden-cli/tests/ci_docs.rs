@@ -2,13 +2,11 @@
 //! the pre-commit hooks, in a repository laid out as the page assumes
 //! (`policies/`, `apps/`), holding the bundled examples.
 
+mod common;
+
+use common::{root, scratch, shell};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The body of the fenced block whose info string is `yaml <tag>`.
 fn block(markdown: &str, tag: &str) -> String {
@@ -34,34 +32,19 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// A repository with the examples where the page expects them.
 fn repository(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("warden-ci-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch(&format!("ci-{name}"));
     copy_dir(&root().join("examples/policies"), &dir.join("policies"));
     copy_dir(&root().join("examples/manifests"), &dir.join("apps"));
     dir
 }
 
-/// Runs a shell command line with `warden` on the `PATH`.
+/// Runs a command line of the page: exit code, stdout, stderr.
 fn run(dir: &Path, line: &str) -> (Option<i32>, String, String) {
-    let bin = Path::new(env!("CARGO_BIN_EXE_warden")).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new("sh")
-        .args(["-ec", line])
-        .current_dir(dir)
-        .env("PATH", path)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("sh runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{line}: {stderr}");
+    let out = shell(dir, line);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 

@@ -1,40 +1,11 @@
 //! `warden test`, `fmt`, `lint` and `explain` as a user runs them.
 
+mod common;
+
+use common::{count_elements, scratch, stdout, warden, warden_in};
 use expect_test::expect;
 use serde_json::Value as Json;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn warden_in(dir: &Path, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("warden runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("panicked"), "warden panicked: {stderr}");
-    output
-}
-
-fn warden(args: &[&str]) -> Output {
-    warden_in(&root(), args)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("warden-cmd-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::process::Output;
 
 #[test]
 fn test_runs_the_example_tests_with_coverage() {
@@ -84,7 +55,7 @@ fn test_reports_failures_and_errors_where_they_are_written() {
 
 #[test]
 fn a_failing_test_exits_1() {
-    let dir = scratch("failing");
+    let dir = scratch("cmd-failing");
     std::fs::write(
         dir.join("p.warden"),
         "package p\ntarget req: { n: int } default deny\n@control(\"X-1\")\nrule r on req as q {\n  allow when q.n > 1\n}\ntest t {\n  given req = { n: 1 }\n  expect allow r\n}\n",
@@ -131,23 +102,10 @@ fn test_json_and_junit_carry_the_same_results() {
         xml.contains(r#"<testsuites name="warden test" tests="6" failures="2" errors="2">"#),
         "{xml}"
     );
-    let mut reader = quick_xml::Reader::from_str(&xml);
-    let (mut cases, mut failures, mut errors) = (0, 0, 0);
-    loop {
-        match reader.read_event().expect("well-formed XML") {
-            quick_xml::events::Event::Eof => break,
-            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
-                match e.name().as_ref() {
-                    "testcase" => cases += 1,
-                    "failure" => failures += 1,
-                    "error" => errors += 1,
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-    assert_eq!((cases, failures, errors), (6, 2, 2));
+    assert_eq!(
+        count_elements(&xml, &["testcase", "failure", "error"]),
+        [6, 2, 2]
+    );
 }
 
 #[test]
@@ -159,7 +117,7 @@ fn test_of_a_policy_that_does_not_compile_exits_2_with_diagnostics() {
 
 #[test]
 fn fmt_rewrites_files_and_check_reports_them() {
-    let dir = scratch("fmt");
+    let dir = scratch("cmd-fmt");
     let messy = "package p   // the package\n\ntarget t: { a: string, b: { c: int, d: [string], e: string, f: string, g: string, h: string, i: string } } default deny\n@control(\"X-1\")   @severity(low)\nrule r on t as x {\n  // why\n  deny when x.a==\"q\"\n}\n";
     std::fs::write(dir.join("p.warden"), messy).unwrap();
     let out = warden_in(&dir, &["fmt", "--check", "."]);
@@ -216,7 +174,7 @@ fn the_bundled_examples_are_formatted() {
 
 #[test]
 fn lint_adds_hygiene_lints_to_compile() {
-    let dir = scratch("lint");
+    let dir = scratch("cmd-lint");
     std::fs::write(
         dir.join("p.warden"),
         "package p\ntarget t: { a: string } default allow\nrule r on t as x {\n  let unused = 1\n  deny when x.a == \"q\"\n  deny when false\n}\n",
