@@ -7,6 +7,7 @@ use crate::junit;
 use ariadne::{Color, Config, Fmt, IndexType, Label, Report, ReportKind};
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 use warden::{FindingReport, RuleInfo};
 
@@ -125,7 +126,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
             Ok(d) => d,
             Err(e) => {
                 let _ = writeln!(
-                    Writer(&mut out),
+                    out,
                     "{}: {}: {}\n",
                     paint(&format!("error[{}]", e.code), Color::Red),
                     result.file,
@@ -147,44 +148,42 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                 .as_ref()
                 .map_or((u32::MAX, 0), |l| (l.line, l.column))
         });
-        {
-            for (f, kind) in reported {
-                let code = f
-                    .code
-                    .clone()
-                    .unwrap_or_else(|| f.control.clone().unwrap_or_else(|| f.effect.clone()));
-                let spot = f.input_location.as_ref().and_then(|loc| {
-                    let text = result.text.as_deref()?;
-                    Some((underline(text, loc.line, loc.column)?, text))
-                });
-                match spot {
-                    Some((range, text)) => {
-                        let name = result.file.clone();
-                        let label = f.input_path.clone().unwrap_or_else(|| f.rule.clone());
-                        let report = Report::build(kind, (name.clone(), range.clone()))
-                            .with_config(config)
-                            .with_code(&code)
-                            .with_message(headline(f))
-                            .with_label(Label::new((name.clone(), range)).with_message(label))
-                            .with_note(rule_line(f, policy_root));
-                        let _ = report
-                            .finish()
-                            .write(ariadne::sources([(name, text)]), &mut out);
-                    }
-                    None => {
-                        let (word, hue) = match kind {
-                            ReportKind::Error => ("error", Color::Red),
-                            _ => ("warning", Color::Yellow),
-                        };
-                        let _ = writeln!(
-                            Writer(&mut out),
-                            "{}: {}\n  --> {}\n  = {}",
-                            paint(&format!("{word}[{code}]"), hue),
-                            headline(f),
-                            result.file,
-                            rule_line(f, policy_root)
-                        );
-                    }
+        for (f, kind) in reported {
+            let code = f
+                .code
+                .clone()
+                .unwrap_or_else(|| f.control.clone().unwrap_or_else(|| f.effect.clone()));
+            let spot = f.input_location.as_ref().and_then(|loc| {
+                let text = result.text.as_deref()?;
+                Some((underline(text, loc.line, loc.column)?, text))
+            });
+            match spot {
+                Some((range, text)) => {
+                    let name = result.file.clone();
+                    let label = f.input_path.clone().unwrap_or_else(|| f.rule.clone());
+                    let report = Report::build(kind, (name.clone(), range.clone()))
+                        .with_config(config)
+                        .with_code(&code)
+                        .with_message(headline(f))
+                        .with_label(Label::new((name.clone(), range)).with_message(label))
+                        .with_note(rule_line(f, policy_root));
+                    let _ = report
+                        .finish()
+                        .write(ariadne::sources([(name, text)]), &mut out);
+                }
+                None => {
+                    let (word, hue) = match kind {
+                        ReportKind::Error => ("error", Color::Red),
+                        _ => ("warning", Color::Yellow),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{}: {}\n  --> {}\n  = {}",
+                        paint(&format!("{word}[{code}]"), hue),
+                        headline(f),
+                        result.file,
+                        rule_line(f, policy_root)
+                    );
                 }
             }
         }
@@ -195,7 +194,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                 .map(|w| format!(" by `{}` until {} ({})", w.name, w.until, w.reason))
                 .unwrap_or_default();
             let _ = writeln!(
-                Writer(&mut out),
+                out,
                 "{}: {}: {} waived{waiver}",
                 paint("note", Color::Cyan),
                 result.file,
@@ -239,16 +238,6 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
 
 fn count(n: usize, what: &str) -> String {
     format!("{n} {what}{}", crate::plural(n))
-}
-
-/// Adapts a byte buffer for `write!`.
-struct Writer<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for Writer<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
 }
 
 /// `{"summary": {...}, "results": [{"file", "decision"} | {"file", "error"}]}`.
