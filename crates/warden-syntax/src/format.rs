@@ -2,7 +2,7 @@
 
 use crate::lexer::TokenKind;
 use crate::print::{SourceComment, print_file_with_comments};
-use warden_diagnostics::{Diagnostic, FileId, LineIndex};
+use warden_diagnostics::{Diagnostic, FileId};
 
 /// Formats a policy file. A file with syntax errors is not formatted: its
 /// diagnostics come back instead, so nothing a user wrote is lost.
@@ -20,18 +20,23 @@ pub fn format_source(text: &str) -> Result<String, Vec<Diagnostic>> {
         .filter(|i| i.doc.is_some())
         .map(|i| i.range.start)
         .collect();
-    let index = LineIndex::new(text);
     let mut comments = Vec::new();
     let mut doc_run: Vec<SourceComment> = Vec::new();
+    // The end of the last significant token, while no line break has followed it.
+    let mut code_on_line: Option<u32> = None;
     for token in parse.tokens() {
         let comment = || SourceComment {
             start: token.range.start,
-            line: index.line_col(text, token.range.start as usize).line,
+            trails: code_on_line,
             text: text[token.range.as_range()].trim_end().to_string(),
         };
         match token.kind {
             TokenKind::DocComment => doc_run.push(comment()),
-            TokenKind::Whitespace => {}
+            TokenKind::Whitespace => {
+                if text[token.range.as_range()].contains('\n') {
+                    code_on_line = None;
+                }
+            }
             TokenKind::Comment => {
                 comments.append(&mut doc_run);
                 comments.push(comment());
@@ -41,14 +46,10 @@ pub fn format_source(text: &str) -> Result<String, Vec<Diagnostic>> {
                     comments.append(&mut doc_run);
                 }
                 doc_run.clear();
+                code_on_line = Some(token.range.end);
             }
         }
     }
     comments.append(&mut doc_run);
-    let owned = text.to_string();
-    Ok(print_file_with_comments(tree, comments, move |offset| {
-        index
-            .line_col(&owned, offset.min(owned.len() as u32) as usize)
-            .line
-    }))
+    Ok(print_file_with_comments(tree, comments))
 }

@@ -24,20 +24,15 @@ pub fn print_file(file: &SourceFile) -> String {
 #[derive(Clone, Debug)]
 pub(crate) struct SourceComment {
     pub start: u32,
-    /// The 0-based source line it starts on.
-    pub line: u32,
+    /// The end of the code it trails on the same line, if it does.
+    pub trails: Option<u32>,
     pub text: String,
 }
 
 /// Prints `file` with its comments (sorted by position) put back.
-pub(crate) fn print_file_with_comments(
-    file: &SourceFile,
-    comments: Vec<SourceComment>,
-    line_of: impl Fn(u32) -> u32 + 'static,
-) -> String {
+pub(crate) fn print_file_with_comments(file: &SourceFile, comments: Vec<SourceComment>) -> String {
     let mut p = Printer {
         comments,
-        line_of: Some(Box::new(line_of)),
         ..Printer::default()
     };
     p.file(file);
@@ -69,7 +64,6 @@ struct Printer {
     /// Comments not yet printed, in source order.
     comments: Vec<SourceComment>,
     next_comment: usize,
-    line_of: Option<Box<dyn Fn(u32) -> u32>>,
 }
 
 /// Binding strength, loosest first; mirrors the grammar's levels.
@@ -169,15 +163,11 @@ impl Printer {
 
     /// Ends a statement's line, keeping the comments that trailed it there.
     fn after(&mut self, end: u32) {
-        if let Some(line_of) = &self.line_of {
-            let last_line = line_of(end.saturating_sub(1));
-            while let Some(c) = self.comments.get(self.next_comment) {
-                if c.line != last_line {
-                    break;
-                }
-                write!(self.out, "  {}", c.text).unwrap();
-                self.next_comment += 1;
-            }
+        while let Some(c) = self.comments.get(self.next_comment)
+            && c.trails == Some(end)
+        {
+            write!(self.out, "  {}", c.text).unwrap();
+            self.next_comment += 1;
         }
         self.out.push('\n');
     }
