@@ -39,50 +39,23 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
         let meta = std::fs::metadata(path)
             .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
         if meta.is_dir() {
-            let before = out.len();
-            walk(path, &mut out)?;
-            if out.len() == before {
+            let found = warden::files_below(path, &|name| {
+                [".yaml", ".yml", ".json"]
+                    .iter()
+                    .any(|ext| name.ends_with(ext))
+            })?;
+            if found.is_empty() {
                 return Err(Failure(format!(
                     "no manifests (`*.yaml`, `*.yml`, `*.json`) in `{}`",
                     path.display()
                 )));
             }
+            out.extend(found);
         } else {
             out.push(path.clone());
         }
     }
     Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Failure(format!("cannot read `{}`: {e}", dir.display())))?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-        })
-        .collect();
-    paths.sort();
-    for path in paths {
-        // Symbolic links to folders are not followed: no cycles, no surprises.
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            walk(&path, out)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-        {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// When the progress bar shows.

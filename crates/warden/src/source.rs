@@ -126,6 +126,40 @@ fn collect(
     dir: &Path,
     out: &mut PolicySources,
 ) -> Result<(), (std::path::PathBuf, std::io::Error)> {
+    let mut paths = Vec::new();
+    walk(dir, &|name| name.ends_with(".warden"), &mut paths)?;
+    for path in paths {
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = read_text(&path).map_err(|e| (path.clone(), e))?;
+        out.files.push((relative, text));
+    }
+    Ok(())
+}
+
+/// The files below `dir` whose names `wanted` accepts, in path order.
+/// Hidden entries are skipped, and a symbolic link to a folder is not
+/// followed (it could lead back up the tree).
+pub fn files_below(
+    dir: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Vec<std::path::PathBuf>, EngineError> {
+    let mut out = Vec::new();
+    walk(dir, wanted, &mut out).map_err(|(path, source)| EngineError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(out)
+}
+
+fn walk(
+    dir: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    out: &mut Vec<std::path::PathBuf>,
+) -> Result<(), (std::path::PathBuf, std::io::Error)> {
     let entries = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
     let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.path());
@@ -137,21 +171,11 @@ fn collect(
         }
         let file_type = entry.file_type().map_err(|e| (path.clone(), e))?;
         if file_type.is_dir() {
-            collect(root, &path, out)?;
+            walk(&path, wanted, out)?;
+        } else if file_type.is_symlink() && path.is_dir() {
             continue;
-        }
-        // A link to a folder could lead back up the tree: not followed.
-        if file_type.is_symlink() && path.is_dir() {
-            continue;
-        }
-        if name.ends_with(".warden") {
-            let relative = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            let text = read_text(&path).map_err(|e| (path.clone(), e))?;
-            out.files.push((relative, text));
+        } else if wanted(&name) {
+            out.push(path);
         }
     }
     Ok(())
