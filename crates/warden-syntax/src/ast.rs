@@ -38,6 +38,55 @@ pub struct SourceFile {
     pub items: Vec<Item>,
 }
 
+impl SourceFile {
+    /// Where each declaration and record field that has a `///` doc starts, in order.
+    pub fn documented_starts(&self) -> Vec<u32> {
+        fn fields(ty: &TypeExpr, out: &mut Vec<u32>) {
+            match &ty.kind {
+                TypeExprKind::Record { fields: decls, .. } => {
+                    for field in decls {
+                        if field.doc.is_some() {
+                            out.push(field.range.start);
+                        }
+                        fields(&field.ty, out);
+                    }
+                }
+                TypeExprKind::Union(members) => members.iter().for_each(|m| fields(m, out)),
+                TypeExprKind::Optional(inner)
+                | TypeExprKind::List(inner)
+                | TypeExprKind::Map(inner) => fields(inner, out),
+                TypeExprKind::Named(_)
+                | TypeExprKind::Any
+                | TypeExprKind::Literal(_)
+                | TypeExprKind::Schema(_)
+                | TypeExprKind::Error => {}
+            }
+        }
+        let mut out = Vec::new();
+        for item in &self.items {
+            if item.doc.is_some() {
+                out.push(item.range.start);
+            }
+            match &item.kind {
+                ItemKind::Type(t) => fields(&t.ty, &mut out),
+                ItemKind::Target(t) => fields(&t.ty, &mut out),
+                ItemKind::Data(d) => fields(&d.ty, &mut out),
+                ItemKind::Fn(f) => {
+                    for param in &f.params {
+                        fields(&param.ty, &mut out);
+                    }
+                    if let Some(ret) = &f.ret {
+                        fields(ret, &mut out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct PackageDecl {
     pub path: Path,
@@ -291,6 +340,8 @@ pub enum TypeExprKind {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldDecl {
+    /// Its `///` documentation (shown on hover).
+    pub doc: Option<String>,
     pub name: Name,
     pub optional: bool,
     pub ty: TypeExpr,

@@ -12,14 +12,9 @@ pub fn format_source(text: &str) -> Result<String, Vec<Diagnostic>> {
         return Err(parse.diagnostics().to_vec());
     }
     let tree = parse.tree();
-    // `///` runs the parser attached to an item are printed from the tree;
+    // `///` runs the parser attached to an item or a field are printed from the tree;
     // any other comment, `///` included, is kept verbatim.
-    let item_starts: Vec<u32> = tree
-        .items
-        .iter()
-        .filter(|i| i.doc.is_some())
-        .map(|i| i.range.start)
-        .collect();
+    let documented = tree.documented_starts();
     let mut comments = Vec::new();
     let mut doc_run: Vec<SourceComment> = Vec::new();
     // The end of the last significant token, while no line break has followed it.
@@ -42,7 +37,7 @@ pub fn format_source(text: &str) -> Result<String, Vec<Diagnostic>> {
                 comments.push(comment());
             }
             _ => {
-                if !item_starts.contains(&token.range.start) {
+                if documented.binary_search(&token.range.start).is_err() {
                     comments.append(&mut doc_run);
                 }
                 doc_run.clear();

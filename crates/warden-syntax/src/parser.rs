@@ -54,6 +54,8 @@ pub struct Ctx {
     file: FileId,
     pub(crate) recovered: Vec<Recovery>,
     diagnostics: Vec<Diagnostic>,
+    /// `///` runs by the offset of the token they document.
+    docs: Vec<(usize, String)>,
 }
 
 impl Ctx {
@@ -62,7 +64,18 @@ impl Ctx {
             file,
             recovered: Vec::new(),
             diagnostics: Vec::new(),
+            docs: Vec::new(),
         }
+    }
+
+    /// The `///` run right above the token at `offset`.
+    pub(crate) fn doc_at(&self, offset: usize) -> Option<String> {
+        // Runs are in source order.
+        let index = self
+            .docs
+            .binary_search_by_key(&offset, |(at, _)| *at)
+            .ok()?;
+        Some(self.docs[index].1.clone())
     }
 
     fn span(&self, range: TextRange) -> Span {
@@ -324,6 +337,7 @@ fn find_close(input: &str, from: usize, end: usize) -> Option<usize> {
 pub fn parse(file: FileId, text: &str) -> Parse {
     let tokens = lex(text);
     let mut ctx = Ctx::new(file);
+    ctx.docs = doc_runs(text, &tokens);
     let stream = parser_tokens(&mut ctx, text, &tokens, 0, text.len(), true);
     let result =
         grammar::FileParser::new().parse(text, &mut ctx, stream.into_iter().map(Ok::<_, Void>));
@@ -340,7 +354,9 @@ pub fn parse(file: FileId, text: &str) -> Parse {
         let d = convert_error(file, text, recovery.error);
         ctx.report(d);
     }
-    attach_docs(text, &tokens, &mut tree);
+    for item in &mut tree.items {
+        item.doc = ctx.doc_at(item.range.start as usize);
+    }
     if tree.package.is_none() && !tree.items.is_empty() {
         let first = tree.items[0].range;
         ctx.report(
@@ -775,9 +791,10 @@ fn dedup_cascades(diagnostics: &mut Vec<Diagnostic>) {
     });
 }
 
-/// Attaches each run of `///` lines directly above an item to that item.
-fn attach_docs(text: &str, tokens: &[Token], tree: &mut SourceFile) {
-    let mut docs: Vec<(usize, String)> = Vec::new(); // (offset of the next significant token, doc)
+/// The runs of `///` lines in `text`, each keyed by the offset of the
+/// significant token right below it (an item or a record field).
+fn doc_runs(text: &str, tokens: &[Token]) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
     let mut current: Vec<&str> = Vec::new();
     for token in tokens {
         match token.kind {
@@ -795,9 +812,5 @@ fn attach_docs(text: &str, tokens: &[Token], tree: &mut SourceFile) {
             }
         }
     }
-    for item in &mut tree.items {
-        if let Some((_, doc)) = docs.iter().find(|(at, _)| *at == item.range.start as usize) {
-            item.doc = Some(doc.clone());
-        }
-    }
+    docs
 }

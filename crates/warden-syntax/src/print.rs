@@ -200,15 +200,21 @@ impl Printer {
         }
     }
 
+    /// A `///` run, a line each, at `indent`.
+    fn doc(&mut self, doc: &str, indent: usize) {
+        for line in doc.lines() {
+            let pad = " ".repeat(indent);
+            if line.is_empty() {
+                writeln!(self.out, "{pad}///").unwrap();
+            } else {
+                writeln!(self.out, "{pad}/// {line}").unwrap();
+            }
+        }
+    }
+
     fn item(&mut self, item: &Item) {
         if let Some(doc) = &item.doc {
-            for line in doc.lines() {
-                if line.is_empty() {
-                    self.out.push_str("///\n");
-                } else {
-                    writeln!(self.out, "/// {line}").unwrap();
-                }
-            }
+            self.doc(doc, 0);
         }
         for (i, attr) in item.attributes.iter().enumerate() {
             if i > 0 {
@@ -450,6 +456,10 @@ impl Printer {
                             if i > 0 {
                                 p.out.push_str(", ");
                             }
+                            if f.doc.is_some() {
+                                // A documented field has its own line: never flat.
+                                p.out.push('\n');
+                            }
                             field(p, f);
                         }
                         if *open {
@@ -462,6 +472,9 @@ impl Printer {
                         let indent = p.indent();
                         p.out.push_str("{\n");
                         for f in fields {
+                            if let Some(doc) = &f.doc {
+                                p.doc(doc, indent + 2);
+                            }
                             p.out.push_str(&" ".repeat(indent + 2));
                             field(p, f);
                             p.out.push_str(",\n");

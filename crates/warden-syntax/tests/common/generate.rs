@@ -189,13 +189,22 @@ fn type_expr() -> impl Strategy<Value = TypeExpr> {
                 .clone()
                 .prop_map(move |i| t(TypeExprKind::Optional(Box::new(i)))),
             (
-                prop::collection::vec((field(), any::<bool>(), inner), 0..3),
+                prop::collection::vec(
+                    (
+                        field(),
+                        any::<bool>(),
+                        inner,
+                        prop::option::of("[a-z]{1,8}")
+                    ),
+                    0..3
+                ),
                 any::<bool>()
             )
                 .prop_map(move |(fields, open)| {
                     let mut fields: Vec<FieldDecl> = fields
                         .into_iter()
-                        .map(|(name, optional, ty)| FieldDecl {
+                        .map(|(name, optional, ty, doc)| FieldDecl {
+                            doc,
                             name,
                             optional,
                             ty,
