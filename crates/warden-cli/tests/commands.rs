@@ -47,8 +47,13 @@ fn test_reports_failures_and_errors_where_they_are_written() {
               tests/cli/test-cmd/policy.warden:34:17: [E0401] the input does not match the type of target `order`:
                 $.quantity: expected int, found "lots"
         pass  shop.huge_order_is_denied (tests/cli/test-cmd/policy.warden:38:6)
+        pass  shop.patched_fixture_is_allowed (tests/cli/test-cmd/policy.warden:43:6)
+        ERROR shop.patch_removing_a_required_field_is_an_error (tests/cli/test-cmd/policy.warden:48:6)
+              tests/cli/test-cmd/policy.warden:49:17: [E0401] the input does not match the type of target `order`:
+                $.item: expected string, found nothing (the field is missing)
+        pass  shop.patched_inline_input_is_checked (tests/cli/test-cmd/policy.warden:53:6)
 
-        6 tests: 2 passed, 2 failed, 2 could not run
+        9 tests: 4 passed, 2 failed, 3 could not run
     "#]]
     .assert_eq(&stdout(&out));
 }
@@ -83,7 +88,7 @@ fn test_json_and_junit_carry_the_same_results() {
     let json: Json = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert_eq!(
         json["summary"],
-        serde_json::json!({"total": 6, "passed": 2, "failed": 2, "errors": 2})
+        serde_json::json!({"total": 9, "passed": 4, "failed": 2, "errors": 3})
     );
     assert_eq!(json["tests"][1]["status"], "failed");
     assert_eq!(json["tests"][1]["failures"][0]["location"]["line"], 20);
@@ -99,12 +104,12 @@ fn test_json_and_junit_carry_the_same_results() {
     ]);
     let xml = stdout(&out);
     assert!(
-        xml.contains(r#"<testsuites name="warden test" tests="6" failures="2" errors="2">"#),
+        xml.contains(r#"<testsuites name="warden test" tests="9" failures="2" errors="3">"#),
         "{xml}"
     );
     assert_eq!(
         count_elements(&xml, &["testcase", "failure", "error"]),
-        [6, 2, 2]
+        [9, 2, 3]
     );
 }
 

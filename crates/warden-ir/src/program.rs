@@ -178,11 +178,22 @@ pub struct Test {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TestInput {
     Inline(serde_json::Value),
-    /// `fixture("path")`, relative to the folder of the file that names it.
+    /// `fixture("path") + { … } + …`: the file, relative to the folder of the
+    /// file that names it, with each patch laid over it in turn.
     Fixture {
         path: String,
+        patches: Vec<serde_json::Value>,
         span: Span,
     },
+}
+
+/// Lays `patches` over `document` in turn, as JSON Merge Patch (RFC 7386)
+/// does: objects merge field by field, any other value replaces, and `null`
+/// removes a field.
+pub fn apply_patches(document: &mut serde_json::Value, patches: &[serde_json::Value]) {
+    for patch in patches {
+        json_patch::merge(document, patch);
+    }
 }
 
 /// `expect deny|allow|warn [RULE] [with KEY = VALUE, …]`.

@@ -992,7 +992,8 @@ impl<'a> Analysis<'a> {
         found
     }
 
-    /// `fixture("file")` or a constant checked against `ty`, every bad path reported.
+    /// `fixture("file")` or a constant checked against `ty`, every bad path
+    /// reported; either may be followed by `+ { … }` patches.
     fn test_input(
         &mut self,
         f: usize,
@@ -1000,7 +1001,24 @@ impl<'a> Analysis<'a> {
         ty: &ir::Ty,
         what: &str,
     ) -> Option<ir::TestInput> {
-        if let ast::ExprKind::Call { callee, args } = &value.kind
+        // `base + { … } + { … }` parses as `(base + { … }) + { … }`.
+        let mut base = value;
+        let mut patch_exprs = Vec::new();
+        while let ast::ExprKind::Binary {
+            op: ast::BinaryOp::Add,
+            lhs,
+            rhs,
+        } = &base.kind
+            && matches!(rhs.kind, ast::ExprKind::Record(_))
+        {
+            patch_exprs.push(&**rhs);
+            base = lhs;
+        }
+        let mut patches = Vec::new();
+        for patch in patch_exprs.into_iter().rev() {
+            patches.push(self.const_json(f, patch, crate::consts::ConstUse::TestInput)?);
+        }
+        if let ast::ExprKind::Call { callee, args } = &base.kind
             && let ast::ExprKind::Name(name) = &callee.kind
             && name.text == "fixture"
         {
@@ -1012,13 +1030,14 @@ impl<'a> Analysis<'a> {
                     },
                 ] => Some(ir::TestInput::Fixture {
                     path: path.clone(),
+                    patches,
                     span: self.span(f, value.range),
                 }),
                 _ => {
                     self.report(
                         Diagnostic::new(
                             Code::E0308,
-                            self.span(f, value.range),
+                            self.span(f, base.range),
                             "`fixture` takes one string: the file's path",
                         )
                         .with_help("e.g. `fixture(\"fixtures/no-sso.yaml\")`, relative to this policy file"),
@@ -1027,7 +1046,8 @@ impl<'a> Analysis<'a> {
                 }
             };
         }
-        let json = self.const_json(f, value, crate::consts::ConstUse::TestInput)?;
+        let mut json = self.const_json(f, base, crate::consts::ConstUse::TestInput)?;
+        ir::apply_patches(&mut json, &patches);
         match warden_ir::json_to_value(&self.program.types, ty, &json) {
             Ok(_) => Some(ir::TestInput::Inline(json)),
             Err(errors) => {

@@ -194,7 +194,11 @@ impl Engine {
         let read = |input: &TestInput| -> Result<Json, (String, Option<warden_diagnostics::Span>)> {
             match input {
                 TestInput::Inline(json) => Ok(json.clone()),
-                TestInput::Fixture { path, span } => {
+                TestInput::Fixture {
+                    path,
+                    patches,
+                    span,
+                } => {
                     let fail = |message: String| (message, Some(*span));
                     let Some(root) = root else {
                         return Err(fail(format!(
@@ -212,7 +216,11 @@ impl Engine {
                         fail(format!("cannot read fixture `{}`: {e}", full.display()))
                     })?;
                     Document::parse(&full.display().to_string(), &text)
-                        .map(|d| d.value)
+                        .map(|d| {
+                            let mut value = d.value;
+                            warden_ir::apply_patches(&mut value, patches);
+                            value
+                        })
                         .map_err(|e| {
                             fail(format!(
                                 "[{}] {e}",
