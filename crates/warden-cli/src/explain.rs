@@ -25,7 +25,12 @@ pub fn looks_like_code(text: &str) -> bool {
 }
 
 /// A rule by its full name, or by a unique suffix (`sso_required`, `identity.sso_required`).
-pub fn rule(engine: &Engine, name: &str, policy: &std::path::Path) -> Result<String, Failure> {
+pub fn rule(
+    engine: &Engine,
+    name: &str,
+    policy: &str,
+    root: &std::path::Path,
+) -> Result<String, Failure> {
     let rules = engine.rules();
     let matches: Vec<_> = rules
         .iter()
@@ -46,10 +51,7 @@ pub fn rule(engine: &Engine, name: &str, policy: &std::path::Path) -> Result<Str
                     .and_then(|s| rules.iter().find(|r| r.name == s || short(&r.name) == s))
                     .map(|r| format!("; did you mean `{}`?", r.name))
                     .unwrap_or_default();
-            return Err(Failure(format!(
-                "no rule `{name}` in `{}`{hint}",
-                policy.display()
-            )));
+            return Err(Failure(format!("no rule `{name}` in {policy}{hint}")));
         }
         many => {
             let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
@@ -85,7 +87,7 @@ pub fn rule(engine: &Engine, name: &str, policy: &std::path::Path) -> Result<Str
     let _ = writeln!(
         out,
         "  source:   {}:{}:{}\n",
-        crate::report::policy_path(policy, &rule.location.file),
+        crate::report::policy_path(root, &rule.location.file),
         rule.location.line,
         rule.location.column
     );

@@ -47,6 +47,26 @@ enum Command {
     Decide(DecideArgs),
 }
 
+/// The policy set a command works on.
+#[derive(clap::Args)]
+struct PolicyArgs {
+    /// A policy folder or file; repeat it to compose a set, e.g. the checklist
+    /// and a team's own rules (default: ./policies, else the bundled stdlib-policies).
+    #[arg(long = "policy", value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+impl PolicyArgs {
+    /// The paths given, or the default policy folder.
+    fn paths(&self) -> Vec<PathBuf> {
+        if self.paths.is_empty() {
+            vec![default_policy()]
+        } else {
+            self.paths.clone()
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct CompileArgs {
     /// Policy folders or files (default: ./policies, else the bundled stdlib-policies).
@@ -67,9 +87,8 @@ struct CheckArgs {
     /// Manifest files, or folders searched recursively for `*.yaml`, `*.yml`, `*.json`.
     #[arg(required = true, value_name = "MANIFEST")]
     manifests: Vec<PathBuf>,
-    /// The policy folder (default: ./policies, else the bundled stdlib-policies).
-    #[arg(long)]
-    policy: Option<PathBuf>,
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// A data file whose top-level object is merged into `data` (repeatable).
     #[arg(long = "data", value_name = "FILE")]
     data: Vec<PathBuf>,
@@ -101,16 +120,14 @@ struct ExplainArgs {
     /// A rule (`microapps.identity.sso_required`, or a unique suffix such as `sso_required`) or a code (`E0204`).
     #[arg(value_name = "RULE|CODE")]
     what: String,
-    /// The policy folder rules are looked up in (default: ./policies, else the bundled stdlib-policies).
-    #[arg(long)]
-    policy: Option<PathBuf>,
+    #[command(flatten)]
+    policy: PolicyArgs,
 }
 
 #[derive(clap::Args)]
 struct TestArgs {
-    /// The policy folder (default: ./policies, else the bundled stdlib-policies).
-    #[arg(long)]
-    policy: Option<PathBuf>,
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// Report which rules and clauses no test reached.
     #[arg(long)]
     coverage: bool,
@@ -144,9 +161,8 @@ enum CheckFormat {
 struct DecideArgs {
     /// The input document (JSON or YAML); `-` reads standard input.
     input: PathBuf,
-    /// The policy folder (default: ./policies, else the bundled stdlib-policies).
-    #[arg(long)]
-    policy: Option<PathBuf>,
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// A data file whose top-level object is merged into `data` (repeatable).
     #[arg(long = "data", value_name = "FILE")]
     data: Vec<PathBuf>,
@@ -231,72 +247,72 @@ fn no_color_unset() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// The policy files at `path`; a folder without any is an error, not an empty set.
-fn read_policies(path: &Path) -> Result<PolicySources, Failure> {
-    let sources = PolicySources::from_path(path)?;
-    if sources.files.is_empty() {
-        return Err(Failure(format!(
-            "no `.warden` files in `{}`",
-            path.display()
-        )));
+/// The policy files at `paths`, as one set; a path without any is an error, not an empty set.
+fn read_policies(paths: &[PathBuf]) -> Result<PolicySources, Failure> {
+    for path in paths {
+        // Each path must hold policies: a mistyped folder must not pass unnoticed beside a good one.
+        if PolicySources::from_path(path)?.files.is_empty() {
+            return Err(Failure(format!(
+                "no `.warden` files in `{}`",
+                path.display()
+            )));
+        }
     }
-    Ok(sources)
+    Ok(PolicySources::from_paths(paths)?)
 }
 
-/// Compiles a policy folder, printing its diagnostics; `None` when it has errors.
-fn load_engine(path: &Path) -> Result<Option<Engine>, Failure> {
-    let sources = read_policies(path)?;
-    let (program, diagnostics) = warden::compile_sources(&sources);
+/// The paths of a policy set, for messages: `a`, or `a` and `b`.
+fn describe(paths: &[PathBuf]) -> String {
+    let names: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+    names.join(" and ")
+}
+
+/// Compiles a policy set, printing its diagnostics; `None` when it has errors.
+fn load_engine(sources: &PolicySources) -> Option<Engine> {
+    let (program, diagnostics) = warden::compile_sources(sources);
     if !diagnostics.is_empty() {
         print_err(&render::human(&diagnostics, &sources.files, color()));
     }
     if diagnostics.iter().any(warden::Diagnostic::is_error) {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(Engine::from_program(
+    Some(Engine::from_program(
         program,
         diagnostics,
         sources.revision(),
-    )))
+    ))
 }
 
 fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
-    let paths = if args.paths.is_empty() {
-        vec![default_policy()]
+    let paths = PolicyArgs { paths: args.paths }.paths();
+    let sources = read_policies(&paths)?;
+    let (_, diagnostics) = if lint {
+        warden::lint_sources(&sources)
     } else {
-        args.paths
+        warden::compile_sources(&sources)
     };
-    let mut failed = false;
-    let mut all = Vec::new();
-    for path in &paths {
-        let sources = read_policies(path)?;
-        let (_, diagnostics) = if lint {
-            warden::lint_sources(&sources)
-        } else {
-            warden::compile_sources(&sources)
-        };
-        failed |= diagnostics.iter().any(warden::Diagnostic::is_error);
-        match args.format {
-            DiagnosticFormat::Human => {
-                print_err(&render::human(&diagnostics, &sources.files, color()));
-                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-                let warnings = diagnostics.len() - errors;
-                print_err(&format!(
-                    "{}: {} file{}, {errors} error{}, {warnings} warning{}\n",
-                    path.display(),
-                    sources.files.len(),
-                    plural(sources.files.len()),
-                    plural(errors),
-                    plural(warnings)
-                ));
-            }
-            DiagnosticFormat::Json => all.extend(render::json(&diagnostics, &sources.files, path)),
+    match args.format {
+        DiagnosticFormat::Human => {
+            print_err(&render::human(&diagnostics, &sources.files, color()));
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            let warnings = diagnostics.len() - errors;
+            let label: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            print_err(&format!(
+                "{}: {} file{}, {errors} error{}, {warnings} warning{}\n",
+                label.join(" + "),
+                sources.files.len(),
+                plural(sources.files.len()),
+                plural(errors),
+                plural(warnings)
+            ));
         }
+        DiagnosticFormat::Json => print_out(&serde_json::to_string_pretty(&render::json(
+            &diagnostics,
+            &sources.files,
+            &sources.root,
+        ))?),
     }
-    if let DiagnosticFormat::Json = args.format {
-        print_out(&serde_json::to_string_pretty(&all)?);
-    }
-    Ok(if failed {
+    Ok(if diagnostics.iter().any(warden::Diagnostic::is_error) {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -364,12 +380,18 @@ fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {
     }
 }
 
-/// Compiles the policy folder and merges the data files: the engine a command decides with.
-fn engine_with_data(policy: &Path, data: &[PathBuf]) -> Result<Engine, Failure> {
-    let Some(mut engine) = load_engine(policy)? else {
+/// Compiles the policy set and merges the data files: the engine a command
+/// decides with, and the sources (whose `root` locates the policy files).
+fn engine_with_data(
+    policy: &PolicyArgs,
+    data: &[PathBuf],
+) -> Result<(Engine, PolicySources), Failure> {
+    let paths = policy.paths();
+    let sources = read_policies(&paths)?;
+    let Some(mut engine) = load_engine(&sources) else {
         return Err(Failure(format!(
-            "the policies in `{}` do not compile",
-            policy.display()
+            "the policies in {} do not compile",
+            describe(&paths)
         )));
     };
     for file in data {
@@ -379,20 +401,20 @@ fn engine_with_data(policy: &Path, data: &[PathBuf]) -> Result<Engine, Failure> 
             message: format!("{}: {e}", file.display()),
         })?;
     }
-    Ok(engine)
+    Ok((engine, sources))
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let now = parse_now(args.now.as_deref())?;
-    let policy = args.policy.unwrap_or_else(default_policy);
     let files = check::collect(&args.manifests)?;
-    let engine = engine_with_data(&policy, &args.data)?;
+    let (engine, sources) = engine_with_data(&args.policy, &args.data)?;
+    let policy = &sources.root;
     if engine.program().target_by_name(check::TARGET).is_none() {
         return Err(Failure {
             code: Some(warden::Code::E0404),
             message: format!(
-                "the policies in `{}` declare no `{}` target to check manifests against",
-                policy.display(),
+                "the policies in {} declare no `{}` target to check manifests against",
+                describe(&args.policy.paths()),
                 check::TARGET
             ),
         });
@@ -403,10 +425,10 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     };
     let results = check::run(&engine, &files, now, &options, args.progress);
     let text = match args.format {
-        CheckFormat::Human => report::human(&results, &policy, color_stdout()),
+        CheckFormat::Human => report::human(&results, policy, color_stdout()),
         CheckFormat::Json => serde_json::to_string_pretty(&report::json(&results))?,
         CheckFormat::Sarif => {
-            serde_json::to_string_pretty(&report::sarif(&results, &engine.rules(), &policy))?
+            serde_json::to_string_pretty(&report::sarif(&results, &engine.rules(), policy))?
         }
         CheckFormat::Junit => report::junit(&results, &engine.rules()),
         CheckFormat::Github => report::github(&results),
@@ -416,23 +438,13 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
 }
 
 fn fmt(args: FmtArgs) -> Result<ExitCode, Failure> {
-    let paths = if args.paths.is_empty() {
-        vec![default_policy()]
-    } else {
-        args.paths
-    };
-    let mut files = Vec::new();
-    for path in &paths {
-        let sources = read_policies(path)?;
-        for (relative, text) in sources.files {
-            let full = if path.is_dir() {
-                path.join(&relative)
-            } else {
-                path.clone()
-            };
-            files.push((full, text));
-        }
-    }
+    let paths = PolicyArgs { paths: args.paths }.paths();
+    let sources = read_policies(&paths)?;
+    let files: Vec<(PathBuf, String)> = sources
+        .files
+        .into_iter()
+        .map(|(relative, text)| (sources.root.join(relative), text))
+        .collect();
     let (mut unformatted, mut broken) = (0, 0);
     for (path, text) in &files {
         let shown = path.display().to_string();
@@ -496,20 +508,26 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {
             ))),
         };
     }
-    let policy = args.policy.unwrap_or_else(default_policy);
-    let engine = engine_with_data(&policy, &[])?;
-    print_out(explain::rule(&engine, &args.what, &policy)?.trim_end());
+    let (engine, sources) = engine_with_data(&args.policy, &[])?;
+    print_out(
+        explain::rule(
+            &engine,
+            &args.what,
+            &describe(&args.policy.paths()),
+            &sources.root,
+        )?
+        .trim_end(),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 fn test(args: TestArgs) -> Result<ExitCode, Failure> {
-    let policy = args.policy.unwrap_or_else(default_policy);
-    let engine = engine_with_data(&policy, &[])?;
-    let run = engine.run_tests(Some(&policy));
+    let (engine, sources) = engine_with_data(&args.policy, &[])?;
+    let run = engine.run_tests(Some(&sources.root));
     let text = match args.format {
-        TestFormat::Human => test_report::human(&run, &policy, args.coverage, color_stdout()),
+        TestFormat::Human => test_report::human(&run, &sources.root, args.coverage, color_stdout()),
         TestFormat::Json => serde_json::to_string_pretty(&test_report::json(&run, args.coverage))?,
-        TestFormat::Junit => test_report::junit(&run, &policy),
+        TestFormat::Junit => test_report::junit(&run, &sources.root),
     };
     print_out(text.trim_end());
     Ok(exit_code(run.summary.errors, run.summary.failed))
@@ -517,8 +535,7 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
 
 fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
     let now = parse_now(args.now.as_deref())?;
-    let policy = args.policy.unwrap_or_else(default_policy);
-    let engine = engine_with_data(&policy, &args.data)?;
+    let (engine, _) = engine_with_data(&args.policy, &args.data)?;
     let input = read_document(&args.input)?;
     let options = DecideOptions {
         explain: args.explain,

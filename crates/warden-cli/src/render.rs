@@ -95,11 +95,7 @@ pub fn json(
             let index = LineIndex::new(text);
             let start = index.line_col(text, d.primary.span.range.start as usize);
             let end = index.line_col(text, d.primary.span.range.end as usize);
-            let file = if root.is_dir() {
-                root.join(path).display().to_string()
-            } else {
-                root.display().to_string()
-            };
+            let file = crate::report::policy_path(root, path);
             Some(JsonDiagnostic {
                 code: d.code.to_string(),
                 severity: d.severity.as_str(),

@@ -60,14 +60,11 @@ pub fn paint(color: bool, text: &str, hue: Color) -> String {
     }
 }
 
-/// `microapps/identity.warden` joined to the policy folder, as a path from
-/// the working directory: what an editor or a code-scanning UI can open.
+/// `microapps/identity.warden` joined to the folder the policy files were
+/// read from, as a path from the working directory: what an editor or a
+/// code-scanning UI can open.
 pub fn policy_path(policy_root: &Path, file: &str) -> String {
-    let joined = if policy_root.is_dir() {
-        policy_root.join(file)
-    } else {
-        policy_root.to_path_buf()
-    };
+    let joined = policy_root.join(file);
     let text = joined.display().to_string().replace('\\', "/");
     text.strip_prefix("./").map(str::to_string).unwrap_or(text)
 }

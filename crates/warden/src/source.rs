@@ -3,7 +3,7 @@
 use crate::EngineError;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use warden_diagnostics::Diagnostic;
 use warden_ir::Program;
@@ -17,6 +17,9 @@ pub struct PolicySources {
     pub files: Vec<(String, String)>,
     /// JSON files (schemas) by path.
     pub schemas: BTreeMap<String, String>,
+    /// The folder the paths are relative to: where fixtures and reports find
+    /// the files on disk (empty for texts held in memory).
+    pub root: PathBuf,
 }
 
 impl PolicySources {
@@ -40,17 +43,48 @@ impl PolicySources {
             );
             sources.files.push((name, text));
             // `policy.warden` has the parent `""`: the current folder.
-            path.parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-                .to_path_buf()
+            path.parent().unwrap_or(Path::new("")).to_path_buf()
         } else {
             collect(path, path, &mut sources).map_err(|(p, e)| io(&p, e))?;
             path.to_path_buf()
         };
         sources.files.sort();
         sources.read_named_schemas(&root);
+        sources.root = root;
         Ok(sources)
+    }
+
+    /// One policy set from several folders or files: a team's own rules
+    /// beside the checklist they import, each left where it is. With more
+    /// than one path, each file is named by its path from the working
+    /// directory, so the folders cannot collide.
+    pub fn from_paths(paths: &[impl AsRef<Path>]) -> Result<Self, EngineError> {
+        if let [one] = paths {
+            return Self::from_path(one);
+        }
+        let mut all = PolicySources::default();
+        for path in paths {
+            let one = Self::from_path(path)?;
+            let prefixed = |key: String| {
+                let joined = one.root.join(key).to_string_lossy().replace('\\', "/");
+                joined
+                    .strip_prefix("./")
+                    .map(str::to_string)
+                    .unwrap_or(joined)
+            };
+            for (key, text) in one.files {
+                all.files.push((prefixed(key), text));
+            }
+            // The compiler finds a schema by the normalized path from its file.
+            for (key, text) in one.schemas {
+                all.schemas
+                    .insert(warden_db::normalize_path(&prefixed(key)), text);
+            }
+        }
+        all.files.sort();
+        // The same file reached twice (`--policy a --policy a`) is one file.
+        all.files.dedup();
+        Ok(all)
     }
 
     /// Reads the schema files the policies name, relative to each policy file.
@@ -93,6 +127,7 @@ impl PolicySources {
         PolicySources {
             files,
             schemas: BTreeMap::new(),
+            root: PathBuf::new(),
         }
     }
 
@@ -257,6 +292,41 @@ mod tests {
             PolicySources::from_path(&dir).unwrap().revision(),
             before,
             "unrelated files do not change the revision"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn several_paths_make_one_set_with_files_named_from_the_working_directory() {
+        let dir = scratch("compose");
+        std::fs::create_dir_all(dir.join("team")).unwrap();
+        std::fs::write(
+            dir.join("sub/p.warden"),
+            "package base\ntype T = schema \"t.schema.json\"\ntarget manifest: T default allow\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("sub/t.schema.json"), "{\"type\": \"object\"}").unwrap();
+        // The same relative name in the other folder must not collide.
+        std::fs::write(
+            dir.join("team/p.warden"),
+            "package team\nimport base\n@control(\"T-1\")\nrule r on manifest as m {\n  deny when false\n}\n",
+        )
+        .unwrap();
+        let sources =
+            PolicySources::from_paths(&[dir.join("sub"), dir.join("team"), dir.join("team")])
+                .expect("loads");
+        let names: Vec<&str> = sources.files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            names.len(),
+            2,
+            "a folder given twice is read once: {names:?}"
+        );
+        assert!(names[0].ends_with("/sub/p.warden") && names[1].ends_with("/team/p.warden"));
+        assert_eq!(sources.root, std::path::PathBuf::new());
+        let (_, diagnostics) = compile_sources(&sources);
+        assert!(
+            !diagnostics.iter().any(Diagnostic::is_error),
+            "the schema is found and the import resolves: {diagnostics:?}"
         );
         std::fs::remove_dir_all(&dir).ok();
     }

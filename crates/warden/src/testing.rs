@@ -207,11 +207,7 @@ impl Engine {
                     };
                     let (file, _, _) = program.location(*span);
                     let base = Path::new(file).parent().unwrap_or(Path::new(""));
-                    let full = if root.is_dir() {
-                        root.join(base).join(path)
-                    } else {
-                        root.parent().unwrap_or(Path::new("")).join(path)
-                    };
+                    let full = root.join(base).join(path);
                     let text = std::fs::read_to_string(&full).map_err(|e| {
                         fail(format!("cannot read fixture `{}`: {e}", full.display()))
                     })?;

@@ -61,6 +61,7 @@ fn reordered(sources: &PolicySources, file_order: &[usize], seed: u64) -> Policy
     PolicySources {
         files,
         schemas: sources.schemas.clone(),
+        root: sources.root.clone(),
     }
 }
 
