@@ -27,6 +27,9 @@ pub(crate) struct Typed {
     pub expr: ir::Expr,
     pub ty: Ty,
     pub place: Option<Place>,
+    /// For `x ?? d`: the place of `x`, where the value comes from when it is
+    /// there. Not a `place`: `(x ?? d) != none` proves nothing about `x`.
+    origin: Option<Place>,
     when_true: Vec<Place>,
     when_false: Vec<Place>,
     /// The text of a string literal, for union membership checks.
@@ -46,6 +49,18 @@ struct Binding {
     used: bool,
     /// Where a `let` was declared, for the unused-binding lint.
     declared: Option<TextRange>,
+    /// The input field a `let` names (`let scan = app.spec.runtime?.image_scan`):
+    /// reading the let is reading that field, for narrowing and input paths.
+    alias: Option<Place>,
+    /// The input field a `let` takes its elements from when it has one
+    /// (`let roles = app.spec.roles ?? []`): where a `for` over it points.
+    origin: Option<Place>,
+    /// The last input field a `let`'s value reads: where a finding points
+    /// when the let decides it. None when the value comes from data: the
+    /// input fields it reads there are keys, not what decides.
+    reads: Option<Place>,
+    /// Whether a `let`'s value reads a data document.
+    from_data: bool,
 }
 
 pub(crate) struct Checker<'x, 'a> {
@@ -112,6 +127,10 @@ impl<'x, 'a> Checker<'x, 'a> {
             kind: BindingKind::Local(id),
             used: false,
             declared: None,
+            alias: None,
+            origin: None,
+            reads: None,
+            from_data: false,
         });
         (id, key)
     }
@@ -125,23 +144,49 @@ impl<'x, 'a> Checker<'x, 'a> {
         self.new_local(name, ty);
     }
 
-    pub(crate) fn bind_let(
+    /// Checks a rule's `let` and binds its name; the checked value comes back.
+    pub(crate) fn check_let(
         &mut self,
         name: &ast::Name,
         id: ir::LetId,
-        ty: Ty,
-        _place: Option<Place>,
-    ) {
+        value: &ast::Expr,
+    ) -> ir::Expr {
+        let recording = std::mem::replace(&mut self.recording, true);
+        let decisive = self.decisive_path.take();
+        let typed = self.check(value);
+        let reads = std::mem::replace(&mut self.decisive_path, decisive);
+        self.recording = recording;
         let key = self.next_key;
         self.next_key += 1;
+        // The input never changes during a decision, so the let and the field
+        // it names are one value.
+        let from_input = |p: &Option<Place>| p.clone().filter(|p| Some(p.root) == self.input_key);
+        let alias = from_input(&typed.place);
+        let origin = from_input(&typed.origin);
+        let mut from_data = false;
+        typed.expr.walk(&mut |e| match &e.kind {
+            ExprKind::Data(_) => from_data = true,
+            ExprKind::Let(id) => {
+                from_data |= self
+                    .scopes
+                    .iter()
+                    .any(|b| matches!(b.kind, BindingKind::Let(l) if l == *id) && b.from_data);
+            }
+            _ => {}
+        });
         self.scopes.push(Binding {
             name: name.text.clone(),
             key,
-            ty,
+            ty: typed.ty,
             kind: BindingKind::Let(id),
             used: false,
             declared: Some(name.range),
+            alias,
+            origin,
+            reads: reads.filter(|_| !from_data),
+            from_data,
         });
+        typed.expr
     }
 
     pub(crate) fn report_unused_lets(&mut self) {
@@ -173,6 +218,7 @@ impl<'x, 'a> Checker<'x, 'a> {
             },
             ty,
             place: None,
+            origin: None,
             when_true: Vec::new(),
             when_false: Vec::new(),
             literal: None,
@@ -343,7 +389,12 @@ impl<'x, 'a> Checker<'x, 'a> {
         if let Some(it) = &c.iteration {
             let collection = self.check(&it.collection);
             let element = self.element_type(&collection.ty, it.collection.range);
-            let path = collection.place.as_ref().and_then(|p| self.input_path(p));
+            // `for x in xs ?? []` iterates `xs` when there is one.
+            let path = collection
+                .place
+                .as_ref()
+                .and_then(|p| self.input_path(p))
+                .or_else(|| collection.origin.as_ref().and_then(|p| self.input_path(p)));
             let (local, key) = self.new_local(&it.binding.text, element);
             self.element_key = Some(key);
             iteration = Some(ir::Iteration {
@@ -473,7 +524,7 @@ impl<'x, 'a> Checker<'x, 'a> {
     fn check_grown(&mut self, expr: &ast::Expr) -> Typed {
         let mut typed = self.check_inner(expr);
         if let Some(place) = &typed.place {
-            if self.facts.contains(place) && typed.ty.is_optional() {
+            if typed.ty.is_optional() && self.known_present(place) {
                 typed.ty = typed.ty.strip_optional().clone();
             }
             self.record_path(&place.clone());
@@ -481,13 +532,31 @@ impl<'x, 'a> Checker<'x, 'a> {
         typed
     }
 
+    /// Whether the conditions around prove `place` present: a fact about it,
+    /// or about a field below it (`a?.b != none` proves `a` present too).
+    fn known_present(&self, place: &Place) -> bool {
+        self.facts
+            .iter()
+            .any(|fact| fact.root == place.root && fact.fields.starts_with(&place.fields))
+    }
+
     /// Remembers the input field a condition reads last: in `a and b` the later
     /// conjunct is usually the one that singles the finding out.
+    /// In a `for` clause the finding is about the element, so a field of the
+    /// element, once read, outranks fields of the input read after it.
     fn record_path(&mut self, place: &Place) {
-        if self.recording
-            && (Some(place.root) == self.input_key || Some(place.root) == self.element_key)
-            && !place.fields.is_empty()
+        let of_element = Some(place.root) == self.element_key;
+        if !self.recording
+            || !(of_element || Some(place.root) == self.input_key)
+            || place.fields.is_empty()
         {
+            return;
+        }
+        let element_recorded = self
+            .decisive_path
+            .as_ref()
+            .is_some_and(|p| Some(p.root) == self.element_key);
+        if of_element || !element_recorded {
             self.decisive_path = Some(place.clone());
         }
     }
@@ -770,13 +839,17 @@ impl<'x, 'a> Checker<'x, 'a> {
                 BindingKind::Local(id) => ExprKind::Local(id),
                 BindingKind::Let(id) => ExprKind::Let(id),
             };
-            let place = Place {
+            let place = b.alias.clone().unwrap_or(Place {
                 root: b.key,
                 fields: Vec::new(),
-            };
-            let ty = b.ty.clone();
+            });
+            let (ty, origin, reads) = (b.ty.clone(), b.origin.clone(), b.reads.clone());
+            if let Some(reads) = &reads {
+                self.record_path(reads);
+            }
             let mut t = self.typed(kind, ty, range);
             t.place = Some(place);
+            t.origin = origin;
             return t;
         }
         let mut candidates: Vec<String> = self.scopes.iter().map(|b| b.name.clone()).collect();
@@ -1649,6 +1722,9 @@ impl<'x, 'a> Checker<'x, 'a> {
             ty,
             range,
         );
+        if op == A::Coalesce {
+            t.origin = l.place.clone().or(l.origin.clone());
+        }
         // `x != none` proves `x` present when true; `x == none` when false.
         let is_none = |e: &ast::Expr| matches!(e.kind, ast::ExprKind::Literal(ast::Literal::None));
         let place = if is_none(rhs) {

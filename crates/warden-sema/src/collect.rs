@@ -662,10 +662,9 @@ impl<'a> Analysis<'a> {
         for stmt in &decl.body {
             match stmt {
                 ast::RuleStmt::Let(l) => {
-                    let value = checker.check(&l.value);
                     let id = ir::LetId(lets.len() as u32);
-                    lets.push(value.expr);
-                    checker.bind_let(&l.name, id, value.ty, value.place);
+                    let value = checker.check_let(&l.name, id, &l.value);
+                    lets.push(value);
                 }
                 ast::RuleStmt::Clause(c) => {
                     if let Some(clause) = checker.clause(c) {
