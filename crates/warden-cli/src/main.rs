@@ -89,8 +89,9 @@ struct CheckArgs {
     manifests: Vec<PathBuf>,
     #[command(flatten)]
     policy: PolicyArgs,
-    /// A data file whose top-level object is merged into `data` (repeatable).
-    #[arg(long = "data", value_name = "FILE")]
+    /// A data file whose top-level object is merged into `data`, or
+    /// `NAME=FILE` for a file holding the one document `data.NAME` (repeatable).
+    #[arg(long = "data", value_name = "[NAME=]FILE")]
     data: Vec<PathBuf>,
     /// The evaluation time, RFC 3339 (default: now).
     #[arg(long, value_name = "RFC3339")]
@@ -163,8 +164,9 @@ struct DecideArgs {
     input: PathBuf,
     #[command(flatten)]
     policy: PolicyArgs,
-    /// A data file whose top-level object is merged into `data` (repeatable).
-    #[arg(long = "data", value_name = "FILE")]
+    /// A data file whose top-level object is merged into `data`, or
+    /// `NAME=FILE` for a file holding the one document `data.NAME` (repeatable).
+    #[arg(long = "data", value_name = "[NAME=]FILE")]
     data: Vec<PathBuf>,
     /// The target to decide.
     #[arg(long, default_value = "request")]
@@ -352,6 +354,23 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// `--data catalog=apps.json` names the document the file holds; a plain
+/// path (or one that exists as written) is a whole data object.
+fn data_arg(arg: &Path) -> (Option<String>, PathBuf) {
+    let named = arg
+        .to_str()
+        .and_then(|text| text.split_once('='))
+        .filter(|(name, _)| {
+            !arg.exists()
+                && !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+    match named {
+        Some((name, file)) => (Some(name.to_string()), PathBuf::from(file)),
+        None => (None, arg.to_path_buf()),
+    }
+}
+
 fn read_document(path: &Path) -> Result<Json, Failure> {
     let (name, text) = if path.as_os_str() == "-" {
         let mut text = String::new();
@@ -394,8 +413,12 @@ fn engine_with_data(
             describe(&paths)
         )));
     };
-    for file in data {
-        let json = read_document(file)?;
+    for arg in data {
+        let (name, file) = data_arg(arg);
+        let mut json = read_document(&file)?;
+        if let Some(name) = name {
+            json = serde_json::json!({ name: json });
+        }
         engine = engine.with_data(&json).map_err(|e| Failure {
             code: e.code(),
             message: format!("{}: {e}", file.display()),

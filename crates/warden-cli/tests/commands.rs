@@ -52,8 +52,11 @@ fn test_reports_failures_and_errors_where_they_are_written() {
               tests/cli/test-cmd/policy.warden:49:17: [E0401] the input does not match the type of target `order`:
                 $.item: expected string, found nothing (the field is missing)
         pass  shop.patched_inline_input_is_checked (tests/cli/test-cmd/policy.warden:53:6)
+        pass  shop.negated_expectation_holds (tests/cli/test-cmd/policy.warden:58:6)
+        FAIL  shop.negated_expectation_fails (tests/cli/test-cmd/policy.warden:64:6)
+              tests/cli/test-cmd/policy.warden:66:3: expected no deny from shop.small_orders; the decision was deny (deny shop.small_orders)
 
-        9 tests: 4 passed, 2 failed, 3 could not run
+        11 tests: 5 passed, 3 failed, 3 could not run
     "#]]
     .assert_eq(&stdout(&out));
 }
@@ -88,7 +91,7 @@ fn test_json_and_junit_carry_the_same_results() {
     let json: Json = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert_eq!(
         json["summary"],
-        serde_json::json!({"total": 9, "passed": 4, "failed": 2, "errors": 3})
+        serde_json::json!({"total": 11, "passed": 5, "failed": 3, "errors": 3})
     );
     assert_eq!(json["tests"][1]["status"], "failed");
     assert_eq!(json["tests"][1]["failures"][0]["location"]["line"], 20);
@@ -104,12 +107,12 @@ fn test_json_and_junit_carry_the_same_results() {
     ]);
     let xml = stdout(&out);
     assert!(
-        xml.contains(r#"<testsuites name="warden test" tests="9" failures="2" errors="3">"#),
+        xml.contains(r#"<testsuites name="warden test" tests="11" failures="3" errors="3">"#),
         "{xml}"
     );
     assert_eq!(
         count_elements(&xml, &["testcase", "failure", "error"]),
-        [9, 2, 3]
+        [11, 3, 3]
     );
 }
 

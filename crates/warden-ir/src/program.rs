@@ -169,6 +169,8 @@ pub struct Test {
     pub given: Option<(TargetId, TestInput)>,
     /// `given data.NAME = …`.
     pub data: Vec<(DataId, TestInput)>,
+    /// `given data.waivers = …`: waivers as a `--data` file carries them.
+    pub waivers: Option<TestInput>,
     /// `at TIME`, microseconds since the epoch.
     pub at: Option<i64>,
     pub expects: Vec<Expectation>,
@@ -199,6 +201,8 @@ pub fn apply_patches(document: &mut serde_json::Value, patches: &[serde_json::Va
 /// `expect deny|allow|warn [RULE] [with KEY = VALUE, …]`.
 #[derive(Debug)]
 pub struct Expectation {
+    /// `expect not …`: holds when the finding (or outcome) is absent.
+    pub negated: bool,
     pub effect: Effect,
     pub rule: Option<RuleId>,
     pub obligations: Vec<(String, serde_json::Value)>,

@@ -842,6 +842,7 @@ impl<'a> Analysis<'a> {
                     span: self.span(f, decl.name.range),
                     given: None,
                     data: Vec::new(),
+                    waivers: None,
                     at: None,
                     expects: Vec::new(),
                 };
@@ -888,6 +889,20 @@ impl<'a> Analysis<'a> {
                     test.given = Some((id, input));
                 }
             }
+            ast::TestStmt::WithData { name, value, .. }
+                if name.text == "waivers" && self.program.data_by_name("waivers").is_none() =>
+            {
+                // The waivers a `--data` file may carry; checked when the test runs.
+                if test.waivers.is_some() {
+                    self.report(Diagnostic::new(
+                        Code::E0308,
+                        self.span(f, name.range),
+                        "`data.waivers` is given twice in this test",
+                    ));
+                    return;
+                }
+                test.waivers = self.test_input(f, value, &ir::Ty::Any, "a list of waivers");
+            }
             ast::TestStmt::WithData { name, value, .. } => {
                 let Some(id) = self.program.data_by_name(&name.text) else {
                     self.report(Diagnostic::new(
@@ -929,11 +944,23 @@ impl<'a> Analysis<'a> {
                 }
             }
             ast::TestStmt::Expect {
+                negated,
                 effect,
                 rule,
                 obligations,
                 range,
             } => {
+                if *negated && !obligations.is_empty() {
+                    self.report(
+                        Diagnostic::new(
+                            Code::E0308,
+                            self.span(f, *range),
+                            "`expect not` takes no obligations",
+                        )
+                        .with_help("expect the finding, then its obligations: `expect allow RULE with KEY = VALUE`"),
+                    );
+                    return;
+                }
                 let rule_id = match rule {
                     None => None,
                     Some(path) => match self.resolve_rule(f, pkg, path, "") {
@@ -950,6 +977,7 @@ impl<'a> Analysis<'a> {
                     }
                 }
                 test.expects.push(ir::Expectation {
+                    negated: *negated,
                     effect: crate::check::lower_effect(*effect),
                     rule: rule_id,
                     obligations: lowered,

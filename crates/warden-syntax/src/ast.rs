@@ -302,6 +302,8 @@ pub enum TestStmt {
         range: TextRange,
     },
     Expect {
+        /// `expect not …`: the finding must be absent.
+        negated: bool,
         effect: Effect,
         rule: Option<Path>,
         obligations: Vec<Obligation>,

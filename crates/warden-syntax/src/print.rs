@@ -393,12 +393,14 @@ impl Printer {
                 self.expr(value, Prec::Open);
             }
             TestStmt::Expect {
+                negated,
                 effect,
                 rule,
                 obligations,
                 ..
             } => {
-                write!(self.out, "expect {}", effect.as_str()).unwrap();
+                let not = if *negated { "not " } else { "" };
+                write!(self.out, "expect {not}{}", effect.as_str()).unwrap();
                 if let Some(rule) = rule {
                     write!(self.out, " {}", rule.to_dotted()).unwrap();
                 }
@@ -510,6 +512,21 @@ impl Printer {
         }
     }
 
+    /// `key: ` in a record literal, quoted unless it is a plain name.
+    fn record_key(&mut self, key: &str) {
+        let mut chars = key.chars();
+        let plain = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if plain {
+            self.out.push_str(key);
+        } else {
+            self.string(key);
+        }
+        self.out.push_str(": ");
+    }
+
     fn string(&mut self, value: &str) {
         self.out.push('"');
         self.escaped(value, false);
@@ -561,6 +578,38 @@ impl Printer {
         }
     }
 
+    /// `a and b and c` on one line when it fits; otherwise each operand on
+    /// a line of its own, the operator leading, indented under the first.
+    fn chain(&mut self, expr: &Expr, op: BinaryOp) {
+        // The chain is the left spine: `and` and `or` associate to the left.
+        let mut operands = Vec::new();
+        let mut rest = expr;
+        while let ExprKind::Binary { op: o, lhs, rhs } = &rest.kind
+            && *o == op
+        {
+            operands.push(&**rhs);
+            rest = lhs;
+        }
+        operands.push(rest);
+        operands.reverse();
+        let prec = binary_prec(op);
+        let print = |p: &mut Printer, separator: &str| {
+            for (i, operand) in operands.iter().enumerate() {
+                if i > 0 {
+                    p.out.push_str(separator);
+                }
+                p.expr(operand, if i == 0 { prec } else { next(prec) });
+            }
+        };
+        self.group(
+            |p| print(p, &format!(" {} ", op.as_str())),
+            |p| {
+                let separator = format!("\n{}{} ", " ".repeat(p.indent() + 2), op.as_str());
+                print(p, &separator);
+            },
+        );
+    }
+
     fn expr_inner(&mut self, expr: &Expr) {
         match &expr.kind {
             ExprKind::Literal(lit) => self.literal(lit),
@@ -609,6 +658,10 @@ impl Printer {
                 self.out.push_str("has ");
                 self.expr(inner, Prec::Postfix);
             }
+            ExprKind::Binary {
+                op: op @ (BinaryOp::And | BinaryOp::Or),
+                ..
+            } => self.chain(expr, *op),
             ExprKind::Binary { op, lhs, rhs } => {
                 let prec = binary_prec(*op);
                 let right_min = next(prec);
@@ -642,9 +695,21 @@ impl Printer {
                 });
                 write!(self.out, "{} in ", binding.text).unwrap();
                 self.expr(collection, Prec::Coalesce);
-                self.out.push_str(": ");
-                self.expr(body, Prec::Open);
+                self.out.push(':');
+                // The body moves to the next line before it breaks inside.
+                self.group(
+                    |p| {
+                        p.out.push(' ');
+                        p.expr(body, Prec::Open);
+                    },
+                    |p| {
+                        let indent = p.indent() + 2;
+                        write!(p.out, "\n{}", " ".repeat(indent)).unwrap();
+                        p.expr(body, Prec::Open);
+                    },
+                );
             }
+            ExprKind::List(items) if items.is_empty() => self.out.push_str("[]"),
             ExprKind::List(items) => self.group(
                 |p| {
                     p.out.push('[');
@@ -674,7 +739,7 @@ impl Printer {
                             if i > 0 {
                                 p.out.push_str(", ");
                             }
-                            write!(p.out, "{}: ", name.text).unwrap();
+                            p.record_key(&name.text);
                             p.expr(value, Prec::Open);
                         }
                         p.out.push_str(" }");
@@ -683,7 +748,8 @@ impl Printer {
                         let indent = p.indent();
                         p.out.push_str("{\n");
                         for (name, value) in entries {
-                            write!(p.out, "{}{}: ", " ".repeat(indent + 2), name.text).unwrap();
+                            p.out.push_str(&" ".repeat(indent + 2));
+                            p.record_key(&name.text);
                             p.expr(value, Prec::Open);
                             p.out.push_str(",\n");
                         }

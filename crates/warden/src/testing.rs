@@ -233,6 +233,11 @@ impl Engine {
                 .with_data(&json!({ name: read(value)? }))
                 .map_err(|e| (e.to_string(), None))?;
         }
+        if let Some(waivers) = &test.waivers {
+            engine = engine
+                .with_data(&json!({ "waivers": read(waivers)? }))
+                .map_err(|e| (e.to_string(), None))?;
+        }
         let now = test
             .at
             .map_or_else(SystemTime::now, crate::engine::time_of_micros);
@@ -273,25 +278,24 @@ fn unmet(program: &Program, expectation: &Expectation, decision: &Decision) -> O
             )
         }
     };
-    match (&expectation.effect, &rule) {
-        (Effect::Warn, None) if decision.warnings.is_empty() => {
-            return Some(format!("expected a warning; {}", describe()));
-        }
-        (Effect::Warn, Some(r)) if !decision.warnings.iter().any(|f| &f.rule == r) => {
-            return Some(format!("expected a warning from {r}; {}", describe()));
-        }
-        (Effect::Deny | Effect::Allow, None) if decision.decision != effect => {
-            return Some(format!("expected {effect}; {}", describe()));
-        }
-        (Effect::Deny | Effect::Allow, Some(r))
-            if !decision
-                .findings
-                .iter()
-                .any(|f| &f.rule == r && f.effect == effect) =>
-        {
-            return Some(format!("expected {effect} from {r}; {}", describe()));
-        }
-        _ => {}
+    let holds = match (&expectation.effect, &rule) {
+        (Effect::Warn, None) => !decision.warnings.is_empty(),
+        (Effect::Warn, Some(r)) => decision.warnings.iter().any(|f| &f.rule == r),
+        (Effect::Deny | Effect::Allow, None) => decision.decision == effect,
+        (Effect::Deny | Effect::Allow, Some(r)) => decision
+            .findings
+            .iter()
+            .any(|f| &f.rule == r && f.effect == effect),
+    };
+    let what = match (&expectation.effect, &rule) {
+        (Effect::Warn, None) => "a warning".to_string(),
+        (Effect::Warn, Some(r)) => format!("a warning from {r}"),
+        (_, None) => effect.to_string(),
+        (_, Some(r)) => format!("{effect} from {r}"),
+    };
+    if holds == expectation.negated {
+        let not = if expectation.negated { "no " } else { "" };
+        return Some(format!("expected {not}{what}; {}", describe()));
     }
     for (key, want) in &expectation.obligations {
         match decision.obligations.get(key) {

@@ -123,8 +123,18 @@ pub fn expr() -> impl Strategy<Value = Expr> {
                 })
             ),
             prop::collection::vec(inner.clone(), 0..4).prop_map(|items| e(ExprKind::List(items))),
-            prop::collection::vec((field(), inner.clone()), 0..3)
-                .prop_map(|entries| e(ExprKind::Record(entries))),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        field(),
+                        // Keys that must be quoted, as map literals have.
+                        "[a-z][a-z0-9 .-]{0,6}".prop_map(|text| Name { text, range: r() }),
+                    ],
+                    inner.clone()
+                ),
+                0..3
+            )
+            .prop_map(|entries| e(ExprKind::Record(entries))),
             (
                 boxed.clone(),
                 name(),
