@@ -127,6 +127,9 @@ struct ExplainArgs {
 
 #[derive(clap::Args)]
 struct TestArgs {
+    /// Run only the tests whose full name contains this, e.g. `acme.` for a
+    /// team's own tests in a set composed with the checklist.
+    filter: Option<String>,
     #[command(flatten)]
     policy: PolicyArgs,
     /// Report which rules and clauses no test reached.
@@ -232,7 +235,8 @@ fn default_policy() -> PathBuf {
         return local;
     }
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stdlib-policies");
-    if bundled.is_dir() { bundled } else { local }
+    // Canonical, so messages name `/…/stdlib-policies`, not `…/warden-cli/../..`.
+    bundled.canonicalize().unwrap_or(local)
 }
 
 /// Colour for standard error: a terminal, and `NO_COLOR` unset or empty.
@@ -546,7 +550,13 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {
 
 fn test(args: TestArgs) -> Result<ExitCode, Failure> {
     let (engine, sources) = engine_with_data(&args.policy, &[])?;
-    let run = engine.run_tests(Some(&sources.root));
+    let run = engine.run_tests(Some(&sources.root), args.filter.as_deref());
+    if let Some(filter) = &args.filter
+        && run.tests.is_empty()
+    {
+        // A mistyped filter must not pass CI by running nothing.
+        return Err(Failure(format!("no test name contains `{filter}`")));
+    }
     let text = match args.format {
         TestFormat::Human => test_report::human(&run, &sources.root, args.coverage, color_stdout()),
         TestFormat::Json => serde_json::to_string_pretty(&test_report::json(&run, args.coverage))?,

@@ -111,14 +111,19 @@ pub struct ClauseCoverage {
 }
 
 impl Engine {
-    /// Runs every `test` block. Fixtures are read relative to `policy_root`
-    /// (the folder the policy files were loaded from) joined with the folder
-    /// of the file that names them.
-    pub fn run_tests(&self, policy_root: Option<&Path>) -> TestRun {
+    /// Runs the `test` blocks whose full name contains `filter` (all of them
+    /// when it is `None`). Fixtures are read relative to `policy_root` (the
+    /// folder the policy files were loaded from) joined with the folder of
+    /// the file that names them.
+    pub fn run_tests(&self, policy_root: Option<&Path>, filter: Option<&str>) -> TestRun {
         let program = self.program();
         let mut tests = Vec::new();
         let mut decided: HashSet<(String, u32, u32)> = HashSet::new();
-        for test in &program.tests {
+        let selected = program
+            .tests
+            .iter()
+            .filter(|t| filter.is_none_or(|f| t.name.contains(f)));
+        for test in selected {
             let mut result = TestResult {
                 name: test.name.clone(),
                 location: location(program, test.span),
