@@ -220,11 +220,10 @@ fn every_example_manifest_fails_exactly_the_control_its_name_gives() {
                 assert_eq!(decision["decision"], "deny", "{file}");
                 for finding in decision["findings"].as_array().unwrap() {
                     let located = &finding["input_location"];
-                    // Every finding points at the manifest line, but a secret
-                    // found among all the manifest's strings has no one path.
-                    if id != "SEC-1" {
-                        assert!(located["line"].is_u64(), "{file}: {finding}");
-                    }
+                    assert!(
+                        located["line"].is_u64(),
+                        "every finding points at a line: {file}: {finding}"
+                    );
                 }
                 controls_failed.insert(id);
             }

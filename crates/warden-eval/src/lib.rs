@@ -10,5 +10,6 @@ mod builtins;
 mod decide;
 mod eval;
 
+pub use builtins::secrets::string_paths;
 pub use decide::{DataWaiver, Finding, Options, Outcome, Reason, WaivedFinding, WaiverRef, decide};
 pub use eval::{EvalError, TraceEntry};

@@ -227,6 +227,9 @@ pub struct Iteration {
     pub collection: Expr,
     /// The input path of the collection, when it is one.
     pub path: Option<InputPath>,
+    /// The collection is `strings_in(…)` of the value at `path`: element `i`
+    /// is the `i`-th string inside it, not the `i`-th item of a list there.
+    pub strings: bool,
 }
 
 /// A path into the input, as field names (for `$.spec.auth.sso`).

@@ -390,17 +390,32 @@ impl<'x, 'a> Checker<'x, 'a> {
             let collection = self.check(&it.collection);
             let element = self.element_type(&collection.ty, it.collection.range);
             // `for x in xs ?? []` iterates `xs` when there is one.
-            let path = collection
+            let mut path = collection
                 .place
                 .as_ref()
                 .and_then(|p| self.input_path(p))
                 .or_else(|| collection.origin.as_ref().and_then(|p| self.input_path(p)));
+            // `for s in strings_in(app.spec)`: each string has a path of its own below `app.spec`.
+            let strings = match &collection.expr.kind {
+                ExprKind::Call {
+                    builtin: ir::Builtin::StringsIn,
+                    args,
+                } => {
+                    path = input_fields(&args[0]).map(|fields| ir::InputPath {
+                        from_element: false,
+                        fields,
+                    });
+                    path.is_some()
+                }
+                _ => false,
+            };
             let (local, key) = self.new_local(&it.binding.text, element);
             self.element_key = Some(key);
             iteration = Some(ir::Iteration {
                 local,
                 collection: collection.expr,
                 path,
+                strings,
             });
         }
         let condition = c.condition.as_ref()?;
@@ -1824,6 +1839,20 @@ fn force_float(typed: &mut Typed) {
             dynamic: false,
         },
     };
+}
+
+/// The fields of a chain of reads from the rule's input (`app.spec.data`),
+/// which is always the checker's first local.
+fn input_fields(expr: &ir::Expr) -> Option<Vec<Arc<str>>> {
+    match &expr.kind {
+        ExprKind::Local(ir::LocalId(0)) => Some(Vec::new()),
+        ExprKind::Field { base, name, .. } => {
+            let mut fields = input_fields(base)?;
+            fields.push(name.clone());
+            Some(fields)
+        }
+        _ => None,
+    }
 }
 
 /// Whether a `?.` occurs earlier in the same postfix chain (parentheses end a chain).

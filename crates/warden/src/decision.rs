@@ -120,6 +120,8 @@ pub struct TraceStep {
 pub(crate) struct Context<'a> {
     pub program: &'a Program,
     pub target: TargetId,
+    /// The input, as decided: where `strings_in` findings find their paths.
+    pub input: &'a warden_ir::Value,
     pub revision: &'a str,
     pub now: i64,
 }
@@ -238,7 +240,7 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
         message,
         location: location(program, span),
         input_location: None,
-        input_path: input_path(clause, f.element),
+        input_path: input_path(cx, clause, f.element),
         subject: subject.map(str::to_string),
         code,
         enforce: f.enforce_warn.then(|| "warn".to_string()),
@@ -248,9 +250,20 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
 }
 
 /// `$.spec.endpoints[2].tls_min_version` from the clause's static paths and the element index.
-fn input_path(clause: &warden_ir::Clause, element: Option<usize>) -> Option<String> {
+fn input_path(
+    cx: &Context<'_>,
+    clause: &warden_ir::Clause,
+    element: Option<usize>,
+) -> Option<String> {
     let render = |p: &InputPath| p.fields.iter().map(|f| format!(".{f}")).collect::<String>();
     match (&clause.input_path, &clause.iteration, element) {
+        // The element is a string found inside the value at the path.
+        (None, Some(it), Some(i)) if it.strings => {
+            let base = it.path.as_ref()?;
+            let value = value_at(cx, cx.input, &base.fields)?;
+            let below = warden_eval::string_paths(&cx.program.types, value);
+            Some(format!("${}{}", render(base), below.get(i)?))
+        }
         (Some(p), Some(it), Some(i)) if p.from_element => {
             let base = it.path.as_ref().filter(|b| !b.from_element)?;
             Some(format!("${}[{i}]{}", render(base), render(p)))
@@ -263,6 +276,29 @@ fn input_path(clause: &warden_ir::Clause, element: Option<usize>) -> Option<Stri
             .map(|b| format!("${}[{i}]", render(b))),
         _ => None,
     }
+}
+
+/// The value at `fields` below `value`, read by field name.
+fn value_at<'v>(
+    cx: &Context<'_>,
+    value: &'v warden_ir::Value,
+    fields: &[std::sync::Arc<str>],
+) -> Option<&'v warden_ir::Value> {
+    let Some((first, rest)) = fields.split_first() else {
+        return Some(value);
+    };
+    let inner = match value {
+        warden_ir::Value::Record(r) => {
+            let slot = cx.program.types.record(r.ty).slot(first);
+            match slot {
+                Some(i) => &r.slots[i],
+                None => r.extra.as_ref()?.get(first)?,
+            }
+        }
+        warden_ir::Value::Map(m) => m.get(first)?,
+        _ => return None,
+    };
+    value_at(cx, inner, rest)
 }
 
 /// `$.a.b` for a field of the input, `$.xs[2].a` for a field of the clause's `for` element.

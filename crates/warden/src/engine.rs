@@ -252,6 +252,7 @@ impl Engine {
         let cx = decision::Context {
             program,
             target: target_id,
+            input: &value,
             revision: &self.revision,
             now,
         };

@@ -4,7 +4,7 @@
 
 mod collections;
 mod net;
-mod secrets;
+pub(crate) mod secrets;
 mod strings;
 mod time;
 mod versions;

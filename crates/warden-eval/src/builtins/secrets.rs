@@ -133,18 +133,75 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
 }
 
 fn collect_strings(v: &Value, out: &mut Vec<Value>) {
+    each_string(v, &mut Vec::new(), &mut |_, s| out.push(s.clone()));
+}
+
+/// A step down into a value: a record's slot, a map's key, a list's index.
+enum Step<'v> {
+    Slot(&'v warden_ir::RecordValue, usize),
+    Key(&'v str),
+    Index(usize),
+}
+
+/// Calls `visit` with every string inside `v`, depth first, and the steps
+/// down to it: the one walk behind `strings_in` and [`string_paths`], so the
+/// two always agree on the order.
+fn each_string<'v>(
+    v: &'v Value,
+    steps: &mut Vec<Step<'v>>,
+    visit: &mut dyn FnMut(&[Step<'v>], &'v Value),
+) {
+    let mut down = |step: Step<'v>, inner: &'v Value, steps: &mut Vec<Step<'v>>| {
+        steps.push(step);
+        each_string(inner, steps, visit);
+        steps.pop();
+    };
     match v {
-        Value::Str(_) => out.push(v.clone()),
-        Value::List(items) => items.iter().for_each(|i| collect_strings(i, out)),
-        Value::Map(m) => m.values().for_each(|i| collect_strings(i, out)),
+        Value::Str(_) => visit(steps, v),
+        Value::List(items) => {
+            for (i, item) in items.iter().enumerate() {
+                down(Step::Index(i), item, steps);
+            }
+        }
+        Value::Map(m) => {
+            for (key, item) in m.iter() {
+                down(Step::Key(key), item, steps);
+            }
+        }
         Value::Record(r) => {
-            r.slots.iter().for_each(|i| collect_strings(i, out));
-            if let Some(extra) = &r.extra {
-                extra.values().for_each(|i| collect_strings(i, out));
+            for (i, item) in r.slots.iter().enumerate() {
+                down(Step::Slot(r, i), item, steps);
+            }
+            for (key, item) in r.extra.iter().flat_map(|extra| extra.iter()) {
+                down(Step::Key(key), item, steps);
             }
         }
         _ => {}
     }
+}
+
+/// The path below `v` (`.spec.notes`, `.tags[2]`) of each string
+/// `strings_in(v)` lists, in its order: where a finding about one points.
+pub fn string_paths(types: &warden_ir::TypeTable, v: &Value) -> Vec<String> {
+    let mut paths = Vec::new();
+    each_string(v, &mut Vec::new(), &mut |steps, _| {
+        let mut path = String::new();
+        for step in steps {
+            match step {
+                Step::Slot(record, i) => {
+                    path.push('.');
+                    path.push_str(&types.record(record.ty).fields[*i].name);
+                }
+                Step::Key(key) => {
+                    path.push('.');
+                    path.push_str(key);
+                }
+                Step::Index(i) => path.push_str(&format!("[{i}]")),
+            }
+        }
+        paths.push(path);
+    });
+    paths
 }
 
 #[cfg(test)]
