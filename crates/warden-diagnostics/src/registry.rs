@@ -91,6 +91,7 @@ codes! {
     E0306, "invalid-data-default", Error, "a data default that is not a constant";
     E0307, "package-mismatch", Error, "files of one package disagree";
     E0308, "invalid-test", Error, "a `test` block that cannot run as written";
+    E0309, "invalid-data-file", Error, "a data default read from a file that is missing or not JSON";
     // input and data validation
     E0401, "input-mismatch", Error, "the input does not match the target's type";
     E0402, "data-mismatch", Error, "a data document does not match its declaration";

@@ -1,14 +1,17 @@
 //! Constant expressions: data defaults.
 
 use crate::collect::Analysis;
-use warden_diagnostics::{Code, Diagnostic};
+use warden_diagnostics::{Code, Diagnostic, TextRange};
 use warden_ir::{Ty, Value};
 use warden_syntax::ast;
 
 impl Analysis<'_> {
     /// Converts a literal expression to a value of `ty`, or reports why it cannot.
     pub(crate) fn const_value(&mut self, file: usize, expr: &ast::Expr, ty: &Ty) -> Option<Value> {
-        let json = self.const_json(file, expr, ConstUse::DataDefault)?;
+        let json = match data_file(expr) {
+            Some((path, range)) => self.data_file_json(file, path, range)?,
+            None => self.const_json(file, expr, ConstUse::DataDefault)?,
+        };
         match warden_ir::json_to_value(&self.program.types, ty, &json) {
             Ok(v) => Some(v),
             Err(errors) => {
@@ -24,6 +27,44 @@ impl Analysis<'_> {
                         first.path, first.expected, first.found
                     )),
                 );
+                None
+            }
+        }
+    }
+
+    /// The JSON of a data default's file, relative to the policy file.
+    fn data_file_json(
+        &mut self,
+        file: usize,
+        path: &str,
+        range: TextRange,
+    ) -> Option<serde_json::Value> {
+        let fail = |why: String| {
+            Diagnostic::new(
+                Code::E0309,
+                self.span(file, range),
+                format!("cannot use `{path}` as the default"),
+            )
+            .with_label(why)
+            .with_help("data files are JSON, at a path relative to this policy file")
+        };
+        let text = match self.schemas.load(&self.files[file].path, path) {
+            Ok(text) => text,
+            Err(why) => {
+                let d = fail(why);
+                self.report(d);
+                return None;
+            }
+        };
+        match serde_json::from_str(&text) {
+            Ok(json) => Some(json),
+            Err(e) => {
+                let d = fail(format!(
+                    "not valid JSON: line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                ));
+                self.report(d);
                 None
             }
         }
@@ -109,5 +150,25 @@ impl ConstUse {
             ConstUse::DataDefault => Code::E0306,
             ConstUse::TestInput | ConstUse::ExpectedObligation => Code::E0308,
         }
+    }
+}
+
+/// `file("path.json")`: a data default kept in a file of its own; the path
+/// and where it is written.
+pub(crate) fn data_file(expr: &ast::Expr) -> Option<(&str, TextRange)> {
+    let ast::ExprKind::Call { callee, args } = &expr.kind else {
+        return None;
+    };
+    match (&callee.kind, args.as_slice()) {
+        (
+            ast::ExprKind::Name(name),
+            [
+                arg @ ast::Expr {
+                    kind: ast::ExprKind::Literal(ast::Literal::Str(path)),
+                    ..
+                },
+            ],
+        ) if name.text == "file" => Some((path.as_str(), arg.range)),
+        _ => None,
     }
 }

@@ -15,7 +15,7 @@ use warden_syntax::lexer::TokenKind;
 pub struct PolicySources {
     /// `(path, text)` of every policy file, sorted by path.
     pub files: Vec<(String, String)>,
-    /// JSON files (schemas) by path.
+    /// JSON files the policies name (schemas, data defaults) by path.
     pub schemas: BTreeMap<String, String>,
     /// The folder the paths are relative to: where fixtures and reports find
     /// the files on disk (empty for texts held in memory).
@@ -24,7 +24,7 @@ pub struct PolicySources {
 
 impl PolicySources {
     /// Reads every `*.warden` file below `path` (or the one file `path` names)
-    /// and the JSON Schema files they name (`schema "…"`), nothing else: an
+    /// and the JSON files they name (`schema "…"`, `file("…")`), nothing else: an
     /// unrelated file beside the policies neither slows loading nor changes
     /// the revision. Symbolic links to folders are not followed (no cycles).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, EngineError> {
@@ -87,18 +87,27 @@ impl PolicySources {
         Ok(all)
     }
 
-    /// Reads the schema files the policies name, relative to each policy file.
-    /// A missing or unreadable one is left out: the compiler reports it (E0209).
+    /// Reads the JSON files the policies name, relative to each policy file.
+    /// A missing or unreadable one is left out: the compiler reports it (E0209, E0309).
     fn read_named_schemas(&mut self, root: &Path) {
         for (file, text) in &self.files {
             let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
             let tokens = warden_syntax::lexer::lex(text);
             let significant: Vec<_> = tokens.iter().filter(|t| !t.kind.is_trivia()).collect();
-            for pair in significant.windows(2) {
-                if pair[0].kind != TokenKind::Schema || pair[1].kind != TokenKind::Str {
-                    continue;
-                }
-                let literal = &text[pair[1].range.as_range()];
+            for (i, token) in significant.iter().enumerate() {
+                // `schema "x.json"` and `file("x.json")`.
+                let literal = match (token.kind, significant.get(i + 1), significant.get(i + 2)) {
+                    (TokenKind::Schema, Some(s), _) if s.kind == TokenKind::Str => s,
+                    (TokenKind::Ident, Some(open), Some(s))
+                        if &text[token.range.as_range()] == "file"
+                            && open.kind == TokenKind::LParen
+                            && s.kind == TokenKind::Str =>
+                    {
+                        s
+                    }
+                    _ => continue,
+                };
+                let literal = &text[literal.range.as_range()];
                 let named = &literal[1..literal.len() - 1];
                 let relative = warden_db::normalize_path(&if dir.is_empty() {
                     named.to_string()
@@ -327,6 +336,45 @@ mod tests {
         assert!(
             !diagnostics.iter().any(Diagnostic::is_error),
             "the schema is found and the import resolves: {diagnostics:?}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_data_default_can_live_in_a_json_file_of_the_policy_set() {
+        let dir = scratch("data-file");
+        std::fs::write(
+            dir.join("sub/p.warden"),
+            "package p\ntarget manifest: { region: string } default allow\ndata regions: [string] = file(\"../regions.json\")\n@control(\"D-1\")\nrule r on manifest as m {\n  deny when not (m.region in data.regions)\n}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("regions.json"), "[\"eu\"]").unwrap();
+        let sources = PolicySources::from_path(&dir).expect("loads");
+        assert_eq!(sources.schemas.keys().collect::<Vec<_>>(), ["regions.json"]);
+        let before = sources.revision();
+        let engine = crate::Engine::from_sources(&sources).expect("compiles");
+        let decide = |engine: &crate::Engine, region: &str| {
+            engine
+                .decide(
+                    "manifest",
+                    &serde_json::json!({ "region": region }),
+                    std::time::SystemTime::now(),
+                )
+                .unwrap()
+                .decision
+        };
+        assert_eq!(decide(&engine, "eu"), "allow");
+        assert_eq!(decide(&engine, "us"), "deny");
+        std::fs::write(dir.join("regions.json"), "[\"eu\", \"us\"]").unwrap();
+        let sources = PolicySources::from_path(&dir).unwrap();
+        assert_ne!(
+            sources.revision(),
+            before,
+            "the data file is part of the revision"
+        );
+        assert_eq!(
+            decide(&crate::Engine::from_sources(&sources).unwrap(), "us"),
+            "allow"
         );
         std::fs::remove_dir_all(&dir).ok();
     }
