@@ -186,6 +186,17 @@ fn docs_controls_maps_every_control_to_exactly_its_rules_and_tests() {
     expect_test::expect_file!["../../../docs/controls.md"].assert_eq(&generated);
 }
 
+/// The controls of a decision's deny findings.
+fn denied_controls(decision: &Json) -> BTreeSet<&str> {
+    decision["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["effect"] == "deny")
+        .map(|f| f["control"].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn every_example_manifest_fails_exactly_the_control_its_name_gives() {
     let out = warden(&[
@@ -206,13 +217,7 @@ fn every_example_manifest_fails_exactly_the_control_its_name_gives() {
         let file = result["file"].as_str().unwrap();
         let decision = &result["decision"];
         assert!(decision.is_object(), "{file} was not decided: {result}");
-        let denied: BTreeSet<&str> = decision["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["effect"] == "deny")
-            .map(|f| f["control"].as_str().unwrap())
-            .collect();
+        let denied = denied_controls(decision);
         match failing.captures(file) {
             Some(c) => {
                 let id = c[1].to_string();
@@ -269,13 +274,7 @@ fn every_example_request_decides_as_its_name_says() {
         ]);
         let decision = json(&out);
         assert_eq!(decision["decision"], &c[1], "{file}: {decision}");
-        let denied: BTreeSet<&str> = decision["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["effect"] == "deny")
-            .map(|f| f["control"].as_str().unwrap())
-            .collect();
+        let denied = denied_controls(&decision);
         let expected: BTreeSet<&str> = c.get(2).map(|m| m.as_str()).into_iter().collect();
         assert_eq!(denied, expected, "{file}: {decision}");
         seen += 1;
