@@ -77,6 +77,42 @@ fn request_policy(c: &mut Criterion) {
     group.finish();
 }
 
+/// The whole checklist (`stdlib-policies/`, 33 manifest rules) on the
+/// compliant example, beside the cost `warden check` pays anyway: parsing the
+/// manifest's YAML (with the line positions findings point at).
+fn checklist(c: &mut Criterion) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../stdlib-policies");
+    let engine = Engine::from_dir(&root).expect("the checklist compiles");
+    let path = root.join("examples/manifests/compliant.yaml");
+    let text = std::fs::read_to_string(&path).expect("compliant.yaml");
+    let input = warden::Document::parse("compliant.yaml", &text)
+        .expect("parses")
+        .value;
+    let now: std::time::SystemTime = "2026-05-20T00:00:00Z"
+        .parse::<jiff::Timestamp>()
+        .expect("time")
+        .into();
+    assert!(
+        engine
+            .decide("manifest", &input, now)
+            .expect("decides")
+            .is_allowed()
+    );
+
+    let mut group = c.benchmark_group("checklist_manifest");
+    group.bench_function("warden", |b| {
+        b.iter(|| {
+            engine
+                .decide("manifest", black_box(&input), now)
+                .expect("decides")
+        })
+    });
+    group.bench_function("yaml_parse", |b| {
+        b.iter(|| warden::Document::parse("compliant.yaml", black_box(&text)).expect("parses"))
+    });
+    group.finish();
+}
+
 /// Where the time goes: converting the input, and evaluating (the rest of a
 /// decision is building its JSON).
 fn phases(c: &mut Criterion) {
@@ -149,5 +185,5 @@ fn phase_group(
     group.finish();
 }
 
-criterion_group!(benches, manifest_policy, request_policy, phases);
+criterion_group!(benches, manifest_policy, request_policy, checklist, phases);
 criterion_main!(benches);
