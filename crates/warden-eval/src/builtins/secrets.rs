@@ -32,6 +32,10 @@ static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         ),
         ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
         (
+            "azure-storage-key",
+            r"(?i)\bAccountKey=[A-Za-z0-9+/]{20,}={0,2}",
+        ),
+        (
             "password-in-url",
             r"(?i)[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s:@]+@",
         ),
@@ -46,13 +50,20 @@ static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     .collect()
 });
 
+/// `ssh-ed25519 AAAA… comment` and its kin: public halves of SSH keys.
+static SSH_PUBLIC_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) AAAA[A-Za-z0-9+/]+={0,3}(\s|$)")
+        .expect("a valid pattern")
+});
+
 /// The kind of secret `s` looks like, if any.
 pub fn secret_kind(s: &str) -> Option<&'static str> {
     if let Some((name, _)) = PATTERNS.iter().find(|(_, re)| re.is_match(s)) {
         return Some(name);
     }
-    // Inline data (`data:image/png;base64,…`) is content, not a credential.
-    if s.trim_start().starts_with("data:") {
+    // Inline data (`data:image/png;base64,…`) is content, not a credential;
+    // an SSH public key is meant to be shared.
+    if s.trim_start().starts_with("data:") || SSH_PUBLIC_KEY.is_match(s) {
         return None;
     }
     s.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | '=' | ':'))
@@ -212,6 +223,12 @@ mod tests {
     fn recognises_common_credentials() {
         assert_eq!(secret_kind("AKIAIOSFODNN7EXAMPLE"), Some("aws-access-key"));
         assert_eq!(
+            secret_kind(
+                "DefaultEndpointsProtocol=https;AccountName=crmlite;AccountKey=Zm9vYmFyYmF6cXV4cXV1eHF1dXo=;EndpointSuffix=core.windows.net"
+            ),
+            Some("azure-storage-key")
+        );
+        assert_eq!(
             secret_kind("-----BEGIN RSA PRIVATE KEY-----\nMIIE"),
             Some("private-key")
         );
@@ -263,6 +280,8 @@ mod tests {
             "550e8400-e29b-41d4-a716-446655440000",
             "2026-05-01T09:00:00Z",
             "sales-ops-oncall@acme.example",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb0Vq3Xo8mZ7pQ2s9Lk4Rt1Yw6Nc5Hd8Fj3Ke2Ua7Bx deploy@ci",
+            "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7x9Qk2Lp4Zr8Vn3Mw5Ty1Bh6Jd0Fs9Gc2Xe7Ua4Ko1Ri8Pq5Wm3Nz6Yb",
         ] {
             assert_eq!(secret_kind(s), None, "{s}");
         }
