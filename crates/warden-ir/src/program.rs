@@ -203,6 +203,8 @@ pub fn apply_patches(document: &mut serde_json::Value, patches: &[serde_json::Va
 pub struct Expectation {
     /// `expect not …`: holds when the finding (or outcome) is absent.
     pub negated: bool,
+    /// `expect waived RULE`: a deny finding of the rule was waived.
+    pub waived: bool,
     pub effect: Effect,
     pub rule: Option<RuleId>,
     pub obligations: Vec<(String, serde_json::Value)>,

@@ -945,6 +945,7 @@ impl<'a> Analysis<'a> {
             }
             ast::TestStmt::Expect {
                 negated,
+                waived,
                 effect,
                 rule,
                 obligations,
@@ -978,6 +979,7 @@ impl<'a> Analysis<'a> {
                 }
                 test.expects.push(ir::Expectation {
                     negated: *negated,
+                    waived: *waived,
                     effect: crate::check::lower_effect(*effect),
                     rule: rule_id,
                     obligations: lowered,

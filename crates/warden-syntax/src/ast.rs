@@ -304,6 +304,9 @@ pub enum TestStmt {
     Expect {
         /// `expect not …`: the finding must be absent.
         negated: bool,
+        /// `expect [not] waived RULE`: a deny finding of RULE was waived
+        /// (`effect` is then `deny`).
+        waived: bool,
         effect: Effect,
         rule: Option<Path>,
         obligations: Vec<Obligation>,

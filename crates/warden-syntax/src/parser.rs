@@ -107,6 +107,34 @@ impl Ctx {
         )
     }
 
+    /// `expect [not] waived RULE`; any other word there is an error.
+    pub(crate) fn expect_waived(
+        &mut self,
+        word: Name,
+        negated: bool,
+        rule: Path,
+        range: TextRange,
+    ) -> TestStmt {
+        if word.text != "waived" {
+            let d = Diagnostic::new(
+                Code::E0001,
+                self.span(word.range),
+                format!("unexpected `{}`", word.text),
+            )
+            .with_label("expected `deny`, `allow`, `warn` or `waived`")
+            .with_help("an expectation reads `expect deny RULE`, `expect warn RULE` or `expect waived RULE`");
+            self.report(d);
+        }
+        TestStmt::Expect {
+            negated,
+            waived: true,
+            effect: Effect::Deny,
+            rule: Some(rule),
+            obligations: Vec::new(),
+            range,
+        }
+    }
+
     pub(crate) fn wrong_operator(&mut self, range: TextRange, written: &str, meant: &str) {
         let d = Diagnostic::new(
             Code::E0001,

@@ -394,13 +394,15 @@ impl Printer {
             }
             TestStmt::Expect {
                 negated,
+                waived,
                 effect,
                 rule,
                 obligations,
                 ..
             } => {
                 let not = if *negated { "not " } else { "" };
-                write!(self.out, "expect {not}{}", effect.as_str()).unwrap();
+                let effect = if *waived { "waived" } else { effect.as_str() };
+                write!(self.out, "expect {not}{effect}").unwrap();
                 if let Some(rule) = rule {
                     write!(self.out, " {}", rule.to_dotted()).unwrap();
                 }

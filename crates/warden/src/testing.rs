@@ -284,6 +284,7 @@ fn unmet(program: &Program, expectation: &Expectation, decision: &Decision) -> O
         }
     };
     let holds = match (&expectation.effect, &rule) {
+        (_, Some(r)) if expectation.waived => decision.waived.iter().any(|f| &f.rule == r),
         (Effect::Warn, None) => !decision.warnings.is_empty(),
         (Effect::Warn, Some(r)) => decision.warnings.iter().any(|f| &f.rule == r),
         (Effect::Deny | Effect::Allow, None) => decision.decision == effect,
@@ -293,6 +294,7 @@ fn unmet(program: &Program, expectation: &Expectation, decision: &Decision) -> O
             .any(|f| &f.rule == r && f.effect == effect),
     };
     let what = match (&expectation.effect, &rule) {
+        (_, Some(r)) if expectation.waived => format!("a waived finding of {r}"),
         (Effect::Warn, None) => "a warning".to_string(),
         (Effect::Warn, Some(r)) => format!("a warning from {r}"),
         (_, None) => effect.to_string(),
