@@ -253,24 +253,27 @@ fn no_color_unset() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// The policy files at `paths`, as one set; a path without any is an error, not an empty set.
+/// The policy files at `paths`, as one set; a path without any is an error,
+/// not an empty set (a mistyped folder must not pass unnoticed beside a good one).
 fn read_policies(paths: &[PathBuf]) -> Result<PolicySources, Failure> {
+    let mut sets = Vec::new();
     for path in paths {
-        // Each path must hold policies: a mistyped folder must not pass unnoticed beside a good one.
-        if PolicySources::from_path(path)?.files.is_empty() {
+        let set = PolicySources::from_path(path)?;
+        if set.files.is_empty() {
             return Err(Failure(format!(
                 "no `.warden` files in `{}`",
                 path.display()
             )));
         }
+        sets.push(set);
     }
-    Ok(PolicySources::from_paths(paths)?)
+    Ok(PolicySources::combine(sets))
 }
 
-/// The paths of a policy set, for messages: `a`, or `a` and `b`.
+/// The paths of a policy set, for messages: `a`, or `a + b`.
 fn describe(paths: &[PathBuf]) -> String {
-    let names: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
-    names.join(" and ")
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    names.join(" + ")
 }
 
 /// Compiles a policy set, printing its diagnostics; `None` when it has errors.
@@ -302,10 +305,9 @@ fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
             print_err(&render::human(&diagnostics, &sources.files, color()));
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
             let warnings = diagnostics.len() - errors;
-            let label: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             print_err(&format!(
                 "{}: {} file{}, {errors} error{}, {warnings} warning{}\n",
-                label.join(" + "),
+                describe(&paths),
                 sources.files.len(),
                 plural(sources.files.len()),
                 plural(errors),
@@ -413,7 +415,7 @@ fn engine_with_data(
     let sources = read_policies(&paths)?;
     let Some(mut engine) = load_engine(&sources) else {
         return Err(Failure(format!(
-            "the policies in {} do not compile",
+            "the policies in `{}` do not compile",
             describe(&paths)
         )));
     };
@@ -440,7 +442,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         return Err(Failure {
             code: Some(warden::Code::E0404),
             message: format!(
-                "the policies in {} declare no `{}` target to check manifests against",
+                "the policies in `{}` declare no `{}` target to check manifests against",
                 describe(&args.policy.paths()),
                 check::TARGET
             ),
@@ -540,7 +542,7 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {
         explain::rule(
             &engine,
             &args.what,
-            &describe(&args.policy.paths()),
+            &format!("`{}`", describe(&args.policy.paths())),
             &sources.root,
         )?
         .trim_end(),

@@ -27,9 +27,14 @@ pub(crate) struct Typed {
     pub expr: ir::Expr,
     pub ty: Ty,
     pub place: Option<Place>,
-    /// For `x ?? d`: the place of `x`, where the value comes from when it is
-    /// there. Not a `place`: `(x ?? d) != none` proves nothing about `x`.
+    /// For `x ?? []`: the place of `x`, where the elements come from when
+    /// there are any. Not a `place`: `(x ?? []) != none` proves nothing about `x`.
     origin: Option<Place>,
+    /// For `strings_in(x)`: the place of `x`, below which each string has a path.
+    strings_of: Option<Place>,
+    /// Present only because the conditions around proved it: a test against
+    /// `none` is then redundant, not a mistake.
+    narrowed: bool,
     when_true: Vec<Place>,
     when_false: Vec<Place>,
     /// The text of a string literal, for union membership checks.
@@ -219,6 +224,8 @@ impl<'x, 'a> Checker<'x, 'a> {
             ty,
             place: None,
             origin: None,
+            strings_of: None,
+            narrowed: false,
             when_true: Vec::new(),
             when_false: Vec::new(),
             literal: None,
@@ -396,18 +403,12 @@ impl<'x, 'a> Checker<'x, 'a> {
                 .and_then(|p| self.input_path(p))
                 .or_else(|| collection.origin.as_ref().and_then(|p| self.input_path(p)));
             // `for s in strings_in(app.spec)`: each string has a path of its own below `app.spec`.
-            let strings = match &collection.expr.kind {
-                ExprKind::Call {
-                    builtin: ir::Builtin::StringsIn,
-                    args,
-                } => {
-                    path = input_fields(&args[0]).map(|fields| ir::InputPath {
-                        from_element: false,
-                        fields,
-                    });
+            let strings = match &collection.strings_of {
+                Some(place) => {
+                    path = self.input_path(place);
                     path.is_some()
                 }
-                _ => false,
+                None => false,
             };
             let (local, key) = self.new_local(&it.binding.text, element);
             self.element_key = Some(key);
@@ -541,6 +542,7 @@ impl<'x, 'a> Checker<'x, 'a> {
         if let Some(place) = &typed.place {
             if typed.ty.is_optional() && self.known_present(place) {
                 typed.ty = typed.ty.strip_optional().clone();
+                typed.narrowed = true;
             }
             self.record_path(&place.clone());
         }
@@ -1335,6 +1337,10 @@ impl<'x, 'a> Checker<'x, 'a> {
         {
             self.invalid_regex(pattern_expr.range, &e);
         }
+        let strings_of = match checked.as_slice() {
+            [arg] if builtin == Builtin::StringsIn => arg.place.clone(),
+            _ => None,
+        };
         let kind = if builtin == Builtin::Now {
             ExprKind::Now
         } else {
@@ -1343,7 +1349,9 @@ impl<'x, 'a> Checker<'x, 'a> {
                 args: checked.into_iter().map(|t| t.expr).collect(),
             }
         };
-        self.typed(kind, ty, range)
+        let mut t = self.typed(kind, ty, range);
+        t.strings_of = strings_of;
+        t
     }
 
     fn call_fn(
@@ -1489,14 +1497,14 @@ impl<'x, 'a> Checker<'x, 'a> {
                 let is_none =
                     |e: &ast::Expr| matches!(e.kind, ast::ExprKind::Literal(ast::Literal::None));
                 let value_side = if is_none(rhs) {
-                    Some((lhs, &l.ty))
+                    Some((lhs, &l.ty, l.narrowed))
                 } else if is_none(lhs) {
-                    Some((rhs, &r.ty))
+                    Some((rhs, &r.ty, r.narrowed))
                 } else {
                     None
                 };
-                if let Some((side, ty)) = value_side.filter(|(_, ty)| {
-                    !matches!(ty, Ty::Optional(_) | Ty::None | Ty::Any | Ty::Error)
+                if let Some((side, ty, _)) = value_side.filter(|(_, ty, narrowed)| {
+                    !narrowed && !matches!(ty, Ty::Optional(_) | Ty::None | Ty::Any | Ty::Error)
                 }) {
                     // Always true or always false: almost always a mistake.
                     let text = self.a.files[self.file].text[side.range.as_range()].to_string();
@@ -1737,7 +1745,10 @@ impl<'x, 'a> Checker<'x, 'a> {
             ty,
             range,
         );
-        if op == A::Coalesce {
+        // `xs ?? []` has the elements of `xs` or none at all; with any other
+        // default the elements may come from elsewhere.
+        let empty_list = matches!(&rhs.kind, ast::ExprKind::List(items) if items.is_empty());
+        if op == A::Coalesce && empty_list {
             t.origin = l.place.clone().or(l.origin.clone());
         }
         // `x != none` proves `x` present when true; `x == none` when false.
@@ -1839,20 +1850,6 @@ fn force_float(typed: &mut Typed) {
             dynamic: false,
         },
     };
-}
-
-/// The fields of a chain of reads from the rule's input (`app.spec.data`),
-/// which is always the checker's first local.
-fn input_fields(expr: &ir::Expr) -> Option<Vec<Arc<str>>> {
-    match &expr.kind {
-        ExprKind::Local(ir::LocalId(0)) => Some(Vec::new()),
-        ExprKind::Field { base, name, .. } => {
-            let mut fields = input_fields(base)?;
-            fields.push(name.clone());
-            Some(fields)
-        }
-        _ => None,
-    }
 }
 
 /// Whether a `?.` occurs earlier in the same postfix chain (parentheses end a chain).

@@ -63,6 +63,8 @@ struct Printer {
     flat: bool,
     /// Comments not yet printed, in source order.
     comments: Vec<SourceComment>,
+    /// How many `and`/`or` chains enclose the one being printed.
+    chains: usize,
     next_comment: usize,
 }
 
@@ -453,42 +455,42 @@ impl Printer {
                     p.out.push_str(": ");
                     p.ty(&f.ty);
                 };
-                self.group(
-                    |p| {
-                        p.out.push_str("{ ");
-                        for (i, f) in fields.iter().enumerate() {
-                            if i > 0 {
-                                p.out.push_str(", ");
-                            }
-                            if f.doc.is_some() {
-                                // A documented field has its own line: never flat.
-                                p.out.push('\n');
-                            }
-                            field(p, f);
+                let flat = |p: &mut Printer| {
+                    p.out.push_str("{ ");
+                    for (i, f) in fields.iter().enumerate() {
+                        if i > 0 {
+                            p.out.push_str(", ");
                         }
-                        if *open {
-                            p.out
-                                .push_str(if fields.is_empty() { "..." } else { ", ..." });
+                        field(p, f);
+                    }
+                    if *open {
+                        p.out
+                            .push_str(if fields.is_empty() { "..." } else { ", ..." });
+                    }
+                    p.out.push_str(" }");
+                };
+                let broken = |p: &mut Printer| {
+                    let indent = p.indent();
+                    p.out.push_str("{\n");
+                    for f in fields {
+                        if let Some(doc) = &f.doc {
+                            p.doc(doc, indent + 2);
                         }
-                        p.out.push_str(" }");
-                    },
-                    |p| {
-                        let indent = p.indent();
-                        p.out.push_str("{\n");
-                        for f in fields {
-                            if let Some(doc) = &f.doc {
-                                p.doc(doc, indent + 2);
-                            }
-                            p.out.push_str(&" ".repeat(indent + 2));
-                            field(p, f);
-                            p.out.push_str(",\n");
-                        }
-                        if *open {
-                            writeln!(p.out, "{}...", " ".repeat(indent + 2)).unwrap();
-                        }
-                        write!(p.out, "{}}}", " ".repeat(indent)).unwrap();
-                    },
-                );
+                        p.out.push_str(&" ".repeat(indent + 2));
+                        field(p, f);
+                        p.out.push_str(",\n");
+                    }
+                    if *open {
+                        writeln!(p.out, "{}...", " ".repeat(indent + 2)).unwrap();
+                    }
+                    write!(p.out, "{}}}", " ".repeat(indent)).unwrap();
+                };
+                // A documented field has a line of its own, under its doc.
+                if fields.iter().any(|f| f.doc.is_some()) {
+                    broken(self);
+                } else {
+                    self.group(flat, broken);
+                }
             }
             TypeExprKind::Schema(s) => {
                 self.out.push_str("schema ");
@@ -603,13 +605,18 @@ impl Printer {
                 p.expr(operand, if i == 0 { prec } else { next(prec) });
             }
         };
+        // A chain inside a broken chain indents further, so precedence shows.
+        let depth = self.chains;
+        self.chains += 1;
         self.group(
             |p| print(p, &format!(" {} ", op.as_str())),
             |p| {
-                let separator = format!("\n{}{} ", " ".repeat(p.indent() + 2), op.as_str());
+                let indent = p.indent() + 2 + 2 * depth;
+                let separator = format!("\n{}{} ", " ".repeat(indent), op.as_str());
                 print(p, &separator);
             },
         );
+        self.chains -= 1;
     }
 
     fn expr_inner(&mut self, expr: &Expr) {

@@ -257,8 +257,9 @@ fn input_path(
 ) -> Option<String> {
     let render = |p: &InputPath| p.fields.iter().map(|f| format!(".{f}")).collect::<String>();
     match (&clause.input_path, &clause.iteration, element) {
-        // The element is a string found inside the value at the path.
-        (None, Some(it), Some(i)) if it.strings => {
+        // The element is a string found inside the value at the path: the
+        // finding is about it, whatever else the condition read.
+        (_, Some(it), Some(i)) if it.strings => {
             let base = it.path.as_ref()?;
             let value = value_at(cx, cx.input, &base.fields)?;
             let below = warden_eval::string_paths(&cx.program.types, value);

@@ -55,16 +55,24 @@ impl PolicySources {
     }
 
     /// One policy set from several folders or files: a team's own rules
-    /// beside the checklist they import, each left where it is. With more
-    /// than one path, each file is named by its path from the working
-    /// directory, so the folders cannot collide.
+    /// beside the checklist they import, each left where it is.
     pub fn from_paths(paths: &[impl AsRef<Path>]) -> Result<Self, EngineError> {
-        if let [one] = paths {
-            return Self::from_path(one);
+        let sets = paths
+            .iter()
+            .map(Self::from_path)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::combine(sets))
+    }
+
+    /// Sets read from several paths as one. With more than one, each file is
+    /// named by its path from the working directory, so the folders cannot
+    /// collide; the same file reached twice is one file.
+    pub fn combine(mut sets: Vec<PolicySources>) -> Self {
+        if sets.len() == 1 {
+            return sets.remove(0);
         }
         let mut all = PolicySources::default();
-        for path in paths {
-            let one = Self::from_path(path)?;
+        for one in sets {
             let prefixed = |key: String| {
                 let joined = one.root.join(key).to_string_lossy().replace('\\', "/");
                 joined
@@ -82,9 +90,8 @@ impl PolicySources {
             }
         }
         all.files.sort();
-        // The same file reached twice (`--policy a --policy a`) is one file.
         all.files.dedup();
-        Ok(all)
+        all
     }
 
     /// Reads the JSON files the policies name, relative to each policy file.

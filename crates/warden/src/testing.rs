@@ -283,22 +283,24 @@ fn unmet(program: &Program, expectation: &Expectation, decision: &Decision) -> O
             )
         }
     };
-    let holds = match (&expectation.effect, &rule) {
-        (_, Some(r)) if expectation.waived => decision.waived.iter().any(|f| &f.rule == r),
-        (Effect::Warn, None) => !decision.warnings.is_empty(),
-        (Effect::Warn, Some(r)) => decision.warnings.iter().any(|f| &f.rule == r),
-        (Effect::Deny | Effect::Allow, None) => decision.decision == effect,
-        (Effect::Deny | Effect::Allow, Some(r)) => decision
-            .findings
-            .iter()
-            .any(|f| &f.rule == r && f.effect == effect),
-    };
-    let what = match (&expectation.effect, &rule) {
-        (_, Some(r)) if expectation.waived => format!("a waived finding of {r}"),
-        (Effect::Warn, None) => "a warning".to_string(),
-        (Effect::Warn, Some(r)) => format!("a warning from {r}"),
-        (_, None) => effect.to_string(),
-        (_, Some(r)) => format!("{effect} from {r}"),
+    let (holds, what) = match (&expectation.effect, &rule) {
+        (_, Some(r)) if expectation.waived => (
+            decision.waived.iter().any(|f| &f.rule == r),
+            format!("a waived finding of {r}"),
+        ),
+        (Effect::Warn, None) => (!decision.warnings.is_empty(), "a warning".to_string()),
+        (Effect::Warn, Some(r)) => (
+            decision.warnings.iter().any(|f| &f.rule == r),
+            format!("a warning from {r}"),
+        ),
+        (Effect::Deny | Effect::Allow, None) => (decision.decision == effect, effect.to_string()),
+        (Effect::Deny | Effect::Allow, Some(r)) => (
+            decision
+                .findings
+                .iter()
+                .any(|f| &f.rule == r && f.effect == effect),
+            format!("{effect} from {r}"),
+        ),
     };
     if holds == expectation.negated {
         let not = if expectation.negated { "no " } else { "" };
