@@ -45,6 +45,55 @@ enum Command {
     Test(TestArgs),
     /// Decide one input against a target and print the decision JSON.
     Decide(DecideArgs),
+    /// Serve decisions over HTTP: JSON API, AuthZEN, nginx `auth_request`, Envoy `ext_authz`.
+    Serve(ServeArgs),
+    /// Work with decision logs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// A `warden.toml`; flags and environment variables override what it says.
+    #[arg(long, env = "WARDEN_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// A data file merged into `data`, or `NAME=FILE` for one document (repeatable).
+    #[arg(long = "data", value_name = "[NAME=]FILE")]
+    data: Vec<String>,
+    /// Where to listen (default 127.0.0.1:8181; port 0 picks a free one).
+    #[arg(long, env = "WARDEN_ADDR", value_name = "HOST:PORT")]
+    addr: Option<std::net::SocketAddr>,
+    /// Append every decision to this hash-chained log (`warden audit verify` checks it).
+    #[arg(long, env = "WARDEN_DECISION_LOG", value_name = "FILE")]
+    decision_log: Option<PathBuf>,
+    /// Bearer token that `POST /v1/reload` requires.
+    #[arg(
+        long,
+        env = "WARDEN_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+    /// How to write the server's own logs on standard error.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check a decision log's hash chain; name the first line that was changed, removed or reordered.
+    Verify {
+        /// The decision log.
+        file: PathBuf,
+    },
 }
 
 /// The policy set a command works on.
@@ -92,7 +141,7 @@ struct CheckArgs {
     /// A data file whose top-level object is merged into `data`, or
     /// `NAME=FILE` for a file holding the one document `data.NAME` (repeatable).
     #[arg(long = "data", value_name = "[NAME=]FILE")]
-    data: Vec<PathBuf>,
+    data: Vec<String>,
     /// The evaluation time, RFC 3339 (default: now).
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
@@ -170,7 +219,7 @@ struct DecideArgs {
     /// A data file whose top-level object is merged into `data`, or
     /// `NAME=FILE` for a file holding the one document `data.NAME` (repeatable).
     #[arg(long = "data", value_name = "[NAME=]FILE")]
-    data: Vec<PathBuf>,
+    data: Vec<String>,
     /// The target to decide.
     #[arg(long, default_value = "request")]
     target: String,
@@ -215,6 +264,8 @@ fn main() -> ExitCode {
         Command::Test(args) => test(args),
         Command::Explain(args) => explain_command(args),
         Command::Fmt(args) => fmt(args),
+        Command::Serve(args) => serve(args),
+        Command::Audit(AuditCommand::Verify { file }) => audit_verify(&file),
     };
     match result {
         Ok(code) => code,
@@ -360,23 +411,6 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// `--data catalog=apps.json` names the document the file holds; a plain
-/// path (or one that exists as written) is a whole data object.
-fn data_arg(arg: &Path) -> (Option<String>, PathBuf) {
-    let named = arg
-        .to_str()
-        .and_then(|text| text.split_once('='))
-        .filter(|(name, _)| {
-            !arg.exists()
-                && !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
-    match named {
-        Some((name, file)) => (Some(name.to_string()), PathBuf::from(file)),
-        None => (None, arg.to_path_buf()),
-    }
-}
-
 fn read_document(path: &Path) -> Result<Json, Failure> {
     let (name, text) = if path.as_os_str() == "-" {
         let mut text = String::new();
@@ -409,7 +443,7 @@ fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {
 /// decides with, and the sources (whose `root` locates the policy files).
 fn engine_with_data(
     policy: &PolicyArgs,
-    data: &[PathBuf],
+    data: &[String],
 ) -> Result<(Engine, PolicySources), Failure> {
     let paths = policy.paths();
     let sources = read_policies(&paths)?;
@@ -420,15 +454,12 @@ fn engine_with_data(
         )));
     };
     for arg in data {
-        let (name, file) = data_arg(arg);
-        let mut json = read_document(&file)?;
-        if let Some(name) = name {
-            json = serde_json::json!({ name: json });
-        }
-        engine = engine.with_data(&json).map_err(|e| Failure {
+        let failure = |e: warden::EngineError| Failure {
             code: e.code(),
-            message: format!("{}: {e}", file.display()),
-        })?;
+            message: format!("{arg}: {e}"),
+        };
+        let json = warden::read_data_arg(arg).map_err(failure)?;
+        engine = engine.with_data(&json).map_err(failure)?;
     }
     Ok((engine, sources))
 }
@@ -588,4 +619,81 @@ fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
+            warden_server::ServerConfig::from_toml(&text)
+                .map_err(|e| Failure(format!("{}: {e}", path.display())))?
+        }
+        None => warden_server::ServerConfig::default(),
+    };
+    if !args.policy.paths.is_empty() || config.policy.is_empty() {
+        config.policy = args.policy.paths();
+    }
+    config.data.extend(args.data);
+    if let Some(addr) = args.addr {
+        config.addr = addr;
+    }
+    if args.decision_log.is_some() {
+        config.decision_log = args.decision_log;
+    }
+    if args.admin_token.is_some() {
+        config.admin_token = args.admin_token;
+    }
+    // The server's own events; the compiler's internals only when asked for.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,warden_server=info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    let policy_paths = config.policy.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(warden_server::run(config, |addr| {
+        // Scripts and tests read the address from this line (port 0 picks one).
+        print_err(&format!("warden: listening on http://{addr}\n"));
+    }));
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(warden_server::ServerError::Load(warden_server::LoadError::Compile(diagnostics))) => {
+            for d in &diagnostics {
+                print_err(&format!(
+                    "error[{}]: {}\n  --> {}:{}:{}\n",
+                    d.code, d.message, d.file, d.line, d.column
+                ));
+            }
+            Err(Failure(format!(
+                "the policies in `{}` do not compile",
+                describe(&policy_paths)
+            )))
+        }
+        Err(e) => Err(Failure(e.to_string())),
+    }
+}
+
+fn audit_verify(file: &Path) -> Result<ExitCode, Failure> {
+    match warden_server::decision_log::verify(file) {
+        Ok(lines) => {
+            print_out(&format!(
+                "{}: {lines} decision{}, the hash chain is intact",
+                file.display(),
+                plural(lines)
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ warden_server::decision_log::VerifyError::Broken { .. }) => {
+            print_err(&format!("error: {}: {e}\n", file.display()));
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(Failure(e.to_string())),
+    }
 }

@@ -93,6 +93,30 @@ pub fn parse_document(name: &str, text: &str) -> Result<Json, EngineError> {
     Document::parse(name, text).map(|d| d.value)
 }
 
+/// A `--data` argument read into the object [`crate::Engine::with_data`]
+/// takes: `FILE` holds the whole object (`{"catalog": …}`), `NAME=FILE` the
+/// one document `data.NAME`. A path that exists as written is a file.
+pub fn read_data_arg(arg: &str) -> Result<Json, EngineError> {
+    let named = arg.split_once('=').filter(|(name, _)| {
+        !std::path::Path::new(arg).exists()
+            && !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    let (name, file) = match named {
+        Some((name, file)) => (Some(name), file),
+        None => (None, arg),
+    };
+    let text = std::fs::read_to_string(file).map_err(|source| EngineError::Io {
+        path: file.to_string(),
+        source,
+    })?;
+    let document = parse_document(file, &text)?;
+    Ok(match name {
+        Some(name) => serde_json::json!({ name: document }),
+        None => document,
+    })
+}
+
 impl Decision {
     /// Fills each finding's `input_location` from the document it decided.
     pub fn locate_input(&mut self, document: &Document) {

@@ -26,7 +26,7 @@ mod source;
 mod testing;
 
 pub use decision::{Decision, FindingReport, Location, TraceStep, WaiverReport};
-pub use document::{Document, Positions, parse_document};
+pub use document::{Document, Positions, parse_document, read_data_arg};
 pub use engine::{DecideOptions, Engine, RuleInfo};
 pub use error::{DecideError, EngineError, PathError};
 pub use source::{PolicySources, compile_sources, files_below, lint_sources};

@@ -1,0 +1,163 @@
+//! AuthZEN Authorization API 1.0: `POST /access/v1/evaluation`, the batch
+//! `POST /access/v1/evaluations`, and `GET /.well-known/authzen-configuration`.
+//! Subject, action, resource and context map onto the request target:
+//! `principal` is the subject (its properties merged in), `action` the
+//! action's name, `resource` the resource with its properties (`app_id` from
+//! the properties, else the resource id), `context` as given.
+
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::routes::decide;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use serde_json::{Map, Value as Json_, json};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// An AuthZEN request as the request target's input.
+pub fn to_input(request: &Json_) -> Result<Json_, ApiError> {
+    let object = |key: &str| -> Result<Map<String, Json_>, ApiError> {
+        match request.get(key) {
+            Some(Json_::Object(o)) => Ok(o.clone()),
+            Some(_) => Err(ApiError::bad_request(
+                "bad-authzen",
+                format!("`{key}` must be an object"),
+            )),
+            None => Err(ApiError::bad_request(
+                "bad-authzen",
+                format!(
+                    "an evaluation needs `subject`, `action` and `resource`; `{key}` is missing"
+                ),
+            )),
+        }
+    };
+    let with_properties = |mut entity: Map<String, Json_>| {
+        if let Some(Json_::Object(properties)) = entity.remove("properties") {
+            for (k, v) in properties {
+                entity.entry(k).or_insert(v);
+            }
+        }
+        entity
+    };
+    let principal = with_properties(object("subject")?);
+    let mut resource = with_properties(object("resource")?);
+    if !resource.contains_key("app_id")
+        && let Some(id) = resource.get("id").cloned()
+    {
+        resource.insert("app_id".into(), id);
+    }
+    let action = object("action")?
+        .get("name")
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("bad-authzen", "`action` needs a `name`"))?;
+    let mut input = json!({ "principal": principal, "action": action, "resource": resource });
+    if let Some(context) = request.get("context").filter(|c| !c.is_null()) {
+        input["context"] = context.clone();
+    }
+    Ok(input)
+}
+
+/// One evaluation: `{"decision": bool, "context": {...}}`.
+async fn evaluate(state: &AppState, request: &Json_) -> Result<Json_, ApiError> {
+    let input = to_input(request)?;
+    let target = state.config.gateway.target.clone();
+    let decision = decide(state, "authzen", &target, &input, SystemTime::now(), false).await?;
+    let reasons: Vec<&str> = decision
+        .findings
+        .iter()
+        .filter(|f| f.effect == "deny")
+        .filter_map(|f| f.message.as_deref())
+        .collect();
+    let mut context = json!({
+        "decision_id": decision.decision_id,
+        "policy_revision": decision.policy_revision,
+    });
+    if !decision.obligations.is_empty() {
+        context["obligations"] = json!(decision.obligations);
+    }
+    if !reasons.is_empty() {
+        context["reason_user"] = json!({ "en": reasons.join("; ") });
+    } else if let Some(reason) = &decision.reason {
+        context["reason_user"] = json!({ "en": reason });
+    }
+    Ok(json!({ "decision": decision.is_allowed(), "context": context }))
+}
+
+/// `POST /access/v1/evaluation`.
+pub async fn evaluation_route(
+    State(state): State<Arc<AppState>>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Json_>, ApiError> {
+    evaluate(&state, &body).await.map(Json)
+}
+
+/// `POST /access/v1/evaluations`: each item of `evaluations` is laid over the
+/// top-level subject, action, resource and context; `options.evaluations_semantic`
+/// may stop at the first deny or the first permit.
+pub async fn evaluations_route(
+    State(state): State<Arc<AppState>>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Json_>, ApiError> {
+    let semantic = body
+        .pointer("/options/evaluations_semantic")
+        .and_then(Json_::as_str)
+        .unwrap_or("execute_all");
+    if ![
+        "execute_all",
+        "deny_on_first_deny",
+        "permit_on_first_permit",
+    ]
+    .contains(&semantic)
+    {
+        return Err(ApiError::bad_request(
+            "bad-authzen",
+            format!("unknown `evaluations_semantic` `{semantic}`"),
+        ));
+    }
+    let Some(items) = body.get("evaluations").and_then(Json_::as_array) else {
+        // Without a list it is a single evaluation.
+        return Ok(Json(
+            json!({ "evaluations": [evaluate(&state, &body).await?] }),
+        ));
+    };
+    let mut results = Vec::new();
+    for item in items {
+        let mut request = Map::new();
+        for key in ["subject", "action", "resource", "context"] {
+            if let Some(v) = item.get(key).or_else(|| body.get(key)) {
+                request.insert(key.into(), v.clone());
+            }
+        }
+        let result = match evaluate(&state, &Json_::Object(request)).await {
+            Ok(result) => result,
+            // One bad item does not sink the batch: it is denied, with why.
+            Err(e) => {
+                json!({ "decision": false, "context": { "error": { "code": e.code, "message": e.message } } })
+            }
+        };
+        let allowed = result["decision"] == true;
+        results.push(result);
+        if (semantic == "deny_on_first_deny" && !allowed)
+            || (semantic == "permit_on_first_permit" && allowed)
+        {
+            break;
+        }
+    }
+    Ok(Json(json!({ "evaluations": results })))
+}
+
+/// `GET /.well-known/authzen-configuration`: where the endpoints are.
+pub async fn configuration_route(headers: HeaderMap) -> Json<Json_> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8181");
+    let base = format!("http://{host}");
+    Json(json!({
+        "policy_decision_point": base,
+        "access_evaluation_endpoint": format!("{base}/access/v1/evaluation"),
+        "access_evaluations_endpoint": format!("{base}/access/v1/evaluations"),
+    }))
+}

@@ -1,0 +1,77 @@
+//! Reading a JSON request body within the limits: size, content type and
+//! nesting depth, each refused with a JSON error naming what was wrong.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde_json::Value as Json;
+use std::sync::Arc;
+
+/// A request body parsed as JSON.
+pub struct JsonBody(pub Json);
+
+impl FromRequest<Arc<AppState>> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let limits = &state.config.limits;
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let mime = v.split(';').next().unwrap_or("").trim();
+                mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::bad_request(
+                "bad-content-type",
+                "send the body as JSON, with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), limits.max_body_bytes)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body-too-large",
+                    format!(
+                        "the body is larger than the limit of {} bytes",
+                        limits.max_body_bytes
+                    ),
+                )
+            })?;
+        parse(&bytes, limits.max_json_depth).map(JsonBody)
+    }
+}
+
+/// Parses JSON no deeper than `max_depth` levels.
+pub fn parse(bytes: &Bytes, max_depth: usize) -> Result<Json, ApiError> {
+    let value: Json = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(
+            "bad-json",
+            format!(
+                "the body is not valid JSON: line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    if depth(&value) > max_depth {
+        return Err(ApiError::bad_request(
+            "too-deep",
+            format!("the body nests deeper than the limit of {max_depth} levels"),
+        ));
+    }
+    Ok(value)
+}
+
+fn depth(value: &Json) -> usize {
+    match value {
+        Json::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Json::Object(fields) => 1 + fields.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}

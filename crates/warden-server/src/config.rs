@@ -1,0 +1,148 @@
+//! `warden.toml`: everything the server can be told, with the defaults a
+//! first run needs. Flags and environment variables (in the CLI) override
+//! the file.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The server's configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Policy folders or files, composed into one set.
+    pub policy: Vec<PathBuf>,
+    /// Data files (`FILE`, or `NAME=FILE` for one document).
+    pub data: Vec<String>,
+    /// Where to append the hash-chained decision log (none: no log).
+    pub decision_log: Option<PathBuf>,
+    /// Bearer token for `POST /v1/reload`; without one, reload over HTTP is off.
+    pub admin_token: Option<String>,
+    /// Re-read the policy and data files when they change.
+    pub watch: bool,
+    pub limits: Limits,
+    pub gateway: GatewayMapping,
+    pub log: LogConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8181)),
+            policy: Vec::new(),
+            data: Vec::new(),
+            decision_log: None,
+            admin_token: None,
+            watch: true,
+            limits: Limits::default(),
+            gateway: GatewayMapping::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Bounds on what one request may cost.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request body, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    /// Deepest JSON nesting accepted (400 beyond).
+    pub max_json_depth: usize,
+    /// Expression steps one decision may take before it fails closed.
+    pub eval_budget: u64,
+    /// Longest a request may take, reading included, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Requests served at once; more wait their turn.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1 << 20,
+            max_json_depth: 64,
+            eval_budget: warden::DecideOptions::default().budget,
+            request_timeout_ms: 5_000,
+            max_concurrent_requests: 1_024,
+        }
+    }
+}
+
+/// How a gateway's subrequest (nginx `auth_request`, Envoy `ext_authz`)
+/// becomes a decision input, and how the answer goes back.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayMapping {
+    /// The target decided.
+    pub target: String,
+    /// The header naming the user (`principal.id`); defaults follow oauth2-proxy.
+    pub user_header: String,
+    /// Used for `principal.id` when the user header is absent.
+    pub email_header: String,
+    /// Comma-separated groups (`principal.groups`).
+    pub groups_header: String,
+    /// `"true"`/`"1"` when the sign-in passed MFA (`principal.mfa`).
+    pub mfa_header: String,
+    /// What `principal.authenticated_via` says for a principal the proxy
+    /// identified: identity headers come from the SSO proxy in front.
+    pub authenticated_via: String,
+    /// Names the app (`resource.app_id`); else the first path segment.
+    pub app_header: String,
+    /// The request id (`context.request_id`).
+    pub request_id_header: String,
+    /// HTTP method → action.
+    pub actions: BTreeMap<String, String>,
+    /// Obligations go back as headers named this prefix plus the key
+    /// (`mask` → `X-Warden-Mask: email,phone`).
+    pub obligation_header_prefix: String,
+}
+
+impl Default for GatewayMapping {
+    fn default() -> Self {
+        let actions = [
+            ("GET", "read"),
+            ("HEAD", "read"),
+            ("OPTIONS", "read"),
+            ("POST", "write"),
+            ("PUT", "write"),
+            ("PATCH", "write"),
+            ("DELETE", "delete"),
+        ]
+        .into_iter()
+        .map(|(m, a)| (m.to_string(), a.to_string()))
+        .collect();
+        GatewayMapping {
+            target: "request".into(),
+            user_header: "X-Auth-Request-User".into(),
+            email_header: "X-Auth-Request-Email".into(),
+            groups_header: "X-Auth-Request-Groups".into(),
+            mfa_header: "X-Auth-Request-Mfa".into(),
+            authenticated_via: "sso".into(),
+            app_header: "X-Warden-App".into(),
+            request_id_header: "X-Request-Id".into(),
+            actions,
+            obligation_header_prefix: "X-Warden-".into(),
+        }
+    }
+}
+
+/// What the decision log keeps.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Also log each decision's input.
+    pub include_input: bool,
+    /// Input paths (`principal.email`) logged as `"***"`.
+    pub mask: Vec<String>,
+}
+
+impl ServerConfig {
+    /// Reads a `warden.toml`.
+    pub fn from_toml(text: &str) -> Result<ServerConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+}

@@ -1,0 +1,160 @@
+//! `warden serve`: the HTTP decision server gateways query.
+//!
+//! One compiled policy set (a [`warden::Engine`]) serves every request; a
+//! reload compiles a new one beside it and swaps it in whole, so no request
+//! is dropped and none sees half a policy set. See `docs/server.md`.
+
+mod authzen;
+mod body;
+pub mod config;
+pub mod decision_log;
+mod error;
+mod gateway;
+mod metrics;
+mod routes;
+mod state;
+
+pub use config::ServerConfig;
+pub use state::{AppState, LoadError, load};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{any, get, post};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    #[error("cannot open the decision log `{path}`: {source}")]
+    DecisionLog {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Every route, with the limits of `state.config`.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limits = &state.config.limits;
+    let layers = ServiceBuilder::new()
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(limits.request_timeout_ms),
+        ))
+        .layer(ConcurrencyLimitLayer::new(limits.max_concurrent_requests));
+    Router::new()
+        .route("/v1/decide", post(routes::decide_route))
+        .route("/v1/check", post(routes::check_route))
+        .route("/v1/policies", get(routes::policies_route))
+        .route("/v1/reload", post(routes::reload_route))
+        .route("/health", get(routes::health_route))
+        .route("/ready", get(routes::ready_route))
+        .route("/metrics", get(routes::metrics_route))
+        .route("/access/v1/evaluation", post(authzen::evaluation_route))
+        .route("/access/v1/evaluations", post(authzen::evaluations_route))
+        .route(
+            "/.well-known/authzen-configuration",
+            get(authzen::configuration_route),
+        )
+        .route(
+            "/v1/authz/nginx",
+            get(gateway::nginx_route).post(gateway::nginx_route),
+        )
+        .route("/v1/authz/envoy", any(gateway::envoy_route))
+        .route("/v1/authz/envoy/{*original}", any(gateway::envoy_route))
+        .fallback(|| async {
+            error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
+        })
+        .layer(layers)
+        .with_state(state)
+}
+
+/// Compiles the policy set, opens the decision log, listens, and serves until
+/// SIGTERM or SIGINT; SIGHUP reloads. `on_listening` is told the address
+/// (useful with port 0). Queued decision-log lines are written before it returns.
+pub async fn run(
+    config: ServerConfig,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
+    let startup = config.clone();
+    let engine = tokio::task::spawn_blocking(move || load(&startup))
+        .await
+        .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
+    let (log, writer) = match &config.decision_log {
+        Some(path) => {
+            let (log, writer) = decision_log::DecisionLog::open(path)
+                .await
+                .map_err(|source| ServerError::DecisionLog {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            (Some(log), Some(writer))
+        }
+        None => (None, None),
+    };
+    let addr = config.addr;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    let state = Arc::new(AppState::new(config, engine, log));
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, revision = %state.engine.load().revision(), "serving decisions");
+    on_listening(local);
+
+    let hangups = tokio::spawn(reload_on_sighup(Arc::clone(&state)));
+    axum::serve(listener, router(Arc::clone(&state)))
+        .with_graceful_shutdown(shutdown_signal(Arc::clone(&state)))
+        .await?;
+    hangups.abort();
+    let _ = hangups.await;
+    // The last handle to the log goes with the state; then the writer drains.
+    drop(state);
+    if let Some(writer) = writer {
+        writer.finish().await?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn reload_on_sighup(state: Arc<AppState>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        tracing::warn!("cannot listen for SIGHUP; reload with POST /v1/reload");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let _ = state.reload("SIGHUP").await;
+    }
+}
+
+/// SIGTERM or SIGINT: stop being ready, finish the requests in flight.
+async fn shutdown_signal(state: Arc<AppState>) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    state.draining.store(true, Ordering::Relaxed);
+    tracing::info!("shutting down: finishing the requests in flight");
+}

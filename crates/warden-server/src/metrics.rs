@@ -1,0 +1,133 @@
+//! `/metrics`: Prometheus text (OpenMetrics) through `prometheus-client`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub endpoint: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RuleLabels {
+    pub rule: String,
+    pub effect: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RevisionLabels {
+    pub revision: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    pub code: String,
+}
+
+/// Every metric the server keeps.
+pub struct Metrics {
+    registry: Registry,
+    pub decisions: Family<OutcomeLabels, Counter>,
+    pub findings: Family<RuleLabels, Counter>,
+    pub latency: Histogram,
+    pub revision: Family<RevisionLabels, Gauge>,
+    pub reloads: Family<ResultLabels, Counter>,
+    pub errors: Family<ErrorLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("warden");
+        let decisions = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "decisions",
+            "Decisions taken, by endpoint and outcome",
+            decisions.clone(),
+        );
+        let findings = Family::<RuleLabels, Counter>::default();
+        registry.register(
+            "findings",
+            "Findings in decisions, by rule and effect",
+            findings.clone(),
+        );
+        // 10 µs to about 0.3 s.
+        let latency = Histogram::new(exponential_buckets(0.000_01, 2.0, 16));
+        registry.register(
+            "decision_seconds",
+            "Time to decide one request, parsing included",
+            latency.clone(),
+        );
+        let revision = Family::<RevisionLabels, Gauge>::default();
+        registry.register(
+            "policy_revision",
+            "The policy revision being served (value 1)",
+            revision.clone(),
+        );
+        let reloads = Family::<ResultLabels, Counter>::default();
+        registry.register("reloads", "Policy reloads, by result", reloads.clone());
+        let errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "request_errors",
+            "Requests answered with an error, by code",
+            errors.clone(),
+        );
+        Metrics {
+            registry,
+            decisions,
+            findings,
+            latency,
+            revision,
+            reloads,
+            errors,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts one decision.
+    pub fn decided(&self, endpoint: &str, decision: &warden::Decision, seconds: f64) {
+        self.decisions
+            .get_or_create(&OutcomeLabels {
+                endpoint: endpoint.to_string(),
+                outcome: decision.decision.clone(),
+            })
+            .inc();
+        for finding in decision.findings.iter().chain(&decision.warnings) {
+            self.findings
+                .get_or_create(&RuleLabels {
+                    rule: finding.rule.clone(),
+                    effect: finding.effect.clone(),
+                })
+                .inc();
+        }
+        self.latency.observe(seconds);
+    }
+
+    /// Marks `revision` as the one served.
+    pub fn serving(&self, revision: &str) {
+        self.revision.clear();
+        self.revision
+            .get_or_create(&RevisionLabels {
+                revision: revision.to_string(),
+            })
+            .set(1);
+    }
+
+    /// The text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

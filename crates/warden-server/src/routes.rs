@@ -1,0 +1,205 @@
+//! The JSON API: decide, check, policies, health, readiness, metrics, reload.
+
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value as Json_, json};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use subtle::ConstantTimeEq;
+use warden::{DecideOptions, Decision};
+
+type Shared = State<Arc<AppState>>;
+
+/// Decides `input` against `target` on the set being served, then counts and
+/// logs the decision. Every decision the server takes goes through here.
+pub async fn decide(
+    state: &AppState,
+    endpoint: &str,
+    target: &str,
+    input: &Json_,
+    now: SystemTime,
+    explain: bool,
+) -> Result<Decision, ApiError> {
+    let started = Instant::now();
+    let engine = state.engine.load();
+    let options = DecideOptions {
+        explain,
+        budget: state.config.limits.eval_budget,
+        ..DecideOptions::default()
+    };
+    let decision = engine
+        .decide_with(target, input, now, &options)
+        .map_err(|e| {
+            let error = ApiError::from(e);
+            state
+                .metrics
+                .errors
+                .get_or_create(&crate::metrics::ErrorLabels {
+                    code: error.code.clone(),
+                })
+                .inc();
+            error
+        })?;
+    state
+        .metrics
+        .decided(endpoint, &decision, started.elapsed().as_secs_f64());
+    if let Some(log) = &state.log {
+        let config = &state.config.log;
+        log.append(crate::decision_log::record(
+            &decision,
+            input,
+            config.include_input,
+            &config.mask,
+        ))
+        .await;
+    }
+    Ok(decision)
+}
+
+/// `POST /v1/decide`: `{"target", "input", "now"?, "explain"?}`.
+pub async fn decide_route(
+    State(state): Shared,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Decision>, ApiError> {
+    let target = body
+        .get("target")
+        .and_then(Json_::as_str)
+        .unwrap_or("request");
+    let input = body
+        .get("input")
+        .ok_or_else(|| ApiError::bad_request("missing-input", "the body has no `input`"))?;
+    let now = match body.get("now") {
+        None | Some(Json_::Null) => SystemTime::now(),
+        Some(Json_::String(text)) => text
+            .parse::<jiff::Timestamp>()
+            .map(SystemTime::from)
+            .map_err(|e| {
+                ApiError::bad_request("bad-now", format!("`now` is not an RFC 3339 time: {e}"))
+            })?,
+        Some(_) => return Err(ApiError::bad_request("bad-now", "`now` must be a string")),
+    };
+    let explain = body
+        .get("explain")
+        .and_then(Json_::as_bool)
+        .unwrap_or(false);
+    decide(&state, "decide", target, input, now, explain)
+        .await
+        .map(Json)
+}
+
+/// `POST /v1/check`: `{"manifest": {...}}`.
+pub async fn check_route(
+    State(state): Shared,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Decision>, ApiError> {
+    let manifest = body
+        .get("manifest")
+        .ok_or_else(|| ApiError::bad_request("missing-manifest", "the body has no `manifest`"))?;
+    decide(
+        &state,
+        "check",
+        "manifest",
+        manifest,
+        SystemTime::now(),
+        false,
+    )
+    .await
+    .map(Json)
+}
+
+/// `GET /v1/policies`: the revision, targets and rules being served.
+pub async fn policies_route(State(state): Shared) -> Json<Json_> {
+    let engine = state.engine.load();
+    let program = engine.program();
+    let targets: Vec<Json_> = program
+        .targets
+        .iter()
+        .map(|t| json!({ "name": &*t.name, "default": if t.default_allow { "allow" } else { "deny" } }))
+        .collect();
+    let rules: Vec<Json_> = engine
+        .rules()
+        .into_iter()
+        .map(|r| {
+            json!({ "name": r.name, "target": r.target, "severity": r.severity,
+                    "control": r.control, "doc": r.doc, "location": r.location })
+        })
+        .collect();
+    Json(json!({ "policy_revision": engine.revision(), "targets": targets, "rules": rules }))
+}
+
+/// `GET /health`: the process answers.
+pub async fn health_route() -> Json<Json_> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /ready`: a policy set is loaded and the server is not shutting down.
+pub async fn ready_route(State(state): Shared) -> Response {
+    if state.ready() {
+        Json(json!({ "status": "ready", "policy_revision": state.engine.load().revision() }))
+            .into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining" })),
+        )
+            .into_response()
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics_route(State(state): Shared) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// `POST /v1/reload` with `Authorization: Bearer <admin token>`.
+pub async fn reload_route(State(state): Shared, headers: HeaderMap) -> Response {
+    let Some(token) = &state.config.admin_token else {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "reload-disabled",
+            "reload over HTTP is off: configure an admin token",
+        )
+        .into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Compared in constant time: how much of a guess matched must not leak.
+    let matches = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.as_bytes())));
+    if !matches {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad-token",
+            "reload needs `Authorization: Bearer <admin token>`",
+        )
+        .into_response();
+    }
+    match state.reload("http").await {
+        Ok(revision) => {
+            Json(json!({ "reloaded": true, "policy_revision": revision })).into_response()
+        }
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "reloaded": false,
+                "error": { "code": "reload-refused", "message": e.to_string() },
+                "diagnostics": e.diagnostics(),
+                "policy_revision": state.engine.load().revision(),
+            })),
+        )
+            .into_response(),
+    }
+}

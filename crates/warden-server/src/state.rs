@@ -1,0 +1,154 @@
+//! What every request shares: the policy set being served (swapped whole on
+//! reload), the configuration, metrics and the decision log.
+
+use crate::config::ServerConfig;
+use crate::decision_log::DecisionLog;
+use crate::metrics::Metrics;
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use warden::{Engine, PolicySources};
+
+/// The shared state, behind an `Arc`.
+pub struct AppState {
+    pub config: ServerConfig,
+    /// The compiled policy set with its data; a reload replaces it in one step,
+    /// so a request sees the old set or the new one, never a mix.
+    pub engine: ArcSwap<Engine>,
+    pub metrics: Metrics,
+    pub log: Option<DecisionLog>,
+    /// Set when shutting down: `/ready` answers 503 so traffic moves away.
+    pub draining: AtomicBool,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+/// A diagnostic of a policy set that did not compile, for the reload answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadDiagnostic {
+    pub code: String,
+    pub message: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// Why a policy set could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    Engine(#[from] warden::EngineError),
+    #[error("the policies do not compile ({} error(s))", .0.len())]
+    Compile(Vec<LoadDiagnostic>),
+    #[error("no `.warden` files in `{0}`")]
+    Empty(String),
+}
+
+impl LoadError {
+    /// The compile errors, if that is what went wrong.
+    pub fn diagnostics(&self) -> &[LoadDiagnostic] {
+        match self {
+            LoadError::Compile(d) => d,
+            _ => &[],
+        }
+    }
+}
+
+/// Compiles the configured policy set and merges the data files.
+pub fn load(config: &ServerConfig) -> Result<Engine, LoadError> {
+    let mut sets = Vec::new();
+    for path in &config.policy {
+        let set = PolicySources::from_path(path)?;
+        if set.files.is_empty() {
+            return Err(LoadError::Empty(path.display().to_string()));
+        }
+        sets.push(set);
+    }
+    let sources = PolicySources::combine(sets);
+    let (program, diagnostics) = warden::compile_sources(&sources);
+    let errors: Vec<LoadDiagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let (file, line, column) = program.location(d.primary.span);
+            LoadDiagnostic {
+                code: d.code.to_string(),
+                message: d.message.clone(),
+                file: sources.root.join(file).display().to_string(),
+                line,
+                column,
+            }
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(LoadError::Compile(errors));
+    }
+    let mut engine = Engine::from_program(program, diagnostics, sources.revision());
+    for arg in &config.data {
+        engine = engine.with_data(&warden::read_data_arg(arg)?)?;
+    }
+    Ok(engine)
+}
+
+impl AppState {
+    pub fn new(config: ServerConfig, engine: Engine, log: Option<DecisionLog>) -> AppState {
+        let metrics = Metrics::default();
+        metrics.serving(engine.revision());
+        AppState {
+            config,
+            engine: ArcSwap::from_pointee(engine),
+            metrics,
+            log,
+            draining: AtomicBool::new(false),
+            reloading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Whether the server takes traffic.
+    pub fn ready(&self) -> bool {
+        !self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Recompiles the policy set and swaps it in; on failure the set being
+    /// served stays, and the errors come back. Requests in flight finish on
+    /// the set they started with.
+    pub async fn reload(self: &Arc<Self>, why: &str) -> Result<String, LoadError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let state = Arc::clone(self);
+        let loaded = tokio::task::spawn_blocking(move || load(&state.config))
+            .await
+            .unwrap_or_else(|e| Err(LoadError::Empty(format!("the reload task failed: {e}"))));
+        match loaded {
+            Ok(engine) => {
+                let revision = engine.revision().to_string();
+                self.engine.store(Arc::new(engine));
+                self.metrics.serving(&revision);
+                self.metrics
+                    .reloads
+                    .get_or_create(&crate::metrics::ResultLabels {
+                        result: "ok".into(),
+                    })
+                    .inc();
+                tracing::info!(%revision, trigger = why, "policy set reloaded");
+                Ok(revision)
+            }
+            Err(e) => {
+                self.metrics
+                    .reloads
+                    .get_or_create(&crate::metrics::ResultLabels {
+                        result: "refused".into(),
+                    })
+                    .inc();
+                for d in e.diagnostics() {
+                    tracing::error!(code = %d.code, file = %d.file, line = d.line, "{}", d.message);
+                }
+                tracing::error!(
+                    trigger = why,
+                    "reload refused, the previous policy set keeps serving: {e}"
+                );
+                Err(e)
+            }
+        }
+    }
+}
