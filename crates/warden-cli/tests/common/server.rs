@@ -1,0 +1,125 @@
+//! Running `warden serve` as a user would: the real binary on a free
+//! loopback port, stopped by signal at the end of the test.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `warden serve`; stopped with SIGTERM when dropped.
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// What the server wrote on standard error, line by line, as it runs.
+    pub stderr: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts `warden serve ARGS --addr 127.0.0.1:0` in `dir` and waits until it listens.
+    pub fn start_in(dir: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("serve")
+            .args(args)
+            .args(["--addr", "127.0.0.1:0"])
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env_remove("WARDEN_ADMIN_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("warden serve starts");
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(20)) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("warden: listening on ") {
+                        return Server {
+                            child: Some(child),
+                            url: url.trim().to_string(),
+                            stderr: rx,
+                        };
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("warden serve did not start:\n{}", seen.join("\n"));
+                }
+            }
+        }
+    }
+
+    /// Starts it from the repository root.
+    pub fn start(args: &[&str]) -> Server {
+        Server::start_in(&super::root(), args)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Sends a signal (`HUP`, `TERM`) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// SIGTERM, then waits for the exit; the exit code.
+    pub fn stop(mut self) -> Option<i32> {
+        self.signal("TERM");
+        let mut child = self.child.take().expect("running");
+        for _ in 0..200 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        panic!("warden serve did not stop within 10 s of SIGTERM");
+    }
+
+    /// Waits up to 10 s for a standard-error line containing `text`.
+    pub fn wait_for_log(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return line,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("no log line with `{text}` within 10 s");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// An HTTP client that returns every status as a response.
+pub fn client() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}

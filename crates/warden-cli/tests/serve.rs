@@ -1,0 +1,521 @@
+//! `warden serve` end to end: the real binary on loopback, asked over HTTP
+//! as a gateway or a service would.
+
+mod common;
+
+use common::server::{Server, client};
+use common::{root, scratch, stdout, warden};
+use serde_json::{Value as Json, json};
+
+const CATALOG: &str = "catalog=tests/server/catalog.json";
+
+fn checklist() -> Server {
+    Server::start(&["--policy", "stdlib-policies", "--data", CATALOG])
+}
+
+fn request(principal: &str, action: &str, app: &str) -> Json {
+    json!({
+        "principal": { "id": principal, "type": "user", "authenticated_via": "sso", "mfa": true },
+        "action": action,
+        "resource": { "type": "record", "app_id": app, "id": "r-1" },
+        "context": { "ip": "10.1.2.3", "request_id": "req-1" }
+    })
+}
+
+/// POSTs JSON; the status and the JSON answer.
+fn post(server: &Server, path: &str, body: &Json) -> (u16, Json) {
+    let mut response = client()
+        .post(format!("{}{path}", server.url))
+        .send_json(body)
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().expect("a body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Json::String(text)),
+    )
+}
+
+fn get(server: &Server, path: &str) -> (u16, String) {
+    let mut response = client()
+        .get(format!("{}{path}", server.url))
+        .call()
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.body_mut().read_to_string().expect("a body"),
+    )
+}
+
+#[test]
+fn decides_requests_and_manifests_as_the_contract_says() {
+    let server = checklist();
+    let (status, decision) = post(
+        &server,
+        "/v1/decide",
+        &json!({ "target": "request", "input": request("u-123", "read", "crm-lite") }),
+    );
+    assert_eq!(status, 200, "{decision}");
+    assert_eq!(decision["decision"], "allow");
+    assert_eq!(decision["obligations"]["mask"], json!(["email", "phone"]));
+    assert!(
+        decision["decision_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 26)
+    );
+
+    let (status, decision) = post(
+        &server,
+        "/v1/decide",
+        &json!({ "target": "request", "input": request("u-123", "write", "crm-lite") }),
+    );
+    assert_eq!(status, 200, "a deny is a decision, not an error");
+    assert_eq!(decision["decision"], "deny");
+    assert_eq!(decision["findings"][0]["control"], "REQ-4");
+
+    let manifest: Json = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("stdlib-policies/examples/manifests/failing/IAM-3-no-scim.yaml"),
+        )
+        .map(|yaml| warden::parse_document("m.yaml", &yaml).unwrap().to_string())
+        .unwrap(),
+    )
+    .unwrap();
+    let (status, decision) = post(&server, "/v1/check", &json!({ "manifest": manifest }));
+    assert_eq!(status, 200);
+    assert_eq!(decision["target"], "manifest");
+    let controls: Vec<&str> = decision["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["control"].as_str())
+        .collect();
+    assert!(controls.contains(&"IAM-3"), "{decision}");
+
+    let (status, policies) = get(&server, "/v1/policies");
+    assert_eq!(status, 200);
+    let policies: Json = serde_json::from_str(&policies).unwrap();
+    assert_eq!(policies["rules"].as_array().unwrap().len(), 41);
+    assert!(
+        policies["policy_revision"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn bad_input_gets_a_json_error_never_a_dropped_connection() {
+    // Limits come from a warden.toml; flags still name the policy and data.
+    let dir = scratch("limits");
+    std::fs::write(
+        dir.join("warden.toml"),
+        "[limits]\nmax_body_bytes = 4096\nmax_json_depth = 32\n",
+    )
+    .unwrap();
+    let config = dir.join("warden.toml");
+    let server = Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--policy",
+        "stdlib-policies",
+        "--data",
+        CATALOG,
+    ]);
+    let agent = client();
+    let url = format!("{}/v1/decide", server.url);
+    let send = |content_type: &str, body: Vec<u8>| -> (u16, Json) {
+        let mut response = agent
+            .post(&url)
+            .header("Content-Type", content_type)
+            .send(&body[..])
+            .expect("answered");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_json().expect("a JSON error"),
+        )
+    };
+    let (status, body) = send("application/json", b"{\"target\": ".to_vec());
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad-json"))
+    );
+    let (status, body) = send("text/plain", b"{}".to_vec());
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad-content-type"))
+    );
+    let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+    let (status, body) = send("application/json", deep.into_bytes());
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("too-deep"))
+    );
+    let huge = format!("{{\"input\": \"{}\"}}", "x".repeat(8192));
+    let (status, body) = send("application/json", huge.into_bytes());
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("body-too-large"))
+    );
+
+    let (status, body) = post(
+        &server,
+        "/v1/decide",
+        &json!({ "target": "request", "input": { "principal": { "id": 7 }, "action": "fly", "resource": {} } }),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "E0401");
+    let paths: Vec<&str> = body["error"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["$.principal.id", "$.action", "$.resource.app_id"],
+        "every bad path"
+    );
+
+    let (status, body) = post(
+        &server,
+        "/v1/decide",
+        &json!({ "target": "nope", "input": {} }),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("E0404"))
+    );
+    let (status, _) = get(&server, "/nowhere");
+    assert_eq!(status, 404);
+    // The server is still there.
+    assert_eq!(get(&server, "/health").0, 200);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn authzen_evaluations_map_onto_the_request_target() {
+    let server = checklist();
+    let evaluation = json!({
+        "subject": { "type": "user", "id": "u-123", "properties": { "authenticated_via": "sso", "mfa": true } },
+        "action": { "name": "read" },
+        "resource": { "type": "app", "id": "crm-lite" },
+        "context": { "request_id": "req-9" }
+    });
+    let (status, answer) = post(&server, "/access/v1/evaluation", &evaluation);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["decision"], true);
+    assert_eq!(
+        answer["context"]["obligations"]["mask"],
+        json!(["email", "phone"])
+    );
+
+    let batch = json!({
+        "subject": evaluation["subject"],
+        "resource": evaluation["resource"],
+        "evaluations": [ { "action": { "name": "read" } }, { "action": { "name": "delete" } },
+                         { "action": { "name": "read" }, "resource": { "type": "app", "id": "shadow-sheet" } } ]
+    });
+    let (status, answer) = post(&server, "/access/v1/evaluations", &batch);
+    assert_eq!(status, 200, "{answer}");
+    let decisions: Vec<bool> = answer["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["decision"].as_bool().unwrap())
+        .collect();
+    assert_eq!(decisions, [true, false, false]);
+    assert!(
+        answer["evaluations"][2]["context"]["reason_user"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("not in the catalog")
+    );
+    let mut first_deny = batch.clone();
+    first_deny["options"] = json!({ "evaluations_semantic": "deny_on_first_deny" });
+    let (_, answer) = post(&server, "/access/v1/evaluations", &first_deny);
+    assert_eq!(answer["evaluations"].as_array().unwrap().len(), 2);
+
+    let (status, config) = get(&server, "/.well-known/authzen-configuration");
+    assert_eq!(status, 200);
+    let config: Json = serde_json::from_str(&config).unwrap();
+    assert_eq!(
+        config["access_evaluation_endpoint"],
+        format!("{}/access/v1/evaluation", server.url)
+    );
+}
+
+#[test]
+fn the_nginx_and_envoy_adapters_answer_with_status_and_headers() {
+    let server = checklist();
+    let agent = client();
+    let ask = |path: &str, headers: &[(&str, &str)]| {
+        let mut request = agent.get(format!("{}{path}", server.url));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request.call().expect("answered")
+    };
+    let viewer = [
+        ("X-Auth-Request-User", "u-123"),
+        ("X-Auth-Request-Mfa", "true"),
+        ("X-Original-URI", "/crm-lite/records/1"),
+        ("X-Original-Method", "GET"),
+    ];
+    let allowed = ask("/v1/authz/nginx", &viewer);
+    assert_eq!(allowed.status().as_u16(), 200);
+    assert_eq!(allowed.headers()["x-warden-mask"], "email,phone");
+    assert!(allowed.headers().contains_key("x-warden-decision-id"));
+
+    let mut writer = viewer;
+    writer[3] = ("X-Original-Method", "POST");
+    assert_eq!(ask("/v1/authz/nginx", &writer).status().as_u16(), 403);
+    assert_eq!(
+        ask("/v1/authz/nginx", &[("X-Original-URI", "/crm-lite/")])
+            .status()
+            .as_u16(),
+        401,
+        "no identity"
+    );
+    let envoy = ask(
+        "/v1/authz/envoy/crm-lite/records/1",
+        &[("X-Auth-Request-User", "u-7"), ("X-Auth-Request-Mfa", "1")],
+    );
+    assert_eq!(envoy.status().as_u16(), 200, "an Editor reads");
+}
+
+#[test]
+fn metrics_count_decisions_and_health_and_readiness_answer() {
+    let server = checklist();
+    for action in ["read", "write"] {
+        post(
+            &server,
+            "/v1/decide",
+            &json!({ "input": request("u-123", action, "crm-lite") }),
+        );
+    }
+    let (status, metrics) = get(&server, "/metrics");
+    assert_eq!(status, 200);
+    for line in [
+        r#"warden_decisions_total{endpoint="decide",outcome="allow"} 1"#,
+        r#"warden_decisions_total{endpoint="decide",outcome="deny"} 1"#,
+        r#"warden_findings_total{rule="microapps.gateway.viewer_pii_masked",effect="allow"} 1"#,
+        "warden_decision_seconds_count 2",
+        "warden_policy_revision{revision=\"sha256:",
+    ] {
+        assert!(metrics.contains(line), "no `{line}` in\n{metrics}");
+    }
+    assert_eq!(get(&server, "/health").0, 200);
+    assert_eq!(get(&server, "/ready").0, 200);
+}
+
+/// A policy folder of one file, for reload tests.
+fn policy_folder(name: &str, allow_write: bool) -> std::path::PathBuf {
+    let dir = scratch(name);
+    write_policy(&dir, allow_write);
+    dir
+}
+
+fn write_policy(dir: &std::path::Path, allow_write: bool) {
+    let actions = if allow_write {
+        r#"["read", "write"]"#
+    } else {
+        r#"["read"]"#
+    };
+    std::fs::write(
+        dir.join("p.warden"),
+        format!(
+            "package p\ntarget request: {{ action: string, ... }} default deny\n@control(\"T-1\")\nrule r on request as q {{\n  allow when q.action in {actions}\n}}\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn decide_action(server: &Server, action: &str) -> String {
+    let (status, decision) = post(
+        server,
+        "/v1/decide",
+        &json!({ "input": { "action": action } }),
+    );
+    assert_eq!(status, 200, "{decision}");
+    decision["decision"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn reload_swaps_the_policy_set_and_refuses_one_that_does_not_compile() {
+    let dir = policy_folder("reload", false);
+    let server = Server::start_in(&dir, &["--policy", ".", "--admin-token", "s3cret"]);
+    assert_eq!(decide_action(&server, "write"), "deny");
+
+    write_policy(&dir, true);
+    let reload = |token: Option<&str>| {
+        let mut request = client().post(format!("{}/v1/reload", server.url));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let mut response = request.send_empty().expect("answered");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_json::<Json>().expect("JSON"),
+        )
+    };
+    assert_eq!(reload(None).0, 401);
+    assert_eq!(reload(Some("guess")).0, 401);
+    let (status, body) = reload(Some("s3cret"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(decide_action(&server, "write"), "allow");
+
+    std::fs::write(
+        dir.join("p.warden"),
+        "package p\nrule broken on nowhere as x {\n",
+    )
+    .unwrap();
+    let (status, body) = reload(Some("s3cret"));
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        !body["diagnostics"].as_array().unwrap().is_empty(),
+        "{body}"
+    );
+    assert_eq!(
+        decide_action(&server, "write"),
+        "allow",
+        "the previous set keeps serving"
+    );
+
+    write_policy(&dir, false);
+    server.signal("HUP");
+    server.wait_for_log("policy set reloaded");
+    assert_eq!(decide_action(&server, "write"), "deny");
+    let (_, metrics) = get(&server, "/metrics");
+    assert!(
+        metrics.contains(r#"warden_reloads_total{result="ok"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"warden_reloads_total{result="refused"} 1"#),
+        "{metrics}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_decision_log_chains_every_decision_and_audit_verify_finds_tampering() {
+    let dir = scratch("decision-log");
+    let log = dir.join("decisions.jsonl");
+    let server = Server::start(&[
+        "--policy",
+        "stdlib-policies",
+        "--data",
+        CATALOG,
+        "--decision-log",
+        log.to_str().unwrap(),
+    ]);
+    for (principal, action) in [
+        ("u-123", "read"),
+        ("u-123", "write"),
+        ("u-7", "write"),
+        ("u-404", "read"),
+    ] {
+        post(
+            &server,
+            "/v1/decide",
+            &json!({ "input": request(principal, action, "crm-lite") }),
+        );
+    }
+    assert_eq!(server.stop(), Some(0), "SIGTERM drains and exits cleanly");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "every decision is on disk after SIGTERM");
+    let first: Json = serde_json::from_str(lines[0]).unwrap();
+    for field in [
+        "timestamp",
+        "decision_id",
+        "principal_id",
+        "principal_type",
+        "action",
+        "resource_type",
+        "resource_id",
+        "ip_address",
+        "outcome",
+        "request_id",
+        "rules",
+        "policy_revision",
+        "seq",
+        "prev",
+    ] {
+        assert!(first.get(field).is_some(), "no `{field}` in {first}");
+    }
+    assert_eq!(first["principal_id"], "u-123");
+    assert_eq!(first["outcome"], "allow");
+
+    let verify = |path: &std::path::Path| warden(&["audit", "verify", path.to_str().unwrap()]);
+    let out = verify(&log);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("4 decisions, the hash chain is intact"));
+
+    let tampered = dir.join("tampered.jsonl");
+    let check = |lines: Vec<String>, says: &str| {
+        std::fs::write(&tampered, lines.join("\n") + "\n").unwrap();
+        let out = verify(&tampered);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(says), "expected `{says}` in {stderr}");
+    };
+    let owned: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let mut changed = owned.clone();
+    changed[1] = changed[1].replace("\"deny\"", "\"allow\"");
+    check(
+        changed,
+        "line 3: does not follow line 2: that line was changed",
+    );
+    let mut removed = owned.clone();
+    removed.remove(1);
+    check(
+        removed,
+        "line 2: holds decision 3, expected 2: 1 line(s) before it were removed",
+    );
+    let mut swapped = owned.clone();
+    swapped.swap(1, 2);
+    check(swapped, "line 2: holds decision 3, expected 2");
+
+    // A restarted server continues the chain.
+    let server = Server::start(&[
+        "--policy",
+        "stdlib-policies",
+        "--data",
+        CATALOG,
+        "--decision-log",
+        log.to_str().unwrap(),
+    ]);
+    post(
+        &server,
+        "/v1/decide",
+        &json!({ "input": request("u-123", "read", "crm-lite") }),
+    );
+    server.stop();
+    let out = verify(&log);
+    assert!(
+        stdout(&out).contains("5 decisions, the hash chain is intact"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_policy_set_that_does_not_compile_is_not_served() {
+    let out = warden(&[
+        "serve",
+        "--policy",
+        "tests/cli/broken.warden",
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("do not compile"), "{stderr}");
+}
