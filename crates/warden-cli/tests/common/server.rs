@@ -54,6 +54,7 @@ impl Server {
                 }
                 Err(_) => {
                     let _ = child.kill();
+                    let _ = child.wait();
                     panic!("warden serve did not start:\n{}", seen.join("\n"));
                 }
             }
@@ -89,6 +90,7 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
+        let _ = child.wait();
         panic!("warden serve did not stop within 10 s of SIGTERM");
     }
 
