@@ -79,6 +79,9 @@ struct ServeArgs {
     /// How to write the server's own logs on standard error.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Do not reload when the policy or data files change (SIGHUP and `POST /v1/reload` still do).
+    #[arg(long)]
+    no_watch: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -643,6 +646,9 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     }
     if args.admin_token.is_some() {
         config.admin_token = args.admin_token;
+    }
+    if args.no_watch {
+        config.watch = false;
     }
     // The server's own events; the compiler's internals only when asked for.
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")

@@ -347,7 +347,10 @@ fn decide_action(server: &Server, action: &str) -> String {
 #[test]
 fn reload_swaps_the_policy_set_and_refuses_one_that_does_not_compile() {
     let dir = policy_folder("reload", false);
-    let server = Server::start_in(&dir, &["--policy", ".", "--admin-token", "s3cret"]);
+    let server = Server::start_in(
+        &dir,
+        &["--policy", ".", "--admin-token", "s3cret", "--no-watch"],
+    );
     assert_eq!(decide_action(&server, "write"), "deny");
 
     write_policy(&dir, true);
@@ -518,4 +521,84 @@ fn a_policy_set_that_does_not_compile_is_not_served() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("do not compile"), "{stderr}");
+}
+
+#[test]
+fn a_changed_policy_file_is_picked_up_without_a_signal() {
+    let dir = policy_folder("watch", false);
+    let server = Server::start_in(&dir, &["--policy", "."]);
+    assert_eq!(decide_action(&server, "write"), "deny");
+    write_policy(&dir, true);
+    server.wait_for_log("trigger=\"file change\"");
+    assert_eq!(decide_action(&server, "write"), "allow");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn fifty_reloads_under_load_drop_no_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let dir = policy_folder("reload-load", false);
+    let server = Server::start_in(
+        &dir,
+        &["--policy", ".", "--admin-token", "s3cret", "--no-watch"],
+    );
+    let stop = AtomicBool::new(false);
+    let (served, failed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let (allowed, denied) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let agent = client();
+                while !stop.load(Ordering::Relaxed) {
+                    let answer = agent
+                        .post(format!("{}/v1/decide", server.url))
+                        .send_json(json!({ "input": { "action": "write" } }));
+                    match answer {
+                        Ok(mut response) if response.status() == 200 => {
+                            let decision: Json =
+                                response.body_mut().read_json().unwrap_or_default();
+                            match decision["decision"].as_str() {
+                                Some("allow") => allowed.fetch_add(1, Ordering::Relaxed),
+                                Some("deny") => denied.fetch_add(1, Ordering::Relaxed),
+                                _ => failed.fetch_add(1, Ordering::Relaxed),
+                            };
+                            served.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+        let agent = client();
+        for i in 0..50 {
+            write_policy(&dir, i % 2 == 0);
+            let response = agent
+                .post(format!("{}/v1/reload", server.url))
+                .header("Authorization", "Bearer s3cret")
+                .send_empty()
+                .expect("reload answered");
+            assert_eq!(response.status(), 200, "reload {i}");
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let (served, failed) = (served.into_inner(), failed.into_inner());
+    assert_eq!(
+        failed,
+        0,
+        "{failed} of {} requests failed during reloads",
+        served + failed
+    );
+    assert!(served > 50, "only {served} requests ran during the reloads");
+    assert!(
+        allowed.into_inner() > 0 && denied.into_inner() > 0,
+        "both policy sets served"
+    );
+    let (_, metrics) = get(&server, "/metrics");
+    assert!(
+        metrics.contains(r#"warden_reloads_total{result="ok"} 50"#),
+        "{metrics}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -13,6 +13,7 @@ mod gateway;
 mod metrics;
 mod routes;
 mod state;
+mod watch;
 
 pub use config::ServerConfig;
 pub use state::{AppState, LoadError, load};
@@ -116,11 +117,27 @@ pub async fn run(
     on_listening(local);
 
     let hangups = tokio::spawn(reload_on_sighup(Arc::clone(&state)));
+    let watch = if state.config.watch {
+        match watch::start(Arc::clone(&state)) {
+            Ok(watcher) => Some(watcher),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot watch the policy files ({e}); reload with SIGHUP or POST /v1/reload"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
     axum::serve(listener, router(Arc::clone(&state)))
         .with_graceful_shutdown(shutdown_signal(Arc::clone(&state)))
         .await?;
     hangups.abort();
     let _ = hangups.await;
+    if let Some(watch) = watch {
+        watch.stop().await;
+    }
     // The last handle to the log goes with the state; then the writer drains.
     drop(state);
     if let Some(writer) = writer {
