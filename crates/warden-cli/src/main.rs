@@ -82,6 +82,30 @@ struct ServeArgs {
     /// Do not reload when the policy or data files change (SIGHUP and `POST /v1/reload` still do).
     #[arg(long)]
     no_watch: bool,
+    /// Serve HTTPS, TLS 1.3 only, with this certificate chain (PEM).
+    #[arg(
+        long,
+        env = "WARDEN_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(
+        long,
+        env = "WARDEN_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM).
+    #[arg(
+        long,
+        env = "WARDEN_TLS_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -650,6 +674,13 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     if args.no_watch {
         config.watch = false;
     }
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(warden_server::config::TlsFiles {
+            cert,
+            key,
+            client_ca: args.tls_client_ca,
+        });
+    }
     // The server's own events; the compiler's internals only when asked for.
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,warden_server=info"));
@@ -664,9 +695,9 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let result = runtime.block_on(warden_server::run(config, |addr| {
+    let result = runtime.block_on(warden_server::run(config, |scheme, addr| {
         // Scripts and tests read the address from this line (port 0 picks one).
-        print_err(&format!("warden: listening on http://{addr}\n"));
+        print_err(&format!("warden: listening on {scheme}://{addr}\n"));
     }));
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),

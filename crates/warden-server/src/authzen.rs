@@ -149,12 +149,20 @@ pub async fn evaluations_route(
 }
 
 /// `GET /.well-known/authzen-configuration`: where the endpoints are.
-pub async fn configuration_route(headers: HeaderMap) -> Json<Json_> {
+pub async fn configuration_route(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Json<Json_> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8181");
-    let base = format!("http://{host}");
+        .map_or_else(|| state.config.addr.to_string(), str::to_string);
+    let scheme = if state.config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let base = format!("{scheme}://{host}");
     Json(json!({
         "policy_decision_point": base,
         "access_evaluation_endpoint": format!("{base}/access/v1/evaluation"),

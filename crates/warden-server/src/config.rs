@@ -26,6 +26,20 @@ pub struct ServerConfig {
     pub limits: Limits,
     pub gateway: GatewayMapping,
     pub log: LogConfig,
+    /// Serve HTTPS (TLS 1.3 only) with these files.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files for TLS.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+    /// When set, clients must present a certificate this CA signed.
+    pub client_ca: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +54,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             gateway: GatewayMapping::default(),
             log: LogConfig::default(),
+            tls: None,
         }
     }
 }
@@ -58,6 +73,8 @@ pub struct Limits {
     pub request_timeout_ms: u64,
     /// Requests served at once; more wait their turn.
     pub max_concurrent_requests: usize,
+    /// Connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -68,6 +85,7 @@ impl Default for Limits {
             eval_budget: warden::DecideOptions::default().budget,
             request_timeout_ms: 5_000,
             max_concurrent_requests: 1_024,
+            max_connections: 4_096,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod decision_log;
 mod error;
 mod gateway;
+mod listen;
 mod metrics;
 mod routes;
 mod state;
@@ -44,6 +45,8 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("TLS: {0}")]
+    Tls(#[from] listen::TlsError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -85,11 +88,12 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// Compiles the policy set, opens the decision log, listens, and serves until
-/// SIGTERM or SIGINT; SIGHUP reloads. `on_listening` is told the address
-/// (useful with port 0). Queued decision-log lines are written before it returns.
+/// SIGTERM or SIGINT; SIGHUP reloads. `on_listening` is told the scheme and
+/// address (useful with port 0). Queued decision-log lines are written
+/// before it returns.
 pub async fn run(
     config: ServerConfig,
-    on_listening: impl FnOnce(SocketAddr),
+    on_listening: impl FnOnce(&str, SocketAddr),
 ) -> Result<(), ServerError> {
     let startup = config.clone();
     let engine = tokio::task::spawn_blocking(move || load(&startup))
@@ -107,14 +111,24 @@ pub async fn run(
         }
         None => (None, None),
     };
+    let tls = match &config.tls {
+        Some(files) => Some(listen::tls_config(
+            &files.cert,
+            &files.key,
+            files.client_ca.as_deref(),
+        )?),
+        None => None,
+    };
     let addr = config.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind { addr, source })?;
+    let max_connections = config.limits.max_connections;
     let state = Arc::new(AppState::new(config, engine, log));
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, revision = %state.engine.load().revision(), "serving decisions");
-    on_listening(local);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(addr = %local, %scheme, revision = %state.engine.load().revision(), "serving decisions");
+    on_listening(scheme, local);
 
     let hangups = tokio::spawn(reload_on_sighup(Arc::clone(&state)));
     let watch = if state.config.watch {
@@ -130,9 +144,12 @@ pub async fn run(
     } else {
         None
     };
-    axum::serve(listener, router(Arc::clone(&state)))
-        .with_graceful_shutdown(shutdown_signal(Arc::clone(&state)))
-        .await?;
+    match tls {
+        Some(tls) => {
+            serve_on(listen::tls(listener, max_connections, tls)?, &state).await?;
+        }
+        None => serve_on(listen::plain(listener, max_connections)?, &state).await?,
+    }
     hangups.abort();
     let _ = hangups.await;
     if let Some(watch) = watch {
@@ -145,6 +162,15 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn serve_on<S>(incoming: listen::Incoming<S>, state: &Arc<AppState>) -> std::io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    axum::serve(incoming, router(Arc::clone(state)))
+        .with_graceful_shutdown(shutdown_signal(Arc::clone(state)))
+        .await
 }
 
 async fn reload_on_sighup(state: Arc<AppState>) {
