@@ -65,6 +65,9 @@ struct ServeArgs {
     /// Where to listen (default 127.0.0.1:8181; port 0 picks a free one).
     #[arg(long, env = "WARDEN_ADDR", value_name = "HOST:PORT")]
     addr: Option<std::net::SocketAddr>,
+    /// Also serve Envoy `ext_authz` over gRPC here.
+    #[arg(long, env = "WARDEN_GRPC_ADDR", value_name = "HOST:PORT")]
+    grpc_addr: Option<std::net::SocketAddr>,
     /// Append every decision to this hash-chained log (`warden audit verify` checks it).
     #[arg(long, env = "WARDEN_DECISION_LOG", value_name = "FILE")]
     decision_log: Option<PathBuf>,
@@ -664,6 +667,9 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     config.data.extend(args.data);
     if let Some(addr) = args.addr {
         config.addr = addr;
+    }
+    if args.grpc_addr.is_some() {
+        config.grpc_addr = args.grpc_addr;
     }
     if args.decision_log.is_some() {
         config.decision_log = args.decision_log;

@@ -7,49 +7,9 @@
 mod common;
 
 use common::scratch;
-use common::server::{Server, client};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use common::server::{Server, client, free_port, upstream};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// An upstream that answers 200 and remembers the `X-Warden-Mask` it was sent.
-fn upstream() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            let mut reader = BufReader::new(&stream);
-            let mut mask = String::from("-");
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("x-warden-mask:") {
-                    mask = value.trim().to_string();
-                }
-                line.clear();
-            }
-            record.lock().unwrap().push(mask);
-            let body = "upstream ok\n";
-            let _ = write!(
-                &stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    (port, seen)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Nginx(Child);
 

@@ -64,12 +64,6 @@ async fn evaluate(state: &AppState, request: &Json_) -> Result<Json_, ApiError> 
     let input = to_input(request)?;
     let target = state.config.gateway.target.clone();
     let decision = decide(state, "authzen", &target, &input, SystemTime::now(), false).await?;
-    let reasons: Vec<&str> = decision
-        .findings
-        .iter()
-        .filter(|f| f.effect == "deny")
-        .filter_map(|f| f.message.as_deref())
-        .collect();
     let mut context = json!({
         "decision_id": decision.decision_id,
         "policy_revision": decision.policy_revision,
@@ -77,10 +71,8 @@ async fn evaluate(state: &AppState, request: &Json_) -> Result<Json_, ApiError> 
     if !decision.obligations.is_empty() {
         context["obligations"] = json!(decision.obligations);
     }
-    if !reasons.is_empty() {
-        context["reason_user"] = json!({ "en": reasons.join("; ") });
-    } else if let Some(reason) = &decision.reason {
-        context["reason_user"] = json!({ "en": reason });
+    if !decision.is_allowed() {
+        context["reason_user"] = json!({ "en": crate::gateway::deny_reason(&decision) });
     }
     Ok(json!({ "decision": decision.is_allowed(), "context": context }))
 }

@@ -13,6 +13,8 @@ use std::path::PathBuf;
 pub struct ServerConfig {
     /// Where to listen.
     pub addr: SocketAddr,
+    /// Where to serve Envoy `ext_authz` over gRPC (none: not served).
+    pub grpc_addr: Option<SocketAddr>,
     /// Policy folders or files, composed into one set.
     pub policy: Vec<PathBuf>,
     /// Data files (`FILE`, or `NAME=FILE` for one document).
@@ -46,6 +48,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8181)),
+            grpc_addr: None,
             policy: Vec::new(),
             data: Vec::new(),
             decision_log: None,

@@ -114,30 +114,17 @@ async fn authorize(state: &AppState, endpoint: &str, original: Original<'_>) -> 
             if let Ok(id) = HeaderValue::from_str(&decision.decision_id) {
                 headers.insert("X-Warden-Decision-Id", id);
             }
-            for (key, value) in &decision.obligations {
-                let name = format!("{}{}", mapping.obligation_header_prefix, header_case(key));
-                if let (Ok(name), Ok(value)) = (
-                    HeaderName::try_from(name),
-                    HeaderValue::from_str(&header_value(value)),
-                ) {
+            for (name, value) in obligation_headers(mapping, &decision) {
+                if let (Ok(name), Ok(value)) =
+                    (HeaderName::try_from(name), HeaderValue::from_str(&value))
+                {
                     headers.insert(name, value);
                 }
             }
             let body = if decision.is_allowed() {
                 "allow\n".to_string()
             } else {
-                let why: Vec<&str> = decision
-                    .findings
-                    .iter()
-                    .filter(|f| f.effect == "deny")
-                    .filter_map(|f| f.message.as_deref())
-                    .collect();
-                let why = if why.is_empty() {
-                    decision.reason.clone().unwrap_or_default()
-                } else {
-                    why.join("; ")
-                };
-                format!("deny: {why}\n")
+                format!("deny: {}\n", deny_reason(&decision))
             };
             (status, headers, body).into_response()
         }
@@ -146,6 +133,38 @@ async fn authorize(state: &AppState, endpoint: &str, original: Original<'_>) -> 
             tracing::warn!(code = %e.code, "gateway request not decided: {}", e.message);
             (StatusCode::FORBIDDEN, format!("deny: {}\n", e.message)).into_response()
         }
+    }
+}
+
+/// The obligations of an allow decision as headers: `X-Warden-Mask: email,phone`.
+pub fn obligation_headers(
+    mapping: &GatewayMapping,
+    decision: &warden::Decision,
+) -> Vec<(String, String)> {
+    decision
+        .obligations
+        .iter()
+        .map(|(key, value)| {
+            (
+                format!("{}{}", mapping.obligation_header_prefix, header_case(key)),
+                header_value(value),
+            )
+        })
+        .collect()
+}
+
+/// Why a decision denied: its deny messages, else its reason.
+pub fn deny_reason(decision: &warden::Decision) -> String {
+    let why: Vec<&str> = decision
+        .findings
+        .iter()
+        .filter(|f| f.effect == "deny")
+        .filter_map(|f| f.message.as_deref())
+        .collect();
+    if why.is_empty() {
+        decision.reason.clone().unwrap_or_default()
+    } else {
+        why.join("; ")
     }
 }
 

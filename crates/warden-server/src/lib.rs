@@ -10,6 +10,7 @@ pub mod config;
 pub mod decision_log;
 mod error;
 mod gateway;
+mod grpc;
 mod listen;
 mod metrics;
 mod routes;
@@ -93,7 +94,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// before it returns.
 pub async fn run(
     config: ServerConfig,
-    on_listening: impl FnOnce(&str, SocketAddr),
+    on_listening: impl Fn(&str, SocketAddr),
 ) -> Result<(), ServerError> {
     let startup = config.clone();
     let engine = tokio::task::spawn_blocking(move || load(&startup))
@@ -119,16 +120,43 @@ pub async fn run(
         )?),
         None => None,
     };
-    let addr = config.addr;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServerError::Bind { addr, source })?;
+    let bind = |addr: SocketAddr| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })
+    };
+    let listener = bind(config.addr).await?;
+    let grpc_listener = match config.grpc_addr {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
     let max_connections = config.limits.max_connections;
     let state = Arc::new(AppState::new(config, engine, log));
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(addr = %local, %scheme, revision = %state.engine.load().revision(), "serving decisions");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let grpc = match grpc_listener {
+        Some(grpc_listener) => {
+            let grpc_local = grpc_listener.local_addr()?;
+            tracing::info!(addr = %grpc_local, "serving Envoy ext_authz over gRPC");
+            on_listening("grpc", grpc_local);
+            let service = grpc::service(Arc::clone(&state));
+            let stopped = stopped.clone();
+            Some(tokio::spawn(async move {
+                tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming_shutdown(
+                        tonic::transport::server::TcpIncoming::from(grpc_listener),
+                        wait_for_stop(stopped),
+                    )
+                    .await
+            }))
+        }
+        None => None,
+    };
     on_listening(scheme, local);
+    let signals = tokio::spawn(stop_on_signal(Arc::clone(&state), stop));
 
     let hangups = tokio::spawn(reload_on_sighup(Arc::clone(&state)));
     let watch = if state.config.watch {
@@ -146,10 +174,22 @@ pub async fn run(
     };
     match tls {
         Some(tls) => {
-            serve_on(listen::tls(listener, max_connections, tls)?, &state).await?;
+            serve_on(
+                listen::tls(listener, max_connections, tls)?,
+                &state,
+                stopped,
+            )
+            .await?;
         }
-        None => serve_on(listen::plain(listener, max_connections)?, &state).await?,
+        None => serve_on(listen::plain(listener, max_connections)?, &state, stopped).await?,
     }
+    if let Some(grpc) = grpc
+        && let Ok(Err(e)) = grpc.await
+    {
+        tracing::error!("the gRPC server stopped with an error: {e}");
+    }
+    signals.abort();
+    let _ = signals.await;
     hangups.abort();
     let _ = hangups.await;
     if let Some(watch) = watch {
@@ -164,13 +204,22 @@ pub async fn run(
     Ok(())
 }
 
-async fn serve_on<S>(incoming: listen::Incoming<S>, state: &Arc<AppState>) -> std::io::Result<()>
+async fn serve_on<S>(
+    incoming: listen::Incoming<S>,
+    state: &Arc<AppState>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     axum::serve(incoming, router(Arc::clone(state)))
-        .with_graceful_shutdown(shutdown_signal(Arc::clone(state)))
+        .with_graceful_shutdown(wait_for_stop(stopped))
         .await
+}
+
+/// Resolves once the server is told to stop.
+async fn wait_for_stop(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 async fn reload_on_sighup(state: Arc<AppState>) {
@@ -185,7 +234,7 @@ async fn reload_on_sighup(state: Arc<AppState>) {
 }
 
 /// SIGTERM or SIGINT: stop being ready, finish the requests in flight.
-async fn shutdown_signal(state: Arc<AppState>) {
+async fn stop_on_signal(state: Arc<AppState>, stop: tokio::sync::watch::Sender<bool>) {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {
@@ -200,4 +249,5 @@ async fn shutdown_signal(state: Arc<AppState>) {
     }
     state.draining.store(true, Ordering::Relaxed);
     tracing::info!("shutting down: finishing the requests in flight");
+    let _ = stop.send(true);
 }

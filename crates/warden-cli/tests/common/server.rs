@@ -1,10 +1,11 @@
 //! Running `warden serve` as a user would: the real binary on a free
 //! loopback port, stopped by signal at the end of the test.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 /// A running `warden serve`; stopped with SIGTERM when dropped.
@@ -12,6 +13,8 @@ pub struct Server {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// `127.0.0.1:PORT` of the gRPC ext_authz service, when asked for.
+    pub grpc: Option<String>,
     /// What the server wrote on standard error, line by line, as it runs.
     pub stderr: mpsc::Receiver<String>,
 }
@@ -40,13 +43,17 @@ impl Server {
             }
         });
         let mut seen = Vec::new();
+        let mut grpc = None;
         loop {
             match rx.recv_timeout(Duration::from_secs(20)) {
                 Ok(line) => {
-                    if let Some(url) = line.strip_prefix("warden: listening on ") {
+                    if let Some(addr) = line.strip_prefix("warden: listening on grpc://") {
+                        grpc = Some(addr.trim().to_string());
+                    } else if let Some(url) = line.strip_prefix("warden: listening on ") {
                         return Server {
                             child: Some(child),
                             url: url.trim().to_string(),
+                            grpc,
                             stderr: rx,
                         };
                     }
@@ -124,4 +131,43 @@ pub fn client() -> ureq::Agent {
         .timeout_global(Some(Duration::from_secs(10)))
         .build()
         .into()
+}
+
+/// An upstream that answers 200 `upstream ok` and records, per request, the
+/// `X-Warden-Mask` header it was sent (`-` when none).
+pub fn upstream() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(&stream);
+            let mut mask = String::from("-");
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("x-warden-mask:") {
+                    mask = value.trim().to_string();
+                }
+                line.clear();
+            }
+            record.lock().unwrap().push(mask);
+            let body = "upstream ok\n";
+            let _ = write!(
+                &stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, seen)
+}
+
+/// A port free at the time of asking (for processes that cannot be told port 0).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
