@@ -1,0 +1,61 @@
+//! `docs/server.md` cannot drift: the gateway configurations it shows are the
+//! files the end-to-end tests run, and its `warden.toml` parses with the
+//! defaults the server really has.
+
+mod common;
+
+use common::root;
+use regex::Regex;
+
+fn blocks(doc: &str) -> Vec<(String, String)> {
+    let fence = Regex::new(r"(?s)```\w+ file=(\S+)\n(.*?)```").unwrap();
+    fence
+        .captures_iter(doc)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect()
+}
+
+#[test]
+fn the_documented_gateway_configs_are_the_tested_ones() {
+    let doc = std::fs::read_to_string(root().join("docs/server.md")).unwrap();
+    let blocks = blocks(&doc);
+    let files: Vec<&str> = blocks.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "tests/server/nginx.conf",
+            "tests/server/envoy-http.yaml",
+            "tests/server/envoy-grpc.yaml",
+            "warden.toml"
+        ]
+    );
+    for (file, text) in &blocks[..3] {
+        let actual = std::fs::read_to_string(root().join(file)).unwrap();
+        assert_eq!(text, &actual, "docs/server.md shows an old {file}");
+    }
+}
+
+#[test]
+fn the_documented_warden_toml_parses_with_the_real_defaults() {
+    let doc = std::fs::read_to_string(root().join("docs/server.md")).unwrap();
+    let (_, toml) = blocks(&doc).pop().unwrap();
+    let documented = warden_server::ServerConfig::from_toml(&toml).expect("it parses");
+    let defaults = warden_server::ServerConfig::default();
+    assert_eq!(documented.addr, defaults.addr);
+    assert_eq!(documented.watch, defaults.watch);
+    assert_eq!(
+        format!("{:?}", documented.limits),
+        format!("{:?}", defaults.limits),
+        "the documented limits are the defaults"
+    );
+    assert_eq!(
+        format!("{:?}", documented.gateway),
+        format!("{:?}", defaults.gateway),
+        "the documented mapping is the default"
+    );
+    let typo = toml.replace("max_body_bytes", "max_body_byte");
+    assert!(
+        warden_server::ServerConfig::from_toml(&typo).is_err(),
+        "unknown keys are refused"
+    );
+}
