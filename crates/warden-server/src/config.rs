@@ -74,6 +74,9 @@ pub struct Limits {
     pub eval_budget: u64,
     /// Longest a request may take, reading included, in milliseconds.
     pub request_timeout_ms: u64,
+    /// Longest a client may take to send a request's headers, in
+    /// milliseconds; a slower one is disconnected (slow-loris clients).
+    pub header_read_timeout_ms: u64,
     /// Requests served at once; more wait their turn.
     pub max_concurrent_requests: usize,
     /// Connections open at once; more wait in the listen backlog.
@@ -87,6 +90,7 @@ impl Default for Limits {
             max_json_depth: 64,
             eval_budget: warden::DecideOptions::default().budget,
             request_timeout_ms: 5_000,
+            header_read_timeout_ms: 10_000,
             max_concurrent_requests: 1_024,
             max_connections: 4_096,
         }

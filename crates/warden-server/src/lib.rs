@@ -204,17 +204,54 @@ pub async fn run(
     Ok(())
 }
 
+/// Serves each connection with HTTP/1.1 or HTTP/2 until told to stop, then
+/// lets the connections in flight finish (for at most `DRAIN`).
 async fn serve_on<S>(
-    incoming: listen::Incoming<S>,
+    mut incoming: listen::Incoming<S>,
     state: &Arc<AppState>,
     stopped: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    axum::serve(incoming, router(Arc::clone(state)))
-        .with_graceful_shutdown(wait_for_stop(stopped))
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    const DRAIN: Duration = Duration::from_secs(30);
+    let app = router(Arc::clone(state));
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(
+            state.config.limits.header_read_timeout_ms,
+        ));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = wait_for_stop(stopped);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            conn = incoming.next() => {
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(conn), service)
+                    .into_owned();
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            () = &mut stop => break,
+        }
+    }
+    drop(incoming);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {DRAIN:?}; closing them");
+    }
+    Ok(())
 }
 
 /// Resolves once the server is told to stop.

@@ -4,7 +4,6 @@
 //! hold up the others.
 
 use std::io;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -61,24 +60,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Conn<S> {
 
 /// Connections ready to serve, from the accepting task.
 pub struct Incoming<S> {
-    rx: mpsc::Receiver<(Conn<S>, SocketAddr)>,
-    local: SocketAddr,
+    rx: mpsc::Receiver<Conn<S>>,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> axum::serve::Listener for Incoming<S> {
-    type Io = Conn<S>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Incoming<S> {
+    /// The next connection ready to serve.
+    pub async fn next(&mut self) -> Conn<S> {
         match self.rx.recv().await {
             Some(conn) => conn,
             // The accepting task ended: nothing more will come.
             None => std::future::pending().await,
         }
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.local)
     }
 }
 
@@ -118,7 +110,6 @@ where
     F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Option<S>> + Send + 'static,
 {
-    let local = listener.local_addr()?;
     let (tx, rx) = mpsc::channel(64);
     let permits = Arc::new(Semaphore::new(max.max(1)));
     let prepare = Arc::new(prepare);
@@ -127,7 +118,7 @@ where
             let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
                 return;
             };
-            let (stream, addr) = match listener.accept().await {
+            let (stream, _) = match listener.accept().await {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: wait, do not spin.
@@ -141,13 +132,10 @@ where
             tokio::spawn(async move {
                 if let Some(io) = prepare(stream).await {
                     let _ = ready
-                        .send((
-                            Conn {
-                                io,
-                                _permit: permit,
-                            },
-                            addr,
-                        ))
+                        .send(Conn {
+                            io,
+                            _permit: permit,
+                        })
                         .await;
                 }
             });
@@ -156,7 +144,7 @@ where
             }
         }
     });
-    Ok(Incoming { rx, local })
+    Ok(Incoming { rx })
 }
 
 /// Why the TLS configuration could not be built.
