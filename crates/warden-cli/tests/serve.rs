@@ -702,3 +702,58 @@ fn the_decision_log_can_keep_inputs_with_fields_masked() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_evaluation_budget_fails_closed() {
+    let (server, dir) = with_config("budget", "[limits]\neval_budget = 5\n");
+    let (status, decision) = post(
+        &server,
+        "/v1/decide",
+        &json!({ "input": request("u-7", "write", "crm-lite") }),
+    );
+    assert_eq!(status, 200, "{decision}");
+    assert_eq!(decision["decision"], "deny", "out of budget is a denial");
+    assert!(
+        decision["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "E0501"),
+        "{decision}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn environment_variables_stand_in_for_flags() {
+    let dir = policy_folder("env", false);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--policy", ".", "--no-watch"])
+        .current_dir(&dir)
+        .env("WARDEN_ADDR", "127.0.0.1:0")
+        .env("WARDEN_ADMIN_TOKEN", "from-env")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let url = lines
+        .find_map(|l| {
+            l.ok()?
+                .strip_prefix("warden: listening on ")
+                .map(str::to_string)
+        })
+        .expect("it listens");
+    let reload = client()
+        .post(format!("{url}/v1/reload"))
+        .header("Authorization", "Bearer from-env")
+        .send_empty()
+        .unwrap();
+    assert_eq!(
+        reload.status(),
+        200,
+        "the admin token came from WARDEN_ADMIN_TOKEN"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).ok();
+}
