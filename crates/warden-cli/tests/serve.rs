@@ -274,11 +274,31 @@ fn the_nginx_and_envoy_adapters_answer_with_status_and_headers() {
     writer[3] = ("X-Original-Method", "POST");
     assert_eq!(ask("/v1/authz/nginx", &writer).status().as_u16(), 403);
     assert_eq!(
-        ask("/v1/authz/nginx", &[("X-Original-URI", "/crm-lite/")])
-            .status()
-            .as_u16(),
+        ask(
+            "/v1/authz/nginx",
+            &[
+                ("X-Original-URI", "/crm-lite/"),
+                ("X-Original-Method", "GET")
+            ]
+        )
+        .status()
+        .as_u16(),
         401,
         "no identity"
+    );
+    let mut no_method = viewer;
+    no_method[3] = ("X-Original-URI", "/crm-lite/records/1");
+    assert_eq!(
+        ask("/v1/authz/nginx", &no_method).status().as_u16(),
+        400,
+        "a missing X-Original-Method is not taken for a read"
+    );
+    let mut sneaky = viewer;
+    sneaky[2] = ("X-Original-URI", "/lunch-poll/../crm-lite/records/1");
+    assert_eq!(
+        ask("/v1/authz/nginx", &sneaky).status().as_u16(),
+        400,
+        "a path not in normal form is refused"
     );
     let envoy = ask(
         "/v1/authz/envoy/crm-lite/records/1",

@@ -115,8 +115,15 @@ pub struct GatewayMapping {
     /// What `principal.authenticated_via` says for a principal the proxy
     /// identified: identity headers come from the SSO proxy in front.
     pub authenticated_via: String,
-    /// Names the app (`resource.app_id`); else the first path segment.
-    pub app_header: String,
+    /// A header naming the app (`resource.app_id`), for gateways that set it
+    /// themselves; off by default, since a client could send it. Without
+    /// it the app is the path segment `app_path_segment`.
+    pub app_header: Option<String>,
+    /// Which segment of the original path names the app (0: the first).
+    pub app_path_segment: usize,
+    /// The header holding the client's address (`context.ip`), set by the
+    /// gateway (nginx: `proxy_set_header X-Real-IP $remote_addr`).
+    pub ip_header: String,
     /// The request id (`context.request_id`).
     pub request_id_header: String,
     /// HTTP method → action.
@@ -147,7 +154,9 @@ impl Default for GatewayMapping {
             groups_header: "X-Auth-Request-Groups".into(),
             mfa_header: "X-Auth-Request-Mfa".into(),
             authenticated_via: "sso".into(),
-            app_header: "X-Warden-App".into(),
+            app_header: None,
+            app_path_segment: 0,
+            ip_header: "X-Real-IP".into(),
             request_id_header: "X-Request-Id".into(),
             actions,
             obligation_header_prefix: "X-Warden-".into(),

@@ -22,9 +22,40 @@ pub struct Original<'a> {
     pub headers: &'a HeaderMap,
 }
 
-/// The decision input for an original request, or `None` when the request
-/// carries no identity.
-pub fn to_input(mapping: &GatewayMapping, original: &Original<'_>) -> Option<Json> {
+/// Why a gateway's request could not be turned into a decision input.
+pub enum Refusal {
+    /// No identity header: the caller must sign in (401).
+    NoIdentity,
+    /// The request cannot be decided as sent (400): a path that is not in
+    /// normal form (`..`, `//`, encoded separators), or a missing header.
+    Malformed(String),
+}
+
+/// The path of `uri` in normal form, or `None` when it is not: the app and
+/// resource decided must be the ones the upstream will serve, so `..`, `.`,
+/// empty segments and encoded dots or slashes are refused, not resolved.
+pub fn normal_path(uri: &str) -> Option<&str> {
+    let path = uri.split(['?', '#']).next().unwrap_or("");
+    if !path.starts_with('/') {
+        return None;
+    }
+    let lower = path.to_ascii_lowercase();
+    if ["%2e", "%2f", "%5c", "\\"]
+        .iter()
+        .any(|bad| lower.contains(bad))
+    {
+        return None;
+    }
+    let inner = path[1..].strip_suffix('/').unwrap_or(&path[1..]);
+    let bad_segment = !inner.is_empty()
+        && inner
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..");
+    (!bad_segment).then_some(path)
+}
+
+/// The decision input for an original request.
+pub fn to_input(mapping: &GatewayMapping, original: &Original<'_>) -> Result<Json, Refusal> {
     let header = |name: &str| -> Option<&str> {
         original
             .headers
@@ -33,7 +64,15 @@ pub fn to_input(mapping: &GatewayMapping, original: &Original<'_>) -> Option<Jso
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    let id = header(&mapping.user_header).or_else(|| header(&mapping.email_header))?;
+    let id = header(&mapping.user_header)
+        .or_else(|| header(&mapping.email_header))
+        .ok_or(Refusal::NoIdentity)?;
+    let path = normal_path(original.uri).ok_or_else(|| {
+        Refusal::Malformed(format!(
+            "the path `{}` is not in normal form (`..`, `.`, `//` or encoded separators)",
+            original.uri
+        ))
+    })?;
     let groups: Vec<&str> = header(&mapping.groups_header)
         .map(|g| {
             g.split(',')
@@ -44,10 +83,17 @@ pub fn to_input(mapping: &GatewayMapping, original: &Original<'_>) -> Option<Jso
         .unwrap_or_default();
     let mfa = header(&mapping.mfa_header)
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
-    let path = original.uri.split(['?', '#']).next().unwrap_or("/");
-    let app_id = header(&mapping.app_header)
+    let app_id = mapping
+        .app_header
+        .as_deref()
+        .and_then(header)
         .map(str::to_string)
-        .or_else(|| path.split('/').find(|s| !s.is_empty()).map(str::to_string))
+        .or_else(|| {
+            path.split('/')
+                .filter(|s| !s.is_empty())
+                .nth(mapping.app_path_segment)
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     let action = mapping
         .actions
@@ -65,17 +111,13 @@ pub fn to_input(mapping: &GatewayMapping, original: &Original<'_>) -> Option<Jso
         principal["email"] = json!(email);
     }
     let mut context = json!({});
-    if let Some(ip) = header("X-Forwarded-For")
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .or_else(|| header("X-Real-IP"))
-    {
+    if let Some(ip) = header(&mapping.ip_header) {
         context["ip"] = json!(ip);
     }
     if let Some(request_id) = header(&mapping.request_id_header) {
         context["request_id"] = json!(request_id);
     }
-    Some(json!({
+    Ok(json!({
         "principal": principal,
         "action": action,
         "resource": { "type": "http", "app_id": app_id, "id": path },
@@ -83,18 +125,34 @@ pub fn to_input(mapping: &GatewayMapping, original: &Original<'_>) -> Option<Jso
     }))
 }
 
-/// Decides an original request and answers the gateway.
-async fn authorize(state: &AppState, endpoint: &str, original: Original<'_>) -> Response {
-    let mapping = &state.config.gateway;
-    let Some(input) = to_input(mapping, &original) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [("WWW-Authenticate", "Bearer")],
-            "no identity: sign in through the SSO proxy\n",
-        )
-            .into_response();
+/// What a gateway is told.
+pub struct Verdict {
+    pub status: StatusCode,
+    /// Header names (lower case) and values: the decision id and obligations.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// Decides an original request: the one path both the HTTP adapters and
+/// the gRPC service take. Anything that cannot be decided is refused.
+pub async fn verdict(state: &AppState, endpoint: &str, original: Original<'_>) -> Verdict {
+    let refuse = |status: StatusCode, body: String| Verdict {
+        status,
+        headers: Vec::new(),
+        body,
     };
-    match decide(
+    let mapping = &state.config.gateway;
+    let input = match to_input(mapping, &original) {
+        Ok(input) => input,
+        Err(Refusal::NoIdentity) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "no identity: sign in through the SSO proxy\n".into(),
+            );
+        }
+        Err(Refusal::Malformed(why)) => return refuse(StatusCode::BAD_REQUEST, format!("{why}\n")),
+    };
+    let decision = match decide(
         state,
         endpoint,
         &mapping.target,
@@ -104,36 +162,59 @@ async fn authorize(state: &AppState, endpoint: &str, original: Original<'_>) -> 
     )
     .await
     {
-        Ok(decision) => {
-            let status = if decision.is_allowed() {
-                StatusCode::OK
-            } else {
-                StatusCode::FORBIDDEN
-            };
-            let mut headers = HeaderMap::new();
-            if let Ok(id) = HeaderValue::from_str(&decision.decision_id) {
-                headers.insert("X-Warden-Decision-Id", id);
-            }
-            for (name, value) in obligation_headers(mapping, &decision) {
-                if let (Ok(name), Ok(value)) =
-                    (HeaderName::try_from(name), HeaderValue::from_str(&value))
-                {
-                    headers.insert(name, value);
-                }
-            }
-            let body = if decision.is_allowed() {
-                "allow\n".to_string()
-            } else {
-                format!("deny: {}\n", deny_reason(&decision))
-            };
-            (status, headers, body).into_response()
-        }
+        Ok(decision) => decision,
         // Fail closed: an input the policies cannot decide is not allowed.
         Err(e) => {
             tracing::warn!(code = %e.code, "gateway request not decided: {}", e.message);
-            (StatusCode::FORBIDDEN, format!("deny: {}\n", e.message)).into_response()
+            return refuse(StatusCode::FORBIDDEN, format!("deny: {}\n", e.message));
+        }
+    };
+    let mut headers = vec![(
+        "x-warden-decision-id".to_string(),
+        decision.decision_id.clone(),
+    )];
+    if !decision.is_allowed() {
+        return Verdict {
+            status: StatusCode::FORBIDDEN,
+            headers,
+            body: format!("deny: {}\n", deny_reason(&decision)),
+        };
+    }
+    for (name, value) in obligation_headers(mapping, &decision) {
+        // An obligation the gateway cannot be given cannot be honoured.
+        if HeaderName::try_from(name.as_str()).is_err() || HeaderValue::from_str(&value).is_err() {
+            tracing::error!(obligation = %name, "an obligation cannot be sent as a header; denied");
+            return Verdict {
+                status: StatusCode::FORBIDDEN,
+                headers,
+                body: format!("deny: the obligation `{name}` cannot be sent as a header\n"),
+            };
+        }
+        headers.push((name.to_ascii_lowercase(), value));
+    }
+    Verdict {
+        status: StatusCode::OK,
+        headers,
+        body: "allow\n".into(),
+    }
+}
+
+/// Answers an HTTP gateway.
+async fn authorize(state: &AppState, endpoint: &str, original: Original<'_>) -> Response {
+    let verdict = verdict(state, endpoint, original).await;
+    let mut headers = HeaderMap::new();
+    for (name, value) in &verdict.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
         }
     }
+    if verdict.status == StatusCode::UNAUTHORIZED {
+        headers.insert("www-authenticate", HeaderValue::from_static("Bearer"));
+    }
+    (verdict.status, headers, verdict.body).into_response()
 }
 
 /// The obligations of an allow decision as headers: `X-Warden-Mask: email,phone`.
@@ -192,29 +273,29 @@ fn header_value(value: &Json) -> String {
 }
 
 /// `GET|POST /v1/authz/nginx`: the original method and URI come in
-/// `X-Original-Method` and `X-Original-URI`.
-pub async fn nginx_route(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let original_method = headers
-        .get("X-Original-Method")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or(method.as_str())
-        .to_string();
-    let original_uri = headers
-        .get("X-Original-URI")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| uri.to_string());
+/// `X-Original-Method` and `X-Original-URI`; without them nothing can be
+/// decided (a missing method must not be taken for a read).
+pub async fn nginx_route(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let original = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (Some(method), Some(uri)) = (original("X-Original-Method"), original("X-Original-URI"))
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "set X-Original-Method and X-Original-URI on the auth_request subrequest\n",
+        )
+            .into_response();
+    };
     authorize(
         &state,
         "nginx",
         Original {
-            method: &original_method,
-            uri: &original_uri,
+            method: &method,
+            uri: &uri,
             headers: &headers,
         },
     )
@@ -271,8 +352,9 @@ mod tests {
         );
         headers.insert(
             "X-Forwarded-For",
-            HeaderValue::from_static("10.1.2.3, 10.0.0.1"),
+            HeaderValue::from_static("6.6.6.6, 10.0.0.1"),
         );
+        headers.insert("X-Real-IP", HeaderValue::from_static("10.1.2.3"));
         let input = to_input(
             &GatewayMapping::default(),
             &Original {
@@ -281,6 +363,7 @@ mod tests {
                 headers: &headers,
             },
         )
+        .ok()
         .expect("an identity");
         assert_eq!(input["principal"]["id"], "u-123");
         assert_eq!(input["principal"]["groups"], json!(["sales", "ops"]));
@@ -288,7 +371,10 @@ mod tests {
         assert_eq!(input["action"], "read");
         assert_eq!(input["resource"]["app_id"], "crm-lite");
         assert_eq!(input["resource"]["id"], "/crm-lite/records/7");
-        assert_eq!(input["context"]["ip"], "10.1.2.3");
+        assert_eq!(
+            input["context"]["ip"], "10.1.2.3",
+            "the gateway's header, not the client's"
+        );
         let anonymous = to_input(
             &GatewayMapping::default(),
             &Original {
@@ -297,6 +383,23 @@ mod tests {
                 headers: &HeaderMap::new(),
             },
         );
-        assert!(anonymous.is_none());
+        assert!(matches!(anonymous, Err(Refusal::NoIdentity)));
+    }
+
+    #[test]
+    fn paths_not_in_normal_form_are_refused() {
+        for good in ["/", "/crm-lite", "/crm-lite/", "/crm-lite/records/7?q=1"] {
+            assert!(normal_path(good).is_some(), "{good}");
+        }
+        for bad in [
+            "/lunch-poll/../crm-lite/x",
+            "//crm-lite",
+            "/a/./b",
+            "/a/%2e%2e/b",
+            "/a%2Fb",
+            "relative",
+        ] {
+            assert!(normal_path(bad).is_none(), "{bad}");
+        }
     }
 }

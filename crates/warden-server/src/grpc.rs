@@ -2,8 +2,7 @@
 //! the mode service meshes use. The check request's HTTP attributes go
 //! through the same `[gateway]` mapping as the HTTP adapters.
 
-use crate::gateway::{Original, to_input};
-use crate::routes::decide;
+use crate::gateway::Original;
 use crate::state::AppState;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use envoy_types::ext_authz::v3::pb::{
@@ -13,7 +12,6 @@ use envoy_types::ext_authz::v3::{
     CheckResponseExt, DeniedHttpResponseBuilder, OkHttpResponseBuilder,
 };
 use std::sync::Arc;
-use std::time::SystemTime;
 
 /// The gRPC authorization service.
 pub struct Authz {
@@ -22,14 +20,6 @@ pub struct Authz {
 
 pub fn service(state: Arc<AppState>) -> AuthorizationServer<Authz> {
     AuthorizationServer::new(Authz { state })
-}
-
-fn denied(status: tonic::Status, http: HttpStatusCode, body: String) -> CheckResponse {
-    let mut denied = DeniedHttpResponseBuilder::new();
-    denied.set_http_status(http).set_body(body);
-    let mut response = CheckResponse::with_status(status);
-    response.set_http_response(denied.build());
-    response
 }
 
 #[tonic::async_trait]
@@ -57,60 +47,49 @@ impl Authorization for Authz {
                 headers.insert(k, v);
             }
         }
-        let state = &self.state;
-        let mapping = &state.config.gateway;
-        let original = Original {
-            method: &http.method,
-            uri: &http.path,
-            headers: &headers,
-        };
-        let Some(input) = to_input(mapping, &original) else {
-            return Ok(tonic::Response::new(denied(
-                tonic::Status::unauthenticated("no identity"),
-                HttpStatusCode::Unauthorized,
-                "no identity: sign in through the SSO proxy\n".into(),
-            )));
-        };
-        let decision = match decide(
-            state,
+        let verdict = crate::gateway::verdict(
+            &self.state,
             "envoy-grpc",
-            &mapping.target,
-            &input,
-            SystemTime::now(),
-            false,
+            Original {
+                method: &http.method,
+                uri: &http.path,
+                headers: &headers,
+            },
         )
-        .await
-        {
-            Ok(decision) => decision,
-            // Fail closed.
-            Err(e) => {
-                return Ok(tonic::Response::new(denied(
-                    tonic::Status::permission_denied(e.message.clone()),
-                    HttpStatusCode::Forbidden,
-                    format!("deny: {}\n", e.message),
-                )));
-            }
-        };
-        let decision_header = ("x-warden-decision-id", decision.decision_id.clone());
-        if decision.is_allowed() {
+        .await;
+        let response = if verdict.status == axum::http::StatusCode::OK {
             let mut ok = OkHttpResponseBuilder::new();
-            ok.add_header(decision_header.0, decision_header.1, None, false);
-            for (name, value) in crate::gateway::obligation_headers(mapping, &decision) {
+            for (name, value) in verdict.headers {
                 ok.add_header(name, value, None, false);
             }
             let mut response = CheckResponse::with_status(tonic::Status::ok("allowed"));
             response.set_http_response(ok.build());
-            Ok(tonic::Response::new(response))
+            response
         } else {
-            let why = crate::gateway::deny_reason(&decision);
-            let mut denied_response = DeniedHttpResponseBuilder::new();
-            denied_response
-                .set_http_status(HttpStatusCode::Forbidden)
-                .add_header(decision_header.0, decision_header.1, None, false)
-                .set_body(format!("deny: {why}\n"));
-            let mut response = CheckResponse::with_status(tonic::Status::permission_denied(why));
-            response.set_http_response(denied_response.build());
-            Ok(tonic::Response::new(response))
-        }
+            let (grpc_status, http_status) = match verdict.status.as_u16() {
+                401 => (
+                    tonic::Status::unauthenticated(verdict.body.trim()),
+                    HttpStatusCode::Unauthorized,
+                ),
+                400 => (
+                    tonic::Status::invalid_argument(verdict.body.trim()),
+                    HttpStatusCode::BadRequest,
+                ),
+                _ => (
+                    tonic::Status::permission_denied(verdict.body.trim()),
+                    HttpStatusCode::Forbidden,
+                ),
+            };
+            let mut denied = DeniedHttpResponseBuilder::new();
+            denied.set_http_status(http_status);
+            for (name, value) in verdict.headers {
+                denied.add_header(name, value, None, false);
+            }
+            denied.set_body(verdict.body);
+            let mut response = CheckResponse::with_status(grpc_status);
+            response.set_http_response(denied.build());
+            response
+        };
+        Ok(tonic::Response::new(response))
     }
 }
