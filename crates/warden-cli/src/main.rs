@@ -123,6 +123,10 @@ enum AuditCommand {
     Verify {
         /// The decision log.
         file: PathBuf,
+        /// The head recorded elsewhere (the server logs it on shutdown; ship
+        /// it to your SIEM): a changed or cut tail is then detected too.
+        #[arg(long, value_name = "sha256:…")]
+        head: Option<String>,
     },
 }
 
@@ -295,7 +299,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain_command(args),
         Command::Fmt(args) => fmt(args),
         Command::Serve(args) => serve(args),
-        Command::Audit(AuditCommand::Verify { file }) => audit_verify(&file),
+        Command::Audit(AuditCommand::Verify { file, head }) => audit_verify(&file, head.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -723,13 +727,25 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-fn audit_verify(file: &Path) -> Result<ExitCode, Failure> {
+fn audit_verify(file: &Path, expected_head: Option<&str>) -> Result<ExitCode, Failure> {
     match warden_server::decision_log::verify(file) {
-        Ok(lines) => {
-            print_out(&format!(
-                "{}: {lines} decision{}, the hash chain is intact",
+        Ok(head) if expected_head.is_some_and(|h| h != head.hash) => {
+            print_err(&format!(
+                "error: {}: the chain is intact but ends at {} (line {}), not at the head \
+                 recorded elsewhere: its last lines were changed or removed\n",
                 file.display(),
-                plural(lines)
+                head.hash,
+                head.seq
+            ));
+            Ok(ExitCode::from(1))
+        }
+        Ok(head) => {
+            print_out(&format!(
+                "{}: {} decision{}, the hash chain is intact; head {}",
+                file.display(),
+                head.seq,
+                plural(head.seq),
+                head.hash
             ));
             Ok(ExitCode::SUCCESS)
         }

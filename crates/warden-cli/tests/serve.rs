@@ -505,6 +505,31 @@ fn the_decision_log_chains_every_decision_and_audit_verify_finds_tampering() {
     let mut swapped = owned.clone();
     swapped.swap(1, 2);
     check(swapped, "line 2: holds decision 3, expected 2");
+    // The tail: only the head recorded elsewhere catches a changed last line.
+    let head = stdout(&out)
+        .trim()
+        .rsplit("head ")
+        .next()
+        .unwrap()
+        .to_string();
+    let mut last_changed = owned.clone();
+    last_changed[3] = last_changed[3].replace("\"deny\"", "\"allow\"");
+    std::fs::write(&tampered, last_changed.join("\n") + "\n").unwrap();
+    let out = warden(&[
+        "audit",
+        "verify",
+        tampered.to_str().unwrap(),
+        "--head",
+        &head,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not at the head recorded elsewhere"));
+    let out = warden(&["audit", "verify", log.to_str().unwrap(), "--head", &head]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the intact log ends at the recorded head"
+    );
 
     // A restarted server continues the chain.
     let server = Server::start(&[
@@ -717,9 +742,11 @@ fn the_decision_log_can_keep_inputs_with_fields_masked() {
     assert_eq!(line["input"]["context"]["ip"], "***");
     assert_eq!(line["input"]["action"], "read", "other fields are kept");
     assert_eq!(
-        line["principal_id"], "u-123",
-        "the audit fields are not masked"
+        line["principal_id"], "***",
+        "audit fields copied from masked paths are masked"
     );
+    assert_eq!(line["ip_address"], "***");
+    assert_eq!(line["outcome"], "allow");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -7,8 +7,10 @@
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// The `prev` of the first line.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
@@ -28,15 +30,35 @@ pub fn line_hash(line: &str) -> String {
 #[derive(Clone)]
 pub struct DecisionLog {
     tx: mpsc::Sender<Map<String, Json>>,
+    failed: Arc<AtomicBool>,
 }
 
-/// The writer task, to be awaited on shutdown once every handle is dropped.
-pub struct LogWriter(tokio::task::JoinHandle<std::io::Result<()>>);
+/// A decision that could not be logged: the writer stopped (a write failed,
+/// or the server is shutting down).
+#[derive(Debug, thiserror::Error)]
+#[error("the decision log is not being written")]
+pub struct LogStopped;
+
+/// The writer task, to be finished on shutdown.
+pub struct LogWriter {
+    task: tokio::task::JoinHandle<std::io::Result<Head>>,
+    close: oneshot::Sender<()>,
+}
+
+/// The end of the chain: how many lines, and the hash of the last one.
+/// Recorded elsewhere (the server logs it on shutdown), it makes a changed
+/// or truncated tail detectable too (`warden audit verify --head`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub seq: usize,
+    pub hash: String,
+}
 
 impl LogWriter {
-    /// Waits until every queued line is written and flushed.
-    pub async fn finish(self) -> std::io::Result<()> {
-        self.0
+    /// Takes no more lines, writes every queued one, flushes; the head.
+    pub async fn finish(self) -> std::io::Result<Head> {
+        let _ = self.close.send(());
+        self.task
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
@@ -45,19 +67,26 @@ impl LogWriter {
 impl DecisionLog {
     /// Opens `path` for appending, continuing the chain of what it holds.
     pub async fn open(path: &Path) -> std::io::Result<(DecisionLog, LogWriter)> {
-        let (prev, seq) = match last_line(path)? {
+        let head = match last_line(path)? {
             Some(last) => {
                 let seq = serde_json::from_str::<Json>(&last)
                     .ok()
                     .and_then(|r| r.get("seq").and_then(Json::as_u64))
                     .ok_or_else(|| {
                         std::io::Error::other(
-                            "its last line is not a decision-log record; run `warden audit verify` on it",
+                            "its last line is not a decision-log record (a write cut short?); \
+                             run `warden audit verify` on it, then remove that line",
                         )
                     })?;
-                (line_hash(&last), seq as usize)
+                Head {
+                    seq: seq as usize,
+                    hash: line_hash(&last),
+                }
             }
-            None => (GENESIS.to_string(), 0),
+            None => Head {
+                seq: 0,
+                hash: GENESIS.to_string(),
+            },
         };
         let file = tokio::fs::OpenOptions::new()
             .create(true)
@@ -65,33 +94,51 @@ impl DecisionLog {
             .open(path)
             .await?;
         let (tx, rx) = mpsc::channel(4_096);
-        let task = tokio::spawn(write_lines(rx, BufWriter::new(file), prev, seq));
-        Ok((DecisionLog { tx }, LogWriter(task)))
+        let (close, closed) = oneshot::channel();
+        let failed = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(write_lines(
+            rx,
+            closed,
+            BufWriter::new(file),
+            head,
+            Arc::clone(&failed),
+        ));
+        Ok((DecisionLog { tx, failed }, LogWriter { task, close }))
     }
 
-    /// Queues a record; waits only when the queue is full.
-    pub async fn append(&self, record: Map<String, Json>) {
-        if self.tx.send(record).await.is_err() {
-            tracing::error!("the decision log writer stopped; a decision was not logged");
-        }
+    /// Queues a record; waits only when the queue is full. An error means
+    /// the decision is not logged, and must not be acted on.
+    pub async fn append(&self, record: Map<String, Json>) -> Result<(), LogStopped> {
+        self.tx.send(record).await.map_err(|_| LogStopped)
+    }
+
+    /// Whether a write failed (the server is then not ready).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
     }
 }
 
 /// The last line of a log, read from its end (logs grow large), or `None`
-/// when there is no file or no line yet.
+/// when there is no file or no line yet. Only a regular file is read: a
+/// FIFO or a device has no past to continue.
 fn last_line(path: &Path) -> std::io::Result<Option<String>> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            tracing::warn!("the decision log is not a regular file: its chain starts afresh");
+            return Ok(None);
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
-    };
+    }
+    let mut file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     // A record is far smaller than this, inputs included.
     let tail = len.min(1 << 20);
     file.seek(SeekFrom::Start(len - tail))?;
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
+    file.take(tail).read_to_end(&mut bytes)?;
     let text = String::from_utf8_lossy(&bytes);
     Ok(text
         .lines()
@@ -102,26 +149,47 @@ fn last_line(path: &Path) -> std::io::Result<Option<String>> {
 
 async fn write_lines(
     mut rx: mpsc::Receiver<Map<String, Json>>,
+    mut closed: oneshot::Receiver<()>,
     mut out: BufWriter<tokio::fs::File>,
-    mut prev: String,
-    mut seq: usize,
-) -> std::io::Result<()> {
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        // Write what is queued, then flush once: buffered, yet on disk when idle.
-        while let Some(mut record) = next {
-            seq += 1;
-            record.insert("seq".into(), json!(seq));
-            record.insert("prev".into(), json!(prev));
-            let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
-            out.write_all(line.as_bytes()).await?;
-            out.write_all(b"\n").await?;
-            prev = line_hash(&line);
-            next = rx.try_recv().ok();
+    mut head: Head,
+    failed: Arc<AtomicBool>,
+) -> std::io::Result<Head> {
+    let result = async {
+        loop {
+            let first = tokio::select! {
+                record = rx.recv() => record,
+                _ = &mut closed => {
+                    // No new lines; the queued ones are still written below.
+                    rx.close();
+                    rx.recv().await
+                }
+            };
+            let Some(first) = first else { break };
+            let mut next = Some(first);
+            // Write what is queued, then flush once: buffered, yet on disk when idle.
+            while let Some(mut record) = next {
+                head.seq += 1;
+                record.insert("seq".into(), json!(head.seq));
+                record.insert("prev".into(), json!(head.hash));
+                let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
+                out.write_all(line.as_bytes()).await?;
+                out.write_all(b"\n").await?;
+                head.hash = line_hash(&line);
+                next = rx.try_recv().ok();
+            }
+            out.flush().await?;
         }
         out.flush().await?;
+        Ok(head)
     }
-    out.flush().await
+    .await;
+    if let Err(e) = &result {
+        failed.store(true, Ordering::Relaxed);
+        tracing::error!(
+            "writing the decision log failed: {e}; decisions are refused until it is fixed"
+        );
+    }
+    result
 }
 
 /// Why a log does not verify: the first line where the chain breaks.
@@ -136,8 +204,8 @@ pub enum VerifyError {
     Broken { line: usize, why: String },
 }
 
-/// Checks every line's `seq` and `prev`; the number of lines when intact.
-pub fn verify(path: &Path) -> Result<usize, VerifyError> {
+/// Checks every line's `seq` and `prev`; the chain's head when intact.
+pub fn verify(path: &Path) -> Result<Head, VerifyError> {
     let text = std::fs::read_to_string(path).map_err(|source| VerifyError::Io {
         path: path.to_path_buf(),
         source,
@@ -176,7 +244,10 @@ pub fn verify(path: &Path) -> Result<usize, VerifyError> {
         prev = line_hash(line);
         count = number;
     }
-    Ok(count)
+    Ok(Head {
+        seq: count,
+        hash: prev,
+    })
 }
 
 /// The audit record of one decision: who did what to which resource, the
@@ -203,18 +274,41 @@ pub fn record(
         id => id,
     };
     let rules: Vec<&str> = decision.findings.iter().map(|f| f.rule.as_str()).collect();
+    // An audit field copied from a masked input path is masked too.
+    let masked = |path: &str, value: Json| {
+        if mask.iter().any(|m| m == path) && !value.is_null() {
+            json!("***")
+        } else {
+            value
+        }
+    };
     let mut record = Map::new();
     for (key, value) in [
-        ("timestamp", json!(decision.evaluated_at)),
+        // When it was logged; `evaluated_at` is the time the decision was
+        // taken for, which a caller of /v1/decide may have chosen.
+        ("timestamp", json!(jiff::Timestamp::now().to_string())),
+        ("evaluated_at", json!(decision.evaluated_at)),
         ("decision_id", json!(decision.decision_id)),
-        ("principal_id", at(&["principal", "id"])),
-        ("principal_type", at(&["principal", "type"])),
-        ("action", at(&["action"])),
-        ("resource_type", at(&["resource", "type"])),
-        ("resource_id", resource_id),
-        ("ip_address", at(&["context", "ip"])),
+        (
+            "principal_id",
+            masked("principal.id", at(&["principal", "id"])),
+        ),
+        (
+            "principal_type",
+            masked("principal.type", at(&["principal", "type"])),
+        ),
+        ("action", masked("action", at(&["action"]))),
+        (
+            "resource_type",
+            masked("resource.type", at(&["resource", "type"])),
+        ),
+        ("resource_id", masked("resource.id", resource_id)),
+        ("ip_address", masked("context.ip", at(&["context", "ip"]))),
         ("outcome", json!(decision.decision)),
-        ("request_id", at(&["context", "request_id"])),
+        (
+            "request_id",
+            masked("context.request_id", at(&["context", "request_id"])),
+        ),
         ("rules", json!(rules)),
         ("policy_revision", json!(decision.policy_revision)),
     ] {

@@ -195,10 +195,12 @@ pub async fn run(
     if let Some(watch) = watch {
         watch.stop().await;
     }
-    // The last handle to the log goes with the state; then the writer drains.
     drop(state);
     if let Some(writer) = writer {
-        writer.finish().await?;
+        let head = writer.finish().await?;
+        // Recorded here, the head makes a changed or cut tail detectable
+        // (`warden audit verify --head`).
+        tracing::info!(lines = head.seq, head = %head.hash, "decision log closed");
     }
     tracing::info!("stopped");
     Ok(())

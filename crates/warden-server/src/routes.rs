@@ -50,13 +50,16 @@ pub async fn decide(
         .decided(endpoint, &decision, started.elapsed().as_secs_f64());
     if let Some(log) = &state.log {
         let config = &state.config.log;
-        log.append(crate::decision_log::record(
-            &decision,
-            input,
-            config.include_input,
-            &config.mask,
-        ))
-        .await;
+        let record =
+            crate::decision_log::record(&decision, input, config.include_input, &config.mask);
+        // A decision that cannot be logged is not given: fail closed.
+        log.append(record).await.map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "decision-log",
+                e.to_string(),
+            )
+        })?;
     }
     Ok(decision)
 }

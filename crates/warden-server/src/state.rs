@@ -43,6 +43,8 @@ pub enum LoadError {
     Compile(Vec<LoadDiagnostic>),
     #[error("no `.warden` files in `{0}`")]
     Empty(String),
+    #[error("the compiling task failed: {0}")]
+    Task(String),
 }
 
 impl LoadError {
@@ -107,7 +109,7 @@ impl AppState {
 
     /// Whether the server takes traffic.
     pub fn ready(&self) -> bool {
-        !self.draining.load(Ordering::Relaxed)
+        !self.draining.load(Ordering::Relaxed) && !self.log.as_ref().is_some_and(|l| l.failed())
     }
 
     /// Recompiles the policy set and swaps it in; on failure the set being
@@ -118,7 +120,7 @@ impl AppState {
         let state = Arc::clone(self);
         let loaded = tokio::task::spawn_blocking(move || load(&state.config))
             .await
-            .unwrap_or_else(|e| Err(LoadError::Empty(format!("the reload task failed: {e}"))));
+            .unwrap_or_else(|e| Err(LoadError::Task(e.to_string())));
         match loaded {
             Ok(engine) => {
                 let revision = engine.revision().to_string();
