@@ -33,15 +33,24 @@ impl FromRequest<Arc<AppState>> for JsonBody {
         }
         let bytes = axum::body::to_bytes(req.into_body(), limits.max_body_bytes)
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body-too-large",
-                    format!(
-                        "the body is larger than the limit of {} bytes",
-                        limits.max_body_bytes
-                    ),
-                )
+            .map_err(|e| {
+                let too_large =
+                    std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                        e.source()
+                    })
+                    .any(|e| e.is::<http_body_util::LengthLimitError>());
+                if too_large {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body-too-large",
+                        format!(
+                            "the body is larger than the limit of {} bytes",
+                            limits.max_body_bytes
+                        ),
+                    )
+                } else {
+                    ApiError::bad_request("bad-body", format!("the body could not be read: {e}"))
+                }
             })?;
         parse(&bytes, limits.max_json_depth).map(JsonBody)
     }

@@ -11,6 +11,7 @@ use envoy_types::ext_authz::v3::pb::{
 use envoy_types::ext_authz::v3::{
     CheckResponseExt, DeniedHttpResponseBuilder, OkHttpResponseBuilder,
 };
+use futures_util::FutureExt;
 use std::sync::Arc;
 
 /// The gRPC authorization service.
@@ -47,7 +48,7 @@ impl Authorization for Authz {
                 headers.insert(k, v);
             }
         }
-        let verdict = crate::gateway::verdict(
+        let decided = crate::gateway::verdict(
             &self.state,
             "envoy-grpc",
             Original {
@@ -55,8 +56,13 @@ impl Authorization for Authz {
                 uri: &http.path,
                 headers: &headers,
             },
-        )
-        .await;
+        );
+        // A bug while deciding denies; it never drops Envoy's stream.
+        let Ok(verdict) = std::panic::AssertUnwindSafe(decided).catch_unwind().await else {
+            return Ok(tonic::Response::new(CheckResponse::with_status(
+                tonic::Status::internal("the server failed on this request; it was not allowed"),
+            )));
+        };
         let response = if verdict.status == axum::http::StatusCode::OK {
             let mut ok = OkHttpResponseBuilder::new();
             for (name, value) in verdict.headers {
@@ -92,4 +98,22 @@ impl Authorization for Authz {
         };
         Ok(tonic::Response::new(response))
     }
+}
+
+/// Serves the gRPC service on `incoming` until told to stop.
+pub async fn serve<S>(
+    mut builder: tonic::transport::Server,
+    service: AuthorizationServer<Authz>,
+    incoming: impl futures_util::Stream<Item = Result<crate::listen::Conn<S>, std::io::Error>>
+    + Send
+    + 'static,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), tonic::transport::Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    builder
+        .add_service(service)
+        .serve_with_incoming_shutdown(incoming, crate::wait_for_stop(stopped))
+        .await
 }

@@ -11,7 +11,7 @@ pub mod decision_log;
 mod error;
 mod gateway;
 mod grpc;
-mod listen;
+pub(crate) mod listen;
 mod metrics;
 mod routes;
 mod state;
@@ -85,6 +85,16 @@ pub fn router(state: Arc<AppState>) -> Router {
             error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
         })
         .layer(layers)
+        // A bug in a handler answers 500 (the gateways then deny), never a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                axum::response::IntoResponse::into_response(error::ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the server failed on this request; it was not allowed",
+                ))
+            },
+        ))
         .with_state(state)
 }
 
@@ -130,38 +140,56 @@ pub async fn run(
         Some(addr) => Some(bind(addr).await?),
         None => None,
     };
-    let max_connections = config.limits.max_connections;
     let state = Arc::new(AppState::new(config, engine, log));
+    let limits = state.config.limits.clone();
+    let first_byte = Duration::from_millis(limits.header_read_timeout_ms);
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(addr = %local, %scheme, revision = %state.engine.load().revision(), "serving decisions");
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = Arc::new(stop);
+
     let grpc = match grpc_listener {
         Some(grpc_listener) => {
             let grpc_local = grpc_listener.local_addr()?;
             tracing::info!(addr = %grpc_local, "serving Envoy ext_authz over gRPC");
             on_listening("grpc", grpc_local);
+            let builder = tonic::transport::Server::builder()
+                .concurrency_limit_per_connection(limits.max_concurrent_requests)
+                .timeout(Duration::from_millis(limits.request_timeout_ms))
+                .http2_keepalive_interval(Some(Duration::from_secs(30)))
+                .http2_keepalive_timeout(Some(Duration::from_secs(10)));
             let service = grpc::service(Arc::clone(&state));
-            let stopped = stopped.clone();
+            let serving = match tls.clone() {
+                Some(tls) => tokio::spawn(grpc::serve(
+                    builder,
+                    service,
+                    listen::tls(grpc_listener, limits.max_connections, tls)?.into_stream(),
+                    stopped.clone(),
+                )),
+                None => tokio::spawn(grpc::serve(
+                    builder,
+                    service,
+                    listen::plain(grpc_listener, limits.max_connections, first_byte)?.into_stream(),
+                    stopped.clone(),
+                )),
+            };
+            // If gRPC stops on its own, everything stops: half a server is not served.
+            let stop = Arc::clone(&stop);
             Some(tokio::spawn(async move {
-                tonic::transport::Server::builder()
-                    .add_service(service)
-                    .serve_with_incoming_shutdown(
-                        tonic::transport::server::TcpIncoming::from(grpc_listener),
-                        wait_for_stop(stopped),
-                    )
-                    .await
+                let result = serving.await;
+                let _ = stop.send(true);
+                result
             }))
         }
         None => None,
     };
     on_listening(scheme, local);
-    let signals = tokio::spawn(stop_on_signal(Arc::clone(&state), stop));
-
+    let signals = tokio::spawn(stop_on_signal(Arc::clone(&state), Arc::clone(&stop)));
     let hangups = tokio::spawn(reload_on_sighup(Arc::clone(&state)));
     let watch = if state.config.watch {
         match watch::start(Arc::clone(&state)) {
-            Ok(watcher) => Some(watcher),
+            Ok(watch) => Some(watch),
             Err(e) => {
                 tracing::warn!(
                     "cannot watch the policy files ({e}); reload with SIGHUP or POST /v1/reload"
@@ -172,26 +200,30 @@ pub async fn run(
     } else {
         None
     };
+
     match tls {
         Some(tls) => {
-            serve_on(
-                listen::tls(listener, max_connections, tls)?,
-                &state,
-                stopped,
-            )
-            .await?;
+            let incoming = listen::tls(listener, limits.max_connections, tls)?;
+            serve_on(incoming, &state, stopped).await?;
         }
-        None => serve_on(listen::plain(listener, max_connections)?, &state, stopped).await?,
+        None => {
+            let incoming = listen::plain(listener, limits.max_connections, first_byte)?;
+            serve_on(incoming, &state, stopped).await?;
+        }
     }
-    if let Some(grpc) = grpc
-        && let Ok(Err(e)) = grpc.await
-    {
-        tracing::error!("the gRPC server stopped with an error: {e}");
+    // HTTP stopped (by a signal, or because gRPC did): stop gRPC too.
+    let _ = stop.send(true);
+    if let Some(grpc) = grpc {
+        match grpc.await {
+            Ok(Ok(Err(e))) => tracing::error!("the gRPC server stopped with an error: {e}"),
+            Ok(Err(e)) | Err(e) => tracing::error!("the gRPC server failed: {e}"),
+            Ok(Ok(Ok(()))) => {}
+        }
     }
-    signals.abort();
-    let _ = signals.await;
-    hangups.abort();
-    let _ = hangups.await;
+    for task in [signals, hangups] {
+        task.abort();
+        let _ = task.await;
+    }
     if let Some(watch) = watch {
         watch.stop().await;
     }
@@ -226,6 +258,12 @@ where
         .header_read_timeout(Duration::from_millis(
             state.config.limits.header_read_timeout_ms,
         ));
+    // An HTTP/2 connection that stops answering pings is closed.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(10));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let stop = wait_for_stop(stopped);
     tokio::pin!(stop);
@@ -257,7 +295,7 @@ where
 }
 
 /// Resolves once the server is told to stop.
-async fn wait_for_stop(mut stopped: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn wait_for_stop(mut stopped: tokio::sync::watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
@@ -273,7 +311,7 @@ async fn reload_on_sighup(state: Arc<AppState>) {
 }
 
 /// SIGTERM or SIGINT: stop being ready, finish the requests in flight.
-async fn stop_on_signal(state: Arc<AppState>, stop: tokio::sync::watch::Sender<bool>) {
+async fn stop_on_signal(state: Arc<AppState>, stop: Arc<tokio::sync::watch::Sender<bool>>) {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {

@@ -63,7 +63,22 @@ pub struct Incoming<S> {
     rx: mpsc::Receiver<Conn<S>>,
 }
 
+impl<S> tonic::transport::server::Connected for Conn<S> {
+    type ConnectInfo = ();
+    fn connect_info(&self) -> Self::ConnectInfo {}
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Incoming<S> {
+    /// The connections as a stream, as tonic takes them.
+    pub fn into_stream(
+        self,
+    ) -> impl futures_util::Stream<Item = Result<Conn<S>, io::Error>> + Send + 'static {
+        futures_util::stream::unfold(self, |mut incoming| async move {
+            let conn = incoming.next().await;
+            Some((Ok(conn), incoming))
+        })
+    }
+
     /// The next connection ready to serve.
     pub async fn next(&mut self) -> Conn<S> {
         match self.rx.recv().await {
@@ -74,9 +89,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Incoming<S> {
     }
 }
 
-/// Accepts plain TCP connections, `max` at a time.
-pub fn plain(listener: TcpListener, max: usize) -> io::Result<Incoming<TcpStream>> {
-    accepting(listener, max, |stream| async move { Some(stream) })
+/// Accepts plain TCP connections, `max` at a time; a client that sends
+/// nothing within `first_byte` is disconnected (it would hold a place).
+pub fn plain(
+    listener: TcpListener,
+    max: usize,
+    first_byte: Duration,
+) -> io::Result<Incoming<TcpStream>> {
+    accepting(listener, max, move |stream| async move {
+        match tokio::time::timeout(first_byte, stream.readable()).await {
+            Ok(Ok(())) => Some(stream),
+            _ => {
+                tracing::debug!("a client sent nothing; disconnected");
+                None
+            }
+        }
+    })
 }
 
 /// Accepts TLS 1.3 connections, `max` at a time.
@@ -115,11 +143,20 @@ where
     let prepare = Arc::new(prepare);
     tokio::spawn(async move {
         loop {
-            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            // Once the server stops taking connections, stop accepting and
+            // close the socket: nothing accepted is left unanswered.
+            let accepted = tokio::select! {
+                () = tx.closed() => return,
+                accepted = async {
+                    let permit = Arc::clone(&permits).acquire_owned().await;
+                    (permit, listener.accept().await)
+                } => accepted,
+            };
+            let (Ok(permit), accepted) = accepted else {
                 return;
             };
-            let (stream, _) = match listener.accept().await {
-                Ok(accepted) => accepted,
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
                 Err(e) => {
                     // Out of file descriptors and the like: wait, do not spin.
                     tracing::warn!("accepting a connection failed: {e}");
@@ -139,9 +176,6 @@ where
                         .await;
                 }
             });
-            if tx.is_closed() {
-                return;
-            }
         }
     });
     Ok(Incoming { rx })
