@@ -57,10 +57,22 @@ struct ServeArgs {
     /// A `warden.toml`; flags and environment variables override what it says.
     #[arg(long, env = "WARDEN_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    #[command(flatten)]
-    policy: PolicyArgs,
-    /// A data file merged into `data`, or `NAME=FILE` for one document (repeatable).
-    #[arg(long = "data", value_name = "[NAME=]FILE")]
+    /// A policy folder or file (repeatable; `WARDEN_POLICY`, comma-separated).
+    #[arg(
+        long = "policy",
+        value_name = "PATH",
+        env = "WARDEN_POLICY",
+        value_delimiter = ','
+    )]
+    policy: Vec<PathBuf>,
+    /// A data file merged into `data`, or `NAME=FILE` for one document
+    /// (repeatable; `WARDEN_DATA`, comma-separated); replaces the config file's list.
+    #[arg(
+        long = "data",
+        value_name = "[NAME=]FILE",
+        env = "WARDEN_DATA",
+        value_delimiter = ','
+    )]
     data: Vec<String>,
     /// Where to listen (default 127.0.0.1:8181; port 0 picks a free one).
     #[arg(long, env = "WARDEN_ADDR", value_name = "HOST:PORT")]
@@ -80,10 +92,10 @@ struct ServeArgs {
     )]
     admin_token: Option<String>,
     /// How to write the server's own logs on standard error.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "WARDEN_LOG_FORMAT")]
     log_format: LogFormat,
     /// Do not reload when the policy or data files change (SIGHUP and `POST /v1/reload` still do).
-    #[arg(long)]
+    #[arg(long, env = "WARDEN_NO_WATCH")]
     no_watch: bool,
     /// Serve HTTPS, TLS 1.3 only, with this certificate chain (PEM).
     #[arg(
@@ -665,10 +677,14 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
         }
         None => warden_server::ServerConfig::default(),
     };
-    if !args.policy.paths.is_empty() || config.policy.is_empty() {
-        config.policy = args.policy.paths();
+    if !args.policy.is_empty() {
+        config.policy = args.policy;
+    } else if config.policy.is_empty() {
+        config.policy = vec![default_policy()];
     }
-    config.data.extend(args.data);
+    if !args.data.is_empty() {
+        config.data = args.data;
+    }
     if let Some(addr) = args.addr {
         config.addr = addr;
     }
@@ -685,10 +701,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
         config.watch = false;
     }
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        // Flags replace the files; a client CA from the config file stays
+        // unless a flag names another: client checks never silently turn off.
+        let client_ca = args
+            .tls_client_ca
+            .or_else(|| config.tls.as_ref().and_then(|t| t.client_ca.clone()));
         config.tls = Some(warden_server::config::TlsFiles {
             cert,
             key,
-            client_ca: args.tls_client_ca,
+            client_ca,
         });
     }
     // The server's own events; the compiler's internals only when asked for.

@@ -123,8 +123,14 @@ fn envoy_or_skip() -> Option<PathBuf> {
 }
 
 /// What a gateway must do: let a Viewer read with the mask obligation, keep
-/// denied requests from the upstream.
-fn check_through_envoy(name: &str, template: &str, warden_port: u16) {
+/// denied requests from the upstream; then every decision is in the log.
+fn check_through_envoy(
+    name: &str,
+    template: &str,
+    server: Server,
+    warden_port: u16,
+    log: &std::path::Path,
+) {
     let Some(envoy) = envoy_or_skip() else {
         return;
     };
@@ -160,6 +166,13 @@ fn check_through_envoy(name: &str, template: &str, warden_port: u16) {
         reached + 1,
         "denied requests never reach the upstream"
     );
+    assert_eq!(server.stop(), Some(0));
+    let decisions = std::fs::read_to_string(log).unwrap();
+    assert_eq!(
+        decisions.lines().count(),
+        4,
+        "every decision is logged ({name}):\n{decisions}"
+    );
 }
 
 fn checklist(extra: &[&str]) -> Server {
@@ -173,28 +186,42 @@ fn checklist(extra: &[&str]) -> Server {
     Server::start(&args)
 }
 
+/// The checklist's server with a decision log in a scratch folder.
+fn logged(name: &str, extra: &[&str]) -> (Server, PathBuf) {
+    let log = scratch(name).join("decisions.jsonl");
+    let log_arg = log.display().to_string();
+    let mut args = vec!["--decision-log", log_arg.as_str()];
+    args.extend(extra);
+    (checklist(&args), log)
+}
+
 fn port_of(addr: &str) -> u16 {
     addr.rsplit(':').next().unwrap().parse().unwrap()
 }
 
 #[test]
 fn envoy_ext_authz_over_http() {
-    let server = checklist(&[]);
+    let (server, log) = logged("envoy-http-log", &[]);
+    let port = port_of(&server.url);
     check_through_envoy(
         "envoy-http",
         include_str!("../../../tests/server/envoy-http.yaml"),
-        port_of(&server.url),
+        server,
+        port,
+        &log,
     );
 }
 
 #[test]
 fn envoy_ext_authz_over_grpc() {
-    let server = checklist(&["--grpc-addr", "127.0.0.1:0"]);
-    let grpc = server.grpc.clone().expect("the gRPC service listens");
+    let (server, log) = logged("envoy-grpc-log", &["--grpc-addr", "127.0.0.1:0"]);
+    let port = port_of(server.grpc.as_deref().expect("the gRPC service listens"));
     check_through_envoy(
         "envoy-grpc",
         include_str!("../../../tests/server/envoy-grpc.yaml"),
-        port_of(&grpc),
+        server,
+        port,
+        &log,
     );
 }
 

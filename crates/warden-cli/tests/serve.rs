@@ -574,6 +574,12 @@ fn a_changed_policy_file_is_picked_up_without_a_signal() {
     let dir = policy_folder("watch", false);
     let server = Server::start_in(&dir, &["--policy", "."]);
     assert_eq!(decide_action(&server, "write"), "deny");
+    // Other files in the folder (a decision log, notes) do not reload anything.
+    std::fs::write(dir.join("notes.txt"), "not a policy").unwrap();
+    std::fs::write(dir.join("decisions.jsonl"), "{}\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let (_, metrics) = get(&server, "/metrics");
+    assert!(!metrics.contains("warden_reloads_total{"), "{metrics}");
     write_policy(&dir, true);
     server.wait_for_log("trigger=\"file change\"");
     assert_eq!(decide_action(&server, "write"), "allow");
@@ -803,4 +809,76 @@ fn environment_variables_stand_in_for_flags() {
     let _ = child.kill();
     let _ = child.wait();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn sigterm_with_requests_in_flight_loses_no_logged_decision() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = scratch("sigterm-load");
+    let log = dir.join("decisions.jsonl");
+    let server = Server::start(&[
+        "--policy",
+        "stdlib-policies",
+        "--data",
+        CATALOG,
+        "--decision-log",
+        log.to_str().unwrap(),
+    ]);
+    let answered = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let agent = client();
+                // Until the server goes away.
+                while let Ok(response) = agent
+                    .post(format!("{}/v1/decide", server.url))
+                    .send_json(json!({ "input": request("u-123", "read", "crm-lite") }))
+                {
+                    if response.status() == 200 {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        server.signal("TERM");
+    });
+    let answered = answered.into_inner();
+    assert!(answered > 10, "only {answered} decisions before SIGTERM");
+    let logged = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(logged, answered, "every decision answered is on disk");
+    let out = warden(&["audit", "verify", log.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_decision_log_that_cannot_be_written_refuses_decisions() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let server = Server::start(&[
+        "--policy",
+        "stdlib-policies",
+        "--data",
+        CATALOG,
+        "--decision-log",
+        "/dev/full",
+    ]);
+    let mut refused = None;
+    for _ in 0..200 {
+        let (status, body) = post(
+            &server,
+            "/v1/decide",
+            &json!({ "input": request("u-123", "read", "crm-lite") }),
+        );
+        if status != 200 {
+            refused = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = refused.expect("once the log fails, decisions are refused");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "decision-log");
+    assert_eq!(get(&server, "/ready").0, 503, "and the server is not ready");
 }

@@ -90,7 +90,9 @@ fn serve(dir: &Path, client_ca: bool) -> Server {
         dir.join("ca.pem"),
     );
     let mut args = vec![
-        "--policy".to_string(),
+        "--grpc-addr".to_string(),
+        "127.0.0.1:0".into(),
+        "--policy".into(),
         "stdlib-policies".into(),
         "--tls-cert".into(),
         cert.display().to_string(),
@@ -113,14 +115,19 @@ fn tls_1_3_is_served_and_tls_1_2_refused() {
     let answer = get_health(&server.url, &pki, &[&rustls::version::TLS13], false)
         .expect("a TLS 1.3 client is served");
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-    let refused = get_health(&server.url, &pki, &[&rustls::version::TLS12], false);
-    let why = refused.expect_err("a TLS 1.2 client is refused");
-    assert!(
-        why.contains("ProtocolVersion")
-            || why.contains("protocol version")
-            || why.contains("HandshakeFailure"),
-        "{why}"
-    );
+    for url in [
+        server.url.clone(),
+        format!("https://{}", server.grpc.clone().unwrap()),
+    ] {
+        let refused = get_health(&url, &pki, &[&rustls::version::TLS12], false);
+        let why = refused.expect_err("a TLS 1.2 client is refused, on HTTP and gRPC alike");
+        assert!(
+            why.contains("ProtocolVersion")
+                || why.contains("protocol version")
+                || why.contains("HandshakeFailure"),
+            "{why}"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
