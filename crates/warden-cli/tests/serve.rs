@@ -191,8 +191,16 @@ fn bad_input_gets_a_json_error_never_a_dropped_connection() {
     );
     let (status, _) = get(&server, "/nowhere");
     assert_eq!(status, 404);
-    // The server is still there.
+    // The server is still there, and counted what went wrong.
     assert_eq!(get(&server, "/health").0, 200);
+    let (_, metrics) = get(&server, "/metrics");
+    for line in [
+        r#"warden_request_errors_total{code="bad-json"} 1"#,
+        r#"warden_request_errors_total{code="E0401"} 1"#,
+        r#"warden_request_errors_total{code="body-too-large"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "no `{line}` in\n{metrics}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -81,6 +81,9 @@ pub struct Limits {
     pub max_concurrent_requests: usize,
     /// Connections open at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// After SIGTERM, how long `/ready` answers 503 before the server stops
+    /// taking requests, in milliseconds (give load balancers time to notice).
+    pub drain_delay_ms: u64,
 }
 
 impl Default for Limits {
@@ -93,6 +96,7 @@ impl Default for Limits {
             header_read_timeout_ms: 10_000,
             max_concurrent_requests: 1_024,
             max_connections: 4_096,
+            drain_delay_ms: 0,
         }
     }
 }

@@ -69,6 +69,10 @@ impl From<DecideError> for ApiError {
     }
 }
 
+/// Marks an error response with its code, for the metrics.
+#[derive(Clone, Debug)]
+pub struct ErrorCode(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {
@@ -78,6 +82,8 @@ impl IntoResponse for ApiError {
                 errors: &self.errors,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
+        response
     }
 }

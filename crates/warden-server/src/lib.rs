@@ -85,6 +85,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
         })
         .layer(layers)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            routes::count_errors,
+        ))
         // A bug in a handler answers 500 (the gateways then deny), never a dropped connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
@@ -325,6 +329,12 @@ async fn stop_on_signal(state: Arc<AppState>, stop: Arc<tokio::sync::watch::Send
         () = terminate => {}
     }
     state.draining.store(true, Ordering::Relaxed);
+    // Load balancers see /ready fail before the listener goes away.
+    let delay = Duration::from_millis(state.config.limits.drain_delay_ms);
+    if !delay.is_zero() {
+        tracing::info!("not ready; stopping in {delay:?}");
+        tokio::time::sleep(delay).await;
+    }
     tracing::info!("shutting down: finishing the requests in flight");
     let _ = stop.send(true);
 }

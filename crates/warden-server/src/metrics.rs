@@ -64,7 +64,7 @@ impl Default for Metrics {
         let latency = Histogram::new(exponential_buckets(0.000_01, 2.0, 16));
         registry.register(
             "decision_seconds",
-            "Time to decide one request, parsing included",
+            "Time to decide one input (evaluation and the decision JSON; not reading the request)",
             latency.clone(),
         );
         let revision = Family::<RevisionLabels, Gauge>::default();
@@ -78,7 +78,7 @@ impl Default for Metrics {
         let errors = Family::<ErrorLabels, Counter>::default();
         registry.register(
             "request_errors",
-            "Requests answered with an error, by code",
+            "Requests answered with an error, by its code (bad-json, E0401, ...); denials are not errors",
             errors.clone(),
         );
         Metrics {

@@ -34,17 +34,7 @@ pub async fn decide(
     };
     let decision = engine
         .decide_with(target, input, now, &options)
-        .map_err(|e| {
-            let error = ApiError::from(e);
-            state
-                .metrics
-                .errors
-                .get_or_create(&crate::metrics::ErrorLabels {
-                    code: error.code.clone(),
-                })
-                .inc();
-            error
-        })?;
+        .map_err(ApiError::from)?;
     state
         .metrics
         .decided(endpoint, &decision, started.elapsed().as_secs_f64());
@@ -205,4 +195,21 @@ pub async fn reload_route(State(state): Shared, headers: HeaderMap) -> Response 
         )
             .into_response(),
     }
+}
+
+/// Counts every error answer by its code (`bad-json`, `E0401`, ...).
+pub async fn count_errors(
+    State(state): Shared,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    if let Some(crate::error::ErrorCode(code)) = response.extensions().get() {
+        state
+            .metrics
+            .errors
+            .get_or_create(&crate::metrics::ErrorLabels { code: code.clone() })
+            .inc();
+    }
+    response
 }
