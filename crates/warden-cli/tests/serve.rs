@@ -13,6 +13,18 @@ fn checklist() -> Server {
     Server::start(&["--policy", "stdlib-policies", "--data", CATALOG])
 }
 
+/// The checklist's server, appending its decisions to `log`.
+fn checklist_logging(log: &std::path::Path) -> Server {
+    Server::start(&[
+        "--policy",
+        "stdlib-policies",
+        "--data",
+        CATALOG,
+        "--decision-log",
+        log.to_str().unwrap(),
+    ])
+}
+
 fn request(principal: &str, action: &str, app: &str) -> Json {
     json!({
         "principal": { "id": principal, "type": "user", "authenticated_via": "sso", "mfa": true },
@@ -438,14 +450,7 @@ fn reload_swaps_the_policy_set_and_refuses_one_that_does_not_compile() {
 fn the_decision_log_chains_every_decision_and_audit_verify_finds_tampering() {
     let dir = scratch("decision-log");
     let log = dir.join("decisions.jsonl");
-    let server = Server::start(&[
-        "--policy",
-        "stdlib-policies",
-        "--data",
-        CATALOG,
-        "--decision-log",
-        log.to_str().unwrap(),
-    ]);
+    let server = checklist_logging(&log);
     for (principal, action) in [
         ("u-123", "read"),
         ("u-123", "write"),
@@ -540,14 +545,7 @@ fn the_decision_log_chains_every_decision_and_audit_verify_finds_tampering() {
     );
 
     // A restarted server continues the chain.
-    let server = Server::start(&[
-        "--policy",
-        "stdlib-policies",
-        "--data",
-        CATALOG,
-        "--decision-log",
-        log.to_str().unwrap(),
-    ]);
+    let server = checklist_logging(&log);
     post(
         &server,
         "/v1/decide",
@@ -824,14 +822,7 @@ fn sigterm_with_requests_in_flight_loses_no_logged_decision() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let dir = scratch("sigterm-load");
     let log = dir.join("decisions.jsonl");
-    let server = Server::start(&[
-        "--policy",
-        "stdlib-policies",
-        "--data",
-        CATALOG,
-        "--decision-log",
-        log.to_str().unwrap(),
-    ]);
+    let server = checklist_logging(&log);
     let answered = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..4 {
