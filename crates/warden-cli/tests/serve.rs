@@ -842,6 +842,8 @@ fn sigterm_with_requests_in_flight_loses_no_logged_decision() {
         std::thread::sleep(std::time::Duration::from_millis(300));
         server.signal("TERM");
     });
+    // Wait for the server to finish: it writes the queued lines on its way out.
+    assert_eq!(server.stop(), Some(0));
     let answered = answered.into_inner();
     assert!(answered > 10, "only {answered} decisions before SIGTERM");
     let logged = std::fs::read_to_string(&log).unwrap().lines().count();
