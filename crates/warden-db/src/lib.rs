@@ -55,6 +55,24 @@ impl Database {
             .unwrap_or_default()
     }
 
+    /// Replaces a file's text (an editor's change).
+    pub fn set_text(&mut self, file: SourceFile, text: &str) {
+        use salsa::Setter;
+        file.set_text(self).to(Arc::from(text));
+    }
+
+    /// Replaces the files of a set (a file opened or closed).
+    pub fn set_files(&mut self, set: PolicySet, files: Vec<SourceFile>) {
+        use salsa::Setter;
+        set.set_files(self).to(files);
+    }
+
+    /// Replaces the JSON files a set's policies may name.
+    pub fn set_schemas(&mut self, set: PolicySet, schemas: Arc<BTreeMap<String, String>>) {
+        use salsa::Setter;
+        set.set_schemas(self).to(schemas);
+    }
+
     /// A new source file input with a fresh [`FileId`].
     pub fn add_file(&self, path: impl Into<String>, text: impl Into<Arc<str>>) -> SourceFile {
         let id = {

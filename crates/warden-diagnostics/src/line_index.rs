@@ -35,6 +35,45 @@ impl LineIndex {
     }
 }
 
+impl LineIndex {
+    /// The 0-based line and UTF-16 column of a byte offset: an LSP position.
+    pub fn utf16_position(&self, text: &str, offset: usize) -> (u32, u32) {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
+        let start = self.line_starts[line] as usize;
+        let column: usize = text[start..offset].chars().map(char::len_utf16).sum();
+        (line as u32, column as u32)
+    }
+
+    /// The byte offset of a 0-based line and UTF-16 column; past the end of
+    /// a line it is the line's end, past the last line the text's end.
+    pub fn utf16_offset(&self, text: &str, line: u32, column: u32) -> usize {
+        let Some(&start) = self.line_starts.get(line as usize) else {
+            return text.len();
+        };
+        let start = start as usize;
+        let end = self
+            .line_starts
+            .get(line as usize + 1)
+            .map_or(text.len(), |&next| next as usize - 1);
+        let mut units = 0;
+        for (i, c) in text[start..end].char_indices() {
+            if units >= column as usize {
+                return start + i;
+            }
+            units += c.len_utf16();
+        }
+        end
+    }
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +86,18 @@ mod tests {
         assert_eq!(index.line_col(text, 3), LineCol { line: 2, column: 1 });
         assert_eq!(index.line_col(text, 7), LineCol { line: 3, column: 1 });
         assert_eq!(index.line_col(text, 6), LineCol { line: 2, column: 3 });
+    }
+
+    #[test]
+    fn utf16_positions_count_surrogate_pairs() {
+        // `é` is one UTF-16 unit (two bytes); `𝒳` is two units (four bytes).
+        let text = "aé𝒳b\nz";
+        let index = LineIndex::new(text);
+        let b = text.find('b').unwrap();
+        assert_eq!(index.utf16_position(text, b), (0, 4));
+        assert_eq!(index.utf16_offset(text, 0, 4), b);
+        assert_eq!(index.utf16_offset(text, 0, 99), text.find('\n').unwrap());
+        assert_eq!(index.utf16_position(text, text.len()), (1, 1));
+        assert_eq!(index.utf16_offset(text, 7, 0), text.len());
     }
 }
