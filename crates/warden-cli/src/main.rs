@@ -50,6 +50,8 @@ enum Command {
     /// Work with decision logs.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The language server, on standard input and output (editors start it).
+    Lsp,
 }
 
 #[derive(clap::Args)]
@@ -312,6 +314,7 @@ fn main() -> ExitCode {
         Command::Fmt(args) => fmt(args),
         Command::Serve(args) => serve(args),
         Command::Audit(AuditCommand::Verify { file, head }) => audit_verify(&file, head.as_deref()),
+        Command::Lsp => lsp(),
     };
     match result {
         Ok(code) => code,
@@ -776,4 +779,12 @@ fn audit_verify(file: &Path, expected_head: Option<&str>) -> Result<ExitCode, Fa
         }
         Err(e) => Err(Failure(e.to_string())),
     }
+}
+
+fn lsp() -> Result<ExitCode, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(warden_lsp::run_stdio());
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,168 @@
+"""`warden lsp` driven by a real LSP client (pytest-lsp) over stdio, with the
+capabilities VS Code and Neovim send. Run with --timeout: a missing
+notification would otherwise wait for ever."""
+
+import asyncio
+import os
+import pathlib
+import shutil
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as T
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+WARDEN = os.environ.get("WARDEN_BIN", str(ROOT / "target" / "debug" / "warden"))
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """A copy of the checklist to edit."""
+    dest = tmp_path / "policies"
+    shutil.copytree(ROOT / "stdlib-policies", dest)
+    return dest
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[WARDEN, "lsp"]),
+    params=["visual-studio-code", "neovim"],
+)
+async def client(request, lsp_client: LanguageClient, workspace):
+    await lsp_client.initialize_session(
+        T.InitializeParams(
+            capabilities=client_capabilities(request.param),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[T.WorkspaceFolder(uri=workspace.as_uri(), name="policies")],
+        )
+    )
+    lsp_client.workspace_root = workspace
+    # The server publishes every file's diagnostics once initialized: let
+    # that finish, so a test's own edits are not answered by it.
+    files = len(list(workspace.rglob("*.warden")))
+    for _ in range(500):
+        if len(lsp_client.diagnostics) >= files:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the initial diagnostics never came")
+    yield
+    await lsp_client.shutdown_session()
+
+
+def position_of(text: str, needle: str, after: str = "") -> T.Position:
+    """The position just after `after` within the first `needle`."""
+    offset = text.index(needle) + len(after)
+    line = text.count("\n", 0, offset)
+    column = offset - (text.rfind("\n", 0, offset) + 1)
+    # The test texts are ASCII, so UTF-16 columns are byte columns.
+    return T.Position(line=line, character=column)
+
+
+async def published(client: LanguageClient, uri: str, send) -> list:
+    """Sends a notification with `send()`, then waits for the diagnostics of
+    `uri` it causes (the server publishes every file's, so any one
+    notification may be another file's)."""
+    # A marker the next notification for `uri` replaces (an empty list may be
+    # a shared empty tuple, so identity alone cannot tell).
+    waiting = object()
+    client.diagnostics[uri] = waiting
+    send()
+    for _ in range(500):
+        now = client.diagnostics.get(uri)
+        if now is not waiting:
+            return list(now)
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no diagnostics for {uri}")
+
+
+def change(client: LanguageClient, uri: str, text: str):
+    client.text_document_did_change(
+        T.DidChangeTextDocumentParams(
+            text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[T.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+
+
+async def open_file(client: LanguageClient, relative: str, text: str | None = None):
+    path = client.workspace_root / relative
+    text = path.read_text() if text is None else text
+    uri = path.as_uri()
+    found = await published(
+        client,
+        uri,
+        lambda: client.text_document_did_open(
+            T.DidOpenTextDocumentParams(
+                text_document=T.TextDocumentItem(uri=uri, language_id="warden", version=1, text=text)
+            )
+        ),
+    )
+    return uri, text, found
+
+
+async def test_a_mistake_is_reported_and_fixed(client: LanguageClient):
+    path = "rules/identity.warden"
+    original = (client.workspace_root / path).read_text()
+    broken = original.replace("app.spec.auth?.scim", "app.spec.auth?.scmi", 1)
+    uri, _, found = await open_file(client, path, broken)
+    assert [d.code for d in found] == ["E0102"], found
+    assert "did you mean `scim`?" in found[0].message
+    fixed = await published(client, uri, lambda: change(client, uri, original))
+    assert fixed == []
+
+
+async def test_completion_hover_definition_symbols_and_formatting(client: LanguageClient):
+    path = "rules/identity.warden"
+    uri, text, _ = await open_file(client, path)
+    doc = T.TextDocumentIdentifier(uri=uri)
+
+    completion = await client.text_document_completion_async(
+        T.CompletionParams(text_document=doc, position=position_of(text, "app.spec.auth?.sso", "app."))
+    )
+    items = completion.items if hasattr(completion, "items") else completion
+    assert [i.label for i in items] == ["apiVersion", "kind", "metadata", "spec"]
+
+    hover = await client.text_document_hover_async(
+        T.HoverParams(text_document=doc, position=position_of(text, "auth?.sso", "a"))
+    )
+    assert "auth: Auth?" in hover.contents.value
+    assert "How users sign in" in hover.contents.value
+
+    definition = await client.text_document_definition_async(
+        T.DefinitionParams(text_document=doc, position=position_of(text, "spec.auth?.scim", "spec."))
+    )
+    assert definition.uri.endswith("/schema/manifest.warden")
+
+    symbols = await client.text_document_document_symbol_async(
+        T.DocumentSymbolParams(text_document=doc)
+    )
+    assert [s.name for s in symbols][:2] == ["corporate_sso", "mfa_above_public"]
+
+    messy = text.replace("rule corporate_sso on manifest as app {", "rule   corporate_sso on manifest as app {")
+    await published(client, uri, lambda: change(client, uri, messy))
+    edits = await client.text_document_formatting_async(
+        T.DocumentFormattingParams(
+            text_document=doc, options=T.FormattingOptions(tab_size=2, insert_spaces=True)
+        )
+    )
+    assert len(edits) == 1 and edits[0].new_text == text
+
+
+async def test_positions_are_utf16(client: LanguageClient):
+    # `é` is one UTF-16 unit but two bytes: the hover must still find `owner`.
+    text = (
+        "package café\nimport microapps.schema\n\n"
+        "/// Résumé: owners matter.\n@control(\"X-1\") @severity(low)\n"
+        "rule named on manifest as app {\n  deny when app.metadata.owner == \"é\"\n}\n"
+    )
+    uri, _, _ = await open_file(client, "extra/cafe.warden", text)
+    line = text.split("\n").index('  deny when app.metadata.owner == "é"')
+    character = len("  deny when app.metadata.o")
+    hover = await client.text_document_hover_async(
+        T.HoverParams(
+            text_document=T.TextDocumentIdentifier(uri=uri),
+            position=T.Position(line=line, character=character),
+        )
+    )
+    assert "owner: string?" in hover.contents.value
