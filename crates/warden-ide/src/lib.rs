@@ -5,8 +5,10 @@
 //! converts to and from UTF-16 positions at its edge.
 
 mod names;
+mod tokens;
 
 pub use names::{Completion, CompletionKind, Symbol, SymbolKind};
+pub use tokens::Highlight;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -174,6 +176,157 @@ impl AnalysisHost {
     pub fn definition(&self, path: &str, offset: usize) -> Option<(String, TextRange)> {
         let text = self.text(path)?;
         names::definition(&self.context(), path, &text, offset)
+    }
+
+    /// Semantic highlighting of a file.
+    pub fn highlights(&self, path: &str) -> Vec<(TextRange, Highlight)> {
+        let Some(text) = self.text(path) else {
+            return Vec::new();
+        };
+        tokens::highlights(&self.context(), &text)
+    }
+
+    /// Foldable ranges of a file.
+    pub fn folds(&self, path: &str) -> Vec<TextRange> {
+        let Some(text) = self.text(path) else {
+            return Vec::new();
+        };
+        tokens::folds(&self.context(), path, &text)
+    }
+
+    /// The signature of the built-in called around `offset`, and the
+    /// argument the cursor is in.
+    pub fn signature_help(&self, path: &str, offset: usize) -> Option<(String, usize)> {
+        let text = self.text(path)?;
+        tokens::signature(&text, offset)
+            .map(|(builtin, argument)| (builtin.doc().to_string(), argument))
+    }
+
+    /// Where the declaration named at `offset` (a rule, type, function, data
+    /// document or target) is declared and used, across the set.
+    pub fn references(&self, path: &str, offset: usize) -> Vec<(String, TextRange)> {
+        let Some((declared_in, declared_at)) = self.definition(path, offset) else {
+            return Vec::new();
+        };
+        let Some(text) = self.text(&declared_in) else {
+            return Vec::new();
+        };
+        let name = text[declared_at.as_range()].to_string();
+        let cx = self.context();
+        if !names::is_declaration(&cx, &name) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (file, _) in &self.files {
+            let Some(text) = self.text(file) else {
+                continue;
+            };
+            for range in tokens::occurrences(&text, &name) {
+                // Keep the uses that lead back to the same declaration.
+                if names::definition(&cx, file, &text, range.start as usize)
+                    == Some((declared_in.clone(), declared_at))
+                {
+                    out.push((file.clone(), range));
+                }
+            }
+        }
+        out
+    }
+
+    /// The edits that rename the declaration named at `offset` everywhere,
+    /// or why not.
+    pub fn rename(
+        &self,
+        path: &str,
+        offset: usize,
+        new_name: &str,
+    ) -> Result<Vec<(String, TextRange)>, String> {
+        let valid = new_name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && new_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !warden_syntax::lexer::lex(new_name)
+                .first()
+                .is_some_and(|t| t.kind.is_keyword());
+        if !valid {
+            return Err(format!(
+                "`{new_name}` is not a name (letters, digits and `_`, not a keyword)"
+            ));
+        }
+        let found = self.references(path, offset);
+        if found.is_empty() {
+            return Err(
+                "only rules, types, functions, data documents and targets can be renamed".into(),
+            );
+        }
+        Ok(found)
+    }
+
+    /// The declarations of every file whose name contains `query`.
+    pub fn workspace_symbols(&self, query: &str) -> Vec<(String, Symbol)> {
+        let query = query.to_lowercase();
+        self.files
+            .keys()
+            .flat_map(|path| {
+                self.symbols(path)
+                    .into_iter()
+                    .filter(|s| s.name.to_lowercase().contains(&query))
+                    .map(move |s| (path.clone(), s))
+            })
+            .collect()
+    }
+
+    /// Quick fixes for the diagnostics of `path` that touch `range`: the
+    /// suggested spelling for a did-you-mean, a `@control` for a rule
+    /// without one. Each is a title and its edits (range, new text).
+    pub fn fixes(&self, path: &str, range: TextRange) -> Vec<(String, Vec<(TextRange, String)>)> {
+        let Some(found) = self.diagnostics().remove(path) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for f in found {
+            let overlaps = f.range.start <= range.end && range.start <= f.range.end;
+            if !overlaps {
+                continue;
+            }
+            if let Some(suggestion) = f
+                .diagnostic
+                .help
+                .as_deref()
+                .and_then(|h| h.strip_prefix("did you mean `"))
+                .and_then(|h| h.split_once('`'))
+                .map(|(name, _)| name.to_string())
+            {
+                out.push((
+                    format!("Change to `{suggestion}`"),
+                    vec![(f.range, suggestion)],
+                ));
+            }
+            if f.diagnostic.code == warden_diagnostics::Code::W0002 {
+                // Above the rule's first line (its attributes included).
+                let start = self
+                    .symbols(path)
+                    .into_iter()
+                    .find(|s| {
+                        s.selection == f.range
+                            || s.range.start <= f.range.start && f.range.end <= s.range.end
+                    })
+                    .map_or(f.range.start, |s| s.range.start);
+                let text = self.text(path).unwrap_or_default();
+                let line_start = text[..start as usize].rfind('\n').map_or(0, |i| i + 1);
+                out.push((
+                    "Add `@control(\"…\")`".to_string(),
+                    vec![(
+                        TextRange::new(line_start, line_start),
+                        "@control(\"TODO\")\n".to_string(),
+                    )],
+                ));
+            }
+        }
+        out
     }
 
     fn context(&self) -> names::Context<'_> {

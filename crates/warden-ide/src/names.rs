@@ -432,6 +432,11 @@ pub fn definition(
     Some((file.to_string(), name.range))
 }
 
+/// Whether `name` is declared by some item of the set.
+pub fn is_declaration(cx: &Context<'_>, name: &str) -> bool {
+    declaration(cx, name).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

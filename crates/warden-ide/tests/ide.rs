@@ -168,3 +168,57 @@ fn symbols_and_formatting() {
         "already formatted"
     );
 }
+
+#[test]
+fn references_and_rename_of_a_rule_cross_files() {
+    let host = checklist();
+    let rules = host.text("rules/identity.warden").unwrap();
+    let at = rules.find("rule corporate_sso").unwrap() + "rule ".len();
+    let found = host.references("rules/identity.warden", at);
+    let files: std::collections::BTreeSet<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+    assert!(
+        files.contains("rules/identity.warden") && files.contains("tests/identity.warden"),
+        "{files:?}"
+    );
+    assert!(found.len() > 5, "{found:?}");
+    let edits = host
+        .rename("rules/identity.warden", at, "sso_only")
+        .unwrap();
+    assert_eq!(edits.len(), found.len());
+    assert!(
+        host.rename("rules/identity.warden", at, "deny").is_err(),
+        "a keyword is refused"
+    );
+    assert!(host.rename("rules/identity.warden", at, "9lives").is_err());
+}
+
+#[test]
+fn highlights_folds_signatures_symbols_and_fixes() {
+    let mut host = checklist();
+    let path = "rules/secrets.warden";
+    let text = host.text(path).unwrap();
+    let highlights = host.highlights(path);
+    let at = text.find("looks_like_secret(value)").unwrap();
+    assert!(
+        highlights
+            .iter()
+            .any(|(r, h)| r.start as usize == at && *h == warden_ide::Highlight::Function)
+    );
+    assert!(!host.folds(path).is_empty());
+    let inside = text.find("looks_like_secret(value)").unwrap() + "looks_like_secret(".len();
+    let (signature, argument) = host.signature_help(path, inside).unwrap();
+    assert!(signature.starts_with("looks_like_secret(s: string)"));
+    assert_eq!(argument, 0);
+    assert!(
+        host.workspace_symbols("secret")
+            .iter()
+            .any(|(_, s)| s.name == "no_embedded_secrets")
+    );
+
+    let broken = text.replacen("secret.source in", "secret.sorce in", 1);
+    host.set_file(path, &broken);
+    let at = broken.find("secret.sorce").unwrap() + "secret.".len();
+    let fixes = host.fixes(path, warden_diagnostics::TextRange::new(at, at + 1));
+    assert_eq!(fixes[0].0, "Change to `source`");
+    assert_eq!(fixes[0].1[0].1, "source");
+}
