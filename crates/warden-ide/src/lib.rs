@@ -217,7 +217,7 @@ impl AnalysisHost {
             return Vec::new();
         }
         let mut out = Vec::new();
-        for (file, _) in &self.files {
+        for file in self.files.keys() {
             let Some(text) = self.text(file) else {
                 continue;
             };
