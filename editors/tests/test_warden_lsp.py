@@ -166,3 +166,59 @@ async def test_positions_are_utf16(client: LanguageClient):
         )
     )
     assert "owner: string?" in hover.contents.value
+
+
+async def test_references_rename_symbols_folds_signatures_tokens_and_fixes(client: LanguageClient):
+    path = "rules/identity.warden"
+    uri, text, _ = await open_file(client, path)
+    doc = T.TextDocumentIdentifier(uri=uri)
+    at = position_of(text, "rule corporate_sso", "rule ")
+
+    references = await client.text_document_references_async(
+        T.ReferenceParams(
+            text_document=doc, position=at, context=T.ReferenceContext(include_declaration=True)
+        )
+    )
+    files = {pathlib.Path(r.uri).name for r in references}
+    assert {"identity.warden"} <= files and len(references) > 5
+
+    rename = await client.text_document_rename_async(
+        T.RenameParams(text_document=doc, position=at, new_name="sso_only")
+    )
+    changed = {pathlib.Path(u).name for u in rename.changes}
+    assert changed == files
+    assert all(e.new_text == "sso_only" for edits in rename.changes.values() for e in edits)
+
+    symbols = await client.workspace_symbol_async(T.WorkspaceSymbolParams(query="secret"))
+    assert "no_embedded_secrets" in [s.name for s in symbols]
+
+    folds = await client.text_document_folding_range_async(T.FoldingRangeParams(text_document=doc))
+    assert len(folds) >= 5
+
+    tokens = await client.text_document_semantic_tokens_full_async(
+        T.SemanticTokensParams(text_document=doc)
+    )
+    assert len(tokens.data) % 5 == 0 and len(tokens.data) > 100
+
+    secrets_uri, secrets, _ = await open_file(client, "rules/secrets.warden")
+    help = await client.text_document_signature_help_async(
+        T.SignatureHelpParams(
+            text_document=T.TextDocumentIdentifier(uri=secrets_uri),
+            position=position_of(secrets, "looks_like_secret(value)", "looks_like_secret("),
+        )
+    )
+    assert help.signatures[0].label.startswith("looks_like_secret(s: string)")
+
+    broken = secrets.replace("secret.source in", "secret.sorce in", 1)
+    await published(client, secrets_uri, lambda: change(client, secrets_uri, broken))
+    where = position_of(broken, "secret.sorce", "secret.")
+    actions = await client.text_document_code_action_async(
+        T.CodeActionParams(
+            text_document=T.TextDocumentIdentifier(uri=secrets_uri),
+            range=T.Range(start=where, end=where),
+            context=T.CodeActionContext(diagnostics=[]),
+        )
+    )
+    assert actions[0].title == "Change to `source`"
+    edit = actions[0].edit.changes[secrets_uri][0]
+    assert edit.new_text == "source"

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
-use warden_ide::{AnalysisHost, CompletionKind, SymbolKind};
+use warden_ide::{AnalysisHost, CompletionKind, Highlight, SymbolKind};
 
 /// Serves the language server on standard input and output until `exit`.
 pub async fn run_stdio() {
@@ -49,6 +49,13 @@ impl State {
         Uri::from_file_path(full)
     }
 
+    /// The file and byte offset of a position.
+    fn at(&self, at: &TextDocumentPositionParams) -> Option<(String, usize)> {
+        let key = self.key(&at.text_document.uri)?;
+        let offset = self.offset(&key, at.position)?;
+        Some((key, offset))
+    }
+
     fn offset(&self, key: &str, position: Position) -> Option<usize> {
         let (index, text) = self.host.line_index(key)?;
         Some(index.utf16_offset(&text, position.line, position.character))
@@ -78,6 +85,33 @@ impl State {
             self.host.set_file(path, text);
         }
         self.host.set_schemas(sources.schemas.clone());
+    }
+}
+
+/// The semantic token types, in the order of [`Highlight`] indexes.
+const LEGEND: [SemanticTokenType; 9] = [
+    SemanticTokenType::KEYWORD,
+    SemanticTokenType::COMMENT,
+    SemanticTokenType::STRING,
+    SemanticTokenType::NUMBER,
+    SemanticTokenType::FUNCTION,
+    SemanticTokenType::TYPE,
+    SemanticTokenType::PROPERTY,
+    SemanticTokenType::VARIABLE,
+    SemanticTokenType::OPERATOR,
+];
+
+fn legend_index(highlight: Highlight) -> u32 {
+    match highlight {
+        Highlight::Keyword => 0,
+        Highlight::Comment => 1,
+        Highlight::String => 2,
+        Highlight::Number => 3,
+        Highlight::Function => 4,
+        Highlight::Type => 5,
+        Highlight::Property => 6,
+        Highlight::Variable => 7,
+        Highlight::Operator => 8,
     }
 }
 
@@ -115,6 +149,19 @@ impl Backend {
         for (uri, items) in batches {
             self.client.publish_diagnostics(uri, items, None).await;
         }
+    }
+}
+
+fn symbol_kind(kind: SymbolKind) -> tower_lsp_server::ls_types::SymbolKind {
+    use tower_lsp_server::ls_types::SymbolKind as Lsp;
+    match kind {
+        SymbolKind::Type => Lsp::STRUCT,
+        SymbolKind::Target => Lsp::INTERFACE,
+        SymbolKind::Data => Lsp::CONSTANT,
+        SymbolKind::Rule => Lsp::CLASS,
+        SymbolKind::Function => Lsp::FUNCTION,
+        SymbolKind::Waiver => Lsp::EVENT,
+        SymbolKind::Test => Lsp::METHOD,
     }
 }
 
@@ -177,6 +224,27 @@ impl LanguageServer for Backend {
                 definition_provider: Some(OneOf::Left(true)),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                signature_help_provider: Some(SignatureHelpOptions {
+                    trigger_characters: Some(vec!["(".into(), ",".into()]),
+                    ..SignatureHelpOptions::default()
+                }),
+                code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                semantic_tokens_provider: Some(
+                    SemanticTokensServerCapabilities::SemanticTokensOptions(
+                        SemanticTokensOptions {
+                            legend: SemanticTokensLegend {
+                                token_types: LEGEND.to_vec(),
+                                token_modifiers: Vec::new(),
+                            },
+                            full: Some(SemanticTokensFullOptions::Bool(true)),
+                            ..SemanticTokensOptions::default()
+                        },
+                    ),
+                ),
                 ..ServerCapabilities::default()
             },
             ..InitializeResult::default()
@@ -237,11 +305,7 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let state = self.state();
-        let at = &params.text_document_position_params;
-        let Some(key) = state.key(&at.text_document.uri) else {
-            return Ok(None);
-        };
-        let Some(offset) = state.offset(&key, at.position) else {
+        let Some((key, offset)) = state.at(&params.text_document_position_params) else {
             return Ok(None);
         };
         Ok(state
@@ -258,11 +322,7 @@ impl LanguageServer for Backend {
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let state = self.state();
-        let at = &params.text_document_position;
-        let Some(key) = state.key(&at.text_document.uri) else {
-            return Ok(None);
-        };
-        let Some(offset) = state.offset(&key, at.position) else {
+        let Some((key, offset)) = state.at(&params.text_document_position) else {
             return Ok(None);
         };
         let items = state
@@ -297,11 +357,7 @@ impl LanguageServer for Backend {
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
         let state = self.state();
-        let at = &params.text_document_position_params;
-        let Some(key) = state.key(&at.text_document.uri) else {
-            return Ok(None);
-        };
-        let Some(offset) = state.offset(&key, at.position) else {
+        let Some((key, offset)) = state.at(&params.text_document_position_params) else {
             return Ok(None);
         };
         let Some((file, range)) = state.host.definition(&key, offset) else {
@@ -330,15 +386,7 @@ impl LanguageServer for Backend {
                 Some(DocumentSymbol {
                     name: s.name,
                     detail: None,
-                    kind: match s.kind {
-                        SymbolKind::Type => tower_lsp_server::ls_types::SymbolKind::STRUCT,
-                        SymbolKind::Target => tower_lsp_server::ls_types::SymbolKind::INTERFACE,
-                        SymbolKind::Data => tower_lsp_server::ls_types::SymbolKind::CONSTANT,
-                        SymbolKind::Rule => tower_lsp_server::ls_types::SymbolKind::CLASS,
-                        SymbolKind::Function => tower_lsp_server::ls_types::SymbolKind::FUNCTION,
-                        SymbolKind::Waiver => tower_lsp_server::ls_types::SymbolKind::EVENT,
-                        SymbolKind::Test => tower_lsp_server::ls_types::SymbolKind::METHOD,
-                    },
+                    kind: symbol_kind(s.kind),
                     tags: None,
                     deprecated: None,
                     range: state.range(&key, s.range)?,
@@ -369,5 +417,197 @@ impl LanguageServer for Backend {
             },
             new_text: formatted,
         }]))
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let state = self.state();
+        let Some((key, offset)) = state.at(&params.text_document_position) else {
+            return Ok(None);
+        };
+        let locations = state
+            .host
+            .references(&key, offset)
+            .into_iter()
+            .filter_map(|(file, range)| {
+                Some(Location {
+                    uri: state.uri(&file)?,
+                    range: state.range(&file, range)?,
+                })
+            })
+            .collect();
+        Ok(Some(locations))
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let state = self.state();
+        let Some((key, offset)) = state.at(&params.text_document_position) else {
+            return Ok(None);
+        };
+        let edits = state
+            .host
+            .rename(&key, offset, &params.new_name)
+            .map_err(tower_lsp_server::jsonrpc::Error::invalid_params)?;
+        let mut changes: std::collections::HashMap<Uri, Vec<TextEdit>> = Default::default();
+        for (file, range) in edits {
+            if let (Some(uri), Some(range)) = (state.uri(&file), state.range(&file, range)) {
+                changes.entry(uri).or_default().push(TextEdit {
+                    range,
+                    new_text: params.new_name.clone(),
+                });
+            }
+        }
+        Ok(Some(WorkspaceEdit {
+            changes: Some(changes),
+            ..WorkspaceEdit::default()
+        }))
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
+        let state = self.state();
+        #[allow(deprecated, reason = "the `deprecated` field must still be filled")]
+        let found = state
+            .host
+            .workspace_symbols(&params.query)
+            .into_iter()
+            .filter_map(|(file, s)| {
+                Some(SymbolInformation {
+                    name: s.name,
+                    kind: symbol_kind(s.kind),
+                    tags: None,
+                    deprecated: None,
+                    location: Location {
+                        uri: state.uri(&file)?,
+                        range: state.range(&file, s.selection)?,
+                    },
+                    container_name: None,
+                })
+            })
+            .collect();
+        Ok(Some(WorkspaceSymbolResponse::Flat(found)))
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        let state = self.state();
+        let Some(key) = state.key(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let folds = state
+            .host
+            .folds(&key)
+            .into_iter()
+            .filter_map(|r| {
+                let range = state.range(&key, r)?;
+                Some(FoldingRange {
+                    start_line: range.start.line,
+                    end_line: range.end.line,
+                    ..FoldingRange::default()
+                })
+            })
+            .collect();
+        Ok(Some(folds))
+    }
+
+    async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
+        let state = self.state();
+        let Some((key, offset)) = state.at(&params.text_document_position_params) else {
+            return Ok(None);
+        };
+        Ok(state
+            .host
+            .signature_help(&key, offset)
+            .map(|(label, argument)| SignatureHelp {
+                signatures: vec![SignatureInformation {
+                    label,
+                    documentation: None,
+                    parameters: None,
+                    active_parameter: Some(argument as u32),
+                }],
+                active_signature: Some(0),
+                active_parameter: Some(argument as u32),
+            }))
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let state = self.state();
+        let Some(key) = state.key(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let (Some(start), Some(end)) = (
+            state.offset(&key, params.range.start),
+            state.offset(&key, params.range.end),
+        ) else {
+            return Ok(None);
+        };
+        let uri = params.text_document.uri.clone();
+        let actions = state
+            .host
+            .fixes(&key, warden_diagnostics::TextRange::new(start, end))
+            .into_iter()
+            .map(|(title, edits)| {
+                let edits = edits
+                    .into_iter()
+                    .filter_map(|(range, new_text)| {
+                        Some(TextEdit {
+                            range: state.range(&key, range)?,
+                            new_text,
+                        })
+                    })
+                    .collect();
+                CodeActionOrCommand::CodeAction(CodeAction {
+                    title,
+                    kind: Some(CodeActionKind::QUICKFIX),
+                    edit: Some(WorkspaceEdit {
+                        changes: Some([(uri.clone(), edits)].into_iter().collect()),
+                        ..WorkspaceEdit::default()
+                    }),
+                    ..CodeAction::default()
+                })
+            })
+            .collect();
+        Ok(Some(actions))
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        let state = self.state();
+        let Some(key) = state.key(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let Some((index, text)) = state.host.line_index(&key) else {
+            return Ok(None);
+        };
+        // Relative encoding: each token from the one before. Tokens that
+        // span lines (doc comments never do; strings cannot) are skipped.
+        let mut data = Vec::new();
+        let (mut last_line, mut last_start) = (0, 0);
+        for (range, highlight) in state.host.highlights(&key) {
+            let (line, start) = index.utf16_position(&text, range.start as usize);
+            let (end_line, end) = index.utf16_position(&text, range.end as usize);
+            if end_line != line {
+                continue;
+            }
+            let delta_start = if line == last_line {
+                start - last_start
+            } else {
+                start
+            };
+            data.push(SemanticToken {
+                delta_line: line - last_line,
+                delta_start,
+                length: end - start,
+                token_type: legend_index(highlight),
+                token_modifiers_bitset: 0,
+            });
+            (last_line, last_start) = (line, start);
+        }
+        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+            result_id: None,
+            data,
+        })))
     }
 }
