@@ -121,6 +121,14 @@ struct Backend {
 }
 
 impl Backend {
+    /// Runs a request's handler; a bug in it answers that request with an
+    /// error instead of taking the server down.
+    fn guarded<T>(&self, handler: impl FnOnce(&State) -> Result<T>) -> Result<T> {
+        let state = self.state();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&state)))
+            .unwrap_or_else(|_| Err(tower_lsp_server::jsonrpc::Error::internal_error()))
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A handler that panicked leaves the state as it was: keep serving.
         self.state
@@ -130,9 +138,8 @@ impl Backend {
 
     /// Publishes every file's diagnostics (an empty list clears a file).
     async fn publish(&self) {
-        let batches: Vec<(Uri, Vec<Diagnostic>)> = {
-            let state = self.state();
-            state
+        let batches = self.guarded(|state| {
+            Ok(state
                 .host
                 .diagnostics()
                 .into_iter()
@@ -140,11 +147,17 @@ impl Backend {
                     let uri = state.uri(&key)?;
                     let items = found
                         .iter()
-                        .filter_map(|f| to_lsp_diagnostic(&state, &key, f))
+                        .filter_map(|f| to_lsp_diagnostic(state, &key, f))
                         .collect();
                     Some((uri, items))
                 })
-                .collect()
+                .collect::<Vec<(Uri, Vec<Diagnostic>)>>())
+        });
+        let Ok(batches) = batches else {
+            self.client
+                .log_message(MessageType::ERROR, "warden: checking the policies failed")
+                .await;
+            return;
         };
         for (uri, items) in batches {
             self.client.publish_diagnostics(uri, items, None).await;
@@ -304,310 +317,322 @@ impl LanguageServer for Backend {
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
-        let state = self.state();
-        let Some((key, offset)) = state.at(&params.text_document_position_params) else {
-            return Ok(None);
-        };
-        Ok(state
-            .host
-            .hover(&key, offset)
-            .map(|(markdown, range)| Hover {
-                contents: HoverContents::Markup(MarkupContent {
-                    kind: MarkupKind::Markdown,
-                    value: markdown,
-                }),
-                range: state.range(&key, range),
-            }))
+        self.guarded(|state| {
+            let Some((key, offset)) = state.at(&params.text_document_position_params) else {
+                return Ok(None);
+            };
+            Ok(state
+                .host
+                .hover(&key, offset)
+                .map(|(markdown, range)| Hover {
+                    contents: HoverContents::Markup(MarkupContent {
+                        kind: MarkupKind::Markdown,
+                        value: markdown,
+                    }),
+                    range: state.range(&key, range),
+                }))
+        })
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
-        let state = self.state();
-        let Some((key, offset)) = state.at(&params.text_document_position) else {
-            return Ok(None);
-        };
-        let items = state
-            .host
-            .completions(&key, offset)
-            .into_iter()
-            .map(|c| CompletionItem {
-                label: c.label,
-                kind: Some(match c.kind {
-                    CompletionKind::Field => CompletionItemKind::FIELD,
-                    CompletionKind::Keyword => CompletionItemKind::KEYWORD,
-                    CompletionKind::Function => CompletionItemKind::FUNCTION,
-                    CompletionKind::Rule => CompletionItemKind::CLASS,
-                    CompletionKind::Type => CompletionItemKind::STRUCT,
-                    CompletionKind::Data => CompletionItemKind::CONSTANT,
-                }),
-                detail: c.detail,
-                documentation: c.documentation.map(|doc| {
-                    Documentation::MarkupContent(MarkupContent {
-                        kind: MarkupKind::Markdown,
-                        value: doc,
-                    })
-                }),
-                ..CompletionItem::default()
-            })
-            .collect();
-        Ok(Some(CompletionResponse::Array(items)))
+        self.guarded(|state| {
+            let Some((key, offset)) = state.at(&params.text_document_position) else {
+                return Ok(None);
+            };
+            let items = state
+                .host
+                .completions(&key, offset)
+                .into_iter()
+                .map(|c| CompletionItem {
+                    label: c.label,
+                    kind: Some(match c.kind {
+                        CompletionKind::Field => CompletionItemKind::FIELD,
+                        CompletionKind::Keyword => CompletionItemKind::KEYWORD,
+                        CompletionKind::Function => CompletionItemKind::FUNCTION,
+                        CompletionKind::Rule => CompletionItemKind::CLASS,
+                        CompletionKind::Type => CompletionItemKind::STRUCT,
+                        CompletionKind::Data => CompletionItemKind::CONSTANT,
+                    }),
+                    detail: c.detail,
+                    documentation: c.documentation.map(|doc| {
+                        Documentation::MarkupContent(MarkupContent {
+                            kind: MarkupKind::Markdown,
+                            value: doc,
+                        })
+                    }),
+                    ..CompletionItem::default()
+                })
+                .collect();
+            Ok(Some(CompletionResponse::Array(items)))
+        })
     }
 
     async fn goto_definition(
         &self,
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
-        let state = self.state();
-        let Some((key, offset)) = state.at(&params.text_document_position_params) else {
-            return Ok(None);
-        };
-        let Some((file, range)) = state.host.definition(&key, offset) else {
-            return Ok(None);
-        };
-        Ok(state
-            .uri(&file)
-            .zip(state.range(&file, range))
-            .map(|(uri, range)| GotoDefinitionResponse::Scalar(Location { uri, range })))
+        self.guarded(|state| {
+            let Some((key, offset)) = state.at(&params.text_document_position_params) else {
+                return Ok(None);
+            };
+            let Some((file, range)) = state.host.definition(&key, offset) else {
+                return Ok(None);
+            };
+            Ok(state
+                .uri(&file)
+                .zip(state.range(&file, range))
+                .map(|(uri, range)| GotoDefinitionResponse::Scalar(Location { uri, range })))
+        })
     }
 
     async fn document_symbol(
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        let state = self.state();
-        let Some(key) = state.key(&params.text_document.uri) else {
-            return Ok(None);
-        };
-        #[allow(deprecated, reason = "the `deprecated` field must still be filled")]
-        let symbols = state
-            .host
-            .symbols(&key)
-            .into_iter()
-            .filter_map(|s| {
-                Some(DocumentSymbol {
-                    name: s.name,
-                    detail: None,
-                    kind: symbol_kind(s.kind),
-                    tags: None,
-                    deprecated: None,
-                    range: state.range(&key, s.range)?,
-                    selection_range: state.range(&key, s.selection)?,
-                    children: None,
+        self.guarded(|state| {
+            let Some(key) = state.key(&params.text_document.uri) else {
+                return Ok(None);
+            };
+            #[allow(deprecated, reason = "the `deprecated` field must still be filled")]
+            let symbols = state
+                .host
+                .symbols(&key)
+                .into_iter()
+                .filter_map(|s| {
+                    Some(DocumentSymbol {
+                        name: s.name,
+                        detail: None,
+                        kind: symbol_kind(s.kind),
+                        tags: None,
+                        deprecated: None,
+                        range: state.range(&key, s.range)?,
+                        selection_range: state.range(&key, s.selection)?,
+                        children: None,
+                    })
                 })
-            })
-            .collect();
-        Ok(Some(DocumentSymbolResponse::Nested(symbols)))
+                .collect();
+            Ok(Some(DocumentSymbolResponse::Nested(symbols)))
+        })
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
-        let state = self.state();
-        let Some(key) = state.key(&params.text_document.uri) else {
-            return Ok(None);
-        };
-        let Some(formatted) = state.host.format(&key) else {
-            return Ok(Some(Vec::new()));
-        };
-        let Some((index, text)) = state.host.line_index(&key) else {
-            return Ok(None);
-        };
-        let (line, character) = index.utf16_position(&text, text.len());
-        Ok(Some(vec![TextEdit {
-            range: Range {
-                start: Position::new(0, 0),
-                end: Position { line, character },
-            },
-            new_text: formatted,
-        }]))
+        self.guarded(|state| {
+            let Some(key) = state.key(&params.text_document.uri) else {
+                return Ok(None);
+            };
+            let Some(formatted) = state.host.format(&key) else {
+                return Ok(Some(Vec::new()));
+            };
+            let Some((index, text)) = state.host.line_index(&key) else {
+                return Ok(None);
+            };
+            let (line, character) = index.utf16_position(&text, text.len());
+            Ok(Some(vec![TextEdit {
+                range: Range {
+                    start: Position::new(0, 0),
+                    end: Position { line, character },
+                },
+                new_text: formatted,
+            }]))
+        })
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
-        let state = self.state();
-        let Some((key, offset)) = state.at(&params.text_document_position) else {
-            return Ok(None);
-        };
-        let locations = state
-            .host
-            .references(&key, offset)
-            .into_iter()
-            .filter_map(|(file, range)| {
-                Some(Location {
-                    uri: state.uri(&file)?,
-                    range: state.range(&file, range)?,
+        self.guarded(|state| {
+            let Some((key, offset)) = state.at(&params.text_document_position) else {
+                return Ok(None);
+            };
+            let locations = state
+                .host
+                .references(&key, offset)
+                .into_iter()
+                .filter_map(|(file, range)| {
+                    Some(Location {
+                        uri: state.uri(&file)?,
+                        range: state.range(&file, range)?,
+                    })
                 })
-            })
-            .collect();
-        Ok(Some(locations))
+                .collect();
+            Ok(Some(locations))
+        })
     }
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
-        let state = self.state();
-        let Some((key, offset)) = state.at(&params.text_document_position) else {
-            return Ok(None);
-        };
-        let edits = state
-            .host
-            .rename(&key, offset, &params.new_name)
-            .map_err(tower_lsp_server::jsonrpc::Error::invalid_params)?;
-        let mut changes: std::collections::HashMap<Uri, Vec<TextEdit>> = Default::default();
-        for (file, range) in edits {
-            if let (Some(uri), Some(range)) = (state.uri(&file), state.range(&file, range)) {
-                changes.entry(uri).or_default().push(TextEdit {
-                    range,
-                    new_text: params.new_name.clone(),
-                });
+        self.guarded(|state| {
+            let Some((key, offset)) = state.at(&params.text_document_position) else {
+                return Ok(None);
+            };
+            let edits = state
+                .host
+                .rename(&key, offset, &params.new_name)
+                .map_err(tower_lsp_server::jsonrpc::Error::invalid_params)?;
+            let mut changes: std::collections::HashMap<Uri, Vec<TextEdit>> = Default::default();
+            for (file, range) in edits {
+                if let (Some(uri), Some(range)) = (state.uri(&file), state.range(&file, range)) {
+                    changes.entry(uri).or_default().push(TextEdit {
+                        range,
+                        new_text: params.new_name.clone(),
+                    });
+                }
             }
-        }
-        Ok(Some(WorkspaceEdit {
-            changes: Some(changes),
-            ..WorkspaceEdit::default()
-        }))
+            Ok(Some(WorkspaceEdit {
+                changes: Some(changes),
+                ..WorkspaceEdit::default()
+            }))
+        })
     }
 
     async fn symbol(
         &self,
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
-        let state = self.state();
-        #[allow(deprecated, reason = "the `deprecated` field must still be filled")]
-        let found = state
-            .host
-            .workspace_symbols(&params.query)
-            .into_iter()
-            .filter_map(|(file, s)| {
-                Some(SymbolInformation {
-                    name: s.name,
-                    kind: symbol_kind(s.kind),
-                    tags: None,
-                    deprecated: None,
-                    location: Location {
-                        uri: state.uri(&file)?,
-                        range: state.range(&file, s.selection)?,
-                    },
-                    container_name: None,
+        self.guarded(|state| {
+            #[allow(deprecated, reason = "the `deprecated` field must still be filled")]
+            let found = state
+                .host
+                .workspace_symbols(&params.query)
+                .into_iter()
+                .filter_map(|(file, s)| {
+                    Some(SymbolInformation {
+                        name: s.name,
+                        kind: symbol_kind(s.kind),
+                        tags: None,
+                        deprecated: None,
+                        location: Location {
+                            uri: state.uri(&file)?,
+                            range: state.range(&file, s.selection)?,
+                        },
+                        container_name: None,
+                    })
                 })
-            })
-            .collect();
-        Ok(Some(WorkspaceSymbolResponse::Flat(found)))
+                .collect();
+            Ok(Some(WorkspaceSymbolResponse::Flat(found)))
+        })
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        let state = self.state();
-        let Some(key) = state.key(&params.text_document.uri) else {
-            return Ok(None);
-        };
-        let folds = state
-            .host
-            .folds(&key)
-            .into_iter()
-            .filter_map(|r| {
-                let range = state.range(&key, r)?;
-                Some(FoldingRange {
-                    start_line: range.start.line,
-                    end_line: range.end.line,
-                    ..FoldingRange::default()
+        self.guarded(|state| {
+            let Some(key) = state.key(&params.text_document.uri) else {
+                return Ok(None);
+            };
+            let folds = state
+                .host
+                .folds(&key)
+                .into_iter()
+                .filter_map(|r| {
+                    let range = state.range(&key, r)?;
+                    Some(FoldingRange {
+                        start_line: range.start.line,
+                        end_line: range.end.line,
+                        ..FoldingRange::default()
+                    })
                 })
-            })
-            .collect();
-        Ok(Some(folds))
+                .collect();
+            Ok(Some(folds))
+        })
     }
 
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
-        let state = self.state();
-        let Some((key, offset)) = state.at(&params.text_document_position_params) else {
-            return Ok(None);
-        };
-        Ok(state
-            .host
-            .signature_help(&key, offset)
-            .map(|(label, argument)| SignatureHelp {
-                signatures: vec![SignatureInformation {
-                    label,
-                    documentation: None,
-                    parameters: None,
+        self.guarded(|state| {
+            let Some((key, offset)) = state.at(&params.text_document_position_params) else {
+                return Ok(None);
+            };
+            Ok(state
+                .host
+                .signature_help(&key, offset)
+                .map(|(label, argument)| SignatureHelp {
+                    signatures: vec![SignatureInformation {
+                        label,
+                        documentation: None,
+                        parameters: None,
+                        active_parameter: Some(argument as u32),
+                    }],
+                    active_signature: Some(0),
                     active_parameter: Some(argument as u32),
-                }],
-                active_signature: Some(0),
-                active_parameter: Some(argument as u32),
-            }))
+                }))
+        })
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        let state = self.state();
-        let Some(key) = state.key(&params.text_document.uri) else {
-            return Ok(None);
-        };
-        let (Some(start), Some(end)) = (
-            state.offset(&key, params.range.start),
-            state.offset(&key, params.range.end),
-        ) else {
-            return Ok(None);
-        };
-        let uri = params.text_document.uri.clone();
-        let actions = state
-            .host
-            .fixes(&key, warden_diagnostics::TextRange::new(start, end))
-            .into_iter()
-            .map(|(title, edits)| {
-                let edits = edits
-                    .into_iter()
-                    .filter_map(|(range, new_text)| {
-                        Some(TextEdit {
-                            range: state.range(&key, range)?,
-                            new_text,
+        self.guarded(|state| {
+            let Some(key) = state.key(&params.text_document.uri) else {
+                return Ok(None);
+            };
+            let (Some(start), Some(end)) = (
+                state.offset(&key, params.range.start),
+                state.offset(&key, params.range.end),
+            ) else {
+                return Ok(None);
+            };
+            let uri = params.text_document.uri.clone();
+            let actions = state
+                .host
+                .fixes(&key, warden_diagnostics::TextRange::new(start, end))
+                .into_iter()
+                .map(|(title, edits)| {
+                    let edits = edits
+                        .into_iter()
+                        .filter_map(|(range, new_text)| {
+                            Some(TextEdit {
+                                range: state.range(&key, range)?,
+                                new_text,
+                            })
                         })
+                        .collect();
+                    CodeActionOrCommand::CodeAction(CodeAction {
+                        title,
+                        kind: Some(CodeActionKind::QUICKFIX),
+                        edit: Some(WorkspaceEdit {
+                            changes: Some([(uri.clone(), edits)].into_iter().collect()),
+                            ..WorkspaceEdit::default()
+                        }),
+                        ..CodeAction::default()
                     })
-                    .collect();
-                CodeActionOrCommand::CodeAction(CodeAction {
-                    title,
-                    kind: Some(CodeActionKind::QUICKFIX),
-                    edit: Some(WorkspaceEdit {
-                        changes: Some([(uri.clone(), edits)].into_iter().collect()),
-                        ..WorkspaceEdit::default()
-                    }),
-                    ..CodeAction::default()
                 })
-            })
-            .collect();
-        Ok(Some(actions))
+                .collect();
+            Ok(Some(actions))
+        })
     }
 
     async fn semantic_tokens_full(
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        let state = self.state();
-        let Some(key) = state.key(&params.text_document.uri) else {
-            return Ok(None);
-        };
-        let Some((index, text)) = state.host.line_index(&key) else {
-            return Ok(None);
-        };
-        // Relative encoding: each token from the one before. Tokens that
-        // span lines (doc comments never do; strings cannot) are skipped.
-        let mut data = Vec::new();
-        let (mut last_line, mut last_start) = (0, 0);
-        for (range, highlight) in state.host.highlights(&key) {
-            let (line, start) = index.utf16_position(&text, range.start as usize);
-            let (end_line, end) = index.utf16_position(&text, range.end as usize);
-            if end_line != line {
-                continue;
-            }
-            let delta_start = if line == last_line {
-                start - last_start
-            } else {
-                start
+        self.guarded(|state| {
+            let Some(key) = state.key(&params.text_document.uri) else {
+                return Ok(None);
             };
-            data.push(SemanticToken {
-                delta_line: line - last_line,
-                delta_start,
-                length: end - start,
-                token_type: legend_index(highlight),
-                token_modifiers_bitset: 0,
-            });
-            (last_line, last_start) = (line, start);
-        }
-        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
-            result_id: None,
-            data,
-        })))
+            let Some((index, text)) = state.host.line_index(&key) else {
+                return Ok(None);
+            };
+            // Relative encoding: each token from the one before. Tokens that
+            // span lines (doc comments never do; strings cannot) are skipped.
+            let mut data = Vec::new();
+            let (mut last_line, mut last_start) = (0, 0);
+            for (range, highlight) in state.host.highlights(&key) {
+                let (line, start) = index.utf16_position(&text, range.start as usize);
+                let (end_line, end) = index.utf16_position(&text, range.end as usize);
+                if end_line != line {
+                    continue;
+                }
+                let delta_start = if line == last_line {
+                    start - last_start
+                } else {
+                    start
+                };
+                data.push(SemanticToken {
+                    delta_line: line - last_line,
+                    delta_start,
+                    length: end - start,
+                    token_type: legend_index(highlight),
+                    token_modifiers_bitset: 0,
+                });
+                (last_line, last_start) = (line, start);
+            }
+            Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+                result_id: None,
+                data,
+            })))
+        })
     }
 }
