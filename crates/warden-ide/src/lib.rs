@@ -202,29 +202,37 @@ impl AnalysisHost {
             .map(|(builtin, argument)| (builtin.doc().to_string(), argument))
     }
 
-    /// Where the declaration named at `offset` (a rule, type, function, data
-    /// document or target) is declared and used, across the set.
+    /// Where the name at `offset` (a rule, type, field, function, data
+    /// document, target, local binding or package) is declared and used,
+    /// across the set; the declaration comes first.
     pub fn references(&self, path: &str, offset: usize) -> Vec<(String, TextRange)> {
-        let Some((declared_in, declared_at)) = self.definition(path, offset) else {
+        let Some(target) = self.definition(path, offset) else {
             return Vec::new();
         };
+        let (declared_in, declared_at) = target.clone();
         let Some(text) = self.text(&declared_in) else {
             return Vec::new();
         };
         let name = text[declared_at.as_range()].to_string();
         let cx = self.context();
-        if !names::is_declaration(&cx, &name) {
-            return Vec::new();
+        if name.contains('.') {
+            let texts = self
+                .files
+                .keys()
+                .filter_map(|f| Some((f.clone(), self.text(f)?)))
+                .collect();
+            return names::package_uses(&cx, &texts, &name);
         }
-        let mut out = Vec::new();
+        let mut out = vec![target.clone()];
         for file in self.files.keys() {
             let Some(text) = self.text(file) else {
                 continue;
             };
             for range in tokens::occurrences(&text, &name) {
                 // Keep the uses that lead back to the same declaration.
-                if names::definition(&cx, file, &text, range.start as usize)
-                    == Some((declared_in.clone(), declared_at))
+                if (file.as_str(), range) != (declared_in.as_str(), declared_at)
+                    && names::definition(&cx, file, &text, range.start as usize).as_ref()
+                        == Some(&target)
                 {
                     out.push((file.clone(), range));
                 }
@@ -241,26 +249,36 @@ impl AnalysisHost {
         offset: usize,
         new_name: &str,
     ) -> Result<Vec<(String, TextRange)>, String> {
-        let valid = new_name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && new_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !warden_syntax::lexer::lex(new_name)
-                .first()
-                .is_some_and(|t| t.kind.is_keyword());
+        let is_word = |name: &str| {
+            name.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        let is_name = |name: &str| {
+            is_word(name)
+                && !warden_syntax::lexer::lex(name)
+                    .first()
+                    .is_some_and(|t| t.kind.is_keyword())
+        };
+        let found = self.references(path, offset);
+        let Some((declared_in, declared_at)) = found.first() else {
+            return Err("there is no declaration here to rename".into());
+        };
+        // A package is renamed as a whole dotted path (its segments may be
+        // keywords: `microapps.schema`).
+        let is_package = self
+            .text(declared_in)
+            .is_some_and(|t| t[declared_at.as_range()].contains('.'));
+        let valid = if is_package {
+            new_name.split('.').all(is_word)
+        } else {
+            is_name(new_name)
+        };
         if !valid {
             return Err(format!(
                 "`{new_name}` is not a name (letters, digits and `_`, not a keyword)"
             ));
-        }
-        let found = self.references(path, offset);
-        if found.is_empty() {
-            return Err(
-                "only rules, types, functions, data documents and targets can be renamed".into(),
-            );
         }
         Ok(found)
     }

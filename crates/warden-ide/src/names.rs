@@ -3,7 +3,9 @@
 //! chain such as `app.spec.auth.` is resolved from the rule's target type
 //! (or a `for` element, or a data document) through the compiled types.
 
+use regex::Regex;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 use warden_diagnostics::TextRange;
 use warden_ir::{Builtin, Program, Ty};
 use warden_syntax::ast::{self, ItemKind, SourceFile, TypeExprKind};
@@ -39,6 +41,8 @@ pub struct Symbol {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompletionKind {
     Field,
+    EnumMember,
+    Package,
     Keyword,
     Function,
     Rule,
@@ -52,6 +56,24 @@ pub struct Completion {
     pub kind: CompletionKind,
     pub detail: Option<String>,
     pub documentation: Option<String>,
+    /// A snippet to insert instead of the label (`count(${1:xs})`).
+    pub snippet: Option<String>,
+    /// Where the text the completion replaces starts, when it is more than
+    /// the word at the cursor (a dotted rule name, a quoted literal).
+    pub replace_from: Option<usize>,
+}
+
+impl Completion {
+    fn new(label: impl Into<String>, kind: CompletionKind) -> Self {
+        Completion {
+            label: label.into(),
+            kind,
+            detail: None,
+            documentation: None,
+            snippet: None,
+            replace_from: None,
+        }
+    }
 }
 
 fn declared_name(kind: &ItemKind) -> Option<(&ast::Name, SymbolKind)> {
@@ -326,8 +348,128 @@ const KEYWORDS: &[&str] = &[
     "test", "given", "at", "expect",
 ];
 
+/// Completions decided by what the line says before the cursor: package
+/// names after `import`, rule names where a waiver or an `expect` names a
+/// rule, the members of a union where a literal of it is expected.
+fn contextual(cx: &Context<'_>, path: &str, text: &str, offset: usize) -> Option<Vec<Completion>> {
+    static IMPORT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\s*import\s+([\w.]*)$").unwrap());
+    static RULE_NAME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:^\s*waiver\s+\w+\s+for|\bexpect\s+(?:not\s+)?(?:deny|allow|warn|waived))\s+([\w.]*)$")
+            .unwrap()
+    });
+    static LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"([\w.?]+)\s*(?:==|!=|\bin\s*\[[^\]]*?)\s*("?\w*)$"#).unwrap()
+    });
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..offset];
+    if let Some(found) = IMPORT.captures(line) {
+        let own = cx
+            .files
+            .get(path)
+            .and_then(|f| f.package.as_ref())
+            .map(|p| p.path.to_dotted());
+        let mut packages: Vec<String> = cx
+            .files
+            .values()
+            .filter_map(|f| Some(f.package.as_ref()?.path.to_dotted()))
+            .filter(|p| Some(p) != own.as_ref())
+            .collect();
+        packages.sort();
+        packages.dedup();
+        let from = line_start + found.get(1)?.start();
+        return Some(
+            packages
+                .into_iter()
+                .map(|p| Completion {
+                    replace_from: Some(from),
+                    ..Completion::new(p, CompletionKind::Package)
+                })
+                .collect(),
+        );
+    }
+    if let Some(found) = RULE_NAME.captures(line) {
+        let from = line_start + found.get(1)?.start();
+        return Some(
+            cx.program
+                .rules
+                .iter()
+                .map(|rule| Completion {
+                    detail: Some(format!(
+                        "severity {}{}",
+                        rule.severity.as_str(),
+                        rule.control
+                            .as_ref()
+                            .map(|c| format!(" · control {c}"))
+                            .unwrap_or_default()
+                    )),
+                    documentation: rule.doc.clone(),
+                    replace_from: Some(from),
+                    ..Completion::new(rule.name.clone(), CompletionKind::Rule)
+                })
+                .collect(),
+        );
+    }
+    if let Some(found) = LITERAL.captures(line) {
+        let chain: Vec<String> = found[1]
+            .split('.')
+            .map(|s| s.trim_end_matches('?').to_string())
+            .collect();
+        let ty = chain_type(cx, path, offset, &chain)?;
+        let Ty::Enum(id) = ty.strip_optional() else {
+            return None;
+        };
+        let from = line_start + found.get(2)?.start();
+        return Some(
+            cx.program
+                .types
+                .enumeration(*id)
+                .members
+                .iter()
+                .map(|member| Completion {
+                    detail: Some(cx.program.types.display(&ty)),
+                    replace_from: Some(from),
+                    ..Completion::new(format!("\"{member}\""), CompletionKind::EnumMember)
+                })
+                .collect(),
+        );
+    }
+    None
+}
+
+/// `name(${1:a}, ${2:b})` from a built-in's signature line.
+fn call_snippet(builtin: Builtin) -> String {
+    let doc = builtin.doc();
+    let params = doc
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map_or("", |(params, _)| params);
+    let mut depth = 0;
+    let mut names = Vec::new();
+    let mut current = String::new();
+    for c in params.chars() {
+        match c {
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth -= 1,
+            ',' if depth == 0 => names.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    names.push(current);
+    let placeholders: Vec<String> = names
+        .iter()
+        .filter_map(|p| p.split(':').next().map(str::trim).filter(|n| !n.is_empty()))
+        .enumerate()
+        .map(|(i, name)| format!("${{{}:{name}}}", i + 1))
+        .collect();
+    format!("{}({})", builtin.name(), placeholders.join(", "))
+}
+
 pub fn completions(cx: &Context<'_>, path: &str, text: &str, offset: usize) -> Vec<Completion> {
     let offset = offset.min(text.len());
+    if let Some(found) = contextual(cx, path, text, offset) {
+        return found;
+    }
     // Back over the word being typed.
     let word_start = text[..offset]
         .char_indices()
@@ -359,28 +501,21 @@ pub fn completions(cx: &Context<'_>, path: &str, text: &str, offset: usize) -> V
                     field.ty.clone()
                 };
                 Completion {
-                    label: field.name.to_string(),
-                    kind: CompletionKind::Field,
                     detail: Some(cx.program.types.display(&ty)),
                     documentation,
+                    ..Completion::new(field.name.to_string(), CompletionKind::Field)
                 }
             })
             .collect();
     }
     let mut out: Vec<Completion> = KEYWORDS
         .iter()
-        .map(|k| Completion {
-            label: (*k).to_string(),
-            kind: CompletionKind::Keyword,
-            detail: None,
-            documentation: None,
-        })
+        .map(|k| Completion::new(*k, CompletionKind::Keyword))
         .collect();
     out.extend(Builtin::ALL.iter().map(|b| Completion {
-        label: b.name().to_string(),
-        kind: CompletionKind::Function,
         detail: Some(b.doc().to_string()),
-        documentation: None,
+        snippet: Some(call_snippet(*b)),
+        ..Completion::new(b.name(), CompletionKind::Function)
     }));
     for file in cx.files.values() {
         for item in &file.items {
@@ -395,10 +530,8 @@ pub fn completions(cx: &Context<'_>, path: &str, text: &str, offset: usize) -> V
                 _ => continue,
             };
             out.push(Completion {
-                label: name.text.clone(),
-                kind,
-                detail: None,
                 documentation: item.doc.clone(),
+                ..Completion::new(name.text.clone(), kind)
             });
         }
     }
@@ -427,14 +560,109 @@ pub fn definition(
             return Some((file.to_string(), field.name.range));
         }
     }
+    if let Some(found) = package_at(cx, path, offset) {
+        return Some(found);
+    }
+    // A field's own declaration (so references start from it too).
+    if let Some(item) = enclosing(cx, path, offset)
+        && let ItemKind::Type(decl) = &item.kind
+        && let TypeExprKind::Record { fields, .. } = &decl.ty.kind
+        && fields.iter().any(|f| f.name.range == range)
+    {
+        return Some((path.to_string(), range));
+    }
+    if (start == 0 || !text[..start].ends_with('.'))
+        && let Some(binding) = local_binding(cx, path, word, start)
+    {
+        return Some((path.to_string(), binding));
+    }
     // A declaration, by name (`microapps.identity.corporate_sso` too).
     let (file, _, name) = declaration(cx, word)?;
     Some((file.to_string(), name.range))
 }
 
-/// Whether `name` is declared by some item of the set.
-pub fn is_declaration(cx: &Context<'_>, name: &str) -> bool {
-    declaration(cx, name).is_some()
+/// The local name (`as app`, `let x`, `for e in`, a parameter) that
+/// `word` at `start` refers to: the nearest one declared before it in the
+/// same rule or function.
+fn local_binding(cx: &Context<'_>, path: &str, word: &str, start: usize) -> Option<TextRange> {
+    let item = enclosing(cx, path, start)?;
+    let mut names: Vec<&ast::Name> = Vec::new();
+    match &item.kind {
+        ItemKind::Rule(rule) => {
+            names.extend(rule.binding.as_ref());
+            for stmt in &rule.body {
+                match stmt {
+                    ast::RuleStmt::Let(local) => names.push(&local.name),
+                    ast::RuleStmt::Clause(clause) => {
+                        names.extend(clause.iteration.as_ref().map(|it| &it.binding))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        ItemKind::Fn(decl) => names.extend(decl.params.iter().map(|p| &p.name)),
+        _ => return None,
+    }
+    names
+        .into_iter()
+        .filter(|n| n.text == word && n.range.start as usize <= start)
+        .max_by_key(|n| n.range.start)
+        .map(|n| n.range)
+}
+
+/// The package an `import` (or `package`) line names at `offset`, and the
+/// `package` line that declares it.
+fn package_at(cx: &Context<'_>, path: &str, offset: usize) -> Option<(String, TextRange)> {
+    let file = cx.files.get(path)?;
+    let covers = |range: TextRange| range.start as usize <= offset && offset <= range.end as usize;
+    let dotted = file
+        .imports
+        .iter()
+        .map(|import| &import.path)
+        .chain(file.package.as_ref().map(|p| &p.path))
+        .find(|p| covers(p.range))?
+        .to_dotted();
+    cx.files.iter().find_map(|(declared_in, f)| {
+        let package = f
+            .package
+            .as_ref()
+            .filter(|p| p.path.to_dotted() == dotted)?;
+        Some((declared_in.to_string(), package.path.range))
+    })
+}
+
+/// Every place a package is named: `package` and `import` lines, and the
+/// prefix of full rule names (`microapps.identity.sso` in a waiver).
+pub fn package_uses(
+    cx: &Context<'_>,
+    texts: &BTreeMap<String, std::sync::Arc<str>>,
+    dotted: &str,
+) -> Vec<(String, TextRange)> {
+    let mut out = Vec::new();
+    for (path, text) in texts {
+        let mut from = 0;
+        while let Some(found) = text[from..].find(dotted) {
+            let start = from + found;
+            let end = start + dotted.len();
+            from = end;
+            let before_ok = text[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+            let after_ok = text[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+            let in_comment = text[..start]
+                .rsplit('\n')
+                .next()
+                .is_some_and(|line| line.contains("//"));
+            if before_ok && after_ok && !in_comment && cx.files.contains_key(path.as_str()) {
+                out.push((path.clone(), TextRange::new(start, end)));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

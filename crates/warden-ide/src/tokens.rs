@@ -140,9 +140,64 @@ pub fn signature(text: &str, offset: usize) -> Option<(Builtin, usize)> {
 
 /// Every identifier token spelled `name` in `text`.
 pub fn occurrences(text: &str, name: &str) -> Vec<TextRange> {
-    lex(text)
-        .into_iter()
-        .filter(|t| t.kind == TokenKind::Ident && &text[t.range.as_range()] == name)
-        .map(|t| t.range)
-        .collect()
+    let mut out = Vec::new();
+    collect_names(text, 0, name, &mut out);
+    out
+}
+
+/// The identifiers equal to `name` in `text` (which starts at byte `base`
+/// of the file), those inside `{…}` of message strings included.
+fn collect_names(text: &str, base: usize, name: &str, out: &mut Vec<TextRange>) {
+    for token in lex(text) {
+        let range = token.range.as_range();
+        match token.kind {
+            TokenKind::Ident if &text[range.clone()] == name => {
+                out.push(TextRange::new(base + range.start, base + range.end))
+            }
+            TokenKind::Str | TokenKind::UnterminatedStr => {
+                for inner in interpolations(&text[range.clone()]) {
+                    let start = range.start + inner.start;
+                    collect_names(
+                        &text[start..range.start + inner.end],
+                        base + start,
+                        name,
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The byte ranges of the `{…}` expressions inside a string token.
+fn interpolations(string: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = string.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'{' => {
+                let start = i + 1;
+                let (mut depth, mut in_string) = (1, false);
+                let mut j = start;
+                while j < bytes.len() && depth > 0 {
+                    match bytes[j] {
+                        b'"' => in_string = !in_string,
+                        b'{' if !in_string => depth += 1,
+                        b'}' if !in_string => depth -= 1,
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                out.push(start..if depth == 0 { j - 1 } else { j });
+                i = j;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
 }

@@ -222,3 +222,150 @@ fn highlights_folds_signatures_symbols_and_fixes() {
     assert_eq!(fixes[0].0, "Change to `source`");
     assert_eq!(fixes[0].1[0].1, "source");
 }
+
+/// The byte offset just after the `n`th occurrence of `needle` in `path`.
+fn after(host: &AnalysisHost, path: &str, needle: &str, n: usize) -> usize {
+    let text = host.text(path).unwrap();
+    let mut at = 0;
+    for _ in 0..=n {
+        at += text[at..]
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?}"))
+            + needle.len();
+    }
+    at
+}
+
+#[test]
+fn contextual_completions_packages_rules_literals_and_snippets() {
+    let mut host = checklist();
+    let path = "rules/identity.warden";
+    let text = host.text(path).unwrap().to_string();
+
+    // After `import `: package names (not the file's own), replacing the
+    // whole dotted prefix.
+    let edited = text.replacen("import microapps.lib", "import microapps.l", 1);
+    host.set_file(path, &edited);
+    let at = edited.find("import microapps.l").unwrap() + "import microapps.l".len();
+    let found = host.completions(path, at);
+    let labels: Vec<&str> = found.iter().map(|c| c.label.as_str()).collect();
+    assert!(labels.contains(&"microapps.lib"), "{labels:?}");
+    assert!(!labels.contains(&"microapps.identity"), "{labels:?}");
+    assert!(found.iter().all(|c| c.kind == CompletionKind::Package));
+    assert_eq!(found[0].replace_from, Some(at - "microapps.l".len()));
+
+    // Where a union literal is expected: its members, quoted.
+    let edited = text.replacen(
+        "app.spec.auth?.mfa != \"required\"",
+        "app.spec.auth?.sso == \"",
+        1,
+    );
+    host.set_file(path, &edited);
+    let at = edited.find("app.spec.auth?.sso == \"").unwrap() + "app.spec.auth?.sso == \"".len();
+    let found = host.completions(path, at);
+    let labels: Vec<&str> = found.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["\"oidc\"", "\"saml\"", "\"none\""]);
+    assert!(found.iter().all(|c| c.kind == CompletionKind::EnumMember));
+    assert_eq!(found[0].replace_from, Some(at - 1));
+
+    // In a test, after `expect deny `: full rule names with severity and control.
+    host.set_file(path, &text);
+    let tests = "tests/identity.warden";
+    let test_text = host.text(tests).unwrap().to_string();
+    let edited = format!(
+        "{test_text}\ntest scratch {{\n  given manifest = fixture(\"x.yaml\")\n  expect deny microapps.identity.sc"
+    );
+    host.set_file(tests, &edited);
+    let found = host.completions(tests, edited.len());
+    let sso = found
+        .iter()
+        .find(|c| c.label == "microapps.identity.scim_provisioning")
+        .expect("rule offered");
+    assert_eq!(sso.kind, CompletionKind::Rule);
+    assert_eq!(
+        sso.detail.as_deref(),
+        Some("severity medium · control IAM-3")
+    );
+    assert!(found.iter().all(|c| c.kind == CompletionKind::Rule));
+
+    // Built-ins complete as calls with a placeholder per parameter.
+    host.set_file(tests, &test_text);
+    let at = after(&host, path, "deny when ", 0);
+    let found = host.completions(path, at);
+    let replace = found.iter().find(|c| c.label == "replace").unwrap();
+    assert_eq!(
+        replace.snippet.as_deref(),
+        Some("replace(${1:s}, ${2:from}, ${3:to})")
+    );
+    let count = found.iter().find(|c| c.label == "count").unwrap();
+    assert_eq!(count.snippet.as_deref(), Some("count(${1:xs})"));
+}
+
+#[test]
+fn definitions_and_references_of_lets_bindings_fields_and_packages() {
+    let host = checklist();
+    let gateway = "rules/gateway.warden";
+    let text = host.text(gateway).unwrap();
+
+    // A `let` use goes to its `let` in the same rule, not another rule's.
+    let use_at = after(&host, gateway, "deny when app", 0) - 1;
+    let (file, range) = host.definition(gateway, use_at).unwrap();
+    assert_eq!(file, gateway);
+    let first_let = text.find("let app").unwrap() + 4;
+    assert_eq!(range.start as usize, first_let);
+    let second_rule_use = after(&host, gateway, "deny when app", 2) - 1;
+    let (_, range) = host.definition(gateway, second_rule_use).unwrap();
+    assert!(
+        range.start as usize > first_let,
+        "the second rule's own let"
+    );
+
+    // References of that let stay inside its rule.
+    let refs = host.references(gateway, use_at);
+    let rule_end = text[first_let..].find("\n}\n").unwrap() + first_let;
+    assert!(refs.len() >= 4, "{refs:?}");
+    assert!(
+        refs.iter().all(|(f, r)| f == gateway
+            && (r.start as usize) >= first_let
+            && (r.end as usize) <= rule_end),
+        "{refs:?}"
+    );
+
+    // The rule's input binding (`as req`).
+    let req_use = after(&host, gateway, "data.catalog.apps[req", 0) - 1;
+    let (_, range) = host.definition(gateway, req_use).unwrap();
+    assert_eq!(&text[range.as_range()], "req");
+    assert!(text[..range.start as usize].ends_with(" as "));
+
+    // A field: references from its declaration find the uses in rules.
+    let schema = "schema/manifest.warden";
+    let scim_decl = after(&host, schema, "  scim", 0) - 1;
+    let refs = host.references(schema, scim_decl);
+    assert_eq!(refs[0].0, schema, "the declaration first");
+    let identity_uses = refs
+        .iter()
+        .filter(|(f, _)| f == "rules/identity.warden")
+        .count();
+    assert_eq!(identity_uses, 2, "{refs:?}");
+
+    // A package: `import` goes to a `package` line; its uses are every
+    // package and import line naming it.
+    let identity = "rules/identity.warden";
+    let import_at = after(&host, identity, "import microapps.sch", 0);
+    let (file, range) = host.definition(identity, import_at).unwrap();
+    assert!(file.starts_with("schema/"), "{file}");
+    assert_eq!(
+        &host.text(&file).unwrap()[range.as_range()],
+        "microapps.schema"
+    );
+    let uses = host.references(identity, import_at);
+    assert!(uses.len() >= 10, "{uses:?}");
+    assert!(
+        uses.iter()
+            .all(|(f, r)| &host.text(f).unwrap()[r.as_range()] == "microapps.schema")
+    );
+
+    // Renaming a package is a dotted path; a rule name must stay one name.
+    assert!(host.rename(identity, import_at, "acme.schema").is_ok());
+    assert!(host.rename(identity, import_at, "acme..schema").is_err());
+}
