@@ -5,9 +5,12 @@
 //! converts to and from UTF-16 positions at its edge.
 
 mod names;
+mod run;
 mod tokens;
 
 pub use names::{Completion, CompletionKind, Symbol, SymbolKind};
+pub use run::{Lens, LensKind};
+pub use salsa::Cancelled;
 pub use tokens::Highlight;
 
 use std::collections::BTreeMap;
@@ -17,6 +20,14 @@ use warden_diagnostics::{Diagnostic, LineIndex, TextRange};
 use warden_syntax::Parse;
 
 /// The files of a workspace, kept in the compiler database.
+///
+/// Cloning gives a snapshot: another handle on the same database, for
+/// answering a request on another thread. Changing a file through the host
+/// cancels every snapshot's queries (they unwind with [`Cancelled`], which
+/// [`Cancelled::catch`] turns into an error) and waits until the snapshots
+/// are dropped, so an answer is never computed from a mix of old and new
+/// text.
+#[derive(Clone)]
 pub struct AnalysisHost {
     db: Database,
     files: BTreeMap<String, SourceFile>,
@@ -106,7 +117,7 @@ impl AnalysisHost {
         self.files.get(path).map(|f| f.text(&self.db).clone())
     }
 
-    fn parse(&self, path: &str) -> Option<&Parse> {
+    pub(crate) fn parse(&self, path: &str) -> Option<&Parse> {
         let file = *self.files.get(path)?;
         Some(warden_db::parse_file(&self.db, file))
     }

@@ -369,3 +369,102 @@ fn definitions_and_references_of_lets_bindings_fields_and_packages() {
     assert!(host.rename(identity, import_at, "acme.schema").is_ok());
     assert!(host.rename(identity, import_at, "acme..schema").is_err());
 }
+
+#[test]
+fn a_change_cancels_the_queries_of_a_snapshot() {
+    use warden_ide::Cancelled;
+    let mut host = checklist();
+    let snapshot = host.clone();
+    assert!(Cancelled::catch(|| snapshot.diagnostics()).is_ok());
+    let path = "rules/identity.warden";
+    let edited = host.text(path).unwrap().replace("scim", "scmi");
+    std::thread::scope(|scope| {
+        // The write waits for the snapshot to be dropped; meanwhile the
+        // snapshot's next query unwinds.
+        let writer = scope.spawn(|| host.set_file(path, &edited));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let outcome = loop {
+            match Cancelled::catch(|| snapshot.diagnostics()) {
+                Err(cancelled) => break Some(cancelled),
+                Ok(_) if std::time::Instant::now() > deadline => break None,
+                Ok(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            }
+        };
+        assert!(
+            matches!(outcome, Some(Cancelled::PendingWrite)),
+            "{outcome:?}"
+        );
+        drop(snapshot);
+        writer.join().unwrap();
+    });
+    // The host answers from the new text.
+    assert!(!host.diagnostics()[path].is_empty());
+}
+
+#[test]
+fn lenses_run_tests_evaluate_fixtures_and_stub_a_test() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stdlib-policies");
+    let mut host = checklist();
+    let tests = "tests/identity.warden";
+    let lenses = host.lenses(tests);
+    let warden_ide::LensKind::RunTest { test } = &lenses[0].kind else {
+        panic!("{lenses:?}")
+    };
+    let run = host.run_tests(Some(&root), Some(test)).unwrap();
+    assert!(run.tests.iter().any(|t| &t.name == test), "{test}");
+    assert_eq!(run.summary.failed + run.summary.errors, 0);
+
+    let rules = "rules/identity.warden";
+    assert!(host.lenses(rules).iter().all(|l| l.kind
+        == warden_ide::LensKind::Evaluate {
+            target: "manifest".into()
+        }));
+    let fixtures = host.fixtures(&root, "manifest");
+    let failing = fixtures
+        .iter()
+        .find(|f| f.ends_with("IAM-1-local-accounts.yaml"))
+        .expect("a fixture the tests use");
+    let decision = host
+        .evaluate("manifest", failing, std::time::SystemTime::now())
+        .unwrap();
+    assert_eq!(decision.decision, "deny");
+    assert!(
+        decision
+            .findings
+            .iter()
+            .any(|f| f.control.as_deref() == Some("IAM-1"))
+    );
+
+    // A stub for a rule: a fixture other tests use, the rule's effect.
+    let at = host
+        .text(rules)
+        .unwrap()
+        .find("rule scim_provisioning")
+        .unwrap();
+    let (title, range, stub) = host.test_stub(rules, at).unwrap();
+    assert_eq!(title, "Create a test for `scim_provisioning`");
+    assert_eq!(range.start as usize, host.text(rules).unwrap().len());
+    assert!(stub.contains("test scim_provisioning_denies {"), "{stub}");
+    assert!(
+        stub.contains("expect deny microapps.identity.scim_provisioning"),
+        "{stub}"
+    );
+    assert!(
+        stub.contains("given manifest = fixture(\"../examples/manifests/"),
+        "{stub}"
+    );
+    // Once applied, the set still compiles (the stub is a real test).
+    let text = format!("{}{stub}", host.text(rules).unwrap());
+    host.set_file(rules, &text);
+    let errors: Vec<_> = host
+        .diagnostics()
+        .into_values()
+        .flatten()
+        .filter(|d| d.diagnostic.is_error())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let run = host
+        .run_tests(Some(&root), Some("scim_provisioning_denies"))
+        .unwrap();
+    assert_eq!(run.tests.len(), 1);
+}

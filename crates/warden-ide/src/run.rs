@@ -1,0 +1,248 @@
+//! Running what the editor shows: the tests of a file, a target against a
+//! fixture (code lenses), and the stub of a new test (a code action). The
+//! policy set is the one being edited, compiled by the same queries, and
+//! decided by the library's one evaluator.
+
+use crate::AnalysisHost;
+use regex::Regex;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::SystemTime;
+use warden::{Decision, Engine, TestRun};
+use warden_diagnostics::TextRange;
+use warden_syntax::ast::{Effect, ItemKind, RuleStmt};
+
+/// A code lens: something to run, above a declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lens {
+    /// The declaration's name.
+    pub range: TextRange,
+    pub kind: LensKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LensKind {
+    /// Run the test of this full name (`package.test`).
+    RunTest { test: String },
+    /// Decide an input of `target` read from a fixture file.
+    Evaluate { target: String },
+}
+
+/// `given TARGET = fixture("PATH")` in a test.
+static GIVEN_FIXTURE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"given\s+([A-Za-z_]\w*)\s*=\s*fixture\(\s*"([^"]+)"\s*\)"#).unwrap()
+});
+
+impl AnalysisHost {
+    /// The lenses of a file: "run test" on each test, "evaluate against
+    /// fixture" on each rule and target.
+    pub fn lenses(&self, path: &str) -> Vec<Lens> {
+        let Some(parse) = self.parse(path) else {
+            return Vec::new();
+        };
+        let file = parse.tree();
+        let package = file.package.as_ref().map(|p| p.path.to_dotted());
+        file.items
+            .iter()
+            .filter_map(|item| {
+                let (name, kind) = match &item.kind {
+                    ItemKind::Test(test) => (
+                        &test.name,
+                        LensKind::RunTest {
+                            test: match &package {
+                                Some(p) => format!("{p}.{}", test.name.text),
+                                None => test.name.text.clone(),
+                            },
+                        },
+                    ),
+                    ItemKind::Rule(rule) => (
+                        &rule.name,
+                        LensKind::Evaluate {
+                            target: rule.target.text.clone(),
+                        },
+                    ),
+                    ItemKind::Target(target) => (
+                        &target.name,
+                        LensKind::Evaluate {
+                            target: target.name.text.clone(),
+                        },
+                    ),
+                    _ => return None,
+                };
+                Some(Lens {
+                    range: name.range,
+                    kind,
+                })
+            })
+            .collect()
+    }
+
+    /// The set as an engine, or the first error that stops it compiling.
+    pub fn engine(&self) -> Result<Engine, String> {
+        let compiled = warden_db::compile(&self.db, self.set);
+        if let Some(error) = compiled.diagnostics.iter().find(|d| d.is_error()) {
+            return Err(format!(
+                "the policies do not compile: {} {}",
+                error.code, error.message
+            ));
+        }
+        Ok(Engine::from_program(
+            compiled.program.clone(),
+            compiled.diagnostics.clone(),
+            "editor".into(),
+        ))
+    }
+
+    /// Runs the tests whose full name contains `filter`; fixtures are read
+    /// below `root` (the workspace folder).
+    pub fn run_tests(&self, root: Option<&Path>, filter: Option<&str>) -> Result<TestRun, String> {
+        Ok(self.engine()?.run_tests(root, filter))
+    }
+
+    /// Decides the YAML or JSON document in `fixture` against `target`.
+    pub fn evaluate(
+        &self,
+        target: &str,
+        fixture: &Path,
+        now: SystemTime,
+    ) -> Result<Decision, String> {
+        let engine = self.engine()?;
+        let text = std::fs::read_to_string(fixture)
+            .map_err(|e| format!("cannot read {}: {e}", fixture.display()))?;
+        let input = warden::parse_document(&fixture.display().to_string(), &text)
+            .map_err(|e| e.to_string())?;
+        engine
+            .decide(target, &input, now)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The fixture files the tests give `target` (`given TARGET =
+    /// fixture("…")`), resolved below `root`, that exist; sorted.
+    pub fn fixtures(&self, root: &Path, target: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for path in self.paths() {
+            let Some(text) = self.text(&path) else {
+                continue;
+            };
+            let folder = root.join(&path);
+            let folder = folder.parent().unwrap_or(root);
+            for found in GIVEN_FIXTURE.captures_iter(&text) {
+                if &found[1] != target {
+                    continue;
+                }
+                let file = folder.join(&found[2]);
+                let file = file.canonicalize().unwrap_or(file);
+                if file.is_file() && !out.contains(&file) {
+                    out.push(file);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// "Create a test for `rule`": a test block appended to the file of
+    /// the rule at `offset`, giving the target a fixture the other tests
+    /// use (or an empty record to fill in) and expecting the rule's first
+    /// effect. A title and the edit (range, new text).
+    pub fn test_stub(&self, path: &str, offset: usize) -> Option<(String, TextRange, String)> {
+        let parse = self.parse(path)?;
+        let file = parse.tree();
+        let item = file
+            .items
+            .iter()
+            .find(|i| i.range.start as usize <= offset && offset <= i.range.end as usize)?;
+        let ItemKind::Rule(rule) = &item.kind else {
+            return None;
+        };
+        let effect = rule
+            .body
+            .iter()
+            .find_map(|stmt| match stmt {
+                RuleStmt::Clause(c) => Some(c.effect),
+                _ => None,
+            })
+            .unwrap_or(Effect::Deny);
+        let effect = match effect {
+            Effect::Deny => "deny",
+            Effect::Allow => "allow",
+            Effect::Warn => "warn",
+        };
+        let full = match &file.package {
+            Some(p) => format!("{}.{}", p.path.to_dotted(), rule.name.text),
+            None => rule.name.text.clone(),
+        };
+        let taken: Vec<String> = self
+            .workspace_symbols("")
+            .into_iter()
+            .map(|(_, s)| s.name)
+            .collect();
+        let verb = match effect {
+            "deny" => "denies",
+            "allow" => "allows",
+            _ => "warns",
+        };
+        let base = format!("{}_{verb}", rule.name.text);
+        let name = std::iter::once(base.clone())
+            .chain((2..).map(|n| format!("{base}_{n}")))
+            .find(|n| !taken.contains(n))?;
+        // A fixture another test gives this target, as a path from this file.
+        let given = self
+            .paths()
+            .into_iter()
+            .filter_map(|p| {
+                let text = self.text(&p)?;
+                let found = GIVEN_FIXTURE
+                    .captures_iter(&text)
+                    .find(|c| c[1] == *rule.target.text)?;
+                let fixture = Path::new(&p).parent()?.join(&found[2]);
+                Some(relative_to(&fixture, Path::new(path).parent()?))
+            })
+            .next()
+            .map_or_else(|| "{}".to_string(), |f| format!("fixture(\"{f}\") + {{}}"));
+        let text = self.text(path)?;
+        let end = text.len();
+        let separator = if text.ends_with("\n\n") || text.is_empty() {
+            ""
+        } else if text.ends_with('\n') {
+            "\n"
+        } else {
+            "\n\n"
+        };
+        let stub = format!(
+            "{separator}test {name} {{\n  given {} = {given}\n  expect {effect} {full}\n}}\n",
+            rule.target.text
+        );
+        Some((
+            format!("Create a test for `{}`", rule.name.text),
+            TextRange::new(end, end),
+            stub,
+        ))
+    }
+}
+
+/// `to` written from the folder `from` (both relative to the workspace).
+fn relative_to(to: &Path, from: &Path) -> String {
+    let normal = |p: &Path| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for part in p.components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    if out.last().is_some_and(|l| l != "..") {
+                        out.pop();
+                    } else {
+                        out.push("..".into());
+                    }
+                }
+                std::path::Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
+                _ => {}
+            }
+        }
+        out
+    };
+    let (to, from) = (normal(to), normal(from));
+    let common = to.iter().zip(&from).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".into(); from.len() - common];
+    parts.extend(to[common..].iter().cloned());
+    parts.join("/")
+}
