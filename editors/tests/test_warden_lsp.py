@@ -222,3 +222,170 @@ async def test_references_rename_symbols_folds_signatures_tokens_and_fixes(clien
     assert actions[0].title == "Change to `source`"
     edit = actions[0].edit.changes[secrets_uri][0]
     assert edit.new_text == "source"
+
+
+def items_of(completion):
+    return completion.items if hasattr(completion, "items") else completion
+
+
+async def test_diagnostic_codes_link_to_their_explanation(client: LanguageClient):
+    path = "rules/identity.warden"
+    original = (client.workspace_root / path).read_text()
+    broken = original.replace("app.spec.auth?.scim", "app.spec.auth?.scmi", 1)
+    _, _, found = await open_file(client, path, broken)
+    href = found[0].code_description.href
+    page = pathlib.Path(href.removeprefix("file://"))
+    assert page.name == "E0102.md", href
+    assert "E0102" in page.read_text()
+
+
+async def test_completion_of_packages_rules_literals_and_builtin_snippets(client: LanguageClient):
+    path = "rules/identity.warden"
+    original = (client.workspace_root / path).read_text()
+
+    # Package names after `import`, replacing the dotted prefix typed.
+    text = original.replace("import microapps.lib", "import microapps.l", 1)
+    uri, _, _ = await open_file(client, path, text)
+    doc = T.TextDocumentIdentifier(uri=uri)
+    at = position_of(text, "import microapps.l", "import microapps.l")
+    items = items_of(await client.text_document_completion_async(T.CompletionParams(text_document=doc, position=at)))
+    lib = next(i for i in items if i.label == "microapps.lib")
+    assert lib.kind == T.CompletionItemKind.Module
+    assert lib.text_edit.range.start.character == len("import ")
+    assert "microapps.identity" not in [i.label for i in items]
+
+    # Members of the union where a literal is expected.
+    text = original.replace('app.spec.auth?.mfa != "required"', 'app.spec.auth?.sso == "', 1)
+    await published(client, uri, lambda: change(client, uri, text))
+    at = position_of(text, 'app.spec.auth?.sso == "', 'app.spec.auth?.sso == "')
+    items = items_of(await client.text_document_completion_async(T.CompletionParams(text_document=doc, position=at)))
+    assert [i.label for i in items] == ['"oidc"', '"saml"', '"none"']
+    assert all(i.kind == T.CompletionItemKind.EnumMember for i in items)
+
+    # Built-ins insert as snippets, one placeholder per parameter.
+    at = position_of(original, "deny when ", "deny when ")
+    await published(client, uri, lambda: change(client, uri, original))
+    items = items_of(await client.text_document_completion_async(T.CompletionParams(text_document=doc, position=at)))
+    replace = next(i for i in items if i.label == "replace")
+    assert replace.insert_text == "replace(${1:s}, ${2:from}, ${3:to})"
+    assert replace.insert_text_format == T.InsertTextFormat.Snippet
+
+    # Full rule names in a test's `expect` (and a waiver's `for`).
+    tests_path = "tests/identity.warden"
+    tests_text = (client.workspace_root / tests_path).read_text()
+    typed = tests_text + '\ntest scratch {\n  given manifest = fixture("x.yaml")\n  expect deny microapps.identity.sc'
+    tests_uri, _, _ = await open_file(client, tests_path, typed)
+    end = T.Position(line=typed.count("\n"), character=len(typed.rsplit("\n", 1)[1]))
+    items = items_of(
+        await client.text_document_completion_async(
+            T.CompletionParams(text_document=T.TextDocumentIdentifier(uri=tests_uri), position=end)
+        )
+    )
+    scim = next(i for i in items if i.label == "microapps.identity.scim_provisioning")
+    assert scim.detail == "severity medium · control IAM-3"
+
+
+async def test_definition_and_references_of_lets_fields_and_packages(client: LanguageClient):
+    gateway_uri, gateway, _ = await open_file(client, "rules/gateway.warden")
+    doc = T.TextDocumentIdentifier(uri=gateway_uri)
+    # A `let`: its use goes to it, and its references stay in its rule.
+    use = position_of(gateway, "deny when app ==", "deny when a")
+    definition = await client.text_document_definition_async(T.DefinitionParams(text_document=doc, position=use))
+    assert definition.range.start == position_of(gateway, "let app", "let ")
+    refs = await client.text_document_references_async(
+        T.ReferenceParams(text_document=doc, position=use, context=T.ReferenceContext(include_declaration=True))
+    )
+    first_rule_end = gateway.index("\n}\n", gateway.index("let app")) 
+    end_line = gateway.count("\n", 0, first_rule_end)
+    assert len(refs) >= 4 and all(r.range.start.line <= end_line for r in refs)
+
+    # A field, from its declaration: the uses in rules, messages included.
+    schema_uri, schema, _ = await open_file(client, "schema/manifest.warden")
+    refs = await client.text_document_references_async(
+        T.ReferenceParams(
+            text_document=T.TextDocumentIdentifier(uri=schema_uri),
+            position=position_of(schema, "  scim?", "  s"),
+            context=T.ReferenceContext(include_declaration=True),
+        )
+    )
+    assert sum(r.uri.endswith("/rules/identity.warden") for r in refs) == 2
+
+    # A package: from an import to its `package` line, and every import of it.
+    identity_uri, identity, _ = await open_file(client, "rules/identity.warden")
+    at = position_of(identity, "import microapps.schema", "import microapps.s")
+    definition = await client.text_document_definition_async(
+        T.DefinitionParams(text_document=T.TextDocumentIdentifier(uri=identity_uri), position=at)
+    )
+    assert "/schema/" in definition.uri
+    refs = await client.text_document_references_async(
+        T.ReferenceParams(
+            text_document=T.TextDocumentIdentifier(uri=identity_uri),
+            position=at,
+            context=T.ReferenceContext(include_declaration=True),
+        )
+    )
+    assert len({r.uri for r in refs}) >= 5
+
+
+async def test_code_lenses_run_a_test_and_evaluate_a_fixture(client: LanguageClient):
+    refreshed = []
+
+    @client.feature(T.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh(params):
+        refreshed.append(params)
+
+    tests_uri, _, _ = await open_file(client, "tests/identity.warden")
+    doc = T.TextDocumentIdentifier(uri=tests_uri)
+    lenses = await client.text_document_code_lens_async(T.CodeLensParams(text_document=doc))
+    run = lenses[0].command
+    assert run.title == "▶ Run test" and run.command == "warden.lsp.runTest"
+    outcome = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command=run.command, arguments=run.arguments)
+    )
+    assert outcome["summary"]["failed"] == 0 and outcome["summary"]["passed"] >= 1
+    lenses = await client.text_document_code_lens_async(T.CodeLensParams(text_document=doc))
+    assert lenses[0].command.title.startswith("▶ Run test · ✓ passed ("), lenses[0].command.title
+    # Clients that can refresh lenses (VS Code) are told to.
+    capability = client.capabilities.workspace and client.capabilities.workspace.code_lens
+    assert bool(refreshed) == bool(capability and capability.refresh_support)
+
+    # Evaluate: the server asks which fixture (the ones the tests use).
+    asked = []
+
+    @client.feature(T.WINDOW_SHOW_MESSAGE_REQUEST)
+    def pick(params: T.ShowMessageRequestParams):
+        asked.append(params)
+        return next(a for a in params.actions if a.title.endswith("IAM-1-local-accounts.yaml"))
+
+    rules_uri, _, _ = await open_file(client, "rules/identity.warden")
+    rules = T.TextDocumentIdentifier(uri=rules_uri)
+    lenses = await client.text_document_code_lens_async(T.CodeLensParams(text_document=rules))
+    evaluate = lenses[0].command
+    assert evaluate.title == "Evaluate against fixture…"
+    decision = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command=evaluate.command, arguments=evaluate.arguments)
+    )
+    assert asked and "manifest" in asked[0].message
+    assert decision["decision"] == "deny"
+    assert any(f.get("control") == "IAM-1" for f in decision["findings"])
+    lenses = await client.text_document_code_lens_async(T.CodeLensParams(text_document=rules))
+    title = lenses[0].command.title
+    assert title.startswith("Evaluate against fixture… · deny · ") and "IAM-1-local-accounts.yaml" in title, title
+
+
+async def test_create_a_test_for_a_rule(client: LanguageClient):
+    uri, text, _ = await open_file(client, "rules/identity.warden")
+    at = position_of(text, "rule scim_provisioning", "rule s")
+    actions = await client.text_document_code_action_async(
+        T.CodeActionParams(
+            text_document=T.TextDocumentIdentifier(uri=uri),
+            range=T.Range(start=at, end=at),
+            context=T.CodeActionContext(diagnostics=[]),
+        )
+    )
+    create = next(a for a in actions if a.title == "Create a test for `scim_provisioning`")
+    edit = create.edit.changes[uri][0]
+    assert "expect deny microapps.identity.scim_provisioning" in edit.new_text
+    # Applied, the set has no errors.
+    found = await published(client, uri, lambda: change(client, uri, text + edit.new_text))
+    assert [d for d in found if d.severity == T.DiagnosticSeverity.Error] == []

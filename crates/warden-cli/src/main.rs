@@ -785,6 +785,6 @@ fn lsp() -> Result<ExitCode, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(warden_lsp::run_stdio());
+    runtime.block_on(warden_lsp::run_stdio(explain::EXPLANATIONS));
     Ok(ExitCode::SUCCESS)
 }

@@ -3,29 +3,43 @@
 //! queries as `warden lint`; positions are converted between UTF-16 (LSP)
 //! and byte offsets here, at the edge.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
-use warden_ide::{AnalysisHost, CompletionKind, Highlight, SymbolKind};
+use warden_ide::{AnalysisHost, Cancelled, CompletionKind, Highlight, LensKind, SymbolKind};
+
+/// The commands the server runs (`workspace/executeCommand`); code lenses
+/// name them.
+const RUN_TEST: &str = "warden.lsp.runTest";
+const EVALUATE: &str = "warden.lsp.evaluate";
 
 /// Serves the language server on standard input and output until `exit`.
-pub async fn run_stdio() {
+/// `code_docs` holds `(code, markdown)`: the explanation of every diagnostic
+/// code, linked from each diagnostic.
+pub async fn run_stdio(code_docs: &'static [(&'static str, &'static str)]) {
     let (service, socket) = LspService::new(|client| Backend {
         client,
         state: Mutex::new(State::default()),
+        results: Mutex::default(),
+        code_docs,
+        docs_dir: Mutex::default(),
+        lens_refresh: Mutex::default(),
     });
     Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
         .serve(service)
         .await;
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct State {
     host: AnalysisHost,
     /// The workspace folder: files are keyed by their path below it.
     root: Option<PathBuf>,
+    /// Whether the client takes completion snippets (`count(${1:xs})`).
+    snippets: bool,
 }
 
 impl State {
@@ -118,14 +132,46 @@ fn legend_index(highlight: Highlight) -> u32 {
 struct Backend {
     client: Client,
     state: Mutex<State>,
+    /// What the last runs showed, for the code lens titles.
+    results: Mutex<LensResults>,
+    code_docs: &'static [(&'static str, &'static str)],
+    /// Where the code explanations were written, for diagnostic links.
+    docs_dir: Mutex<Option<PathBuf>>,
+    /// Whether the client accepts `workspace/codeLens/refresh`.
+    lens_refresh: Mutex<bool>,
+}
+
+/// Code lens titles after a run: by full test name, and by target.
+#[derive(Default)]
+struct LensResults {
+    tests: HashMap<String, String>,
+    evaluations: HashMap<String, String>,
+}
+
+/// Runs a handler, mapping a cancelled query (a change arrived while it
+/// ran) to `ContentModified` and any other panic to an internal error.
+fn answer<T>(state: &State, handler: impl FnOnce(&State) -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(state))) {
+        Ok(result) => result,
+        Err(payload) if payload.is::<Cancelled>() => {
+            Err(tower_lsp_server::jsonrpc::Error::content_modified())
+        }
+        Err(_) => Err(tower_lsp_server::jsonrpc::Error::internal_error()),
+    }
 }
 
 impl Backend {
-    /// Runs a request's handler; a bug in it answers that request with an
-    /// error instead of taking the server down.
-    fn guarded<T>(&self, handler: impl FnOnce(&State) -> Result<T>) -> Result<T> {
-        let state = self.state();
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&state)))
+    /// Runs a request's handler on a snapshot, off the async threads, so a
+    /// change is never held up by a long request: the change cancels it
+    /// instead (`ContentModified`). A bug in a handler answers that request
+    /// with an error instead of taking the server down.
+    async fn guarded<T: Send + 'static>(
+        &self,
+        handler: impl FnOnce(&State) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let snapshot = self.state().clone();
+        tokio::task::spawn_blocking(move || answer(&snapshot, handler))
+            .await
             .unwrap_or_else(|_| Err(tower_lsp_server::jsonrpc::Error::internal_error()))
     }
 
@@ -136,32 +182,244 @@ impl Backend {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Asks the client to fetch code lenses again (their titles changed).
+    async fn refresh_lenses(&self) {
+        if *self.lens_refresh.lock().unwrap_or_else(|p| p.into_inner()) {
+            let _ = self.client.code_lens_refresh().await;
+        }
+    }
+
+    /// `warden.lsp.runTest [NAME]`: runs the tests whose full name contains
+    /// NAME (all without it), shows the outcome and puts it on the lenses.
+    async fn run_test(
+        &self,
+        arguments: Vec<serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>> {
+        let filter = arguments
+            .first()
+            .and_then(|a| a.as_str())
+            .map(str::to_string);
+        let root = self.state().root.clone();
+        let run = self
+            .guarded(move |state| {
+                state
+                    .host
+                    .run_tests(root.as_deref(), filter.as_deref())
+                    .map_err(tower_lsp_server::jsonrpc::Error::invalid_params)
+            })
+            .await?;
+        {
+            let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
+            for test in &run.tests {
+                results.tests.insert(test.name.clone(), test_title(test));
+            }
+        }
+        let summary = &run.summary;
+        let clean = summary.failed + summary.errors == 0;
+        let mut message = format!(
+            "warden: {} passed, {} failed, {} could not run",
+            summary.passed, summary.failed, summary.errors
+        );
+        if let Some(first) = run.tests.iter().find(|t| !t.failures.is_empty()) {
+            message.push_str(&format!(" — {}: {}", first.name, first.failures[0].message));
+        }
+        self.client
+            .show_message(
+                if clean {
+                    MessageType::INFO
+                } else {
+                    MessageType::WARNING
+                },
+                message,
+            )
+            .await;
+        self.refresh_lenses().await;
+        Ok(serde_json::to_value(&run).ok())
+    }
+
+    /// `warden.lsp.evaluate {target, fixture?}`: decides a fixture against
+    /// the target. Without `fixture` the user picks one of the fixtures the
+    /// tests give that target (`window/showMessageRequest`).
+    async fn evaluate(
+        &self,
+        arguments: Vec<serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>> {
+        let invalid = |message: String| tower_lsp_server::jsonrpc::Error::invalid_params(message);
+        let argument = arguments.into_iter().next().unwrap_or_default();
+        let Some(target) = argument
+            .get("target")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+        else {
+            return Err(invalid(
+                "expected {\"target\": NAME, \"fixture\"?: PATH}".into(),
+            ));
+        };
+        let root = self
+            .state()
+            .root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
+        let fixture = match argument.get("fixture").and_then(|f| f.as_str()) {
+            Some(given) => root.join(given),
+            None => {
+                let (target_for, root_for) = (target.clone(), root.clone());
+                let candidates = self
+                    .guarded(move |state| Ok(state.host.fixtures(&root_for, &target_for)))
+                    .await?;
+                if candidates.is_empty() {
+                    return Err(invalid(format!(
+                        "no test gives `{target}` a fixture; pass one as \"fixture\""
+                    )));
+                }
+                let shown_root = root.canonicalize().unwrap_or_else(|_| root.clone());
+                let shown = |p: &Path| {
+                    p.strip_prefix(&shown_root)
+                        .unwrap_or(p)
+                        .display()
+                        .to_string()
+                };
+                let actions = candidates
+                    .iter()
+                    .map(|p| MessageActionItem {
+                        title: shown(p),
+                        properties: HashMap::new(),
+                    })
+                    .collect();
+                let picked = self
+                    .client
+                    .show_message_request(
+                        MessageType::INFO,
+                        format!("Evaluate `{target}` against which fixture?"),
+                        Some(actions),
+                    )
+                    .await
+                    .ok()
+                    .flatten();
+                let Some(picked) = picked else {
+                    return Ok(None);
+                };
+                match candidates.into_iter().find(|p| shown(p) == picked.title) {
+                    Some(path) => path,
+                    None => return Ok(None),
+                }
+            }
+        };
+        let shown_fixture = fixture
+            .strip_prefix(&root)
+            .unwrap_or(&fixture)
+            .display()
+            .to_string();
+        let target_for = target.clone();
+        let decision = self
+            .guarded(move |state| {
+                state
+                    .host
+                    .evaluate(&target_for, &fixture, std::time::SystemTime::now())
+                    .map_err(invalid)
+            })
+            .await?;
+        let title = format!("{} · {shown_fixture}", decision_summary(&decision));
+        self.results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .evaluations
+            .insert(target.clone(), title.clone());
+        self.client
+            .show_message(MessageType::INFO, format!("warden: {target} {title}"))
+            .await;
+        self.refresh_lenses().await;
+        Ok(serde_json::to_value(&decision).ok())
+    }
+
     /// Publishes every file's diagnostics (an empty list clears a file).
     async fn publish(&self) {
-        let batches = self.guarded(|state| {
-            Ok(state
-                .host
-                .diagnostics()
-                .into_iter()
-                .filter_map(|(key, found)| {
-                    let uri = state.uri(&key)?;
-                    let items = found
-                        .iter()
-                        .filter_map(|f| to_lsp_diagnostic(state, &key, f))
-                        .collect();
-                    Some((uri, items))
-                })
-                .collect::<Vec<(Uri, Vec<Diagnostic>)>>())
-        });
-        let Ok(batches) = batches else {
-            self.client
-                .log_message(MessageType::ERROR, "warden: checking the policies failed")
-                .await;
-            return;
+        let docs = self.docs_dir.lock().map(|d| d.clone()).unwrap_or_default();
+        let batches = self
+            .guarded(move |state| {
+                Ok(state
+                    .host
+                    .diagnostics()
+                    .into_iter()
+                    .filter_map(|(key, found)| {
+                        let uri = state.uri(&key)?;
+                        let items = found
+                            .iter()
+                            .filter_map(|f| to_lsp_diagnostic(state, &key, f, docs.as_deref()))
+                            .collect();
+                        Some((uri, items))
+                    })
+                    .collect::<Vec<(Uri, Vec<Diagnostic>)>>())
+            })
+            .await;
+        let batches = match batches {
+            Ok(batches) => batches,
+            // A newer change arrived: its own publish follows.
+            Err(e) if e.code == tower_lsp_server::jsonrpc::ErrorCode::ContentModified => return,
+            Err(_) => {
+                self.client
+                    .log_message(MessageType::ERROR, "warden: checking the policies failed")
+                    .await;
+                return;
+            }
         };
         for (uri, items) in batches {
             self.client.publish_diagnostics(uri, items, None).await;
         }
+    }
+}
+
+/// Writes the explanation of every diagnostic code into the user's cache
+/// folder (once per version), so each diagnostic can link to its page in any
+/// editor, offline, for exactly the codes this binary emits.
+fn write_code_docs(docs: &[(&str, &str)]) -> Option<PathBuf> {
+    if docs.is_empty() {
+        return None;
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = cache
+        .join("warden")
+        .join(env!("CARGO_PKG_VERSION"))
+        .join("codes");
+    std::fs::create_dir_all(&dir).ok()?;
+    for (code, markdown) in docs {
+        let page = dir.join(format!("{code}.md"));
+        if std::fs::read_to_string(&page).ok().as_deref() != Some(*markdown) {
+            std::fs::write(&page, markdown).ok()?;
+        }
+    }
+    Some(dir)
+}
+
+/// `deny · 2 findings, 1 warning`.
+fn decision_summary(decision: &warden::Decision) -> String {
+    let count = |n: usize, what: &str| match n {
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
+    };
+    let mut parts = vec![count(decision.findings.len(), "finding")];
+    if !decision.warnings.is_empty() {
+        parts.push(count(decision.warnings.len(), "warning"));
+    }
+    if !decision.waived.is_empty() {
+        parts.push(format!("{} waived", decision.waived.len()));
+    }
+    format!("{} · {}", decision.decision, parts.join(", "))
+}
+
+/// A test's outcome as a lens shows it.
+fn test_title(test: &warden::TestResult) -> String {
+    match (&test.status, test.failures.first()) {
+        (warden::TestStatus::Passed, _) => match &test.decision {
+            Some(decision) => format!("✓ passed ({})", decision_summary(decision)),
+            None => "✓ passed".into(),
+        },
+        (warden::TestStatus::Failed, Some(f)) => format!("✗ failed: {}", f.message),
+        (_, Some(f)) => format!("⚠ could not run: {}", f.message),
+        _ => "✗ failed".into(),
     }
 }
 
@@ -182,6 +440,7 @@ fn to_lsp_diagnostic(
     state: &State,
     key: &str,
     found: &warden_ide::FileDiagnostic,
+    docs: Option<&Path>,
 ) -> Option<Diagnostic> {
     let d = &found.diagnostic;
     let mut message = d.message.clone();
@@ -199,6 +458,11 @@ fn to_lsp_diagnostic(
             DiagnosticSeverity::WARNING
         }),
         code: Some(NumberOrString::String(d.code.to_string())),
+        code_description: docs
+            .map(|dir| dir.join(format!("{}.md", d.code)))
+            .filter(|page| page.is_file())
+            .and_then(Uri::from_file_path)
+            .map(|href| CodeDescription { href }),
         source: Some("warden".into()),
         message,
         ..Diagnostic::default()
@@ -215,11 +479,26 @@ impl LanguageServer for Backend {
             .map(|folder| folder.uri.clone())
             .or(params.root_uri)
             .and_then(|uri| uri.to_file_path().map(|p| p.into_owned()));
+        let client = params.capabilities.clone();
         {
             let mut state = self.state();
             state.root = root;
+            state.snippets = client
+                .text_document
+                .as_ref()
+                .and_then(|t| t.completion.as_ref())
+                .and_then(|c| c.completion_item.as_ref())
+                .and_then(|i| i.snippet_support)
+                .unwrap_or(false);
             state.load_workspace();
         }
+        *self.lens_refresh.lock().unwrap_or_else(|p| p.into_inner()) = client
+            .workspace
+            .as_ref()
+            .and_then(|w| w.code_lens.as_ref())
+            .and_then(|c| c.refresh_support)
+            .unwrap_or(false);
+        *self.docs_dir.lock().unwrap_or_else(|p| p.into_inner()) = write_code_docs(self.code_docs);
         Ok(InitializeResult {
             server_info: Some(ServerInfo {
                 name: "warden".into(),
@@ -246,6 +525,13 @@ impl LanguageServer for Backend {
                     ..SignatureHelpOptions::default()
                 }),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                code_lens_provider: Some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: vec![RUN_TEST.into(), EVALUATE.into()],
+                    ..ExecuteCommandOptions::default()
+                }),
                 semantic_tokens_provider: Some(
                     SemanticTokensServerCapabilities::SemanticTokensOptions(
                         SemanticTokensOptions {
@@ -317,7 +603,7 @@ impl LanguageServer for Backend {
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some((key, offset)) = state.at(&params.text_document_position_params) else {
                 return Ok(None);
             };
@@ -332,20 +618,43 @@ impl LanguageServer for Backend {
                     range: state.range(&key, range),
                 }))
         })
+        .await
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some((key, offset)) = state.at(&params.text_document_position) else {
                 return Ok(None);
             };
+            let position = params.text_document_position.position;
             let items = state
                 .host
                 .completions(&key, offset)
                 .into_iter()
                 .map(|c| CompletionItem {
+                    // A dotted name or a quoted literal replaces what was typed of it.
+                    text_edit: c.replace_from.and_then(|from| {
+                        let range =
+                            state.range(&key, warden_diagnostics::TextRange::new(from, offset))?;
+                        Some(CompletionTextEdit::Edit(TextEdit {
+                            range: Range {
+                                start: range.start,
+                                end: position,
+                            },
+                            new_text: c.label.clone(),
+                        }))
+                    }),
+                    filter_text: c.replace_from.map(|_| c.label.clone()),
+                    insert_text: c.snippet.clone().filter(|_| state.snippets),
+                    insert_text_format: c
+                        .snippet
+                        .as_ref()
+                        .filter(|_| state.snippets)
+                        .map(|_| InsertTextFormat::SNIPPET),
                     label: c.label,
                     kind: Some(match c.kind {
+                        CompletionKind::EnumMember => CompletionItemKind::ENUM_MEMBER,
+                        CompletionKind::Package => CompletionItemKind::MODULE,
                         CompletionKind::Field => CompletionItemKind::FIELD,
                         CompletionKind::Keyword => CompletionItemKind::KEYWORD,
                         CompletionKind::Function => CompletionItemKind::FUNCTION,
@@ -365,13 +674,14 @@ impl LanguageServer for Backend {
                 .collect();
             Ok(Some(CompletionResponse::Array(items)))
         })
+        .await
     }
 
     async fn goto_definition(
         &self,
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some((key, offset)) = state.at(&params.text_document_position_params) else {
                 return Ok(None);
             };
@@ -383,13 +693,14 @@ impl LanguageServer for Backend {
                 .zip(state.range(&file, range))
                 .map(|(uri, range)| GotoDefinitionResponse::Scalar(Location { uri, range })))
         })
+        .await
     }
 
     async fn document_symbol(
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some(key) = state.key(&params.text_document.uri) else {
                 return Ok(None);
             };
@@ -413,10 +724,11 @@ impl LanguageServer for Backend {
                 .collect();
             Ok(Some(DocumentSymbolResponse::Nested(symbols)))
         })
+        .await
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some(key) = state.key(&params.text_document.uri) else {
                 return Ok(None);
             };
@@ -435,10 +747,11 @@ impl LanguageServer for Backend {
                 new_text: formatted,
             }]))
         })
+        .await
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some((key, offset)) = state.at(&params.text_document_position) else {
                 return Ok(None);
             };
@@ -455,10 +768,11 @@ impl LanguageServer for Backend {
                 .collect();
             Ok(Some(locations))
         })
+        .await
     }
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some((key, offset)) = state.at(&params.text_document_position) else {
                 return Ok(None);
             };
@@ -480,13 +794,14 @@ impl LanguageServer for Backend {
                 ..WorkspaceEdit::default()
             }))
         })
+        .await
     }
 
     async fn symbol(
         &self,
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             #[allow(deprecated, reason = "the `deprecated` field must still be filled")]
             let found = state
                 .host
@@ -508,10 +823,11 @@ impl LanguageServer for Backend {
                 .collect();
             Ok(Some(WorkspaceSymbolResponse::Flat(found)))
         })
+        .await
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some(key) = state.key(&params.text_document.uri) else {
                 return Ok(None);
             };
@@ -530,10 +846,11 @@ impl LanguageServer for Backend {
                 .collect();
             Ok(Some(folds))
         })
+        .await
     }
 
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some((key, offset)) = state.at(&params.text_document_position_params) else {
                 return Ok(None);
             };
@@ -551,10 +868,11 @@ impl LanguageServer for Backend {
                     active_parameter: Some(argument as u32),
                 }))
         })
+        .await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some(key) = state.key(&params.text_document.uri) else {
                 return Ok(None);
             };
@@ -589,16 +907,35 @@ impl LanguageServer for Backend {
                         ..CodeAction::default()
                     })
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            let mut actions = actions;
+            if let Some((title, range, new_text)) = state.host.test_stub(&key, start)
+                && let Some(range) = state.range(&key, range)
+            {
+                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                    title,
+                    kind: Some(CodeActionKind::REFACTOR),
+                    edit: Some(WorkspaceEdit {
+                        changes: Some(
+                            [(uri, vec![TextEdit { range, new_text }])]
+                                .into_iter()
+                                .collect(),
+                        ),
+                        ..WorkspaceEdit::default()
+                    }),
+                    ..CodeAction::default()
+                }));
+            }
             Ok(Some(actions))
         })
+        .await
     }
 
     async fn semantic_tokens_full(
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        self.guarded(|state| {
+        self.guarded(move |state| {
             let Some(key) = state.key(&params.text_document.uri) else {
                 return Ok(None);
             };
@@ -634,5 +971,82 @@ impl LanguageServer for Backend {
                 data,
             })))
         })
+        .await
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let (tests, evaluations) = {
+            let results = self.results.lock().unwrap_or_else(|p| p.into_inner());
+            (results.tests.clone(), results.evaluations.clone())
+        };
+        self.guarded(move |state| {
+            let Some(key) = state.key(&params.text_document.uri) else {
+                return Ok(None);
+            };
+            let lenses = state
+                .host
+                .lenses(&key)
+                .into_iter()
+                .filter_map(|lens| {
+                    let range = state.range(&key, lens.range)?;
+                    let command = match lens.kind {
+                        LensKind::RunTest { test } => Command {
+                            title: match tests.get(&test) {
+                                Some(outcome) => format!("▶ Run test · {outcome}"),
+                                None => "▶ Run test".into(),
+                            },
+                            command: RUN_TEST.into(),
+                            arguments: Some(vec![serde_json::json!(test)]),
+                        },
+                        LensKind::Evaluate { target } => Command {
+                            title: match evaluations.get(&target) {
+                                Some(outcome) => format!("Evaluate against fixture… · {outcome}"),
+                                None => "Evaluate against fixture…".into(),
+                            },
+                            command: EVALUATE.into(),
+                            arguments: Some(vec![serde_json::json!({ "target": target })]),
+                        },
+                    };
+                    Some(CodeLens {
+                        range,
+                        command: Some(command),
+                        data: None,
+                    })
+                })
+                .collect();
+            Ok(Some(lenses))
+        })
+        .await
+    }
+
+    async fn execute_command(
+        &self,
+        params: ExecuteCommandParams,
+    ) -> Result<Option<serde_json::Value>> {
+        match params.command.as_str() {
+            RUN_TEST => self.run_test(params.arguments).await,
+            EVALUATE => self.evaluate(params.arguments).await,
+            other => Err(tower_lsp_server::jsonrpc::Error::invalid_params(format!(
+                "unknown command `{other}`"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_lsp_server::jsonrpc::ErrorCode;
+
+    #[test]
+    fn a_cancelled_query_answers_content_modified_and_a_bug_an_internal_error() {
+        let state = State::default();
+        let cancelled = answer(&state, |_| -> Result<()> {
+            std::panic::resume_unwind(Box::new(Cancelled::PendingWrite))
+        });
+        assert_eq!(cancelled.unwrap_err().code, ErrorCode::ContentModified);
+        let bug = answer(&state, |_| -> Result<()> { panic!("a bug in a handler") });
+        assert_eq!(bug.unwrap_err().code, ErrorCode::InternalError);
+        assert_eq!(answer(&state, |_| Ok(7)).unwrap(), 7);
     }
 }
