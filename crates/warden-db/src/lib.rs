@@ -7,6 +7,10 @@
 //! functions; evaluation never touches the database (it runs on the
 //! `Arc<Program>` that [`compile`] returns).
 
+/// What a query on a database handle raises (by unwinding) when a change
+/// to the inputs is waiting: catch it with `Cancelled::catch` and answer
+/// again from the new revision.
+pub use salsa::Cancelled;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use warden_diagnostics::{Diagnostic, FileId};

@@ -10,7 +10,7 @@ mod tokens;
 
 pub use names::{Completion, CompletionKind, Symbol, SymbolKind};
 pub use run::{Lens, LensKind};
-pub use salsa::Cancelled;
+pub use warden_db::Cancelled;
 pub use tokens::Highlight;
 
 use std::collections::BTreeMap;
