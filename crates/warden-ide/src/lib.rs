@@ -10,8 +10,8 @@ mod tokens;
 
 pub use names::{Completion, CompletionKind, Symbol, SymbolKind};
 pub use run::{Lens, LensKind};
-pub use warden_db::Cancelled;
 pub use tokens::Highlight;
+pub use warden_db::Cancelled;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -152,6 +152,14 @@ pub async fn run(
     tracing::info!(addr = %local, %scheme, revision = %state.engine.load().revision(), "serving decisions");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
+    // Signal handlers are in place before the address is announced: a
+    // SIGTERM sent as soon as the server says it listens still drains it.
+    let terminate = [
+        tokio::signal::unix::SignalKind::terminate(),
+        tokio::signal::unix::SignalKind::interrupt(),
+    ]
+    .map(|kind| tokio::signal::unix::signal(kind).ok());
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
 
     let grpc = match grpc_listener {
         Some(grpc_listener) => {
@@ -189,8 +197,12 @@ pub async fn run(
         None => None,
     };
     on_listening(scheme, local);
-    let signals = tokio::spawn(stop_on_signal(Arc::clone(&state), Arc::clone(&stop)));
-    let hangups = tokio::spawn(reload_on_sighup(Arc::clone(&state)));
+    let signals = tokio::spawn(stop_on_signal(
+        Arc::clone(&state),
+        Arc::clone(&stop),
+        terminate,
+    ));
+    let hangups = tokio::spawn(reload_on_sighup(Arc::clone(&state), hangup));
     let watch = if state.config.watch {
         match watch::start(Arc::clone(&state)) {
             Ok(watch) => Some(watch),
@@ -303,9 +315,8 @@ pub(crate) async fn wait_for_stop(mut stopped: tokio::sync::watch::Receiver<bool
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-async fn reload_on_sighup(state: Arc<AppState>) {
-    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-    else {
+async fn reload_on_sighup(state: Arc<AppState>, hangups: Option<tokio::signal::unix::Signal>) {
+    let Some(mut hangups) = hangups else {
         tracing::warn!("cannot listen for SIGHUP; reload with POST /v1/reload");
         return;
     };
@@ -315,18 +326,23 @@ async fn reload_on_sighup(state: Arc<AppState>) {
 }
 
 /// SIGTERM or SIGINT: stop being ready, finish the requests in flight.
-async fn stop_on_signal(state: Arc<AppState>, stop: Arc<tokio::sync::watch::Sender<bool>>) {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
+async fn stop_on_signal(
+    state: Arc<AppState>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+    signals: [Option<tokio::signal::unix::Signal>; 2],
+) {
+    let wait = |signal: Option<tokio::signal::unix::Signal>| async move {
+        match signal {
+            Some(mut signal) => {
                 signal.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     };
+    let [terminate, interrupt] = signals;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
+        () = wait(interrupt) => {}
+        () = wait(terminate) => {}
     }
     state.draining.store(true, Ordering::Relaxed);
     // Load balancers see /ready fail before the listener goes away.
