@@ -101,6 +101,17 @@ async def open_file(client: LanguageClient, relative: str, text: str | None = No
     return uri, text, found
 
 
+async def code_actions(client: LanguageClient, uri: str, at: T.Position):
+    """The code actions offered at a position."""
+    return await client.text_document_code_action_async(
+        T.CodeActionParams(
+            text_document=T.TextDocumentIdentifier(uri=uri),
+            range=T.Range(start=at, end=at),
+            context=T.CodeActionContext(diagnostics=[]),
+        )
+    )
+
+
 async def test_a_mistake_is_reported_and_fixed(client: LanguageClient):
     path = "rules/identity.warden"
     original = (client.workspace_root / path).read_text()
@@ -212,13 +223,7 @@ async def test_references_rename_symbols_folds_signatures_tokens_and_fixes(clien
     broken = secrets.replace("secret.source in", "secret.sorce in", 1)
     await published(client, secrets_uri, lambda: change(client, secrets_uri, broken))
     where = position_of(broken, "secret.sorce", "secret.")
-    actions = await client.text_document_code_action_async(
-        T.CodeActionParams(
-            text_document=T.TextDocumentIdentifier(uri=secrets_uri),
-            range=T.Range(start=where, end=where),
-            context=T.CodeActionContext(diagnostics=[]),
-        )
-    )
+    actions = await code_actions(client, secrets_uri, where)
     assert actions[0].title == "Change to `source`"
     edit = actions[0].edit.changes[secrets_uri][0]
     assert edit.new_text == "source"
@@ -376,13 +381,7 @@ async def test_code_lenses_run_a_test_and_evaluate_a_fixture(client: LanguageCli
 async def test_create_a_test_for_a_rule(client: LanguageClient):
     uri, text, _ = await open_file(client, "rules/identity.warden")
     at = position_of(text, "rule scim_provisioning", "rule s")
-    actions = await client.text_document_code_action_async(
-        T.CodeActionParams(
-            text_document=T.TextDocumentIdentifier(uri=uri),
-            range=T.Range(start=at, end=at),
-            context=T.CodeActionContext(diagnostics=[]),
-        )
-    )
+    actions = await code_actions(client, uri, at)
     create = next(a for a in actions if a.title == "Create a test for `scim_provisioning`")
     edit = create.edit.changes[uri][0]
     assert "expect deny microapps.identity.scim_provisioning" in edit.new_text

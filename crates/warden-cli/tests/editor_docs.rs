@@ -6,10 +6,9 @@
 
 mod common;
 
-use common::{root, scratch};
+use common::{installed_client, root, run_nvim, scratch};
 use regex::Regex;
 use std::collections::BTreeSet;
-use std::process::Command;
 
 fn doc() -> String {
     std::fs::read_to_string(root().join("docs/editor.md")).unwrap()
@@ -83,15 +82,9 @@ fn settings_commands_and_snippets_are_the_extensions() {
 
 #[test]
 fn the_documented_neovim_configuration_attaches_the_server() {
-    let nvim = root().join(".venv-clients/bin/nvim");
-    if !nvim.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI installs Neovim (.ci/run); it is missing"
-        );
-        eprintln!("Neovim is not installed: skipping (CI installs it)");
+    let Some(nvim) = installed_client("nvim") else {
         return;
-    }
+    };
     let dir = scratch("editor-docs-nvim");
     let workspace = dir.join("policies");
     std::fs::create_dir_all(workspace.join(".git")).unwrap();
@@ -117,26 +110,7 @@ fn the_documented_neovim_configuration_attaches_the_server() {
     );
     let script_path = dir.join("init.lua");
     std::fs::write(&script_path, script).unwrap();
-    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_warden"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new("timeout")
-        .arg("60")
-        .arg(&nvim)
-        .args(["--clean", "--headless", "-l"])
-        .arg(&script_path)
-        .current_dir(&workspace)
-        .env("PATH", path)
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .output()
-        .expect("nvim runs");
+    let out = run_nvim(&nvim, &script_path, &workspace, &[]);
     let seen = std::fs::read_to_string(&report).unwrap_or_else(|_| {
         panic!(
             "no report ({:?}): {}{}",

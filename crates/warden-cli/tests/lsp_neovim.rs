@@ -7,50 +7,28 @@
 
 mod common;
 
-use common::{root, scratch};
-use std::process::Command;
-
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use common::{copy_tree, installed_client, root, run_nvim, scratch};
 
 #[test]
 fn neovim_drives_the_language_server() {
-    let nvim = root().join(".venv-clients/bin/nvim");
-    if !nvim.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI installs Neovim (.ci/run); it is missing"
-        );
-        eprintln!("Neovim is not installed: skipping (CI installs it)");
+    let Some(nvim) = installed_client("nvim") else {
         return;
-    }
+    };
     let dir = scratch("lsp-neovim");
     let workspace = dir.join("policies");
     copy_tree(&root().join("stdlib-policies"), &workspace);
     let report = dir.join("report.json");
-    let out = Command::new("timeout")
-        .arg("120")
-        .arg(&nvim)
-        .args(["--clean", "--headless", "-l"])
-        .arg(root().join("editors/tests/nvim/drive.lua"))
-        .env("WARDEN_BIN", env!("CARGO_BIN_EXE_warden"))
-        .env("WORKSPACE", &workspace)
-        .env("REPORT", &report)
-        // Neovim's own state (logs, shada) stays in the scratch folder.
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .output()
-        .expect("nvim runs");
+    let warden = std::path::Path::new(env!("CARGO_BIN_EXE_warden"));
+    let out = run_nvim(
+        &nvim,
+        &root().join("editors/tests/nvim/drive.lua"),
+        &dir,
+        &[
+            ("WARDEN_BIN", warden),
+            ("WORKSPACE", &workspace),
+            ("REPORT", &report),
+        ],
+    );
     let text = std::fs::read_to_string(&report).unwrap_or_else(|_| {
         panic!(
             "Neovim wrote no report (exit {:?}):\n{}\n{}",

@@ -121,21 +121,10 @@ fn decides_requests_and_manifests_as_the_contract_says() {
 #[test]
 fn bad_input_gets_a_json_error_never_a_dropped_connection() {
     // Limits come from a warden.toml; flags still name the policy and data.
-    let dir = scratch("limits");
-    std::fs::write(
-        dir.join("warden.toml"),
+    let (server, dir) = with_config(
+        "limits",
         "[limits]\nmax_body_bytes = 4096\nmax_json_depth = 32\n",
-    )
-    .unwrap();
-    let config = dir.join("warden.toml");
-    let server = Server::start(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--policy",
-        "stdlib-policies",
-        "--data",
-        CATALOG,
-    ]);
+    );
     let agent = client();
     let url = format!("{}/v1/decide", server.url);
     let send = |content_type: &str, body: Vec<u8>| -> (u16, Json) {
@@ -664,17 +653,21 @@ fn fifty_reloads_under_load_drop_no_request() {
 /// A server for the checklist with this `warden.toml` (in a scratch folder).
 fn with_config(name: &str, toml: &str) -> (Server, std::path::PathBuf) {
     let dir = scratch(name);
-    std::fs::write(dir.join("warden.toml"), toml).unwrap();
+    (with_config_in(&dir, toml), dir)
+}
+
+/// A server for the checklist with this `warden.toml`, written in `dir`.
+fn with_config_in(dir: &std::path::Path, toml: &str) -> Server {
     let config = dir.join("warden.toml");
-    let server = Server::start(&[
+    std::fs::write(&config, toml).unwrap();
+    Server::start(&[
         "--config",
         config.to_str().unwrap(),
         "--policy",
         "stdlib-policies",
         "--data",
         CATALOG,
-    ]);
-    (server, dir)
+    ])
 }
 
 #[test]
@@ -726,23 +719,13 @@ fn slow_and_idle_clients_cannot_exhaust_the_server() {
 fn the_decision_log_can_keep_inputs_with_fields_masked() {
     let dir = scratch("log-mask");
     let log = dir.join("decisions.jsonl");
-    std::fs::write(
-        dir.join("warden.toml"),
-        format!(
+    let server = with_config_in(
+        &dir,
+        &format!(
             "decision_log = {:?}\n[log]\ninclude_input = true\nmask = [\"principal.id\", \"context.ip\"]\n",
             log.display().to_string()
         ),
-    )
-    .unwrap();
-    let config = dir.join("warden.toml");
-    let server = Server::start(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--policy",
-        "stdlib-policies",
-        "--data",
-        CATALOG,
-    ]);
+    );
     post(
         &server,
         "/v1/decide",

@@ -37,14 +37,7 @@ pub struct AnalysisHost {
 
 impl Default for AnalysisHost {
     fn default() -> Self {
-        let db = Database::default();
-        let set = PolicySet::new(&db, Vec::new(), Arc::default());
-        AnalysisHost {
-            db,
-            files: BTreeMap::new(),
-            schemas: Arc::default(),
-            set,
-        }
+        Self::on(Database::default())
     }
 }
 
@@ -58,7 +51,11 @@ pub struct FileDiagnostic {
 impl AnalysisHost {
     /// A host that records which queries run (for incremental-reuse tests).
     pub fn with_query_log() -> Self {
-        let db = Database::with_log();
+        Self::on(Database::with_log())
+    }
+
+    /// An empty workspace in `db`.
+    fn on(db: Database) -> Self {
         let set = PolicySet::new(&db, Vec::new(), Arc::default());
         AnalysisHost {
             db,

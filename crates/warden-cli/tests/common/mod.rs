@@ -36,18 +36,70 @@ pub fn warden(args: &[&str]) -> Output {
     warden_in(&root(), args)
 }
 
-/// Runs a shell command line in `dir` with this `warden` first on the `PATH`.
-pub fn shell(dir: &Path, line: &str) -> Output {
+/// `PATH` with this `warden` first.
+pub fn path_with_warden() -> String {
     let bin = Path::new(env!("CARGO_BIN_EXE_warden")).parent().unwrap();
-    let path = format!(
+    format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// A tool `.ci/run` installs into `.venv-clients/bin/`. Outside CI a missing
+/// tool is `None` (the test says so and passes); in CI it fails the test.
+pub fn installed_client(name: &str) -> Option<PathBuf> {
+    let tool = root().join(".venv-clients/bin").join(name);
+    if tool.exists() {
+        return Some(tool);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI installs {name} (.ci/run); it is missing"
     );
+    eprintln!("{name} is not installed: skipping (CI installs it)");
+    None
+}
+
+/// Runs a Lua script in headless Neovim (at most 2 minutes), its state kept
+/// in `dir`, `warden` first on the `PATH`.
+pub fn run_nvim(nvim: &Path, script: &Path, dir: &Path, env: &[(&str, &Path)]) -> Output {
+    let mut command = Command::new("timeout");
+    command
+        .arg("120")
+        .arg(nvim)
+        .args(["--clean", "--headless", "-l"])
+        .arg(script)
+        .current_dir(dir)
+        .env("PATH", path_with_warden())
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_DATA_HOME", dir.join("data"));
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("nvim runs")
+}
+
+/// Copies a folder tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Runs a shell command line in `dir` with this `warden` first on the `PATH`.
+pub fn shell(dir: &Path, line: &str) -> Output {
     let output = Command::new("sh")
         .args(["-ec", line])
         .current_dir(dir)
-        .env("PATH", path)
+        .env("PATH", path_with_warden())
         .env("NO_COLOR", "1")
         .output()
         .expect("sh runs");
