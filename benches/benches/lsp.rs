@@ -1,7 +1,8 @@
 //! `cargo bench -p warden-benches --bench lsp`: what an editor waits for on a
 //! 5,000-line policy set: a one-character edit until its diagnostics are
-//! ready, and completion after `app.`; beside them, parsing the edited file
-//! alone (the floor any answer pays), measured in the same run.
+//! ready, completion after `app.`, and opening the whole set; beside them,
+//! parsing the edited file alone (the floor any answer pays), measured in
+//! the same run.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -56,6 +57,16 @@ fn editor(c: &mut Criterion) {
     });
     group.bench_function("completion_after_dot", |b| {
         b.iter(|| black_box(host.completions(&path, at)))
+    });
+    // Opening the workspace: every file parsed and checked from nothing.
+    group.bench_function("open_whole_set", |b| {
+        b.iter(|| {
+            let mut fresh = AnalysisHost::default();
+            for (path, text) in &files {
+                fresh.set_file(path, text);
+            }
+            black_box(fresh.diagnostics().len())
+        })
     });
     group.bench_function("parse_edited_file", |b| {
         b.iter(|| warden_syntax_parse(black_box(&edited)))

@@ -133,23 +133,82 @@ impl Compiled {
     }
 }
 
-/// Checks and lowers a whole policy set.
+/// The set's files as the analysis reads them.
+fn source_inputs(db: &dyn salsa::Database, set: PolicySet) -> Vec<SourceInput<'_>> {
+    set.files(db)
+        .iter()
+        .map(|&file| source_input(db, file))
+        .collect()
+}
+
+fn source_input(db: &dyn salsa::Database, file: SourceFile) -> SourceInput<'_> {
+    SourceInput {
+        file: file.id(db),
+        path: file.path(db).clone(),
+        text: file.text(db).clone(),
+        tree: parse_file(db, file).tree(),
+    }
+}
+
+/// What the declarations of the whole set establish (types, targets, data,
+/// functions). Runs again after every edit, but an edit that leaves the
+/// declarations as they were gives an equal value, and then no file's
+/// [`check_file`] runs again because of it.
+#[salsa::tracked(returns(ref))]
+pub fn declarations(db: &dyn salsa::Database, set: PolicySet) -> Arc<warden_sema::Declarations> {
+    let inputs = source_inputs(db, set);
+    Arc::new(warden_sema::declare(&inputs, &MapLoader(set.schemas(db))))
+}
+
+/// The rules of the set by id, which waivers and tests name: equal after an
+/// edit that renames, adds or removes no rule.
+#[salsa::tracked(returns(ref))]
+pub fn rule_table(db: &dyn salsa::Database, set: PolicySet) -> warden_sema::RuleTable {
+    let trees: Vec<(FileId, &warden_syntax::ast::SourceFile)> = set
+        .files(db)
+        .iter()
+        .map(|&file| (file.id(db), parse_file(db, file).tree()))
+        .collect();
+    warden_sema::rule_table(declarations(db, set), &trees)
+}
+
+/// One file's rules, waivers and tests, checked: depends on that file, the
+/// set's declarations and its rule table only.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn check_file(
+    db: &dyn salsa::Database,
+    set: PolicySet,
+    file: SourceFile,
+) -> warden_sema::FileChecked {
+    warden_sema::check_file(
+        declarations(db, set),
+        rule_table(db, set),
+        &source_input(db, file),
+        &MapLoader(set.schemas(db)),
+    )
+}
+
+/// Checks and lowers a whole policy set: the declarations, each file's
+/// check, put together into one program.
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn compile(db: &dyn salsa::Database, set: PolicySet) -> Compiled {
     let files = set.files(db);
     let mut diagnostics = Vec::new();
-    let mut inputs = Vec::with_capacity(files.len());
     for &file in files {
         diagnostics.extend_from_slice(syntax_diagnostics(db, file));
-        inputs.push(SourceInput {
-            file: file.id(db),
-            path: file.path(db).clone(),
-            text: file.text(db).clone(),
-            tree: parse_file(db, file).tree(),
-        });
     }
-    let loader = MapLoader(set.schemas(db));
-    let (program, semantic) = warden_sema::analyze(&inputs, &loader);
+    let inputs = source_inputs(db, set);
+    let declared = declarations(db, set);
+    let checked: Vec<&warden_sema::FileChecked> = files
+        .iter()
+        .map(|&file| check_file(db, set, file))
+        .collect();
+    let (program, mut semantic) =
+        warden_sema::assemble(declared, rule_table(db, set), &inputs, &checked);
+    semantic.extend(declared.diagnostics.iter().cloned());
+    for file in &checked {
+        semantic.extend(file.diagnostics.iter().cloned());
+    }
     // A semantic error on a line the parser already flagged is usually its echo
     // (a string that never ends read as a wrong literal): show the cause only.
     let syntax_lines: Vec<(FileId, u32)> = diagnostics

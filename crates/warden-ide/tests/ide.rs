@@ -55,33 +55,55 @@ fn the_checklist_has_no_diagnostics_and_a_typo_is_reported_where_it_is() {
 }
 
 #[test]
-fn editing_one_file_reparses_only_that_file() {
+fn an_edit_re_checks_only_the_files_it_can_change() {
     let mut host = AnalysisHost::with_query_log();
     host.set_file(
         "a.warden",
         "package a\ntarget manifest: { name: string } default allow\n",
     );
+    let rule = |value: &str| {
+        format!(
+            "package b\n@control(\"X-1\")\nrule r on manifest as m {{\n  deny when m.name == \"{value}\"\n}}\n"
+        )
+    };
+    host.set_file("b.warden", &rule("x"));
     host.set_file(
-        "b.warden",
-        "package b\n@control(\"X-1\")\nrule r on manifest as m {\n  deny when m.name == \"x\"\n}\n",
+        "c.warden",
+        "package c\n@control(\"X-2\")\nrule s on manifest as m {\n  warn when m.name == \"z\"\n}\n",
     );
     host.diagnostics();
     host.take_query_log();
-    host.set_file(
-        "b.warden",
-        "package b\n@control(\"X-1\")\nrule r on manifest as m {\n  deny when m.name == \"y\"\n}\n",
-    );
+
+    // A rule's body: that file is parsed and checked again, nothing else
+    // of the other files. The declarations and the rule table are worked
+    // out again, found equal, and so keep the other checks.
+    host.set_file("b.warden", &rule("y"));
     host.diagnostics();
     let log = host.take_query_log();
     let ran = |query: &str| log.iter().filter(|q| q.starts_with(query)).count();
-    // The edited file is parsed and its syntax checked again; the other
-    // file's parse and syntax diagnostics are reused. The set (names,
-    // types) is checked once more, as one query, and so are the lints.
     assert_eq!(ran("parse_file"), 1, "{log:?}");
     assert_eq!(ran("syntax_diagnostics"), 1, "{log:?}");
+    assert_eq!(ran("declarations"), 1, "{log:?}");
+    assert_eq!(ran("rule_table"), 1, "{log:?}");
+    assert_eq!(
+        ran("check_file"),
+        1,
+        "only b.warden is checked again: {log:?}"
+    );
     assert_eq!(ran("compile"), 1, "{log:?}");
     assert_eq!(ran("lint"), 1, "{log:?}");
-    assert_eq!(log.len(), 4, "nothing else ran: {log:?}");
+    assert_eq!(log.len(), 7, "nothing else ran: {log:?}");
+
+    // The target's type: every file that reads it is checked again.
+    host.set_file(
+        "a.warden",
+        "package a\ntarget manifest: { name: string, owner?: string } default allow\n",
+    );
+    host.diagnostics();
+    let log = host.take_query_log();
+    let checks = log.iter().filter(|q| q.starts_with("check_file")).count();
+    assert_eq!(checks, 3, "{log:?}");
+
     // Setting the same text again is no change: nothing runs.
     let same = host.text("b.warden").unwrap().to_string();
     host.set_file("b.warden", &same);

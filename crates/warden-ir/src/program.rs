@@ -18,7 +18,7 @@ macro_rules! id {
 id!(LocalId, FnId, TargetId, RuleId, DataId, LetId);
 
 /// A whole compiled policy set. Immutable; shared by every decision.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Program {
     pub types: TypeTable,
     pub files: Vec<SourceInfo>,
@@ -66,7 +66,7 @@ impl Program {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SourceInfo {
     /// The path as the user named it, relative to the policy folder.
     pub path: String,
@@ -116,7 +116,7 @@ impl Severity {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Target {
     pub name: Arc<str>,
     pub ty: Ty,
@@ -129,7 +129,7 @@ pub struct Target {
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct DataDecl {
     pub name: Arc<str>,
     pub ty: Ty,
@@ -137,7 +137,7 @@ pub struct DataDecl {
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Rule {
     /// `package.rule`.
     pub name: String,
@@ -159,7 +159,7 @@ pub struct Rule {
 }
 
 /// A `test` block: an input, data, a time, and what the decision must show.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Test {
     /// `package.test`.
     pub name: String,
@@ -199,7 +199,7 @@ pub fn apply_patches(document: &mut serde_json::Value, patches: &[serde_json::Va
 }
 
 /// `expect deny|allow|warn [RULE] [with KEY = VALUE, …]`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Expectation {
     /// `expect not …`: holds when the finding (or outcome) is absent.
     pub negated: bool,
@@ -211,7 +211,7 @@ pub struct Expectation {
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Clause {
     pub effect: Effect,
     pub iteration: Option<Iteration>,
@@ -223,7 +223,7 @@ pub struct Clause {
     pub input_path: Option<InputPath>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Iteration {
     pub local: LocalId,
     pub collection: Expr,
@@ -242,13 +242,13 @@ pub struct InputPath {
     pub fields: Vec<Arc<str>>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum MessagePart {
     Text(String),
     Expr(Expr),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Function {
     pub name: String,
     pub params: u32,
@@ -256,7 +256,7 @@ pub struct Function {
     pub body: Expr,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Waiver {
     pub name: String,
     pub rule: RuleId,
@@ -269,7 +269,7 @@ pub struct Waiver {
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
@@ -278,7 +278,7 @@ pub struct Expr {
     pub dynamic: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum ExprKind {
     Const(Value),
     Local(LocalId),
@@ -389,7 +389,7 @@ pub enum BinOp {
 /// literals; at decision time only the clauses under the input's actual value
 /// are evaluated. Skipping is exact: such a clause's `and` chain is false for
 /// any other value, and nothing before the test can fail.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct TargetIndex {
     /// Clauses that are always evaluated, as (rule, clause) in rule order.
     pub unguarded: Vec<(RuleId, u32)>,
@@ -397,7 +397,7 @@ pub struct TargetIndex {
     pub guards: Vec<GuardIndex>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct GuardIndex {
     /// Slot path from the input root to a string field.
     pub slots: Vec<u32>,
@@ -465,7 +465,86 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// Calls `f` on this expression and every sub-expression, parents
+    /// first, mutably.
+    pub fn walk_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
+        f(self);
+        match &mut self.kind {
+            ExprKind::Const(_)
+            | ExprKind::Local(_)
+            | ExprKind::Let(_)
+            | ExprKind::Data(_)
+            | ExprKind::Now
+            | ExprKind::Error => {}
+            ExprKind::Field { base, .. }
+            | ExprKind::DynField { base, .. }
+            | ExprKind::Has { base, .. }
+            | ExprKind::Not(base)
+            | ExprKind::Neg(base)
+            | ExprKind::ToFloat(base)
+            | ExprKind::MatchesConst { lhs: base, .. } => base.walk_mut(f),
+            ExprKind::Index { base, index, .. } => {
+                base.walk_mut(f);
+                index.walk_mut(f);
+            }
+            ExprKind::Call { args, .. }
+            | ExprKind::CallFn { args, .. }
+            | ExprKind::List(args)
+            | ExprKind::Record { values: args, .. } => args.iter_mut().for_each(|a| a.walk_mut(f)),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                lhs.walk_mut(f);
+                rhs.walk_mut(f);
+            }
+            ExprKind::If {
+                condition,
+                then_branch,
+                else_branch,
+            } => {
+                condition.walk_mut(f);
+                then_branch.walk_mut(f);
+                else_branch.walk_mut(f);
+            }
+            ExprKind::Quantifier {
+                collection, body, ..
+            } => {
+                collection.walk_mut(f);
+                body.walk_mut(f);
+            }
+            ExprKind::Comprehension {
+                collection,
+                element,
+                filter,
+                ..
+            } => {
+                collection.walk_mut(f);
+                element.walk_mut(f);
+                if let Some(filter) = filter {
+                    filter.walk_mut(f);
+                }
+            }
+        }
+    }
+}
+
 impl Rule {
+    /// Every expression of the rule, mutably (see [`Rule::expressions`]).
+    pub fn expressions_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
+        self.lets
+            .iter_mut()
+            .chain(self.clauses.iter_mut().flat_map(|c| {
+                c.iteration
+                    .iter_mut()
+                    .map(|it| &mut it.collection)
+                    .chain(std::iter::once(&mut c.condition))
+                    .chain(c.message.iter_mut().flatten().filter_map(|p| match p {
+                        MessagePart::Expr(e) => Some(e),
+                        MessagePart::Text(_) => None,
+                    }))
+                    .chain(c.obligations.iter_mut().map(|(_, e)| e))
+            }))
+    }
+
     /// Every expression of the rule: lets, iterations, conditions, messages, obligations.
     pub fn expressions(&self) -> impl Iterator<Item = &Expr> {
         self.lets.iter().chain(self.clauses.iter().flat_map(|c| {

@@ -1367,7 +1367,7 @@ impl<'x, 'a> Checker<'x, 'a> {
             self.a.fns[caller].calls.push((func, span));
         }
         let params = self.a.fns[func].params.clone();
-        let fname = self.a.fns[func].decl.name.text.clone();
+        let fname = self.a.fns[func].name.clone();
         if params.len() != checked.len() {
             let d = Diagnostic::new(
                 Code::E0205,

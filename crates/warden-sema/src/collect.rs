@@ -4,12 +4,15 @@
 use crate::check::{Checker, FrameKind};
 use crate::{SchemaLoader, SourceInput};
 use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use warden_diagnostics::{Code, Diagnostic, LineIndex, Span, TextRange, did_you_mean};
+use warden_diagnostics::{Code, Diagnostic, FileId, LineIndex, Span, TextRange, did_you_mean};
 use warden_ir as ir;
 use warden_ir::{Program, Ty};
 use warden_syntax::ast;
 
+#[derive(Clone, Debug)]
 pub(crate) struct Package {
     pub name: String,
     pub types: FxHashMap<String, usize>,
@@ -17,6 +20,7 @@ pub(crate) struct Package {
     pub rules: FxHashMap<String, ir::RuleId>,
 }
 
+#[derive(Clone, Debug)]
 pub(crate) enum TypeState {
     Unresolved,
     InProgress,
@@ -25,11 +29,13 @@ pub(crate) enum TypeState {
 
 pub(crate) struct TypeDeclInfo<'a> {
     pub file: usize,
-    pub decl: &'a ast::TypeDecl,
+    /// The declaration, while declarations are analysed; a file checked
+    /// later sees only the resolved type.
+    pub decl: Option<&'a ast::TypeDecl>,
     pub state: TypeState,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FnState {
     NotStarted,
     InProgress,
@@ -39,7 +45,9 @@ pub(crate) enum FnState {
 pub(crate) struct FnInfo<'a> {
     pub file: usize,
     pub pkg: usize,
-    pub decl: &'a ast::FnDecl,
+    pub name: String,
+    /// The declaration, while declarations are analysed (see `TypeDeclInfo`).
+    pub decl: Option<&'a ast::FnDecl>,
     pub params: Vec<Ty>,
     pub ret: Option<Ty>,
     pub state: FnState,
@@ -61,15 +69,409 @@ pub(crate) struct Analysis<'a> {
     pub fns: Vec<FnInfo<'a>>,
     /// Record types made from a JSON Schema file, by path.
     pub schema_cache: FxHashMap<String, Ty>,
+    /// While a file's rules are checked: the input name of every rule of the
+    /// set (`as app`), by rule id, so a waiver's condition reads like its rule.
+    pub rule_bindings: Vec<String>,
+}
+
+/// What the declarations of a whole policy set establish: packages and
+/// imports, types, targets, data documents and functions (bodies checked).
+/// Every file's rules, waivers and tests are checked against it, one file at
+/// a time ([`check_file`]); it holds no reference into any syntax tree.
+///
+/// Two values are equal when they would check files alike (same types,
+/// signatures and positions, same diagnostics), so a database can keep the
+/// checks of the files an edit did not touch.
+#[derive(Clone, Debug)]
+pub struct Declarations {
+    program: Program,
+    packages: Vec<Package>,
+    package_by_name: FxHashMap<String, usize>,
+    file_package: BTreeMap<FileId, usize>,
+    file_imports: BTreeMap<FileId, Vec<(usize, String)>>,
+    types: Vec<TypeState>,
+    fns: Vec<FnSignature>,
+    schema_cache: FxHashMap<String, Ty>,
+    /// What analysing the declarations reported.
+    pub diagnostics: Vec<Diagnostic>,
+    fingerprint: u64,
+}
+
+/// A function as files checked later see it: its body is already checked.
+#[derive(Clone, Debug)]
+struct FnSignature {
+    pkg: usize,
+    name: String,
+    params: Vec<Ty>,
+    ret: Option<Ty>,
+    state: FnState,
+}
+
+impl PartialEq for Declarations {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint == other.fingerprint
+    }
+}
+
+impl Eq for Declarations {}
+
+/// Every rule of a set that a file's waivers and tests may name: the
+/// rules declared in a package, under a declared target, first of their
+/// name; a rule's id is its index. Holds no positions, so editing a rule's
+/// body leaves it equal.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleTable {
+    rules: Vec<RuleEntry>,
+    /// The files in set order.
+    files: Vec<FileId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RuleEntry {
+    file: FileId,
+    /// Its place among the file's rule declarations.
+    ordinal: u32,
+    pkg: usize,
+    name: String,
+    target: ir::TargetId,
+    /// The name its input goes by (`as app`).
+    binding: String,
+}
+
+/// One file's rules (by id), waivers and tests, the record and union types
+/// its checking made, and what it reported.
+#[derive(Debug)]
+pub struct FileChecked {
+    rules: Vec<(ir::RuleId, ir::Rule)>,
+    waivers: Vec<ir::Waiver>,
+    tests: Vec<ir::Test>,
+    records: Vec<ir::RecordDef>,
+    enums: Vec<ir::EnumDef>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Analyses the declarations of a whole set.
+pub fn declare(files: &[SourceInput<'_>], schemas: &dyn SchemaLoader) -> Declarations {
+    let mut diagnostics = Vec::new();
+    let mut analysis = Analysis::new(files, schemas, &mut diagnostics);
+    analysis.collect();
+    analysis.resolve_imports();
+    for i in 0..analysis.type_decls.len() {
+        analysis.resolve_type_decl(i);
+    }
+    analysis.declare_targets();
+    analysis.declare_data();
+    analysis.declare_fns();
+    for i in 0..analysis.fns.len() {
+        analysis.ensure_fn(i);
+    }
+    analysis.check_recursion();
+    let Analysis {
+        program,
+        packages,
+        package_by_name,
+        file_package,
+        file_imports,
+        type_decls,
+        fns,
+        schema_cache,
+        ..
+    } = analysis;
+    let ids = |f: usize| files[f].file;
+    let mut declarations = Declarations {
+        program,
+        packages,
+        package_by_name,
+        file_package: file_package
+            .iter()
+            .enumerate()
+            .filter_map(|(f, p)| Some((ids(f), (*p)?)))
+            .collect(),
+        file_imports: file_imports
+            .into_iter()
+            .enumerate()
+            .map(|(f, imports)| (ids(f), imports))
+            .collect(),
+        types: type_decls.into_iter().map(|t| t.state).collect(),
+        fns: fns
+            .into_iter()
+            .map(|f| FnSignature {
+                pkg: f.pkg,
+                name: f.name,
+                params: f.params,
+                ret: f.ret,
+                state: f.state,
+            })
+            .collect(),
+        schema_cache,
+        diagnostics,
+        fingerprint: 0,
+    };
+    // Equal output, equal fingerprint: the checks of other files stay valid.
+    let mut hasher = rustc_hash::FxHasher::default();
+    format!("{declarations:?}").hash(&mut hasher);
+    declarations.fingerprint = hasher.finish();
+    declarations
+}
+
+/// The rules of a set, in file and declaration order (see [`RuleTable`]).
+pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFile)]) -> RuleTable {
+    let mut table = RuleTable {
+        rules: Vec::new(),
+        files: files.iter().map(|(id, _)| *id).collect(),
+    };
+    for (file, tree) in files {
+        let Some(&pkg) = declarations.file_package.get(file) else {
+            continue;
+        };
+        let rules = tree.items.iter().filter_map(|item| match &item.kind {
+            ast::ItemKind::Rule(decl) => Some(decl),
+            _ => None,
+        });
+        for (ordinal, decl) in rules.enumerate() {
+            let taken = table
+                .rules
+                .iter()
+                .any(|r| r.pkg == pkg && r.name == decl.name.text);
+            let Some(target) = declarations.program.target_by_name(&decl.target.text) else {
+                continue;
+            };
+            if taken {
+                continue;
+            }
+            table.rules.push(RuleEntry {
+                file: *file,
+                ordinal: ordinal as u32,
+                pkg,
+                name: decl.name.text.clone(),
+                target,
+                binding: decl.binding.as_ref().unwrap_or(&decl.target).text.clone(),
+            });
+        }
+    }
+    table
+}
+
+/// Checks one file's rules, waivers and tests against the set's
+/// declarations and rules.
+pub fn check_file(
+    declarations: &Declarations,
+    table: &RuleTable,
+    file: &SourceInput<'_>,
+    schemas: &dyn SchemaLoader,
+) -> FileChecked {
+    let mut diagnostics = Vec::new();
+    let files = std::slice::from_ref(file);
+    let mut analysis = Analysis::new(files, schemas, &mut diagnostics);
+    analysis.program = declarations.program.clone();
+    analysis.packages = declarations.packages.clone();
+    analysis.package_by_name = declarations.package_by_name.clone();
+    analysis.file_package = vec![declarations.file_package.get(&file.file).copied()];
+    analysis.file_imports = vec![
+        declarations
+            .file_imports
+            .get(&file.file)
+            .cloned()
+            .unwrap_or_default(),
+    ];
+    analysis.type_decls = declarations
+        .types
+        .iter()
+        .map(|state| TypeDeclInfo {
+            file: 0,
+            decl: None,
+            state: state.clone(),
+        })
+        .collect();
+    analysis.fns = declarations
+        .fns
+        .iter()
+        .map(|f| FnInfo {
+            file: 0,
+            pkg: f.pkg,
+            name: f.name.clone(),
+            decl: None,
+            params: f.params.clone(),
+            ret: f.ret.clone(),
+            state: f.state,
+            calls: Vec::new(),
+        })
+        .collect();
+    analysis.schema_cache = declarations.schema_cache.clone();
+    // Every rule of the set, by id: this file's are lowered in place, the
+    // others' names and targets are what waivers and tests resolve.
+    for (i, entry) in table.rules.iter().enumerate() {
+        let id = ir::RuleId(i as u32);
+        let package = &analysis.packages[entry.pkg];
+        analysis.program.rules.push(ir::Rule {
+            name: format!("{}.{}", package.name, entry.name),
+            target: entry.target,
+            severity: ir::Severity::Medium,
+            control: None,
+            enforce_warn: false,
+            tags: Vec::new(),
+            doc: None,
+            span: Span::default(),
+            item_span: Span::default(),
+            locals: 0,
+            lets: Vec::new(),
+            clauses: Vec::new(),
+        });
+        analysis.packages[entry.pkg]
+            .rules
+            .insert(entry.name.clone(), id);
+        analysis.rule_bindings.push(entry.binding.clone());
+    }
+    let lowered = analysis.lower_rules(table);
+    analysis.lower_waivers();
+    analysis.check_tests();
+    let Analysis { mut program, .. } = analysis;
+    let rules = lowered
+        .into_iter()
+        .map(|id| {
+            let placeholder = ir::Rule {
+                lets: Vec::new(),
+                clauses: Vec::new(),
+                tags: Vec::new(),
+                ..program.rules[id.index()].clone()
+            };
+            (
+                id,
+                std::mem::replace(&mut program.rules[id.index()], placeholder),
+            )
+        })
+        .collect();
+    FileChecked {
+        rules,
+        waivers: program.waivers,
+        tests: program.tests,
+        records: program
+            .types
+            .records
+            .split_off(declarations.program.types.records.len()),
+        enums: program
+            .types
+            .enums
+            .split_off(declarations.program.types.enums.len()),
+        diagnostics,
+    }
+}
+
+/// Puts a set's declarations and checked files together into one program
+/// (files in set order, as `files` gives them): the rules by id, the
+/// waivers and tests with duplicates across files reported, every type a
+/// file made renumbered into one table, then the clause indexes.
+pub fn assemble(
+    declarations: &Declarations,
+    table: &RuleTable,
+    files: &[SourceInput<'_>],
+    checked: &[&FileChecked],
+) -> (Program, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut program = declarations.program.clone();
+    for input in files {
+        program.files.push(ir::SourceInfo {
+            path: input.path.clone(),
+            text: input.text.clone(),
+            line_index: LineIndex::new(&input.text),
+        });
+    }
+    let mut rules: Vec<Option<ir::Rule>> = (0..table.rules.len()).map(|_| None).collect();
+    for file in checked {
+        let remap = crate::merge::Remap::new(&declarations.program.types, &program.types);
+        for record in &file.records {
+            let mut record = record.clone();
+            for field in &mut record.fields {
+                remap.ty(&mut field.ty);
+            }
+            program.types.records.push(record);
+        }
+        program.types.enums.extend(file.enums.iter().cloned());
+        for (id, rule) in &file.rules {
+            let mut rule = rule.clone();
+            remap.rule(&mut rule);
+            rules[id.index()] = Some(rule);
+        }
+        for waiver in &file.waivers {
+            if program.waivers.iter().any(|w| w.name == waiver.name) {
+                diagnostics.push(defined_twice(waiver.span, "waiver", short(&waiver.name)));
+                continue;
+            }
+            let mut waiver = waiver.clone();
+            if let Some(condition) = &mut waiver.condition {
+                remap.expr(condition);
+            }
+            program.waivers.push(waiver);
+        }
+        for test in &file.tests {
+            if program.tests.iter().any(|t| t.name == test.name) {
+                diagnostics.push(Diagnostic::new(
+                    Code::E0103,
+                    test.span,
+                    format!("a test named `{}` is already defined", short(&test.name)),
+                ));
+                continue;
+            }
+            program.tests.push(test.clone());
+        }
+    }
+    // Every rule of the table belongs to a file that was checked; a missing
+    // one would be a bug, and an empty rule decides nothing.
+    program.rules = rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            rule.unwrap_or_else(|| ir::Rule {
+                name: table.rules[i].name.clone(),
+                target: table.rules[i].target,
+                severity: ir::Severity::Medium,
+                control: None,
+                enforce_warn: false,
+                tags: Vec::new(),
+                doc: None,
+                span: Span::default(),
+                item_span: Span::default(),
+                locals: 0,
+                lets: Vec::new(),
+                clauses: Vec::new(),
+            })
+        })
+        .collect();
+    for (i, rule) in program.rules.iter().enumerate() {
+        program.targets[rule.target.index()]
+            .rules
+            .push(ir::RuleId(i as u32));
+    }
+    for t in 0..program.targets.len() {
+        let index = crate::index::build_index(&program, ir::TargetId(t as u32));
+        program.targets[t].index = index;
+    }
+    (program, diagnostics)
+}
+
+/// The last segment of a dotted name.
+fn short(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// E0103 for a second declaration of a name.
+fn defined_twice(span: Span, what: &str, name: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0103,
+        span,
+        format!("the {what} `{name}` is defined twice"),
+    )
+    .with_label("defined again here")
+    .with_help(format!("rename one of the two {what}s"))
 }
 
 impl<'a> Analysis<'a> {
-    pub(crate) fn run(
+    fn new(
         files: &'a [SourceInput<'a>],
         schemas: &'a dyn SchemaLoader,
         diags: &'a mut Vec<Diagnostic>,
-    ) -> Program {
-        let mut analysis = Analysis {
+    ) -> Self {
+        Analysis {
             files,
             schemas,
             diags,
@@ -81,31 +483,8 @@ impl<'a> Analysis<'a> {
             type_decls: Vec::new(),
             fns: Vec::new(),
             schema_cache: FxHashMap::default(),
-        };
-        for input in files {
-            analysis.program.files.push(ir::SourceInfo {
-                path: input.path.clone(),
-                text: input.text.clone(),
-                line_index: LineIndex::new(&input.text),
-            });
+            rule_bindings: Vec::new(),
         }
-        analysis.collect();
-        analysis.resolve_imports();
-        for i in 0..analysis.type_decls.len() {
-            analysis.resolve_type_decl(i);
-        }
-        analysis.declare_targets();
-        analysis.declare_data();
-        analysis.declare_fns();
-        for i in 0..analysis.fns.len() {
-            analysis.ensure_fn(i);
-        }
-        analysis.check_recursion();
-        analysis.lower_rules();
-        analysis.lower_waivers();
-        analysis.check_tests();
-        analysis.build_indexes();
-        analysis.program
     }
 
     pub fn span(&self, file: usize, range: TextRange) -> Span {
@@ -162,7 +541,7 @@ impl<'a> Analysis<'a> {
                         }
                         self.type_decls.push(TypeDeclInfo {
                             file: f,
-                            decl,
+                            decl: Some(decl),
                             state: TypeState::Unresolved,
                         });
                     }
@@ -186,7 +565,8 @@ impl<'a> Analysis<'a> {
                         self.fns.push(FnInfo {
                             file: f,
                             pkg,
-                            decl,
+                            name: decl.name.text.clone(),
+                            decl: Some(decl),
                             params: Vec::new(),
                             ret: None,
                             state: FnState::NotStarted,
@@ -202,13 +582,7 @@ impl<'a> Analysis<'a> {
     /// Reports a duplicate; returns whether the name is free.
     fn check_unique(&mut self, file: usize, name: &ast::Name, exists: bool, what: &str) -> bool {
         if exists {
-            let d = Diagnostic::new(
-                Code::E0103,
-                self.span(file, name.range),
-                format!("the {what} `{}` is defined twice", name.text),
-            )
-            .with_label("defined again here")
-            .with_help(format!("rename one of the two {what}s"));
+            let d = defined_twice(self.span(file, name.range), what, &name.text);
             self.report(d);
         }
         !exists
@@ -434,7 +808,9 @@ impl<'a> Analysis<'a> {
 
     fn declare_fns(&mut self) {
         for i in 0..self.fns.len() {
-            let (f, decl) = (self.fns[i].file, self.fns[i].decl);
+            let (f, Some(decl)) = (self.fns[i].file, self.fns[i].decl) else {
+                continue;
+            };
             let params: Vec<Ty> = decl
                 .params
                 .iter()
@@ -469,8 +845,11 @@ impl<'a> Analysis<'a> {
             FnState::InProgress => return self.fns[index].ret.clone(),
             FnState::NotStarted => {}
         }
+        // A file checked after the declarations sees every function done.
+        let (f, Some(decl)) = (self.fns[index].file, self.fns[index].decl) else {
+            return self.fns[index].ret.clone();
+        };
         self.fns[index].state = FnState::InProgress;
-        let (f, decl) = (self.fns[index].file, self.fns[index].decl);
         let params: Vec<(String, Ty)> = decl
             .params
             .iter()
@@ -506,11 +885,13 @@ impl<'a> Analysis<'a> {
                             let names: Vec<String> = path
                                 .iter()
                                 .chain(std::iter::once(&start))
-                                .map(|&i| format!("`{}`", self.fns[i].decl.name.text))
+                                .map(|&i| format!("`{}`", self.fns[i].name))
                                 .collect();
-                            let decl_span =
-                                self.span(self.fns[start].file, self.fns[start].decl.name.range);
-                            let d = Diagnostic::new(Code::E0108, decl_span, format!("the function `{}` is recursive", self.fns[start].decl.name.text))
+                            let Some(decl) = self.fns[start].decl else {
+                                continue;
+                            };
+                            let decl_span = self.span(self.fns[start].file, decl.name.range);
+                            let d = Diagnostic::new(Code::E0108, decl_span, format!("the function `{}` is recursive", self.fns[start].name))
                                 .with_label("defined here")
                                 .with_secondary(span, "this call leads back to it")
                                 .with_note(format!("call cycle: {}", names.join(" → ")))
@@ -528,50 +909,71 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    fn lower_rules(&mut self) {
-        for f in 0..self.files.len() {
-            let Some(pkg) = self.file_package[f] else {
+    /// Lowers the rules of the file being checked into their places (ids
+    /// from the table); returns those ids.
+    fn lower_rules(&mut self, table: &RuleTable) -> Vec<ir::RuleId> {
+        let mut lowered = Vec::new();
+        let file_id = self.files[0].file;
+        let Some(pkg) = self.file_package[0] else {
+            return lowered;
+        };
+        let order = |file: FileId| table.files.iter().position(|f| *f == file);
+        let here = order(file_id);
+        let rule_decls: Vec<(&'a ast::Item, &'a ast::RuleDecl)> = self
+            .items(0)
+            .filter_map(|item| match &item.kind {
+                ast::ItemKind::Rule(decl) => Some((item, decl)),
+                _ => None,
+            })
+            .collect();
+        for (ordinal, (item, decl)) in rule_decls.into_iter().enumerate() {
+            let ordinal = ordinal as u32;
+            if let Some(i) = table
+                .rules
+                .iter()
+                .position(|r| r.file == file_id && r.ordinal == ordinal)
+            {
+                let full = self.program.rules[i].name.clone();
+                let rule = self.lower_rule(0, item, decl, full, table.rules[i].target);
+                self.program.rules[i] = rule;
+                lowered.push(ir::RuleId(i as u32));
                 continue;
-            };
-            for item in self.items(f) {
-                let ast::ItemKind::Rule(decl) = &item.kind else {
-                    continue;
+            }
+            // Not in the table: a rule of this name came earlier in the set,
+            // or this one's target is not declared.
+            let earlier = table.rules.iter().any(|r| {
+                r.pkg == pkg
+                    && r.name == decl.name.text
+                    && (order(r.file), r.ordinal) < (here, ordinal)
+            });
+            if earlier {
+                self.check_unique(0, &decl.name, true, "rule");
+                continue;
+            }
+            if self.program.target_by_name(&decl.target.text).is_none() {
+                let names: Vec<String> = self
+                    .program
+                    .targets
+                    .iter()
+                    .map(|t| t.name.to_string())
+                    .collect();
+                let mut d = Diagnostic::new(
+                    Code::E0106,
+                    self.span(0, decl.target.range),
+                    format!("no target `{}` is declared", decl.target.text),
+                )
+                .with_label("unknown target");
+                d = match did_you_mean(&decl.target.text, names.iter().map(String::as_str)) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!(
+                        "declare it, e.g. `target {}: Manifest default allow`",
+                        decl.target.text
+                    )),
                 };
-                let full = format!("{}.{}", self.packages[pkg].name, decl.name.text);
-                if self.packages[pkg].rules.contains_key(&decl.name.text) {
-                    self.check_unique(f, &decl.name, true, "rule");
-                    continue;
-                }
-                let Some(target) = self.program.target_by_name(&decl.target.text) else {
-                    let names: Vec<String> = self
-                        .program
-                        .targets
-                        .iter()
-                        .map(|t| t.name.to_string())
-                        .collect();
-                    let mut d = Diagnostic::new(
-                        Code::E0106,
-                        self.span(f, decl.target.range),
-                        format!("no target `{}` is declared", decl.target.text),
-                    )
-                    .with_label("unknown target");
-                    d = match did_you_mean(&decl.target.text, names.iter().map(String::as_str)) {
-                        Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                        None => d.with_help(format!(
-                            "declare it, e.g. `target {}: Manifest default allow`",
-                            decl.target.text
-                        )),
-                    };
-                    self.report(d);
-                    continue;
-                };
-                let rule = self.lower_rule(f, item, decl, full, target);
-                let id = ir::RuleId(self.program.rules.len() as u32);
-                self.program.rules.push(rule);
-                self.packages[pkg].rules.insert(decl.name.text.clone(), id);
-                self.program.targets[target.index()].rules.push(id);
+                self.report(d);
             }
         }
+        lowered
     }
 
     fn lower_rule(
@@ -774,7 +1176,12 @@ impl<'a> Analysis<'a> {
                 }
                 let rule_ref = &self.program.rules[rule.index()];
                 let target_ty = self.program.targets[rule_ref.target.index()].ty.clone();
-                let binding = self.rule_binding_name(rule);
+                // The name the rule's input goes by, so the condition reads like the rule.
+                let binding = self
+                    .rule_bindings
+                    .get(rule.index())
+                    .cloned()
+                    .unwrap_or_else(|| "input".to_string());
                 let mut checker = Checker::new(self, f, FrameKind::Waiver);
                 checker.bind_input(&binding, target_ty);
                 let condition = decl
@@ -794,27 +1201,6 @@ impl<'a> Analysis<'a> {
                 });
             }
         }
-    }
-
-    /// The name a rule's input goes by (`as app`), so a waiver's condition reads like the rule.
-    fn rule_binding_name(&self, rule: ir::RuleId) -> String {
-        let name = &self.program.rules[rule.index()].name;
-        for input in self.files {
-            for item in &input.tree.items {
-                if let ast::ItemKind::Rule(decl) = &item.kind {
-                    let pkg = input
-                        .tree
-                        .package
-                        .as_ref()
-                        .map(|p| p.path.to_dotted())
-                        .unwrap_or_default();
-                    if format!("{pkg}.{}", decl.name.text) == *name {
-                        return decl.binding.as_ref().unwrap_or(&decl.target).text.clone();
-                    }
-                }
-            }
-        }
-        "input".to_string()
     }
 
     /// Lowers `test` blocks: names resolved, inline inputs checked against
@@ -1098,13 +1484,6 @@ impl<'a> Analysis<'a> {
                 self.report(d);
                 None
             }
-        }
-    }
-
-    fn build_indexes(&mut self) {
-        for t in 0..self.program.targets.len() {
-            let index = crate::index::build_index(&self.program, ir::TargetId(t as u32));
-            self.program.targets[t].index = index;
         }
     }
 }

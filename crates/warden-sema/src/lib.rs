@@ -12,9 +12,13 @@ mod collect;
 mod consts;
 mod index;
 mod lints;
+mod merge;
 mod schema;
 mod types;
 
+pub use collect::{
+    Declarations, FileChecked, RuleTable, assemble, check_file, declare, rule_table,
+};
 pub use lints::policy_lints;
 use std::sync::Arc;
 use warden_diagnostics::{Diagnostic, FileId};
@@ -47,12 +51,31 @@ impl SchemaLoader for NoSchemas {
 
 /// Checks a whole policy set and lowers it. The program is meaningful only
 /// when no diagnostic is an error.
+///
+/// The steps, which a database can run and keep apart ([`declare`] for the
+/// set, [`rule_table`], [`check_file`] for each file, [`assemble`]), so an
+/// edit re-checks only the files it can change.
 pub fn analyze(
     files: &[SourceInput<'_>],
     schemas: &dyn SchemaLoader,
 ) -> (Program, Vec<Diagnostic>) {
-    let mut diagnostics = Vec::new();
-    let program = collect::Analysis::run(files, schemas, &mut diagnostics);
+    let declarations = declare(files, schemas);
+    let trees: Vec<(FileId, &SourceFile)> = files.iter().map(|f| (f.file, f.tree)).collect();
+    let table = rule_table(&declarations, &trees);
+    let checked: Vec<FileChecked> = files
+        .iter()
+        .map(|file| check_file(&declarations, &table, file, schemas))
+        .collect();
+    let (program, mut diagnostics) = assemble(
+        &declarations,
+        &table,
+        files,
+        &checked.iter().collect::<Vec<_>>(),
+    );
+    diagnostics.extend(declarations.diagnostics.iter().cloned());
+    for file in &checked {
+        diagnostics.extend(file.diagnostics.iter().cloned());
+    }
     warden_diagnostics::sort(&mut diagnostics);
     (program, diagnostics)
 }

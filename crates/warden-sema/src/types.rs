@@ -27,7 +27,9 @@ impl Analysis<'_> {
         match &self.type_decls[index].state {
             TypeState::Done(ty) => return ty.clone(),
             TypeState::InProgress => {
-                let decl = self.type_decls[index].decl;
+                let Some(decl) = self.type_decls[index].decl else {
+                    return Ty::Error;
+                };
                 let f = self.type_decls[index].file;
                 self.report(
                     Diagnostic::new(
@@ -41,8 +43,12 @@ impl Analysis<'_> {
             }
             TypeState::Unresolved => {}
         }
+        // Types are resolved with the declarations; a file checked later
+        // finds each one done.
+        let Some(decl) = self.type_decls[index].decl else {
+            return Ty::Error;
+        };
         self.type_decls[index].state = TypeState::InProgress;
-        let decl = self.type_decls[index].decl;
         let f = self.type_decls[index].file;
         let ty = self.resolve_type(f, &decl.ty, Some(&decl.name.text));
         self.type_decls[index].state = TypeState::Done(ty.clone());
