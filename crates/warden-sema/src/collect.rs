@@ -17,7 +17,6 @@ pub(crate) struct Package {
     pub name: String,
     pub types: FxHashMap<String, usize>,
     pub fns: FxHashMap<String, usize>,
-    pub rules: FxHashMap<String, ir::RuleId>,
 }
 
 #[derive(Clone, Debug)]
@@ -69,9 +68,11 @@ pub(crate) struct Analysis<'a> {
     pub fns: Vec<FnInfo<'a>>,
     /// Record types made from a JSON Schema file, by path.
     pub schema_cache: FxHashMap<String, Ty>,
-    /// While a file's rules are checked: the input name of every rule of the
-    /// set (`as app`), by rule id, so a waiver's condition reads like its rule.
-    pub rule_bindings: Vec<String>,
+    /// While a file is checked: every rule of the set, by id, which its
+    /// waivers and tests may name.
+    known_rules: &'a [RuleEntry],
+    /// The file's own rules, lowered, by id.
+    lowered_rules: Vec<(ir::RuleId, ir::Rule)>,
 }
 
 /// What the declarations of a whole policy set establish: packages and
@@ -133,6 +134,8 @@ struct RuleEntry {
     ordinal: u32,
     pkg: usize,
     name: String,
+    /// `package.rule`.
+    full: String,
     target: ir::TargetId,
     /// The name its input goes by (`as app`).
     binding: String,
@@ -220,6 +223,7 @@ pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFil
         rules: Vec::new(),
         files: files.iter().map(|(id, _)| *id).collect(),
     };
+    let mut taken_names: rustc_hash::FxHashSet<(usize, &str)> = Default::default();
     for (file, tree) in files {
         let Some(&pkg) = declarations.file_package.get(file) else {
             continue;
@@ -229,14 +233,11 @@ pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFil
             _ => None,
         });
         for (ordinal, decl) in rules.enumerate() {
-            let taken = table
-                .rules
-                .iter()
-                .any(|r| r.pkg == pkg && r.name == decl.name.text);
             let Some(target) = declarations.program.target_by_name(&decl.target.text) else {
                 continue;
             };
-            if taken {
+            // The first rule of a name wins; `check_file` reports the others.
+            if !taken_names.insert((pkg, decl.name.text.as_str())) {
                 continue;
             }
             table.rules.push(RuleEntry {
@@ -244,6 +245,7 @@ pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFil
                 ordinal: ordinal as u32,
                 pkg,
                 name: decl.name.text.clone(),
+                full: format!("{}.{}", declarations.packages[pkg].name, decl.name.text),
                 target,
                 binding: decl.binding.as_ref().unwrap_or(&decl.target).text.clone(),
             });
@@ -298,49 +300,15 @@ pub fn check_file(
         })
         .collect();
     analysis.schema_cache = declarations.schema_cache.clone();
-    // Every rule of the set, by id: this file's are lowered in place, the
-    // others' names and targets are what waivers and tests resolve.
-    for (i, entry) in table.rules.iter().enumerate() {
-        let id = ir::RuleId(i as u32);
-        let package = &analysis.packages[entry.pkg];
-        analysis.program.rules.push(ir::Rule {
-            name: format!("{}.{}", package.name, entry.name),
-            target: entry.target,
-            severity: ir::Severity::Medium,
-            control: None,
-            enforce_warn: false,
-            tags: Vec::new(),
-            doc: None,
-            span: Span::default(),
-            item_span: Span::default(),
-            locals: 0,
-            lets: Vec::new(),
-            clauses: Vec::new(),
-        });
-        analysis.packages[entry.pkg]
-            .rules
-            .insert(entry.name.clone(), id);
-        analysis.rule_bindings.push(entry.binding.clone());
-    }
-    let lowered = analysis.lower_rules(table);
+    analysis.known_rules = &table.rules;
+    analysis.lower_rules(table);
     analysis.lower_waivers();
     analysis.check_tests();
-    let Analysis { mut program, .. } = analysis;
-    let rules = lowered
-        .into_iter()
-        .map(|id| {
-            let placeholder = ir::Rule {
-                lets: Vec::new(),
-                clauses: Vec::new(),
-                tags: Vec::new(),
-                ..program.rules[id.index()].clone()
-            };
-            (
-                id,
-                std::mem::replace(&mut program.rules[id.index()], placeholder),
-            )
-        })
-        .collect();
+    let Analysis {
+        mut program,
+        lowered_rules: rules,
+        ..
+    } = analysis;
     FileChecked {
         rules,
         waivers: program.waivers,
@@ -422,7 +390,7 @@ pub fn assemble(
         .enumerate()
         .map(|(i, rule)| {
             rule.unwrap_or_else(|| ir::Rule {
-                name: table.rules[i].name.clone(),
+                name: table.rules[i].full.clone(),
                 target: table.rules[i].target,
                 severity: ir::Severity::Medium,
                 control: None,
@@ -483,7 +451,8 @@ impl<'a> Analysis<'a> {
             type_decls: Vec::new(),
             fns: Vec::new(),
             schema_cache: FxHashMap::default(),
-            rule_bindings: Vec::new(),
+            known_rules: &[],
+            lowered_rules: Vec::new(),
         }
     }
 
@@ -513,7 +482,6 @@ impl<'a> Analysis<'a> {
                         name: name.clone(),
                         types: FxHashMap::default(),
                         fns: FxHashMap::default(),
-                        rules: FxHashMap::default(),
                     });
                     self.package_by_name.insert(name, self.packages.len() - 1);
                     self.packages.len() - 1
@@ -909,13 +877,12 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    /// Lowers the rules of the file being checked into their places (ids
-    /// from the table); returns those ids.
-    fn lower_rules(&mut self, table: &RuleTable) -> Vec<ir::RuleId> {
-        let mut lowered = Vec::new();
+    /// Lowers the rules of the file being checked, with their ids from the
+    /// table.
+    fn lower_rules(&mut self, table: &RuleTable) {
         let file_id = self.files[0].file;
         let Some(pkg) = self.file_package[0] else {
-            return lowered;
+            return;
         };
         let order = |file: FileId| table.files.iter().position(|f| *f == file);
         let here = order(file_id);
@@ -933,10 +900,9 @@ impl<'a> Analysis<'a> {
                 .iter()
                 .position(|r| r.file == file_id && r.ordinal == ordinal)
             {
-                let full = self.program.rules[i].name.clone();
+                let full = table.rules[i].full.clone();
                 let rule = self.lower_rule(0, item, decl, full, table.rules[i].target);
-                self.program.rules[i] = rule;
-                lowered.push(ir::RuleId(i as u32));
+                self.lowered_rules.push((ir::RuleId(i as u32), rule));
                 continue;
             }
             // Not in the table: a rule of this name came earlier in the set,
@@ -973,7 +939,6 @@ impl<'a> Analysis<'a> {
                 self.report(d);
             }
         }
-        lowered
     }
 
     fn lower_rule(
@@ -1174,14 +1139,10 @@ impl<'a> Analysis<'a> {
                             .with_help("every waiver expires and is accountable: give `until`, `reason` and `approved_by`"),
                     );
                 }
-                let rule_ref = &self.program.rules[rule.index()];
-                let target_ty = self.program.targets[rule_ref.target.index()].ty.clone();
+                let known = &self.known_rules[rule.index()];
+                let target_ty = self.program.targets[known.target.index()].ty.clone();
                 // The name the rule's input goes by, so the condition reads like the rule.
-                let binding = self
-                    .rule_bindings
-                    .get(rule.index())
-                    .cloned()
-                    .unwrap_or_else(|| "input".to_string());
+                let binding = known.binding.clone();
                 let mut checker = Checker::new(self, f, FrameKind::Waiver);
                 checker.bind_input(&binding, target_ty);
                 let condition = decl
@@ -1387,10 +1348,14 @@ impl<'a> Analysis<'a> {
         purpose: &str,
     ) -> Option<ir::RuleId> {
         let dotted = path.to_dotted();
-        let found = self.program.rule_by_name(&dotted).or_else(|| {
-            self.program
-                .rule_by_name(&format!("{}.{dotted}", self.packages[pkg].name))
-        });
+        let by_name = |full: &str| {
+            self.known_rules
+                .iter()
+                .position(|r| r.full == full)
+                .map(|i| ir::RuleId(i as u32))
+        };
+        let found =
+            by_name(&dotted).or_else(|| by_name(&format!("{}.{dotted}", self.packages[pkg].name)));
         if found.is_none() {
             let mut d = Diagnostic::new(
                 Code::E0109,
@@ -1398,7 +1363,7 @@ impl<'a> Analysis<'a> {
                 format!("no rule `{dotted}`{purpose}"),
             )
             .with_label("unknown rule");
-            let names = self.program.rules.iter().map(|r| r.name.as_str());
+            let names = self.known_rules.iter().map(|r| r.full.as_str());
             if let Some(s) = did_you_mean(&dotted, names) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             }
