@@ -388,3 +388,52 @@ async def test_create_a_test_for_a_rule(client: LanguageClient):
     # Applied, the set has no errors.
     found = await published(client, uri, lambda: change(client, uri, text + edit.new_text))
     assert [d for d in found if d.severity == T.DiagnosticSeverity.Error] == []
+
+
+async def test_hover_of_rules_and_builtins_keywords_a_missing_control_and_renaming_a_let(client: LanguageClient):
+    path = "rules/identity.warden"
+    original = (client.workspace_root / path).read_text()
+    # A rule without `@control`: W0002 and its fix.
+    text = original.replace('@severity(medium) @control("IAM-3")', "@severity(medium)", 1)
+    uri, _, found = await open_file(client, path, text)
+    assert [d.code for d in found] == ["W0002"], found
+    doc = T.TextDocumentIdentifier(uri=uri)
+
+    hover = await client.text_document_hover_async(
+        T.HoverParams(text_document=doc, position=position_of(text, "rule corporate_sso", "rule c"))
+    )
+    assert "rule corporate_sso on manifest" in hover.contents.value
+    assert "control IAM-1" in hover.contents.value
+    assert "corporate SSO" in hover.contents.value  # its `///` description
+
+    hover = await client.text_document_hover_async(
+        T.HoverParams(text_document=doc, position=position_of(text, "to_string(", "to_s"))
+    )
+    assert "to_string(x: any) -> string" in hover.contents.value
+
+    items = items_of(
+        await client.text_document_completion_async(
+            T.CompletionParams(text_document=doc, position=position_of(text, "deny when ", "deny when "))
+        )
+    )
+    labels = {i.label for i in items}
+    assert {"not", "all", "any", "count", "starts_with"} <= labels
+
+    at = position_of(text, "rule scim_provisioning", "rule s")
+    actions = await code_actions(client, uri, at)
+    add = next(a for a in actions if a.title == 'Add `@control("…")`')
+    assert add.edit.changes[uri][0].new_text == '@control("TODO")\n'
+
+    # A `let`: renamed in its rule only.
+    gateway_uri, gateway, _ = await open_file(client, "rules/gateway.warden")
+    rename = await client.text_document_rename_async(
+        T.RenameParams(
+            text_document=T.TextDocumentIdentifier(uri=gateway_uri),
+            position=position_of(gateway, "let app", "let a"),
+            new_name="entry",
+        )
+    )
+    edits = rename.changes[gateway_uri]
+    first_rule_end = gateway.count("\n", 0, gateway.index("\n}\n", gateway.index("let app")))
+    assert len(edits) >= 4 and all(e.range.start.line <= first_rule_end for e in edits)
+    assert list(rename.changes) == [gateway_uri]
