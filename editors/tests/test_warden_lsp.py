@@ -437,3 +437,54 @@ async def test_hover_of_rules_and_builtins_keywords_a_missing_control_and_renami
     first_rule_end = gateway.count("\n", 0, gateway.index("\n}\n", gateway.index("let app")))
     assert len(edits) >= 4 and all(e.range.start.line <= first_rule_end for e in edits)
     assert list(rename.changes) == [gateway_uri]
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[WARDEN, "lsp"],
+        # Each request waits 300 ms on its snapshot: time for an edit to land.
+        server_env={**os.environ, "WARDEN_LSP_TEST_REQUEST_DELAY_MS": "300"},
+    ),
+)
+async def slow_client(lsp_client: LanguageClient, workspace):
+    await lsp_client.initialize_session(
+        T.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[T.WorkspaceFolder(uri=workspace.as_uri(), name="policies")],
+        )
+    )
+    lsp_client.workspace_root = workspace
+    files = len(list(workspace.rglob("*.warden")))
+    for _ in range(1000):
+        if len(lsp_client.diagnostics) >= files:
+            break
+        await asyncio.sleep(0.01)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_an_edit_cancels_a_request_in_flight(slow_client: LanguageClient):
+    client = slow_client
+    uri, text, _ = await open_file(client, "rules/identity.warden")
+    hover = asyncio.ensure_future(
+        client.text_document_hover_async(
+            T.HoverParams(
+                text_document=T.TextDocumentIdentifier(uri=uri),
+                position=position_of(text, "auth?.sso", "a"),
+            )
+        )
+    )
+    await asyncio.sleep(0.1)
+    change(client, uri, text + "\n")
+    with pytest.raises(Exception) as cancelled:
+        await hover
+    assert getattr(cancelled.value, "code", None) == -32801, repr(cancelled.value)
+    # The server goes on, on the new text.
+    again = await client.text_document_hover_async(
+        T.HoverParams(
+            text_document=T.TextDocumentIdentifier(uri=uri),
+            position=position_of(text, "auth?.sso", "a"),
+        )
+    )
+    assert "auth: Auth?" in again.contents.value

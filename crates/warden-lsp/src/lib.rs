@@ -16,6 +16,11 @@ use warden_ide::{AnalysisHost, Cancelled, CompletionKind, Highlight, LensKind, S
 const RUN_TEST: &str = "warden.lsp.runTest";
 const EVALUATE: &str = "warden.lsp.evaluate";
 
+/// For tests of cancellation only: every request waits this many
+/// milliseconds on its snapshot before it reads it, so an edit can arrive
+/// while it is in flight.
+const REQUEST_DELAY_VAR: &str = "WARDEN_LSP_TEST_REQUEST_DELAY_MS";
+
 /// Serves the language server on standard input and output until `exit`.
 /// `code_docs` holds `(code, markdown)`: the explanation of every diagnostic
 /// code, linked from each diagnostic.
@@ -27,6 +32,10 @@ pub async fn run_stdio(code_docs: &'static [(&'static str, &'static str)]) {
         code_docs,
         docs_dir: Mutex::default(),
         lens_refresh: Mutex::default(),
+        request_delay: std::env::var(REQUEST_DELAY_VAR)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map(std::time::Duration::from_millis),
     });
     Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
         .serve(service)
@@ -139,6 +148,8 @@ struct Backend {
     docs_dir: Mutex<Option<PathBuf>>,
     /// Whether the client accepts `workspace/codeLens/refresh`.
     lens_refresh: Mutex<bool>,
+    /// See [`REQUEST_DELAY_VAR`].
+    request_delay: Option<std::time::Duration>,
 }
 
 /// Code lens titles after a run: by full test name, and by target.
@@ -170,9 +181,15 @@ impl Backend {
         handler: impl FnOnce(&State) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let snapshot = self.state().clone();
-        tokio::task::spawn_blocking(move || answer(&snapshot, handler))
-            .await
-            .unwrap_or_else(|_| Err(tower_lsp_server::jsonrpc::Error::internal_error()))
+        let delay = self.request_delay;
+        tokio::task::spawn_blocking(move || {
+            if let Some(delay) = delay {
+                std::thread::sleep(delay);
+            }
+            answer(&snapshot, handler)
+        })
+        .await
+        .unwrap_or_else(|_| Err(tower_lsp_server::jsonrpc::Error::internal_error()))
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
