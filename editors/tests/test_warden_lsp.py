@@ -29,9 +29,15 @@ def workspace(tmp_path):
     params=["visual-studio-code", "neovim"],
 )
 async def client(request, lsp_client: LanguageClient, workspace):
+    await start_session(lsp_client, workspace, request.param)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def start_session(lsp_client: LanguageClient, workspace, profile: str):
     await lsp_client.initialize_session(
         T.InitializeParams(
-            capabilities=client_capabilities(request.param),
+            capabilities=client_capabilities(profile),
             root_uri=workspace.as_uri(),
             workspace_folders=[T.WorkspaceFolder(uri=workspace.as_uri(), name="policies")],
         )
@@ -40,14 +46,12 @@ async def client(request, lsp_client: LanguageClient, workspace):
     # The server publishes every file's diagnostics once initialized: let
     # that finish, so a test's own edits are not answered by it.
     files = len(list(workspace.rglob("*.warden")))
-    for _ in range(500):
+    for _ in range(1000):
         if len(lsp_client.diagnostics) >= files:
             break
         await asyncio.sleep(0.01)
     else:
         raise AssertionError("the initial diagnostics never came")
-    yield
-    await lsp_client.shutdown_session()
 
 
 def position_of(text: str, needle: str, after: str = "") -> T.Position:
@@ -447,19 +451,7 @@ async def test_hover_of_rules_and_builtins_keywords_a_missing_control_and_renami
     ),
 )
 async def slow_client(lsp_client: LanguageClient, workspace):
-    await lsp_client.initialize_session(
-        T.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
-            root_uri=workspace.as_uri(),
-            workspace_folders=[T.WorkspaceFolder(uri=workspace.as_uri(), name="policies")],
-        )
-    )
-    lsp_client.workspace_root = workspace
-    files = len(list(workspace.rglob("*.warden")))
-    for _ in range(1000):
-        if len(lsp_client.diagnostics) >= files:
-            break
-        await asyncio.sleep(0.01)
+    await start_session(lsp_client, workspace, "visual-studio-code")
     yield
     await lsp_client.shutdown_session()
 
