@@ -203,9 +203,8 @@ pub fn compile(db: &dyn salsa::Database, set: PolicySet) -> Compiled {
         .iter()
         .map(|&file| check_file(db, set, file))
         .collect();
-    let (program, mut semantic) =
-        warden_sema::assemble(declared, rule_table(db, set), &inputs, &checked);
-    semantic.extend(declared.diagnostics.iter().cloned());
+    let program = warden_sema::assemble(declared, rule_table(db, set), &inputs, &checked);
+    let mut semantic = declared.diagnostics.clone();
     for file in &checked {
         semantic.extend(file.diagnostics.iter().cloned());
     }

@@ -90,3 +90,58 @@ fn duplicates_across_files_are_reported_where_they_repeat() {
     assert_eq!(program.waivers[0].reason, "known");
     assert_eq!(program.target(program.rules[0].target).rules.len(), 1);
 }
+
+/// As when the set was checked as a whole: a repeated test or waiver is
+/// reported once, as a repeat, whatever else is wrong with it; a waiver
+/// whose rule does not exist holds no name.
+#[test]
+fn a_repeat_is_only_a_repeat_and_a_broken_waiver_holds_no_name() {
+    let a =
+        format!("{A}waiver ghost for nothing until 2030-01-01 reason \"x\" approved_by \"sec\"\n");
+    let b = r#"package p
+test t {
+  given manifest = { nmae: 1 }
+  expect deny nowhere
+}
+waiver w for nowhere reason "no until either"
+waiver ghost for r until 2030-01-01 reason "real" approved_by "sec"
+"#;
+    let db = warden_db::Database::default();
+    let fa = db.add_file("a.warden", a.as_str());
+    let fb = db.add_file("b.warden", b);
+    let set = warden_db::PolicySet::new(&db, vec![fa, fb], Arc::default());
+    let compiled = warden_db::compile(&db, set);
+    let found: Vec<(String, &str, String)> = compiled
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let (file, text) = if d.primary.span.file == fb.id(&db) {
+                ("b", b)
+            } else {
+                ("a", a.as_str())
+            };
+            (
+                d.code.to_string(),
+                file,
+                text[d.primary.span.range.start as usize..d.primary.span.range.end as usize]
+                    .to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, &str, String)> = [
+        ("E0109", "a", "nothing"),
+        ("E0103", "b", "t"),
+        ("E0103", "b", "w"),
+    ]
+    .iter()
+    .map(|(c, f, t)| (c.to_string(), *f, t.to_string()))
+    .collect();
+    assert_eq!(found, expected, "{:#?}", compiled.diagnostics);
+    let waivers: Vec<&str> = compiled
+        .program
+        .waivers
+        .iter()
+        .map(|w| w.name.as_str())
+        .collect();
+    assert_eq!(waivers, ["p.w", "p.ghost"]);
+}

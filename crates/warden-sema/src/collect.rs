@@ -4,8 +4,8 @@
 use crate::check::{Checker, FrameKind};
 use crate::{SchemaLoader, SourceInput};
 use rustc_hash::FxHashMap;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use warden_diagnostics::{Code, Diagnostic, FileId, LineIndex, Span, TextRange, did_you_mean};
 use warden_ir as ir;
@@ -71,6 +71,8 @@ pub(crate) struct Analysis<'a> {
     /// While a file is checked: every rule of the set, by id, which its
     /// waivers and tests may name.
     known_rules: &'a [RuleEntry],
+    /// While a file is checked: the set's rules, tests and waivers.
+    names: Option<&'a RuleTable>,
     /// The file's own rules, lowered, by id.
     lowered_rules: Vec<(ir::RuleId, ir::Rule)>,
 }
@@ -95,7 +97,8 @@ pub struct Declarations {
     schema_cache: FxHashMap<String, Ty>,
     /// What analysing the declarations reported.
     pub diagnostics: Vec<Diagnostic>,
-    fingerprint: u64,
+    /// SHA-256 of the value's `Debug` text, which shows every field.
+    fingerprint: [u8; 32],
 }
 
 /// A function as files checked later see it: its body is already checked.
@@ -120,11 +123,50 @@ impl Eq for Declarations {}
 /// rules declared in a package, under a declared target, first of their
 /// name; a rule's id is its index. Holds no positions, so editing a rule's
 /// body leaves it equal.
+///
+/// It also lists the tests and waivers that keep their names (the first
+/// of each name; for a waiver, the first whose rule exists), so a file
+/// knows which of its own repeat a name declared in an earlier file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RuleTable {
     rules: Vec<RuleEntry>,
+    tests: Vec<NamedEntry>,
+    waivers: Vec<NamedEntry>,
     /// The files in set order.
     files: Vec<FileId>,
+}
+
+/// A test or waiver that holds its full name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NamedEntry {
+    file: FileId,
+    /// Its place among the file's declarations of its kind.
+    ordinal: u32,
+    full: String,
+}
+
+impl RuleTable {
+    fn order(&self, file: FileId) -> Option<usize> {
+        self.files.iter().position(|f| *f == file)
+    }
+
+    /// Whether `full` is held by an entry declared before the one at
+    /// (`file`, `ordinal`).
+    fn taken_before(&self, entries: &[NamedEntry], full: &str, file: FileId, ordinal: u32) -> bool {
+        let here = (self.order(file), ordinal);
+        entries
+            .iter()
+            .any(|e| e.full == full && (self.order(e.file), e.ordinal) < here)
+    }
+
+    /// The rule a waiver or test in package `package` names as `dotted`.
+    fn resolve(&self, package: &str, dotted: &str) -> Option<usize> {
+        let relative = format!("{package}.{dotted}");
+        self.rules
+            .iter()
+            .position(|r| r.full == dotted)
+            .or_else(|| self.rules.iter().position(|r| r.full == relative))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,12 +250,12 @@ pub fn declare(files: &[SourceInput<'_>], schemas: &dyn SchemaLoader) -> Declara
             .collect(),
         schema_cache,
         diagnostics,
-        fingerprint: 0,
+        fingerprint: [0; 32],
     };
-    // Equal output, equal fingerprint: the checks of other files stay valid.
-    let mut hasher = rustc_hash::FxHasher::default();
-    format!("{declarations:?}").hash(&mut hasher);
-    declarations.fingerprint = hasher.finish();
+    // Equal output, equal fingerprint: the checks of other files stay
+    // valid. A collision-resistant hash, because a false "equal" would keep
+    // checks made against other types.
+    declarations.fingerprint = Sha256::digest(format!("{declarations:?}")).into();
     declarations
 }
 
@@ -221,6 +263,8 @@ pub fn declare(files: &[SourceInput<'_>], schemas: &dyn SchemaLoader) -> Declara
 pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFile)]) -> RuleTable {
     let mut table = RuleTable {
         rules: Vec::new(),
+        tests: Vec::new(),
+        waivers: Vec::new(),
         files: files.iter().map(|(id, _)| *id).collect(),
     };
     let mut taken_names: rustc_hash::FxHashSet<(usize, &str)> = Default::default();
@@ -249,6 +293,44 @@ pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFil
                 target,
                 binding: decl.binding.as_ref().unwrap_or(&decl.target).text.clone(),
             });
+        }
+    }
+    // Tests and waivers, once every rule is known (a waiver whose rule does
+    // not exist holds no name).
+    for (file, tree) in files {
+        let Some(&pkg) = declarations.file_package.get(file) else {
+            continue;
+        };
+        let package = &declarations.packages[pkg].name;
+        let tests = tree.items.iter().filter_map(|item| match &item.kind {
+            ast::ItemKind::Test(decl) => Some(decl),
+            _ => None,
+        });
+        for (ordinal, decl) in tests.enumerate() {
+            let full = format!("{package}.{}", decl.name.text);
+            if !table.tests.iter().any(|t| t.full == full) {
+                table.tests.push(NamedEntry {
+                    file: *file,
+                    ordinal: ordinal as u32,
+                    full,
+                });
+            }
+        }
+        let waivers = tree.items.iter().filter_map(|item| match &item.kind {
+            ast::ItemKind::Waiver(decl) => Some(decl),
+            _ => None,
+        });
+        for (ordinal, decl) in waivers.enumerate() {
+            let full = format!("{package}.{}", decl.name.text);
+            if !table.waivers.iter().any(|w| w.full == full)
+                && table.resolve(package, &decl.rule.to_dotted()).is_some()
+            {
+                table.waivers.push(NamedEntry {
+                    file: *file,
+                    ordinal: ordinal as u32,
+                    full,
+                });
+            }
         }
     }
     table
@@ -301,6 +383,7 @@ pub fn check_file(
         .collect();
     analysis.schema_cache = declarations.schema_cache.clone();
     analysis.known_rules = &table.rules;
+    analysis.names = Some(table);
     analysis.lower_rules(table);
     analysis.lower_waivers();
     analysis.check_tests();
@@ -327,15 +410,14 @@ pub fn check_file(
 
 /// Puts a set's declarations and checked files together into one program
 /// (files in set order, as `files` gives them): the rules by id, the
-/// waivers and tests with duplicates across files reported, every type a
-/// file made renumbered into one table, then the clause indexes.
+/// waivers and tests in file order, every type a file made renumbered into
+/// one table, then the clause indexes. Reports nothing: each check did.
 pub fn assemble(
     declarations: &Declarations,
     table: &RuleTable,
     files: &[SourceInput<'_>],
     checked: &[&FileChecked],
-) -> (Program, Vec<Diagnostic>) {
-    let mut diagnostics = Vec::new();
+) -> Program {
     let mut program = declarations.program.clone();
     for input in files {
         program.files.push(ir::SourceInfo {
@@ -360,28 +442,15 @@ pub fn assemble(
             remap.rule(&mut rule);
             rules[id.index()] = Some(rule);
         }
+        // A repeated name was reported, and left out, by the file's check.
         for waiver in &file.waivers {
-            if program.waivers.iter().any(|w| w.name == waiver.name) {
-                diagnostics.push(defined_twice(waiver.span, "waiver", short(&waiver.name)));
-                continue;
-            }
             let mut waiver = waiver.clone();
             if let Some(condition) = &mut waiver.condition {
                 remap.expr(condition);
             }
             program.waivers.push(waiver);
         }
-        for test in &file.tests {
-            if program.tests.iter().any(|t| t.name == test.name) {
-                diagnostics.push(Diagnostic::new(
-                    Code::E0103,
-                    test.span,
-                    format!("a test named `{}` is already defined", short(&test.name)),
-                ));
-                continue;
-            }
-            program.tests.push(test.clone());
-        }
+        program.tests.extend(file.tests.iter().cloned());
     }
     // Every rule of the table belongs to a file that was checked; a missing
     // one would be a bug, and an empty rule decides nothing.
@@ -414,12 +483,7 @@ pub fn assemble(
         let index = crate::index::build_index(&program, ir::TargetId(t as u32));
         program.targets[t].index = index;
     }
-    (program, diagnostics)
-}
-
-/// The last segment of a dotted name.
-fn short(name: &str) -> &str {
-    name.rsplit('.').next().unwrap_or(name)
+    program
 }
 
 /// E0103 for a second declaration of a name.
@@ -452,6 +516,7 @@ impl<'a> Analysis<'a> {
             fns: Vec::new(),
             schema_cache: FxHashMap::default(),
             known_rules: &[],
+            names: None,
             lowered_rules: Vec::new(),
         }
     }
@@ -1064,12 +1129,20 @@ impl<'a> Analysis<'a> {
             let Some(pkg) = self.file_package[f] else {
                 continue;
             };
-            for item in self.items(f) {
-                let ast::ItemKind::Waiver(decl) = &item.kind else {
-                    continue;
-                };
+            let waivers: Vec<&'a ast::WaiverDecl> = self
+                .items(f)
+                .filter_map(|item| match &item.kind {
+                    ast::ItemKind::Waiver(decl) => Some(decl),
+                    _ => None,
+                })
+                .collect();
+            for (ordinal, decl) in waivers.into_iter().enumerate() {
                 let full_name = format!("{}.{}", self.packages[pkg].name, decl.name.text);
-                if self.program.waivers.iter().any(|w| w.name == full_name) {
+                // A name an earlier waiver holds, in this file or before it.
+                let repeated = self.names.is_some_and(|t| {
+                    t.taken_before(&t.waivers, &full_name, self.files[f].file, ordinal as u32)
+                });
+                if repeated {
                     self.check_unique(f, &decl.name, true, "waiver");
                     continue;
                 }
@@ -1171,12 +1244,20 @@ impl<'a> Analysis<'a> {
             let Some(pkg) = self.file_package[f] else {
                 continue;
             };
-            for item in self.items(f) {
-                let ast::ItemKind::Test(decl) = &item.kind else {
-                    continue;
-                };
+            let tests: Vec<&'a ast::TestDecl> = self
+                .items(f)
+                .filter_map(|item| match &item.kind {
+                    ast::ItemKind::Test(decl) => Some(decl),
+                    _ => None,
+                })
+                .collect();
+            for (ordinal, decl) in tests.into_iter().enumerate() {
                 let name = format!("{}.{}", self.packages[pkg].name, decl.name.text);
-                if self.program.tests.iter().any(|t| t.name == name) {
+                // A name an earlier test holds, in this file or before it.
+                let repeated = self.names.is_some_and(|t| {
+                    t.taken_before(&t.tests, &name, self.files[f].file, ordinal as u32)
+                });
+                if repeated {
                     self.report(Diagnostic::new(
                         Code::E0103,
                         self.span(f, decl.name.range),

@@ -66,13 +66,13 @@ pub fn analyze(
         .iter()
         .map(|file| check_file(&declarations, &table, file, schemas))
         .collect();
-    let (program, mut diagnostics) = assemble(
+    let program = assemble(
         &declarations,
         &table,
         files,
         &checked.iter().collect::<Vec<_>>(),
     );
-    diagnostics.extend(declarations.diagnostics.iter().cloned());
+    let mut diagnostics = declarations.diagnostics.clone();
     for file in &checked {
         diagnostics.extend(file.diagnostics.iter().cloned());
     }
