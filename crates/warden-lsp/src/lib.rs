@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
@@ -30,8 +30,8 @@ pub async fn run_stdio(code_docs: &'static [(&'static str, &'static str)]) {
         state: Mutex::new(State::default()),
         results: Mutex::default(),
         code_docs,
-        docs_dir: Mutex::default(),
-        lens_refresh: Mutex::default(),
+        docs_dir: OnceLock::new(),
+        lens_refresh: OnceLock::new(),
         request_delay: std::env::var(REQUEST_DELAY_VAR)
             .ok()
             .and_then(|ms| ms.parse().ok())
@@ -145,9 +145,9 @@ struct Backend {
     results: Mutex<LensResults>,
     code_docs: &'static [(&'static str, &'static str)],
     /// Where the code explanations were written, for diagnostic links.
-    docs_dir: Mutex<Option<PathBuf>>,
+    docs_dir: OnceLock<Option<PathBuf>>,
     /// Whether the client accepts `workspace/codeLens/refresh`.
-    lens_refresh: Mutex<bool>,
+    lens_refresh: OnceLock<bool>,
     /// See [`REQUEST_DELAY_VAR`].
     request_delay: Option<std::time::Duration>,
 }
@@ -201,7 +201,7 @@ impl Backend {
 
     /// Asks the client to fetch code lenses again (their titles changed).
     async fn refresh_lenses(&self) {
-        if *self.lens_refresh.lock().unwrap_or_else(|p| p.into_inner()) {
+        if self.lens_refresh.get() == Some(&true) {
             let _ = self.client.code_lens_refresh().await;
         }
     }
@@ -351,7 +351,7 @@ impl Backend {
 
     /// Publishes every file's diagnostics (an empty list clears a file).
     async fn publish(&self) {
-        let docs = self.docs_dir.lock().map(|d| d.clone()).unwrap_or_default();
+        let docs = self.docs_dir.get().cloned().flatten();
         let batches = self
             .guarded(move |state| {
                 Ok(state
@@ -509,13 +509,16 @@ impl LanguageServer for Backend {
                 .unwrap_or(false);
             state.load_workspace();
         }
-        *self.lens_refresh.lock().unwrap_or_else(|p| p.into_inner()) = client
-            .workspace
-            .as_ref()
-            .and_then(|w| w.code_lens.as_ref())
-            .and_then(|c| c.refresh_support)
-            .unwrap_or(false);
-        *self.docs_dir.lock().unwrap_or_else(|p| p.into_inner()) = write_code_docs(self.code_docs);
+        let _ = self.lens_refresh.set(
+            client
+                .workspace
+                .as_ref()
+                .and_then(|w| w.code_lens.as_ref())
+                .and_then(|c| c.refresh_support)
+                .unwrap_or(false),
+        );
+        // Set once, at the one `initialize` a session has.
+        let _ = self.docs_dir.set(write_code_docs(self.code_docs));
         Ok(InitializeResult {
             server_info: Some(ServerInfo {
                 name: "warden".into(),

@@ -68,9 +68,6 @@ pub(crate) struct Analysis<'a> {
     pub fns: Vec<FnInfo<'a>>,
     /// Record types made from a JSON Schema file, by path.
     pub schema_cache: FxHashMap<String, Ty>,
-    /// While a file is checked: every rule of the set, by id, which its
-    /// waivers and tests may name.
-    known_rules: &'a [RuleEntry],
     /// While a file is checked: the set's rules, tests and waivers.
     names: Option<&'a RuleTable>,
     /// The file's own rules, lowered, by id.
@@ -382,7 +379,6 @@ pub fn check_file(
         })
         .collect();
     analysis.schema_cache = declarations.schema_cache.clone();
-    analysis.known_rules = &table.rules;
     analysis.names = Some(table);
     analysis.lower_rules(table);
     analysis.lower_waivers();
@@ -515,10 +511,14 @@ impl<'a> Analysis<'a> {
             type_decls: Vec::new(),
             fns: Vec::new(),
             schema_cache: FxHashMap::default(),
-            known_rules: &[],
             names: None,
             lowered_rules: Vec::new(),
         }
+    }
+
+    /// Every rule of the set, by id, which the file being checked may name.
+    fn known_rules(&self) -> &'a [RuleEntry] {
+        self.names.map_or(&[], |t| &t.rules)
     }
 
     pub fn span(&self, file: usize, range: TextRange) -> Span {
@@ -1212,7 +1212,7 @@ impl<'a> Analysis<'a> {
                             .with_help("every waiver expires and is accountable: give `until`, `reason` and `approved_by`"),
                     );
                 }
-                let known = &self.known_rules[rule.index()];
+                let known = &self.known_rules()[rule.index()];
                 let target_ty = self.program.targets[known.target.index()].ty.clone();
                 // The name the rule's input goes by, so the condition reads like the rule.
                 let binding = known.binding.clone();
@@ -1430,7 +1430,7 @@ impl<'a> Analysis<'a> {
     ) -> Option<ir::RuleId> {
         let dotted = path.to_dotted();
         let by_name = |full: &str| {
-            self.known_rules
+            self.known_rules()
                 .iter()
                 .position(|r| r.full == full)
                 .map(|i| ir::RuleId(i as u32))
@@ -1444,7 +1444,7 @@ impl<'a> Analysis<'a> {
                 format!("no rule `{dotted}`{purpose}"),
             )
             .with_label("unknown rule");
-            let names = self.known_rules.iter().map(|r| r.full.as_str());
+            let names = self.known_rules().iter().map(|r| r.full.as_str());
             if let Some(s) = did_you_mean(&dotted, names) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             }
