@@ -501,3 +501,41 @@ fn lenses_run_tests_evaluate_fixtures_and_stub_a_test() {
         .unwrap();
     assert_eq!(run.tests.len(), 1);
 }
+
+/// No editor query panics, wherever the cursor is: every character
+/// boundary of a checklist file, and of a broken file with non-ASCII text.
+#[test]
+fn no_query_panics_at_any_position() {
+    let mut host = checklist();
+    let broken = "package ünï\nimport microapps.schema\n/// Résumé ✓\nrule r on manifest as app {\n  deny when app.spec.auth?.sso == \"é{app.metadata.\n  warn for e in app.spec.endpoints ?? [] when count(e.\n  message \"{to_string(\n";
+    host.set_file("broken.warden", broken);
+    for path in [
+        "rules/identity.warden",
+        "broken.warden",
+        "tests/identity.warden",
+    ] {
+        let text = host.text(path).unwrap();
+        let boundaries: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+            .collect();
+        for (n, &at) in boundaries.iter().enumerate() {
+            host.hover(path, at);
+            host.completions(path, at);
+            host.definition(path, at);
+            host.signature_help(path, at);
+            host.test_stub(path, at);
+            if n % 41 == 0 {
+                host.references(path, at);
+                let _ = host.rename(path, at, "renamed");
+                host.fixes(path, warden_diagnostics::TextRange::new(at, at));
+            }
+        }
+        host.highlights(path);
+        host.folds(path);
+        host.lenses(path);
+        host.symbols(path);
+        host.format(path);
+    }
+}
