@@ -34,18 +34,25 @@ async def client(request, lsp_client: LanguageClient, workspace):
     await lsp_client.shutdown_session()
 
 
-async def start_session(lsp_client: LanguageClient, workspace, profile: str):
+async def start_session(lsp_client: LanguageClient, workspace, profile: str, options=None, root=None, skipped=0):
+    # The server registers file watchers with clients that can take them.
+    @lsp_client.feature(T.CLIENT_REGISTER_CAPABILITY)
+    def register(params):
+        lsp_client.registrations = params.registrations
+
+    root = root or workspace
     await lsp_client.initialize_session(
         T.InitializeParams(
             capabilities=client_capabilities(profile),
-            root_uri=workspace.as_uri(),
-            workspace_folders=[T.WorkspaceFolder(uri=workspace.as_uri(), name="policies")],
+            root_uri=root.as_uri(),
+            workspace_folders=[T.WorkspaceFolder(uri=root.as_uri(), name="policies")],
+            initialization_options=options,
         )
     )
     lsp_client.workspace_root = workspace
     # The server publishes every file's diagnostics once initialized: let
     # that finish, so a test's own edits are not answered by it.
-    files = len(list(workspace.rglob("*.warden")))
+    files = len(list(workspace.rglob("*.warden"))) - skipped
     for _ in range(1000):
         if len(lsp_client.diagnostics) >= files:
             break
@@ -381,6 +388,11 @@ async def test_code_lenses_run_a_test_and_evaluate_a_fixture(client: LanguageCli
     title = lenses[0].command.title
     assert title.startswith("Evaluate against fixture… · deny · ") and "IAM-1-local-accounts.yaml" in title, title
 
+    # An edit makes the outcomes stale: the lenses go back to their actions.
+    await published(client, rules_uri, lambda: change(client, rules_uri, (client.workspace_root / "rules/identity.warden").read_text() + "\n"))
+    lenses = await client.text_document_code_lens_async(T.CodeLensParams(text_document=rules))
+    assert lenses[0].command.title == "Evaluate against fixture…"
+
 
 async def test_create_a_test_for_a_rule(client: LanguageClient):
     uri, text, _ = await open_file(client, "rules/identity.warden")
@@ -480,3 +492,89 @@ async def test_an_edit_cancels_a_request_in_flight(slow_client: LanguageClient):
         )
     )
     assert "auth: Auth?" in again.contents.value
+
+
+
+async def test_a_closed_unsaved_file_leaves_no_diagnostics_behind(client: LanguageClient):
+    uri, _, found = await open_file(client, "scratch/new.warden", "package scratch\nrule r on nowhere {\n}\n")
+    assert found, "the unsaved file has errors"
+    cleared = await published(
+        client,
+        uri,
+        lambda: client.text_document_did_close(
+            T.DidCloseTextDocumentParams(text_document=T.TextDocumentIdentifier(uri=uri))
+        ),
+    )
+    assert cleared == []
+
+
+async def test_files_changed_outside_the_editor_are_read_again(client: LanguageClient):
+    if client.capabilities.workspace.did_change_watched_files is None or not client.capabilities.workspace.did_change_watched_files.dynamic_registration:
+        pytest.skip("this client does not watch files for servers")
+    for _ in range(200):
+        if getattr(client, "registrations", None):
+            break
+        await asyncio.sleep(0.01)
+    watched = [w["globPattern"] for r in client.registrations for w in r.register_options["watchers"]]
+    assert watched == ["**/*.warden", "**/*.json"]
+    # A file written by another program (a branch switch), then announced.
+    path = client.workspace_root / "rules" / "extra.warden"
+    path.write_text("package microapps.extra\nimport microapps.schema\n@control(\"X-1\")\nrule r on manifest as app {\n  deny when app.spec.auth?.scmi\n}\n")
+    found = await published(
+        client,
+        path.as_uri(),
+        lambda: client.workspace_did_change_watched_files(
+            T.DidChangeWatchedFilesParams(changes=[T.FileEvent(uri=path.as_uri(), type=T.FileChangeType.Created)])
+        ),
+    )
+    assert [d.code for d in found] == ["E0102"]
+    path.unlink()
+    gone = await published(
+        client,
+        path.as_uri(),
+        lambda: client.workspace_did_change_watched_files(
+            T.DidChangeWatchedFilesParams(changes=[T.FileEvent(uri=path.as_uri(), type=T.FileChangeType.Deleted)])
+        ),
+    )
+    assert gone == []
+
+
+async def test_a_quote_the_editor_closed_is_replaced_with_the_member(client: LanguageClient):
+    path = "rules/identity.warden"
+    original = (client.workspace_root / path).read_text()
+    text = original.replace('app.spec.auth?.mfa != "required"', 'app.spec.auth?.sso == ""', 1)
+    uri, _, _ = await open_file(client, path, text)
+    at = position_of(text, 'app.spec.auth?.sso == ""', 'app.spec.auth?.sso == "')
+    items = items_of(
+        await client.text_document_completion_async(
+            T.CompletionParams(text_document=T.TextDocumentIdentifier(uri=uri), position=at)
+        )
+    )
+    oidc = next(i for i in items if i.label == '"oidc"')
+    assert oidc.text_edit.range.start.character == at.character - 1
+    assert oidc.text_edit.range.end.character == at.character + 1
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[WARDEN, "lsp"]))
+async def repository_client(lsp_client: LanguageClient, tmp_path):
+    """A repository whose policies are in `policies/`, beside other files:
+    one unreadable policy inside, a broken one outside."""
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "stdlib-policies", policies)
+    (policies / "rules" / "latin1.warden").write_bytes(b"package caf\xe9\n")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "draft.warden").write_text("package draft\nrule broken on nowhere {\n")
+    lsp_client.workspace_root = policies
+    await start_session(lsp_client, policies, "visual-studio-code", options={"policy": "policies"}, root=tmp_path, skipped=1)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_the_policy_folder_option_and_an_unreadable_file(repository_client: LanguageClient):
+    client = repository_client
+    published_paths = {pathlib.Path(u.removeprefix("file://")) for u in client.diagnostics}
+    policies = client.workspace_root
+    assert published_paths and all(policies in p.parents for p in published_paths), published_paths
+    assert all(list(d) == [] for d in client.diagnostics.values()), "the checklist alone is clean"
+    warnings = [m.message for m in client.messages if m.type == T.MessageType.Warning]
+    assert any("latin1.warden" in w for w in warnings), warnings

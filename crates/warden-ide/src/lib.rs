@@ -9,7 +9,7 @@ mod run;
 mod tokens;
 
 pub use names::{Completion, CompletionKind, Symbol, SymbolKind};
-pub use run::{Lens, LensKind};
+pub use run::{Lens, LensKind, evaluate, run_tests};
 pub use tokens::Highlight;
 pub use warden_db::Cancelled;
 

@@ -61,6 +61,9 @@ pub struct Completion {
     /// Where the text the completion replaces starts, when it is more than
     /// the word at the cursor (a dotted rule name, a quoted literal).
     pub replace_from: Option<usize>,
+    /// Where it ends, when past the cursor (the closing quote an editor
+    /// typed with the opening one).
+    pub replace_to: Option<usize>,
 }
 
 impl Completion {
@@ -72,6 +75,7 @@ impl Completion {
             documentation: None,
             snippet: None,
             replace_from: None,
+            replace_to: None,
         }
     }
 }
@@ -233,17 +237,55 @@ fn field_decl<'a>(
     None
 }
 
-/// A declaration by name, anywhere in the set.
+/// The declaration `word` (at `start` of `path`) names. A qualified name
+/// (`lib.name`, `microapps.identity.sso`) looks in the package its prefix
+/// names, through the file's imports; a bare one in the file's own package,
+/// then its imports, then anywhere (packages may reuse short names).
 fn declaration<'a>(
     cx: &Context<'a>,
-    name: &str,
+    path: &str,
+    text: &str,
+    start: usize,
+    word: &str,
 ) -> Option<(&'a str, &'a ast::Item, &'a ast::Name)> {
-    cx.files.iter().find_map(|(path, file)| {
-        file.items.iter().find_map(|item| {
-            let (declared, _) = declared_name(&item.kind)?;
-            (declared.text == name).then_some((*path, item, declared))
+    let here = cx.files.get(path);
+    let package_of = |file: &ast::SourceFile| file.package.as_ref().map(|p| p.path.to_dotted());
+    let imported = |alias: &str| -> Option<String> {
+        here?.imports.iter().find_map(|import| {
+            let name = import
+                .alias
+                .as_ref()
+                .map(|a| a.text.clone())
+                .or_else(|| import.path.segments.last().map(|s| s.text.clone()))?;
+            (name == alias).then(|| import.path.to_dotted())
         })
-    })
+    };
+    let in_package = |package: Option<&str>| {
+        cx.files.iter().find_map(|(file_path, file)| {
+            if package.is_some() && package_of(file).as_deref() != package {
+                return None;
+            }
+            file.items.iter().find_map(|item| {
+                let (declared, _) = declared_name(&item.kind)?;
+                (declared.text == word).then_some((*file_path, item, declared))
+            })
+        })
+    };
+    if start > 0 && text[..start].ends_with('.') {
+        let prefix = chain_before(text, start - 1).join(".");
+        let package = imported(&prefix).unwrap_or(prefix);
+        if let Some(found) = in_package(Some(&package)) {
+            return Some(found);
+        }
+    }
+    let own = here.and_then(|f| package_of(f));
+    let imports: Vec<String> = here
+        .map(|f| f.imports.iter().map(|i| i.path.to_dotted()).collect())
+        .unwrap_or_default();
+    own.iter()
+        .chain(&imports)
+        .find_map(|package| in_package(Some(package)))
+        .or_else(|| in_package(None))
 }
 
 /// The type and doc of the field `word` that starts at `start`, after a dot.
@@ -290,7 +332,13 @@ pub fn hover(
     {
         return Some((format!("```warden\n{}\n```", builtin.doc()), range));
     }
-    if let Some((_, item, _)) = declaration(cx, word) {
+    if let Some((declared_in, item, _)) = declaration(cx, path, text, start, word) {
+        let package = cx
+            .files
+            .get(declared_in)
+            .and_then(|f| f.package.as_ref())
+            .map(|p| p.path.to_dotted())
+            .unwrap_or_default();
         let mut out = String::new();
         match &item.kind {
             ItemKind::Rule(rule) => {
@@ -298,11 +346,8 @@ pub fn hover(
                     "```warden\nrule {} on {}\n```",
                     rule.name.text, rule.target.text
                 ));
-                let full = cx
-                    .program
-                    .rules
-                    .iter()
-                    .find(|r| r.name.ends_with(&format!(".{word}")));
+                let full_name = format!("{package}.{word}");
+                let full = cx.program.rules.iter().find(|r| r.name == full_name);
                 if let Some(rule) = full {
                     out.push_str(&format!(
                         "\n\n`{}` · severity {}{}",
@@ -420,6 +465,9 @@ fn contextual(cx: &Context<'_>, path: &str, text: &str, offset: usize) -> Option
             return None;
         };
         let from = line_start + found.get(2)?.start();
+        // `sso == "|"`: the closing quote is replaced too.
+        let to = (text[from..].starts_with('"') && text[offset..].starts_with('"'))
+            .then_some(offset + 1);
         return Some(
             cx.program
                 .types
@@ -429,6 +477,7 @@ fn contextual(cx: &Context<'_>, path: &str, text: &str, offset: usize) -> Option
                 .map(|member| Completion {
                     detail: Some(cx.program.types.display(&ty)),
                     replace_from: Some(from),
+                    replace_to: to,
                     ..Completion::new(format!("\"{member}\""), CompletionKind::EnumMember)
                 })
                 .collect(),
@@ -577,7 +626,7 @@ pub fn definition(
         return Some((path.to_string(), binding));
     }
     // A declaration, by name (`microapps.identity.corporate_sso` too).
-    let (file, _, name) = declaration(cx, word)?;
+    let (file, _, name) = declaration(cx, path, text, start, word)?;
     Some((file.to_string(), name.range))
 }
 

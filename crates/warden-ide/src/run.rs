@@ -93,29 +93,6 @@ impl AnalysisHost {
         ))
     }
 
-    /// Runs the tests whose full name contains `filter`; fixtures are read
-    /// below `root` (the workspace folder).
-    pub fn run_tests(&self, root: Option<&Path>, filter: Option<&str>) -> Result<TestRun, String> {
-        Ok(self.engine()?.run_tests(root, filter))
-    }
-
-    /// Decides the YAML or JSON document in `fixture` against `target`.
-    pub fn evaluate(
-        &self,
-        target: &str,
-        fixture: &Path,
-        now: SystemTime,
-    ) -> Result<Decision, String> {
-        let engine = self.engine()?;
-        let text = std::fs::read_to_string(fixture)
-            .map_err(|e| format!("cannot read {}: {e}", fixture.display()))?;
-        let input = warden::parse_document(&fixture.display().to_string(), &text)
-            .map_err(|e| e.to_string())?;
-        engine
-            .decide(target, &input, now)
-            .map_err(|e| e.to_string())
-    }
-
     /// The fixture files the tests give `target` (`given TARGET =
     /// fixture("…")`), resolved below `root`, that exist; sorted.
     pub fn fixtures(&self, root: &Path, target: &str) -> Vec<PathBuf> {
@@ -245,4 +222,41 @@ fn relative_to(to: &Path, from: &Path) -> String {
     let mut parts: Vec<String> = vec!["..".into(); from.len() - common];
     parts.extend(to[common..].iter().cloned());
     parts.join("/")
+}
+
+/// Runs the test of this full name (every test without one), fixtures read
+/// below `root`. Runs on an [`Engine`] taken from a snapshot
+/// ([`AnalysisHost::engine`]), so the snapshot can be let go first: tests
+/// are not salsa queries, and an edit must not wait for them.
+pub fn run_tests(engine: &Engine, root: Option<&Path>, name: Option<&str>) -> TestRun {
+    let mut run = engine.run_tests(root, name);
+    if let Some(name) = name {
+        // The engine's filter matches a part of the name; a lens means one test.
+        run.tests.retain(|t| t.name == name);
+        let count =
+            |status: warden::TestStatus| run.tests.iter().filter(|t| t.status == status).count();
+        run.summary = warden::TestSummary {
+            total: run.tests.len(),
+            passed: count(warden::TestStatus::Passed),
+            failed: count(warden::TestStatus::Failed),
+            errors: count(warden::TestStatus::Error),
+        };
+    }
+    run
+}
+
+/// Decides the YAML or JSON document in `fixture` against `target`.
+pub fn evaluate(
+    engine: &Engine,
+    target: &str,
+    fixture: &Path,
+    now: SystemTime,
+) -> Result<Decision, String> {
+    let text = std::fs::read_to_string(fixture)
+        .map_err(|e| format!("cannot read {}: {e}", fixture.display()))?;
+    let input =
+        warden::parse_document(&fixture.display().to_string(), &text).map_err(|e| e.to_string())?;
+    engine
+        .decide(target, &input, now)
+        .map_err(|e| e.to_string())
 }

@@ -25,7 +25,18 @@ pub enum Highlight {
 pub fn highlights(cx: &Context<'_>, text: &str) -> Vec<(TextRange, Highlight)> {
     let tokens = lex(text);
     let significant: Vec<&Token> = tokens.iter().filter(|t| !t.kind.is_trivia()).collect();
-    let declared_types: Vec<&str> = cx
+    // Each token's place among the significant ones (trivia have none).
+    let mut place: Vec<Option<usize>> = Vec::with_capacity(tokens.len());
+    let mut next = 0;
+    for token in &tokens {
+        if token.kind.is_trivia() {
+            place.push(None);
+        } else {
+            place.push(Some(next));
+            next += 1;
+        }
+    }
+    let declared_types: std::collections::HashSet<&str> = cx
         .files
         .values()
         .flat_map(|f| f.items.iter())
@@ -35,7 +46,7 @@ pub fn highlights(cx: &Context<'_>, text: &str) -> Vec<(TextRange, Highlight)> {
         })
         .collect();
     let mut out = Vec::new();
-    for token in &tokens {
+    for (token, &position) in tokens.iter().zip(&place) {
         let highlight = match token.kind {
             TokenKind::Comment | TokenKind::DocComment => Highlight::Comment,
             TokenKind::Str | TokenKind::RawStr | TokenKind::UnterminatedStr => Highlight::String,
@@ -47,7 +58,6 @@ pub fn highlights(cx: &Context<'_>, text: &str) -> Vec<(TextRange, Highlight)> {
             kind if kind.is_keyword() => Highlight::Keyword,
             TokenKind::Ident => {
                 let word = &text[token.range.as_range()];
-                let position = significant.iter().position(|t| std::ptr::eq(*t, token));
                 let before = position
                     .and_then(|p| p.checked_sub(1))
                     .map(|p| significant[p].kind);

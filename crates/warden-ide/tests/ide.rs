@@ -300,6 +300,20 @@ fn contextual_completions_packages_rules_literals_and_snippets() {
     assert_eq!(labels, ["\"oidc\"", "\"saml\"", "\"none\""]);
     assert!(found.iter().all(|c| c.kind == CompletionKind::EnumMember));
     assert_eq!(found[0].replace_from, Some(at - 1));
+    assert_eq!(found[0].replace_to, None);
+    // With the closing quote the editor typed: it is replaced too.
+    let edited = text.replacen(
+        "app.spec.auth?.mfa != \"required\"",
+        "app.spec.auth?.sso == \"\"",
+        1,
+    );
+    host.set_file(path, &edited);
+    let found = host.completions(path, at);
+    assert_eq!(found.len(), 3);
+    assert_eq!(
+        (found[0].replace_from, found[0].replace_to),
+        (Some(at - 1), Some(at + 1))
+    );
 
     // In a test, after `expect deny `: full rule names with severity and control.
     host.set_file(path, &text);
@@ -443,8 +457,9 @@ fn lenses_run_tests_evaluate_fixtures_and_stub_a_test() {
     let warden_ide::LensKind::RunTest { test } = &lenses[0].kind else {
         panic!("{lenses:?}")
     };
-    let run = host.run_tests(Some(&root), Some(test)).unwrap();
-    assert!(run.tests.iter().any(|t| &t.name == test), "{test}");
+    let run = warden_ide::run_tests(&host.engine().unwrap(), Some(&root), Some(test));
+    assert_eq!(run.tests.len(), 1, "{test}");
+    assert_eq!(&run.tests[0].name, test);
     assert_eq!(run.summary.failed + run.summary.errors, 0);
 
     let rules = "rules/identity.warden";
@@ -457,9 +472,13 @@ fn lenses_run_tests_evaluate_fixtures_and_stub_a_test() {
         .iter()
         .find(|f| f.ends_with("IAM-1-local-accounts.yaml"))
         .expect("a fixture the tests use");
-    let decision = host
-        .evaluate("manifest", failing, std::time::SystemTime::now())
-        .unwrap();
+    let decision = warden_ide::evaluate(
+        &host.engine().unwrap(),
+        "manifest",
+        failing,
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
     assert_eq!(decision.decision, "deny");
     assert!(
         decision
@@ -496,10 +515,13 @@ fn lenses_run_tests_evaluate_fixtures_and_stub_a_test() {
         .filter(|d| d.diagnostic.is_error())
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    let run = host
-        .run_tests(Some(&root), Some("scim_provisioning_denies"))
-        .unwrap();
+    let run = warden_ide::run_tests(
+        &host.engine().unwrap(),
+        Some(&root),
+        Some("microapps.identity.scim_provisioning_denies"),
+    );
     assert_eq!(run.tests.len(), 1);
+    assert_eq!(run.summary.total, 1);
 }
 
 /// No editor query panics, wherever the cursor is: every character
@@ -538,4 +560,61 @@ fn no_query_panics_at_any_position() {
         host.symbols(path);
         host.format(path);
     }
+}
+
+/// Packages may reuse a short name: each use resolves through its own
+/// package and imports, and a rename touches only that declaration's uses.
+#[test]
+fn a_short_name_resolves_through_the_files_package_and_imports() {
+    let mut host = AnalysisHost::default();
+    host.set_file(
+        "s.warden",
+        "package s\ntarget manifest: { name: string } default allow\n",
+    );
+    let a = "package a\nimport s\nfn check(n: string) -> bool = n == \"a\"\n@control(\"A-1\")\nrule r on manifest as m {\n  deny when check(m.name)\n}\n";
+    let b = "package b\nimport s\nimport a\nfn check(n: string) -> bool = n == \"b\"\n@control(\"B-1\")\nrule r on manifest as m {\n  deny when check(m.name) or a.check(m.name)\n}\n";
+    host.set_file("a.warden", a);
+    host.set_file("b.warden", b);
+    assert!(
+        host.diagnostics()
+            .values()
+            .flatten()
+            .all(|d| !d.diagnostic.is_error())
+    );
+
+    let use_in_b = b.find("when check").unwrap() + "when ".len();
+    let (file, range) = host.definition("b.warden", use_in_b).unwrap();
+    assert_eq!(
+        (file.as_str(), range.start as usize),
+        ("b.warden", b.find("fn check").unwrap() + 3)
+    );
+    let qualified = b.find("a.check").unwrap() + 2;
+    let (file, _) = host.definition("b.warden", qualified).unwrap();
+    assert_eq!(file, "a.warden");
+    // The hover of b's rule is b's rule.
+    let (hover, _) = host
+        .hover("b.warden", b.find("rule r").unwrap() + 5)
+        .unwrap();
+    assert!(
+        hover.contains("`b.r`") && hover.contains("control B-1"),
+        "{hover}"
+    );
+
+    // Renaming a's `check`: its declaration, its use in a, and `a.check` in b.
+    let edits = host
+        .rename("a.warden", a.find("fn check").unwrap() + 3, "verify")
+        .unwrap();
+    let mut places: Vec<(String, usize)> = edits
+        .iter()
+        .map(|(f, r)| (f.clone(), r.start as usize))
+        .collect();
+    places.sort();
+    assert_eq!(
+        places,
+        [
+            ("a.warden".to_string(), a.find("fn check").unwrap() + 3),
+            ("a.warden".to_string(), a.find("when check").unwrap() + 5),
+            ("b.warden".to_string(), qualified),
+        ]
+    );
 }

@@ -32,12 +32,17 @@ pub async fn run_stdio(code_docs: &'static [(&'static str, &'static str)]) {
         code_docs,
         docs_dir: OnceLock::new(),
         lens_refresh: OnceLock::new(),
+        watch_files: OnceLock::new(),
+        load_warnings: Mutex::default(),
         request_delay: std::env::var(REQUEST_DELAY_VAR)
             .ok()
             .and_then(|ms| ms.parse().ok())
             .map(std::time::Duration::from_millis),
     });
+    // Room for requests that wait on the user (a fixture prompt) beside the
+    // ones an editor sends while typing.
     Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .concurrency_level(32)
         .serve(service)
         .await;
 }
@@ -49,6 +54,9 @@ struct State {
     root: Option<PathBuf>,
     /// Whether the client takes completion snippets (`count(${1:xs})`).
     snippets: bool,
+    /// The files open in the editor: their text comes from the editor, not
+    /// from the disk.
+    open: std::collections::HashSet<String>,
 }
 
 impl State {
@@ -96,18 +104,21 @@ impl State {
         })
     }
 
-    /// Reads every policy of the workspace, and the JSON files they name.
-    fn load_workspace(&mut self) {
+    /// Reads every policy of the workspace, and the JSON files they name;
+    /// says which files could not be read (they are left out, the rest is
+    /// served).
+    fn load_workspace(&mut self) -> Vec<String> {
         let Some(root) = &self.root else {
-            return;
+            return Vec::new();
         };
-        let Ok(sources) = warden::PolicySources::from_path(root) else {
-            return;
-        };
+        let (sources, skipped) = warden::PolicySources::from_folder_skipping_unreadable(root);
         for (path, text) in &sources.files {
-            self.host.set_file(path, text);
+            if !self.open.contains(path) {
+                self.host.set_file(path, text);
+            }
         }
         self.host.set_schemas(sources.schemas.clone());
+        skipped.iter().map(ToString::to_string).collect()
     }
 }
 
@@ -148,8 +159,12 @@ struct Backend {
     docs_dir: OnceLock<Option<PathBuf>>,
     /// Whether the client accepts `workspace/codeLens/refresh`.
     lens_refresh: OnceLock<bool>,
+    /// Whether the client can watch files for the server.
+    watch_files: OnceLock<bool>,
     /// See [`REQUEST_DELAY_VAR`].
     request_delay: Option<std::time::Duration>,
+    /// What loading the workspace could not read, shown once initialized.
+    load_warnings: Mutex<Vec<String>>,
 }
 
 /// Code lens titles after a run: by full test name, and by target.
@@ -199,6 +214,13 @@ impl Backend {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Lens outcomes describe the text they ran on: an edit makes them stale.
+    fn forget_results(&self) {
+        let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
+        results.tests.clear();
+        results.evaluations.clear();
+    }
+
     /// Asks the client to fetch code lenses again (their titles changed).
     async fn refresh_lenses(&self) {
         if self.lens_refresh.get() == Some(&true) {
@@ -206,8 +228,19 @@ impl Backend {
         }
     }
 
-    /// `warden.lsp.runTest [NAME]`: runs the tests whose full name contains
-    /// NAME (all without it), shows the outcome and puts it on the lenses.
+    /// The set being edited as an engine (an error if it does not compile).
+    async fn engine(&self) -> Result<warden::Engine> {
+        self.guarded(|state| {
+            state
+                .host
+                .engine()
+                .map_err(tower_lsp_server::jsonrpc::Error::invalid_params)
+        })
+        .await
+    }
+
+    /// `warden.lsp.runTest [NAME]`: runs the test of that full name (all
+    /// without it), shows the outcome and puts it on the lenses.
     async fn run_test(
         &self,
         arguments: Vec<serde_json::Value>,
@@ -217,14 +250,14 @@ impl Backend {
             .and_then(|a| a.as_str())
             .map(str::to_string);
         let root = self.state().root.clone();
-        let run = self
-            .guarded(move |state| {
-                state
-                    .host
-                    .run_tests(root.as_deref(), filter.as_deref())
-                    .map_err(tower_lsp_server::jsonrpc::Error::invalid_params)
-            })
-            .await?;
+        // The engine is taken from a snapshot, which is then let go: an edit
+        // need not wait for the tests.
+        let engine = self.engine().await?;
+        let run = tokio::task::spawn_blocking(move || {
+            warden_ide::run_tests(&engine, root.as_deref(), filter.as_deref())
+        })
+        .await
+        .map_err(|_| tower_lsp_server::jsonrpc::Error::internal_error())?;
         {
             let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
             for test in &run.tests {
@@ -303,16 +336,20 @@ impl Backend {
                         properties: HashMap::new(),
                     })
                     .collect();
-                let picked = self
-                    .client
-                    .show_message_request(
+                // A prompt left unanswered gives up after a while, so it
+                // cannot hold a place in the server for ever.
+                let picked = tokio::time::timeout(
+                    std::time::Duration::from_secs(300),
+                    self.client.show_message_request(
                         MessageType::INFO,
                         format!("Evaluate `{target}` against which fixture?"),
                         Some(actions),
-                    )
-                    .await
-                    .ok()
-                    .flatten();
+                    ),
+                )
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten();
                 let Some(picked) = picked else {
                     return Ok(None);
                 };
@@ -328,14 +365,13 @@ impl Backend {
             .display()
             .to_string();
         let target_for = target.clone();
-        let decision = self
-            .guarded(move |state| {
-                state
-                    .host
-                    .evaluate(&target_for, &fixture, std::time::SystemTime::now())
-                    .map_err(invalid)
-            })
-            .await?;
+        let engine = self.engine().await?;
+        let decision = tokio::task::spawn_blocking(move || {
+            warden_ide::evaluate(&engine, &target_for, &fixture, std::time::SystemTime::now())
+        })
+        .await
+        .map_err(|_| tower_lsp_server::jsonrpc::Error::internal_error())?
+        .map_err(invalid)?;
         let title = format!("{} · {shown_fixture}", decision_summary(&decision));
         self.results
             .lock()
@@ -476,8 +512,8 @@ fn to_lsp_diagnostic(
         }),
         code: Some(NumberOrString::String(d.code.to_string())),
         code_description: docs
+            // Every code has a page (the docs tests see to it), written at start.
             .map(|dir| dir.join(format!("{}.md", d.code)))
-            .filter(|page| page.is_file())
             .and_then(Uri::from_file_path)
             .map(|href| CodeDescription { href }),
         source: Some("warden".into()),
@@ -496,6 +532,20 @@ impl LanguageServer for Backend {
             .map(|folder| folder.uri.clone())
             .or(params.root_uri)
             .and_then(|uri| uri.to_file_path().map(|p| p.into_owned()));
+        // `initializationOptions: {"policy": "policies"}`: the policy folder,
+        // relative to the workspace folder (an editor setting, `warden.policy`).
+        let policy = params
+            .initialization_options
+            .as_ref()
+            .and_then(|o| o.get("policy"))
+            .and_then(|p| p.as_str())
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        let root = match (root, policy) {
+            (Some(root), Some(policy)) => Some(root.join(policy)),
+            (None, Some(policy)) if policy.is_absolute() => Some(policy),
+            (root, _) => root,
+        };
         let client = params.capabilities.clone();
         {
             let mut state = self.state();
@@ -507,8 +557,17 @@ impl LanguageServer for Backend {
                 .and_then(|c| c.completion_item.as_ref())
                 .and_then(|i| i.snippet_support)
                 .unwrap_or(false);
-            state.load_workspace();
+            let warnings = state.load_workspace();
+            *self.load_warnings.lock().unwrap_or_else(|p| p.into_inner()) = warnings;
         }
+        let _ = self.watch_files.set(
+            client
+                .workspace
+                .as_ref()
+                .and_then(|w| w.did_change_watched_files.as_ref())
+                .and_then(|w| w.dynamic_registration)
+                .unwrap_or(false),
+        );
         let _ = self.lens_refresh.set(
             client
                 .workspace
@@ -530,7 +589,8 @@ impl LanguageServer for Backend {
                 )),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 completion_provider: Some(CompletionOptions {
-                    trigger_characters: Some(vec![".".into()]),
+                    // `"` offers a union's members where a literal is expected.
+                    trigger_characters: Some(vec![".".into(), "\"".into()]),
                     ..CompletionOptions::default()
                 }),
                 definition_provider: Some(OneOf::Left(true)),
@@ -571,6 +631,74 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        let warnings =
+            std::mem::take(&mut *self.load_warnings.lock().unwrap_or_else(|p| p.into_inner()));
+        for warning in warnings {
+            self.client
+                .show_message(MessageType::WARNING, format!("warden: skipped {warning}"))
+                .await;
+        }
+        // Policy and JSON files changed outside the editor (a branch switch,
+        // a generated schema) are read again.
+        if self.watch_files.get() == Some(&true) {
+            let watchers = ["**/*.warden", "**/*.json"]
+                .into_iter()
+                .map(|glob| FileSystemWatcher {
+                    glob_pattern: GlobPattern::String(glob.into()),
+                    kind: None,
+                })
+                .collect();
+            let registration = Registration {
+                id: "warden-files".into(),
+                method: "workspace/didChangeWatchedFiles".into(),
+                register_options: serde_json::to_value(DidChangeWatchedFilesRegistrationOptions {
+                    watchers,
+                })
+                .ok(),
+            };
+            let _ = self.client.register_capability(vec![registration]).await;
+        }
+        self.publish().await;
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let mut cleared = Vec::new();
+        {
+            let mut state = self.state();
+            let mut schemas_changed = false;
+            for change in params.changes {
+                let Some(key) = state.key(&change.uri) else {
+                    continue;
+                };
+                if key.ends_with(".json") {
+                    schemas_changed = true;
+                    continue;
+                }
+                if !key.ends_with(".warden") || state.open.contains(&key) {
+                    continue;
+                }
+                let on_disk = change
+                    .uri
+                    .to_file_path()
+                    .and_then(|p| std::fs::read_to_string(p).ok());
+                match on_disk {
+                    Some(text) if change.typ != FileChangeType::DELETED => {
+                        state.host.set_file(&key, &text)
+                    }
+                    _ => {
+                        state.host.remove_file(&key);
+                        cleared.push(change.uri);
+                    }
+                }
+            }
+            if schemas_changed {
+                // The JSON files the policies name, read again.
+                let _ = state.load_workspace();
+            }
+        }
+        for uri in cleared {
+            self.client.publish_diagnostics(uri, Vec::new(), None).await;
+        }
         self.publish().await;
     }
 
@@ -583,12 +711,14 @@ impl LanguageServer for Backend {
             let mut state = self.state();
             if let Some(key) = state.key(&params.text_document.uri) {
                 state.host.set_file(&key, &params.text_document.text);
+                state.open.insert(key);
             }
         }
         self.publish().await;
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        self.forget_results();
         {
             let mut state = self.state();
             // Full sync: the last change holds the whole text.
@@ -603,21 +733,42 @@ impl LanguageServer for Backend {
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
-        {
+        let uri = params.text_document.uri;
+        let forgotten = {
             let mut state = self.state();
-            let Some(key) = state.key(&params.text_document.uri) else {
+            let Some(key) = state.key(&uri) else {
                 return;
             };
-            // Back to what is on disk; a file that was never saved goes.
-            let on_disk = params
-                .text_document
-                .uri
+            state.open.remove(&key);
+            // Back to what is on disk, for a file of the workspace; a file
+            // outside it, or never saved, leaves the set.
+            let inside = state
+                .root
+                .as_ref()
+                .is_some_and(|root| uri.to_file_path().is_some_and(|p| p.starts_with(root)));
+            let on_disk = uri
                 .to_file_path()
-                .and_then(|p| std::fs::read_to_string(p).ok());
+                .filter(|_| inside)
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .map(|text| {
+                    text.strip_prefix('\u{feff}')
+                        .map(str::to_string)
+                        .unwrap_or(text)
+                });
             match on_disk {
-                Some(text) => state.host.set_file(&key, &text),
-                None => state.host.remove_file(&key),
+                Some(text) => {
+                    state.host.set_file(&key, &text);
+                    false
+                }
+                None => {
+                    state.host.remove_file(&key);
+                    true
+                }
             }
+        };
+        if forgotten {
+            // No longer in the set, so `publish` would not clear it.
+            self.client.publish_diagnostics(uri, Vec::new(), None).await;
         }
         self.publish().await;
     }
@@ -654,12 +805,13 @@ impl LanguageServer for Backend {
                 .map(|c| CompletionItem {
                     // A dotted name or a quoted literal replaces what was typed of it.
                     text_edit: c.replace_from.and_then(|from| {
+                        let end = c.replace_to.unwrap_or(offset);
                         let range =
-                            state.range(&key, warden_diagnostics::TextRange::new(from, offset))?;
+                            state.range(&key, warden_diagnostics::TextRange::new(from, end))?;
                         Some(CompletionTextEdit::Edit(TextEdit {
                             range: Range {
                                 start: range.start,
-                                end: position,
+                                end: if end == offset { position } else { range.end },
                             },
                             new_text: c.label.clone(),
                         }))

@@ -45,13 +45,33 @@ impl PolicySources {
             // `policy.warden` has the parent `""`: the current folder.
             path.parent().unwrap_or(Path::new("")).to_path_buf()
         } else {
-            collect(path, path, &mut sources).map_err(|(p, e)| io(&p, e))?;
+            collect(path, path, &mut sources, &mut Err).map_err(|(p, e)| io(&p, e))?;
             path.to_path_buf()
         };
         sources.files.sort();
         sources.read_named_schemas(&root);
         sources.root = root;
         Ok(sources)
+    }
+
+    /// Like [`PolicySources::from_path`] on a folder, but a file or folder
+    /// that cannot be read (no permission, not UTF-8) is left out and
+    /// returned beside the rest, instead of failing the whole set: what an
+    /// editor opening a workspace needs.
+    pub fn from_folder_skipping_unreadable(dir: &Path) -> (Self, Vec<EngineError>) {
+        let mut sources = PolicySources::default();
+        let mut skipped = Vec::new();
+        let _ = collect(dir, dir, &mut sources, &mut |(path, source)| {
+            skipped.push(EngineError::Io {
+                path: path.display().to_string(),
+                source,
+            });
+            Ok(())
+        });
+        sources.files.sort();
+        sources.read_named_schemas(dir);
+        sources.root = dir.to_path_buf();
+        (sources, skipped)
     }
 
     /// One policy set from several folders or files: a team's own rules
@@ -172,21 +192,31 @@ impl PolicySources {
     }
 }
 
+/// A path that could not be read, and why.
+type Unreadable = (std::path::PathBuf, std::io::Error);
+
+/// What a walk does with a path it cannot read: stop (`Err`) or note it
+/// and go on (`Ok`).
+type OnUnreadable<'f> = &'f mut dyn FnMut(Unreadable) -> Result<(), Unreadable>;
+
 fn collect(
     root: &Path,
     dir: &Path,
     out: &mut PolicySources,
-) -> Result<(), (std::path::PathBuf, std::io::Error)> {
+    failed: OnUnreadable<'_>,
+) -> Result<(), Unreadable> {
     let mut paths = Vec::new();
-    walk(dir, &|name| name.ends_with(".warden"), &mut paths)?;
+    walk(dir, &|name| name.ends_with(".warden"), &mut paths, failed)?;
     for path in paths {
         let relative = path
             .strip_prefix(root)
             .unwrap_or(&path)
             .to_string_lossy()
             .replace('\\', "/");
-        let text = read_text(&path).map_err(|e| (path.clone(), e))?;
-        out.files.push((relative, text));
+        match read_text(&path) {
+            Ok(text) => out.files.push((relative, text)),
+            Err(e) => failed((path, e))?,
+        }
     }
     Ok(())
 }
@@ -199,7 +229,7 @@ pub fn files_below(
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<std::path::PathBuf>, EngineError> {
     let mut out = Vec::new();
-    walk(dir, wanted, &mut out).map_err(|(path, source)| EngineError::Io {
+    walk(dir, wanted, &mut out, &mut Err).map_err(|(path, source)| EngineError::Io {
         path: path.display().to_string(),
         source,
     })?;
@@ -210,8 +240,12 @@ fn walk(
     dir: &Path,
     wanted: &dyn Fn(&str) -> bool,
     out: &mut Vec<std::path::PathBuf>,
-) -> Result<(), (std::path::PathBuf, std::io::Error)> {
-    let entries = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
+    failed: OnUnreadable<'_>,
+) -> Result<(), Unreadable> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => return failed((dir.to_path_buf(), e)),
+    };
     let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.path());
     for entry in entries {
@@ -220,9 +254,15 @@ fn walk(
         if name.starts_with('.') {
             continue;
         }
-        let file_type = entry.file_type().map_err(|e| (path.clone(), e))?;
+        let file_type = match entry.file_type() {
+            Ok(file_type) => file_type,
+            Err(e) => {
+                failed((path, e))?;
+                continue;
+            }
+        };
         if file_type.is_dir() {
-            walk(&path, wanted, out)?;
+            walk(&path, wanted, out, failed)?;
         } else if file_type.is_symlink() && path.is_dir() {
             continue;
         } else if wanted(&name) {
@@ -278,6 +318,24 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("sub")).expect("scratch folder");
         dir
+    }
+
+    #[test]
+    fn an_unreadable_file_is_skipped_and_named_or_fails_the_strict_read() {
+        let dir = scratch("unreadable");
+        std::fs::write(dir.join("good.warden"), "package good\n").unwrap();
+        std::fs::write(dir.join("sub/latin1.warden"), b"package caf\xe9\n").unwrap();
+        let (sources, skipped) = PolicySources::from_folder_skipping_unreadable(&dir);
+        let names: Vec<&str> = sources.files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, ["good.warden"]);
+        assert_eq!(skipped.len(), 1);
+        assert!(
+            skipped[0].to_string().contains("latin1.warden"),
+            "{}",
+            skipped[0]
+        );
+        assert!(PolicySources::from_path(&dir).is_err());
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
