@@ -1429,14 +1429,10 @@ impl<'a> Analysis<'a> {
         purpose: &str,
     ) -> Option<ir::RuleId> {
         let dotted = path.to_dotted();
-        let by_name = |full: &str| {
-            self.known_rules()
-                .iter()
-                .position(|r| r.full == full)
-                .map(|i| ir::RuleId(i as u32))
-        };
-        let found =
-            by_name(&dotted).or_else(|| by_name(&format!("{}.{dotted}", self.packages[pkg].name)));
+        let found = self
+            .names
+            .and_then(|t| t.resolve(&self.packages[pkg].name, &dotted))
+            .map(|i| ir::RuleId(i as u32));
         if found.is_none() {
             let mut d = Diagnostic::new(
                 Code::E0109,
