@@ -93,25 +93,33 @@ impl AnalysisHost {
         ))
     }
 
-    /// The fixture files the tests give `target` (`given TARGET =
-    /// fixture("…")`), resolved below `root`, that exist; sorted.
-    pub fn fixtures(&self, root: &Path, target: &str) -> Vec<PathBuf> {
+    /// The fixtures the tests give `target` (`given TARGET =
+    /// fixture("…")`), as paths below the workspace folder, in file order.
+    fn fixtures_named(&self, target: &str) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for path in self.paths() {
             let Some(text) = self.text(&path) else {
                 continue;
             };
-            let folder = root.join(&path);
-            let folder = folder.parent().unwrap_or(root);
+            let folder = Path::new(&path).parent().unwrap_or(Path::new(""));
             for found in GIVEN_FIXTURE.captures_iter(&text) {
-                if &found[1] != target {
-                    continue;
+                if &found[1] == target {
+                    out.push(folder.join(&found[2]));
                 }
-                let file = folder.join(&found[2]);
-                let file = file.canonicalize().unwrap_or(file);
-                if file.is_file() && !out.contains(&file) {
-                    out.push(file);
-                }
+            }
+        }
+        out
+    }
+
+    /// The fixture files the tests give `target`, resolved below `root`,
+    /// that exist; sorted.
+    pub fn fixtures(&self, root: &Path, target: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for named in self.fixtures_named(target) {
+            let file = root.join(named);
+            let file = file.canonicalize().unwrap_or(file);
+            if file.is_file() && !out.contains(&file) {
+                out.push(file);
             }
         }
         out.sort();
@@ -164,18 +172,11 @@ impl AnalysisHost {
             .chain((2..).map(|n| format!("{base}_{n}")))
             .find(|n| !taken.contains(n))?;
         // A fixture another test gives this target, as a path from this file.
+        let here = Path::new(path).parent().unwrap_or(Path::new(""));
         let given = self
-            .paths()
-            .into_iter()
-            .filter_map(|p| {
-                let text = self.text(&p)?;
-                let found = GIVEN_FIXTURE
-                    .captures_iter(&text)
-                    .find(|c| c[1] == *rule.target.text)?;
-                let fixture = Path::new(&p).parent()?.join(&found[2]);
-                Some(relative_to(&fixture, Path::new(path).parent()?))
-            })
-            .next()
+            .fixtures_named(&rule.target.text)
+            .first()
+            .map(|fixture| relative_to(fixture, here))
             .map_or_else(|| "{}".to_string(), |f| format!("fixture(\"{f}\") + {{}}"));
         let text = self.text(path)?;
         let end = text.len();
