@@ -680,7 +680,7 @@ impl LanguageServer for Backend {
                 let on_disk = change
                     .uri
                     .to_file_path()
-                    .and_then(|p| std::fs::read_to_string(p).ok());
+                    .and_then(|p| warden::read_text(&p).ok());
                 match on_disk {
                     Some(text) if change.typ != FileChangeType::DELETED => {
                         state.host.set_file(&key, &text)
@@ -749,12 +749,7 @@ impl LanguageServer for Backend {
             let on_disk = uri
                 .to_file_path()
                 .filter(|_| inside)
-                .and_then(|p| std::fs::read_to_string(p).ok())
-                .map(|text| {
-                    text.strip_prefix('\u{feff}')
-                        .map(str::to_string)
-                        .unwrap_or(text)
-                });
+                .and_then(|p| warden::read_text(&p).ok());
             match on_disk {
                 Some(text) => {
                     state.host.set_file(&key, &text);

@@ -29,7 +29,7 @@ pub use decision::{Decision, FindingReport, Location, TraceStep, WaiverReport};
 pub use document::{Document, Positions, parse_document, read_data_arg};
 pub use engine::{DecideOptions, Engine, RuleInfo};
 pub use error::{DecideError, EngineError, PathError};
-pub use source::{PolicySources, compile_sources, files_below, lint_sources};
+pub use source::{PolicySources, compile_sources, files_below, lint_sources, read_text};
 pub use testing::{
     ClauseCoverage, Coverage, RuleCoverage, TestFailure, TestResult, TestRun, TestStatus,
     TestSummary,

@@ -272,8 +272,8 @@ fn walk(
     Ok(())
 }
 
-/// A text file, without a leading byte-order mark.
-fn read_text(path: &Path) -> std::io::Result<String> {
+/// A text file, without a leading byte-order mark: how policy files are read.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
     let text = std::fs::read_to_string(path)?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),
