@@ -46,19 +46,23 @@ pub fn path_with_warden() -> String {
     )
 }
 
-/// A tool `.ci/run` installs into `.venv-clients/bin/`. Outside CI a missing
-/// tool is `None` (the test says so and passes); in CI it fails the test.
+/// Whether something `.ci/run` installs is `present`. Outside CI a missing
+/// one means the test says so and passes; in CI it fails the test.
+pub fn installed(present: bool, what: &str) -> bool {
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs {what} (.ci/run); it is missing"
+        );
+        eprintln!("{what} is not installed: skipping (CI installs it)");
+    }
+    present
+}
+
+/// A tool `.ci/run` installs into `.venv-clients/bin/` (see [`installed`]).
 pub fn installed_client(name: &str) -> Option<PathBuf> {
     let tool = root().join(".venv-clients/bin").join(name);
-    if tool.exists() {
-        return Some(tool);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI installs {name} (.ci/run); it is missing"
-    );
-    eprintln!("{name} is not installed: skipping (CI installs it)");
-    None
+    installed(tool.exists(), name).then_some(tool)
 }
 
 /// Runs a Lua script in headless Neovim (at most 2 minutes), its state kept
