@@ -131,6 +131,20 @@ pub struct RuleTable {
     waivers: Vec<NamedEntry>,
     /// The files in set order.
     files: Vec<FileId>,
+    /// Lookups by key, so a set of ten thousand rules, tests and waivers
+    /// is checked in linear time.
+    index: TableIndex,
+}
+
+/// The keys [`RuleTable`] is searched by; derived from its lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct TableIndex {
+    file_order: FxHashMap<FileId, usize>,
+    rule_by_place: FxHashMap<(FileId, u32), usize>,
+    rule_by_full: FxHashMap<String, usize>,
+    rule_by_name: FxHashMap<(usize, String), usize>,
+    test_by_full: FxHashMap<String, usize>,
+    waiver_by_full: FxHashMap<String, usize>,
 }
 
 /// A test or waiver that holds its full name.
@@ -144,26 +158,61 @@ struct NamedEntry {
 
 impl RuleTable {
     fn order(&self, file: FileId) -> Option<usize> {
-        self.files.iter().position(|f| *f == file)
+        self.index.file_order.get(&file).copied()
     }
 
-    /// Whether `full` is held by an entry declared before the one at
-    /// (`file`, `ordinal`).
-    fn taken_before(&self, entries: &[NamedEntry], full: &str, file: FileId, ordinal: u32) -> bool {
+    /// Whether the test (or waiver) name `full` is held by one declared
+    /// before the one at (`file`, `ordinal`).
+    fn taken_before(&self, kind: Named, full: &str, file: FileId, ordinal: u32) -> bool {
+        let (entries, by_full) = match kind {
+            Named::Test => (&self.tests, &self.index.test_by_full),
+            Named::Waiver => (&self.waivers, &self.index.waiver_by_full),
+        };
         let here = (self.order(file), ordinal);
-        entries
-            .iter()
-            .any(|e| e.full == full && (self.order(e.file), e.ordinal) < here)
+        by_full
+            .get(full)
+            .is_some_and(|&i| (self.order(entries[i].file), entries[i].ordinal) < here)
     }
 
     /// The rule a waiver or test in package `package` names as `dotted`.
     fn resolve(&self, package: &str, dotted: &str) -> Option<usize> {
-        let relative = format!("{package}.{dotted}");
-        self.rules
-            .iter()
-            .position(|r| r.full == dotted)
-            .or_else(|| self.rules.iter().position(|r| r.full == relative))
+        let by_full = &self.index.rule_by_full;
+        by_full
+            .get(dotted)
+            .or_else(|| by_full.get(&format!("{package}.{dotted}")))
+            .copied()
     }
+
+    /// Builds the lookups from the lists.
+    fn indexed(mut self) -> RuleTable {
+        let mut index = TableIndex::default();
+        for (i, file) in self.files.iter().enumerate() {
+            index.file_order.entry(*file).or_insert(i);
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            index.rule_by_place.insert((rule.file, rule.ordinal), i);
+            index.rule_by_full.entry(rule.full.clone()).or_insert(i);
+            index
+                .rule_by_name
+                .entry((rule.pkg, rule.name.clone()))
+                .or_insert(i);
+        }
+        for (i, test) in self.tests.iter().enumerate() {
+            index.test_by_full.entry(test.full.clone()).or_insert(i);
+        }
+        for (i, waiver) in self.waivers.iter().enumerate() {
+            index.waiver_by_full.entry(waiver.full.clone()).or_insert(i);
+        }
+        self.index = index;
+        self
+    }
+}
+
+/// Which names [`RuleTable::taken_before`] looks among.
+#[derive(Clone, Copy)]
+enum Named {
+    Test,
+    Waiver,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -263,6 +312,7 @@ pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFil
         tests: Vec::new(),
         waivers: Vec::new(),
         files: files.iter().map(|(id, _)| *id).collect(),
+        index: TableIndex::default(),
     };
     let mut taken_names: rustc_hash::FxHashSet<(usize, &str)> = Default::default();
     for (file, tree) in files {
@@ -292,8 +342,11 @@ pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFil
             });
         }
     }
+    let mut table = table.indexed();
     // Tests and waivers, once every rule is known (a waiver whose rule does
     // not exist holds no name).
+    let mut test_names: rustc_hash::FxHashSet<String> = Default::default();
+    let mut waiver_names: rustc_hash::FxHashSet<String> = Default::default();
     for (file, tree) in files {
         let Some(&pkg) = declarations.file_package.get(file) else {
             continue;
@@ -305,7 +358,7 @@ pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFil
         });
         for (ordinal, decl) in tests.enumerate() {
             let full = format!("{package}.{}", decl.name.text);
-            if !table.tests.iter().any(|t| t.full == full) {
+            if test_names.insert(full.clone()) {
                 table.tests.push(NamedEntry {
                     file: *file,
                     ordinal: ordinal as u32,
@@ -319,9 +372,10 @@ pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFil
         });
         for (ordinal, decl) in waivers.enumerate() {
             let full = format!("{package}.{}", decl.name.text);
-            if !table.waivers.iter().any(|w| w.full == full)
+            if !waiver_names.contains(&full)
                 && table.resolve(package, &decl.rule.to_dotted()).is_some()
             {
+                waiver_names.insert(full.clone());
                 table.waivers.push(NamedEntry {
                     file: *file,
                     ordinal: ordinal as u32,
@@ -330,7 +384,7 @@ pub fn rule_table(declarations: &Declarations, files: &[(FileId, &ast::SourceFil
             }
         }
     }
-    table
+    table.indexed()
 }
 
 /// Checks one file's rules, waivers and tests against the set's
@@ -904,41 +958,62 @@ impl<'a> Analysis<'a> {
         Some(ret)
     }
 
+    /// Reports every function on a call cycle (E0108), with one cycle through
+    /// it. Linear in the call graph: strongly connected components first
+    /// (a function is recursive exactly when its component has a cycle),
+    /// then each cycle is read off two breadth-first trees of its component.
     fn check_recursion(&mut self) {
-        // Depth-first search for a cycle through each function.
-        let n = self.fns.len();
-        for start in 0..n {
-            let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, vec![start])];
-            let mut seen = vec![false; n];
-            let mut reported_any = false;
-            while let Some((node, path)) = stack.pop() {
-                for (callee, span) in self.fns[node].calls.clone() {
-                    if callee == start {
-                        if !std::mem::replace(&mut reported_any, true) {
-                            let names: Vec<String> = path
-                                .iter()
-                                .chain(std::iter::once(&start))
-                                .map(|&i| format!("`{}`", self.fns[i].name))
-                                .collect();
-                            let Some(decl) = self.fns[start].decl else {
-                                continue;
-                            };
-                            let decl_span = self.span(self.fns[start].file, decl.name.range);
-                            let d = Diagnostic::new(Code::E0108, decl_span, format!("the function `{}` is recursive", self.fns[start].name))
-                                .with_label("defined here")
-                                .with_secondary(span, "this call leads back to it")
-                                .with_note(format!("call cycle: {}", names.join(" → ")))
-                                .with_help("policies must terminate; express the check with `all`, `any` or a comprehension over a finite list");
-                            self.report(d);
-                        }
-                    } else if !seen[callee] {
-                        seen[callee] = true;
-                        let mut next = path.clone();
-                        next.push(callee);
-                        stack.push((callee, next));
-                    }
+        let graph: Vec<Vec<(usize, Span)>> = self.fns.iter().map(|f| f.calls.clone()).collect();
+        let component = crate::graph::strongly_connected(&graph);
+        let mut members: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+        for (f, c) in component.iter().enumerate() {
+            members.entry(*c).or_default().push(f);
+        }
+        let mut cycles: Vec<(usize, Vec<usize>, Span)> = Vec::new();
+        for nodes in members.values() {
+            let root = nodes[0];
+            let self_call = graph[root].iter().find(|(callee, _)| *callee == root);
+            if nodes.len() == 1 {
+                if let Some((_, span)) = self_call {
+                    cycles.push((root, vec![root, root], *span));
+                }
+                continue;
+            }
+            let inside = |f: usize| component[f] == component[root];
+            let paths = crate::graph::CyclePaths::new(&graph, root, inside);
+            for &f in nodes {
+                if let Some((path, span)) = paths.cycle_through(f) {
+                    cycles.push((f, path, span));
                 }
             }
+        }
+        cycles.sort_by_key(|(f, _, _)| *f);
+        for (start, path, span) in cycles {
+            // A long cycle is shown by its ends: the note stays one line.
+            const SHOWN: usize = 8;
+            let name = |i: &usize| format!("`{}`", self.fns[*i].name);
+            let names: Vec<String> = if path.len() > SHOWN + 1 {
+                let mut shown: Vec<String> = path[..SHOWN / 2].iter().map(name).collect();
+                shown.push(format!("… {} more …", path.len() - SHOWN));
+                shown.extend(path[path.len() - SHOWN / 2..].iter().map(name));
+                shown
+            } else {
+                path.iter().map(name).collect()
+            };
+            let Some(decl) = self.fns[start].decl else {
+                continue;
+            };
+            let decl_span = self.span(self.fns[start].file, decl.name.range);
+            let d = Diagnostic::new(
+                Code::E0108,
+                decl_span,
+                format!("the function `{}` is recursive", self.fns[start].name),
+            )
+            .with_label("defined here")
+            .with_secondary(span, "this call leads back to it")
+            .with_note(format!("call cycle: {}", names.join(" → ")))
+            .with_help("policies must terminate; express the check with `all`, `any` or a comprehension over a finite list");
+            self.report(d);
         }
     }
 
@@ -949,8 +1024,7 @@ impl<'a> Analysis<'a> {
         let Some(pkg) = self.file_package[0] else {
             return;
         };
-        let order = |file: FileId| table.files.iter().position(|f| *f == file);
-        let here = order(file_id);
+        let here = table.order(file_id);
         let rule_decls: Vec<(&'a ast::Item, &'a ast::RuleDecl)> = self
             .items(0)
             .filter_map(|item| match &item.kind {
@@ -960,11 +1034,7 @@ impl<'a> Analysis<'a> {
             .collect();
         for (ordinal, (item, decl)) in rule_decls.into_iter().enumerate() {
             let ordinal = ordinal as u32;
-            if let Some(i) = table
-                .rules
-                .iter()
-                .position(|r| r.file == file_id && r.ordinal == ordinal)
-            {
+            if let Some(&i) = table.index.rule_by_place.get(&(file_id, ordinal)) {
                 let full = table.rules[i].full.clone();
                 let rule = self.lower_rule(0, item, decl, full, table.rules[i].target);
                 self.lowered_rules.push((ir::RuleId(i as u32), rule));
@@ -972,11 +1042,14 @@ impl<'a> Analysis<'a> {
             }
             // Not in the table: a rule of this name came earlier in the set,
             // or this one's target is not declared.
-            let earlier = table.rules.iter().any(|r| {
-                r.pkg == pkg
-                    && r.name == decl.name.text
-                    && (order(r.file), r.ordinal) < (here, ordinal)
-            });
+            let earlier = table
+                .index
+                .rule_by_name
+                .get(&(pkg, decl.name.text.clone()))
+                .is_some_and(|&i| {
+                    let r = &table.rules[i];
+                    (table.order(r.file), r.ordinal) < (here, ordinal)
+                });
             if earlier {
                 self.check_unique(0, &decl.name, true, "rule");
                 continue;
@@ -1140,7 +1213,12 @@ impl<'a> Analysis<'a> {
                 let full_name = format!("{}.{}", self.packages[pkg].name, decl.name.text);
                 // A name an earlier waiver holds, in this file or before it.
                 let repeated = self.names.is_some_and(|t| {
-                    t.taken_before(&t.waivers, &full_name, self.files[f].file, ordinal as u32)
+                    t.taken_before(
+                        Named::Waiver,
+                        &full_name,
+                        self.files[f].file,
+                        ordinal as u32,
+                    )
                 });
                 if repeated {
                     self.check_unique(f, &decl.name, true, "waiver");
@@ -1255,7 +1333,7 @@ impl<'a> Analysis<'a> {
                 let name = format!("{}.{}", self.packages[pkg].name, decl.name.text);
                 // A name an earlier test holds, in this file or before it.
                 let repeated = self.names.is_some_and(|t| {
-                    t.taken_before(&t.tests, &name, self.files[f].file, ordinal as u32)
+                    t.taken_before(Named::Test, &name, self.files[f].file, ordinal as u32)
                 });
                 if repeated {
                     self.report(Diagnostic::new(

@@ -10,6 +10,7 @@ mod builtins;
 mod check;
 mod collect;
 mod consts;
+mod graph;
 mod index;
 mod lints;
 mod merge;
