@@ -5,7 +5,7 @@ use crate::Failure;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
-use warden::{Code, DecideOptions, Decision, Document, Engine};
+use warden::{Code, DecideOptions, Decision, Document, Engine, InputLimits};
 
 /// The target `warden check` decides.
 pub const TARGET: &str = "manifest";
@@ -32,9 +32,11 @@ impl FileResult {
 }
 
 /// Every manifest file the arguments name: files as given, folders searched
-/// recursively for `*.yaml`, `*.yml` and `*.json`, in a stable order.
-pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+/// recursively for `*.yaml`, `*.yml` and `*.json`, in a stable order; and
+/// the files those searches left out (special files, links out of the folder).
+pub fn collect(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<warden::Skipped>), Failure> {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path)
             .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
@@ -44,18 +46,19 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
                     .iter()
                     .any(|ext| name.ends_with(ext))
             })?;
-            if found.is_empty() {
+            if found.files.is_empty() {
                 return Err(Failure(format!(
                     "no manifests (`*.yaml`, `*.yml`, `*.json`) in `{}`",
                     path.display()
                 )));
             }
-            out.extend(found);
+            out.extend(found.files);
+            skipped.extend(found.skipped);
         } else {
             out.push(path.clone());
         }
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
 /// When the progress bar shows.
@@ -75,6 +78,7 @@ pub fn run(
     files: &[PathBuf],
     now: SystemTime,
     options: &DecideOptions,
+    limits: &InputLimits,
     progress: Progress,
 ) -> Vec<FileResult> {
     let bar = indicatif::ProgressBar::with_draw_target(
@@ -114,7 +118,7 @@ pub fn run(
                         let Some(path) = files.get(i) else {
                             break;
                         };
-                        done.push((i, check_file(engine, path, now, options)));
+                        done.push((i, check_file(engine, path, now, options, limits)));
                         bar.inc(1);
                         if matches!(progress, Progress::Auto)
                             && started.elapsed() > Duration::from_millis(500)
@@ -141,32 +145,39 @@ fn display(path: &Path) -> String {
 }
 
 /// Reads, parses and decides one manifest. Never panics: every failure is a [`FileError`].
+/// Only a regular file within the size limit is read: a FIFO or a device
+/// named like a manifest is refused, not waited on or read for ever.
 fn check_file(
     engine: &Engine,
     path: &Path,
     now: SystemTime,
     options: &DecideOptions,
+    limits: &InputLimits,
 ) -> FileResult {
     let file = display(path);
-    let read = std::fs::read(path)
-        .map_err(|e| format!("cannot read the file: {e}"))
-        .and_then(|bytes| {
-            String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".into())
-        });
-    let text = match read {
+    let text = match warden::read_file_bounded(path, limits.max_bytes) {
         Ok(text) => text,
-        Err(message) => {
+        Err(e) => {
+            let message = match &e {
+                warden::EngineError::Io { source, .. }
+                    if source.kind() == std::io::ErrorKind::InvalidData =>
+                {
+                    "the file is not UTF-8 text".to_string()
+                }
+                warden::EngineError::Io { source, .. } => format!("cannot read the file: {source}"),
+                other => other.to_string(),
+            };
             return FileResult {
                 file,
                 text: None,
                 outcome: Err(FileError {
-                    code: Code::E0403,
+                    code: e.code().unwrap_or(Code::E0403),
                     message,
                 }),
             };
         }
     };
-    let outcome = decide(engine, &file, &text, now, options);
+    let outcome = decide(engine, &file, &text, now, options, limits);
     FileResult {
         file,
         text: Some(text),
@@ -180,9 +191,10 @@ fn decide(
     text: &str,
     now: SystemTime,
     options: &DecideOptions,
+    limits: &InputLimits,
 ) -> Result<Decision, FileError> {
-    let document = Document::parse(file, text).map_err(|e| FileError {
-        code: Code::E0403,
+    let document = Document::parse_with(file, text, limits).map_err(|e| FileError {
+        code: e.code().unwrap_or(Code::E0403),
         message: e.to_string(),
     })?;
     let mut decision = engine

@@ -12,7 +12,7 @@ mod test_report;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value as Json;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -164,6 +164,52 @@ impl PolicyArgs {
     }
 }
 
+/// Bounds on what one run may read and one decision may cost.
+#[derive(clap::Args, Clone)]
+struct LimitArgs {
+    /// Largest input document (manifest, request, fixture), in bytes (E0407 beyond).
+    #[arg(long, value_name = "BYTES", default_value_t = warden::InputLimits::INPUT.max_bytes)]
+    max_input_bytes: usize,
+    /// Deepest nesting of lists and objects in an input or data document (E0408 beyond; at most 128).
+    #[arg(long, value_name = "LEVELS", default_value_t = 64,
+          value_parser = clap::value_parser!(u16).range(1..=128))]
+    max_input_depth: u16,
+    /// Largest data file, in bytes (E0407 beyond).
+    #[arg(long, value_name = "BYTES", default_value_t = warden::InputLimits::DATA.max_bytes)]
+    max_data_bytes: usize,
+    /// Expression steps one decision may take before it fails closed (E0501).
+    #[arg(long, value_name = "STEPS", default_value_t = warden::DecideOptions::default().budget)]
+    budget: u64,
+    /// Wall-clock time one decision may take, in milliseconds, before it fails closed (E0505).
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u64,
+}
+
+impl LimitArgs {
+    fn input(&self) -> warden::InputLimits {
+        warden::InputLimits {
+            max_bytes: self.max_input_bytes,
+            max_depth: usize::from(self.max_input_depth),
+        }
+    }
+
+    fn data(&self) -> warden::InputLimits {
+        warden::InputLimits {
+            max_bytes: self.max_data_bytes,
+            max_depth: usize::from(self.max_input_depth),
+        }
+    }
+
+    fn decide(&self, explain: bool) -> DecideOptions {
+        DecideOptions {
+            explain,
+            budget: self.budget,
+            timeout: Some(std::time::Duration::from_millis(self.timeout_ms)),
+            ..DecideOptions::default()
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct CompileArgs {
     /// Policy folders or files (default: ./policies, else the bundled stdlib-policies).
@@ -202,6 +248,8 @@ struct CheckArgs {
     /// When to show a progress bar on standard error.
     #[arg(long, value_enum, default_value_t = check::Progress::Auto)]
     progress: check::Progress,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(clap::Args)]
@@ -235,6 +283,8 @@ struct TestArgs {
     /// How to report.
     #[arg(long, value_enum, default_value_t = TestFormat::Human)]
     format: TestFormat,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -277,6 +327,8 @@ struct DecideArgs {
     /// The evaluation time, RFC 3339 (default: now).
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// An error that ends the command with exit code 2, with its permanent code when it has one.
@@ -358,16 +410,32 @@ fn no_color_unset() -> bool {
 fn read_policies(paths: &[PathBuf]) -> Result<PolicySources, Failure> {
     let mut sets = Vec::new();
     for path in paths {
-        let set = PolicySources::from_path(path)?;
+        let set = PolicySources::from_path(path).map_err(coded)?;
         if set.files.is_empty() {
             return Err(Failure(format!(
                 "no `.warden` files in `{}`",
                 path.display()
             )));
         }
+        warn_skipped(&set.skipped);
         sets.push(set);
     }
     Ok(PolicySources::combine(sets))
+}
+
+/// A library error, with its permanent code when it has one.
+fn coded(e: warden::EngineError) -> Failure {
+    Failure {
+        code: e.code(),
+        message: e.to_string(),
+    }
+}
+
+/// Files a folder walk left out: said once each, on standard error.
+fn warn_skipped(skipped: &[warden::Skipped]) {
+    for s in skipped {
+        print_err(&format!("warning[{}]: {s}\n", warden::Code::W0006));
+    }
 }
 
 /// The paths of a policy set, for messages: `a`, or `a + b`.
@@ -460,20 +528,15 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn read_document(path: &Path) -> Result<Json, Failure> {
+fn read_document(path: &Path, limits: &warden::InputLimits) -> Result<Json, Failure> {
     let (name, text) = if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
+        let text = warden::read_stdin_bounded(limits.max_bytes).map_err(coded)?;
         ("<stdin>".to_string(), text)
     } else {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
+        let text = warden::read_file_bounded(path, limits.max_bytes).map_err(coded)?;
         (path.display().to_string(), text)
     };
-    warden::parse_document(&name, &text).map_err(|e| Failure {
-        code: e.code(),
-        message: e.to_string(),
-    })
+    warden::parse_document_with(&name, &text, limits).map_err(coded)
 }
 
 fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {
@@ -493,6 +556,7 @@ fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {
 fn engine_with_data(
     policy: &PolicyArgs,
     data: &[String],
+    limits: &warden::InputLimits,
 ) -> Result<(Engine, PolicySources), Failure> {
     let paths = policy.paths();
     let sources = read_policies(&paths)?;
@@ -507,7 +571,7 @@ fn engine_with_data(
             code: e.code(),
             message: format!("{arg}: {e}"),
         };
-        let json = warden::read_data_arg(arg).map_err(failure)?;
+        let json = warden::read_data_arg_with(arg, limits).map_err(failure)?;
         engine = engine.with_data(&json).map_err(failure)?;
     }
     Ok((engine, sources))
@@ -515,8 +579,9 @@ fn engine_with_data(
 
 fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let now = parse_now(args.now.as_deref())?;
-    let files = check::collect(&args.manifests)?;
-    let (engine, sources) = engine_with_data(&args.policy, &args.data)?;
+    let (files, skipped) = check::collect(&args.manifests)?;
+    warn_skipped(&skipped);
+    let (engine, sources) = engine_with_data(&args.policy, &args.data, &args.limits.data())?;
     let policy = &sources.root;
     if engine.program().target_by_name(check::TARGET).is_none() {
         return Err(Failure {
@@ -528,11 +593,15 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             ),
         });
     }
-    let options = DecideOptions {
-        explain: args.explain,
-        ..DecideOptions::default()
-    };
-    let results = check::run(&engine, &files, now, &options, args.progress);
+    let options = args.limits.decide(args.explain);
+    let results = check::run(
+        &engine,
+        &files,
+        now,
+        &options,
+        &args.limits.input(),
+        args.progress,
+    );
     let text = match args.format {
         CheckFormat::Human => report::human(&results, policy, color_stdout()),
         CheckFormat::Json => serde_json::to_string_pretty(&report::json(&results))?,
@@ -611,13 +680,23 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {
                 print_out(text.trim_end());
                 Ok(ExitCode::SUCCESS)
             }
-            None => Err(Failure(format!(
-                "no diagnostic code `{}`; codes run E0001–E0504 and W0001–W0005",
-                args.what
-            ))),
+            None => {
+                let last = |prefix: char| {
+                    warden::Code::ALL
+                        .iter()
+                        .rfind(|c| c.as_str().starts_with(prefix))
+                        .map_or("", |c| c.as_str())
+                };
+                Err(Failure(format!(
+                    "no diagnostic code `{}`; codes run E0001–{} and W0001–{}",
+                    args.what,
+                    last('E'),
+                    last('W')
+                )))
+            }
         };
     }
-    let (engine, sources) = engine_with_data(&args.policy, &[])?;
+    let (engine, sources) = engine_with_data(&args.policy, &[], &warden::InputLimits::DATA)?;
     print_out(
         explain::rule(
             &engine,
@@ -631,8 +710,13 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {
 }
 
 fn test(args: TestArgs) -> Result<ExitCode, Failure> {
-    let (engine, sources) = engine_with_data(&args.policy, &[])?;
-    let run = engine.run_tests(Some(&sources.root), args.filter.as_deref());
+    let (engine, sources) = engine_with_data(&args.policy, &[], &args.limits.data())?;
+    let run = engine.run_tests_with(
+        Some(&sources.policy_folders()),
+        args.filter.as_deref(),
+        &args.limits.decide(false),
+        &args.limits.input(),
+    );
     if let Some(filter) = &args.filter
         && run.tests.is_empty()
     {
@@ -650,12 +734,9 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
 
 fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
     let now = parse_now(args.now.as_deref())?;
-    let (engine, _) = engine_with_data(&args.policy, &args.data)?;
-    let input = read_document(&args.input)?;
-    let options = DecideOptions {
-        explain: args.explain,
-        ..DecideOptions::default()
-    };
+    let (engine, _) = engine_with_data(&args.policy, &args.data, &args.limits.data())?;
+    let input = read_document(&args.input, &args.limits.input())?;
+    let options = args.limits.decide(args.explain);
     let decision = engine
         .decide_with(&args.target, &input, now, &options)
         .map_err(|e| Failure {

@@ -72,7 +72,7 @@ impl Database {
     }
 
     /// Replaces the JSON files a set's policies may name.
-    pub fn set_schemas(&mut self, set: PolicySet, schemas: Arc<BTreeMap<String, String>>) {
+    pub fn set_schemas(&mut self, set: PolicySet, schemas: Arc<NamedFiles>) {
         use salsa::Setter;
         set.set_schemas(self).to(schemas);
     }
@@ -99,13 +99,18 @@ pub struct SourceFile {
     pub text: Arc<str>,
 }
 
-/// A policy set: its files, and the JSON Schema files they may name (path → text).
+/// The JSON files a policy set names (schemas, data defaults), by their
+/// normalized path: the text, or why the file was not read (outside the
+/// policy folder, not a regular file, too large), for the compiler to say.
+pub type NamedFiles = BTreeMap<String, Result<String, String>>;
+
+/// A policy set: its files, and the JSON Schema files they may name.
 #[salsa::input(debug)]
 pub struct PolicySet {
     #[returns(ref)]
     pub files: Vec<SourceFile>,
     #[returns(ref)]
-    pub schemas: Arc<BTreeMap<String, String>>,
+    pub schemas: Arc<NamedFiles>,
 }
 
 /// Parses one file. Not compared between revisions: every edit moves offsets.
@@ -274,23 +279,59 @@ pub fn file_diagnostics(db: &Database, set: PolicySet, file: SourceFile) -> Vec<
 }
 
 /// Schema files come from the set's input, resolved against the policy file's folder.
-struct MapLoader<'a>(&'a BTreeMap<String, String>);
+struct MapLoader<'a>(&'a NamedFiles);
 
 impl SchemaLoader for MapLoader<'_> {
     fn load(&self, from: &str, path: &str) -> Result<String, String> {
         let dir = from.rsplit_once('/').map_or("", |(d, _)| d);
-        let joined = if dir.is_empty() || path.starts_with('/') {
-            path.to_string()
-        } else {
-            format!("{dir}/{path}")
-        };
-        let normalized = normalize_path(&joined);
-        self.0
-            .get(&normalized)
-            .or_else(|| self.0.get(path))
-            .cloned()
-            .ok_or_else(|| format!("no file `{normalized}` in the policy folder"))
+        let resolved = resolve_named(dir, path)?;
+        match self.0.get(&resolved) {
+            Some(Ok(text)) => Ok(text.clone()),
+            Some(Err(why)) => Err(why.clone()),
+            None => Err(format!("no file `{resolved}` in the policy folder")),
+        }
     }
+}
+
+/// The path of a file a policy in folder `dir` names as `path`, relative to
+/// the policy folder; refused when it is absolute or its `..` lead above
+/// the folder (a policy reads files inside its folder only).
+pub fn resolve_named(dir: &str, path: &str) -> Result<String, String> {
+    if path.starts_with('/') || path.starts_with('\\') || path.get(1..3) == Some(":\\") {
+        return Err(format!(
+            "`{path}` is an absolute path; name files relative to the policy file, inside the policy folder"
+        ));
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    // The folder's own leading `..` (a set composed from `--policy ../x`)
+    // are where it is, not steps out of it.
+    let mut fixed = 0;
+    for part in dir.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.len() == fixed => {
+                parts.push("..");
+                fixed += 1;
+            }
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.len() == fixed {
+                    return Err(format!("`{path}` leads above the policy folder"));
+                }
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    Ok(parts.join("/"))
 }
 
 /// Folds `a/./b/../c` to `a/c`: how schema paths named in policies are resolved.

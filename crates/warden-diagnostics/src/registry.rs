@@ -99,17 +99,23 @@ codes! {
     E0404, "no-such-target", Error, "a decision was asked for a target the policy set does not declare";
     E0405, "missing-data", Error, "a data document without default was not supplied";
     E0406, "unknown-data-document", Error, "a data file supplies a document the policy set does not declare";
+    E0407, "document-too-large", Error, "a document is larger than its size limit";
+    E0408, "document-too-deep", Error, "a document nests lists and objects deeper than its limit";
+    E0409, "not-a-regular-file", Error, "a path names a FIFO, a device or a socket instead of a regular file";
+    E0410, "outside-folder", Error, "a file reference leads out of the folder it must stay in";
     // evaluation
     E0501, "budget-exceeded", Error, "evaluation took more steps than the per-decision budget";
     E0502, "builtin-failed", Error, "a built-in function failed on its arguments";
     E0503, "arithmetic-error", Error, "integer overflow or division by zero";
     E0504, "absent-value", Error, "an absent value reached an operation that needs one";
+    E0505, "deadline-exceeded", Error, "a decision ran past its wall-clock deadline";
     // lints
     W0001, "unused-let", Warning, "a `let` binding that is never read";
     W0002, "rule-without-control", Warning, "a rule with no `@control` attribute";
     W0003, "unreachable-clause", Warning, "a clause whose condition can never hold";
     W0004, "expired-waiver", Warning, "a waiver whose `until` date has passed";
     W0005, "untested-rule", Warning, "a rule that no `test` block names in an `expect`";
+    W0006, "skipped-file", Warning, "a file in a folder was left out: not a regular file, or a link out of the folder";
 }
 
 impl Code {

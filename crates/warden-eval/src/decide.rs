@@ -9,6 +9,10 @@ use warden_ir::{Effect, Program, RuleId, TargetId, Value};
 pub struct Options {
     /// Expression steps allowed per decision before it fails closed.
     pub budget: u64,
+    /// The wall-clock time by which the decision must be reached; past it,
+    /// evaluation stops and the decision fails closed (`E0505`). It never
+    /// changes what a decision that finishes in time says.
+    pub deadline: Option<std::time::Instant>,
     /// Record the sub-expressions that decided each finding.
     pub explain: bool,
     /// Skip clauses by the target's literal-equality index. Always on in
@@ -20,6 +24,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             budget: 1_000_000,
+            deadline: None,
             explain: false,
             use_index: true,
         }
@@ -120,6 +125,9 @@ pub fn decide(
         now,
         steps: 0,
         budget: options.budget,
+        deadline: options.deadline,
+        next_clock_check: 0,
+        exhausted: None,
         trace: None,
     };
 
@@ -175,13 +183,14 @@ pub fn decide(
                 &mut held,
             );
             i += 1;
-            if ev.steps > ev.budget {
+            if ev.exhausted.is_some() {
                 break;
             }
         }
-        // Once the budget is spent the decision is a fail-closed deny; evaluating
-        // the remaining clauses would only repeat the same error.
-        if ev.steps > ev.budget {
+        // Once the budget or the deadline is spent the decision is a
+        // fail-closed deny; evaluating the remaining clauses would only
+        // repeat the same error.
+        if ev.exhausted.is_some() {
             break;
         }
     }
@@ -272,6 +281,9 @@ pub fn decide(
     }
 }
 
+/// Steps each finding costs beyond the evaluation of its clause.
+const FINDING_STEPS: u64 = 16;
+
 fn evaluate_clause<'p>(
     ev: &mut Evaluator<'p>,
     rule_id: RuleId,
@@ -340,9 +352,8 @@ fn evaluate_clause<'p>(
         let trace = ev.trace.take().unwrap_or_default();
         match holds {
             Err(e) => {
-                let spent = e.code == warden_diagnostics::Code::E0501;
                 out.push(fail(e, index));
-                if spent {
+                if ev.exhausted.is_some() {
                     return;
                 }
             }
@@ -353,9 +364,20 @@ fn evaluate_clause<'p>(
                     trace,
                     ..base.clone()
                 };
-                match render(ev, clause, frame, &mut finding) {
+                // A finding is work too (its report, its place in the input):
+                // ten thousand of them cost what ten thousand steps of
+                // reporting cost, and a flood of them runs out of budget.
+                let made = ev
+                    .charge(FINDING_STEPS, clause.span)
+                    .and_then(|()| render(ev, clause, frame, &mut finding));
+                match made {
                     Ok(()) => out.push(finding),
-                    Err(e) => out.push(fail(e, index)),
+                    Err(e) => {
+                        out.push(fail(e, index));
+                        if ev.exhausted.is_some() {
+                            return;
+                        }
+                    }
                 }
             }
         }
@@ -376,6 +398,8 @@ fn render<'p>(
                 warden_ir::MessagePart::Text(t) => text.push_str(t),
                 warden_ir::MessagePart::Expr(e) => {
                     let value = ev.eval(e, frame)?;
+                    // Rendering walks the value: a record or list is printed whole.
+                    ev.charge(crate::builtins::deep_size(&value), e.span)?;
                     text.push_str(&warden_ir::render(&ev.program.types, &value));
                 }
             }

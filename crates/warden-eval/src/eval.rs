@@ -3,6 +3,7 @@
 use crate::builtins;
 use std::cmp::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 use warden_diagnostics::{Code, Span};
 use warden_ir::{BinOp, Expr, ExprKind, LocalId, Program, RecordId, RecordValue, TypeTable, Value};
 
@@ -76,9 +77,20 @@ pub(crate) struct Evaluator<'p> {
     pub now: i64,
     pub steps: u64,
     pub budget: u64,
+    /// The wall-clock time by which the decision must be reached.
+    pub deadline: Option<Instant>,
+    /// The step count at which the clock is read next.
+    pub next_clock_check: u64,
+    /// Set once the budget or the deadline is spent: every later evaluation
+    /// fails at once with this code.
+    pub exhausted: Option<Code>,
     /// Recorded sub-expression values, when explaining.
     pub trace: Option<Vec<TraceEntry>>,
 }
+
+/// How many steps pass between two readings of the clock: often enough that
+/// a deadline is noticed within microseconds, rarely enough to cost nothing.
+const STEPS_PER_CLOCK_CHECK: u64 = 2048;
 
 fn err(code: Code, span: Span, message: impl Into<String>) -> EvalError {
     EvalError {
@@ -98,17 +110,7 @@ impl<'p> Evaluator<'p> {
     }
 
     fn eval_counted(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> EvalResult {
-        self.steps += 1;
-        if self.steps > self.budget {
-            return Err(err(
-                Code::E0501,
-                e.span,
-                format!(
-                    "evaluation took more than {} steps; the decision fails closed",
-                    self.budget
-                ),
-            ));
-        }
+        self.charge(1, e.span)?;
         let value = self.eval_kind(e, frame)?;
         if let Some(trace) = &mut self.trace
             && !matches!(e.kind, ExprKind::Const(_))
@@ -253,7 +255,10 @@ impl<'p> Evaluator<'p> {
             },
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e.span, frame)?,
             ExprKind::MatchesConst { lhs, regex } => match self.eval(lhs, frame)? {
-                Value::Str(s) => Value::Bool(regex.is_match(&s)),
+                Value::Str(s) => {
+                    self.charge(builtins::regex_scan_cost(&s), e.span)?;
+                    Value::Bool(regex.is_match(&s))
+                }
                 other @ (Value::Int(_)
                 | Value::Float(_)
                 | Value::Bool(_)
@@ -368,20 +373,27 @@ impl<'p> Evaluator<'p> {
         if self.trace.is_none() && is_comparison(op) {
             self.ensure_root(lhs, frame)?;
             self.ensure_root(rhs, frame)?;
-            let (data, types) = (self.data, &self.program.types);
+            let (data, program) = (self.data, self.program);
+            let types = &program.types;
             if let (Some(l), Some(r)) = (
                 place(data, types, frame, lhs),
                 place(data, types, frame, rhs),
             ) {
                 self.charge(comparison_cost(op, l, r), span)?;
-                return compare_op(types, op, l, r, span);
+                let mut work = 0;
+                let result = compare_op(types, op, l, r, span, &mut work);
+                self.charge(work, span)?;
+                return result;
             }
         }
         let l = self.eval(lhs, frame)?;
         let r = self.eval(rhs, frame)?;
         if is_comparison(op) {
             self.charge(comparison_cost(op, &l, &r), span)?;
-            return compare_op(&self.program.types, op, &l, &r, span);
+            let mut work = 0;
+            let result = compare_op(&self.program.types, op, &l, &r, span, &mut work);
+            self.charge(work, span)?;
+            return result;
         }
         if op == BinOp::Add {
             // Paid for before it is built: doubling a string in a chain of lets
@@ -461,21 +473,35 @@ impl<'p> Evaluator<'p> {
 }
 
 impl<'p> Evaluator<'p> {
-    /// Counts work beyond one step (a built-in walking a list, `in` scanning one)
-    /// against the budget.
-    fn charge(&mut self, cost: u64, span: Span) -> Result<(), EvalError> {
+    /// Counts work (one step, a built-in walking a list, `in` scanning one)
+    /// against the budget, and now and then against the deadline. Once either
+    /// is spent, every later charge fails too: the decision stops there.
+    pub(crate) fn charge(&mut self, cost: u64, span: Span) -> Result<(), EvalError> {
         self.steps = self.steps.saturating_add(cost);
         if self.steps > self.budget {
-            return Err(err(
-                Code::E0501,
+            self.exhausted = Some(Code::E0501);
+        } else if self.steps >= self.next_clock_check {
+            self.next_clock_check = self.steps.saturating_add(STEPS_PER_CLOCK_CHECK);
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                self.exhausted = Some(Code::E0505);
+            }
+        }
+        match self.exhausted {
+            None => Ok(()),
+            Some(Code::E0505) => Err(err(
+                Code::E0505,
+                span,
+                "the decision ran past its deadline; it fails closed",
+            )),
+            Some(code) => Err(err(
+                code,
                 span,
                 format!(
                     "evaluation took more than {} steps; the decision fails closed",
                     self.budget
                 ),
-            ));
+            )),
         }
-        Ok(())
     }
 
     /// Computes a `let` the first time it is read; later reads use the value.
@@ -568,14 +594,18 @@ fn dyn_field_of<'a>(types: &TypeTable, value: &'a Value, name: &str) -> &'a Valu
     }
 }
 
-/// How many elements a comparison may look at.
+/// What a comparison costs before it runs: ordering and matching read text;
+/// the work of equality and `in`, which may descend into records and lists,
+/// is counted as it is done (`compare_op`).
 fn comparison_cost(op: BinOp, l: &Value, r: &Value) -> u64 {
     match op {
-        BinOp::In | BinOp::NotIn => builtins::size(r),
-        BinOp::Eq | BinOp::NotEq => builtins::size(l).min(builtins::size(r)),
-        BinOp::Matches => r
-            .as_str()
-            .map_or(0, |p| p.len() as u64 * builtins::REGEX_STEPS_PER_BYTE),
+        BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
+            builtins::size(l).min(builtins::size(r))
+        }
+        BinOp::Matches => r.as_str().map_or(0, |p| {
+            p.len() as u64 * builtins::REGEX_STEPS_PER_BYTE
+                + l.as_str().map_or(0, builtins::regex_scan_cost)
+        }),
         _ => 0,
     }
 }
@@ -595,10 +625,18 @@ fn is_comparison(op: BinOp) -> bool {
     )
 }
 
-fn compare_op(types: &TypeTable, op: BinOp, l: &Value, r: &Value, span: Span) -> EvalResult {
+/// A comparison's value; `work` counts the elements and text it looked at.
+fn compare_op(
+    types: &TypeTable,
+    op: BinOp,
+    l: &Value,
+    r: &Value,
+    span: Span,
+    work: &mut u64,
+) -> EvalResult {
     Ok(Value::Bool(match op {
-        BinOp::Eq => values_equal(types, l, r),
-        BinOp::NotEq => !values_equal(types, l, r),
+        BinOp::Eq => equal_counted(types, l, r, work),
+        BinOp::NotEq => !equal_counted(types, l, r, work),
         BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
             let Some(ord) = compare(l, r) else {
                 return Err(err(
@@ -614,8 +652,8 @@ fn compare_op(types: &TypeTable, op: BinOp, l: &Value, r: &Value, span: Span) ->
                 _ => ord != Ordering::Less,
             }
         }
-        BinOp::In => contains(types, r, l, span)?,
-        BinOp::NotIn => !contains(types, r, l, span)?,
+        BinOp::In => contains(types, r, l, span, work)?,
+        BinOp::NotIn => !contains(types, r, l, span, work)?,
         BinOp::Matches => match (l, r) {
             (Value::Str(s), Value::Str(p)) => {
                 let regex = builtins::compiled_regex(p)
@@ -673,14 +711,27 @@ pub(crate) fn items_of(v: &Value, span: Span) -> Result<&[Value], EvalError> {
 /// Equality as policies see it: `1 == 1.0`; records and maps equal when
 /// their present fields are, by name (whatever record type they were read as).
 pub(crate) fn values_equal(types: &TypeTable, a: &Value, b: &Value) -> bool {
+    equal_counted(types, a, b, &mut 0)
+}
+
+/// [`values_equal`], adding to `work` one per element looked at and one per
+/// 64 bytes of text compared: linear in the smaller value.
+fn equal_counted(types: &TypeTable, a: &Value, b: &Value, work: &mut u64) -> bool {
+    *work += 1;
     match (a, b) {
-        (Value::Str(x), Value::Str(y)) => Arc::ptr_eq(x, y) || x == y,
+        (Value::Str(x), Value::Str(y)) => {
+            if Arc::ptr_eq(x, y) {
+                return true;
+            }
+            *work += x.len().min(y.len()) as u64 / 64;
+            x == y
+        }
         (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
         (Value::List(x), Value::List(y)) => {
             x.len() == y.len()
                 && x.iter()
                     .zip(y.iter())
-                    .all(|(p, q)| values_equal(types, p, q))
+                    .all(|(p, q)| equal_counted(types, p, q, work))
         }
         (Value::Record(x), Value::Record(y))
             if x.ty == y.ty && x.extra.is_none() && y.extra.is_none() =>
@@ -688,33 +739,67 @@ pub(crate) fn values_equal(types: &TypeTable, a: &Value, b: &Value) -> bool {
             x.slots
                 .iter()
                 .zip(y.slots.iter())
-                .all(|(p, q)| values_equal(types, p, q))
+                .all(|(p, q)| equal_counted(types, p, q, work))
         }
         (Value::Record(_) | Value::Map(_), Value::Record(_) | Value::Map(_)) => {
-            let (x, y) = (named_fields(types, a), named_fields(types, b));
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.iter().any(|(k2, w)| k == k2 && values_equal(types, v, w)))
+            // Same present names, and each field equal: looked up by name,
+            // so two maps of n keys compare in n steps, not n².
+            let present = |v: &Value, work: &mut u64| {
+                let mut n = 0u64;
+                each_named_field(types, v, &mut |_, _| n += 1);
+                *work += n;
+                n
+            };
+            if present(a, work) != present(b, work) {
+                return false;
+            }
+            let mut equal = true;
+            each_named_field(types, a, &mut |name, v| {
+                if equal {
+                    equal = named_field(types, b, name)
+                        .is_some_and(|w| equal_counted(types, v, w, work));
+                }
+            });
+            equal
         }
         _ => a == b,
     }
 }
 
-/// The present fields of a record (declared and unknown) or a map, by name.
-fn named_fields<'v>(types: &'v TypeTable, v: &'v Value) -> Vec<(&'v str, &'v Value)> {
-    let mut out = Vec::new();
+/// Calls `visit` with each present field of a record (declared and unknown)
+/// or a map, by name.
+fn each_named_field<'v>(
+    types: &'v TypeTable,
+    v: &'v Value,
+    visit: &mut dyn FnMut(&'v str, &'v Value),
+) {
     match v {
         Value::Record(r) => {
             for (field, value) in types.record(r.ty).fields.iter().zip(r.slots.iter()) {
-                out.push((&*field.name, value));
+                if !value.is_none() {
+                    visit(&field.name, value);
+                }
             }
-            out.extend(r.extra.iter().flatten().map(|(k, v)| (&**k, v)));
+            for (k, value) in r.extra.iter().flatten() {
+                if !value.is_none() {
+                    visit(k, value);
+                }
+            }
         }
-        Value::Map(m) => out.extend(m.iter().map(|(k, v)| (&**k, v))),
+        Value::Map(m) => {
+            for (k, value) in m.iter() {
+                if !value.is_none() {
+                    visit(k, value);
+                }
+            }
+        }
         _ => {}
     }
-    out.retain(|(_, v)| !v.is_none());
-    out
+}
+
+/// The present field `name` of a record or map.
+fn named_field<'v>(types: &TypeTable, v: &'v Value, name: &str) -> Option<&'v Value> {
+    Some(dyn_field_of(types, v, name)).filter(|f| !f.is_none())
 }
 
 pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
@@ -733,11 +818,18 @@ fn contains(
     collection: &Value,
     item: &Value,
     span: Span,
+    work: &mut u64,
 ) -> Result<bool, EvalError> {
     Ok(match (collection, item) {
-        (Value::List(items), _) => items.iter().any(|i| values_equal(types, i, item)),
-        (Value::Map(m), Value::Str(k)) => m.contains_key(k),
-        (Value::Str(s), Value::Str(part)) => s.contains(&**part),
+        (Value::List(items), _) => items.iter().any(|i| equal_counted(types, i, item, work)),
+        (Value::Map(m), Value::Str(k)) => {
+            *work += k.len() as u64 / 64;
+            m.contains_key(k)
+        }
+        (Value::Str(s), Value::Str(part)) => {
+            *work += (s.len() + part.len()) as u64 / 64;
+            s.contains(&**part)
+        }
         (Value::Map(_) | Value::Str(_), _) => false,
         (other, _) => {
             return Err(kind_error(

@@ -31,7 +31,7 @@ use warden_syntax::Parse;
 pub struct AnalysisHost {
     db: Database,
     files: BTreeMap<String, SourceFile>,
-    schemas: Arc<BTreeMap<String, String>>,
+    schemas: Arc<warden_db::NamedFiles>,
     set: PolicySet,
 }
 
@@ -94,7 +94,7 @@ impl AnalysisHost {
     }
 
     /// Sets the JSON files the policies may name (schemas, data defaults), by path.
-    pub fn set_schemas(&mut self, schemas: BTreeMap<String, String>) {
+    pub fn set_schemas(&mut self, schemas: warden_db::NamedFiles) {
         self.schemas = Arc::new(schemas);
         self.db.set_schemas(self.set, Arc::clone(&self.schemas));
     }

@@ -230,7 +230,8 @@ fn relative_to(to: &Path, from: &Path) -> String {
 /// ([`AnalysisHost::engine`]), so the snapshot can be let go first: tests
 /// are not salsa queries, and an edit must not wait for them.
 pub fn run_tests(engine: &Engine, root: Option<&Path>, name: Option<&str>) -> TestRun {
-    let mut run = engine.run_tests(root, name);
+    let folders = root.map(warden::PolicyFolders::single);
+    let mut run = engine.run_tests(folders.as_ref(), name);
     if let Some(name) = name {
         // The engine's filter matches a part of the name; a lens means one test.
         run.tests.retain(|t| t.name == name);
@@ -246,18 +247,31 @@ pub fn run_tests(engine: &Engine, root: Option<&Path>, name: Option<&str>) -> Te
     run
 }
 
-/// Decides the YAML or JSON document in `fixture` against `target`.
+/// Decides the YAML or JSON document in `fixture` against `target`; the
+/// fixture is read as `warden test` reads it: a regular file inside `root`,
+/// within the input limits.
 pub fn evaluate(
     engine: &Engine,
+    root: &Path,
     target: &str,
     fixture: &Path,
     now: SystemTime,
 ) -> Result<Decision, String> {
-    let text = std::fs::read_to_string(fixture)
-        .map_err(|e| format!("cannot read {}: {e}", fixture.display()))?;
-    let input =
-        warden::parse_document(&fixture.display().to_string(), &text).map_err(|e| e.to_string())?;
+    let base = root
+        .canonicalize()
+        .map_err(|e| format!("cannot read {}: {e}", root.display()))?;
+    let relative = fixture
+        .strip_prefix(&base)
+        .or_else(|_| fixture.strip_prefix(root))
+        .map_err(|_| format!("`{}` is outside the policy folder", fixture.display()))?;
+    let document = warden::read_fixture(
+        root,
+        Path::new(""),
+        &relative.to_string_lossy(),
+        &warden::InputLimits::INPUT,
+    )
+    .map_err(|e| e.to_string())?;
     engine
-        .decide(target, &input, now)
+        .decide(target, &document.value, now)
         .map_err(|e| e.to_string())
 }

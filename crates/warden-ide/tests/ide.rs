@@ -20,7 +20,7 @@ fn checklist() -> AnalysisHost {
             } else if relative.ends_with(".warden") {
                 host.set_file(&relative, &std::fs::read_to_string(&path).unwrap());
             } else if relative.ends_with(".json") {
-                schemas.insert(relative, std::fs::read_to_string(&path).unwrap());
+                schemas.insert(relative, Ok(std::fs::read_to_string(&path).unwrap()));
             }
         }
     }
@@ -474,6 +474,7 @@ fn lenses_run_tests_evaluate_fixtures_and_stub_a_test() {
         .expect("a fixture the tests use");
     let decision = warden_ide::evaluate(
         &host.engine().unwrap(),
+        &root,
         "manifest",
         failing,
         std::time::SystemTime::now(),

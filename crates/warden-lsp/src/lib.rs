@@ -366,8 +366,15 @@ impl Backend {
             .to_string();
         let target_for = target.clone();
         let engine = self.engine().await?;
+        let folder = root.clone();
         let decision = tokio::task::spawn_blocking(move || {
-            warden_ide::evaluate(&engine, &target_for, &fixture, std::time::SystemTime::now())
+            warden_ide::evaluate(
+                &engine,
+                &folder,
+                &target_for,
+                &fixture,
+                std::time::SystemTime::now(),
+            )
         })
         .await
         .map_err(|_| tower_lsp_server::jsonrpc::Error::internal_error())?

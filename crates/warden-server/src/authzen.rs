@@ -60,10 +60,10 @@ pub fn to_input(request: &Json_) -> Result<Json_, ApiError> {
 }
 
 /// One evaluation: `{"decision": bool, "context": {...}}`.
-async fn evaluate(state: &AppState, request: &Json_) -> Result<Json_, ApiError> {
+async fn evaluate(state: &Arc<AppState>, request: &Json_) -> Result<Json_, ApiError> {
     let input = to_input(request)?;
     let target = state.config.gateway.target.clone();
-    let decision = decide(state, "authzen", &target, &input, SystemTime::now(), false).await?;
+    let decision = decide(state, "authzen", target, input, SystemTime::now(), false).await?;
     let mut context = json!({
         "decision_id": decision.decision_id,
         "policy_revision": decision.policy_revision,
@@ -114,6 +114,16 @@ pub async fn evaluations_route(
             json!({ "evaluations": [evaluate(&state, &body).await?] }),
         ));
     };
+    let most = state.config.limits.max_batch;
+    if items.len() > most {
+        return Err(ApiError::bad_request(
+            "batch-too-large",
+            format!(
+                "the batch holds {} evaluations, more than the limit of {most}; split it",
+                items.len()
+            ),
+        ));
+    }
     let mut results = Vec::new();
     for item in items {
         let mut request = Map::new();

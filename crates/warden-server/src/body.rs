@@ -56,31 +56,22 @@ impl FromRequest<Arc<AppState>> for JsonBody {
     }
 }
 
-/// Parses JSON no deeper than `max_depth` levels.
+/// Parses JSON as every other input is parsed (`warden::parse_json_with`):
+/// no deeper than `max_depth` levels, and a key given twice in one object
+/// refused, as the CLI refuses it.
 pub fn parse(bytes: &Bytes, max_depth: usize) -> Result<Json, ApiError> {
-    let value: Json = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(
-            "bad-json",
-            format!(
-                "the body is not valid JSON: line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
-    if depth(&value) > max_depth {
-        return Err(ApiError::bad_request(
+    let limits = warden::InputLimits {
+        max_bytes: bytes.len(),
+        max_depth,
+    };
+    warden::parse_json_with("body", bytes, &limits).map_err(|e| match e {
+        warden::EngineError::TooDeep { limit, .. } => ApiError::bad_request(
             "too-deep",
-            format!("the body nests deeper than the limit of {max_depth} levels"),
-        ));
-    }
-    Ok(value)
-}
-
-fn depth(value: &Json) -> usize {
-    match value {
-        Json::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
-        Json::Object(fields) => 1 + fields.values().map(depth).max().unwrap_or(0),
-        _ => 0,
-    }
+            format!("the body nests deeper than the limit of {limit} levels"),
+        ),
+        warden::EngineError::Syntax { message, .. } => {
+            ApiError::bad_request("bad-json", format!("the body is not valid JSON: {message}"))
+        }
+        other => ApiError::bad_request("bad-json", other.to_string()),
+    })
 }

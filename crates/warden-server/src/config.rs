@@ -68,10 +68,23 @@ impl Default for ServerConfig {
 pub struct Limits {
     /// Largest request body, in bytes (413 beyond).
     pub max_body_bytes: usize,
-    /// Deepest JSON nesting accepted (400 beyond).
+    /// Deepest JSON nesting accepted, in request bodies and data files
+    /// (400 `too-deep` beyond; E0408 for a data file; at most 128).
     pub max_json_depth: usize,
+    /// Largest data file (`--data`), in bytes (E0407 beyond): read at start
+    /// and on every reload.
+    pub max_data_bytes: usize,
+    /// Most evaluations in one AuthZEN batch request (400 `batch-too-large`
+    /// beyond): a small body must not buy an unbounded amount of work.
+    pub max_batch: usize,
     /// Expression steps one decision may take before it fails closed.
     pub eval_budget: u64,
+    /// Wall-clock time one decision may take, in milliseconds, before it
+    /// fails closed (`E0505`); a safety net behind the step budget.
+    pub decision_timeout_ms: u64,
+    /// Decisions evaluated at once, on threads apart from those that
+    /// answer requests (0: one per core).
+    pub max_evaluations: usize,
     /// Longest a request may take, reading included, in milliseconds.
     pub request_timeout_ms: u64,
     /// Longest a client may take to send a request's headers, in
@@ -91,12 +104,26 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 1 << 20,
             max_json_depth: 64,
+            max_data_bytes: warden::InputLimits::DATA.max_bytes,
+            max_batch: 256,
             eval_budget: warden::DecideOptions::default().budget,
+            decision_timeout_ms: 1_000,
+            max_evaluations: 0,
             request_timeout_ms: 5_000,
             header_read_timeout_ms: 10_000,
             max_concurrent_requests: 1_024,
             max_connections: 4_096,
             drain_delay_ms: 0,
+        }
+    }
+}
+
+impl Limits {
+    /// Decisions evaluated at once: as configured, else one per core.
+    pub fn evaluations(&self) -> usize {
+        match self.max_evaluations {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
         }
     }
 }
@@ -168,7 +195,7 @@ impl Default for GatewayMapping {
     }
 }
 
-/// What the decision log keeps.
+/// What the decision log keeps, and how surely.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
@@ -176,6 +203,10 @@ pub struct LogConfig {
     pub include_input: bool,
     /// Input paths (`principal.email`) logged as `"***"`.
     pub mask: Vec<String>,
+    /// How far a decision's line must have gone before the decision is
+    /// answered: `write` (to the operating system; survives the server
+    /// being killed) or `fsync` (to the disk; survives a power loss).
+    pub durability: crate::decision_log::Durability,
 }
 
 impl ServerConfig {

@@ -1,23 +1,34 @@
 //! The decision log: one JSON line per decision, each carrying the SHA-256
 //! of the line before it (`prev`) and its place in the file (`seq`), so a
 //! changed, removed or reordered line breaks the chain where it happened.
-//! Lines are written by one task through a buffer; shutting down drains the
-//! queue and flushes, so no decision taken is lost.
+//!
+//! A decision is answered only after its line is written (group commit): one
+//! writer thread takes every record queued, writes them in one call, makes
+//! them as durable as configured (`write`: in the operating system, which
+//! survives the process being killed; `fsync`: on the disk, which survives
+//! the machine losing power), then releases every request of the batch. A
+//! write that fails is cut back off the file, so no torn line stays behind;
+//! the requests of that batch are refused, the server is not ready, and the
+//! writer probes for space every second until writing works again. On open,
+//! a torn last line (a crash in the middle of a write) is moved aside and the
+//! chain resumes after the last whole line.
 
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::io::{AsyncWriteExt, BufWriter};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// The `prev` of the first line.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 /// `sha256:` and the hex digest of a line (without its newline).
-pub fn line_hash(line: &str) -> String {
-    let digest = Sha256::digest(line.as_bytes());
+pub fn line_hash(line: &[u8]) -> String {
+    let digest = Sha256::digest(line);
     let mut out = String::with_capacity(71);
     out.push_str("sha256:");
     for b in digest {
@@ -26,23 +37,54 @@ pub fn line_hash(line: &str) -> String {
     out
 }
 
-/// A handle to the writer task; cheap to clone.
+/// How far a line must have gone before its decision is answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Written to the operating system (`write`): survives the server being
+    /// killed, not the machine losing power.
+    #[default]
+    Write,
+    /// Flushed to the disk (`fdatasync`) too: survives a power loss, at the
+    /// cost of one disk flush per batch.
+    Fsync,
+}
+
+/// A handle to the writer; cheap to clone.
 #[derive(Clone)]
 pub struct DecisionLog {
-    tx: mpsc::Sender<Map<String, Json>>,
+    tx: mpsc::Sender<Message>,
     failed: Arc<AtomicBool>,
 }
 
-/// A decision that could not be logged: the writer stopped (a write failed,
-/// or the server is shutting down).
-#[derive(Debug, thiserror::Error)]
-#[error("the decision log is not being written")]
-pub struct LogStopped;
+/// What the writer is sent.
+enum Message {
+    Record(Pending),
+    /// Write what is queued, then stop.
+    Close,
+}
 
-/// The writer task, to be finished on shutdown.
+/// A record waiting for its line to be written.
+struct Pending {
+    record: Map<String, Json>,
+    written: oneshot::Sender<Result<(), LogFailed>>,
+}
+
+/// Why a decision could not be logged: it must not be answered.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum LogFailed {
+    /// The writer has stopped (the server is shutting down).
+    #[error("the decision log is closed")]
+    Stopped,
+    /// The write failed (a full disk, an I/O error); it was cut back off.
+    #[error("the decision log cannot be written: {0}")]
+    Write(String),
+}
+
+/// The writer thread, to be finished on shutdown.
 pub struct LogWriter {
-    task: tokio::task::JoinHandle<std::io::Result<Head>>,
-    close: oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<std::io::Result<Head>>,
+    tx: mpsc::Sender<Message>,
 }
 
 /// The end of the chain: how many lines, and the hash of the last one.
@@ -57,139 +99,382 @@ pub struct Head {
 impl LogWriter {
     /// Takes no more lines, writes every queued one, flushes; the head.
     pub async fn finish(self) -> std::io::Result<Head> {
-        let _ = self.close.send(());
-        self.task
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        let _ = self.tx.send(Message::Close).await;
+        tokio::task::spawn_blocking(move || {
+            self.thread
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the log writer panicked")))
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
+}
+
+/// What opening a log found at its end.
+#[derive(Debug)]
+struct Opened {
+    head: Head,
+    /// The length of the file's whole lines.
+    length: u64,
+    /// A torn last line that was moved aside: its length and where it went.
+    recovered: Option<(u64, PathBuf)>,
 }
 
 impl DecisionLog {
     /// Opens `path` for appending, continuing the chain of what it holds.
-    pub async fn open(path: &Path) -> std::io::Result<(DecisionLog, LogWriter)> {
-        let head = match last_line(path)? {
-            Some(last) => {
-                let seq = serde_json::from_str::<Json>(&last)
-                    .ok()
-                    .and_then(|r| r.get("seq").and_then(Json::as_u64))
-                    .ok_or_else(|| {
-                        std::io::Error::other(
-                            "its last line is not a decision-log record (a write cut short?); \
-                             run `warden audit verify` on it, then remove that line",
-                        )
-                    })?;
-                Head {
-                    seq: seq as usize,
-                    hash: line_hash(&last),
-                }
-            }
-            None => Head {
-                seq: 0,
-                hash: GENESIS.to_string(),
-            },
-        };
-        let file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .await?;
-        let (tx, rx) = mpsc::channel(4_096);
-        let (close, closed) = oneshot::channel();
+    pub async fn open(
+        path: &Path,
+        durability: Durability,
+    ) -> std::io::Result<(DecisionLog, LogWriter)> {
+        let owned = path.to_path_buf();
+        let (file, opened) = tokio::task::spawn_blocking(move || open_log(&owned))
+            .await
+            .map_err(std::io::Error::other)??;
+        if let Some((bytes, aside)) = &opened.recovered {
+            tracing::warn!(
+                bytes,
+                saved = %aside.display(),
+                "the decision log ended in a torn line (a write cut short by a crash); \
+                 it was moved aside and the chain resumes after the last whole line"
+            );
+        }
+        let (tx, rx) = mpsc::channel(16_384);
         let failed = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn(write_lines(
-            rx,
-            closed,
-            BufWriter::new(file),
-            head,
-            Arc::clone(&failed),
-        ));
-        Ok((DecisionLog { tx, failed }, LogWriter { task, close }))
+        let writer = Writer {
+            file,
+            length: opened.length,
+            head: opened.head,
+            durability,
+            failed: Arc::clone(&failed),
+            recovered: opened.recovered,
+            dirty: false,
+            last_probe: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("decision-log".into())
+            .spawn(move || writer.run(rx))?;
+        Ok((
+            DecisionLog {
+                tx: tx.clone(),
+                failed,
+            },
+            LogWriter { thread, tx },
+        ))
     }
 
-    /// Queues a record; waits only when the queue is full. An error means
-    /// the decision is not logged, and must not be acted on.
-    pub async fn append(&self, record: Map<String, Json>) -> Result<(), LogStopped> {
-        self.tx.send(record).await.map_err(|_| LogStopped)
+    /// Queues a record and waits until its line is written (as durably as
+    /// configured). An error means the decision is not logged, and must not
+    /// be answered.
+    pub async fn append(&self, record: Map<String, Json>) -> Result<(), LogFailed> {
+        let (written, done) = oneshot::channel();
+        self.tx
+            .send(Message::Record(Pending { record, written }))
+            .await
+            .map_err(|_| LogFailed::Stopped)?;
+        done.await.unwrap_or(Err(LogFailed::Stopped))
     }
 
-    /// Whether a write failed (the server is then not ready).
+    /// Whether writing fails (the server is then not ready).
     pub fn failed(&self) -> bool {
         self.failed.load(Ordering::Relaxed)
     }
 }
 
-/// The last line of a log, read from its end (logs grow large), or `None`
-/// when there is no file or no line yet. Only a regular file is read: a
-/// FIFO or a device has no past to continue.
-fn last_line(path: &Path) -> std::io::Result<Option<String>> {
-    use std::io::{Read, Seek, SeekFrom};
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => {}
-        Ok(_) => {
-            tracing::warn!("the decision log is not a regular file: its chain starts afresh");
-            return Ok(None);
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+/// Opens the log, repairing a torn tail: the chain's head and the length of
+/// its whole lines. Only a regular file has a past to continue: a FIFO or a
+/// device is written as it is.
+fn open_log(path: &Path) -> std::io::Result<(File, Opened)> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)?;
+    let genesis = Head {
+        seq: 0,
+        hash: GENESIS.to_string(),
+    };
+    if !file.metadata()?.is_file() {
+        tracing::warn!("the decision log is not a regular file: its chain starts afresh");
+        return Ok((
+            file,
+            Opened {
+                head: genesis,
+                length: 0,
+                recovered: None,
+            },
+        ));
     }
-    let mut file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
-    // A record is far smaller than this, inputs included.
-    let tail = len.min(1 << 20);
-    file.seek(SeekFrom::Start(len - tail))?;
-    let mut bytes = Vec::new();
-    file.take(tail).read_to_end(&mut bytes)?;
-    let text = String::from_utf8_lossy(&bytes);
-    Ok(text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(str::to_string))
+    let (whole, last) = last_whole_line(&mut file, len)?;
+    let mut recovered = None;
+    if whole < len {
+        // A torn tail: the bytes after the last newline were never a whole
+        // line, so no decision was answered on them (a line is answered
+        // only once written whole). Kept beside the log for the record.
+        file.seek(SeekFrom::Start(whole))?;
+        let mut torn = Vec::new();
+        (&mut file).take(len - whole).read_to_end(&mut torn)?;
+        let stamp = jiff::Timestamp::now().as_second();
+        let aside = PathBuf::from(format!("{}.torn-{stamp}", path.display()));
+        std::fs::write(&aside, &torn)?;
+        file.set_len(whole)?;
+        file.sync_all()?;
+        recovered = Some((len - whole, aside));
+    }
+    let head = match last {
+        Some(line) => {
+            let seq = serde_json::from_slice::<Json>(&line)
+                .ok()
+                .and_then(|r| r.get("seq").and_then(Json::as_u64))
+                .ok_or_else(|| {
+                    std::io::Error::other(
+                        "its last line is not a decision-log record; run `warden audit verify` on it",
+                    )
+                })?;
+            Head {
+                seq: seq as usize,
+                hash: line_hash(&line),
+            }
+        }
+        None => genesis,
+    };
+    file.seek(SeekFrom::End(0))?;
+    Ok((
+        file,
+        Opened {
+            head,
+            length: whole,
+            recovered,
+        },
+    ))
 }
 
-async fn write_lines(
-    mut rx: mpsc::Receiver<Map<String, Json>>,
-    mut closed: oneshot::Receiver<()>,
-    mut out: BufWriter<tokio::fs::File>,
-    mut head: Head,
+/// The length up to and including the last newline of a file of `len`
+/// bytes, and the last whole line before it (without its newline), read from
+/// the end: logs grow large.
+fn last_whole_line(file: &mut File, len: u64) -> std::io::Result<(u64, Option<Vec<u8>>)> {
+    let Some(newline) = last_newline_before(file, len)? else {
+        return Ok((0, None));
+    };
+    let start = last_newline_before(file, newline)?.map_or(0, |p| p + 1);
+    let mut line = vec![0; (newline - start) as usize];
+    file.seek(SeekFrom::Start(start))?;
+    file.read_exact(&mut line)?;
+    Ok((newline + 1, Some(line)))
+}
+
+/// The offset of the last newline before `end`, searched backwards.
+fn last_newline_before(file: &mut File, end: u64) -> std::io::Result<Option<u64>> {
+    const CHUNK: u64 = 64 * 1024;
+    // A record is far smaller than this, inputs included: past it the end
+    // of the file is not a log.
+    const LONGEST_LINE: u64 = 64 << 20;
+    let mut chunk = vec![0; CHUNK as usize];
+    let mut at = end;
+    while at > 0 {
+        if end - at > LONGEST_LINE {
+            return Err(std::io::Error::other(
+                "its last line is longer than 64 MiB; it is not a decision log",
+            ));
+        }
+        let step = CHUNK.min(at);
+        at -= step;
+        let buf = &mut chunk[..step as usize];
+        file.seek(SeekFrom::Start(at))?;
+        file.read_exact(buf)?;
+        if let Some(i) = buf.iter().rposition(|b| *b == b'\n') {
+            return Ok(Some(at + i as u64));
+        }
+    }
+    Ok(None)
+}
+
+/// The writer thread's state.
+struct Writer {
+    file: File,
+    /// The length of the file's whole lines: where a failed write is cut back to.
+    length: u64,
+    head: Head,
+    durability: Durability,
     failed: Arc<AtomicBool>,
-) -> std::io::Result<Head> {
-    let result = async {
+    /// A torn tail moved aside at open, noted in the next record.
+    recovered: Option<(u64, PathBuf)>,
+    /// A write failed and the file may hold part of it beyond `length`.
+    dirty: bool,
+    /// When writing was last tried while failed.
+    last_probe: Option<std::time::Instant>,
+}
+
+/// Most records one write takes.
+const BATCH: usize = 4_096;
+
+/// How often a failed log is tried again when no decision asks.
+const PROBE: Duration = Duration::from_secs(1);
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Message>) -> std::io::Result<Head> {
+        let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+        let mut closing = false;
         loop {
-            let first = tokio::select! {
-                record = rx.recv() => record,
-                _ = &mut closed => {
-                    // No new lines; the queued ones are still written below.
-                    rx.close();
-                    rx.recv().await
+            // While failed, wake now and then to see whether writing works
+            // again, so the server becomes ready without traffic.
+            let first = if closing {
+                rx.try_recv().ok()
+            } else if self.failed.load(Ordering::Relaxed) {
+                match rx.try_recv() {
+                    Ok(message) => Some(message),
+                    Err(mpsc::error::TryRecvError::Disconnected) => None,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        std::thread::sleep(PROBE / 10);
+                        if self.last_probe.is_none_or(|t| t.elapsed() >= PROBE) {
+                            self.last_probe = Some(std::time::Instant::now());
+                            self.probe();
+                        }
+                        continue;
+                    }
                 }
+            } else {
+                rx.blocking_recv()
             };
-            let Some(first) = first else { break };
-            let mut next = Some(first);
-            // Write what is queued, then flush once: buffered, yet on disk when idle.
-            while let Some(mut record) = next {
-                head.seq += 1;
-                record.insert("seq".into(), json!(head.seq));
-                record.insert("prev".into(), json!(head.hash));
-                let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
-                out.write_all(line.as_bytes()).await?;
-                out.write_all(b"\n").await?;
-                head.hash = line_hash(&line);
+            let mut next = first;
+            while batch.len() < BATCH {
+                match next {
+                    Some(Message::Record(pending)) => batch.push(pending),
+                    Some(Message::Close) => {
+                        // Nothing new is taken; what is queued is still written.
+                        closing = true;
+                        rx.close();
+                    }
+                    None => break,
+                }
                 next = rx.try_recv().ok();
             }
-            out.flush().await?;
+            match next {
+                Some(Message::Record(pending)) => batch.push(pending),
+                Some(Message::Close) => {
+                    closing = true;
+                    rx.close();
+                }
+                None => {}
+            }
+            if batch.is_empty() {
+                if closing || rx.is_closed() && rx.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            let result = self.write_batch(&mut batch);
+            for pending in batch.drain(..) {
+                let _ = pending.written.send(result.clone());
+            }
         }
-        out.flush().await?;
-        Ok(head)
+        if self.dirty {
+            let _ = self.cut_back();
+        }
+        self.file.sync_data()?;
+        Ok(self.head)
     }
-    .await;
-    if let Err(e) = &result {
-        failed.store(true, Ordering::Relaxed);
-        tracing::error!(
-            "writing the decision log failed: {e}; decisions are refused until it is fixed"
-        );
+
+    /// Writes the batch's lines in one call; on failure, cuts them back off.
+    fn write_batch(&mut self, batch: &mut [Pending]) -> Result<(), LogFailed> {
+        if self.dirty {
+            self.cut_back().map_err(|e| self.fail(e))?;
+        }
+        let mut head = self.head.clone();
+        let mut bytes = Vec::with_capacity(batch.len() * 512);
+        for (i, pending) in batch.iter_mut().enumerate() {
+            head.seq += 1;
+            let record = &mut pending.record;
+            record.insert("seq".into(), json!(head.seq));
+            record.insert("prev".into(), json!(head.hash));
+            if i == 0
+                && let Some((bytes, aside)) = &self.recovered
+            {
+                record.insert(
+                    "recovered".into(),
+                    json!({ "torn_bytes": bytes, "saved_to": aside.display().to_string() }),
+                );
+            }
+            let start = bytes.len();
+            serde_json::to_writer(&mut bytes, record).map_err(|e| self.fail(e.into()))?;
+            head.hash = line_hash(&bytes[start..]);
+            bytes.push(b'\n');
+        }
+        let written = self
+            .file
+            .write_all(&bytes)
+            .and_then(|()| match self.durability {
+                Durability::Write => Ok(()),
+                Durability::Fsync => self.file.sync_data(),
+            });
+        match written {
+            Ok(()) => {
+                self.length += bytes.len() as u64;
+                self.head = head;
+                self.recovered = None;
+                if self.failed.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the decision log is written again; decisions are answered");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.dirty = true;
+                let failure = self.fail(e);
+                // Cut back now, so no torn line stays behind even if the
+                // server stops before the next write.
+                if self.cut_back().is_ok() {
+                    self.dirty = false;
+                }
+                Err(failure)
+            }
+        }
     }
-    result
+
+    /// Truncates the file to its whole lines.
+    fn cut_back(&mut self) -> std::io::Result<()> {
+        self.file.set_len(self.length)?;
+        self.file.seek(SeekFrom::Start(self.length))?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    fn fail(&self, e: std::io::Error) -> LogFailed {
+        if !self.failed.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "writing the decision log failed: {e}; decisions are refused until it can be written"
+            );
+        }
+        LogFailed::Write(e.to_string())
+    }
+
+    /// Whether a line could be written now: reserves room for a batch past
+    /// the end of the file, then gives it back.
+    fn probe(&mut self) {
+        let room = reserve(&self.file, self.length, 64 * 1024);
+        let cut = self.cut_back();
+        if room.is_ok() && cut.is_ok() && self.failed.swap(false, Ordering::Relaxed) {
+            tracing::info!("the decision log can be written again; decisions are answered");
+        }
+    }
+}
+
+/// Allocates `len` bytes of disk past `offset` (fails as a write would:
+/// no space, a size limit, an I/O error).
+fn reserve(file: &File, offset: u64, len: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return Err(std::io::Error::other("the log is too large"));
+    };
+    // SAFETY: a plain system call on a descriptor this file owns.
+    match unsafe { libc::posix_fallocate(file.as_raw_fd(), offset, len) } {
+        0 => Ok(()),
+        // File systems without fallocate: fall back to writing.
+        libc::EOPNOTSUPP | libc::EINVAL => {
+            let mut probe = file;
+            probe.write_all(&vec![b' '; len as usize])
+        }
+        errno => Err(std::io::Error::from_raw_os_error(errno)),
+    }
 }
 
 /// Why a log does not verify: the first line where the chain breaks.
@@ -202,20 +487,52 @@ pub enum VerifyError {
     },
     #[error("line {line}: {why}")]
     Broken { line: usize, why: String },
+    /// The last line was cut short (a crash in the middle of a write, a
+    /// full disk): the lines before it form an intact chain.
+    #[error(
+        "line {line}: truncated: the last {bytes} byte(s) are not a whole line (a write cut short \
+         by a crash or a full disk; never answered); the chain before it is intact up to line {} \
+         (head {})", .intact.seq, .intact.hash
+    )]
+    Truncated {
+        line: usize,
+        bytes: usize,
+        intact: Head,
+    },
 }
 
-/// Checks every line's `seq` and `prev`; the chain's head when intact.
+/// Checks every line's `seq` and `prev`, reading the file as a stream (in
+/// constant memory, whatever its size); the chain's head when intact.
 pub fn verify(path: &Path) -> Result<Head, VerifyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| VerifyError::Io {
+    let io = |source| VerifyError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = File::open(path).map_err(io)?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut prev = GENESIS.to_string();
     let mut count = 0;
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
+    let mut line: Vec<u8> = Vec::new();
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line).map_err(io)?;
+        if read == 0 {
+            break;
+        }
+        let number = count + 1;
+        if line.last() != Some(&b'\n') {
+            return Err(VerifyError::Truncated {
+                line: number,
+                bytes: line.len(),
+                intact: Head {
+                    seq: count,
+                    hash: prev,
+                },
+            });
+        }
+        line.pop();
         let broken = |why: String| VerifyError::Broken { line: number, why };
-        let record: Map<String, Json> = serde_json::from_str(line)
+        let record: Map<String, Json> = serde_json::from_slice(&line)
             .map_err(|e| broken(format!("not a JSON object ({e}): the line was changed")))?;
         let seq = record.get("seq").and_then(Json::as_u64);
         if seq != Some(number as u64) {
@@ -241,7 +558,7 @@ pub fn verify(path: &Path) -> Result<Head, VerifyError> {
             };
             return Err(broken(why));
         }
-        prev = line_hash(line);
+        prev = line_hash(&line);
         count = number;
     }
     Ok(Head {
@@ -251,7 +568,7 @@ pub fn verify(path: &Path) -> Result<Head, VerifyError> {
 }
 
 /// The audit record of one decision: who did what to which resource, the
-/// outcome, the rules that decided it and the policy revision.
+/// outcome, the rules that decided it, and the policy and data revisions.
 pub fn record(
     decision: &warden::Decision,
     input: &Json,
@@ -311,6 +628,7 @@ pub fn record(
         ),
         ("rules", json!(rules)),
         ("policy_revision", json!(decision.policy_revision)),
+        ("data_revision", json!(decision.data_revision)),
     ] {
         record.insert(key.into(), value);
     }
@@ -350,5 +668,41 @@ mod tests {
         mask_path(&mut v, "principal.email");
         mask_path(&mut v, "principal.phone.number");
         assert_eq!(v, json!({ "principal": { "email": "***", "id": "u1" } }));
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("warden-log-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_last_whole_line_is_found_from_the_end() {
+        let dir = scratch("tail");
+        let path = dir.join("log");
+        for (text, whole, last) in [
+            ("", 0, None),
+            ("a\n", 2, Some("a")),
+            ("a\nbb\n", 5, Some("bb")),
+            ("a\nbb\ncc", 5, Some("bb")),
+            ("torn", 0, None),
+            ("a\n\n", 3, Some("")),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let mut file = File::open(&path).unwrap();
+            let (w, l) = last_whole_line(&mut file, text.len() as u64).unwrap();
+            assert_eq!(w, whole, "{text:?}");
+            assert_eq!(l.as_deref(), last.map(str::as_bytes), "{text:?}");
+        }
+        // Lines longer than one chunk.
+        let long = "x".repeat(200_000);
+        std::fs::write(&path, format!("{long}\n{long}\n{long}")).unwrap();
+        let mut file = File::open(&path).unwrap();
+        let len = file.metadata().unwrap().len();
+        let (w, l) = last_whole_line(&mut file, len).unwrap();
+        assert_eq!(w, 2 * 200_001);
+        assert_eq!(l.unwrap().len(), 200_000);
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

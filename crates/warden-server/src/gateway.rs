@@ -31,49 +31,174 @@ pub enum Refusal {
     Malformed(String),
 }
 
-/// The path of `uri` in normal form, or `None` when it is not: the app and
-/// resource decided must be the ones the upstream will serve, so `..`, `.`,
-/// empty segments and encoded dots or slashes are refused, not resolved.
-pub fn normal_path(uri: &str) -> Option<&str> {
-    let path = uri.split(['?', '#']).next().unwrap_or("");
+/// The path of `uri` in the one form Warden decides, with its escapes
+/// decoded; or why it is refused. The app and resource decided must be the
+/// ones the upstream serves, and upstreams disagree on everything beyond a
+/// strict form, so anything they could read two ways is refused, not
+/// resolved (`docs/server.md`, "Which paths pass"):
+///
+/// - `..`, `.` and empty segments (`//`);
+/// - `;` anywhere in the path (`/a/..;/b` is `/b` to Tomcat, Spring, Jetty);
+/// - backslashes (`/` to IIS and some frameworks), raw or encoded;
+/// - any escape of a character that may be written as itself (`%2e`,
+///   `%2f`, `%61`), of `%` itself (`%25`: double encoding), of a control
+///   character, or of `;`, `?`, `#`, `\`;
+/// - escapes that do not spell valid UTF-8 (overlong `%c0%ae`, surrogates);
+/// - raw characters a request target may not hold (spaces, non-ASCII, `#`).
+///
+/// The query (after `?`) is not decided on and passes as it is.
+pub fn canonical_path(uri: &str) -> Result<String, String> {
+    if uri.contains('#') {
+        return Err("a fragment (`#`) is never part of a request".into());
+    }
+    let path = uri.split_once('?').map_or(uri, |(path, _)| path);
     if !path.starts_with('/') {
-        return None;
+        return Err("the path must start with `/`".into());
     }
-    let lower = path.to_ascii_lowercase();
-    if ["%2e", "%2f", "%5c", "\\"]
-        .iter()
-        .any(|bad| lower.contains(bad))
-    {
-        return None;
+    let bytes = path.as_bytes();
+    let mut decoded: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'%' => {
+                let escape = bytes
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                let Some(byte) = escape else {
+                    return Err("a `%` that does not start an escape `%XX`".into());
+                };
+                if !escape_allowed(byte) {
+                    return Err(format!(
+                        "`{}` encodes {}, which is refused: upstreams decode it differently",
+                        &path[i..i + 3],
+                        describe_byte(byte)
+                    ));
+                }
+                decoded.push(byte);
+                i += 3;
+            }
+            b';' => {
+                return Err(
+                    "`;` (path parameters, as in `/a/..;/b`) is refused: upstreams read it differently"
+                        .into(),
+                );
+            }
+            b'\\' => {
+                return Err("a backslash is refused: some upstreams read it as `/`".into());
+            }
+            _ if raw_allowed(b) => {
+                decoded.push(b);
+                i += 1;
+            }
+            _ => {
+                return Err(format!(
+                    "{} must be percent-encoded in a path",
+                    describe_byte(b)
+                ));
+            }
+        }
     }
-    let inner = path[1..].strip_suffix('/').unwrap_or(&path[1..]);
-    let bad_segment = !inner.is_empty()
+    let text = String::from_utf8(decoded).map_err(|_| {
+        "the escapes do not spell valid UTF-8 (overlong and invalid sequences are refused)"
+            .to_string()
+    })?;
+    let inner = text[1..].strip_suffix('/').unwrap_or(&text[1..]);
+    if !inner.is_empty()
         && inner
             .split('/')
-            .any(|s| s.is_empty() || s == "." || s == "..");
-    (!bad_segment).then_some(path)
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(
+            "empty, `.` and `..` segments are refused: the upstream would resolve them".into(),
+        );
+    }
+    Ok(text)
+}
+
+/// Characters a path may hold as themselves (RFC 3986 `pchar` and `/`,
+/// without `;`).
+fn raw_allowed(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@/".contains(&b)
+}
+
+/// Bytes a path may hold only as escapes: those that cannot be written as
+/// themselves, with no other meaning to a server (non-ASCII text, spaces,
+/// quotes, brackets).
+fn escape_allowed(b: u8) -> bool {
+    b >= 0x80 || b" \"<>[]^`{|}".contains(&b)
+}
+
+fn describe_byte(b: u8) -> String {
+    match b {
+        b'%' => "`%` itself (double encoding)".into(),
+        b'/' => "`/`".into(),
+        b'.' => "`.`".into(),
+        0x00..=0x1f | 0x7f => format!("the control character 0x{b:02x}"),
+        0x80.. => format!("the byte 0x{b:02x}"),
+        _ => format!("`{}`", b as char),
+    }
+}
+
+/// The one value of a header, or why the request is refused: a header given
+/// twice (gateways pick different ones: nginx and Envoy the first, Envoy's
+/// gRPC the last), or not UTF-8. `single`: the value is one thing (a user, a
+/// flag), so a comma means two values were joined into one.
+fn one_header<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+    single: bool,
+) -> Result<Option<&'h str>, Refusal> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Refusal::Malformed(format!(
+            "the `{name}` header is given more than once; send it once"
+        )));
+    }
+    let value = std::str::from_utf8(first.as_bytes())
+        .map_err(|_| Refusal::Malformed(format!("the `{name}` header is not UTF-8 text")))?
+        .trim();
+    if single && value.contains(',') {
+        return Err(Refusal::Malformed(format!(
+            "the `{name}` header holds a comma: two values joined into one are refused"
+        )));
+    }
+    Ok(Some(value).filter(|v| !v.is_empty()))
 }
 
 /// The decision input for an original request.
 pub fn to_input(mapping: &GatewayMapping, original: &Original<'_>) -> Result<Json, Refusal> {
-    let header = |name: &str| -> Option<&str> {
-        original
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+    let header = |name: &str| one_header(original.headers, name, true);
+    // Every identity header is read (and checked) before any is used.
+    let user = header(&mapping.user_header)?;
+    let email = header(&mapping.email_header)?;
+    let groups = one_header(original.headers, &mapping.groups_header, false)?;
+    let mfa = header(&mapping.mfa_header)?;
+    let ip = header(&mapping.ip_header)?;
+    let request_id = header(&mapping.request_id_header)?;
+    let app = match &mapping.app_header {
+        Some(name) => header(name)?,
+        None => None,
     };
-    let id = header(&mapping.user_header)
-        .or_else(|| header(&mapping.email_header))
-        .ok_or(Refusal::NoIdentity)?;
-    let path = normal_path(original.uri).ok_or_else(|| {
+    if !original.method.bytes().all(|b| b.is_ascii_alphabetic()) || original.method.is_empty() {
+        return Err(Refusal::Malformed(format!(
+            "`{}` is not an HTTP method",
+            original.method.escape_default()
+        )));
+    }
+    let path = canonical_path(original.uri).map_err(|why| {
         Refusal::Malformed(format!(
-            "the path `{}` is not in normal form (`..`, `.`, `//` or encoded separators)",
-            original.uri
+            "the path `{}` is refused: {why}",
+            original.uri.escape_default()
         ))
     })?;
-    let groups: Vec<&str> = header(&mapping.groups_header)
+    let id = user.or(email).ok_or(Refusal::NoIdentity)?;
+    let groups: Vec<&str> = groups
         .map(|g| {
             g.split(',')
                 .map(str::trim)
@@ -81,12 +206,8 @@ pub fn to_input(mapping: &GatewayMapping, original: &Original<'_>) -> Result<Jso
                 .collect()
         })
         .unwrap_or_default();
-    let mfa = header(&mapping.mfa_header)
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
-    let app_id = mapping
-        .app_header
-        .as_deref()
-        .and_then(header)
+    let mfa = mfa.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
+    let app_id = app
         .map(str::to_string)
         .or_else(|| {
             path.split('/')
@@ -107,14 +228,14 @@ pub fn to_input(mapping: &GatewayMapping, original: &Original<'_>) -> Result<Jso
         "authenticated_via": mapping.authenticated_via,
         "mfa": mfa,
     });
-    if let Some(email) = header(&mapping.email_header) {
+    if let Some(email) = email {
         principal["email"] = json!(email);
     }
     let mut context = json!({});
-    if let Some(ip) = header(&mapping.ip_header) {
+    if let Some(ip) = ip {
         context["ip"] = json!(ip);
     }
-    if let Some(request_id) = header(&mapping.request_id_header) {
+    if let Some(request_id) = request_id {
         context["request_id"] = json!(request_id);
     }
     Ok(json!({
@@ -135,7 +256,7 @@ pub struct Verdict {
 
 /// Decides an original request: the one path both the HTTP adapters and
 /// the gRPC service take. Anything that cannot be decided is refused.
-pub async fn verdict(state: &AppState, endpoint: &str, original: Original<'_>) -> Verdict {
+pub async fn verdict(state: &Arc<AppState>, endpoint: &str, original: Original<'_>) -> Verdict {
     let refuse = |status: StatusCode, body: String| Verdict {
         status,
         headers: Vec::new(),
@@ -155,8 +276,8 @@ pub async fn verdict(state: &AppState, endpoint: &str, original: Original<'_>) -
     let decision = match decide(
         state,
         endpoint,
-        &mapping.target,
-        &input,
+        mapping.target.clone(),
+        input,
         SystemTime::now(),
         false,
     )
@@ -200,7 +321,7 @@ pub async fn verdict(state: &AppState, endpoint: &str, original: Original<'_>) -
 }
 
 /// Answers an HTTP gateway.
-async fn authorize(state: &AppState, endpoint: &str, original: Original<'_>) -> Response {
+async fn authorize(state: &Arc<AppState>, endpoint: &str, original: Original<'_>) -> Response {
     let verdict = verdict(state, endpoint, original).await;
     let mut headers = HeaderMap::new();
     for (name, value) in &verdict.headers {
@@ -276,19 +397,19 @@ fn header_value(value: &Json) -> String {
 /// `X-Original-Method` and `X-Original-URI`; without them nothing can be
 /// decided (a missing method must not be taken for a read).
 pub async fn nginx_route(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let original = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let (Some(method), Some(uri)) = (original("X-Original-Method"), original("X-Original-URI"))
-    else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "set X-Original-Method and X-Original-URI on the auth_request subrequest\n",
-        )
-            .into_response();
+    let original = |name: &str| one_header(&headers, name, true).map(|v| v.map(str::to_string));
+    let (method, uri) = match (original("X-Original-Method"), original("X-Original-URI")) {
+        (Ok(Some(method)), Ok(Some(uri))) => (method, uri),
+        (Err(Refusal::Malformed(why)), _) | (_, Err(Refusal::Malformed(why))) => {
+            return (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response();
+        }
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "set X-Original-Method and X-Original-URI on the auth_request subrequest\n",
+            )
+                .into_response();
+        }
     };
     authorize(
         &state,
@@ -387,19 +508,122 @@ mod tests {
     }
 
     #[test]
-    fn paths_not_in_normal_form_are_refused() {
-        for good in ["/", "/crm-lite", "/crm-lite/", "/crm-lite/records/7?q=1"] {
-            assert!(normal_path(good).is_some(), "{good}");
+    fn paths_that_mean_two_things_are_refused() {
+        for (good, decided) in [
+            ("/", "/"),
+            ("/crm-lite", "/crm-lite"),
+            ("/crm-lite/", "/crm-lite/"),
+            ("/crm-lite/records/7?q=1&a=..;%25", "/crm-lite/records/7"),
+            ("/caf%C3%A9/x", "/café/x"),
+            ("/caf%c3%a9/x", "/café/x"),
+            ("/a%20b/c:d@e", "/a b/c:d@e"),
+            ("/a/.../b", "/a/.../b"),
+        ] {
+            assert_eq!(canonical_path(good).as_deref(), Ok(decided), "{good}");
         }
         for bad in [
             "/lunch-poll/../crm-lite/x",
+            "/lunch-poll/..;/crm-lite/x",
+            "/lunch-poll;jsessionid=1/x",
             "//crm-lite",
             "/a/./b",
             "/a/%2e%2e/b",
+            "/a/%2E./b",
             "/a%2Fb",
+            "/a%2fb",
+            "/a/%252e%252e/b",
+            "/a%25",
+            "/a/%c0%ae%c0%ae/b",
+            "/a/%ed%a0%80",
+            "/a/%ff",
+            "/a\\..\\b",
+            "/a/%5c../b",
+            "/%63rm-lite/x",
+            "/a%00b",
+            "/a%0d%0aX: y",
+            "/a%3bb",
+            "/a%3fb",
+            "/a%",
+            "/a%2",
+            "/a%+1",
+            "/a b",
+            "/café",
+            "/a#frag",
             "relative",
+            "http://evil.example/crm-lite",
+            "",
         ] {
-            assert!(normal_path(bad).is_none(), "{bad}");
+            assert!(canonical_path(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn identity_headers_given_twice_or_joined_are_refused() {
+        let input = |pairs: &[(&'static str, &'static str)], method: &str| {
+            let mut headers = HeaderMap::new();
+            for (k, v) in pairs {
+                headers.append(*k, HeaderValue::from_static(v));
+            }
+            to_input(
+                &GatewayMapping::default(),
+                &Original {
+                    method,
+                    uri: "/crm-lite/x",
+                    headers: &headers,
+                },
+            )
+        };
+        let malformed = |r: Result<Json, Refusal>| matches!(r, Err(Refusal::Malformed(_)));
+        assert!(input(&[("X-Auth-Request-User", "u-1")], "GET").is_ok());
+        assert!(malformed(input(
+            &[
+                ("X-Auth-Request-User", "u-1"),
+                ("X-Auth-Request-User", "u-123")
+            ],
+            "GET"
+        )));
+        assert!(malformed(input(
+            &[("X-Auth-Request-User", "u-1,u-123")],
+            "GET"
+        )));
+        assert!(malformed(input(
+            &[
+                ("X-Auth-Request-User", "u-1"),
+                ("X-Auth-Request-Mfa", "true,false")
+            ],
+            "GET"
+        )));
+        assert!(malformed(input(
+            &[
+                ("X-Auth-Request-User", "u-1"),
+                ("X-Auth-Request-Mfa", "true"),
+                ("X-Auth-Request-Mfa", "false")
+            ],
+            "GET"
+        )));
+        assert!(malformed(input(
+            &[
+                ("X-Auth-Request-User", "u-1"),
+                ("X-Auth-Request-Groups", "a"),
+                ("X-Auth-Request-Groups", "b")
+            ],
+            "GET"
+        )));
+        assert!(malformed(input(
+            &[("X-Auth-Request-User", "u-1")],
+            "GET,DELETE"
+        )));
+        assert!(malformed(input(&[("X-Auth-Request-User", "u-1")], "")));
+        // Groups are a list: a comma is how they are written.
+        let ok = input(
+            &[
+                ("X-Auth-Request-User", "u-1"),
+                ("X-Auth-Request-Groups", "a, b"),
+            ],
+            "GET",
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(ok["principal"]["groups"], json!(["a", "b"]));
     }
 }

@@ -39,13 +39,36 @@ impl Authorization for Authz {
                 "the check request carries no HTTP attributes",
             ));
         };
+        // With `encode_raw_headers`, Envoy sends each header as it came
+        // (a header given twice is seen twice, and refused); otherwise it
+        // joins repeated headers with commas, which single-valued identity
+        // headers refuse too. Pseudo-headers (`:path`) are not headers here.
         let mut headers = HeaderMap::new();
-        for (key, value) in &http.headers {
-            if let (Ok(k), Ok(v)) = (
-                HeaderName::try_from(key.as_str()),
-                HeaderValue::from_str(value),
-            ) {
-                headers.insert(k, v);
+        match &http.header_map {
+            Some(raw) => {
+                for header in &raw.headers {
+                    let value = if header.raw_value.is_empty() {
+                        header.value.as_bytes()
+                    } else {
+                        &header.raw_value
+                    };
+                    if let (Ok(k), Ok(v)) = (
+                        HeaderName::try_from(header.key.as_str()),
+                        HeaderValue::from_bytes(value),
+                    ) {
+                        headers.append(k, v);
+                    }
+                }
+            }
+            None => {
+                for (key, value) in &http.headers {
+                    if let (Ok(k), Ok(v)) = (
+                        HeaderName::try_from(key.as_str()),
+                        HeaderValue::from_str(value),
+                    ) {
+                        headers.append(k, v);
+                    }
+                }
             }
         }
         let decided = crate::gateway::verdict(

@@ -18,6 +18,7 @@ mod state;
 mod watch;
 
 pub use config::ServerConfig;
+pub use gateway::canonical_path;
 pub use state::{AppState, LoadError, load};
 
 use axum::Router;
@@ -116,7 +117,7 @@ pub async fn run(
         .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
     let (log, writer) = match &config.decision_log {
         Some(path) => {
-            let (log, writer) = decision_log::DecisionLog::open(path)
+            let (log, writer) = decision_log::DecisionLog::open(path, config.log.durability)
                 .await
                 .map_err(|source| ServerError::DecisionLog {
                     path: path.display().to_string(),

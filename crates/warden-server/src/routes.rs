@@ -17,31 +17,55 @@ type Shared = State<Arc<AppState>>;
 
 /// Decides `input` against `target` on the set being served, then counts and
 /// logs the decision. Every decision the server takes goes through here.
+///
+/// Evaluation runs on the blocking pool, at most `limits.max_evaluations` at
+/// a time and each within `limits.decision_timeout_ms`, so a costly decision
+/// never holds up the threads that answer other requests (`/health` stays
+/// quick). The decision is answered only once its log line is written.
 pub async fn decide(
-    state: &AppState,
+    state: &Arc<AppState>,
     endpoint: &str,
-    target: &str,
-    input: &Json_,
+    target: String,
+    input: Json_,
     now: SystemTime,
     explain: bool,
 ) -> Result<Decision, ApiError> {
     let started = Instant::now();
-    let engine = state.engine.load();
+    let limits = &state.config.limits;
     let options = DecideOptions {
         explain,
-        budget: state.config.limits.eval_budget,
+        budget: limits.eval_budget,
+        timeout: Some(std::time::Duration::from_millis(limits.decision_timeout_ms)),
         ..DecideOptions::default()
     };
-    let decision = engine
-        .decide_with(target, input, now, &options)
-        .map_err(ApiError::from)?;
-    state
-        .metrics
-        .decided(endpoint, &decision, started.elapsed().as_secs_f64());
-    if let Some(log) = &state.log {
-        let config = &state.config.log;
-        let record =
-            crate::decision_log::record(&decision, input, config.include_input, &config.mask);
+    let _slot = state.evaluations.acquire().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting-down",
+            "the server is stopping",
+        )
+    })?;
+    let engine = state.engine.load_full();
+    let for_log = Arc::clone(state);
+    let (decision, record) = tokio::task::spawn_blocking(move || {
+        let decision = engine.decide_with(&target, &input, now, &options)?;
+        let record = for_log.log.as_ref().map(|_| {
+            let config = &for_log.config.log;
+            crate::decision_log::record(&decision, &input, config.include_input, &config.mask)
+        });
+        Ok::<_, warden::DecideError>((decision, record))
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!("a decision failed: {e}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed on this request; it was not allowed",
+        )
+    })?
+    .map_err(ApiError::from)?;
+    if let (Some(log), Some(record)) = (&state.log, record) {
         // A decision that cannot be logged is not given: fail closed.
         log.append(record).await.map_err(|e| {
             ApiError::new(
@@ -51,6 +75,9 @@ pub async fn decide(
             )
         })?;
     }
+    state
+        .metrics
+        .decided(endpoint, &decision, started.elapsed().as_secs_f64());
     Ok(decision)
 }
 
@@ -59,12 +86,15 @@ pub async fn decide_route(
     State(state): Shared,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Decision>, ApiError> {
+    let mut body = body;
     let target = body
         .get("target")
         .and_then(Json_::as_str)
-        .unwrap_or("request");
+        .unwrap_or("request")
+        .to_string();
     let input = body
-        .get("input")
+        .as_object_mut()
+        .and_then(|b| b.remove("input"))
         .ok_or_else(|| ApiError::bad_request("missing-input", "the body has no `input`"))?;
     let now = match body.get("now") {
         None | Some(Json_::Null) => SystemTime::now(),
@@ -90,13 +120,15 @@ pub async fn check_route(
     State(state): Shared,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Decision>, ApiError> {
+    let mut body = body;
     let manifest = body
-        .get("manifest")
+        .as_object_mut()
+        .and_then(|b| b.remove("manifest"))
         .ok_or_else(|| ApiError::bad_request("missing-manifest", "the body has no `manifest`"))?;
     decide(
         &state,
         "check",
-        "manifest",
+        "manifest".into(),
         manifest,
         SystemTime::now(),
         false,

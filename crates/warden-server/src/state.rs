@@ -22,6 +22,8 @@ pub struct AppState {
     pub draining: AtomicBool,
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
+    /// Evaluations running at once (`limits.max_evaluations`).
+    pub evaluations: tokio::sync::Semaphore,
 }
 
 /// A diagnostic of a policy set that did not compile, for the reload answer.
@@ -87,8 +89,12 @@ pub fn load(config: &ServerConfig) -> Result<Engine, LoadError> {
         return Err(LoadError::Compile(errors));
     }
     let mut engine = Engine::from_program(program, diagnostics, sources.revision());
+    let limits = warden::InputLimits {
+        max_bytes: config.limits.max_data_bytes,
+        max_depth: config.limits.max_json_depth,
+    };
     for arg in &config.data {
-        engine = engine.with_data(&warden::read_data_arg(arg)?)?;
+        engine = engine.with_data(&warden::read_data_arg_with(arg, &limits)?)?;
     }
     Ok(engine)
 }
@@ -98,12 +104,13 @@ impl AppState {
         let metrics = Metrics::default();
         metrics.serving(engine.revision());
         AppState {
-            config,
             engine: ArcSwap::from_pointee(engine),
             metrics,
             log,
             draining: AtomicBool::new(false),
             reloading: tokio::sync::Mutex::new(()),
+            evaluations: tokio::sync::Semaphore::new(config.limits.evaluations()),
+            config,
         }
     }
 

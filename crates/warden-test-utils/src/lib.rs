@@ -61,6 +61,7 @@ pub fn project_decision(mut decision: Json) -> String {
     if let Json::Object(map) = &mut decision {
         map.remove("decision_id");
         map.remove("policy_revision");
+        map.remove("data_revision");
     }
     serde_json::to_string_pretty(&decision).expect("JSON prints") + "\n"
 }

@@ -28,6 +28,10 @@ pub struct Decision {
     pub decision_id: String,
     /// `sha256:` of the policy set's sources.
     pub policy_revision: String,
+    /// `sha256:` of the data documents supplied to the engine (`--data`),
+    /// by name: with the policy revision, it names exactly what decided.
+    #[serde(default)]
+    pub data_revision: String,
     /// The evaluation time, RFC 3339.
     pub evaluated_at: String,
 }
@@ -123,8 +127,16 @@ pub(crate) struct Context<'a> {
     /// The input, as decided: where `strings_in` findings find their paths.
     pub input: &'a warden_ir::Value,
     pub revision: &'a str,
+    pub data_revision: &'a str,
     pub now: i64,
+    /// The paths of the strings below each `for s in strings_in(…)` clause's
+    /// value, listed once per clause however many of its elements held.
+    pub string_paths: std::cell::RefCell<StringPaths>,
 }
+
+/// Per (rule, clause): the path of every string `strings_in` listed.
+pub(crate) type StringPaths =
+    rustc_hash::FxHashMap<(warden_ir::RuleId, u32), std::rc::Rc<Vec<String>>>;
 
 pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
     let report = |f: &Finding| finding_report(cx, f, outcome.subject.as_deref());
@@ -160,6 +172,7 @@ pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
         obligations: merge_obligations(cx, outcome),
         decision_id: ulid::Ulid::new().to_string(),
         policy_revision: cx.revision.to_string(),
+        data_revision: cx.data_revision.to_string(),
         evaluated_at: warden_ir::format_time(cx.now),
     }
 }
@@ -240,7 +253,7 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
         message,
         location: location(program, span),
         input_location: None,
-        input_path: input_path(cx, clause, f.element),
+        input_path: input_path(cx, (f.rule, f.clause), clause, f.element),
         subject: subject.map(str::to_string),
         code,
         enforce: f.enforce_warn.then(|| "warn".to_string()),
@@ -252,6 +265,7 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
 /// `$.spec.endpoints[2].tls_min_version` from the clause's static paths and the element index.
 fn input_path(
     cx: &Context<'_>,
+    key: (warden_ir::RuleId, u32),
     clause: &warden_ir::Clause,
     element: Option<usize>,
 ) -> Option<String> {
@@ -261,8 +275,19 @@ fn input_path(
         // finding is about it, whatever else the condition read.
         (_, Some(it), Some(i)) if it.strings => {
             let base = it.path.as_ref()?;
-            let value = value_at(cx, cx.input, &base.fields)?;
-            let below = warden_eval::string_paths(&cx.program.types, value);
+            let below = {
+                let mut cache = cx.string_paths.borrow_mut();
+                match cache.get(&key) {
+                    Some(paths) => std::rc::Rc::clone(paths),
+                    None => {
+                        let value = value_at(cx, cx.input, &base.fields)?;
+                        let paths =
+                            std::rc::Rc::new(warden_eval::string_paths(&cx.program.types, value));
+                        cache.insert(key, std::rc::Rc::clone(&paths));
+                        paths
+                    }
+                }
+            };
             Some(format!("${}{}", render(base), below.get(i)?))
         }
         (Some(p), Some(it), Some(i)) if p.from_element => {

@@ -1,10 +1,18 @@
 //! Input documents (JSON or YAML) with the position of every value, so a
 //! finding can point at the manifest line that decided it.
+//!
+//! Both formats are read within [`InputLimits`]: the size is checked before
+//! anything is parsed, and the depth while parsing, so no document is built
+//! deeper than its limit. YAML is read from the parser's events with an
+//! explicit stack (no recursion, whatever the nesting), and positions are
+//! kept in a tree shaped like the document (no path string per value).
 
-use crate::{Decision, EngineError, Location};
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use crate::{Decision, EngineError, InputLimits, Location};
+use saphyr::{Scalar, ScalarStyle};
+use saphyr_parser::{Event, Parser, Span};
 use serde_json::Value as Json;
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::cell::Cell;
 
 /// A parsed input document and where each of its values is written.
 #[derive(Clone, Debug)]
@@ -17,86 +25,209 @@ pub struct Document {
     pub positions: Positions,
 }
 
-/// Where values stand in a document's text, keyed by the input paths that
-/// decisions report. Lines and columns are 1-based; columns count characters.
+/// Where values stand in a document's text, looked up by the input paths
+/// that decisions report. Lines and columns are 1-based; columns count
+/// characters. A tree shaped like the document: memory grows with the
+/// number of values, not with the length of their paths.
 #[derive(Clone, Debug, Default)]
 pub struct Positions {
-    by_path: HashMap<String, (u32, u32)>,
+    nodes: Vec<PositionNode>,
+}
+
+#[derive(Clone, Debug)]
+struct PositionNode {
+    at: (u32, u32),
+    children: Children,
+}
+
+#[derive(Clone, Debug)]
+enum Children {
+    None,
+    /// A sequence's items, by index.
+    Items(Vec<u32>),
+    /// A mapping's entries, sorted by key.
+    Entries(Vec<(Box<str>, u32)>),
 }
 
 impl Positions {
     /// The position of `path`, or of its nearest ancestor that is written in
     /// the document (a field the manifest leaves out points at its parent).
     pub fn locate(&self, path: &str) -> Option<(u32, u32)> {
-        let mut path = path;
-        loop {
-            if let Some(&spot) = self.by_path.get(path) {
-                return Some(spot);
+        let mut node = self.nodes.first()?;
+        let mut rest = path.strip_prefix('$')?;
+        while !rest.is_empty() {
+            let child = if let Some(after) = rest.strip_prefix('[') {
+                let (index, tail) = after.split_once(']')?;
+                rest = tail;
+                match (&node.children, index.parse::<usize>()) {
+                    (Children::Items(items), Ok(i)) => items.get(i).copied(),
+                    _ => None,
+                }
+            } else if let Some(after) = rest.strip_prefix('.') {
+                // A key runs to the next `.` or `[` (paths name fields plainly).
+                let end = after.find(['.', '[']).unwrap_or(after.len());
+                let key = &after[..end];
+                rest = &after[end..];
+                match &node.children {
+                    Children::Entries(entries) => entries
+                        .binary_search_by(|(k, _)| (**k).cmp(key))
+                        .ok()
+                        .map(|i| entries[i].1),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            match child {
+                Some(i) => node = &self.nodes[i as usize],
+                None => break,
             }
-            // Drop the last `.field` or `[i]`.
-            let cut = path.rfind(['.', '['])?;
-            path = &path[..cut];
         }
+        Some(node.at)
+    }
+}
+
+/// A syntax error (or a limit) of document `name`.
+fn syntax(name: &str, format: &'static str, message: String) -> EngineError {
+    EngineError::Syntax {
+        name: name.into(),
+        format,
+        message,
     }
 }
 
 impl Document {
-    /// Parses a JSON or YAML document (YAML 1.2; JSON is tried first when the
-    /// name ends in `.json` or the text starts with `{` or `[`).
+    /// Parses a JSON or YAML document within [`InputLimits::INPUT`]; see
+    /// [`Document::parse_with`].
     pub fn parse(name: &str, text: &str) -> Result<Document, EngineError> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let syntax = |format: &'static str, message: String| EngineError::Syntax {
-            name: name.into(),
-            format,
-            message,
-        };
-        let trimmed = text.trim_start();
-        if trimmed.is_empty() {
-            return Err(syntax("JSON or YAML", "the document is empty".into()));
-        }
-        let yaml_name = name.ends_with(".yaml") || name.ends_with(".yml");
-        if !yaml_name
-            && (name.ends_with(".json") || trimmed.starts_with('{') || trimmed.starts_with('['))
-        {
-            let value = serde_json::from_str::<StrictJson>(text)
-                .map(|v| v.0)
-                .map_err(|e| syntax("JSON", e.to_string()))?;
+        Self::parse_with(name, text, &InputLimits::INPUT)
+    }
+
+    /// Parses a JSON or YAML document (YAML 1.2; JSON is tried first when the
+    /// name ends in `.json` or the text starts with `{` or `[`), refusing one
+    /// larger or deeper than `limits`, a key given twice, and YAML aliases.
+    pub fn parse_with(
+        name: &str,
+        text: &str,
+        limits: &InputLimits,
+    ) -> Result<Document, EngineError> {
+        let limits = limits.clamped();
+        let text = checked_text(name, text, &limits)?;
+        if looks_like_json(name, text) {
+            let value = parse_json_with(name, text.as_bytes(), &limits)?;
+            // JSON is YAML 1.2 flow syntax: the YAML reader places its
+            // values. Should it refuse a corner of JSON, the decision
+            // stands, without input locations.
+            let positions = read_yaml(name, text, &limits, true)
+                .map(|(_, positions)| positions)
+                .unwrap_or_default();
             return Ok(Document {
                 name: name.into(),
                 value,
-                positions: json_positions(text),
+                positions,
             });
         }
-        let docs = MarkedYaml::load_from_str(text).map_err(|e| syntax("YAML", e.to_string()))?;
-        match docs.as_slice() {
-            [doc] => {
-                let mut positions = Positions::default();
-                let value =
-                    yaml_to_json(doc, "$", &mut positions).map_err(|m| syntax("YAML", m))?;
-                Ok(Document {
-                    name: name.into(),
-                    value,
-                    positions,
-                })
-            }
-            [] => Err(syntax("YAML", "the document is empty".into())),
-            _ => Err(syntax(
-                "YAML",
-                "one document per file, please (found `---` separators)".into(),
-            )),
-        }
+        let (value, positions) = read_yaml(name, text, &limits, true)?;
+        Ok(Document {
+            name: name.into(),
+            value,
+            positions,
+        })
     }
 }
 
-/// Parses a JSON or YAML document; see [`Document::parse`].
+/// The text without its byte-order mark, once it is known to be within the
+/// size limit and not empty.
+fn checked_text<'t>(
+    name: &str,
+    text: &'t str,
+    limits: &InputLimits,
+) -> Result<&'t str, EngineError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.len() > limits.max_bytes {
+        return Err(EngineError::TooLarge {
+            name: name.into(),
+            size: text.len() as u64,
+            limit: limits.max_bytes,
+        });
+    }
+    if text.trim_start().is_empty() {
+        return Err(syntax(name, "JSON or YAML", "the document is empty".into()));
+    }
+    Ok(text)
+}
+
+fn looks_like_json(name: &str, text: &str) -> bool {
+    let yaml_name = name.ends_with(".yaml") || name.ends_with(".yml");
+    let trimmed = text.trim_start();
+    !yaml_name && (name.ends_with(".json") || trimmed.starts_with('{') || trimmed.starts_with('['))
+}
+
+/// Parses a JSON or YAML document within [`InputLimits::INPUT`]; see [`Document::parse_with`].
 pub fn parse_document(name: &str, text: &str) -> Result<Json, EngineError> {
-    Document::parse(name, text).map(|d| d.value)
+    parse_document_with(name, text, &InputLimits::INPUT)
+}
+
+/// Parses a JSON or YAML document within `limits`, without recording
+/// positions (data documents, request bodies).
+pub fn parse_document_with(
+    name: &str,
+    text: &str,
+    limits: &InputLimits,
+) -> Result<Json, EngineError> {
+    let limits = limits.clamped();
+    let text = checked_text(name, text, &limits)?;
+    if looks_like_json(name, text) {
+        return parse_json_with(name, text.as_bytes(), &limits);
+    }
+    read_yaml(name, text, &limits, false).map(|(value, _)| value)
+}
+
+/// Parses JSON text within `limits`: a key given twice in one object is an
+/// error (a plain parse would silently keep the last), and so is nesting
+/// deeper than the limit, noticed before the deeper level is built.
+pub fn parse_json_with(
+    name: &str,
+    bytes: &[u8],
+    limits: &InputLimits,
+) -> Result<Json, EngineError> {
+    use serde::de::DeserializeSeed;
+    let limits = limits.clamped();
+    if bytes.len() > limits.max_bytes {
+        return Err(EngineError::TooLarge {
+            name: name.into(),
+            size: bytes.len() as u64,
+            limit: limits.max_bytes,
+        });
+    }
+    let too_deep = Cell::new(false);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = StrictSeed {
+        depth_left: limits.max_depth,
+        too_deep: &too_deep,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    match parsed {
+        Ok(value) => Ok(value),
+        Err(_) if too_deep.get() => Err(EngineError::TooDeep {
+            name: name.into(),
+            limit: limits.max_depth,
+        }),
+        Err(e) => Err(syntax(name, "JSON", e.to_string())),
+    }
 }
 
 /// A `--data` argument read into the object [`crate::Engine::with_data`]
 /// takes: `FILE` holds the whole object (`{"catalog": …}`), `NAME=FILE` the
-/// one document `data.NAME`. A path that exists as written is a file.
+/// one document `data.NAME`. A path that exists as written is a file. Read
+/// within [`InputLimits::DATA`].
 pub fn read_data_arg(arg: &str) -> Result<Json, EngineError> {
+    read_data_arg_with(arg, &InputLimits::DATA)
+}
+
+/// [`read_data_arg`] within `limits`.
+pub fn read_data_arg_with(arg: &str, limits: &InputLimits) -> Result<Json, EngineError> {
     let named = arg.split_once('=').filter(|(name, _)| {
         !std::path::Path::new(arg).exists()
             && !name.is_empty()
@@ -106,11 +237,8 @@ pub fn read_data_arg(arg: &str) -> Result<Json, EngineError> {
         Some((name, file)) => (Some(name), file),
         None => (None, arg),
     };
-    let text = std::fs::read_to_string(file).map_err(|source| EngineError::Io {
-        path: file.to_string(),
-        source,
-    })?;
-    let document = parse_document(file, &text)?;
+    let text = crate::files::read_file_bounded(std::path::Path::new(file), limits.max_bytes)?;
+    let document = parse_document_with(file, &text, limits)?;
     Ok(match name {
         Some(name) => serde_json::json!({ name: document }),
         None => document,
@@ -142,99 +270,238 @@ impl Decision {
     }
 }
 
-/// JSON is YAML 1.2 flow syntax: the YAML reader places its values. Should it
-/// refuse a corner of JSON, the decision stands, without input locations.
-fn json_positions(text: &str) -> Positions {
-    let mut positions = Positions::default();
-    let placed = MarkedYaml::load_from_str(text).is_ok_and(|docs| match docs.as_slice() {
-        [doc] => yaml_to_json(doc, "$", &mut positions).is_ok(),
-        _ => false,
-    });
-    if placed {
-        positions
-    } else {
-        Positions::default()
-    }
-}
-
 fn spot(marker: saphyr::Marker) -> (u32, u32) {
     let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     (clamp(marker.line()), clamp(marker.col() + 1))
 }
 
-/// Converts a node, recording the position of it and every value below it.
-/// A scalar is placed at its value; a mapping entry holding a collection at
-/// its key (`auth:`), where a reader looks for it.
-fn yaml_to_json(
-    node: &MarkedYaml<'_>,
-    path: &str,
-    positions: &mut Positions,
-) -> Result<Json, String> {
-    positions
-        .by_path
-        .entry(path.to_string())
-        .or_insert_with(|| spot(node.span.start));
-    Ok(match &node.data {
-        YamlData::Value(scalar) => scalar_to_json(scalar)?,
-        YamlData::Representation(text, _, _) => Json::String(text.to_string()),
-        YamlData::Sequence(items) => Json::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| yaml_to_json(item, &format!("{path}[{i}]"), positions))
-                .collect::<Result<_, _>>()?,
-        ),
-        YamlData::Mapping(map) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in map {
-                let key = match yaml_to_json(k, "", &mut Positions::default())? {
-                    Json::String(s) => s,
-                    Json::Null => "null".into(),
-                    other => other.to_string(),
-                };
-                let child = format!("{path}.{key}");
-                if matches!(v.data, YamlData::Mapping(_) | YamlData::Sequence(_)) {
-                    positions.by_path.insert(child.clone(), spot(k.span.start));
-                }
-                out.insert(key, yaml_to_json(v, &child, positions)?);
-            }
-            Json::Object(out)
-        }
-        YamlData::Tagged(_, inner) => yaml_to_json(inner, path, positions)?,
-        YamlData::Alias(_) => {
-            return Err("YAML aliases are not supported; write the value out".into());
-        }
-        YamlData::BadValue => return Err("a value that YAML cannot represent".into()),
-    })
+/// A collection being read: its value so far and its position node.
+enum Open {
+    Sequence {
+        items: Vec<Json>,
+        node: u32,
+    },
+    Mapping {
+        entries: serde_json::Map<String, Json>,
+        node: u32,
+        /// The key read, waiting for its value, and where it is written.
+        key: Option<(String, (u32, u32))>,
+    },
 }
 
-fn scalar_to_json(scalar: &Scalar<'_>) -> Result<Json, String> {
+/// Reads one YAML document from the parser's events, with an explicit
+/// stack: the value, and (when asked) where each value is written. A
+/// scalar is placed at its value; a mapping entry holding a collection at
+/// its key (`auth:`), where a reader looks for it.
+fn read_yaml(
+    name: &str,
+    text: &str,
+    limits: &InputLimits,
+    positions: bool,
+) -> Result<(Json, Positions), EngineError> {
+    let fail = |message: String| syntax(name, "YAML", message);
+    let mut tree = Positions::default();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut root: Option<Json> = None;
+    let mut documents = 0;
+    let new_node = |tree: &mut Positions, at: (u32, u32), children: Children| -> u32 {
+        if !positions {
+            return 0;
+        }
+        tree.nodes.push(PositionNode { at, children });
+        (tree.nodes.len() - 1) as u32
+    };
+    for event in Parser::new_from_str(text) {
+        let (event, span): (Event<'_>, Span) = event.map_err(|e| {
+            // The scanner's own bound on nesting, met before its events are.
+            if e.to_string().contains("recursion limit exceeded") {
+                EngineError::TooDeep {
+                    name: name.into(),
+                    limit: limits.max_depth,
+                }
+            } else {
+                fail(e.to_string())
+            }
+        })?;
+        let at = spot(span.start);
+        // A finished value: its position node, whether it is a collection.
+        let done: Option<(Json, u32, bool)> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(fail(
+                        "one document per file, please (found `---` separators)".into(),
+                    ));
+                }
+                None
+            }
+            Event::Alias(_) => {
+                return Err(fail(
+                    "YAML aliases are not supported; write the value out".into(),
+                ));
+            }
+            Event::Scalar(value, style, _, tag) => {
+                let json = scalar_to_json(value, style, tag.as_ref()).map_err(fail)?;
+                let node = new_node(&mut tree, at, Children::None);
+                Some((json, node, false))
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                if stack.len() >= limits.max_depth {
+                    return Err(EngineError::TooDeep {
+                        name: name.into(),
+                        limit: limits.max_depth,
+                    });
+                }
+                let open = if matches!(event, Event::SequenceStart(..)) {
+                    let node = new_node(&mut tree, at, Children::Items(Vec::new()));
+                    Open::Sequence {
+                        items: Vec::new(),
+                        node,
+                    }
+                } else {
+                    let node = new_node(&mut tree, at, Children::Entries(Vec::new()));
+                    Open::Mapping {
+                        entries: serde_json::Map::new(),
+                        node,
+                        key: None,
+                    }
+                };
+                stack.push(open);
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Open::Sequence { items, node }) => Some((Json::Array(items), node, true)),
+                Some(Open::Mapping { entries, node, .. }) => {
+                    if positions
+                        && let Children::Entries(e) = &mut tree.nodes[node as usize].children
+                    {
+                        e.sort_by(|a, b| a.0.cmp(&b.0));
+                    }
+                    Some((Json::Object(entries), node, true))
+                }
+                None => return Err(fail("unbalanced collections".into())),
+            },
+        };
+        let Some((value, node, collection)) = done else {
+            continue;
+        };
+        match stack.last_mut() {
+            None => root = Some(value),
+            Some(Open::Sequence {
+                items,
+                node: parent,
+            }) => {
+                if positions
+                    && let Children::Items(children) = &mut tree.nodes[*parent as usize].children
+                {
+                    children.push(node);
+                }
+                items.push(value);
+            }
+            Some(Open::Mapping {
+                entries,
+                node: parent,
+                key,
+            }) => match key.take() {
+                None => {
+                    let text = match value {
+                        Json::String(s) => s,
+                        Json::Null => "null".into(),
+                        Json::Array(_) | Json::Object(_) => {
+                            return Err(fail(format!(
+                                "line {}: a mapping key must be a plain value, not a list or a mapping",
+                                at.0
+                            )));
+                        }
+                        other => other.to_string(),
+                    };
+                    if entries.contains_key(&text) {
+                        return Err(fail(format!(
+                            "line {}: the key `{text}` is given twice",
+                            at.0
+                        )));
+                    }
+                    // The key's own position node is not kept: only where it is.
+                    if positions {
+                        tree.nodes.pop();
+                    }
+                    *key = Some((text, at));
+                }
+                Some((text, key_at)) => {
+                    if positions {
+                        if collection {
+                            tree.nodes[node as usize].at = key_at;
+                        }
+                        if let Children::Entries(children) =
+                            &mut tree.nodes[*parent as usize].children
+                        {
+                            children.push((text.clone().into_boxed_str(), node));
+                        }
+                    }
+                    entries.insert(text, value);
+                }
+            },
+        }
+    }
+    match root {
+        Some(value) => Ok((value, tree)),
+        None => Err(fail("the document is empty".into())),
+    }
+}
+
+fn scalar_to_json(
+    value: Cow<'_, str>,
+    style: ScalarStyle,
+    tag: Option<&Cow<'_, saphyr::Tag>>,
+) -> Result<Json, String> {
+    let Some(scalar) = Scalar::parse_from_cow_and_metadata(value, style, tag) else {
+        return Err("a value that YAML cannot represent (an unknown `!!` tag?)".into());
+    };
     Ok(match scalar {
         Scalar::Null => Json::Null,
-        Scalar::Boolean(b) => Json::Bool(*b),
-        Scalar::Integer(i) => Json::from(*i),
+        Scalar::Boolean(b) => Json::Bool(b),
+        Scalar::Integer(i) => Json::from(i),
         // `.inf` and `.nan` have no JSON form; refusing them beats reading them as absent.
         Scalar::FloatingPoint(f) => match serde_json::Number::from_f64(f.into_inner()) {
             Some(n) => Json::Number(n),
             None => return Err(format!("`{}` is not a finite number", f.into_inner())),
         },
-        Scalar::String(s) => Json::String(s.to_string()),
+        Scalar::String(s) => Json::String(s.into_owned()),
     })
 }
 
-/// A JSON document that refuses a key given twice in one object, which a
-/// plain parse would silently resolve to the last value.
-struct StrictJson(Json);
+/// Reads one JSON value, refusing a key given twice and nesting past the limit.
+struct StrictSeed<'a> {
+    depth_left: usize,
+    too_deep: &'a Cell<bool>,
+}
 
-impl<'de> serde::Deserialize<'de> for StrictJson {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictJson)
+impl<'de> serde::de::DeserializeSeed<'de> for StrictSeed<'_> {
+    type Value = Json;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-struct StrictVisitor;
+impl StrictSeed<'_> {
+    /// The seed for the values inside a list or object, or an error past the limit.
+    fn deeper<E: serde::de::Error>(&self) -> Result<StrictSeed<'_>, E> {
+        match self.depth_left.checked_sub(1) {
+            Some(depth_left) => Ok(StrictSeed {
+                depth_left,
+                too_deep: self.too_deep,
+            }),
+            None => {
+                self.too_deep.set(true);
+                Err(E::custom("the document nests too deeply"))
+            }
+        }
+    }
+}
 
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+impl<'de> serde::de::Visitor<'de> for StrictSeed<'_> {
     type Value = Json;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -262,13 +529,18 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
         Ok(Json::Null)
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let inner = self.deeper()?;
         let mut items = Vec::new();
-        while let Some(StrictJson(item)) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(StrictSeed {
+            depth_left: inner.depth_left,
+            too_deep: inner.too_deep,
+        })? {
             items.push(item);
         }
         Ok(Json::Array(items))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let inner = self.deeper()?;
         let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
@@ -276,7 +548,10 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
                     "the key `{key}` is given twice"
                 )));
             }
-            let StrictJson(value) = map.next_value()?;
+            let value = map.next_value_seed(StrictSeed {
+                depth_left: inner.depth_left,
+                too_deep: inner.too_deep,
+            })?;
             object.insert(key, value);
         }
         Ok(Json::Object(object))
@@ -288,9 +563,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn duplicate_json_keys_and_infinite_yaml_numbers_are_refused() {
+    fn duplicate_keys_and_infinite_yaml_numbers_are_refused() {
         assert!(
             parse_document("in.json", r#"{"a": 1, "a": 2}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("given twice")
+        );
+        assert!(
+            parse_document("in.yaml", "a: 1\nb: 2\na: 3\n")
                 .unwrap_err()
                 .to_string()
                 .contains("given twice")
@@ -305,6 +586,59 @@ mod tests {
         assert_eq!(
             parse_document("in.yaml", "{a: 1}\n").unwrap(),
             serde_json::json!({"a": 1})
+        );
+        assert!(parse_document("in.yaml", "a: &x 1\nb: *x\n").is_err());
+        assert!(parse_document("in.yaml", "a: 1\n---\nb: 2\n").is_err());
+        assert!(parse_document("in.yaml", "? [a]\n: 1\n").is_err());
+    }
+
+    #[test]
+    fn yaml_values_keep_their_core_schema_types() {
+        let doc = parse_document(
+            "in.yaml",
+            "s: text\nq: \"1\"\ni: 12\nh: 0x1f\nf: 1.5\nb: true\nn: ~\ne:\nl: [1, two]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            doc,
+            serde_json::json!({"s": "text", "q": "1", "i": 12, "h": 31, "f": 1.5, "b": true,
+                               "n": null, "e": null, "l": [1, "two"]})
+        );
+    }
+
+    #[test]
+    fn deep_and_large_documents_are_refused_before_they_are_built() {
+        let limits = InputLimits {
+            max_bytes: 1 << 20,
+            max_depth: 64,
+        };
+        let code = |r: Result<Json, EngineError>| r.unwrap_err().code();
+        // Block style, nested fifty thousand levels: no stack overflow.
+        let block = "- ".repeat(50_000) + "x\n";
+        assert_eq!(
+            code(parse_document_with("deep.yaml", &block, &limits)),
+            Some(warden_diagnostics::Code::E0408)
+        );
+        let flow = "[".repeat(100_000) + &"]".repeat(100_000);
+        assert_eq!(
+            code(parse_document_with("deep.yaml", &flow, &limits)),
+            Some(warden_diagnostics::Code::E0408)
+        );
+        assert_eq!(
+            code(parse_document_with("deep.json", &flow, &limits)),
+            Some(warden_diagnostics::Code::E0408)
+        );
+        let nested_map = "{\"a\":".repeat(65) + "1" + &"}".repeat(65);
+        assert_eq!(
+            code(parse_document_with("deep.json", &nested_map, &limits)),
+            Some(warden_diagnostics::Code::E0408)
+        );
+        let nested_map = "{\"a\":".repeat(64) + "1" + &"}".repeat(64);
+        assert!(parse_document_with("ok.json", &nested_map, &limits).is_ok());
+        let big = format!("{{\"a\": \"{}\"}}", "x".repeat(2 << 20));
+        assert_eq!(
+            code(parse_document_with("big.json", &big, &limits)),
+            Some(warden_diagnostics::Code::E0407)
         );
     }
 
@@ -327,6 +661,7 @@ mod tests {
             Some((4, 3)),
             "an absent field points at its parent"
         );
+        assert_eq!(at("$"), Some((1, 1)));
         let json = Document::parse("app.json", "{\n  \"spec\": {\"tls\": \"1.2\"}\n}").unwrap();
         assert_eq!(json.positions.locate("$.spec.tls"), Some((2, 19)));
     }

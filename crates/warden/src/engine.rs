@@ -26,6 +26,10 @@ pub struct Engine {
     data_waivers: Arc<[DataWaiver]>,
     /// Per target: the data documents its rules read.
     data_needed: Vec<Vec<DataId>>,
+    /// The digest of each document `with_data` supplied, by name.
+    data_digests: std::collections::BTreeMap<String, [u8; 32]>,
+    /// `sha256:` over `data_digests`.
+    data_revision: String,
 }
 
 /// A rule as a report describes it.
@@ -60,6 +64,10 @@ pub struct DecideOptions {
     pub explain: bool,
     /// Expression steps allowed before the decision fails closed.
     pub budget: u64,
+    /// Wall-clock time the decision may take, from the call on; past it the
+    /// evaluation stops and the decision fails closed (`E0505`). `None`: no
+    /// deadline (the step budget still bounds the work).
+    pub timeout: Option<std::time::Duration>,
     /// Skip clauses whose literal tests cannot hold (on by default; turning it
     /// off never changes a decision, only its cost).
     pub use_index: bool,
@@ -71,6 +79,7 @@ impl Default for DecideOptions {
         DecideOptions {
             explain: defaults.explain,
             budget: defaults.budget,
+            timeout: None,
             use_index: defaults.use_index,
         }
     }
@@ -116,6 +125,8 @@ impl Engine {
             given,
             data_waivers: Arc::from([]),
             data_needed,
+            data_digests: Default::default(),
+            data_revision: crate::revision::data_revision(&Default::default()),
         }
     }
 
@@ -123,6 +134,13 @@ impl Engine {
     /// document validated against its declaration; `waivers` adds waivers.
     pub fn with_data(mut self, json: &Json) -> Result<Engine, EngineError> {
         let (values, waivers) = crate::data::load(&self.program, json)?;
+        if let Json::Object(documents) = json {
+            for (name, document) in documents {
+                self.data_digests
+                    .insert(name.clone(), crate::revision::digest_json(document));
+            }
+            self.data_revision = crate::revision::data_revision(&self.data_digests);
+        }
         let mut data = self.data.to_vec();
         for (id, value) in values {
             // Two files supplying one document: which wins would depend on argument order.
@@ -187,6 +205,12 @@ impl Engine {
         &self.revision
     }
 
+    /// `sha256:` of the data documents supplied (`with_data`), by name; the
+    /// same documents give the same revision, whatever order they came in.
+    pub fn data_revision(&self) -> &str {
+        &self.data_revision
+    }
+
     /// Decides `input` against `target` at time `now`.
     pub fn decide(
         &self,
@@ -205,6 +229,7 @@ impl Engine {
         now: SystemTime,
         options: &DecideOptions,
     ) -> Result<Decision, DecideError> {
+        let deadline = options.timeout.map(|t| std::time::Instant::now() + t);
         let program = &*self.program;
         let Some(target_id) = program.target_by_name(target) else {
             return Err(DecideError::UnknownTarget {
@@ -245,6 +270,7 @@ impl Engine {
             now,
             &Options {
                 budget: options.budget,
+                deadline,
                 explain: options.explain,
                 use_index: options.use_index,
             },
@@ -254,7 +280,9 @@ impl Engine {
             target: target_id,
             input: &value,
             revision: &self.revision,
+            data_revision: &self.data_revision,
             now,
+            string_paths: Default::default(),
         };
         Ok(decision::build(&cx, &outcome))
     }

@@ -77,6 +77,42 @@ pub enum EngineError {
         /// The document.
         name: String,
     },
+    /// A document is larger than its limit.
+    #[error("`{name}` is {size} bytes, more than the limit of {limit} bytes")]
+    TooLarge {
+        /// The document's name (its path, `<stdin>`, `body`).
+        name: String,
+        /// Its size, or the limit plus one when it was cut off while read.
+        size: u64,
+        /// The limit.
+        limit: usize,
+    },
+    /// A document nests lists and objects deeper than its limit.
+    #[error("`{name}` nests lists and objects deeper than the limit of {limit} levels")]
+    TooDeep {
+        /// The document's name.
+        name: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// A path names a FIFO, a device or a socket: only regular files are read.
+    #[error(
+        "`{path}` is not a regular file (a FIFO, a device or a socket); only regular files are read"
+    )]
+    NotAFile {
+        /// The path.
+        path: String,
+    },
+    /// A file reference leads out of the folder it must stay in.
+    #[error("`{path}` is outside the folder `{folder}`: {why}")]
+    OutsideFolder {
+        /// The path as written.
+        path: String,
+        /// The folder it must stay in.
+        folder: String,
+        /// How it leaves it.
+        why: String,
+    },
     /// A waiver in the data is malformed.
     #[error("waiver {index} in `data.waivers`: {message}")]
     BadWaiver {
@@ -98,6 +134,10 @@ impl EngineError {
             | EngineError::DuplicateData { .. }
             | EngineError::BadWaiver { .. } => Some(Code::E0402),
             EngineError::UnknownData { .. } => Some(Code::E0406),
+            EngineError::TooLarge { .. } => Some(Code::E0407),
+            EngineError::TooDeep { .. } => Some(Code::E0408),
+            EngineError::NotAFile { .. } => Some(Code::E0409),
+            EngineError::OutsideFolder { .. } => Some(Code::E0410),
         }
     }
 }

@@ -22,16 +22,26 @@ mod decision;
 mod document;
 mod engine;
 mod error;
+mod files;
+mod limits;
+mod revision;
 mod source;
 mod testing;
 
 pub use decision::{Decision, FindingReport, Location, TraceStep, WaiverReport};
-pub use document::{Document, Positions, parse_document, read_data_arg};
+pub use document::{
+    Document, Positions, parse_document, parse_document_with, parse_json_with, read_data_arg,
+    read_data_arg_with,
+};
 pub use engine::{DecideOptions, Engine, RuleInfo};
 pub use error::{DecideError, EngineError, PathError};
-pub use source::{PolicySources, compile_sources, files_below, lint_sources, read_text};
+pub use files::{
+    Skipped, Walk, confined, files_below, read_file_bounded, read_stdin_bounded, read_text,
+};
+pub use limits::InputLimits;
+pub use source::{PolicySources, compile_sources, lint_sources};
 pub use testing::{
-    ClauseCoverage, Coverage, RuleCoverage, TestFailure, TestResult, TestRun, TestStatus,
-    TestSummary,
+    ClauseCoverage, Coverage, PolicyFolders, RuleCoverage, TestFailure, TestResult, TestRun,
+    TestStatus, TestSummary, read_fixture,
 };
 pub use warden_diagnostics::{Code, Diagnostic, Severity};

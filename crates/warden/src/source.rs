@@ -1,8 +1,8 @@
 //! Reading policy folders and documents, and compiling through the one database.
 
 use crate::EngineError;
+use crate::files::{OnUnreadable, Skipped, Unreadable, Walk, read_text, walk};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use warden_diagnostics::Diagnostic;
@@ -15,11 +15,19 @@ use warden_syntax::lexer::TokenKind;
 pub struct PolicySources {
     /// `(path, text)` of every policy file, sorted by path.
     pub files: Vec<(String, String)>,
-    /// JSON files the policies name (schemas, data defaults) by path.
-    pub schemas: BTreeMap<String, String>,
+    /// JSON files the policies name (schemas, data defaults) by path: the
+    /// text, or why it was not read (outside the policy folder, not a
+    /// regular file, too large), which the compiler then reports.
+    pub schemas: warden_db::NamedFiles,
     /// The folder the paths are relative to: where fixtures and reports find
-    /// the files on disk (empty for texts held in memory).
+    /// the files on disk (empty for texts held in memory, and for sets
+    /// composed of several folders, whose paths name their folders).
     pub root: PathBuf,
+    /// The folders the set was read from: a policy's `fixture()` and the
+    /// files it names stay inside the one that holds it.
+    pub folders: Vec<PathBuf>,
+    /// Files the walk left out (special files, links out of the folder).
+    pub skipped: Vec<Skipped>,
 }
 
 impl PolicySources {
@@ -45,11 +53,12 @@ impl PolicySources {
             // `policy.warden` has the parent `""`: the current folder.
             path.parent().unwrap_or(Path::new("")).to_path_buf()
         } else {
-            collect(path, path, &mut sources, &mut Err).map_err(|(p, e)| io(&p, e))?;
+            collect(path, &mut sources, &mut Err).map_err(|(p, e)| io(&p, e))?;
             path.to_path_buf()
         };
         sources.files.sort();
         sources.read_named_schemas(&root);
+        sources.folders = vec![root.clone()];
         sources.root = root;
         Ok(sources)
     }
@@ -61,7 +70,7 @@ impl PolicySources {
     pub fn from_folder_skipping_unreadable(dir: &Path) -> (Self, Vec<EngineError>) {
         let mut sources = PolicySources::default();
         let mut skipped = Vec::new();
-        let _ = collect(dir, dir, &mut sources, &mut |(path, source)| {
+        let _ = collect(dir, &mut sources, &mut |(path, source)| {
             skipped.push(EngineError::Io {
                 path: path.display().to_string(),
                 source,
@@ -71,6 +80,7 @@ impl PolicySources {
         sources.files.sort();
         sources.read_named_schemas(dir);
         sources.root = dir.to_path_buf();
+        sources.folders = vec![dir.to_path_buf()];
         (sources, skipped)
     }
 
@@ -103,19 +113,26 @@ impl PolicySources {
             for (key, text) in one.files {
                 all.files.push((prefixed(key), text));
             }
-            // The compiler finds a schema by the normalized path from its file.
+            // The compiler finds a schema by the path it resolves from its file.
             for (key, text) in one.schemas {
-                all.schemas
-                    .insert(warden_db::normalize_path(&prefixed(key)), text);
+                let key = prefixed(key);
+                let (dir, name) = key.rsplit_once('/').unwrap_or(("", &key));
+                let resolved = warden_db::resolve_named(dir, name).unwrap_or_else(|_| key.clone());
+                all.schemas.insert(resolved, text);
             }
+            all.folders.extend(one.folders);
+            all.skipped.extend(one.skipped);
         }
         all.files.sort();
         all.files.dedup();
         all
     }
 
-    /// Reads the JSON files the policies name, relative to each policy file.
-    /// A missing or unreadable one is left out: the compiler reports it (E0209, E0309).
+    /// Reads the JSON files the policies name, relative to each policy file
+    /// and inside `root`: a path that leads out of it (by `..`, as an
+    /// absolute path, or through a symbolic link), a special file or one too
+    /// large is not read, and the compiler reports why (E0209, E0309). A
+    /// missing one is left out: the compiler reports it too.
     fn read_named_schemas(&mut self, root: &Path) {
         for (file, text) in &self.files {
             let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
@@ -136,16 +153,30 @@ impl PolicySources {
                 };
                 let literal = &text[literal.range.as_range()];
                 let named = &literal[1..literal.len() - 1];
-                let relative = warden_db::normalize_path(&if dir.is_empty() {
-                    named.to_string()
-                } else {
-                    format!("{dir}/{named}")
-                });
+                // Resolved as the compiler resolves it; one it refuses by
+                // its text (absolute, above the folder) is not read at all.
+                let Ok(relative) = warden_db::resolve_named(dir, named) else {
+                    continue;
+                };
                 if self.schemas.contains_key(&relative) {
                     continue;
                 }
-                if let Ok(schema) = read_text(&root.join(&relative)) {
-                    self.schemas.insert(relative, schema);
+                let read = crate::files::confined(root, Path::new(&relative)).and_then(|real| {
+                    crate::files::read_file_bounded(
+                        &real,
+                        crate::InputLimits::POLICY_FILE.max_bytes,
+                    )
+                });
+                match read {
+                    Ok(schema) => {
+                        self.schemas.insert(relative, Ok(schema));
+                    }
+                    // Missing: the compiler says so in its own words.
+                    Err(EngineError::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        self.schemas.insert(relative, Err(e.to_string()));
+                    }
                 }
             }
         }
@@ -162,20 +193,18 @@ impl PolicySources {
         files.sort();
         PolicySources {
             files,
-            schemas: BTreeMap::new(),
-            root: PathBuf::new(),
+            ..PolicySources::default()
         }
     }
 
     /// `sha256:` of every file's path and text: identifies the policy revision.
     pub fn revision(&self) -> String {
         let mut hasher = Sha256::new();
-        for (path, text) in self
-            .files
-            .iter()
-            .map(|(p, t)| (p, t))
-            .chain(self.schemas.iter())
-        {
+        let schemas = self.schemas.iter().map(|(path, text)| match text {
+            Ok(text) => (path, text),
+            Err(why) => (path, why),
+        });
+        for (path, text) in self.files.iter().map(|(p, t)| (p, t)).chain(schemas) {
             hasher.update(path.as_bytes());
             hasher.update([0]);
             hasher.update(text.as_bytes());
@@ -192,24 +221,17 @@ impl PolicySources {
     }
 }
 
-/// A path that could not be read, and why.
-type Unreadable = (std::path::PathBuf, std::io::Error);
-
-/// What a walk does with a path it cannot read: stop (`Err`) or note it
-/// and go on (`Ok`).
-type OnUnreadable<'f> = &'f mut dyn FnMut(Unreadable) -> Result<(), Unreadable>;
-
 fn collect(
-    root: &Path,
     dir: &Path,
     out: &mut PolicySources,
     failed: OnUnreadable<'_>,
 ) -> Result<(), Unreadable> {
-    let mut paths = Vec::new();
-    walk(dir, &|name| name.ends_with(".warden"), &mut paths, failed)?;
-    for path in paths {
+    let mut found = Walk::default();
+    walk(dir, &|name| name.ends_with(".warden"), &mut found, failed)?;
+    out.skipped.extend(found.skipped);
+    for path in found.files {
         let relative = path
-            .strip_prefix(root)
+            .strip_prefix(dir)
             .unwrap_or(&path)
             .to_string_lossy()
             .replace('\\', "/");
@@ -219,66 +241,6 @@ fn collect(
         }
     }
     Ok(())
-}
-
-/// The files below `dir` whose names `wanted` accepts, in path order.
-/// Hidden entries are skipped, and a symbolic link to a folder is not
-/// followed (it could lead back up the tree).
-pub fn files_below(
-    dir: &Path,
-    wanted: &dyn Fn(&str) -> bool,
-) -> Result<Vec<std::path::PathBuf>, EngineError> {
-    let mut out = Vec::new();
-    walk(dir, wanted, &mut out, &mut Err).map_err(|(path, source)| EngineError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Ok(out)
-}
-
-fn walk(
-    dir: &Path,
-    wanted: &dyn Fn(&str) -> bool,
-    out: &mut Vec<std::path::PathBuf>,
-    failed: OnUnreadable<'_>,
-) -> Result<(), Unreadable> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => return failed((dir.to_path_buf(), e)),
-    };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.path());
-    for entry in entries {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let file_type = match entry.file_type() {
-            Ok(file_type) => file_type,
-            Err(e) => {
-                failed((path, e))?;
-                continue;
-            }
-        };
-        if file_type.is_dir() {
-            walk(&path, wanted, out, failed)?;
-        } else if file_type.is_symlink() && path.is_dir() {
-            continue;
-        } else if wanted(&name) {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// A text file, without a leading byte-order mark: how policy files are read.
-pub fn read_text(path: &Path) -> std::io::Result<String> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_string(),
-        None => text,
-    })
 }
 
 /// A compiler database holding `sources` as one policy set.

@@ -1,11 +1,11 @@
 //! Running a policy set's `test` blocks, and the coverage they reach.
 
 use crate::decision::{Location, location};
-use crate::{DecideOptions, Decision, Document, Engine};
+use crate::{DecideOptions, Decision, Document, Engine, EngineError, InputLimits};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use warden_ir::{Effect, Expectation, Program, TestInput};
 
@@ -110,12 +110,97 @@ pub struct ClauseCoverage {
     pub covered: bool,
 }
 
+/// The folders a policy set's files were read from: where its tests find
+/// their fixtures, and the bound those stay inside.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyFolders {
+    /// What the set's file paths are relative to (empty: the working
+    /// folder, for a set composed of several folders).
+    pub root: PathBuf,
+    /// The folders themselves; a fixture is read only inside the one that
+    /// holds the policy file naming it.
+    pub folders: Vec<PathBuf>,
+}
+
+impl PolicyFolders {
+    /// The folders of a set read from one folder.
+    pub fn single(folder: &Path) -> PolicyFolders {
+        PolicyFolders {
+            root: folder.to_path_buf(),
+            folders: vec![folder.to_path_buf()],
+        }
+    }
+
+    /// The folder holding the policy file `file` (a path of the set), and
+    /// the file's own folder within it.
+    fn folder_of(&self, file: &str) -> Option<(&Path, PathBuf)> {
+        let file_dir = |inside: &str| {
+            Path::new(inside)
+                .parent()
+                .map_or_else(PathBuf::new, Path::to_path_buf)
+        };
+        if self.folders.len() == 1 && self.folders[0] == self.root {
+            return Some((&self.folders[0], file_dir(file)));
+        }
+        self.folders.iter().find_map(|folder| {
+            let prefix = folder.to_string_lossy().replace('\\', "/");
+            let prefix = prefix.strip_prefix("./").unwrap_or(&prefix);
+            let inside = file.strip_prefix(prefix)?.strip_prefix('/')?;
+            Some((folder.as_path(), file_dir(inside)))
+        })
+    }
+}
+
+impl crate::PolicySources {
+    /// Where this set's files were read from.
+    pub fn policy_folders(&self) -> PolicyFolders {
+        PolicyFolders {
+            root: self.root.clone(),
+            folders: self.folders.clone(),
+        }
+    }
+}
+
+/// Reads the document a test's `fixture("…")` names: `named` is relative to
+/// `file_dir` (the naming policy file's folder inside `folder`), and is read
+/// within `limits`, as a regular file inside `folder` (E0410 otherwise).
+pub fn read_fixture(
+    folder: &Path,
+    file_dir: &Path,
+    named: &str,
+    limits: &InputLimits,
+) -> Result<Document, EngineError> {
+    let real = crate::files::confined(folder, &file_dir.join(named))?;
+    let text = crate::files::read_file_bounded(&real, limits.max_bytes)?;
+    Document::parse_with(
+        &folder.join(file_dir).join(named).display().to_string(),
+        &text,
+        limits,
+    )
+}
+
 impl Engine {
     /// Runs the `test` blocks whose full name contains `filter` (all of them
-    /// when it is `None`). Fixtures are read relative to `policy_root` (the
-    /// folder the policy files were loaded from) joined with the folder of
-    /// the file that names them.
-    pub fn run_tests(&self, policy_root: Option<&Path>, filter: Option<&str>) -> TestRun {
+    /// when it is `None`), with the default limits. Fixtures are read from
+    /// `folders` (see [`PolicyFolders`]).
+    pub fn run_tests(&self, folders: Option<&PolicyFolders>, filter: Option<&str>) -> TestRun {
+        self.run_tests_with(
+            folders,
+            filter,
+            &DecideOptions::default(),
+            &InputLimits::INPUT,
+        )
+    }
+
+    /// [`Engine::run_tests`] with each decision's options and the limits of
+    /// the fixtures it reads.
+    pub fn run_tests_with(
+        &self,
+        folders: Option<&PolicyFolders>,
+        filter: Option<&str>,
+        options: &DecideOptions,
+        limits: &InputLimits,
+    ) -> TestRun {
         let program = self.program();
         let mut tests = Vec::new();
         let mut decided: HashSet<(String, u32, u32)> = HashSet::new();
@@ -131,7 +216,7 @@ impl Engine {
                 failures: Vec::new(),
                 decision: None,
             };
-            match self.run_one(test, policy_root) {
+            match self.run_one(test, folders, options, limits) {
                 Err((message, span)) => {
                     result.status = TestStatus::Error;
                     result.failures.push(TestFailure {
@@ -187,7 +272,9 @@ impl Engine {
     fn run_one(
         &self,
         test: &warden_ir::Test,
-        root: Option<&Path>,
+        folders: Option<&PolicyFolders>,
+        options: &DecideOptions,
+        limits: &InputLimits,
     ) -> Result<Decision, (String, Option<warden_diagnostics::Span>)> {
         let program = self.program();
         let Some((target, input)) = &test.given else {
@@ -205,29 +292,38 @@ impl Engine {
                     span,
                 } => {
                     let fail = |message: String| (message, Some(*span));
-                    let Some(root) = root else {
+                    let Some(folders) = folders else {
                         return Err(fail(format!(
                             "fixture `{path}`: fixtures are read from a policy folder on disk"
                         )));
                     };
                     let (file, _, _) = program.location(*span);
-                    let base = Path::new(file).parent().unwrap_or(Path::new(""));
-                    let full = root.join(base).join(path);
-                    let text = std::fs::read_to_string(&full).map_err(|e| {
-                        fail(format!("cannot read fixture `{}`: {e}", full.display()))
-                    })?;
-                    Document::parse(&full.display().to_string(), &text)
-                        .map(|d| {
-                            let mut value = d.value;
-                            warden_ir::apply_patches(&mut value, patches);
-                            value
-                        })
-                        .map_err(|e| {
-                            fail(format!(
-                                "[{}] {e}",
-                                e.code().unwrap_or(warden_diagnostics::Code::E0403)
-                            ))
-                        })
+                    let Some((folder, file_dir)) = folders.folder_of(file) else {
+                        return Err(fail(format!(
+                            "fixture `{path}`: the policy file `{file}` is in none of the policy folders"
+                        )));
+                    };
+                    let coded = |e: EngineError| match e {
+                        EngineError::Io { path, source } => {
+                            format!("cannot read fixture `{path}`: {source}")
+                        }
+                        e => format!(
+                            "[{}] fixture `{path}`: {e}",
+                            e.code().unwrap_or(warden_diagnostics::Code::E0403)
+                        ),
+                    };
+                    let document = read_fixture(folder, &file_dir, path, limits)
+                        .map_err(|e| fail(coded(e)))?;
+                    let mut value = document.value;
+                    warden_ir::apply_patches(&mut value, patches);
+                    // A patch may nest the document deeper: the limit holds after it too.
+                    if json_depth(&value) > limits.clamped().max_depth {
+                        return Err(fail(coded(EngineError::TooDeep {
+                            name: document.name,
+                            limit: limits.clamped().max_depth,
+                        })));
+                    }
+                    Ok(value)
                 }
             }
         };
@@ -248,7 +344,7 @@ impl Engine {
             .map_or_else(SystemTime::now, crate::engine::time_of_micros);
         let target_name = program.target(*target).name.to_string();
         engine
-            .decide_with(&target_name, &read(input)?, now, &DecideOptions::default())
+            .decide_with(&target_name, &read(input)?, now, options)
             .map_err(|e| {
                 // An input mismatch is the fixture's (or the inline input's) fault.
                 let span = match input {
@@ -360,4 +456,20 @@ fn coverage(program: &Program, decided: &HashSet<(String, u32, u32)>) -> Coverag
         clauses_total: rules.iter().map(|r| r.clauses.len()).sum(),
         rules,
     }
+}
+
+/// How deeply lists and objects nest in `value` (walked with a stack of its own).
+fn json_depth(value: &Json) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Json>> = match v {
+            Json::Array(items) => Box::new(items.iter()),
+            Json::Object(entries) => Box::new(entries.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    deepest
 }

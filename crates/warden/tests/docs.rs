@@ -6,7 +6,8 @@
 //! - ```` ```warden set=NAME expect=E0203 ```` — a set that must fail with exactly these codes
 //!   (comma-separated); warnings (`W…`), lints included, count when listed.
 //! - ```` ```json data set=NAME ```` — data merged into the set's engine.
-//! - ```` ```json input set=NAME target=T now=RFC3339 ```` — an input to decide, followed by
+//! - ```` ```json input set=NAME target=T now=RFC3339 timeout_ms=N ```` — an input to decide
+//!   (with a deadline, when given), followed by
 //! - ```` ```json decision ```` — the expected decision: every key given must match
 //!   (arrays element by element, same length); keys left out are not checked.
 //!   `{"error": "E0401"}` instead expects the decision to be refused with that code.
@@ -177,7 +178,16 @@ fn run_doc(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
                 };
                 let expected: Json =
                     serde_json::from_str(&b.body).map_err(|e| format!("{path}:{}: {e}", b.line))?;
-                let actual = match engine.decide(target, &input, now) {
+                // `timeout_ms=N` decides with that deadline (E0505 past it).
+                let options = warden::DecideOptions {
+                    timeout: input_block
+                        .attrs
+                        .get("timeout_ms")
+                        .map(|ms| ms.parse().map(std::time::Duration::from_millis))
+                        .transpose()?,
+                    ..warden::DecideOptions::default()
+                };
+                let actual = match engine.decide_with(target, &input, now, &options) {
                     Ok(decision) => serde_json::to_value(&decision)?,
                     // `{"error": "E0401"}` expects the decision to be refused with that code.
                     Err(e) if expected.get("error").is_some() => {

@@ -62,6 +62,7 @@ fn reordered(sources: &PolicySources, file_order: &[usize], seed: u64) -> Policy
         files,
         schemas: sources.schemas.clone(),
         root: sources.root.clone(),
+        ..PolicySources::default()
     }
 }
 

@@ -35,11 +35,25 @@ pub(crate) fn size(v: &Value) -> u64 {
     match v {
         Value::List(items) => items.len() as u64,
         Value::Map(m) => m.len() as u64,
-        Value::Str(s) => s.len() as u64 / 64,
+        Value::Str(s) => scan(s.len(), SCAN_BYTES_PER_STEP),
         Value::Record(r) => r.slots.len() as u64,
         _ => 0,
     }
 }
+
+/// Steps for scanning `bytes` of text at `bytes_per_step`.
+fn scan(bytes: usize, bytes_per_step: usize) -> u64 {
+    (bytes / bytes_per_step) as u64
+}
+
+/// Bytes of text one step buys, by how much work each byte costs: a plain
+/// scan (comparison, case change), a regular expression, and the secret
+/// detector (ten patterns and an entropy measure per token). Measured on
+/// this machine against the cost of one expression step (docs/reliability.md).
+const SCAN_BYTES_PER_STEP: usize = 64;
+const CASE_BYTES_PER_STEP: usize = 16;
+const REGEX_BYTES_PER_STEP: usize = 16;
+const SECRET_BYTES_PER_STEP: usize = 4;
 
 /// Steps charged per byte of a pattern compiled at run time.
 pub(crate) const REGEX_STEPS_PER_BYTE: u64 = 64;
@@ -56,17 +70,36 @@ pub(crate) fn output_cost(a: &Value, b: &Value) -> u64 {
     }
 }
 
-/// The steps a call costs beyond its own: proportional to what it walks.
-/// `unique` compares elements it cannot hash pairwise.
+/// The steps a call costs beyond its own, paid before it runs: proportional
+/// to what it walks and what it builds. `unique` compares elements it cannot
+/// hash pairwise; sorting pays its logarithm.
 pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
     let walked: u64 = args.iter().map(size).sum();
+    let text = |i: usize| args.get(i).and_then(Value::as_str).map_or(0, str::len);
+    let log2 = |n: usize| 64 - (n as u64).leading_zeros() as u64;
     match (builtin, args.first()) {
+        (Builtin::Lower | Builtin::Upper, _) => scan(text(0), CASE_BYTES_PER_STEP),
+        (Builtin::LooksLikeSecret | Builtin::SecretKind, _) => scan(text(0), SECRET_BYTES_PER_STEP),
+        (Builtin::Keys | Builtin::Values, Some(Value::Map(m))) => m.len() as u64 * log2(m.len()),
+        (Builtin::Flatten, Some(Value::List(items))) => {
+            walked + items.iter().map(size).sum::<u64>()
+        }
+        // One piece per separator at most, each a new string.
+        (Builtin::Split, _) => walked + (text(0) / text(1).max(1)) as u64,
+        (Builtin::ToString, Some(v)) => deep_size(v),
+        (Builtin::GlobMatch, _) => {
+            // The pattern is compiled to a regular expression on every call.
+            text(0) as u64 * REGEX_STEPS_PER_BYTE + scan(text(1), REGEX_BYTES_PER_STEP)
+        }
         (Builtin::Unique, Some(Value::List(items))) => {
-            let unhashable = items
+            // Each element that cannot be hashed is compared, whole, with
+            // every one kept before it.
+            let unhashable: Vec<&Value> = items
                 .iter()
                 .filter(|v| collections::hash_key(v).is_none())
-                .count() as u64;
-            walked + unhashable * unhashable
+                .collect();
+            let compared: u64 = unhashable.iter().map(|v| deep_size(v)).sum();
+            walked + unhashable.len() as u64 * compared.max(unhashable.len() as u64)
         }
         (Builtin::Sort, Some(Value::List(items))) => {
             walked * (64 - (items.len() as u64).leading_zeros() as u64)
@@ -74,11 +107,7 @@ pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
         (Builtin::StringsIn, Some(v)) => deep_size(v),
         // Compiling a computed pattern: paid every time, so cached or not costs the same.
         (Builtin::RegexMatch | Builtin::RegexFind, _) => {
-            walked
-                + args
-                    .get(1)
-                    .and_then(Value::as_str)
-                    .map_or(0, |p| p.len() as u64 * REGEX_STEPS_PER_BYTE)
+            scan(text(0), REGEX_BYTES_PER_STEP) + text(1) as u64 * REGEX_STEPS_PER_BYTE
         }
         // What the result may hold, paid before it is built.
         (Builtin::Replace, _) => match args {
@@ -98,13 +127,21 @@ pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
                 .iter()
                 .map(|v| v.as_str().map_or(8, str::len) + separator)
                 .sum();
-            walked + (bytes / STRING_BYTES_PER_STEP) as u64
+            // Values other than strings are rendered, all the way down.
+            let rendered: u64 = items
+                .iter()
+                .filter(|v| v.as_str().is_none())
+                .map(deep_size)
+                .sum();
+            walked + rendered + (bytes / STRING_BYTES_PER_STEP) as u64
         }
         _ => walked,
     }
 }
 
-fn deep_size(v: &Value) -> u64 {
+/// Every element and every 64 bytes of text inside `v`, all the way down:
+/// what walking, comparing or rendering it costs.
+pub(crate) fn deep_size(v: &Value) -> u64 {
     match v {
         Value::List(items) => 1 + items.iter().map(deep_size).sum::<u64>(),
         Value::Map(m) => 1 + m.values().map(deep_size).sum::<u64>(),
@@ -114,8 +151,15 @@ fn deep_size(v: &Value) -> u64 {
                     .as_ref()
                     .map_or(0, |x| x.values().map(deep_size).sum())
         }
+        Value::Str(s) => 1 + s.len() as u64 / 64,
         _ => 1,
     }
+}
+
+/// Steps for matching `text` against a pattern compiled once (`matches`
+/// with a literal pattern).
+pub(crate) fn regex_scan_cost(text: &str) -> u64 {
+    scan(text.len(), REGEX_BYTES_PER_STEP)
 }
 
 /// The string argument at `i`; the checker guarantees the type, `any` values may still surprise.

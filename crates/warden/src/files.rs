@@ -1,0 +1,275 @@
+//! Reading files from the folders a user names: regular files only, within
+//! a size limit, and never outside the folder through a symbolic link. A
+//! FIFO named `*.yaml` would otherwise hang a run, `/dev/zero` fill memory,
+//! and a link carry a policy's `fixture()` to `/etc/shadow`.
+
+use crate::EngineError;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A file a folder walk left out, and why (reported as warning W0006).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// The path as found in the folder.
+    pub path: PathBuf,
+    /// Why it was not read.
+    pub why: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "skipped `{}`: {}", self.path.display(), self.why)
+    }
+}
+
+/// The files a walk found, in path order, and those it left out.
+#[derive(Clone, Debug, Default)]
+pub struct Walk {
+    /// Regular files (or links to regular files inside the folder).
+    pub files: Vec<PathBuf>,
+    /// Special files, and links that lead out of the folder or nowhere.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A path that could not be read, and why.
+pub(crate) type Unreadable = (PathBuf, std::io::Error);
+
+/// What a walk does with a path it cannot read: stop (`Err`) or note it
+/// and go on (`Ok`).
+pub(crate) type OnUnreadable<'f> = &'f mut dyn FnMut(Unreadable) -> Result<(), Unreadable>;
+
+/// The files below `dir` whose names `wanted` accepts. Hidden entries are
+/// skipped; a symbolic link to a folder is not followed (it could lead back
+/// up the tree), and one to a file only when the file is inside `dir`.
+pub fn files_below(dir: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<Walk, EngineError> {
+    let mut out = Walk::default();
+    walk(dir, wanted, &mut out, &mut Err).map_err(|(path, source)| EngineError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(out)
+}
+
+/// [`files_below`], with a choice of what to do with unreadable entries.
+pub(crate) fn walk(
+    dir: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    out: &mut Walk,
+    failed: OnUnreadable<'_>,
+) -> Result<(), Unreadable> {
+    let root = match dir.canonicalize() {
+        Ok(root) => root,
+        Err(e) => return failed((dir.to_path_buf(), e)),
+    };
+    walk_in(&root, dir, wanted, out, failed)
+}
+
+fn walk_in(
+    root: &Path,
+    dir: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    out: &mut Walk,
+    failed: OnUnreadable<'_>,
+) -> Result<(), Unreadable> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => return failed((dir.to_path_buf(), e)),
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.path());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let file_type = match entry.file_type() {
+            Ok(file_type) => file_type,
+            Err(e) => {
+                failed((path, e))?;
+                continue;
+            }
+        };
+        if file_type.is_dir() {
+            walk_in(root, &path, wanted, out, failed)?;
+            continue;
+        }
+        let skip = |out: &mut Walk, why: &str| {
+            out.skipped.push(Skipped {
+                path: path.clone(),
+                why: why.to_string(),
+            });
+        };
+        if file_type.is_symlink() {
+            match std::fs::metadata(&path) {
+                // Not followed: it could lead back up the tree.
+                Ok(target) if target.is_dir() => {}
+                Ok(_) if !wanted(&name) => {}
+                Ok(target) if !target.is_file() => skip(
+                    out,
+                    "a link to a special file (a FIFO, a device or a socket)",
+                ),
+                Ok(_) => match path.canonicalize() {
+                    Ok(real) if real.starts_with(root) => out.files.push(path),
+                    Ok(real) => skip(
+                        out,
+                        &format!(
+                            "a link to `{}`, outside the folder `{}`",
+                            real.display(),
+                            root.display()
+                        ),
+                    ),
+                    Err(e) => skip(out, &format!("a link that cannot be followed: {e}")),
+                },
+                Err(_) if !wanted(&name) => {}
+                Err(e) => skip(out, &format!("a link that cannot be followed: {e}")),
+            }
+        } else if !wanted(&name) {
+        } else if file_type.is_file() {
+            out.files.push(path);
+        } else {
+            skip(out, "not a regular file (a FIFO, a device or a socket)");
+        }
+    }
+    Ok(())
+}
+
+/// Opens `path` for reading without waiting (a FIFO with no writer would
+/// block the open itself) and refuses anything but a regular file.
+fn open_regular(path: &Path) -> Result<(std::fs::File, u64), EngineError> {
+    let io = |source| EngineError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(EngineError::NotAFile {
+            path: path.display().to_string(),
+        });
+    }
+    Ok((file, meta.len()))
+}
+
+/// A regular file's text, at most `max_bytes` long (`E0407` beyond; `E0409`
+/// for a FIFO, a device or a socket), without a leading byte-order mark.
+pub fn read_file_bounded(path: &Path, max_bytes: usize) -> Result<String, EngineError> {
+    let (file, len) = open_regular(path)?;
+    let too_large = |size: u64| EngineError::TooLarge {
+        name: path.display().to_string(),
+        size,
+        limit: max_bytes,
+    };
+    if len > max_bytes as u64 {
+        return Err(too_large(len));
+    }
+    read_bounded(file, max_bytes).map_err(|e| match e {
+        Bounded::TooLarge => too_large(max_bytes as u64 + 1),
+        Bounded::Io(source) => EngineError::Io {
+            path: path.display().to_string(),
+            source,
+        },
+    })
+}
+
+/// Standard input's text, at most `max_bytes` long.
+pub fn read_stdin_bounded(max_bytes: usize) -> Result<String, EngineError> {
+    read_bounded(std::io::stdin().lock(), max_bytes).map_err(|e| match e {
+        Bounded::TooLarge => EngineError::TooLarge {
+            name: "<stdin>".into(),
+            size: max_bytes as u64 + 1,
+            limit: max_bytes,
+        },
+        Bounded::Io(source) => EngineError::Io {
+            path: "<stdin>".into(),
+            source,
+        },
+    })
+}
+
+enum Bounded {
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Reads at most `max_bytes` (a file may grow while it is read).
+fn read_bounded(reader: impl Read, max_bytes: usize) -> Result<String, Bounded> {
+    let mut bytes = Vec::new();
+    reader
+        .take(max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Bounded::Io)?;
+    if bytes.len() > max_bytes {
+        return Err(Bounded::TooLarge);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Bounded::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
+/// A policy file's text: a regular file of at most 16 MiB, without a leading
+/// byte-order mark. (An error of the I/O kind, for callers that read
+/// policy folders.)
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    read_file_bounded(path, crate::InputLimits::POLICY_FILE.max_bytes).map_err(|e| match e {
+        EngineError::Io { source, .. } => source,
+        other => std::io::Error::other(other.to_string()),
+    })
+}
+
+/// `path` resolved inside `folder`: relative, no `..` past the folder, and,
+/// once symbolic links are followed, still inside it (`E0410` otherwise).
+/// What a policy's `fixture("…")` or a file it names may read.
+pub fn confined(folder: &Path, path: &Path) -> Result<PathBuf, EngineError> {
+    let outside = |why: &str| EngineError::OutsideFolder {
+        path: path.display().to_string(),
+        folder: folder.display().to_string(),
+        why: why.to_string(),
+    };
+    if path.is_absolute() {
+        return Err(outside("an absolute path"));
+    }
+    let mut depth: usize = 0;
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| outside("`..` leads above the folder"))?;
+            }
+            std::path::Component::Normal(_) => depth += 1,
+            std::path::Component::CurDir => {}
+            _ => return Err(outside("not a relative path")),
+        }
+    }
+    let base = folder.canonicalize().map_err(|source| EngineError::Io {
+        path: folder.display().to_string(),
+        source,
+    })?;
+    let joined = folder.join(path);
+    let real = joined.canonicalize().map_err(|source| EngineError::Io {
+        path: joined.display().to_string(),
+        source,
+    })?;
+    if !real.starts_with(&base) {
+        return Err(outside(&format!(
+            "it leads, through a symbolic link, to `{}`",
+            real.display()
+        )));
+    }
+    Ok(real)
+}
