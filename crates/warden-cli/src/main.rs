@@ -854,7 +854,10 @@ fn audit_verify(file: &Path, expected_head: Option<&str>) -> Result<ExitCode, Fa
             ));
             Ok(ExitCode::SUCCESS)
         }
-        Err(e @ warden_server::decision_log::VerifyError::Broken { .. }) => {
+        Err(
+            e @ (warden_server::decision_log::VerifyError::Broken { .. }
+            | warden_server::decision_log::VerifyError::Truncated { .. }),
+        ) => {
             print_err(&format!("error: {}: {e}\n", file.display()));
             Ok(ExitCode::from(1))
         }

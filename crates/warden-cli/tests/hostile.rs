@@ -11,6 +11,7 @@ use common::server::Server;
 use common::{root, scratch};
 use serde::Deserialize;
 use std::io::{Read, Write};
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -92,7 +93,31 @@ struct ServerSpec {
     config: Option<String>,
     /// Peak resident memory of the server over the whole case.
     memory_mb: u64,
+    #[serde(default)]
     request: Vec<RequestSpec>,
+    /// Envoy `ext_authz` checks sent straight to the gRPC service.
+    #[serde(default)]
+    grpc: Vec<GrpcSpec>,
+}
+
+/// A `CheckRequest` as Envoy sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrpcSpec {
+    method: String,
+    path: String,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    /// Sent as `header_map`, each header as it came (Envoy's
+    /// `encode_raw_headers`); otherwise in `headers`, a header given twice
+    /// joined with a comma, as Envoy joins it.
+    #[serde(default)]
+    raw: bool,
+    /// The gRPC status code of the answer (0 OK, 3 INVALID_ARGUMENT,
+    /// 7 PERMISSION_DENIED, 16 UNAUTHENTICATED).
+    code: i32,
+    #[serde(default)]
+    message_contains: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,94 +216,55 @@ fn make(part: &Part, case_dir: &Path, bytes: &mut Vec<u8>) -> Result<(), String>
 /// peak resident memory (from the kernel's accounting of the process).
 fn run_cli(spec: &CliSpec, case_dir: &Path, dir: &Path) -> Result<(), String> {
     let args: Vec<String> = spec.args.iter().map(|a| expand(a, case_dir)).collect();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(&args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let pid = child.id() as libc::pid_t;
-    let out = child.stdout.take().unwrap();
-    let err = child.stderr.take().unwrap();
-    let reader = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let (out, err) = (reader(Box::new(out)), reader(Box::new(err)));
-    let started = Instant::now();
-    let bound = Duration::from_secs(spec.seconds);
-    let (status, usage) = loop {
-        let mut status = 0;
-        // SAFETY: rusage is plain data the kernel fills in.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: waits for our own child without blocking.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if reaped == pid {
-            break (status, usage);
-        }
-        if started.elapsed() > bound {
-            // SAFETY: our own child.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            let _ = child.wait();
-            return Err(format!(
-                "`warden {}` took more than its bound of {} s; stopped",
-                args.join(" "),
-                spec.seconds
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = started.elapsed();
-    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    let mut command = std::process::Command::new(common::warden_bin());
+    command.args(&args).current_dir(dir).env("NO_COLOR", "1");
+    let run = common::run_measured(&mut command, Duration::from_secs(spec.seconds))
+        .map_err(|e| format!("`warden {}`: {e}", args.join(" ")))?;
     let shown = || {
         format!(
             "`warden {}`\nstdout: {}\nstderr: {}",
             args.join(" "),
-            clip(&stdout),
-            clip(&stderr)
+            clip(&run.stdout),
+            clip(&run.stderr)
         )
     };
-    if libc::WIFSIGNALED(status) {
+    if let Some(signal) = run.signal {
+        return Err(format!("killed by signal {signal} (a crash)\n{}", shown()));
+    }
+    if run.stderr.contains("panicked") {
+        return Err(format!("panicked\n{}", shown()));
+    }
+    if run.code != Some(spec.exit) {
         return Err(format!(
-            "killed by signal {} (a crash)\n{}",
-            libc::WTERMSIG(status),
+            "exit {:?}, expected {}\n{}",
+            run.code,
+            spec.exit,
             shown()
         ));
     }
-    let code = libc::WEXITSTATUS(status);
-    if stderr.contains("panicked") {
-        return Err(format!("panicked\n{}", shown()));
-    }
-    if code != spec.exit {
-        return Err(format!("exit {code}, expected {}\n{}", spec.exit, shown()));
-    }
     for want in &spec.stdout {
-        if !stdout.contains(want.as_str()) {
+        if !run.stdout.contains(want.as_str()) {
             return Err(format!("no `{want}` on stdout\n{}", shown()));
         }
     }
     for want in &spec.stderr {
-        if !stderr.contains(want.as_str()) {
+        if !run.stderr.contains(want.as_str()) {
             return Err(format!("no `{want}` on stderr\n{}", shown()));
         }
     }
-    let peak_mb = usage.ru_maxrss as u64 / 1024;
-    if peak_mb > spec.memory_mb {
+    if run.peak_mb > spec.memory_mb {
         return Err(format!(
-            "peak memory {peak_mb} MB, over the bound of {} MB\n{}",
+            "peak memory {} MB, over the bound of {} MB\n{}",
+            run.peak_mb,
             spec.memory_mb,
             shown()
         ));
     }
     eprintln!(
-        "cli: exit {code} in {:.2} s, peak {peak_mb} MB",
-        elapsed.as_secs_f64()
+        "cli: exit {:?} in {:.2} s, peak {} MB",
+        run.code,
+        run.elapsed.as_secs_f64(),
+        run.peak_mb
     );
     Ok(())
 }
@@ -349,8 +335,94 @@ fn peak_memory_mb(pid: u32) -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
+/// Sends each check to the gRPC service at `addr`.
+fn run_grpc(checks: &[GrpcSpec], addr: &str) -> Result<(), String> {
+    use envoy_types::pb::envoy::config::core::v3::{HeaderMap, HeaderValue};
+    use envoy_types::pb::envoy::service::auth::v3::attribute_context::{HttpRequest, Request};
+    use envoy_types::pb::envoy::service::auth::v3::authorization_client::AuthorizationClient;
+    use envoy_types::pb::envoy::service::auth::v3::{AttributeContext, CheckRequest};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut client = AuthorizationClient::connect(format!("http://{addr}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        for check in checks {
+            let mut http = HttpRequest {
+                method: check.method.clone(),
+                path: check.path.clone(),
+                ..HttpRequest::default()
+            };
+            if check.raw {
+                http.header_map = Some(HeaderMap {
+                    headers: check
+                        .headers
+                        .iter()
+                        .map(|(k, v)| HeaderValue {
+                            key: k.to_ascii_lowercase(),
+                            raw_value: v.as_bytes().to_vec(),
+                            ..HeaderValue::default()
+                        })
+                        .collect(),
+                });
+            } else {
+                for (k, v) in &check.headers {
+                    http.headers
+                        .entry(k.to_ascii_lowercase())
+                        .and_modify(|joined: &mut String| {
+                            joined.push(',');
+                            joined.push_str(v);
+                        })
+                        .or_insert_with(|| v.clone());
+                }
+            }
+            let request = CheckRequest {
+                attributes: Some(AttributeContext {
+                    request: Some(Request {
+                        http: Some(http),
+                        ..Request::default()
+                    }),
+                    ..AttributeContext::default()
+                }),
+            };
+            let answer = tokio::time::timeout(Duration::from_secs(10), client.check(request))
+                .await
+                .map_err(|_| format!("gRPC {}: no answer within 10 s", check.path))?
+                .map_err(|e| format!("gRPC {}: {e}", check.path))?
+                .into_inner();
+            let status = answer.status.unwrap_or_default();
+            if status.code != check.code {
+                return Err(format!(
+                    "gRPC {} {}: code {} ({}), expected {}",
+                    check.method, check.path, status.code, status.message, check.code
+                ));
+            }
+            for want in &check.message_contains {
+                if !status.message.contains(want.as_str()) {
+                    return Err(format!(
+                        "gRPC {}: no `{want}` in `{}`",
+                        check.path, status.message
+                    ));
+                }
+            }
+            eprintln!(
+                "grpc: {} {} → {}",
+                check.method,
+                clip(&check.path),
+                status.code
+            );
+        }
+        Ok(())
+    })
+}
+
 fn run_server(spec: &ServerSpec, case_dir: &Path, dir: &Path) -> Result<(), String> {
     let mut args: Vec<String> = spec.args.iter().map(|a| expand(a, case_dir)).collect();
+    if !spec.grpc.is_empty() {
+        args.extend(["--grpc-addr".into(), "127.0.0.1:0".into()]);
+    }
     if let Some(config) = &spec.config {
         std::fs::write(dir.join("warden.toml"), expand(config, case_dir)).unwrap();
         args.extend(["--config".into(), "warden.toml".into()]);
@@ -445,6 +517,13 @@ fn run_server(spec: &ServerSpec, case_dir: &Path, dir: &Path) -> Result<(), Stri
                 took.as_secs_f64()
             );
         }
+    }
+    if !spec.grpc.is_empty() {
+        let grpc = server
+            .grpc
+            .clone()
+            .ok_or("the gRPC service did not start")?;
+        run_grpc(&spec.grpc, &grpc)?;
     }
     let peak = peak_memory_mb(server.pid());
     if peak > spec.memory_mb {

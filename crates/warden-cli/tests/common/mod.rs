@@ -19,9 +19,18 @@ fn no_panic(what: &str, output: &Output) {
     assert!(!stderr.contains("panicked"), "{what} panicked: {stderr}");
 }
 
+/// The `warden` binary under test: this build's, or the one `WARDEN_BIN`
+/// names (to run the same tests against another build, e.g. an older one).
+pub fn warden_bin() -> PathBuf {
+    std::env::var_os("WARDEN_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_warden")),
+        PathBuf::from,
+    )
+}
+
 /// Runs `warden ARGS` in `dir`, colour off.
 pub fn warden_in(dir: &Path, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+    let output = Command::new(warden_bin())
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -139,4 +148,76 @@ pub fn count_elements(xml: &str, names: &[&str]) -> Vec<usize> {
             _ => {}
         }
     }
+}
+
+/// How a measured run ended.
+pub struct Measured {
+    /// The exit code, or `None` when a signal ended it (a crash).
+    pub code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// The process's peak resident memory (`VmHWM`), in MiB.
+    pub peak_mb: u64,
+    pub elapsed: std::time::Duration,
+}
+
+/// Runs `command` to its end, or kills it once it has run for `bound`
+/// (`Err` with what it printed); its peak memory is read from the kernel's
+/// high-water mark of the process's own address space, which starts afresh
+/// at `exec` (unlike `ru_maxrss`, which keeps the forked test harness's).
+pub fn run_measured(command: &mut Command, bound: std::time::Duration) -> Result<Measured, String> {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().unwrap()));
+    let err = reader(Box::new(child.stderr.take().unwrap()));
+    let started = std::time::Instant::now();
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "still running after its bound of {bound:?}; stopped\nstdout: {}\nstderr: {}",
+                out.join().unwrap_or_default(),
+                err.join().unwrap_or_default()
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    Ok(Measured {
+        code: status.code(),
+        signal: status.signal(),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        peak_mb: peak_kb / 1024,
+        elapsed: started.elapsed(),
+    })
 }

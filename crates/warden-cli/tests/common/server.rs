@@ -17,12 +17,20 @@ pub struct Server {
     pub grpc: Option<String>,
     /// What the server wrote on standard error, line by line, as it runs.
     pub stderr: mpsc::Receiver<String>,
+    /// What it wrote before it listened.
+    pub startup: Vec<String>,
 }
 
 impl Server {
     /// Starts `warden serve ARGS --addr 127.0.0.1:0` in `dir` and waits until it listens.
     pub fn start_in(dir: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        Server::start_with(dir, args, |_| {})
+    }
+
+    /// [`Server::start_in`], with the command adjusted first (limits, environment).
+    pub fn start_with(dir: &Path, args: &[&str], adjust: impl FnOnce(&mut Command)) -> Server {
+        let mut command = Command::new(super::warden_bin());
+        command
             .arg("serve")
             .args(args)
             .args(["--addr", "127.0.0.1:0"])
@@ -30,9 +38,9 @@ impl Server {
             .env("NO_COLOR", "1")
             .env_remove("WARDEN_ADMIN_TOKEN")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("warden serve starts");
+            .stderr(Stdio::piped());
+        adjust(&mut command);
+        let mut child = command.spawn().expect("warden serve starts");
         let (tx, rx) = mpsc::channel();
         let stderr = child.stderr.take().expect("stderr");
         std::thread::spawn(move || {
@@ -55,6 +63,7 @@ impl Server {
                             url: url.trim().to_string(),
                             grpc,
                             stderr: rx,
+                            startup: seen,
                         };
                     }
                     seen.push(line);
