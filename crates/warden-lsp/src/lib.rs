@@ -118,7 +118,11 @@ impl State {
             }
         }
         self.host.set_schemas(sources.schemas.clone());
-        skipped.iter().map(ToString::to_string).collect()
+        skipped
+            .iter()
+            .map(ToString::to_string)
+            .chain(sources.skipped.iter().map(ToString::to_string))
+            .collect()
     }
 }
 

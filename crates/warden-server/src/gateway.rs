@@ -105,6 +105,13 @@ pub fn canonical_path(uri: &str) -> Result<String, String> {
         "the escapes do not spell valid UTF-8 (overlong and invalid sequences are refused)"
             .to_string()
     })?;
+    // C1 controls (U+0080–U+009F, `%C2%85` is NEL) are line breaks to some readers.
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "the escapes spell the control character U+{:04X}",
+            u32::from(c)
+        ));
+    }
     let inner = text[1..].strip_suffix('/').unwrap_or(&text[1..]);
     if !inner.is_empty()
         && inner
@@ -536,6 +543,8 @@ mod tests {
             "/a/%c0%ae%c0%ae/b",
             "/a/%ed%a0%80",
             "/a/%ff",
+            "/a/%C2%85",
+            "/cmf%C2%99/x",
             "/a\\..\\b",
             "/a/%5c../b",
             "/%63rm-lite/x",
