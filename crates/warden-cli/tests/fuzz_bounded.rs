@@ -121,7 +121,7 @@ fn run(target: &str, check: fn(&[u8])) {
     for seed in &seeds {
         check(seed);
     }
-    let mut rng = Rng(0x5eed_0f_3a11_5afe);
+    let mut rng = Rng(0x005e_ed0f_3a11_5afe);
     for _ in 0..MUTATIONS {
         let seed = &seeds[rng.below(seeds.len())];
         let other = &seeds[rng.below(seeds.len())];
