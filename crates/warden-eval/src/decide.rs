@@ -104,6 +104,9 @@ pub struct Outcome {
     pub obligations: Vec<(Arc<str>, Value)>,
     /// What the findings are about (`@subject` of the target).
     pub subject: Option<String>,
+    /// Set when evaluation stopped early: the budget (`E0501`) or the
+    /// deadline (`E0505`) ran out.
+    pub exhausted: Option<warden_diagnostics::Code>,
 }
 
 /// Decides `input` (already converted to the target's type) against `target`.
@@ -278,6 +281,7 @@ pub fn decide(
         waiver_failures,
         obligations,
         subject,
+        exhausted: ev.exhausted,
     }
 }
 

@@ -66,7 +66,8 @@ enum Message {
 
 /// A record waiting for its line to be written.
 struct Pending {
-    record: Map<String, Json>,
+    /// The record as a JSON object, without its `seq` and `prev`.
+    record: Vec<u8>,
     written: oneshot::Sender<Result<(), LogFailed>>,
 }
 
@@ -165,7 +166,9 @@ impl DecisionLog {
     /// Queues a record and waits until its line is written (as durably as
     /// configured). An error means the decision is not logged, and must not
     /// be answered.
-    pub async fn append(&self, record: Map<String, Json>) -> Result<(), LogFailed> {
+    /// `record` is a JSON object as [`record`] makes it: serialized by the
+    /// caller, so the one writer thread only chains and writes.
+    pub async fn append(&self, record: Vec<u8>) -> Result<(), LogFailed> {
         let (written, done) = oneshot::channel();
         self.tx
             .send(Message::Record(Pending { record, written }))
@@ -363,7 +366,7 @@ impl Writer {
                 }
                 continue;
             }
-            let result = self.write_batch(&mut batch);
+            let result = self.write_batch(&batch);
             for pending in batch.drain(..) {
                 let _ = pending.written.send(result.clone());
             }
@@ -376,27 +379,42 @@ impl Writer {
     }
 
     /// Writes the batch's lines in one call; on failure, cuts them back off.
-    fn write_batch(&mut self, batch: &mut [Pending]) -> Result<(), LogFailed> {
+    fn write_batch(&mut self, batch: &[Pending]) -> Result<(), LogFailed> {
         if self.dirty {
             self.cut_back().map_err(|e| self.fail(e))?;
         }
         let mut head = self.head.clone();
         let mut bytes = Vec::with_capacity(batch.len() * 512);
-        for (i, pending) in batch.iter_mut().enumerate() {
+        for (i, pending) in batch.iter().enumerate() {
             head.seq += 1;
-            let record = &mut pending.record;
-            record.insert("seq".into(), json!(head.seq));
-            record.insert("prev".into(), json!(head.hash));
-            if i == 0
-                && let Some((bytes, aside)) = &self.recovered
-            {
-                record.insert(
-                    "recovered".into(),
-                    json!({ "torn_bytes": bytes, "saved_to": aside.display().to_string() }),
-                );
-            }
             let start = bytes.len();
-            serde_json::to_writer(&mut bytes, record).map_err(|e| self.fail(e.into()))?;
+            // `{…}` becomes `{…,"seq":N,"prev":"…"}`: the fields the chain
+            // adds come last, as inserting them into the map would put them.
+            let record = pending.record.as_slice();
+            let body = match record.strip_suffix(b"}") {
+                Some(body) if record.starts_with(b"{") => body,
+                _ => {
+                    return Err(
+                        self.fail(std::io::Error::other("a log record is not a JSON object"))
+                    );
+                }
+            };
+            bytes.extend_from_slice(body);
+            if body.len() > 1 {
+                bytes.push(b',');
+            }
+            bytes.extend_from_slice(
+                format!("\"seq\":{},\"prev\":\"{}\"", head.seq, head.hash).as_bytes(),
+            );
+            if i == 0
+                && let Some((torn, aside)) = &self.recovered
+            {
+                let recovered =
+                    json!({ "torn_bytes": torn, "saved_to": aside.display().to_string() });
+                bytes.extend_from_slice(b",\"recovered\":");
+                serde_json::to_writer(&mut bytes, &recovered).map_err(|e| self.fail(e.into()))?;
+            }
+            bytes.push(b'}');
             head.hash = line_hash(&bytes[start..]);
             bytes.push(b'\n');
         }
@@ -568,13 +586,14 @@ pub fn verify(path: &Path) -> Result<Head, VerifyError> {
 }
 
 /// The audit record of one decision: who did what to which resource, the
-/// outcome, the rules that decided it, and the policy and data revisions.
+/// outcome, the rules that decided it, and the policy and data revisions;
+/// serialized as a JSON object, for [`DecisionLog::append`].
 pub fn record(
     decision: &warden::Decision,
     input: &Json,
     include_input: bool,
     mask: &[String],
-) -> Map<String, Json> {
+) -> Vec<u8> {
     let at = |path: &[&str]| -> Json {
         let mut value = input;
         for key in path {
@@ -639,7 +658,8 @@ pub fn record(
         }
         record.insert("input".into(), logged);
     }
-    record
+    // A map of JSON values always serializes.
+    serde_json::to_vec(&record).unwrap_or_else(|_| b"{}".to_vec())
 }
 
 /// Replaces the value at `a.b.c` with `"***"` when it is there.

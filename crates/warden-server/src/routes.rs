@@ -18,10 +18,15 @@ type Shared = State<Arc<AppState>>;
 /// Decides `input` against `target` on the set being served, then counts and
 /// logs the decision. Every decision the server takes goes through here.
 ///
-/// Evaluation runs on the blocking pool, at most `limits.max_evaluations` at
-/// a time and each within `limits.decision_timeout_ms`, so a costly decision
-/// never holds up the threads that answer other requests (`/health` stays
-/// quick). The decision is answered only once its log line is written.
+/// A decision is first tried on the thread that read the request, within
+/// [`INLINE_STEPS`] evaluation steps (well under a millisecond): most
+/// decisions need far fewer, and are answered without a thread hop. One that
+/// needs more is decided again on the blocking pool, at most
+/// `limits.max_evaluations` at a time and each within
+/// `limits.decision_timeout_ms`, so a costly decision never holds up the
+/// threads that answer other requests (`/health` stays quick). Decisions are
+/// deterministic, so the second try decides what the first would have. The
+/// decision is answered only once its log line is written.
 pub async fn decide(
     state: &Arc<AppState>,
     endpoint: &str,
@@ -38,33 +43,55 @@ pub async fn decide(
         timeout: Some(std::time::Duration::from_millis(limits.decision_timeout_ms)),
         ..DecideOptions::default()
     };
-    let _slot = state.evaluations.acquire().await.map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting-down",
-            "the server is stopping",
-        )
-    })?;
     let engine = state.engine.load_full();
-    let for_log = Arc::clone(state);
-    let (decision, record) = tokio::task::spawn_blocking(move || {
-        let decision = engine.decide_with(&target, &input, now, &options)?;
-        let record = for_log.log.as_ref().map(|_| {
-            let config = &for_log.config.log;
-            crate::decision_log::record(&decision, &input, config.include_input, &config.mask)
-        });
-        Ok::<_, warden::DecideError>((decision, record))
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!("a decision failed: {e}");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the server failed on this request; it was not allowed",
-        )
-    })?
-    .map_err(ApiError::from)?;
+    let log_record = |decision: &Decision, input: &Json_| {
+        state.log.as_ref().map(|_| {
+            let config = &state.config.log;
+            crate::decision_log::record(decision, input, config.include_input, &config.mask)
+        })
+    };
+    let inline = engine
+        .decide_within(&target, &input, now, &options, INLINE_STEPS)
+        .map_err(ApiError::from)?;
+    let (decision, record) = match inline {
+        Some(decision) => {
+            let record = log_record(&decision, &input);
+            (decision, record)
+        }
+        None => {
+            let _slot = state.evaluations.acquire().await.map_err(|_| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting-down",
+                    "the server is stopping",
+                )
+            })?;
+            let for_log = Arc::clone(state);
+            tokio::task::spawn_blocking(move || {
+                let decision = engine.decide_with(&target, &input, now, &options)?;
+                let record = for_log.log.as_ref().map(|_| {
+                    let config = &for_log.config.log;
+                    crate::decision_log::record(
+                        &decision,
+                        &input,
+                        config.include_input,
+                        &config.mask,
+                    )
+                });
+                Ok::<_, warden::DecideError>((decision, record))
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!("a decision failed: {e}");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the server failed on this request; it was not allowed",
+                )
+            })?
+            .map_err(ApiError::from)?
+        }
+    };
     if let (Some(log), Some(record)) = (&state.log, record) {
         // A decision that cannot be logged is not given: fail closed.
         log.append(record).await.map_err(|e| {
@@ -80,6 +107,10 @@ pub async fn decide(
         .decided(endpoint, &decision, started.elapsed().as_secs_f64());
     Ok(decision)
 }
+
+/// How many evaluation steps a decision may take on the request's own
+/// thread before it is moved to the blocking pool.
+pub const INLINE_STEPS: u64 = 10_000;
 
 /// `POST /v1/decide`: `{"target", "input", "now"?, "explain"?}`.
 pub async fn decide_route(

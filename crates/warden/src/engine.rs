@@ -229,6 +229,42 @@ impl Engine {
         now: SystemTime,
         options: &DecideOptions,
     ) -> Result<Decision, DecideError> {
+        self.decide_outcome(target, input, now, options)
+            .map(|(decision, _)| decision)
+    }
+
+    /// Tries the decision within `steps` (fewer than its budget): `None`
+    /// when it needs more, so the caller can decide it again, with the full
+    /// budget, where a long evaluation holds nothing up (the server
+    /// evaluates small decisions on the thread that read the request, and
+    /// moves the rest to a pool). Decisions are deterministic, so the second
+    /// try decides what the first would have.
+    pub fn decide_within(
+        &self,
+        target: &str,
+        input: &Json,
+        now: SystemTime,
+        options: &DecideOptions,
+        steps: u64,
+    ) -> Result<Option<Decision>, DecideError> {
+        if steps >= options.budget {
+            return self.decide_with(target, input, now, options).map(Some);
+        }
+        let sliced = DecideOptions {
+            budget: steps,
+            ..options.clone()
+        };
+        let (decision, exhausted) = self.decide_outcome(target, input, now, &sliced)?;
+        Ok((exhausted != Some(warden_diagnostics::Code::E0501)).then_some(decision))
+    }
+
+    fn decide_outcome(
+        &self,
+        target: &str,
+        input: &Json,
+        now: SystemTime,
+        options: &DecideOptions,
+    ) -> Result<(Decision, Option<warden_diagnostics::Code>), DecideError> {
         let deadline = options.timeout.map(|t| std::time::Instant::now() + t);
         let program = &*self.program;
         let Some(target_id) = program.target_by_name(target) else {
@@ -284,7 +320,7 @@ impl Engine {
             now,
             string_paths: Default::default(),
         };
-        Ok(decision::build(&cx, &outcome))
+        Ok((decision::build(&cx, &outcome), outcome.exhausted))
     }
 }
 

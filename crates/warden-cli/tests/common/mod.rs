@@ -163,15 +163,46 @@ pub struct Measured {
     pub elapsed: std::time::Duration,
 }
 
-/// Runs `command` to its end, or kills it once it has run for `bound`
-/// (`Err` with what it printed); its peak memory is read from the kernel's
-/// high-water mark of the process's own address space, which starts afresh
-/// at `exec` (unlike `ru_maxrss`, which keeps the forked test harness's).
+/// Runs `command` to its end, or kills it (and what it started) once it has
+/// run for `bound` (`Err` with what it printed). Its peak memory comes from
+/// GNU time (`/usr/bin/time`, which `.ci/run` installs: it waits for the
+/// command as its parent, so the figure is the command's alone), else from
+/// sampling the kernel's high-water mark of the process's address space.
+/// (`ru_maxrss` of a child of the test harness would count the harness's
+/// own memory, which the child holds between `fork` and `exec`.)
 pub fn run_measured(command: &mut Command, bound: std::time::Duration) -> Result<Measured, String> {
     use std::io::Read;
-    use std::os::unix::process::ExitStatusExt;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
     use std::process::Stdio;
+    let gnu_time = Path::new("/usr/bin/time");
+    let report = std::env::temp_dir().join(format!(
+        "warden-measure-{}-{:?}.txt",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let mut wrapped;
+    let command = if gnu_time.exists() {
+        wrapped = Command::new(gnu_time);
+        wrapped
+            .args(["-f", "%M", "-o"])
+            .arg(&report)
+            .arg(command.get_program())
+            .args(command.get_args());
+        if let Some(dir) = command.get_current_dir() {
+            wrapped.current_dir(dir);
+        }
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => wrapped.env(key, value),
+                None => wrapped.env_remove(key),
+            };
+        }
+        &mut wrapped
+    } else {
+        command
+    };
     let mut child = command
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -202,7 +233,9 @@ pub fn run_measured(command: &mut Command, bound: std::time::Duration) -> Result
             break status;
         }
         if started.elapsed() > bound {
-            let _ = child.kill();
+            // The whole group: GNU time and the command under it.
+            // SAFETY: a signal to the process group this test started.
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
             let _ = child.wait();
             return Err(format!(
                 "still running after its bound of {bound:?}; stopped\nstdout: {}\nstderr: {}",
@@ -212,9 +245,21 @@ pub fn run_measured(command: &mut Command, bound: std::time::Duration) -> Result
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
+    let (mut code, mut signal) = (status.code(), status.signal());
+    if let Ok(text) = std::fs::read_to_string(&report) {
+        let _ = std::fs::remove_file(&report);
+        for line in text.lines() {
+            if let Some(n) = line.strip_prefix("Command terminated by signal ") {
+                signal = n.trim().parse().ok();
+                code = None;
+            } else if let Ok(kb) = line.trim().parse::<u64>() {
+                peak_kb = peak_kb.max(kb);
+            }
+        }
+    }
     Ok(Measured {
-        code: status.code(),
-        signal: status.signal(),
+        code,
+        signal,
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
         peak_mb: peak_kb / 1024,
