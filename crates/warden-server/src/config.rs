@@ -82,8 +82,9 @@ pub struct Limits {
     /// Wall-clock time one decision may take, in milliseconds, before it
     /// fails closed (`E0505`); a safety net behind the step budget.
     pub decision_timeout_ms: u64,
-    /// Decisions evaluated at once, on threads apart from those that
-    /// answer requests (0: one per core).
+    /// Costly decisions (beyond `routes::INLINE_STEPS` steps) evaluated at
+    /// once, on threads apart from those that answer requests (0: one per
+    /// core).
     pub max_evaluations: usize,
     /// Longest a request may take, reading included, in milliseconds.
     pub request_timeout_ms: u64,
