@@ -799,8 +799,12 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     // The server's own events; the compiler's internals only when asked for.
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,warden_server=info"));
+    // Colours only on a terminal (and never with NO_COLOR), as elsewhere.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match args.log_format {
         LogFormat::Text => logs.init(),
@@ -834,23 +838,28 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
 
 fn audit_verify(file: &Path, expected_head: Option<&str>) -> Result<ExitCode, Failure> {
     match warden_server::decision_log::verify(file) {
-        Ok(head) if expected_head.is_some_and(|h| h != head.hash) => {
+        Ok(verified) if expected_head.is_some_and(|h| h != verified.head.hash) => {
             print_err(&format!(
                 "error: {}: the chain is intact but ends at {} (line {}), not at the head \
                  recorded elsewhere: its last lines were changed or removed\n",
                 file.display(),
-                head.hash,
-                head.seq
+                verified.head.hash,
+                verified.head.seq
             ));
             Ok(ExitCode::from(1))
         }
-        Ok(head) => {
+        Ok(verified) => {
+            let decisions = verified.head.seq - verified.events;
+            let events = match verified.events {
+                0 => String::new(),
+                n => format!(" and {n} repair{}", plural(n)),
+            };
             print_out(&format!(
-                "{}: {} decision{}, the hash chain is intact; head {}",
+                "{}: {} decision{}{events}, the hash chain is intact; head {}",
                 file.display(),
-                head.seq,
-                plural(head.seq),
-                head.hash
+                decisions,
+                plural(decisions),
+                verified.head.hash
             ));
             Ok(ExitCode::SUCCESS)
         }

@@ -190,7 +190,7 @@ fn kill_9_under_load_loses_no_answered_decision() {
 }
 
 /// Sets the largest file the process may write (a disk that fills at that
-/// size), and has writes past it fail rather than kill the process.
+/// size). The server itself must keep SIGXFSZ from killing it.
 fn file_size_limit(bytes: u64) -> impl FnOnce(&mut std::process::Command) {
     move |command| {
         use std::os::unix::process::CommandExt;
@@ -204,7 +204,6 @@ fn file_size_limit(bytes: u64) -> impl FnOnce(&mut std::process::Command) {
                 if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
                 Ok(())
             });
         }
@@ -393,5 +392,94 @@ fn audit_verify_reads_a_large_log_in_constant_memory() {
         peak_mb < 32,
         "audit verify held {peak_mb} MB for a {size_mb} MB log: it must stream"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Two servers appending to one log would break its chain, and one cutting
+/// back a failed write to its own idea of the length erased what the other
+/// had answered: the second is refused at start. A FIFO as the log (which
+/// blocked every decision, and shutdown, once its buffer filled) is
+/// refused too.
+#[test]
+fn a_log_has_one_writer_and_is_a_regular_file() {
+    let dir = scratch("one-writer");
+    let log = dir.join("decisions.jsonl");
+    let server = start(&log, &[]);
+    let mut args = vec!["serve".to_string()];
+    args.extend(logging(&log, &["--addr", "127.0.0.1:0"]));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = warden(&args);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("another process is writing it"), "{said}");
+    assert_eq!(server.stop(), Some(0));
+
+    let fifo = dir.join("fifo.jsonl");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a plain system call with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let mut args = vec!["serve".to_string()];
+    args.extend(logging(&fifo, &["--addr", "127.0.0.1:0"]));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = warden(&args);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("not a regular file"), "{said}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// With `log.include_input`, an AuthZEN batch repeats its context in every
+/// evaluation: a 200 KB context in a batch of 256 wrote 50 MB of log per
+/// request. An input larger than `log.max_input_bytes` is logged as its
+/// size and digest.
+#[test]
+fn a_large_input_is_logged_by_its_digest() {
+    let dir = scratch("log-amplification");
+    let log = dir.join("decisions.jsonl");
+    let config = dir.join("warden.toml");
+    std::fs::write(&config, "[log]\ninclude_input = true\n").unwrap();
+    let server = start(&log, &["--config", config.to_str().unwrap()]);
+    let agent = client();
+    let principal = request("u-1", "read", "crm-lite");
+    let mut context = principal["context"].clone();
+    context["padding"] = json!("x".repeat(200_000));
+    let batch = json!({
+        "subject": { "type": "user", "id": "u-1", "properties": principal["principal"] },
+        "action": { "name": "read" },
+        "resource": { "type": "record", "id": "r-1", "properties": { "app_id": "crm-lite" } },
+        "context": context,
+        "evaluations": vec![json!({}); 256],
+    });
+    let mut response = agent
+        .post(format!("{}/access/v1/evaluations", server.url))
+        .send_json(&batch)
+        .unwrap();
+    let answer: Json = response.body_mut().read_json().unwrap();
+    assert_eq!(answer["evaluations"].as_array().unwrap().len(), 256);
+    assert!(answer["evaluations"][0]["context"]["data_revision"].is_string());
+    // A small input is logged whole.
+    decide(
+        &agent,
+        &server.url,
+        &json!({ "input": request("u-2", "read", "crm-lite") }),
+    )
+    .unwrap();
+    assert_eq!(server.stop(), Some(0));
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(size < 1_000_000, "the log grew by {size} bytes");
+    let lines: Vec<Json> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 257);
+    assert!(lines[0]["input"]["bytes"].as_u64().unwrap() > 200_000);
+    assert!(
+        lines[0]["input"]["sha256"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_eq!(lines[256]["input"]["action"], "read");
     std::fs::remove_dir_all(&dir).ok();
 }

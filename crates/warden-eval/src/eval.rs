@@ -198,7 +198,11 @@ impl<'p> Evaluator<'p> {
                         .and_then(|n| items.get(n))
                         .cloned()
                         .unwrap_or(Value::None),
-                    (Value::Map(m), Value::Str(k)) => m.get(k).cloned().unwrap_or(Value::None),
+                    (Value::Map(m), Value::Str(k)) => {
+                        // The key is hashed whole.
+                        self.charge(k.len() as u64 / 64, e.span)?;
+                        m.get(k).cloned().unwrap_or(Value::None)
+                    }
                     _ => Value::None,
                 }
             }
@@ -254,9 +258,9 @@ impl<'p> Evaluator<'p> {
                 other => other,
             },
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e.span, frame)?,
-            ExprKind::MatchesConst { lhs, regex } => match self.eval(lhs, frame)? {
+            ExprKind::MatchesConst { lhs, regex, weight } => match self.eval(lhs, frame)? {
                 Value::Str(s) => {
-                    self.charge(builtins::regex_scan_cost(&s), e.span)?;
+                    self.charge(builtins::regex_scan_cost(&s, *weight), e.span)?;
                     Value::Bool(regex.is_match(&s))
                 }
                 other @ (Value::Int(_)
@@ -603,8 +607,7 @@ fn comparison_cost(op: BinOp, l: &Value, r: &Value) -> u64 {
             builtins::size(l).min(builtins::size(r))
         }
         BinOp::Matches => r.as_str().map_or(0, |p| {
-            p.len() as u64 * builtins::REGEX_STEPS_PER_BYTE
-                + l.as_str().map_or(0, builtins::regex_scan_cost)
+            builtins::regex_cost(p, l.as_str().unwrap_or_default())
         }),
         _ => 0,
     }
@@ -656,9 +659,9 @@ fn compare_op(
         BinOp::NotIn => !contains(types, r, l, span, work)?,
         BinOp::Matches => match (l, r) {
             (Value::Str(s), Value::Str(p)) => {
-                let regex = builtins::compiled_regex(p)
+                let pattern = builtins::compiled_regex(p)
                     .map_err(|message| err(Code::E0502, span, message))?;
-                regex.is_match(s)
+                pattern.regex.is_match(s)
             }
             _ => false,
         },

@@ -8,12 +8,14 @@
 
 mod builtin;
 mod convert;
+mod pattern;
 mod program;
 mod ty;
 mod value;
 
 pub use builtin::Builtin;
 pub use convert::{ConversionError, json_to_value, value_to_json};
+pub use pattern::{MAX_PATTERN_WEIGHT, Pattern, PatternError, compile_pattern};
 pub use program::*;
 pub use ty::*;
 pub use value::*;

@@ -333,6 +333,8 @@ pub enum ExprKind {
     MatchesConst {
         lhs: Box<Expr>,
         regex: Arc<Regex>,
+        /// What matching one byte may cost ([`crate::Pattern::weight`]).
+        weight: u64,
     },
     If {
         condition: Box<Expr>,

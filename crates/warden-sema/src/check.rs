@@ -1333,7 +1333,7 @@ impl<'x, 'a> Checker<'x, 'a> {
         if matches!(builtin, Builtin::RegexMatch | Builtin::RegexFind)
             && let (Some(pattern_arg), Some(pattern_expr)) = (checked.get(1), args.get(1))
             && let Some(pattern) = &pattern_arg.literal
-            && let Err(e) = regex::Regex::new(pattern)
+            && let Err(e) = warden_ir::compile_pattern(pattern)
         {
             self.invalid_regex(pattern_expr.range, &e);
         }
@@ -1414,21 +1414,18 @@ impl<'x, 'a> Checker<'x, 'a> {
         )
     }
 
-    fn invalid_regex(&mut self, range: TextRange, e: &regex::Error) {
-        let first = e
-            .to_string()
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        let d = Diagnostic::new(
-            Code::E0208,
-            self.span(range),
-            "this regular expression does not compile",
-        )
-        .with_label(first)
-        .with_help("Warden uses the `regex` crate's syntax; write patterns as raw strings, r\"…\"");
+    fn invalid_regex(&mut self, range: TextRange, e: &warden_ir::PatternError) {
+        let message = match e {
+            warden_ir::PatternError::Invalid(_) => "this regular expression does not compile",
+            warden_ir::PatternError::TooHeavy(_) => {
+                "this regular expression is too costly to match"
+            }
+        };
+        let d = Diagnostic::new(Code::E0208, self.span(range), message)
+            .with_label(e.to_string())
+            .with_help(
+                "Warden uses the `regex` crate's syntax; write patterns as raw strings, r\"…\"",
+            );
         self.report(d);
     }
 
@@ -1643,12 +1640,13 @@ impl<'x, 'a> Checker<'x, 'a> {
                     }
                 }
                 if let Some(pattern) = &r.literal {
-                    match regex::Regex::new(pattern) {
-                        Ok(regex) => {
+                    match warden_ir::compile_pattern(pattern) {
+                        Ok(compiled) => {
                             return self.typed(
                                 ExprKind::MatchesConst {
                                     lhs: Box::new(l.expr),
-                                    regex: Arc::new(regex),
+                                    regex: Arc::new(compiled.regex),
+                                    weight: compiled.weight,
                                 },
                                 Ty::Bool,
                                 range,

@@ -67,6 +67,7 @@ async fn evaluate(state: &Arc<AppState>, request: &Json_) -> Result<Json_, ApiEr
     let mut context = json!({
         "decision_id": decision.decision_id,
         "policy_revision": decision.policy_revision,
+        "data_revision": decision.data_revision,
     });
     if !decision.obligations.is_empty() {
         context["obligations"] = json!(decision.obligations);
@@ -108,7 +109,17 @@ pub async fn evaluations_route(
             format!("unknown `evaluations_semantic` `{semantic}`"),
         ));
     }
-    let Some(items) = body.get("evaluations").and_then(Json_::as_array) else {
+    let items = match body.get("evaluations") {
+        None | Some(Json_::Null) => None,
+        Some(Json_::Array(items)) => Some(items),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "bad-authzen",
+                "`evaluations` must be a list of evaluations",
+            ));
+        }
+    };
+    let Some(items) = items else {
         // Without a list it is a single evaluation.
         return Ok(Json(
             json!({ "evaluations": [evaluate(&state, &body).await?] }),

@@ -197,7 +197,7 @@ impl Default for GatewayMapping {
 }
 
 /// What the decision log keeps, and how surely.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// Also log each decision's input.
@@ -208,6 +208,22 @@ pub struct LogConfig {
     /// answered: `write` (to the operating system; survives the server
     /// being killed) or `fsync` (to the disk; survives a power loss).
     pub durability: crate::decision_log::Durability,
+    /// With `include_input`, the largest input logged whole, in bytes (as
+    /// JSON); a larger one is logged as its size and SHA-256, so one request
+    /// cannot write megabytes per decision (an AuthZEN batch repeats its
+    /// context in every evaluation).
+    pub max_input_bytes: usize,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            include_input: false,
+            mask: Vec::new(),
+            durability: crate::decision_log::Durability::default(),
+            max_input_bytes: 16 * 1024,
+        }
+    }
 }
 
 impl ServerConfig {

@@ -13,6 +13,7 @@
 //! a torn last line (a crash in the middle of a write) is moved aside and the
 //! chain resumes after the last whole line.
 
+use crate::config::LogConfig;
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -187,26 +188,53 @@ impl DecisionLog {
 /// its whole lines. Only a regular file has a past to continue: a FIFO or a
 /// device is written as it is.
 fn open_log(path: &Path) -> std::io::Result<(File, Opened)> {
+    // Only a regular file: a FIFO without a reader would block every
+    // decision (and shutdown) once its buffer fills, and a device keeps no
+    // chain to continue.
+    let not_regular = || {
+        std::io::Error::other(
+            "it is not a regular file (a FIFO, a device or a socket); \
+             name a file, and ship it to a SIEM from there",
+        )
+    };
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(not_regular());
+    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .read(true)
         .append(true)
         .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    // One writer per log: a second server appending to it would break the
+    // chain, and cutting back a failed write to its own idea of the length
+    // would erase what the other had answered.
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    } != 0
+    {
+        let e = std::io::Error::last_os_error();
+        return Err(if e.kind() == std::io::ErrorKind::WouldBlock {
+            std::io::Error::other(
+                "another process is writing it (another `warden serve`?); \
+                 give each server its own log",
+            )
+        } else {
+            e
+        });
+    }
     let genesis = Head {
         seq: 0,
         hash: GENESIS.to_string(),
     };
-    if !file.metadata()?.is_file() {
-        tracing::warn!("the decision log is not a regular file: its chain starts afresh");
-        return Ok((
-            file,
-            Opened {
-                head: genesis,
-                length: 0,
-                recovered: None,
-            },
-        ));
-    }
     let len = file.metadata()?.len();
     let (whole, last) = last_whole_line(&mut file, len)?;
     let mut recovered = None;
@@ -317,6 +345,20 @@ const PROBE: Duration = Duration::from_secs(1);
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Message>) -> std::io::Result<Head> {
         let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+        // A torn tail moved aside at open is recorded in the chain at once,
+        // in a line of its own, so the record survives even if no decision
+        // follows before the server stops.
+        if self.recovered.is_some() {
+            let (written, _) = oneshot::channel();
+            let record = serde_json::to_vec(&json!({
+                "timestamp": jiff::Timestamp::now().to_string(),
+                "event": "recovered",
+            }))
+            .unwrap_or_else(|_| b"{}".to_vec());
+            if let Err(e) = self.write_batch(&[Pending { record, written }]) {
+                tracing::error!("the decision log's repair could not be recorded: {e}");
+            }
+        }
         let mut closing = false;
         loop {
             // While failed, wake now and then to see whether writing works
@@ -521,7 +563,7 @@ pub enum VerifyError {
 
 /// Checks every line's `seq` and `prev`, reading the file as a stream (in
 /// constant memory, whatever its size); the chain's head when intact.
-pub fn verify(path: &Path) -> Result<Head, VerifyError> {
+pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
     let io = |source| VerifyError::Io {
         path: path.to_path_buf(),
         source,
@@ -530,6 +572,7 @@ pub fn verify(path: &Path) -> Result<Head, VerifyError> {
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut prev = GENESIS.to_string();
     let mut count = 0;
+    let mut events = 0;
     let mut line: Vec<u8> = Vec::new();
     loop {
         line.clear();
@@ -578,22 +621,32 @@ pub fn verify(path: &Path) -> Result<Head, VerifyError> {
         }
         prev = line_hash(&line);
         count = number;
+        if record.contains_key("event") {
+            events += 1;
+        }
     }
-    Ok(Head {
-        seq: count,
-        hash: prev,
+    Ok(Verified {
+        head: Head {
+            seq: count,
+            hash: prev,
+        },
+        events,
     })
+}
+
+/// An intact log: the head of its chain, and how many of its lines record
+/// an event of the log itself (a repair) rather than a decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub head: Head,
+    pub events: usize,
 }
 
 /// The audit record of one decision: who did what to which resource, the
 /// outcome, the rules that decided it, and the policy and data revisions;
 /// serialized as a JSON object, for [`DecisionLog::append`].
-pub fn record(
-    decision: &warden::Decision,
-    input: &Json,
-    include_input: bool,
-    mask: &[String],
-) -> Vec<u8> {
+pub fn record(decision: &warden::Decision, input: &Json, config: &LogConfig) -> Vec<u8> {
+    let (include_input, mask) = (config.include_input, config.mask.as_slice());
     let at = |path: &[&str]| -> Json {
         let mut value = input;
         for key in path {
@@ -656,7 +709,16 @@ pub fn record(
         for path in mask {
             mask_path(&mut logged, path);
         }
-        record.insert("input".into(), logged);
+        let bytes = serde_json::to_vec(&logged).unwrap_or_default();
+        if bytes.len() <= config.max_input_bytes {
+            record.insert("input".into(), logged);
+        } else {
+            record.insert(
+                "input".into(),
+                json!({ "omitted": "larger than log.max_input_bytes",
+                        "bytes": bytes.len(), "sha256": line_hash(&bytes) }),
+            );
+        }
     }
     // A map of JSON values always serializes.
     serde_json::to_vec(&record).unwrap_or_else(|_| b"{}".to_vec())

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
 use std::time::SystemTime;
+use unicode_normalization::UnicodeNormalization;
 
 /// The original request, as the gateway describes it.
 pub struct Original<'a> {
@@ -51,7 +52,18 @@ pub fn canonical_path(uri: &str) -> Result<String, String> {
     if uri.contains('#') {
         return Err("a fragment (`#`) is never part of a request".into());
     }
-    let path = uri.split_once('?').map_or(uri, |(path, _)| path);
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    if query.split(['&', ';']).any(|pair| {
+        pair.split('=')
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case("_method"))
+    }) {
+        return Err(
+            "a method override (`_method=` in the query) is refused: the upstream could run \
+             another method than the one decided"
+                .into(),
+        );
+    }
     if !path.starts_with('/') {
         return Err("the path must start with `/`".into());
     }
@@ -112,6 +124,19 @@ pub fn canonical_path(uri: &str) -> Result<String, String> {
             u32::from(c)
         ));
     }
+    // Look-alikes: a character that compatibility normalisation (NFKC, which
+    // some frameworks and file systems apply) turns into another, such as
+    // a fullwidth `．` or `／`; and any non-ASCII character but a letter or
+    // a digit (format characters such as U+200B and U+202E, separators).
+    if let Some(c) = text.chars().find(|&c| {
+        !c.is_ascii() && (!c.is_alphanumeric() || !std::iter::once(c).nfkc().eq(std::iter::once(c)))
+    }) {
+        return Err(format!(
+            "the escapes spell U+{:04X}, which is refused: outside ASCII only letters and digits \
+             that normalise to themselves may appear (upstreams fold look-alikes of `.`, `/`, `\\`)",
+            u32::from(c)
+        ));
+    }
     let inner = text[1..].strip_suffix('/').unwrap_or(&text[1..]);
     if !inner.is_empty()
         && inner
@@ -120,6 +145,15 @@ pub fn canonical_path(uri: &str) -> Result<String, String> {
     {
         return Err(
             "empty, `.` and `..` segments are refused: the upstream would resolve them".into(),
+        );
+    }
+    // Windows and IIS drop a segment's trailing dots and spaces (`..%20`,
+    // `...` become `..`).
+    if inner.split('/').any(|s| s.ends_with(['.', ' '])) {
+        return Err(
+            "a segment ending in `.` or a space is refused: some upstreams drop the ending \
+             (`.. ` and `...` become `..`)"
+                .into(),
         );
     }
     Ok(text)
@@ -148,6 +182,13 @@ fn describe_byte(b: u8) -> String {
         _ => format!("`{}`", b as char),
     }
 }
+
+/// Headers that ask frameworks to run another method than the request's.
+const METHOD_OVERRIDE_HEADERS: &[&str] = &[
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
 
 /// The one value of a header, or why the request is refused: a header given
 /// twice (gateways pick different ones: nginx and Envoy the first, Envoy's
@@ -192,6 +233,16 @@ pub fn to_input(mapping: &GatewayMapping, original: &Original<'_>) -> Result<Jso
         Some(name) => header(name)?,
         None => None,
     };
+    // A method override would have the upstream run another method than
+    // the one decided (Rails, Spring, Express `method-override` honour them).
+    for name in METHOD_OVERRIDE_HEADERS {
+        if original.headers.contains_key(*name) {
+            return Err(Refusal::Malformed(format!(
+                "the `{name}` header (a method override) is refused: the upstream could run \
+                 another method than the one decided"
+            )));
+        }
+    }
     if !original.method.bytes().all(|b| b.is_ascii_alphabetic()) || original.method.is_empty() {
         return Err(Refusal::Malformed(format!(
             "`{}` is not an HTTP method",
@@ -524,11 +575,22 @@ mod tests {
             ("/caf%C3%A9/x", "/café/x"),
             ("/caf%c3%a9/x", "/café/x"),
             ("/a%20b/c:d@e", "/a b/c:d@e"),
-            ("/a/.../b", "/a/.../b"),
+            ("/a/b.c/d", "/a/b.c/d"),
         ] {
             assert_eq!(canonical_path(good).as_deref(), Ok(decided), "{good}");
         }
         for bad in [
+            "/a/.../b",
+            "/a/..%20/b",
+            "/a/report.",
+            "/a/%EF%BC%8E%EF%BC%8E/b",
+            "/a/%EF%B9%92/b",
+            "/a%EF%BC%8Fb",
+            "/a/%E2%80%8B/b",
+            "/a/%E2%80%AE/b",
+            "/a/%E2%80%A8/b",
+            "/a/b?_method=DELETE",
+            "/a/b?x=1&_METHOD=put",
             "/lunch-poll/../crm-lite/x",
             "/lunch-poll/..;/crm-lite/x",
             "/lunch-poll;jsessionid=1/x",

@@ -115,6 +115,11 @@ pub async fn run(
     let engine = tokio::task::spawn_blocking(move || load(&startup))
         .await
         .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
+    // Past a file-size limit (`ulimit -f`) a write should fail (EFBIG), which
+    // the decision log handles (decisions refused, the write cut back, ready
+    // again once it fits), rather than the signal killing the server.
+    // SAFETY: setting a signal's disposition to "ignore" has no handler to race.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let (log, writer) = match &config.decision_log {
         Some(path) => {
             let (log, writer) = decision_log::DecisionLog::open(path, config.log.durability)

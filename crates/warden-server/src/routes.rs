@@ -45,10 +45,10 @@ pub async fn decide(
     };
     let engine = state.engine.load_full();
     let log_record = |decision: &Decision, input: &Json_| {
-        state.log.as_ref().map(|_| {
-            let config = &state.config.log;
-            crate::decision_log::record(decision, input, config.include_input, &config.mask)
-        })
+        state
+            .log
+            .as_ref()
+            .map(|_| crate::decision_log::record(decision, input, &state.config.log))
     };
     let inline = engine
         .decide_within(&target, &input, now, &options, INLINE_STEPS)
@@ -69,15 +69,10 @@ pub async fn decide(
             let for_log = Arc::clone(state);
             tokio::task::spawn_blocking(move || {
                 let decision = engine.decide_with(&target, &input, now, &options)?;
-                let record = for_log.log.as_ref().map(|_| {
-                    let config = &for_log.config.log;
-                    crate::decision_log::record(
-                        &decision,
-                        &input,
-                        config.include_input,
-                        &config.mask,
-                    )
-                });
+                let record = for_log
+                    .log
+                    .as_ref()
+                    .map(|_| crate::decision_log::record(&decision, &input, &for_log.config.log));
                 Ok::<_, warden::DecideError>((decision, record))
             })
             .await

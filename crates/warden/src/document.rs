@@ -455,6 +455,12 @@ fn scalar_to_json(
     style: ScalarStyle,
     tag: Option<&Cow<'_, saphyr::Tag>>,
 ) -> Result<Json, String> {
+    if style == ScalarStyle::Plain
+        && tag.is_none()
+        && let Some(why) = read_two_ways(&value)
+    {
+        return Err(why);
+    }
     let Some(scalar) = Scalar::parse_from_cow_and_metadata(value, style, tag) else {
         return Err("a value that YAML cannot represent (an unknown `!!` tag?)".into());
     };
@@ -468,6 +474,30 @@ fn scalar_to_json(
             None => return Err(format!("`{}` is not a finite number", f.into_inner())),
         },
         Scalar::String(s) => Json::String(s.into_owned()),
+    })
+}
+
+/// Why a plain scalar is refused: YAML 1.1 readers (PyYAML, go-yaml, so
+/// much of the tooling around Kubernetes) read it as something other than
+/// what YAML 1.2 (and Warden) reads, so a manifest could pass Warden and
+/// mean another thing to the tool that deploys it.
+fn read_two_ways(plain: &str) -> Option<String> {
+    if plain == "<<" {
+        return Some(
+            "`<<` merge keys are not supported (YAML 1.1 tools merge the fields,              Warden would read a key named `<<`); write the fields out"
+                .into(),
+        );
+    }
+    let digits = plain.strip_prefix(['-', '+']).unwrap_or(plain);
+    let octal_1_1 =
+        digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit());
+    let octal_1_2 = digits.len() > 2
+        && digits.starts_with("0o")
+        && digits[2..].bytes().all(|b| b.is_ascii_digit());
+    (octal_1_1 || octal_1_2).then(|| {
+        format!(
+            "`{plain}` is a different number to YAML 1.1 tools (octal) than to YAML 1.2;              write it without the leading zero, or quote it as a string"
+        )
     })
 }
 

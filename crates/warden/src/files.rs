@@ -18,8 +18,26 @@ pub struct Skipped {
 
 impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "skipped `{}`: {}", self.path.display(), self.why)
+        write!(f, "skipped `{}`: {}", shown(&self.path), self.why)
     }
+}
+
+/// A path as text fit for a terminal or a CI log: control characters (a
+/// newline that would forge a `::warning::` line) shown as escapes.
+pub fn shown(path: &Path) -> String {
+    let text = path.display().to_string();
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The files a walk found, in path order, and those it left out.
@@ -40,7 +58,8 @@ pub(crate) type OnUnreadable<'f> = &'f mut dyn FnMut(Unreadable) -> Result<(), U
 
 /// The files below `dir` whose names `wanted` accepts. Hidden entries are
 /// skipped; a symbolic link to a folder is not followed (it could lead back
-/// up the tree), and one to a file only when the file is inside `dir`.
+/// up the tree, or out of it) and is reported, and one to a file is
+/// followed only when the file is inside `dir`.
 pub fn files_below(dir: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<Walk, EngineError> {
     let mut out = Walk::default();
     walk(dir, wanted, &mut out, &mut Err).map_err(|(path, source)| EngineError::Io {
@@ -102,8 +121,13 @@ fn walk_in(
         };
         if file_type.is_symlink() {
             match std::fs::metadata(&path) {
-                // Not followed: it could lead back up the tree.
-                Ok(target) if target.is_dir() => {}
+                // Not followed: it could lead back up the tree, or out of
+                // it. Said, since the files under it (policies, manifests)
+                // are not read.
+                Ok(target) if target.is_dir() => skip(
+                    out,
+                    "a link to a folder is not followed; name the folder itself",
+                ),
                 Ok(_) if !wanted(&name) => {}
                 Ok(target) if !target.is_file() => skip(
                     out,
@@ -161,7 +185,43 @@ fn open_regular(path: &Path) -> Result<(std::fs::File, u64), EngineError> {
 /// A regular file's text, at most `max_bytes` long (`E0407` beyond; `E0409`
 /// for a FIFO, a device or a socket), without a leading byte-order mark.
 pub fn read_file_bounded(path: &Path, max_bytes: usize) -> Result<String, EngineError> {
-    let (file, len) = open_regular(path)?;
+    let opened = open_regular(path)?;
+    read_opened(opened, path, max_bytes)
+}
+
+/// The text of `path`, a file inside `folder` ([`confined`]), at most
+/// `max_bytes` long. The path is checked, then opened: a symbolic link
+/// swapped in between would carry the open out of the folder, so where the
+/// open landed is checked again (on Linux, from the descriptor itself).
+pub fn read_confined(folder: &Path, path: &Path, max_bytes: usize) -> Result<String, EngineError> {
+    let real = confined(folder, path)?;
+    let opened = open_regular(&real)?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let landed = std::fs::read_link(format!("/proc/self/fd/{}", opened.0.as_raw_fd()));
+        let base = folder.canonicalize();
+        if let (Ok(landed), Ok(base)) = (landed, base)
+            && !landed.starts_with(&base)
+        {
+            return Err(EngineError::OutsideFolder {
+                path: path.display().to_string(),
+                folder: folder.display().to_string(),
+                why: format!(
+                    "it was replaced, while being opened, by a link to `{}`",
+                    landed.display()
+                ),
+            });
+        }
+    }
+    read_opened(opened, &real, max_bytes)
+}
+
+fn read_opened(
+    (file, len): (std::fs::File, u64),
+    path: &Path,
+    max_bytes: usize,
+) -> Result<String, EngineError> {
     let too_large = |size: u64| EngineError::TooLarge {
         name: path.display().to_string(),
         size,

@@ -161,12 +161,11 @@ impl PolicySources {
                 if self.schemas.contains_key(&relative) {
                     continue;
                 }
-                let read = crate::files::confined(root, Path::new(&relative)).and_then(|real| {
-                    crate::files::read_file_bounded(
-                        &real,
-                        crate::InputLimits::POLICY_FILE.max_bytes,
-                    )
-                });
+                let read = crate::files::read_confined(
+                    root,
+                    Path::new(&relative),
+                    crate::InputLimits::POLICY_FILE.max_bytes,
+                );
                 match read {
                     Ok(schema) => {
                         self.schemas.insert(relative, Ok(schema));

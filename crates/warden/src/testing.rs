@@ -170,8 +170,7 @@ pub fn read_fixture(
     named: &str,
     limits: &InputLimits,
 ) -> Result<Document, EngineError> {
-    let real = crate::files::confined(folder, &file_dir.join(named))?;
-    let text = crate::files::read_file_bounded(&real, limits.max_bytes)?;
+    let text = crate::files::read_confined(folder, &file_dir.join(named), limits.max_bytes)?;
     Document::parse_with(
         &folder.join(file_dir).join(named).display().to_string(),
         &text,

@@ -99,7 +99,9 @@ pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
                 .filter(|v| collections::hash_key(v).is_none())
                 .collect();
             let compared: u64 = unhashable.iter().map(|v| deep_size(v)).sum();
-            walked + unhashable.len() as u64 * compared.max(unhashable.len() as u64)
+            // Every element is hashed whole.
+            let hashed: u64 = items.iter().map(deep_size).sum();
+            walked + hashed + unhashable.len() as u64 * compared.max(unhashable.len() as u64)
         }
         (Builtin::Sort, Some(Value::List(items))) => {
             walked * (64 - (items.len() as u64).leading_zeros() as u64)
@@ -107,7 +109,11 @@ pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
         (Builtin::StringsIn, Some(v)) => deep_size(v),
         // Compiling a computed pattern: paid every time, so cached or not costs the same.
         (Builtin::RegexMatch | Builtin::RegexFind, _) => {
-            scan(text(0), REGEX_BYTES_PER_STEP) + text(1) as u64 * REGEX_STEPS_PER_BYTE
+            let pattern = args.get(1).and_then(Value::as_str).unwrap_or_default();
+            regex_cost(
+                pattern,
+                args.first().and_then(Value::as_str).unwrap_or_default(),
+            )
         }
         // What the result may hold, paid before it is built.
         (Builtin::Replace, _) => match args {
@@ -156,10 +162,23 @@ pub(crate) fn deep_size(v: &Value) -> u64 {
     }
 }
 
-/// Steps for matching `text` against a pattern compiled once (`matches`
-/// with a literal pattern).
-pub(crate) fn regex_scan_cost(text: &str) -> u64 {
+/// Steps for matching `text` against a pattern of `weight`
+/// ([`warden_ir::Pattern::weight`]): a scan of the text, and, for each byte,
+/// the automaton states the matcher may visit when its lazy DFA gives up
+/// (about 128 state visits cost one step). A pattern too heavy to accept
+/// never gets here (`warden_ir::MAX_PATTERN_WEIGHT`).
+pub(crate) fn regex_scan_cost(text: &str, weight: u64) -> u64 {
     scan(text.len(), REGEX_BYTES_PER_STEP)
+        .saturating_add((text.len() as u64).saturating_mul(weight) / 128)
+}
+
+/// Steps for compiling `pattern` (paid every time, cached or not, so
+/// budgets stay deterministic) and matching `text` against it.
+pub(crate) fn regex_cost(pattern: &str, text: &str) -> u64 {
+    let weight = compiled_regex(pattern).map_or(0, |p| p.weight);
+    (pattern.len() as u64)
+        .saturating_mul(REGEX_STEPS_PER_BYTE)
+        .saturating_add(regex_scan_cost(text, weight))
 }
 
 /// The string argument at `i`; the checker guarantees the type, `any` values may still surprise.
@@ -179,45 +198,10 @@ pub(crate) fn opt_str(s: Option<&str>) -> Value {
     s.map_or(Value::None, Value::str)
 }
 
-/// The one line of a regex error that says what is wrong (`unclosed group`).
-pub(crate) fn regex_error(e: &regex::Error) -> String {
-    let text = e.to_string();
-    text.lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("error: "))
-        .unwrap_or(text.lines().next().unwrap_or_default())
-        .to_string()
-}
-
-/// A pattern computed at run time, compiled once per thread and bounded in size
-/// (a pattern too large to compile quickly is an error, so the decision fails
-/// closed). Its cost in steps is charged by `cost`, cached or not, so budgets
-/// stay deterministic.
-pub(crate) fn compiled_regex(pattern: &str) -> Result<regex::Regex, String> {
-    use std::cell::RefCell;
-    type Compiled = Result<regex::Regex, String>;
-    thread_local! {
-        // Failures are kept too: a pattern too large fails fast the second time.
-        static CACHE: RefCell<rustc_hash::FxHashMap<String, Compiled>> = RefCell::default();
-    }
-    if let Some(found) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
-        return found;
-    }
-    let compiled = regex::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| {
-            format!(
-                "invalid regular expression `{pattern}`: {}",
-                regex_error(&e)
-            )
-        });
-    CACHE.with(|c| {
-        let mut cache = c.borrow_mut();
-        if cache.len() >= 256 {
-            cache.clear();
-        }
-        cache.insert(pattern.to_string(), compiled.clone());
-    });
-    compiled
+/// A pattern computed at run time, compiled once per thread and bounded in
+/// size and weight (a pattern too costly is an error, so the decision fails
+/// closed). Its cost in steps is charged by `regex_cost`.
+pub(crate) fn compiled_regex(pattern: &str) -> Result<warden_ir::Pattern, String> {
+    warden_ir::compile_pattern(pattern)
+        .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
 }

@@ -46,5 +46,5 @@ pub(super) fn call(builtin: Builtin, args: &[Value], types: &TypeTable) -> Built
 }
 
 fn regex(pattern: &str) -> Result<regex::Regex, String> {
-    super::compiled_regex(pattern)
+    super::compiled_regex(pattern).map(|p| p.regex)
 }
