@@ -52,16 +52,18 @@ impl FromRequest<Arc<AppState>> for JsonBody {
                     ApiError::bad_request("bad-body", format!("the body could not be read: {e}"))
                 }
             })?;
-        parse(&bytes, limits.max_json_depth).map(JsonBody)
+        parse(&bytes, limits.max_body_bytes, limits.max_json_depth).map(JsonBody)
     }
 }
 
 /// Parses JSON as every other input is parsed (`warden::parse_json_with`):
 /// no deeper than `max_depth` levels, and a key given twice in one object
 /// refused, as the CLI refuses it.
-pub fn parse(bytes: &Bytes, max_depth: usize) -> Result<Json, ApiError> {
+pub fn parse(bytes: &Bytes, max_bytes: usize, max_depth: usize) -> Result<Json, ApiError> {
+    // The body was read within `max_bytes`; the count of values it may hold
+    // follows from that limit, not from this body's own size.
     let limits = warden::InputLimits {
-        max_bytes: bytes.len(),
+        max_bytes: max_bytes.max(bytes.len()),
         max_depth,
     };
     warden::parse_json_with("body", bytes, &limits).map_err(|e| match e {

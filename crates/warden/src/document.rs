@@ -200,19 +200,26 @@ pub fn parse_json_with(
             limit: limits.max_bytes,
         });
     }
-    let too_deep = Cell::new(false);
+    let bounds = Bounds {
+        too_deep: Cell::new(false),
+        values_left: Cell::new(limits.max_values()),
+    };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed = StrictSeed {
         depth_left: limits.max_depth,
-        too_deep: &too_deep,
+        bounds: &bounds,
     }
     .deserialize(&mut deserializer)
     .and_then(|value| deserializer.end().map(|()| value));
     match parsed {
         Ok(value) => Ok(value),
-        Err(_) if too_deep.get() => Err(EngineError::TooDeep {
+        Err(_) if bounds.too_deep.get() => Err(EngineError::TooDeep {
             name: name.into(),
             limit: limits.max_depth,
+        }),
+        Err(_) if bounds.values_left.get() == 0 => Err(EngineError::TooManyValues {
+            name: name.into(),
+            limit: limits.max_values(),
         }),
         Err(e) => Err(syntax(name, "JSON", e.to_string())),
     }
@@ -304,6 +311,7 @@ fn read_yaml(
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Json> = None;
     let mut documents = 0;
+    let mut values_left = limits.max_values();
     let new_node = |tree: &mut Positions, at: (u32, u32), children: Children| -> u32 {
         if !positions {
             return 0;
@@ -324,6 +332,17 @@ fn read_yaml(
             }
         })?;
         let at = spot(span.start);
+        if matches!(
+            event,
+            Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..)
+        ) {
+            values_left = values_left
+                .checked_sub(1)
+                .ok_or_else(|| EngineError::TooManyValues {
+                    name: name.into(),
+                    limit: limits.max_values(),
+                })?;
+        }
         // A finished value: its position node, whether it is a collection.
         let done: Option<(Json, u32, bool)> = match event {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
@@ -501,10 +520,34 @@ fn read_two_ways(plain: &str) -> Option<String> {
     })
 }
 
-/// Reads one JSON value, refusing a key given twice and nesting past the limit.
+/// What a JSON read has left: whether it went too deep, how many more
+/// values it may build.
+struct Bounds {
+    too_deep: Cell<bool>,
+    values_left: Cell<usize>,
+}
+
+impl Bounds {
+    /// Counts one value built, or an error past the limit.
+    fn one_more<E: serde::de::Error>(&self) -> Result<(), E> {
+        match self.values_left.get().checked_sub(1) {
+            Some(0) | None => {
+                self.values_left.set(0);
+                Err(E::custom("the document holds too many values"))
+            }
+            Some(left) => {
+                self.values_left.set(left);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Reads one JSON value, refusing a key given twice and nesting or a count
+/// of values past the limits.
 struct StrictSeed<'a> {
     depth_left: usize,
-    too_deep: &'a Cell<bool>,
+    bounds: &'a Bounds,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for StrictSeed<'_> {
@@ -521,10 +564,10 @@ impl StrictSeed<'_> {
         match self.depth_left.checked_sub(1) {
             Some(depth_left) => Ok(StrictSeed {
                 depth_left,
-                too_deep: self.too_deep,
+                bounds: self.bounds,
             }),
             None => {
-                self.too_deep.set(true);
+                self.bounds.too_deep.set(true);
                 Err(E::custom("the document nests too deeply"))
             }
         }
@@ -563,8 +606,9 @@ impl<'de> serde::de::Visitor<'de> for StrictSeed<'_> {
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(StrictSeed {
             depth_left: inner.depth_left,
-            too_deep: inner.too_deep,
+            bounds: inner.bounds,
         })? {
+            inner.bounds.one_more()?;
             items.push(item);
         }
         Ok(Json::Array(items))
@@ -580,8 +624,9 @@ impl<'de> serde::de::Visitor<'de> for StrictSeed<'_> {
             }
             let value = map.next_value_seed(StrictSeed {
                 depth_left: inner.depth_left,
-                too_deep: inner.too_deep,
+                bounds: inner.bounds,
             })?;
+            inner.bounds.one_more()?;
             object.insert(key, value);
         }
         Ok(Json::Object(object))

@@ -87,6 +87,17 @@ pub enum EngineError {
         /// The limit.
         limit: usize,
     },
+    /// A document holds more values than its size limit allows for.
+    #[error(
+        "`{name}` holds more than {limit} values (one per 16 bytes of the size limit: \
+         many small values cost far more memory than their text)"
+    )]
+    TooManyValues {
+        /// The document's name.
+        name: String,
+        /// The most values allowed.
+        limit: usize,
+    },
     /// A document nests lists and objects deeper than its limit.
     #[error("`{name}` nests lists and objects deeper than the limit of {limit} levels")]
     TooDeep {
@@ -134,7 +145,7 @@ impl EngineError {
             | EngineError::DuplicateData { .. }
             | EngineError::BadWaiver { .. } => Some(Code::E0402),
             EngineError::UnknownData { .. } => Some(Code::E0406),
-            EngineError::TooLarge { .. } => Some(Code::E0407),
+            EngineError::TooLarge { .. } | EngineError::TooManyValues { .. } => Some(Code::E0407),
             EngineError::TooDeep { .. } => Some(Code::E0408),
             EngineError::NotAFile { .. } => Some(Code::E0409),
             EngineError::OutsideFolder { .. } => Some(Code::E0410),

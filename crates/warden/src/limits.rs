@@ -37,6 +37,15 @@ impl InputLimits {
         max_depth: 64,
     };
 
+    /// The most values a document may hold (the items of its lists and the
+    /// entries of its objects; in YAML, every scalar, key and collection):
+    /// one per 16 bytes of the size limit. A
+    /// list of empty objects (`[{},{},…]`) costs hundreds of bytes of memory
+    /// per three bytes of text; this keeps memory proportional to the limit.
+    pub fn max_values(&self) -> usize {
+        (self.max_bytes / 16).max(1024)
+    }
+
     /// The same limits, with the depth clamped to [`InputLimits::DEEPEST`].
     pub fn clamped(self) -> InputLimits {
         InputLimits {
