@@ -15,7 +15,7 @@ mod value;
 
 pub use builtin::Builtin;
 pub use convert::{ConversionError, json_to_value, value_to_json};
-pub use pattern::{MAX_PATTERN_WEIGHT, Pattern, PatternError, compile_pattern};
+pub use pattern::{MAX_PATTERN_WEIGHT, Pattern, PatternError, compile_pattern, pattern_weight};
 pub use program::*;
 pub use ty::*;
 pub use value::*;

@@ -47,25 +47,55 @@ pub struct Pattern {
     pub weight: u64,
 }
 
-/// Compiles `pattern`, or finds it compiled before on this thread.
+/// The most weight one thread keeps compiled: a compiled pattern takes
+/// about 300 bytes per unit of weight, so about 30 MB a thread.
+const CACHE_WEIGHT: u64 = 100_000;
+
+/// Compiles `pattern`, or finds it compiled before on this thread. The
+/// cache is bounded by the weight it holds, not by its count: patterns
+/// computed from inputs must not pile up compiled automata.
 pub fn compile_pattern(pattern: &str) -> Result<Pattern, PatternError> {
     type Compiled = Result<Pattern, PatternError>;
+    #[derive(Default)]
+    struct Cache {
+        compiled: rustc_hash::FxHashMap<String, Compiled>,
+        weight: u64,
+    }
     thread_local! {
         // Failures are kept too: a refused pattern is refused fast the second time.
-        static CACHE: RefCell<rustc_hash::FxHashMap<String, Compiled>> = RefCell::default();
+        static CACHE: RefCell<Cache> = RefCell::default();
     }
-    if let Some(found) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
+    if let Some(found) = CACHE.with(|c| c.borrow().compiled.get(pattern).cloned()) {
         return found;
     }
     let compiled = compile_uncached(pattern);
+    let weight = compiled.as_ref().map_or(1, |p| p.weight.max(1));
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
-        if cache.len() >= 1024 {
-            cache.clear();
+        if cache.weight + weight > CACHE_WEIGHT || cache.compiled.len() >= 1024 {
+            cache.compiled.clear();
+            cache.weight = 0;
         }
-        cache.insert(pattern.to_string(), compiled.clone());
+        if weight <= CACHE_WEIGHT {
+            cache.weight += weight;
+            cache.compiled.insert(pattern.to_string(), compiled.clone());
+        }
     });
     compiled
+}
+
+/// The weight of `pattern` without compiling it; `utf8: false` for a
+/// pattern over bytes (as `globset` writes them).
+pub fn pattern_weight(pattern: &str, utf8: bool) -> Result<u64, PatternError> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(utf8)
+        .build()
+        .parse(pattern)
+        .map_err(|e| PatternError::Invalid(e.to_string()))?;
+    match weigh(&hir) {
+        weight if weight > MAX_PATTERN_WEIGHT => Err(PatternError::TooHeavy(weight)),
+        weight => Ok(weight),
+    }
 }
 
 fn compile_uncached(pattern: &str) -> Result<Pattern, PatternError> {

@@ -53,11 +53,10 @@ pub fn canonical_path(uri: &str) -> Result<String, String> {
         return Err("a fragment (`#`) is never part of a request".into());
     }
     let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
-    if query.split(['&', ';']).any(|pair| {
-        pair.split('=')
-            .next()
-            .is_some_and(|k| k.eq_ignore_ascii_case("_method"))
-    }) {
+    if query
+        .split(['&', ';'])
+        .any(|pair| is_method_override(pair.split('=').next().unwrap_or_default()))
+    {
         return Err(
             "a method override (`_method=` in the query) is refused: the upstream could run \
              another method than the one decided"
@@ -157,6 +156,44 @@ pub fn canonical_path(uri: &str) -> Result<String, String> {
         );
     }
     Ok(text)
+}
+
+/// Whether a query parameter's name is `_method` as some framework reads
+/// it: percent-decoded once (`%5Fmethod`), `+` as a space, leading spaces
+/// dropped and `.`, ` ` and `[` read as `_` (PHP), in any case.
+fn is_method_override(name: &str) -> bool {
+    let mut decoded = Vec::with_capacity(name.len());
+    let bytes = name.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escaped {
+            Some(b) => {
+                decoded.push(b);
+                i += 3;
+            }
+            None => {
+                decoded.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+                i += 1;
+            }
+        }
+    }
+    let start = decoded
+        .iter()
+        .position(|&b| b != b' ')
+        .unwrap_or(decoded.len());
+    let normal: Vec<u8> = decoded[start..]
+        .iter()
+        .map(|&b| match b {
+            b'.' | b' ' | b'[' => b'_',
+            b => b.to_ascii_lowercase(),
+        })
+        .collect();
+    normal == b"_method"
 }
 
 /// Characters a path may hold as themselves (RFC 3986 `pchar` and `/`,
@@ -576,6 +613,7 @@ mod tests {
             ("/caf%c3%a9/x", "/café/x"),
             ("/a%20b/c:d@e", "/a b/c:d@e"),
             ("/a/b.c/d", "/a/b.c/d"),
+            ("/a/b?payment_method=card&methods=1", "/a/b"),
         ] {
             assert_eq!(canonical_path(good).as_deref(), Ok(decided), "{good}");
         }
@@ -591,6 +629,10 @@ mod tests {
             "/a/%E2%80%A8/b",
             "/a/b?_method=DELETE",
             "/a/b?x=1&_METHOD=put",
+            "/a/b?%5Fmethod=DELETE",
+            "/a/b?%5fMethod=DELETE",
+            "/a/b?.method=DELETE",
+            "/a/b?%20_method=DELETE",
             "/lunch-poll/../crm-lite/x",
             "/lunch-poll/..;/crm-lite/x",
             "/lunch-poll;jsessionid=1/x",

@@ -332,6 +332,19 @@ fn read_yaml(
             }
         })?;
         let at = spot(span.start);
+        // Tags (`!!int`, `!!merge`, `!<tag:yaml.org,2002:str>`) are read
+        // differently by YAML 1.1 tools (a tagged merge key merges; a
+        // tagged `0365` is octal): refused, like aliases.
+        if let Event::Scalar(_, _, _, Some(_))
+        | Event::SequenceStart(_, Some(_))
+        | Event::MappingStart(_, Some(_)) = &event
+        {
+            return Err(fail(
+                "YAML tags (`!!int`, `!!str`, `!!merge`, `!<…>`) are not supported; \
+                 write the plain value"
+                    .into(),
+            ));
+        }
         if matches!(
             event,
             Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..)

@@ -41,14 +41,27 @@ pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
         Builtin::GlobMatch => {
             let (pattern, s) = (str_arg(args, 0)?, str_arg(args, 1)?);
             // `*` stays within one path segment; `**` crosses segments.
-            let glob = globset::GlobBuilder::new(pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
+            let glob = glob(pattern)?;
+            glob_weight(pattern)?;
             Value::Bool(glob.compile_matcher().is_match(s))
         }
         _ => unreachable!("not a net builtin: {builtin:?}"),
     })
+}
+
+fn glob(pattern: &str) -> Result<globset::Glob, String> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("invalid glob `{pattern}`: {e}"))
+}
+
+/// The weight of the regular expression a glob compiles to
+/// ([`warden_ir::pattern_weight`]), or why it is refused: `?` repeated
+/// thousands of times is as costly to match as a counted repetition.
+pub(crate) fn glob_weight(pattern: &str) -> Result<u64, String> {
+    warden_ir::pattern_weight(glob(pattern)?.regex(), false)
+        .map_err(|e| format!("invalid glob `{pattern}`: {e}"))
 }
 
 /// The IPv4 address an IPv4-mapped IPv6 address stands for.
