@@ -395,6 +395,18 @@ fn audit_verify_reads_a_large_log_in_constant_memory() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Starts `warden serve` on `log`, which must refuse to start (exit 2):
+/// what it said.
+fn refused_at_start(log: &Path) -> String {
+    let mut args = vec!["serve".to_string()];
+    args.extend(logging(log, &["--addr", "127.0.0.1:0"]));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = warden(&args);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    said
+}
+
 /// Two servers appending to one log would break its chain, and one cutting
 /// back a failed write to its own idea of the length erased what the other
 /// had answered: the second is refused at start. A FIFO as the log (which
@@ -405,12 +417,7 @@ fn a_log_has_one_writer_and_is_a_regular_file() {
     let dir = scratch("one-writer");
     let log = dir.join("decisions.jsonl");
     let server = start(&log, &[]);
-    let mut args = vec!["serve".to_string()];
-    args.extend(logging(&log, &["--addr", "127.0.0.1:0"]));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = warden(&args);
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{said}");
+    let said = refused_at_start(&log);
     assert!(said.contains("another process is writing it"), "{said}");
     assert_eq!(server.stop(), Some(0));
 
@@ -418,12 +425,7 @@ fn a_log_has_one_writer_and_is_a_regular_file() {
     let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a plain system call with a valid C string.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-    let mut args = vec!["serve".to_string()];
-    args.extend(logging(&fifo, &["--addr", "127.0.0.1:0"]));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = warden(&args);
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{said}");
+    let said = refused_at_start(&fifo);
     assert!(said.contains("not a regular file"), "{said}");
     std::fs::remove_dir_all(&dir).ok();
 }

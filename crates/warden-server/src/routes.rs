@@ -44,18 +44,12 @@ pub async fn decide(
         ..DecideOptions::default()
     };
     let engine = state.engine.load_full();
-    let log_record = |decision: &Decision, input: &Json_| {
-        state
-            .log
-            .as_ref()
-            .map(|_| crate::decision_log::record(decision, input, &state.config.log))
-    };
     let inline = engine
         .decide_within(&target, &input, now, &options, INLINE_STEPS)
         .map_err(ApiError::from)?;
     let (decision, record) = match inline {
         Some(decision) => {
-            let record = log_record(&decision, &input);
+            let record = log_record(state, &decision, &input);
             (decision, record)
         }
         None => {
@@ -69,10 +63,7 @@ pub async fn decide(
             let for_log = Arc::clone(state);
             tokio::task::spawn_blocking(move || {
                 let decision = engine.decide_with(&target, &input, now, &options)?;
-                let record = for_log
-                    .log
-                    .as_ref()
-                    .map(|_| crate::decision_log::record(&decision, &input, &for_log.config.log));
+                let record = log_record(&for_log, &decision, &input);
                 Ok::<_, warden::DecideError>((decision, record))
             })
             .await
@@ -101,6 +92,14 @@ pub async fn decide(
         .metrics
         .decided(endpoint, &decision, started.elapsed().as_secs_f64());
     Ok(decision)
+}
+
+/// The decision's log line, when the server keeps a log.
+fn log_record(state: &AppState, decision: &Decision, input: &Json_) -> Option<Vec<u8>> {
+    state
+        .log
+        .as_ref()
+        .map(|_| crate::decision_log::record(decision, input, &state.config.log))
 }
 
 /// How many evaluation steps a decision may take on the request's own

@@ -78,7 +78,8 @@ pub(crate) fn output_cost(a: &Value, b: &Value) -> u64 {
 /// hash pairwise; sorting pays its logarithm.
 pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
     let walked: u64 = args.iter().map(size).sum();
-    let text = |i: usize| args.get(i).and_then(Value::as_str).map_or(0, str::len);
+    let text_at = |i: usize| args.get(i).and_then(Value::as_str).unwrap_or_default();
+    let text = |i: usize| text_at(i).len();
     let log2 = |n: usize| 64 - (n as u64).leading_zeros() as u64;
     match (builtin, args.first()) {
         (Builtin::Lower | Builtin::Upper, _) => scan(text(0), CASE_BYTES_PER_STEP),
@@ -93,15 +94,8 @@ pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
         (Builtin::GlobMatch, _) => {
             // The pattern is compiled to a regular expression on every call,
             // and matched like one.
-            let pattern = args.first().and_then(Value::as_str).unwrap_or_default();
-            let weight = net::glob_weight(pattern).unwrap_or(0);
-            (pattern.len() as u64)
-                .saturating_mul(REGEX_STEPS_PER_BYTE)
-                .saturating_add(weight.saturating_mul(REGEX_STEPS_PER_STATE))
-                .saturating_add(regex_scan_cost(
-                    args.get(1).and_then(Value::as_str).unwrap_or_default(),
-                    weight,
-                ))
+            let weight = net::glob_weight(text_at(0)).unwrap_or(0);
+            compile_and_match_cost(text_at(0), weight, text_at(1))
         }
         (Builtin::Unique, Some(Value::List(items))) => {
             // Each element that cannot be hashed is compared, whole, with
@@ -120,13 +114,7 @@ pub(crate) fn cost(builtin: Builtin, args: &[Value]) -> u64 {
         }
         (Builtin::StringsIn, Some(v)) => deep_size(v),
         // Compiling a computed pattern: paid every time, so cached or not costs the same.
-        (Builtin::RegexMatch | Builtin::RegexFind, _) => {
-            let pattern = args.get(1).and_then(Value::as_str).unwrap_or_default();
-            regex_cost(
-                pattern,
-                args.first().and_then(Value::as_str).unwrap_or_default(),
-            )
-        }
+        (Builtin::RegexMatch | Builtin::RegexFind, _) => regex_cost(text_at(1), text_at(0)),
         // What the result may hold, paid before it is built.
         (Builtin::Replace, _) => match args {
             [Value::Str(s), Value::Str(from), Value::Str(to)] => {
@@ -190,6 +178,12 @@ pub(crate) fn regex_cost(pattern: &str, text: &str) -> u64 {
     // Weighed from its syntax, not compiled: a call the budget refuses
     // compiles nothing.
     let weight = warden_ir::pattern_weight(pattern, true).unwrap_or(0);
+    compile_and_match_cost(pattern, weight, text)
+}
+
+/// Compiling a pattern of `weight` (per byte and per state) and matching
+/// `text` against it.
+fn compile_and_match_cost(pattern: &str, weight: u64, text: &str) -> u64 {
     (pattern.len() as u64)
         .saturating_mul(REGEX_STEPS_PER_BYTE)
         .saturating_add(weight.saturating_mul(REGEX_STEPS_PER_STATE))
