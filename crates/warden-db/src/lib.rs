@@ -156,13 +156,21 @@ fn source_input(db: &dyn salsa::Database, file: SourceFile) -> SourceInput<'_> {
 }
 
 /// What the declarations of the whole set establish (types, targets, data,
-/// functions). Runs again after every edit, but an edit that leaves the
-/// declarations as they were gives an equal value, and then no file's
-/// [`check_file`] runs again because of it.
-#[salsa::tracked(returns(ref))]
+/// functions, with their positions and bodies). Runs again after every
+/// edit; what files are checked against is [`environment`].
+#[salsa::tracked(returns(ref), no_eq)]
 pub fn declarations(db: &dyn salsa::Database, set: PolicySet) -> Arc<warden_sema::Declarations> {
     let inputs = source_inputs(db, set);
     Arc::new(warden_sema::declare(&inputs, &MapLoader(set.schemas(db))))
+}
+
+/// The position-free part of the declarations. An edit that changes no
+/// name, type or signature (a function's body, a comment, text moved)
+/// gives an equal value, and then no file's [`check_file`] runs again
+/// because of it.
+#[salsa::tracked(returns(ref))]
+pub fn environment(db: &dyn salsa::Database, set: PolicySet) -> Arc<warden_sema::Environment> {
+    declarations(db, set).env.clone()
 }
 
 /// The rules of the set by id, which waivers and tests name: equal after an
@@ -174,11 +182,11 @@ pub fn rule_table(db: &dyn salsa::Database, set: PolicySet) -> warden_sema::Rule
         .iter()
         .map(|&file| (file.id(db), parse_file(db, file).tree()))
         .collect();
-    warden_sema::rule_table(declarations(db, set), &trees)
+    warden_sema::rule_table(environment(db, set), &trees)
 }
 
 /// One file's rules, waivers and tests, checked: depends on that file, the
-/// set's declarations and its rule table only.
+/// set's environment and its rule table only.
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn check_file(
     db: &dyn salsa::Database,
@@ -186,10 +194,9 @@ pub fn check_file(
     file: SourceFile,
 ) -> warden_sema::FileChecked {
     warden_sema::check_file(
-        declarations(db, set),
+        environment(db, set),
         rule_table(db, set),
         &source_input(db, file),
-        &MapLoader(set.schemas(db)),
     )
 }
 

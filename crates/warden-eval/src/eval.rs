@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use warden_diagnostics::{Code, Span};
+use warden_ir::TypeLookup;
 use warden_ir::{BinOp, Expr, ExprKind, LocalId, Program, RecordId, RecordValue, TypeTable, Value};
 
 /// A problem that stops one clause from deciding; it becomes a fail-closed finding.

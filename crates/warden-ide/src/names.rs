@@ -7,6 +7,7 @@ use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 use warden_diagnostics::TextRange;
+use warden_ir::TypeLookup;
 use warden_ir::{Builtin, Program, Ty};
 use warden_syntax::ast::{self, ItemKind, SourceFile, TypeExprKind};
 

@@ -57,10 +57,12 @@ fn the_checklist_has_no_diagnostics_and_a_typo_is_reported_where_it_is() {
 #[test]
 fn an_edit_re_checks_only_the_files_it_can_change() {
     let mut host = AnalysisHost::with_query_log();
-    host.set_file(
-        "a.warden",
-        "package a\ntarget manifest: { name: string } default allow\n",
-    );
+    let declarations = |blank: &str| {
+        format!(
+            "package a\ntarget manifest: {{ name: string }} default allow\nfn blank(s: string) -> bool = s == \"{blank}\"\n"
+        )
+    };
+    host.set_file("a.warden", &declarations(""));
     let rule = |value: &str| {
         format!(
             "package b\n@control(\"X-1\")\nrule r on manifest as m {{\n  deny when m.name == \"{value}\"\n}}\n"
@@ -84,6 +86,7 @@ fn an_edit_re_checks_only_the_files_it_can_change() {
     assert_eq!(ran("parse_file"), 1, "{log:?}");
     assert_eq!(ran("syntax_diagnostics"), 1, "{log:?}");
     assert_eq!(ran("declarations"), 1, "{log:?}");
+    assert_eq!(ran("environment"), 1, "{log:?}");
     assert_eq!(ran("rule_table"), 1, "{log:?}");
     assert_eq!(
         ran("check_file"),
@@ -92,12 +95,20 @@ fn an_edit_re_checks_only_the_files_it_can_change() {
     );
     assert_eq!(ran("compile"), 1, "{log:?}");
     assert_eq!(ran("lint"), 1, "{log:?}");
-    assert_eq!(log.len(), 7, "nothing else ran: {log:?}");
+    assert_eq!(log.len(), 8, "nothing else ran: {log:?}");
+
+    // A function's body, its signature kept: the environment comes out
+    // equal, so only the edited file is checked again.
+    host.set_file("a.warden", &declarations("-"));
+    host.diagnostics();
+    let log = host.take_query_log();
+    let checks = log.iter().filter(|q| q.starts_with("check_file")).count();
+    assert_eq!(checks, 1, "only a.warden is checked again: {log:?}");
 
     // The target's type: every file that reads it is checked again.
     host.set_file(
         "a.warden",
-        "package a\ntarget manifest: { name: string, owner?: string } default allow\n",
+        "package a\ntarget manifest: { name: string, owner?: string } default allow\nfn blank(s: string) -> bool = s == \"-\"\n",
     );
     host.diagnostics();
     let log = host.take_query_log();

@@ -1,6 +1,7 @@
 //! JSON ⇄ values. Input and data documents are converted once, shaped by
 //! their declared type; every mismatch is collected with its JSON path.
 
+use crate::TypeLookup;
 use crate::{
     MapValue, RecordValue, Ty, TypeTable, Value, format_duration, format_time, parse_duration,
     parse_time,

@@ -86,16 +86,14 @@ pub struct TypeTable {
     pub enums: Vec<EnumDef>,
 }
 
-impl TypeTable {
-    pub fn record(&self, id: RecordId) -> &RecordDef {
-        &self.records[id.0 as usize]
-    }
-    pub fn enumeration(&self, id: EnumId) -> &EnumDef {
-        &self.enums[id.0 as usize]
-    }
+/// Finds record and union types by id: a program's table, or a table a
+/// file's check adds to on top of the set's (see `warden_sema`).
+pub trait TypeLookup {
+    fn record(&self, id: RecordId) -> &RecordDef;
+    fn enumeration(&self, id: EnumId) -> &EnumDef;
 
     /// How a type reads in a message: `string`, `[Role]`, `"oidc" | "saml"`.
-    pub fn display(&self, ty: &Ty) -> String {
+    fn display(&self, ty: &Ty) -> String {
         match ty {
             Ty::Bool => "bool".into(),
             Ty::Int => "int".into(),
@@ -147,5 +145,14 @@ impl TypeTable {
                 _ => format!("{}?", self.display(inner)),
             },
         }
+    }
+}
+
+impl TypeLookup for TypeTable {
+    fn record(&self, id: RecordId) -> &RecordDef {
+        &self.records[id.0 as usize]
+    }
+    fn enumeration(&self, id: EnumId) -> &EnumDef {
+        &self.enums[id.0 as usize]
     }
 }

@@ -6,21 +6,25 @@
 //! through [`SchemaLoader`]), no evaluation. Analysis always returns a program
 //! and every diagnostic; a program with errors must never be evaluated.
 
+mod assemble;
 mod builtins;
 mod check;
-mod collect;
 mod consts;
+mod declare;
+mod env;
 mod graph;
 mod index;
 mod lints;
-mod merge;
-mod schema;
-mod types;
+mod lower;
+mod messages;
+mod rule_table;
 
-pub use collect::{
-    Declarations, FileChecked, RuleTable, assemble, check_file, declare, rule_table,
-};
+pub use assemble::assemble;
+pub use declare::{Declarations, declare};
+pub use env::Environment;
 pub use lints::policy_lints;
+pub use lower::{FileChecked, check_file};
+pub use rule_table::{RuleTable, rule_table};
 use std::sync::Arc;
 use warden_diagnostics::{Diagnostic, FileId};
 use warden_ir::Program;
@@ -53,19 +57,20 @@ impl SchemaLoader for NoSchemas {
 /// Checks a whole policy set and lowers it. The program is meaningful only
 /// when no diagnostic is an error.
 ///
-/// The steps, which a database can run and keep apart ([`declare`] for the
+/// The passes, which a database can run and keep apart ([`declare`] for the
 /// set, [`rule_table`], [`check_file`] for each file, [`assemble`]), so an
-/// edit re-checks only the files it can change.
+/// edit re-checks only the files it can change: a file's check reads the
+/// position-free [`Environment`] and [`RuleTable`], never another file.
 pub fn analyze(
     files: &[SourceInput<'_>],
     schemas: &dyn SchemaLoader,
 ) -> (Program, Vec<Diagnostic>) {
     let declarations = declare(files, schemas);
     let trees: Vec<(FileId, &SourceFile)> = files.iter().map(|f| (f.file, f.tree)).collect();
-    let table = rule_table(&declarations, &trees);
+    let table = rule_table(&declarations.env, &trees);
     let checked: Vec<FileChecked> = files
         .iter()
-        .map(|file| check_file(&declarations, &table, file, schemas))
+        .map(|file| check_file(&declarations.env, &table, file))
         .collect();
     let program = assemble(
         &declarations,

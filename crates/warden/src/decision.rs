@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use warden_eval::{Finding, Outcome, Reason, WaiverRef};
+use warden_ir::TypeLookup;
 use warden_ir::{InputPath, Program, TargetId, value_to_json};
 
 /// One decision for one input.

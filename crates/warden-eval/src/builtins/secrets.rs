@@ -3,6 +3,7 @@
 use super::{BuiltinResult, opt_str, str_arg};
 use regex::Regex;
 use std::sync::LazyLock;
+use warden_ir::TypeLookup;
 use warden_ir::{Builtin, Value};
 
 /// Known credential shapes, most specific first.

@@ -1,9 +1,9 @@
 //! Type expressions to types: aliases, records, unions, optionals, schemas.
 
-use crate::collect::{Analysis, TypeState};
+use super::{Declarer, TypeState};
 use std::sync::Arc;
 use warden_diagnostics::{Code, Diagnostic, did_you_mean};
-use warden_ir::{EnumDef, EnumId, FieldDef, RecordDef, RecordId, Ty};
+use warden_ir::{FieldDef, RecordDef, RecordId, Ty, TypeLookup};
 use warden_syntax::ast::{self, TypeExprKind};
 
 const BASE_TYPES: &[(&str, Ty)] = &[
@@ -15,7 +15,7 @@ const BASE_TYPES: &[(&str, Ty)] = &[
     ("duration", Ty::Duration),
 ];
 
-impl Analysis<'_> {
+impl Declarer<'_> {
     pub(crate) fn resolve_type_decl(&mut self, index: usize) -> Ty {
         // Long chains of aliases (`type T1 = T2`, …) recurse once per link.
         stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
@@ -27,9 +27,7 @@ impl Analysis<'_> {
         match &self.type_decls[index].state {
             TypeState::Done(ty) => return ty.clone(),
             TypeState::InProgress => {
-                let Some(decl) = self.type_decls[index].decl else {
-                    return Ty::Error;
-                };
+                let decl = self.type_decls[index].decl;
                 let f = self.type_decls[index].file;
                 self.report(
                     Diagnostic::new(
@@ -43,11 +41,7 @@ impl Analysis<'_> {
             }
             TypeState::Unresolved => {}
         }
-        // Types are resolved with the declarations; a file checked later
-        // finds each one done.
-        let Some(decl) = self.type_decls[index].decl else {
-            return Ty::Error;
-        };
+        let decl = self.type_decls[index].decl;
         self.type_decls[index].state = TypeState::InProgress;
         let f = self.type_decls[index].file;
         let ty = self.resolve_type(f, &decl.ty, Some(&decl.name.text));
@@ -75,7 +69,7 @@ impl Analysis<'_> {
                 for member in members {
                     match self.resolve_type(file, member, None) {
                         Ty::Enum(id) => {
-                            for m in self.program.types.enumeration(id).members.clone() {
+                            for m in self.types.enumeration(id).members.clone() {
                                 if !names.contains(&m) {
                                     names.push(m);
                                 }
@@ -83,7 +77,7 @@ impl Analysis<'_> {
                         }
                         Ty::Error => return Ty::Error,
                         other => {
-                            let shown = self.program.types.display(&other);
+                            let shown = self.types.display(&other);
                             self.report(
                                 Diagnostic::new(Code::E0201, self.span(file, member.range), format!("a union may only join string literals, not `{shown}`"))
                                     .with_help("write a union of strings such as `\"low\" | \"medium\" | \"high\"`; for an optional value write `T?`"),
@@ -124,37 +118,21 @@ impl Analysis<'_> {
         }
     }
 
-    pub(crate) fn make_record(
+    pub(super) fn make_record(
         &mut self,
         fields: Vec<FieldDef>,
         open: bool,
         alias: Option<&str>,
     ) -> RecordId {
-        let types = &mut self.program.types;
-        types.records.push(RecordDef {
+        self.types.add_record(RecordDef {
             name: alias.map(str::to_string),
             fields,
             open,
-        });
-        RecordId(types.records.len() as u32 - 1)
+        })
     }
 
-    pub(crate) fn make_enum(&mut self, members: Vec<Arc<str>>, alias: Option<&str>) -> Ty {
-        let types = &mut self.program.types;
-        // Reuse an identical anonymous union so its members' `Arc`s are shared.
-        if alias.is_none()
-            && let Some(i) = types
-                .enums
-                .iter()
-                .position(|e| e.name.is_none() && e.members == members)
-        {
-            return Ty::Enum(EnumId(i as u32));
-        }
-        types.enums.push(EnumDef {
-            name: alias.map(str::to_string),
-            members,
-        });
-        Ty::Enum(EnumId(types.enums.len() as u32 - 1))
+    pub(super) fn make_enum(&mut self, members: Vec<Arc<str>>, alias: Option<&str>) -> Ty {
+        Ty::Enum(self.types.add_enum(members, alias))
     }
 
     fn resolve_named(&mut self, file: usize, path: &ast::Path) -> Ty {
@@ -165,7 +143,7 @@ impl Analysis<'_> {
             }
             let mut found: Vec<usize> = Vec::new();
             for pkg in self.visible_packages(file) {
-                if let Some(&i) = self.packages[pkg].types.get(&name)
+                if let Some(&i) = self.env.packages[pkg].types.get(&name)
                     && !found.contains(&i)
                 {
                     found.push(i);
@@ -175,15 +153,15 @@ impl Analysis<'_> {
                 [one] => return self.resolve_type_decl(*one),
                 [first, ..] => {
                     let first = *first;
-                    let example = self.file_package[self.type_decls[first].file].map_or_else(
+                    let example = self.package_of(self.type_decls[first].file).map_or_else(
                         || name.to_string(),
-                        |p| format!("{}.{name}", self.packages[p].name),
+                        |p| format!("{}.{name}", self.env.packages[p].name),
                     );
                     let owners: Vec<String> = found
                         .iter()
                         .filter_map(|i| {
-                            self.file_package[self.type_decls[*i].file]
-                                .map(|p| format!("`{}`", self.packages[p].name))
+                            self.package_of(self.type_decls[*i].file)
+                                .map(|p| format!("`{}`", self.env.packages[p].name))
                         })
                         .collect();
                     self.report(
@@ -202,14 +180,14 @@ impl Analysis<'_> {
             let (last, prefix) = path.segments.split_last().expect("a path has a segment");
             let prefix: Vec<&str> = prefix.iter().map(|s| s.text.as_str()).collect();
             if let Some(pkg) = self.package_named(file, &prefix.join("."))
-                && let Some(&i) = self.packages[pkg].types.get(&last.text)
+                && let Some(&i) = self.env.packages[pkg].types.get(&last.text)
             {
                 return self.resolve_type_decl(i);
             }
         }
         let mut candidates: Vec<String> = BASE_TYPES.iter().map(|(n, _)| n.to_string()).collect();
         for pkg in self.visible_packages(file) {
-            candidates.extend(self.packages[pkg].types.keys().cloned());
+            candidates.extend(self.env.packages[pkg].types.keys().cloned());
         }
         let mut d = Diagnostic::new(
             Code::E0105,
@@ -219,7 +197,7 @@ impl Analysis<'_> {
         .with_label("unknown type");
         if let Some(s) = did_you_mean(&name, candidates.iter().map(String::as_str)) {
             d = d.with_help(format!("did you mean `{s}`?"));
-        } else if !self.package_by_name.is_empty() {
+        } else if !self.env.package_by_name.is_empty() {
             d = d.with_help("types of other packages need an `import` of that package");
         }
         self.report(d);

@@ -7,14 +7,14 @@
 //! `$ref`s to `#/definitions/…` or `#/$defs/…`, and `anyOf`/`oneOf` of a type
 //! and `null`. Anything else is `any`.
 
-use crate::collect::Analysis;
+use super::Declarer;
 use serde_json::Value as Json;
 use std::sync::Arc;
 use warden_diagnostics::{Code, Diagnostic};
 use warden_ir::{FieldDef, Ty};
 use warden_syntax::ast;
 
-impl Analysis<'_> {
+impl Declarer<'_> {
     pub(crate) fn schema_type(
         &mut self,
         file: usize,

@@ -1,0 +1,237 @@
+//! Type checking and lowering of expressions, clauses and bodies, in one
+//! pass: each checked expression comes back with its IR, its type, the
+//! "place" it reads (for flow typing of optionals) and the places its truth
+//! proves present.
+//!
+//! The checker reads the set through a [`Context`]: the declarations while
+//! they are analysed (function bodies, which may check other functions
+//! first), or a finished [`Environment`] while a file's rules are checked.
+//! It depends on nothing of the passes that use it.
+
+mod access;
+mod binary;
+mod calls;
+mod clauses;
+mod expr;
+mod relations;
+mod scope;
+
+pub(crate) use clauses::lower_effect;
+
+use crate::env::Environment;
+use relations::widen;
+use std::sync::Arc;
+use warden_diagnostics::{Code, Diagnostic, FileId, Span, TextRange};
+use warden_ir::{self as ir, ExprKind, RecordDef, RecordId, Ty, TypeLookup};
+use warden_syntax::ast;
+
+/// What the checker reads of the policy set, and where its findings go.
+pub(crate) trait Context {
+    fn env(&self) -> &Environment;
+    /// The set's record and union types, with those this check added.
+    fn types(&self) -> &dyn TypeLookup;
+    /// A record type for a record literal.
+    fn add_record(&mut self, def: RecordDef) -> RecordId;
+    fn report(&mut self, d: Diagnostic);
+    /// A function's result type; its body is checked first when it has
+    /// not been (`None` while it is being checked and no type is written).
+    fn fn_return(&mut self, func: usize) -> Option<Ty>;
+    /// A call from one function's body to another, for the recursion check.
+    fn note_call(&mut self, _caller: usize, _callee: usize, _at: Span) {}
+}
+
+pub(crate) enum FrameKind {
+    Rule,
+    Function(usize),
+    Waiver,
+}
+
+/// A value's address for flow typing: a binding and a field path under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Place {
+    root: u32,
+    fields: Vec<Arc<str>>,
+}
+
+pub(crate) struct Typed {
+    pub expr: ir::Expr,
+    pub ty: Ty,
+    pub place: Option<Place>,
+    /// For `x ?? []`: the place of `x`, where the elements come from when
+    /// there are any. Not a `place`: `(x ?? []) != none` proves nothing about `x`.
+    origin: Option<Place>,
+    /// For `strings_in(x)`: the place of `x`, below which each string has a path.
+    strings_of: Option<Place>,
+    /// Present only because the conditions around proved it: a test against
+    /// `none` is then redundant, not a mistake.
+    narrowed: bool,
+    when_true: Vec<Place>,
+    when_false: Vec<Place>,
+    /// The text of a string literal, for union membership checks.
+    literal: Option<String>,
+}
+
+enum BindingKind {
+    Local(ir::LocalId),
+    Let(ir::LetId),
+}
+
+struct Binding {
+    name: String,
+    key: u32,
+    ty: Ty,
+    kind: BindingKind,
+    used: bool,
+    /// Where a `let` was declared, for the unused-binding lint.
+    declared: Option<TextRange>,
+    /// The input field a `let` names (`let scan = app.spec.runtime?.image_scan`):
+    /// reading the let is reading that field, for narrowing and input paths.
+    alias: Option<Place>,
+    /// The input field a `let` takes its elements from when it has one
+    /// (`let roles = app.spec.roles ?? []`): where a `for` over it points.
+    origin: Option<Place>,
+    /// The last input field a `let`'s value reads: where a finding points
+    /// when the let decides it. None when the value comes from data: the
+    /// input fields it reads there are keys, not what decides.
+    reads: Option<Place>,
+    /// Whether a `let`'s value reads a data document.
+    from_data: bool,
+}
+
+pub(crate) struct Checker<'x> {
+    cx: &'x mut dyn Context,
+    file: FileId,
+    /// The file's text, to quote expressions in messages.
+    text: &'x str,
+    kind: FrameKind,
+    scopes: Vec<Binding>,
+    next_local: u32,
+    next_key: u32,
+    facts: Vec<Place>,
+    input_key: Option<u32>,
+    element_key: Option<u32>,
+    /// While checking a clause condition: the input path it reads last.
+    recording: bool,
+    decisive_path: Option<Place>,
+}
+
+impl<'x> Checker<'x> {
+    pub(crate) fn new(
+        cx: &'x mut dyn Context,
+        file: FileId,
+        text: &'x str,
+        kind: FrameKind,
+    ) -> Self {
+        Checker {
+            cx,
+            file,
+            text,
+            kind,
+            scopes: Vec::new(),
+            next_local: 0,
+            next_key: 0,
+            facts: Vec::new(),
+            input_key: None,
+            element_key: None,
+            recording: false,
+            decisive_path: None,
+        }
+    }
+
+    pub(crate) fn locals(&self) -> u32 {
+        self.next_local
+    }
+
+    fn span(&self, range: TextRange) -> Span {
+        Span::new(self.file, range)
+    }
+
+    fn report(&mut self, d: Diagnostic) {
+        self.cx.report(d);
+    }
+
+    fn display(&self, ty: &Ty) -> String {
+        self.cx.types().display(ty)
+    }
+
+    fn typed(&self, kind: ExprKind, ty: Ty, range: TextRange) -> Typed {
+        Typed {
+            expr: ir::Expr {
+                kind,
+                span: self.span(range),
+                dynamic: matches!(ty, Ty::Any),
+            },
+            ty,
+            place: None,
+            origin: None,
+            strings_of: None,
+            narrowed: false,
+            when_true: Vec::new(),
+            when_false: Vec::new(),
+            literal: None,
+        }
+    }
+
+    fn error(&self, range: TextRange) -> Typed {
+        self.typed(ExprKind::Error, Ty::Error, range)
+    }
+
+    pub(crate) fn check_expected(&mut self, expr: &ast::Expr, expected: Option<&Ty>) -> Typed {
+        let mut typed = self.check(expr);
+        if let Some(expected) = expected {
+            self.literal_in_union(&mut typed, expected);
+            widen(&mut typed, expected);
+            if !self.fits(&typed.ty, expected) {
+                let d = Diagnostic::new(
+                    Code::E0201,
+                    self.span(expr.range),
+                    format!(
+                        "expected `{}`, found `{}`",
+                        self.display(expected),
+                        self.display(&typed.ty)
+                    ),
+                )
+                .with_label(format!("this is `{}`", self.display(&typed.ty)));
+                self.report(d);
+            }
+        }
+        typed
+    }
+
+    pub(crate) fn check_condition(&mut self, expr: &ast::Expr) -> Typed {
+        let typed = self.check(expr);
+        if !matches!(typed.ty, Ty::Bool | Ty::Error | Ty::Any) {
+            let mut d = Diagnostic::new(
+                Code::E0201,
+                self.span(expr.range),
+                format!(
+                    "a condition must be `bool`, found `{}`",
+                    self.display(&typed.ty)
+                ),
+            )
+            .with_label("not true or false");
+            if typed.ty.is_optional() && matches!(typed.ty.strip_optional(), Ty::Bool) {
+                d = d.with_help("this may be none: write `x == true`, or `x ?? false`");
+            }
+            self.report(d);
+        }
+        typed
+    }
+
+    pub(crate) fn check(&mut self, expr: &ast::Expr) -> Typed {
+        // Chains of functions and lets can nest deeper than a thread's stack.
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.check_grown(expr))
+    }
+
+    fn check_grown(&mut self, expr: &ast::Expr) -> Typed {
+        let mut typed = self.check_inner(expr);
+        if let Some(place) = &typed.place {
+            if typed.ty.is_optional() && self.known_present(place) {
+                typed.ty = typed.ty.strip_optional().clone();
+                typed.narrowed = true;
+            }
+            self.record_path(&place.clone());
+        }
+        typed
+    }
+}

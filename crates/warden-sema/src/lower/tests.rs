@@ -1,0 +1,302 @@
+//! Tests: their input (inline, or a fixture with patches), data, time and
+//! expectations, checked against the types they stand for.
+
+use super::FileCheck;
+use crate::check::lower_effect;
+use crate::consts::{ConstUse, const_json};
+use crate::rule_table::Named;
+use warden_diagnostics::{Code, Diagnostic, did_you_mean};
+use warden_ir as ir;
+use warden_syntax::ast;
+
+impl<'e> FileCheck<'e> {
+    /// their types; `warden test` runs them.
+    pub(super) fn check_tests(&mut self) {
+        let Some(pkg) = self.env.package_of(self.input.file) else {
+            return;
+        };
+        let tests: Vec<&'e ast::TestDecl> = self
+            .input
+            .tree
+            .items
+            .iter()
+            .filter_map(|item| match &item.kind {
+                ast::ItemKind::Test(decl) => Some(decl),
+                _ => None,
+            })
+            .collect();
+        for (ordinal, decl) in tests.into_iter().enumerate() {
+            let name = format!("{}.{}", self.env.packages[pkg].name, decl.name.text);
+            // A name an earlier test holds, in this file or before it.
+            let repeated =
+                self.table
+                    .taken_before(Named::Test, &name, self.input.file, ordinal as u32);
+            if repeated {
+                self.report(Diagnostic::new(
+                    Code::E0103,
+                    self.span(decl.name.range),
+                    format!("a test named `{}` is already defined", decl.name.text),
+                ));
+                continue;
+            }
+            let mut test = ir::Test {
+                name,
+                span: self.span(decl.name.range),
+                given: None,
+                data: Vec::new(),
+                waivers: None,
+                at: None,
+                expects: Vec::new(),
+            };
+            for stmt in &decl.body {
+                self.lower_test_stmt(pkg, stmt, &mut test);
+            }
+            self.tests.push(test);
+        }
+    }
+
+    fn lower_test_stmt(&mut self, pkg: usize, stmt: &'e ast::TestStmt, test: &mut ir::Test) {
+        match stmt {
+            ast::TestStmt::Given {
+                target,
+                value,
+                range,
+            } => {
+                let Some(id) = self.env.target_by_name(&target.text) else {
+                    self.report(Diagnostic::new(
+                        Code::E0106,
+                        self.span(target.range),
+                        format!("no target `{}` is declared", target.text),
+                    ));
+                    return;
+                };
+                if test.given.is_some() {
+                    self.report(Diagnostic::new(
+                        Code::E0308,
+                        self.span(*range),
+                        "a test has one input; this `given` repeats it",
+                    ));
+                    return;
+                }
+                let ty = self.env.targets[id.index()].ty.clone();
+                let what = format!("target `{}`", target.text);
+                if let Some(input) = self.test_input(value, &ty, &what) {
+                    test.given = Some((id, input));
+                }
+            }
+            ast::TestStmt::WithData { name, value, .. }
+                if name.text == "waivers" && self.env.data_by_name("waivers").is_none() =>
+            {
+                // The waivers a `--data` file may carry; checked when the test runs.
+                if test.waivers.is_some() {
+                    self.report(Diagnostic::new(
+                        Code::E0308,
+                        self.span(name.range),
+                        "`data.waivers` is given twice in this test",
+                    ));
+                    return;
+                }
+                test.waivers = self.test_input(value, &ir::Ty::Any, "a list of waivers");
+            }
+            ast::TestStmt::WithData { name, value, .. } => {
+                let Some(id) = self.env.data_by_name(&name.text) else {
+                    self.report(Diagnostic::new(
+                        Code::E0110,
+                        self.span(name.range),
+                        format!("no data document `{}` is declared", name.text),
+                    ));
+                    return;
+                };
+                if test.data.iter().any(|(d, _)| *d == id) {
+                    self.report(Diagnostic::new(
+                        Code::E0308,
+                        self.span(name.range),
+                        format!("`data.{}` is given twice in this test", name.text),
+                    ));
+                    return;
+                }
+                let ty = self.env.data[id.index()].ty.clone();
+                let what = format!("data document `{}`", name.text);
+                if let Some(input) = self.test_input(value, &ty, &what) {
+                    test.data.push((id, input));
+                }
+            }
+            ast::TestStmt::At { value, .. } => {
+                let time = match &value.kind {
+                    ast::ExprKind::Literal(ast::Literal::Time(t)) => ir::parse_time(t),
+                    _ => None,
+                };
+                match time {
+                    Some(t) => test.at = Some(t),
+                    None => self.report(
+                        Diagnostic::new(Code::E0308, self.span(value.range), "`at` takes a time")
+                            .with_help(
+                                "write a time with its offset, e.g. `at 2026-06-01T00:00:00Z`",
+                            ),
+                    ),
+                }
+            }
+            ast::TestStmt::Expect {
+                negated,
+                waived,
+                effect,
+                rule,
+                obligations,
+                range,
+            } => {
+                if *negated && !obligations.is_empty() {
+                    self.report(
+                        Diagnostic::new(
+                            Code::E0308,
+                            self.span(*range),
+                            "`expect not` takes no obligations",
+                        )
+                        .with_help("expect the finding, then its obligations: `expect allow RULE with KEY = VALUE`"),
+                    );
+                    return;
+                }
+                let rule_id = match rule {
+                    None => None,
+                    Some(path) => match self.resolve_rule(pkg, path, "") {
+                        Some(id) => Some(id),
+                        None => return,
+                    },
+                };
+                let mut lowered = Vec::new();
+                for ob in obligations {
+                    if let Some(json) = const_json(
+                        self.input.file,
+                        &ob.value,
+                        ConstUse::ExpectedObligation,
+                        &mut self.diagnostics,
+                    ) {
+                        lowered.push((ob.key.text.clone(), json));
+                    }
+                }
+                test.expects.push(ir::Expectation {
+                    negated: *negated,
+                    waived: *waived,
+                    effect: lower_effect(*effect),
+                    rule: rule_id,
+                    obligations: lowered,
+                    span: self.span(*range),
+                });
+            }
+            ast::TestStmt::Error(_) => {}
+        }
+    }
+
+    /// A rule named in package `pkg`, in full or relative to the package;
+    /// reports E0109 with the nearest name when there is none. `purpose`
+    /// ends the message (`" to waive"`).
+    pub(super) fn resolve_rule(
+        &mut self,
+        pkg: usize,
+        path: &ast::Path,
+        purpose: &str,
+    ) -> Option<ir::RuleId> {
+        let dotted = path.to_dotted();
+        let found = self
+            .table
+            .resolve(&self.env.packages[pkg].name, &dotted)
+            .map(|i| ir::RuleId(i as u32));
+        if found.is_none() {
+            let mut d = Diagnostic::new(
+                Code::E0109,
+                self.span(path.range),
+                format!("no rule `{dotted}`{purpose}"),
+            )
+            .with_label("unknown rule");
+            let names = self.table.rules.as_slice().iter().map(|r| r.full.as_str());
+            if let Some(s) = did_you_mean(&dotted, names) {
+                d = d.with_help(format!("did you mean `{s}`?"));
+            }
+            self.report(d);
+        }
+        found
+    }
+
+    /// `fixture("file")` or a constant checked against `ty`, every bad path
+    /// reported; either may be followed by `+ { … }` patches.
+    fn test_input(&mut self, value: &ast::Expr, ty: &ir::Ty, what: &str) -> Option<ir::TestInput> {
+        // `base + { … } + { … }` parses as `(base + { … }) + { … }`.
+        let mut base = value;
+        let mut patch_exprs = Vec::new();
+        while let ast::ExprKind::Binary {
+            op: ast::BinaryOp::Add,
+            lhs,
+            rhs,
+        } = &base.kind
+            && matches!(rhs.kind, ast::ExprKind::Record(_))
+        {
+            patch_exprs.push(&**rhs);
+            base = lhs;
+        }
+        let mut patches = Vec::new();
+        for patch in patch_exprs.into_iter().rev() {
+            patches.push(const_json(
+                self.input.file,
+                patch,
+                ConstUse::TestInput,
+                &mut self.diagnostics,
+            )?);
+        }
+        if let ast::ExprKind::Call { callee, args } = &base.kind
+            && let ast::ExprKind::Name(name) = &callee.kind
+            && name.text == "fixture"
+        {
+            return match args.as_slice() {
+                [
+                    ast::Expr {
+                        kind: ast::ExprKind::Literal(ast::Literal::Str(path)),
+                        ..
+                    },
+                ] => Some(ir::TestInput::Fixture {
+                    path: path.clone(),
+                    patches,
+                    span: self.span(value.range),
+                }),
+                _ => {
+                    self.report(
+                        Diagnostic::new(
+                            Code::E0308,
+                            self.span(base.range),
+                            "`fixture` takes one string: the file's path",
+                        )
+                        .with_help("e.g. `fixture(\"fixtures/no-sso.yaml\")`, relative to this policy file"),
+                    );
+                    None
+                }
+            };
+        }
+        let mut json = const_json(
+            self.input.file,
+            base,
+            ConstUse::TestInput,
+            &mut self.diagnostics,
+        )?;
+        ir::apply_patches(&mut json, &patches);
+        match warden_ir::json_to_value(&self.env.types, ty, &json) {
+            Ok(_) => Some(ir::TestInput::Inline(json)),
+            Err(errors) => {
+                let mut d = Diagnostic::new(
+                    Code::E0201,
+                    self.span(value.range),
+                    format!("this test input does not match {what}"),
+                )
+                .with_label(format!(
+                    "at `{}`: expected {}, found {}",
+                    errors[0].path, errors[0].expected, errors[0].found
+                ));
+                for e in &errors[1..] {
+                    d = d.with_note(format!(
+                        "at `{}`: expected {}, found {}",
+                        e.path, e.expected, e.found
+                    ));
+                }
+                self.report(d);
+                None
+            }
+        }
+    }
+}
