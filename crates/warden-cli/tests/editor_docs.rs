@@ -67,7 +67,8 @@ fn settings_commands_and_snippets_are_the_extensions() {
         "{prefixes:?}"
     );
 
-    let server = std::fs::read_to_string(root().join("crates/warden-lsp/src/lib.rs")).unwrap();
+    let server =
+        std::fs::read_to_string(root().join("crates/warden-lsp/src/commands/mod.rs")).unwrap();
     for command in ["warden.lsp.runTest", "warden.lsp.evaluate"] {
         assert!(doc.contains(&format!("`{command}`")));
         assert!(server.contains(&format!("\"{command}\"")), "{command}");
