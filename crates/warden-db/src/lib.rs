@@ -200,6 +200,25 @@ pub fn check_file(
     )
 }
 
+/// What the names of one file mean, by position: those of its declarations
+/// (function bodies, type expressions) and of its rules, waivers and tests.
+/// The editor reads meaning here.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn semantic_table(
+    db: &dyn salsa::Database,
+    set: PolicySet,
+    file: SourceFile,
+) -> Vec<warden_sema::Occurrence> {
+    let mut table: Vec<warden_sema::Occurrence> = declarations(db, set)
+        .occurrences
+        .get(&file.id(db))
+        .cloned()
+        .unwrap_or_default();
+    table.extend(check_file(db, set, file).occurrences.iter().cloned());
+    table.sort_by_key(|o| (o.range.start, o.range.end));
+    table
+}
+
 /// Checks and lowers a whole policy set: the declarations, each file's
 /// check, put together into one program.
 #[salsa::tracked(returns(ref), no_eq)]

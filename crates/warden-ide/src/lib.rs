@@ -166,10 +166,48 @@ impl AnalysisHost {
             .unwrap_or_default()
     }
 
-    /// What to show when hovering at `offset`.
+    /// What to show when hovering at `offset`: for a binding or a field,
+    /// its type (and the field's doc) from the semantic table; for a
+    /// declaration's name, its signature and doc.
     pub fn hover(&self, path: &str, offset: usize) -> Option<(String, TextRange)> {
+        if let Some(found) = self.hover_of_meaning(path, offset) {
+            return Some(found);
+        }
         let text = self.text(path)?;
         names::hover(&self.context(), path, &text, offset)
+    }
+
+    fn hover_of_meaning(&self, path: &str, offset: usize) -> Option<(String, TextRange)> {
+        let occurrence = self.occurrence(path, offset)?;
+        if !matches!(
+            occurrence.meaning,
+            warden_sema::Meaning::Binding { .. } | warden_sema::Meaning::Field { .. }
+        ) {
+            return None;
+        }
+        let file = *self.files.get(path)?;
+        let ty = warden_sema::type_text(
+            &occurrence,
+            warden_db::declarations(&self.db, self.set),
+            warden_db::check_file(&self.db, self.set, file),
+        )?;
+        let text = self.text(path)?;
+        let name = &text[occurrence.range.as_range()];
+        let mut out = format!("```warden\n{name}: {ty}\n```");
+        if let warden_sema::Meaning::Field { .. } = occurrence.meaning
+            && let Some((declared_in, at)) = self.definition_of_meaning(path, offset)
+            && let Some(doc) = self.parse(&declared_in).and_then(|parse| {
+                let fields = parse.tree().record_fields();
+                fields
+                    .into_iter()
+                    .find(|f| f.name.range == at)
+                    .and_then(|f| f.doc.clone())
+            })
+        {
+            out.push_str("\n\n");
+            out.push_str(&doc);
+        }
+        Some((out, occurrence.range))
     }
 
     /// What may be typed at `offset`.
@@ -180,10 +218,41 @@ impl AnalysisHost {
         names::completions(&self.context(), path, &text, offset)
     }
 
-    /// Where the name at `offset` is declared: a path and a range.
+    /// Where the name at `offset` is declared: a path and a range. Names
+    /// the checker resolved are read from the semantic table; package paths
+    /// and declarations' own names from the syntax.
     pub fn definition(&self, path: &str, offset: usize) -> Option<(String, TextRange)> {
+        if let Some(found) = self.definition_of_meaning(path, offset) {
+            return Some(found);
+        }
         let text = self.text(path)?;
         names::definition(&self.context(), path, &text, offset)
+    }
+
+    /// What the name at `offset` means, from the semantic table.
+    pub fn occurrence(&self, path: &str, offset: usize) -> Option<warden_sema::Occurrence> {
+        let file = *self.files.get(path)?;
+        let table = warden_db::semantic_table(&self.db, self.set, file);
+        warden_sema::occurrence_at(table, offset as u32).cloned()
+    }
+
+    fn definition_of_meaning(&self, path: &str, offset: usize) -> Option<(String, TextRange)> {
+        let file = *self.files.get(path)?;
+        let occurrence = self.occurrence(path, offset)?;
+        let span = warden_sema::definition(
+            &occurrence.meaning,
+            file.id(&self.db),
+            warden_db::declarations(&self.db, self.set),
+            warden_db::check_file(&self.db, self.set, file),
+            &warden_db::compile(&self.db, self.set).program,
+        )?;
+        let declared_in = self
+            .files
+            .iter()
+            .find(|(_, f)| f.id(&self.db) == span.file)?
+            .0
+            .clone();
+        Some((declared_in, span.range))
     }
 
     /// Semantic highlighting of a file.

@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use warden_diagnostics::FileId;
+use warden_diagnostics::{FileId, Span};
 use warden_ir::{self as ir, EnumDef, EnumId, RecordDef, RecordId, Ty, TypeLookup, TypeTable};
 
 /// Packages and imports, types, targets, data documents and function
@@ -111,6 +111,8 @@ impl Environment {
 pub(crate) struct Types<'e> {
     pub base: &'e TypeTable,
     pub added: TypeTable,
+    /// Where each added record's fields are written (see [`crate::Positions`]).
+    pub added_fields: Vec<Vec<Option<Span>>>,
 }
 
 /// The base of the declarations' own table, which starts empty.
@@ -124,11 +126,13 @@ impl<'e> Types<'e> {
         Types {
             base,
             added: TypeTable::default(),
+            added_fields: Vec::new(),
         }
     }
 
-    pub(crate) fn add_record(&mut self, def: RecordDef) -> RecordId {
+    pub(crate) fn add_record(&mut self, def: RecordDef, fields: Vec<Option<Span>>) -> RecordId {
         self.added.records.push(def);
+        self.added_fields.push(fields);
         RecordId((self.base.records.len() + self.added.records.len()) as u32 - 1)
     }
 

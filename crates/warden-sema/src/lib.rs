@@ -18,6 +18,7 @@ mod lints;
 mod lower;
 mod messages;
 mod rule_table;
+mod semantic;
 
 pub use assemble::assemble;
 pub use declare::{Declarations, declare};
@@ -25,6 +26,7 @@ pub use env::Environment;
 pub use lints::policy_lints;
 pub use lower::{FileChecked, check_file};
 pub use rule_table::{RuleTable, rule_table};
+pub use semantic::{Meaning, Occurrence, Positions, definition, occurrence_at, type_text};
 use std::sync::Arc;
 use warden_diagnostics::{Diagnostic, FileId};
 use warden_ir::Program;

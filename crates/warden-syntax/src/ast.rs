@@ -39,15 +39,14 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// Where each declaration and record field that has a `///` doc starts, in order.
-    pub fn documented_starts(&self) -> Vec<u32> {
-        fn fields(ty: &TypeExpr, out: &mut Vec<u32>) {
+    /// Every record field declared in the file's type expressions, nested
+    /// ones too, in order.
+    pub fn record_fields(&self) -> Vec<&FieldDecl> {
+        fn fields<'a>(ty: &'a TypeExpr, out: &mut Vec<&'a FieldDecl>) {
             match &ty.kind {
                 TypeExprKind::Record { fields: decls, .. } => {
                     for field in decls {
-                        if field.doc.is_some() {
-                            out.push(field.range.start);
-                        }
+                        out.push(field);
                         fields(&field.ty, out);
                     }
                 }
@@ -64,9 +63,6 @@ impl SourceFile {
         }
         let mut out = Vec::new();
         for item in &self.items {
-            if item.doc.is_some() {
-                out.push(item.range.start);
-            }
             match &item.kind {
                 ItemKind::Type(t) => fields(&t.ty, &mut out),
                 ItemKind::Target(t) => fields(&t.ty, &mut out),
@@ -82,6 +78,22 @@ impl SourceFile {
                 _ => {}
             }
         }
+        out
+    }
+
+    /// Where each declaration and record field that has a `///` doc starts, in order.
+    pub fn documented_starts(&self) -> Vec<u32> {
+        let items = self
+            .items
+            .iter()
+            .filter(|item| item.doc.is_some())
+            .map(|item| item.range.start);
+        let fields = self
+            .record_fields()
+            .into_iter()
+            .filter(|field| field.doc.is_some())
+            .map(|field| field.range.start);
+        let mut out: Vec<u32> = items.chain(fields).collect();
         out.sort_unstable();
         out
     }

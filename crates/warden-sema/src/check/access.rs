@@ -2,6 +2,7 @@
 //! flow typing of optionals (which places the conditions around prove present).
 
 use super::{Checker, Place, Typed};
+use crate::semantic::Meaning;
 use std::sync::Arc;
 use warden_diagnostics::{Code, Diagnostic, TextRange, did_you_mean};
 use warden_ir::{ExprKind, Ty};
@@ -153,6 +154,13 @@ impl Checker<'_> {
                 return self.error(range);
             }
         };
+        if let ExprKind::Field { record, slot, .. } = &kind {
+            let meaning = Meaning::Field {
+                record: *record,
+                slot: *slot,
+            };
+            self.note(name.range, meaning, Some(&ty));
+        }
         if absent {
             ty = ty.optional();
         }
@@ -168,6 +176,7 @@ impl Checker<'_> {
         match self.cx.env().data_by_name(&name.text) {
             Some(id) => {
                 let ty = self.cx.env().data[id.index()].ty.clone();
+                self.note(name.range, Meaning::Data(id), Some(&ty));
                 self.typed(ExprKind::Data(id), ty, range)
             }
             None => {

@@ -3,6 +3,7 @@
 use super::relations::widen;
 use super::{Checker, FrameKind, Typed};
 use crate::builtins::check_builtin;
+use crate::semantic::Meaning;
 use warden_diagnostics::{Code, Diagnostic, TextRange, did_you_mean};
 use warden_ir::{self as ir, Builtin, ExprKind, Ty};
 use warden_syntax::ast;
@@ -76,6 +77,12 @@ impl Checker<'_> {
         };
         let checked: Vec<Typed> = args.iter().map(|a| self.check(a)).collect();
         if let Some(func) = func {
+            let ret = self.cx.env().fns[func].ret.clone();
+            self.note(
+                name_range,
+                Meaning::Function(ir::FnId(func as u32)),
+                ret.as_ref(),
+            );
             return self.call_fn(func, name_range, checked, args, range);
         }
         let Some(builtin) = Builtin::from_name(&name) else {
@@ -136,6 +143,7 @@ impl Checker<'_> {
                 return self.error(range);
             }
         }
+        self.note(name_range, Meaning::Builtin(builtin), None);
         let ty = match check_builtin(builtin, &tys) {
             Ok(ty) => ty,
             Err(message) => {

@@ -29,7 +29,7 @@ impl Checker<'_> {
                 }
                 None => false,
             };
-            let (local, key) = self.new_local(&it.binding.text, element);
+            let (local, key) = self.new_local(&it.binding.text, Some(it.binding.range), element);
             self.element_key = Some(key);
             iteration = Some(ir::Iteration {
                 local,

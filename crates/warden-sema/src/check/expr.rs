@@ -3,6 +3,7 @@
 
 use super::relations::widen;
 use super::{Checker, Typed};
+use crate::semantic::Meaning;
 use std::sync::Arc;
 use warden_diagnostics::{Code, Diagnostic, TextRange};
 use warden_ir::{self as ir, ExprKind, Ty, Value};
@@ -116,7 +117,7 @@ impl Checker<'_> {
                 let coll = self.check(collection);
                 let element = self.element_type(&coll.ty, collection.range);
                 let mark = self.scopes.len();
-                let (local, _) = self.new_local(&binding.text, element);
+                let (local, _) = self.new_local(&binding.text, Some(binding.range), element);
                 let body = self.check_condition(body);
                 self.scopes.truncate(mark);
                 self.typed(
@@ -178,6 +179,7 @@ impl Checker<'_> {
             }
             ast::ExprKind::Record(entries) => {
                 let mut fields = Vec::new();
+                let mut sites = Vec::new();
                 let mut values = Vec::new();
                 for (name, value) in entries {
                     if fields.iter().any(|f: &ir::FieldDef| *f.name == *name.text) {
@@ -191,6 +193,7 @@ impl Checker<'_> {
                         continue;
                     }
                     let t = self.check(value);
+                    sites.push(name);
                     fields.push(ir::FieldDef {
                         name: Arc::from(name.text.as_str()),
                         ty: t.ty,
@@ -198,11 +201,22 @@ impl Checker<'_> {
                     });
                     values.push(t.expr);
                 }
-                let id = self.cx.add_record(ir::RecordDef {
-                    name: None,
-                    fields,
-                    open: false,
-                });
+                let tys: Vec<Ty> = fields.iter().map(|f| f.ty.clone()).collect();
+                let id = self.cx.add_record(
+                    ir::RecordDef {
+                        name: None,
+                        fields,
+                        open: false,
+                    },
+                    sites.iter().map(|n| Some(self.span(n.range))).collect(),
+                );
+                for (slot, (name, ty)) in sites.iter().zip(&tys).enumerate() {
+                    let meaning = Meaning::Field {
+                        record: id,
+                        slot: slot as u32,
+                    };
+                    self.note(name.range, meaning, Some(ty));
+                }
                 self.typed(ExprKind::Record { ty: id, values }, Ty::Record(id), range)
             }
             ast::ExprKind::Comprehension {
@@ -215,7 +229,7 @@ impl Checker<'_> {
                 let elem_ty = self.element_type(&coll.ty, collection.range);
                 let mark = self.scopes.len();
                 let facts_mark = self.facts.len();
-                let (local, _) = self.new_local(&binding.text, elem_ty);
+                let (local, _) = self.new_local(&binding.text, Some(binding.range), elem_ty);
                 let filter = filter.as_ref().map(|f| self.check_condition(f));
                 if let Some(f) = &filter {
                     self.facts.extend(f.when_true.iter().cloned());

@@ -19,6 +19,7 @@ mod scope;
 pub(crate) use clauses::lower_effect;
 
 use crate::env::Environment;
+use crate::semantic::{Meaning, Occurrence};
 use relations::widen;
 use std::sync::Arc;
 use warden_diagnostics::{Code, Diagnostic, FileId, Span, TextRange};
@@ -30,8 +31,10 @@ pub(crate) trait Context {
     fn env(&self) -> &Environment;
     /// The set's record and union types, with those this check added.
     fn types(&self) -> &dyn TypeLookup;
-    /// A record type for a record literal.
-    fn add_record(&mut self, def: RecordDef) -> RecordId;
+    /// A record type for a record literal, and where its fields are written.
+    fn add_record(&mut self, def: RecordDef, fields: Vec<Option<Span>>) -> RecordId;
+    /// What a name of `file` means (the semantic table).
+    fn note(&mut self, file: FileId, occurrence: Occurrence);
     fn report(&mut self, d: Diagnostic);
     /// A function's result type; its body is checked first when it has
     /// not been (`None` while it is being checked and no type is written).
@@ -78,6 +81,9 @@ enum BindingKind {
 
 struct Binding {
     name: String,
+    /// Where its name is declared in this file (none for a waiver's input,
+    /// whose name the rule declares).
+    site: Option<TextRange>,
     key: u32,
     ty: Ty,
     kind: BindingKind,
@@ -152,6 +158,13 @@ impl<'x> Checker<'x> {
 
     fn display(&self, ty: &Ty) -> String {
         self.cx.types().display(ty)
+    }
+
+    /// Records what the name at `range` means, with its type.
+    fn note(&mut self, range: TextRange, meaning: Meaning, ty: Option<&Ty>) {
+        let ty = ty.cloned();
+        let file = self.file;
+        self.cx.note(file, Occurrence { range, meaning, ty });
     }
 
     fn typed(&self, kind: ExprKind, ty: Ty, range: TextRange) -> Typed {

@@ -2,18 +2,28 @@
 //! what a name in scope refers to.
 
 use super::{Binding, BindingKind, Checker, Place, Typed};
+use crate::semantic::Meaning;
 use warden_diagnostics::{Code, Diagnostic, TextRange, did_you_mean};
 use warden_ir::{self as ir, ExprKind, Ty};
 use warden_syntax::ast;
 
 impl Checker<'_> {
-    pub(super) fn new_local(&mut self, name: &str, ty: Ty) -> (ir::LocalId, u32) {
+    pub(super) fn new_local(
+        &mut self,
+        name: &str,
+        site: Option<TextRange>,
+        ty: Ty,
+    ) -> (ir::LocalId, u32) {
+        if let Some(site) = site {
+            self.note(site, Meaning::Binding { declared: site }, Some(&ty));
+        }
         let id = ir::LocalId(self.next_local);
         self.next_local += 1;
         let key = self.next_key;
         self.next_key += 1;
         self.scopes.push(Binding {
             name: name.to_string(),
+            site,
             key,
             ty,
             kind: BindingKind::Local(id),
@@ -27,13 +37,15 @@ impl Checker<'_> {
         (id, key)
     }
 
-    pub(crate) fn bind_input(&mut self, name: &str, ty: Ty) {
-        let (_, key) = self.new_local(name, ty);
+    /// The rule's (or waiver's) input; `site` is where its name is declared
+    /// in this file.
+    pub(crate) fn bind_input(&mut self, name: &str, site: Option<TextRange>, ty: Ty) {
+        let (_, key) = self.new_local(name, site, ty);
         self.input_key = Some(key);
     }
 
-    pub(crate) fn bind_param(&mut self, name: &str, ty: Ty) {
-        self.new_local(name, ty);
+    pub(crate) fn bind_param(&mut self, name: &ast::Name, ty: Ty) {
+        self.new_local(&name.text, Some(name.range), ty);
     }
 
     /// Checks a rule's `let` and binds its name; the checked value comes back.
@@ -66,8 +78,16 @@ impl Checker<'_> {
             }
             _ => {}
         });
+        self.note(
+            name.range,
+            Meaning::Binding {
+                declared: name.range,
+            },
+            Some(&typed.ty),
+        );
         self.scopes.push(Binding {
             name: name.text.clone(),
+            site: Some(name.range),
             key,
             ty: typed.ty,
             kind: BindingKind::Let(id),
@@ -114,6 +134,9 @@ impl Checker<'_> {
                 fields: Vec::new(),
             });
             let (ty, origin, reads) = (b.ty.clone(), b.origin.clone(), b.reads.clone());
+            if let Some(declared) = b.site {
+                self.note(name.range, Meaning::Binding { declared }, Some(&ty));
+            }
             if let Some(reads) = &reads {
                 self.record_path(reads);
             }

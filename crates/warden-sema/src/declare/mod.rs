@@ -13,8 +13,10 @@ mod types;
 use crate::check::{Checker, Context, FrameKind};
 use crate::env::{Environment, FileScope, FnSignature, NO_TYPES, Package, Types};
 use crate::messages::defined_twice;
+use crate::semantic::{Occurrence, Occurrences, Positions};
 use crate::{SchemaLoader, SourceInput};
 use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use warden_diagnostics::{Code, Diagnostic, FileId, Span, TextRange, did_you_mean};
 use warden_ir::{self as ir, Program, RecordDef, RecordId, Ty, TypeLookup};
 use warden_syntax::ast;
@@ -29,6 +31,11 @@ pub struct Declarations {
     pub(crate) program: Program,
     /// What analysing the declarations reported.
     pub diagnostics: Vec<Diagnostic>,
+    /// Where functions, type declarations and record fields are written.
+    pub positions: Positions,
+    /// What the names of declarations (function bodies, type expressions)
+    /// mean, by file; the rest of a file's are its [`crate::FileChecked`]'s.
+    pub occurrences: BTreeMap<FileId, Vec<Occurrence>>,
 }
 
 /// Analyses the declarations of a whole set.
@@ -43,6 +50,8 @@ pub fn declare(files: &[SourceInput<'_>], schemas: &dyn SchemaLoader) -> Declara
         type_decls: Vec::new(),
         fn_decls: Vec::new(),
         schema_cache: FxHashMap::default(),
+        positions: Positions::default(),
+        occurrences: Occurrences::default(),
     };
     declarer.collect();
     declarer.resolve_imports();
@@ -61,13 +70,18 @@ pub fn declare(files: &[SourceInput<'_>], schemas: &dyn SchemaLoader) -> Declara
         types,
         program,
         diagnostics,
+        mut positions,
+        occurrences,
         ..
     } = declarer;
     env.types = types.added;
+    positions.fields = types.added_fields;
     Declarations {
         env: std::sync::Arc::new(env),
         program,
         diagnostics,
+        positions,
+        occurrences: occurrences.by_file,
     }
 }
 
@@ -112,6 +126,8 @@ pub(crate) struct Declarer<'a> {
     fn_decls: Vec<FnDecl<'a>>,
     /// Record types made from a JSON Schema file, by path.
     schema_cache: FxHashMap<String, Ty>,
+    positions: Positions,
+    occurrences: Occurrences,
 }
 
 impl Context for Declarer<'_> {
@@ -123,8 +139,12 @@ impl Context for Declarer<'_> {
         &self.types
     }
 
-    fn add_record(&mut self, def: RecordDef) -> RecordId {
-        self.types.add_record(def)
+    fn add_record(&mut self, def: RecordDef, fields: Vec<Option<Span>>) -> RecordId {
+        self.types.add_record(def, fields)
+    }
+
+    fn note(&mut self, file: FileId, occurrence: Occurrence) {
+        self.occurrences.note(file, occurrence);
     }
 
     fn report(&mut self, d: Diagnostic) {
@@ -215,6 +235,8 @@ impl<'a> Declarer<'a> {
                                 .types
                                 .insert(decl.name.text.clone(), index);
                         }
+                        let span = self.span(f, decl.name.range);
+                        self.positions.type_decls.push(span);
                         self.type_decls.push(TypeDecl {
                             file: f,
                             decl,
@@ -246,6 +268,8 @@ impl<'a> Declarer<'a> {
                             params: Vec::new(),
                             ret: None,
                         });
+                        let span = self.span(f, decl.name.range);
+                        self.positions.fns.push(span);
                         self.fn_decls.push(FnDecl {
                             file: f,
                             decl,
@@ -368,18 +392,18 @@ impl<'a> Declarer<'a> {
         }
         let (f, decl) = (self.fn_decls[index].file, self.fn_decls[index].decl);
         self.fn_decls[index].state = FnState::InProgress;
-        let params: Vec<(String, Ty)> = decl
+        let params: Vec<(&ast::Name, Ty)> = decl
             .params
             .iter()
             .zip(self.env.fns[index].params.clone())
-            .map(|(p, t)| (p.name.text.clone(), t))
+            .map(|(p, t)| (&p.name, t))
             .collect();
         let expected = self.env.fns[index].ret.clone();
         let files = self.files;
         let input = &files[f];
         let mut checker = Checker::new(self, input.file, &input.text, FrameKind::Function(index));
         for (name, ty) in params {
-            checker.bind_param(&name, ty);
+            checker.bind_param(name, ty);
         }
         let body = checker.check_expected(&decl.body, expected.as_ref());
         let locals = checker.locals();

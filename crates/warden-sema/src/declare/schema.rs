@@ -193,7 +193,7 @@ impl Declarer<'_> {
                             });
                         }
                         let open = additional != Some(&Json::Bool(false));
-                        Ty::Record(self.make_record(fields, open, alias))
+                        Ty::Record(self.make_record(fields, Vec::new(), open, alias))
                     }
                 }
             }

@@ -1,8 +1,10 @@
 //! Type expressions to types: aliases, records, unions, optionals, schemas.
 
 use super::{Declarer, TypeState};
+use crate::check::Context;
+use crate::semantic::{Meaning, Occurrence};
 use std::sync::Arc;
-use warden_diagnostics::{Code, Diagnostic, did_you_mean};
+use warden_diagnostics::{Code, Diagnostic, Span, TextRange, did_you_mean};
 use warden_ir::{FieldDef, RecordDef, RecordId, Ty, TypeLookup};
 use warden_syntax::ast::{self, TypeExprKind};
 
@@ -93,6 +95,7 @@ impl Declarer<'_> {
             TypeExprKind::Map(inner) => Ty::Map(Box::new(self.resolve_type(file, inner, None))),
             TypeExprKind::Record { fields, open } => {
                 let mut defs: Vec<FieldDef> = Vec::new();
+                let mut sites = Vec::new();
                 for field in fields {
                     if defs.iter().any(|d| *d.name == *field.name.text) {
                         self.report(
@@ -106,13 +109,14 @@ impl Declarer<'_> {
                         continue;
                     }
                     let fty = self.resolve_type(file, &field.ty, None);
+                    sites.push(Some(self.span(file, field.name.range)));
                     defs.push(FieldDef {
                         name: Arc::from(field.name.text.as_str()),
                         ty: fty,
                         optional: field.optional,
                     });
                 }
-                Ty::Record(self.make_record(defs, *open, alias))
+                Ty::Record(self.make_record(defs, sites, *open, alias))
             }
             TypeExprKind::Schema(path) => self.schema_type(file, path, alias),
         }
@@ -121,14 +125,16 @@ impl Declarer<'_> {
     pub(super) fn make_record(
         &mut self,
         fields: Vec<FieldDef>,
+        sites: Vec<Option<Span>>,
         open: bool,
         alias: Option<&str>,
     ) -> RecordId {
-        self.types.add_record(RecordDef {
+        let def = RecordDef {
             name: alias.map(str::to_string),
             fields,
             open,
-        })
+        };
+        self.types.add_record(def, sites)
     }
 
     pub(super) fn make_enum(&mut self, members: Vec<Arc<str>>, alias: Option<&str>) -> Ty {
@@ -150,7 +156,10 @@ impl Declarer<'_> {
                 }
             }
             match found.as_slice() {
-                [one] => return self.resolve_type_decl(*one),
+                [one] => {
+                    self.note_type(file, path.range, *one);
+                    return self.resolve_type_decl(*one);
+                }
                 [first, ..] => {
                     let first = *first;
                     let example = self.package_of(self.type_decls[first].file).map_or_else(
@@ -172,6 +181,7 @@ impl Declarer<'_> {
                         )
                         .with_help(format!("qualify it with its package, e.g. `{example}`")),
                     );
+                    self.note_type(file, path.range, first);
                     return self.resolve_type_decl(first);
                 }
                 [] => {}
@@ -182,6 +192,7 @@ impl Declarer<'_> {
             if let Some(pkg) = self.package_named(file, &prefix.join("."))
                 && let Some(&i) = self.env.packages[pkg].types.get(&last.text)
             {
+                self.note_type(file, path.range, i);
                 return self.resolve_type_decl(i);
             }
         }
@@ -202,5 +213,15 @@ impl Declarer<'_> {
         }
         self.report(d);
         Ty::Error
+    }
+
+    /// A type name in a type expression: the declaration it names.
+    fn note_type(&mut self, file: usize, range: TextRange, index: usize) {
+        let occurrence = Occurrence {
+            range,
+            meaning: Meaning::Type(index as u32),
+            ty: None,
+        };
+        self.note(self.id(file), occurrence);
     }
 }

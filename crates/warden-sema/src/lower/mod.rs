@@ -11,7 +11,8 @@ use crate::SourceInput;
 use crate::check::Context;
 use crate::env::{Environment, Types};
 use crate::rule_table::RuleTable;
-use warden_diagnostics::{Diagnostic, Span, TextRange};
+use crate::semantic::{Meaning, Occurrence};
+use warden_diagnostics::{Diagnostic, FileId, Span, TextRange};
 use warden_ir::{self as ir, RecordDef, RecordId, Ty, TypeLookup};
 
 /// One file's rules (by id), waivers and tests, the record types its
@@ -23,6 +24,10 @@ pub struct FileChecked {
     pub(crate) tests: Vec<ir::Test>,
     /// Numbered after the environment's types.
     pub(crate) types: ir::TypeTable,
+    /// Where the fields of those record types are written.
+    pub record_fields: Vec<Vec<Option<Span>>>,
+    /// What the file's names mean (those of its rules, waivers and tests).
+    pub occurrences: Vec<Occurrence>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -38,6 +43,7 @@ pub fn check_file(env: &Environment, table: &RuleTable, file: &SourceInput<'_>) 
         rules: Vec::new(),
         waivers: Vec::new(),
         tests: Vec::new(),
+        occurrences: Vec::new(),
     };
     check.lower_rules();
     check.lower_waivers();
@@ -47,6 +53,8 @@ pub fn check_file(env: &Environment, table: &RuleTable, file: &SourceInput<'_>) 
         waivers: check.waivers,
         tests: check.tests,
         types: check.types.added,
+        record_fields: check.types.added_fields,
+        occurrences: check.occurrences,
         diagnostics: check.diagnostics,
     }
 }
@@ -61,9 +69,14 @@ struct FileCheck<'e> {
     rules: Vec<(ir::RuleId, ir::Rule)>,
     waivers: Vec<ir::Waiver>,
     tests: Vec<ir::Test>,
+    occurrences: Vec<Occurrence>,
 }
 
 impl FileCheck<'_> {
+    fn note(&mut self, range: TextRange, meaning: Meaning, ty: Option<Ty>) {
+        self.occurrences.push(Occurrence { range, meaning, ty });
+    }
+
     fn span(&self, range: TextRange) -> Span {
         Span::new(self.input.file, range)
     }
@@ -82,8 +95,13 @@ impl Context for FileCheck<'_> {
         &self.types
     }
 
-    fn add_record(&mut self, def: RecordDef) -> RecordId {
-        self.types.add_record(def)
+    fn add_record(&mut self, def: RecordDef, fields: Vec<Option<Span>>) -> RecordId {
+        self.types.add_record(def, fields)
+    }
+
+    fn note(&mut self, file: FileId, occurrence: Occurrence) {
+        debug_assert_eq!(file, self.input.file, "a file's check notes its own names");
+        self.occurrences.push(occurrence);
     }
 
     fn report(&mut self, d: Diagnostic) {

@@ -3,6 +3,7 @@
 use super::FileCheck;
 use crate::check::{Checker, FrameKind};
 use crate::messages::{defined_twice, unknown_attribute};
+use crate::semantic::Meaning;
 use warden_diagnostics::{Code, Diagnostic, did_you_mean};
 use warden_ir as ir;
 use warden_syntax::ast;
@@ -155,10 +156,11 @@ impl<'e> FileCheck<'e> {
             }
         }
         let target_ty = self.env.targets[target.index()].ty.clone();
-        let binding = decl.binding.as_ref().unwrap_or(&decl.target).text.clone();
+        self.note(decl.target.range, Meaning::Target(target), None);
+        let binding = decl.binding.as_ref().unwrap_or(&decl.target);
         let input = self.input;
         let mut checker = Checker::new(self, input.file, &input.text, FrameKind::Rule);
-        checker.bind_input(&binding, target_ty);
+        checker.bind_input(&binding.text, Some(binding.range), target_ty);
         let mut clauses = Vec::new();
         let mut lets = Vec::new();
         for stmt in &decl.body {

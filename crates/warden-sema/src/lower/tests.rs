@@ -5,6 +5,7 @@ use super::FileCheck;
 use crate::check::lower_effect;
 use crate::consts::{ConstUse, const_json};
 use crate::rule_table::Named;
+use crate::semantic::Meaning;
 use warden_diagnostics::{Code, Diagnostic, did_you_mean};
 use warden_ir as ir;
 use warden_syntax::ast;
@@ -200,6 +201,9 @@ impl<'e> FileCheck<'e> {
             .table
             .resolve(&self.env.packages[pkg].name, &dotted)
             .map(|i| ir::RuleId(i as u32));
+        if let Some(rule) = found {
+            self.note(path.range, Meaning::Rule(rule), None);
+        }
         if found.is_none() {
             let mut d = Diagnostic::new(
                 Code::E0109,

@@ -104,7 +104,7 @@ impl<'e> FileCheck<'e> {
             let binding = known.binding.clone();
             let input = self.input;
             let mut checker = Checker::new(self, input.file, &input.text, FrameKind::Waiver);
-            checker.bind_input(&binding, target_ty);
+            checker.bind_input(&binding, None, target_ty);
             let condition = decl
                 .condition
                 .as_ref()
