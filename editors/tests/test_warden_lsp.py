@@ -171,6 +171,49 @@ async def test_completion_hover_definition_symbols_and_formatting(client: Langua
     assert len(edits) == 1 and edits[0].new_text == text
 
 
+INLINE = """package acme.inline
+
+target deployment: {
+  name: string,
+  auth: { sso: bool, mfa: bool },
+  endpoints: [{ url: string, tls_min_version: string }],
+} default allow
+
+@control("TLS-1")
+rule tls on deployment as d {
+  deny for e in d.endpoints when e.tls_min_version != "1.3" or not d.auth.mfa
+}
+"""
+
+
+async def test_fields_of_inline_record_types_and_for_elements(client: LanguageClient):
+    uri, text, _ = await open_file(client, "rules/inline.warden", INLINE)
+    doc = T.TextDocumentIdentifier(uri=uri)
+    # A field of a `for` element, whose type is an inline record in a list.
+    definition = await client.text_document_definition_async(
+        T.DefinitionParams(text_document=doc, position=position_of(text, "e.tls_min_version", "e.t"))
+    )
+    assert definition.uri == uri
+    assert definition.range.start == position_of(text, "tls_min_version: string")
+    # A field of an inline record type.
+    definition = await client.text_document_definition_async(
+        T.DefinitionParams(text_document=doc, position=position_of(text, "d.auth.mfa", "d.auth.m"))
+    )
+    assert definition.range.start == position_of(text, "mfa: bool")
+    hover = await client.text_document_hover_async(
+        T.HoverParams(text_document=doc, position=position_of(text, "e.tls_min_version", "e."))
+    )
+    assert "tls_min_version: string" in hover.contents.value
+    # Completion while typing: nothing after the dot yet.
+    typing = text.replace("not d.auth.mfa", "not d.auth.mfa\n  warn when d.auth.")
+    await published(client, uri, lambda: change(client, uri, typing))
+    completion = await client.text_document_completion_async(
+        T.CompletionParams(text_document=doc, position=position_of(typing, "warn when d.auth.", "warn when d.auth."))
+    )
+    items = completion.items if hasattr(completion, "items") else completion
+    assert [i.label for i in items] == ["sso", "mfa"]
+
+
 async def test_positions_are_utf16(client: LanguageClient):
     # `é` is one UTF-16 unit but two bytes: the hover must still find `owner`.
     text = (

@@ -200,6 +200,26 @@ pub fn check_file(
     )
 }
 
+/// Checks `text` as if it were `file`'s, in the set as it is: a what-if
+/// (completion checks the text with a name typed at the cursor). Not a
+/// query: nothing is kept.
+pub fn check_text(
+    db: &dyn salsa::Database,
+    set: PolicySet,
+    file: SourceFile,
+    text: &str,
+) -> warden_sema::FileChecked {
+    let id = file.id(db);
+    let parse = warden_syntax::parse(id, text);
+    let input = SourceInput {
+        file: id,
+        path: file.path(db).clone(),
+        text: Arc::from(text),
+        tree: parse.tree(),
+    };
+    warden_sema::check_file(environment(db, set), rule_table(db, set), &input)
+}
+
 /// What the names of one file mean, by position: those of its declarations
 /// (function bodies, type expressions) and of its rules, waivers and tests.
 /// The editor reads meaning here.

@@ -4,13 +4,17 @@
 //! the CLI prints. Offsets here are byte offsets; the language server
 //! converts to and from UTF-16 positions at its edge.
 
-mod names;
+mod complete;
+mod highlight;
+mod hover;
+mod navigate;
 mod run;
-mod tokens;
+mod symbols;
 
-pub use names::{Completion, CompletionKind, Symbol, SymbolKind};
+pub use complete::{Completion, CompletionKind};
+pub use highlight::Highlight;
 pub use run::{Lens, LensKind, evaluate, run_tests};
-pub use tokens::Highlight;
+pub use symbols::{Symbol, SymbolKind};
 pub use warden_db::Cancelled;
 
 use std::collections::BTreeMap;
@@ -119,6 +123,42 @@ impl AnalysisHost {
         Some(warden_db::parse_file(&self.db, file))
     }
 
+    /// What the names of a file mean, in order: its semantic table.
+    pub(crate) fn table(&self, path: &str) -> &[warden_sema::Occurrence] {
+        match self.files.get(path) {
+            Some(&file) => warden_db::semantic_table(&self.db, self.set, file),
+            None => &[],
+        }
+    }
+
+    /// What the name at `offset` means, from the semantic table.
+    pub fn occurrence(&self, path: &str, offset: usize) -> Option<warden_sema::Occurrence> {
+        warden_sema::occurrence_at(self.table(path), offset as u32).cloned()
+    }
+
+    /// The set's declarations (the environment and where things are).
+    pub(crate) fn declarations(&self) -> &warden_sema::Declarations {
+        warden_db::declarations(&self.db, self.set)
+    }
+
+    /// A file's check (for the record types it made).
+    pub(crate) fn checked(&self, path: &str) -> Option<&warden_sema::FileChecked> {
+        let file = *self.files.get(path)?;
+        Some(warden_db::check_file(&self.db, self.set, file))
+    }
+
+    pub(crate) fn program(&self) -> &warden_ir::Program {
+        &warden_db::compile(&self.db, self.set).program
+    }
+
+    /// The path of a file of the set, by id.
+    pub(crate) fn path_of(&self, id: warden_diagnostics::FileId) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|(_, f)| f.id(&self.db) == id)
+            .map(|(path, _)| path.as_str())
+    }
+
     /// Every diagnostic `warden lint` reports for the set, by file path.
     pub fn diagnostics(&self) -> BTreeMap<String, Vec<FileDiagnostic>> {
         let mut by_file: BTreeMap<String, Vec<FileDiagnostic>> = self
@@ -162,202 +202,8 @@ impl AnalysisHost {
     /// The declarations of a file.
     pub fn symbols(&self, path: &str) -> Vec<Symbol> {
         self.parse(path)
-            .map(|parse| names::symbols(parse.tree()))
+            .map(|parse| symbols::symbols(parse.tree()))
             .unwrap_or_default()
-    }
-
-    /// What to show when hovering at `offset`: for a binding or a field,
-    /// its type (and the field's doc) from the semantic table; for a
-    /// declaration's name, its signature and doc.
-    pub fn hover(&self, path: &str, offset: usize) -> Option<(String, TextRange)> {
-        if let Some(found) = self.hover_of_meaning(path, offset) {
-            return Some(found);
-        }
-        let text = self.text(path)?;
-        names::hover(&self.context(), path, &text, offset)
-    }
-
-    fn hover_of_meaning(&self, path: &str, offset: usize) -> Option<(String, TextRange)> {
-        let occurrence = self.occurrence(path, offset)?;
-        if !matches!(
-            occurrence.meaning,
-            warden_sema::Meaning::Binding { .. } | warden_sema::Meaning::Field { .. }
-        ) {
-            return None;
-        }
-        let file = *self.files.get(path)?;
-        let ty = warden_sema::type_text(
-            &occurrence,
-            warden_db::declarations(&self.db, self.set),
-            warden_db::check_file(&self.db, self.set, file),
-        )?;
-        let text = self.text(path)?;
-        let name = &text[occurrence.range.as_range()];
-        let mut out = format!("```warden\n{name}: {ty}\n```");
-        if let warden_sema::Meaning::Field { .. } = occurrence.meaning
-            && let Some((declared_in, at)) = self.definition_of_meaning(path, offset)
-            && let Some(doc) = self.parse(&declared_in).and_then(|parse| {
-                let fields = parse.tree().record_fields();
-                fields
-                    .into_iter()
-                    .find(|f| f.name.range == at)
-                    .and_then(|f| f.doc.clone())
-            })
-        {
-            out.push_str("\n\n");
-            out.push_str(&doc);
-        }
-        Some((out, occurrence.range))
-    }
-
-    /// What may be typed at `offset`.
-    pub fn completions(&self, path: &str, offset: usize) -> Vec<Completion> {
-        let Some(text) = self.text(path) else {
-            return Vec::new();
-        };
-        names::completions(&self.context(), path, &text, offset)
-    }
-
-    /// Where the name at `offset` is declared: a path and a range. Names
-    /// the checker resolved are read from the semantic table; package paths
-    /// and declarations' own names from the syntax.
-    pub fn definition(&self, path: &str, offset: usize) -> Option<(String, TextRange)> {
-        if let Some(found) = self.definition_of_meaning(path, offset) {
-            return Some(found);
-        }
-        let text = self.text(path)?;
-        names::definition(&self.context(), path, &text, offset)
-    }
-
-    /// What the name at `offset` means, from the semantic table.
-    pub fn occurrence(&self, path: &str, offset: usize) -> Option<warden_sema::Occurrence> {
-        let file = *self.files.get(path)?;
-        let table = warden_db::semantic_table(&self.db, self.set, file);
-        warden_sema::occurrence_at(table, offset as u32).cloned()
-    }
-
-    fn definition_of_meaning(&self, path: &str, offset: usize) -> Option<(String, TextRange)> {
-        let file = *self.files.get(path)?;
-        let occurrence = self.occurrence(path, offset)?;
-        let span = warden_sema::definition(
-            &occurrence.meaning,
-            file.id(&self.db),
-            warden_db::declarations(&self.db, self.set),
-            warden_db::check_file(&self.db, self.set, file),
-            &warden_db::compile(&self.db, self.set).program,
-        )?;
-        let declared_in = self
-            .files
-            .iter()
-            .find(|(_, f)| f.id(&self.db) == span.file)?
-            .0
-            .clone();
-        Some((declared_in, span.range))
-    }
-
-    /// Semantic highlighting of a file.
-    pub fn highlights(&self, path: &str) -> Vec<(TextRange, Highlight)> {
-        let Some(text) = self.text(path) else {
-            return Vec::new();
-        };
-        tokens::highlights(&self.context(), &text)
-    }
-
-    /// Foldable ranges of a file.
-    pub fn folds(&self, path: &str) -> Vec<TextRange> {
-        let Some(text) = self.text(path) else {
-            return Vec::new();
-        };
-        tokens::folds(&self.context(), path, &text)
-    }
-
-    /// The signature of the built-in called around `offset`, and the
-    /// argument the cursor is in.
-    pub fn signature_help(&self, path: &str, offset: usize) -> Option<(String, usize)> {
-        let text = self.text(path)?;
-        tokens::signature(&text, offset)
-            .map(|(builtin, argument)| (builtin.doc().to_string(), argument))
-    }
-
-    /// Where the name at `offset` (a rule, type, field, function, data
-    /// document, target, local binding or package) is declared and used,
-    /// across the set; the declaration comes first.
-    pub fn references(&self, path: &str, offset: usize) -> Vec<(String, TextRange)> {
-        let Some(target) = self.definition(path, offset) else {
-            return Vec::new();
-        };
-        let (declared_in, declared_at) = target.clone();
-        let Some(text) = self.text(&declared_in) else {
-            return Vec::new();
-        };
-        let name = text[declared_at.as_range()].to_string();
-        let cx = self.context();
-        if name.contains('.') {
-            let texts = self
-                .files
-                .keys()
-                .filter_map(|f| Some((f.clone(), self.text(f)?)))
-                .collect();
-            return names::package_uses(&cx, &texts, &name);
-        }
-        let mut out = vec![target.clone()];
-        for file in self.files.keys() {
-            let Some(text) = self.text(file) else {
-                continue;
-            };
-            for range in tokens::occurrences(&text, &name) {
-                // Keep the uses that lead back to the same declaration.
-                if (file.as_str(), range) != (declared_in.as_str(), declared_at)
-                    && names::definition(&cx, file, &text, range.start as usize).as_ref()
-                        == Some(&target)
-                {
-                    out.push((file.clone(), range));
-                }
-            }
-        }
-        out
-    }
-
-    /// The edits that rename the declaration named at `offset` everywhere,
-    /// or why not.
-    pub fn rename(
-        &self,
-        path: &str,
-        offset: usize,
-        new_name: &str,
-    ) -> Result<Vec<(String, TextRange)>, String> {
-        let is_word = |name: &str| {
-            name.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        };
-        let is_name = |name: &str| {
-            is_word(name)
-                && !warden_syntax::lexer::lex(name)
-                    .first()
-                    .is_some_and(|t| t.kind.is_keyword())
-        };
-        let found = self.references(path, offset);
-        let Some((declared_in, declared_at)) = found.first() else {
-            return Err("there is no declaration here to rename".into());
-        };
-        // A package is renamed as a whole dotted path (its segments may be
-        // keywords: `microapps.schema`).
-        let is_package = self
-            .text(declared_in)
-            .is_some_and(|t| t[declared_at.as_range()].contains('.'));
-        let valid = if is_package {
-            new_name.split('.').all(is_word)
-        } else {
-            is_name(new_name)
-        };
-        if !valid {
-            return Err(format!(
-                "`{new_name}` is not a name (letters, digits and `_`, not a keyword)"
-            ));
-        }
-        Ok(found)
     }
 
     /// The declarations of every file whose name contains `query`.
@@ -422,17 +268,5 @@ impl AnalysisHost {
             }
         }
         out
-    }
-
-    fn context(&self) -> names::Context<'_> {
-        let compiled = warden_db::compile(&self.db, self.set);
-        names::Context {
-            program: &compiled.program,
-            files: self
-                .files
-                .iter()
-                .map(|(path, file)| (path.as_str(), warden_db::parse_file(&self.db, *file).tree()))
-                .collect(),
-        }
     }
 }

@@ -4,13 +4,11 @@
 //! decided by the library's one evaluator.
 
 use crate::AnalysisHost;
-use regex::Regex;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 use std::time::SystemTime;
 use warden::{Decision, Engine, TestRun};
 use warden_diagnostics::TextRange;
-use warden_syntax::ast::{Effect, ItemKind, RuleStmt};
+use warden_syntax::ast::{Effect, ItemKind, RuleStmt, TestStmt};
 
 /// A code lens: something to run, above a declaration.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,11 +25,6 @@ pub enum LensKind {
     /// Decide an input of `target` read from a fixture file.
     Evaluate { target: String },
 }
-
-/// `given TARGET = fixture("PATH")` in a test.
-static GIVEN_FIXTURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"given\s+([A-Za-z_]\w*)\s*=\s*fixture\(\s*"([^"]+)"\s*\)"#).unwrap()
-});
 
 impl AnalysisHost {
     /// The lenses of a file: "run test" on each test, "evaluate against
@@ -98,13 +91,25 @@ impl AnalysisHost {
     fn fixtures_named(&self, target: &str) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for path in self.paths() {
-            let Some(text) = self.text(&path) else {
+            let Some(parse) = self.parse(&path) else {
                 continue;
             };
             let folder = Path::new(&path).parent().unwrap_or(Path::new(""));
-            for found in GIVEN_FIXTURE.captures_iter(&text) {
-                if &found[1] == target {
-                    out.push(folder.join(&found[2]));
+            for item in &parse.tree().items {
+                let ItemKind::Test(test) = &item.kind else {
+                    continue;
+                };
+                for stmt in &test.body {
+                    if let TestStmt::Given {
+                        target: given,
+                        value,
+                        ..
+                    } = stmt
+                        && given.text == target
+                        && let Some(fixture) = value.fixture_path()
+                    {
+                        out.push(folder.join(fixture));
+                    }
                 }
             }
         }

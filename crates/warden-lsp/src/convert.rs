@@ -7,7 +7,7 @@ use tower_lsp_server::ls_types::*;
 use warden_ide::{Highlight, SymbolKind};
 
 /// The semantic token types, in the order of [`Highlight`] indexes.
-pub(crate) const LEGEND: [SemanticTokenType; 9] = [
+pub(crate) const LEGEND: [SemanticTokenType; 10] = [
     SemanticTokenType::KEYWORD,
     SemanticTokenType::COMMENT,
     SemanticTokenType::STRING,
@@ -17,6 +17,7 @@ pub(crate) const LEGEND: [SemanticTokenType; 9] = [
     SemanticTokenType::PROPERTY,
     SemanticTokenType::VARIABLE,
     SemanticTokenType::OPERATOR,
+    SemanticTokenType::NAMESPACE,
 ];
 
 pub(crate) fn legend_index(highlight: Highlight) -> u32 {
@@ -30,6 +31,7 @@ pub(crate) fn legend_index(highlight: Highlight) -> u32 {
         Highlight::Property => 6,
         Highlight::Variable => 7,
         Highlight::Operator => 8,
+        Highlight::Namespace => 9,
     }
 }
 

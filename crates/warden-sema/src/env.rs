@@ -110,7 +110,8 @@ impl Environment {
 /// and reads the set's in place; `assemble` renumbers what each file added.
 pub(crate) struct Types<'e> {
     pub base: &'e TypeTable,
-    pub added: TypeTable,
+    /// Borrowed when only read (the editor's view of a checked file).
+    pub added: std::borrow::Cow<'e, TypeTable>,
     /// Where each added record's fields are written (see [`crate::Positions`]).
     pub added_fields: Vec<Vec<Option<Span>>>,
 }
@@ -125,13 +126,13 @@ impl<'e> Types<'e> {
     pub(crate) fn over(base: &'e TypeTable) -> Self {
         Types {
             base,
-            added: TypeTable::default(),
+            added: std::borrow::Cow::Owned(TypeTable::default()),
             added_fields: Vec::new(),
         }
     }
 
     pub(crate) fn add_record(&mut self, def: RecordDef, fields: Vec<Option<Span>>) -> RecordId {
-        self.added.records.push(def);
+        self.added.to_mut().records.push(def);
         self.added_fields.push(fields);
         RecordId((self.base.records.len() + self.added.records.len()) as u32 - 1)
     }
@@ -149,7 +150,7 @@ impl<'e> Types<'e> {
                 return EnumId((base + i) as u32);
             }
         }
-        self.added.enums.push(EnumDef {
+        self.added.to_mut().enums.push(EnumDef {
             name: alias.map(str::to_string),
             members,
         });

@@ -21,12 +21,14 @@ mod rule_table;
 mod semantic;
 
 pub use assemble::assemble;
-pub use declare::{Declarations, declare};
+pub use declare::{Declarations, declare, is_base_type};
 pub use env::Environment;
 pub use lints::policy_lints;
 pub use lower::{FileChecked, check_file};
 pub use rule_table::{RuleTable, rule_table};
-pub use semantic::{Meaning, Occurrence, Positions, definition, occurrence_at, type_text};
+pub use semantic::{
+    Meaning, Occurrence, Positions, definition, file_types, occurrence_at, type_text,
+};
 use std::sync::Arc;
 use warden_diagnostics::{Diagnostic, FileId};
 use warden_ir::Program;

@@ -34,6 +34,23 @@ pub enum Meaning {
     /// A type declaration, by its index among the set's.
     Type(u32),
     Rule(RuleId),
+    /// A package, by its index among the set's (a `package` or `import`
+    /// line, or the prefix of a qualified name).
+    Package(u32),
+}
+
+impl Meaning {
+    /// Whether this meaning holds only in its own file: a binding, or a
+    /// field of a record type the file made (whose id another file reuses).
+    pub fn is_file_local(&self, declarations: &crate::Declarations) -> bool {
+        match self {
+            Meaning::Binding { .. } => true,
+            Meaning::Field { record, .. } => {
+                record.0 as usize >= declarations.env.types.records.len()
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Where the declarations of a set are: what [`Meaning`]s point at.
@@ -46,6 +63,8 @@ pub struct Positions {
     /// By record id: each field's name, where it was written (none for a
     /// record made from a JSON Schema file).
     pub fields: Vec<Vec<Option<Span>>>,
+    /// By package index: its first `package` line.
+    pub packages: Vec<Span>,
 }
 
 /// A file's occurrences, as the passes record them.
@@ -58,6 +77,43 @@ impl Occurrences {
     pub(crate) fn note(&mut self, file: FileId, occurrence: Occurrence) {
         self.by_file.entry(file).or_default().push(occurrence);
     }
+}
+
+/// The occurrences of the field declarations of `records` (numbered from
+/// `first`): a field's name means itself, so references start from it too.
+pub(crate) fn field_declarations(
+    records: &[Vec<Option<Span>>],
+    first: usize,
+    types: &dyn TypeLookup,
+) -> Vec<(FileId, Occurrence)> {
+    let mut out = Vec::new();
+    for (index, fields) in records.iter().enumerate() {
+        let record = RecordId((first + index) as u32);
+        let def = types.record(record);
+        for (slot, span) in fields.iter().enumerate() {
+            let (Some(span), Some(field)) = (span, def.fields.get(slot)) else {
+                continue;
+            };
+            let ty = if field.optional {
+                field.ty.clone().optional()
+            } else {
+                field.ty.clone()
+            };
+            let meaning = Meaning::Field {
+                record,
+                slot: slot as u32,
+            };
+            out.push((
+                span.file,
+                Occurrence {
+                    range: span.range,
+                    meaning,
+                    ty: Some(ty),
+                },
+            ));
+        }
+    }
+    out
 }
 
 /// The occurrence that covers `offset` (the innermost, when several do).
@@ -96,7 +152,24 @@ pub fn definition(
         Meaning::Data(id) => program.data.get(id.index()).map(|d| d.span),
         Meaning::Target(id) => program.targets.get(id.index()).map(|t| t.span),
         Meaning::Rule(id) => program.rules.get(id.index()).map(|r| r.span),
+        Meaning::Package(index) => declarations
+            .positions
+            .packages
+            .get(*index as usize)
+            .copied(),
         Meaning::Builtin(_) => None,
+    }
+}
+
+/// The types a checked file sees: the set's, and those the file made.
+pub fn file_types<'a>(
+    declarations: &'a crate::Declarations,
+    checked: &'a crate::FileChecked,
+) -> impl TypeLookup + 'a {
+    crate::env::Types {
+        base: &declarations.env.types,
+        added: std::borrow::Cow::Borrowed(&checked.types),
+        added_fields: Vec::new(),
     }
 }
 
@@ -107,10 +180,6 @@ pub fn type_text(
     declarations: &crate::Declarations,
     checked: &crate::FileChecked,
 ) -> Option<String> {
-    let types = crate::env::Types {
-        base: &declarations.env.types,
-        added: checked.types.clone(),
-        added_fields: Vec::new(),
-    };
+    let types = file_types(declarations, checked);
     occurrence.ty.as_ref().map(|ty| types.display(ty))
 }

@@ -509,4 +509,44 @@ impl Expr {
     pub fn new(kind: ExprKind, range: TextRange) -> Self {
         Expr { kind, range }
     }
+
+    /// A test input as written: the base document, then the `+ { … }`
+    /// patches applied to it, in order (`base + {…} + {…}` parses as
+    /// `(base + {…}) + {…}`).
+    pub fn split_patches(&self) -> (&Expr, Vec<&Expr>) {
+        let mut base = self;
+        let mut patches = Vec::new();
+        while let ExprKind::Binary {
+            op: BinaryOp::Add,
+            lhs,
+            rhs,
+        } = &base.kind
+            && matches!(rhs.kind, ExprKind::Record(_))
+        {
+            patches.push(&**rhs);
+            base = lhs;
+        }
+        patches.reverse();
+        (base, patches)
+    }
+
+    /// The path of a `fixture("…")` test input (patches aside).
+    pub fn fixture_path(&self) -> Option<&str> {
+        let (base, _) = self.split_patches();
+        let ExprKind::Call { callee, args } = &base.kind else {
+            return None;
+        };
+        let ExprKind::Name(name) = &callee.kind else {
+            return None;
+        };
+        match args.as_slice() {
+            [
+                Expr {
+                    kind: ExprKind::Literal(Literal::Str(path)),
+                    ..
+                },
+            ] if name.text == "fixture" => Some(path),
+            _ => None,
+        }
+    }
 }

@@ -47,6 +47,7 @@ pub(crate) fn completion(
                 CompletionKind::Rule => CompletionItemKind::CLASS,
                 CompletionKind::Type => CompletionItemKind::STRUCT,
                 CompletionKind::Data => CompletionItemKind::CONSTANT,
+                CompletionKind::Variable => CompletionItemKind::VARIABLE,
             }),
             detail: c.detail,
             documentation: c.documentation.map(|doc| {

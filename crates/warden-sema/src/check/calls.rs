@@ -52,12 +52,20 @@ impl Checker<'_> {
                 optional_chain: false,
             } => {
                 let prefix = dotted(base);
-                let func = prefix
-                    .and_then(|p| self.cx.env().package_named(self.file, &p))
-                    .and_then(|pkg| self.cx.env().packages[pkg].fns.get(&name.text).copied());
-                match func {
-                    Some(f) => (name.text.clone(), name.range, Some(f)),
-                    None => {
+                let pkg = prefix
+                    .as_ref()
+                    .and_then(|p| self.cx.env().package_named(self.file, p));
+                let func =
+                    pkg.and_then(|pkg| self.cx.env().packages[pkg].fns.get(&name.text).copied());
+                match (pkg, func) {
+                    (Some(pkg), Some(f)) => {
+                        // The package by its full name (not an import's alias).
+                        if prefix.as_deref() == Some(&*self.cx.env().packages[pkg].name) {
+                            self.note(base.range, Meaning::Package(pkg as u32), None);
+                        }
+                        (name.text.clone(), name.range, Some(f))
+                    }
+                    _ => {
                         let d = Diagnostic::new(Code::E0107, self.span(callee.range), "only functions can be called")
                             .with_help("call a built-in such as `lower(x)`, or a function of an imported package as `pkg.f(x)`");
                         self.report(d);

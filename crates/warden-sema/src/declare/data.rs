@@ -34,6 +34,8 @@ impl Declarer<'_> {
                     .default
                     .as_ref()
                     .and_then(|e| self.const_value(f, e, &ty));
+                let id = ir::DataId(self.env.data.len() as u32);
+                self.note_name(f, decl.name.range, crate::semantic::Meaning::Data(id));
                 let name: Arc<str> = Arc::from(decl.name.text.as_str());
                 self.env.data.push(DataSignature {
                     name: name.clone(),

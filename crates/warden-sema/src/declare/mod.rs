@@ -9,11 +9,12 @@ mod recursion;
 mod schema;
 mod targets;
 mod types;
+pub use types::is_base_type;
 
 use crate::check::{Checker, Context, FrameKind};
 use crate::env::{Environment, FileScope, FnSignature, NO_TYPES, Package, Types};
 use crate::messages::defined_twice;
-use crate::semantic::{Occurrence, Occurrences, Positions};
+use crate::semantic::{Meaning, Occurrence, Occurrences, Positions, field_declarations};
 use crate::{SchemaLoader, SourceInput};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -71,10 +72,13 @@ pub fn declare(files: &[SourceInput<'_>], schemas: &dyn SchemaLoader) -> Declara
         program,
         diagnostics,
         mut positions,
-        occurrences,
+        mut occurrences,
         ..
     } = declarer;
-    env.types = types.added;
+    for (file, occurrence) in field_declarations(&types.added_fields, 0, &types) {
+        occurrences.note(file, occurrence);
+    }
+    env.types = types.added.into_owned();
     positions.fields = types.added_fields;
     Declarations {
         env: std::sync::Arc::new(env),
@@ -206,9 +210,17 @@ impl<'a> Declarer<'a> {
                         fns: FxHashMap::default(),
                     });
                     env.package_by_name.insert(name, env.packages.len() - 1);
+                    let span = Span::new(input.file, package.path.range);
+                    self.positions.packages.push(span);
                     env.packages.len() - 1
                 }
             };
+            let occurrence = Occurrence {
+                range: package.path.range,
+                meaning: Meaning::Package(pkg as u32),
+                ty: None,
+            };
+            self.occurrences.note(input.file, occurrence);
             env.scopes.insert(
                 input.file,
                 FileScope {
@@ -237,6 +249,7 @@ impl<'a> Declarer<'a> {
                         }
                         let span = self.span(f, decl.name.range);
                         self.positions.type_decls.push(span);
+                        self.note_name(f, decl.name.range, Meaning::Type(index as u32));
                         self.type_decls.push(TypeDecl {
                             file: f,
                             decl,
@@ -270,6 +283,8 @@ impl<'a> Declarer<'a> {
                         });
                         let span = self.span(f, decl.name.range);
                         self.positions.fns.push(span);
+                        let meaning = Meaning::Function(ir::FnId(index as u32));
+                        self.note_name(f, decl.name.range, meaning);
                         self.fn_decls.push(FnDecl {
                             file: f,
                             decl,
@@ -281,6 +296,16 @@ impl<'a> Declarer<'a> {
                 }
             }
         }
+    }
+
+    /// A name of file `f` that means `meaning` (and has no type of its own).
+    pub(super) fn note_name(&mut self, f: usize, range: TextRange, meaning: Meaning) {
+        let occurrence = Occurrence {
+            range,
+            meaning,
+            ty: None,
+        };
+        self.occurrences.note(self.id(f), occurrence);
     }
 
     /// Reports a duplicate; returns whether the name is free.
@@ -299,6 +324,7 @@ impl<'a> Declarer<'a> {
                 let name = import.path.to_dotted();
                 match self.env.package_by_name.get(&name) {
                     Some(&pkg) => {
+                        self.note_name(f, import.path.range, Meaning::Package(pkg as u32));
                         let alias = import.alias.as_ref().map_or_else(
                             || {
                                 import

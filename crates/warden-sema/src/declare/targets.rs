@@ -39,6 +39,8 @@ impl Declarer<'_> {
                         }
                     }
                 }
+                let id = ir::TargetId(self.env.targets.len() as u32);
+                self.note_name(f, decl.name.range, crate::semantic::Meaning::Target(id));
                 let name: Arc<str> = Arc::from(decl.name.text.as_str());
                 self.env.targets.push(TargetSignature {
                     name: name.clone(),

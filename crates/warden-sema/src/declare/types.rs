@@ -1,8 +1,7 @@
 //! Type expressions to types: aliases, records, unions, optionals, schemas.
 
 use super::{Declarer, TypeState};
-use crate::check::Context;
-use crate::semantic::{Meaning, Occurrence};
+use crate::semantic::Meaning;
 use std::sync::Arc;
 use warden_diagnostics::{Code, Diagnostic, Span, TextRange, did_you_mean};
 use warden_ir::{FieldDef, RecordDef, RecordId, Ty, TypeLookup};
@@ -16,6 +15,12 @@ const BASE_TYPES: &[(&str, Ty)] = &[
     ("time", Ty::Time),
     ("duration", Ty::Duration),
 ];
+
+/// Whether `name` is a base type (`string`, `int`, …): a type no
+/// declaration defines.
+pub fn is_base_type(name: &str) -> bool {
+    BASE_TYPES.iter().any(|(n, _)| *n == name)
+}
 
 impl Declarer<'_> {
     pub(crate) fn resolve_type_decl(&mut self, index: usize) -> Ty {
@@ -192,7 +197,14 @@ impl Declarer<'_> {
             if let Some(pkg) = self.package_named(file, &prefix.join("."))
                 && let Some(&i) = self.env.packages[pkg].types.get(&last.text)
             {
-                self.note_type(file, path.range, i);
+                let prefix_range = TextRange::new(
+                    path.range.start as usize,
+                    path.segments[path.segments.len() - 2].range.end as usize,
+                );
+                if self.env.packages[pkg].name == prefix.join(".") {
+                    self.note_name(file, prefix_range, Meaning::Package(pkg as u32));
+                }
+                self.note_type(file, last.range, i);
                 return self.resolve_type_decl(i);
             }
         }
@@ -217,11 +229,6 @@ impl Declarer<'_> {
 
     /// A type name in a type expression: the declaration it names.
     fn note_type(&mut self, file: usize, range: TextRange, index: usize) {
-        let occurrence = Occurrence {
-            range,
-            meaning: Meaning::Type(index as u32),
-            ty: None,
-        };
-        self.note(self.id(file), occurrence);
+        self.note_name(file, range, Meaning::Type(index as u32));
     }
 }

@@ -11,7 +11,7 @@ use crate::SourceInput;
 use crate::check::Context;
 use crate::env::{Environment, Types};
 use crate::rule_table::RuleTable;
-use crate::semantic::{Meaning, Occurrence};
+use crate::semantic::{Meaning, Occurrence, field_declarations};
 use warden_diagnostics::{Diagnostic, FileId, Span, TextRange};
 use warden_ir::{self as ir, RecordDef, RecordId, Ty, TypeLookup};
 
@@ -48,11 +48,14 @@ pub fn check_file(env: &Environment, table: &RuleTable, file: &SourceInput<'_>) 
     check.lower_rules();
     check.lower_waivers();
     check.check_tests();
+    let first = env.types.records.len();
+    let fields = field_declarations(&check.types.added_fields, first, &check.types);
+    check.occurrences.extend(fields.into_iter().map(|(_, o)| o));
     FileChecked {
         rules: check.rules,
         waivers: check.waivers,
         tests: check.tests,
-        types: check.types.added,
+        types: check.types.added.into_owned(),
         record_fields: check.types.added_fields,
         occurrences: check.occurrences,
         diagnostics: check.diagnostics,

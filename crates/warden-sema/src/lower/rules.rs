@@ -30,6 +30,7 @@ impl<'e> FileCheck<'e> {
         for (ordinal, (item, decl)) in rule_decls.into_iter().enumerate() {
             let ordinal = ordinal as u32;
             if let Some(&i) = table.index.rule_by_place.get(&(file_id, ordinal)) {
+                self.note(decl.name.range, Meaning::Rule(ir::RuleId(i as u32)), None);
                 let full = table.rules[i].full.clone();
                 let rule = self.lower_rule(item, decl, full, table.rules[i].target);
                 self.rules.push((ir::RuleId(i as u32), rule));

@@ -6,7 +6,7 @@ use crate::check::lower_effect;
 use crate::consts::{ConstUse, const_json};
 use crate::rule_table::Named;
 use crate::semantic::Meaning;
-use warden_diagnostics::{Code, Diagnostic, did_you_mean};
+use warden_diagnostics::{Code, Diagnostic, TextRange, did_you_mean};
 use warden_ir as ir;
 use warden_syntax::ast;
 
@@ -202,7 +202,20 @@ impl<'e> FileCheck<'e> {
             .resolve(&self.env.packages[pkg].name, &dotted)
             .map(|i| ir::RuleId(i as u32));
         if let Some(rule) = found {
-            self.note(path.range, Meaning::Rule(rule), None);
+            // `microapps.identity.sso`: the package, then the rule's own name.
+            let (last, prefix) = path.segments.split_last().expect("a path has a segment");
+            let package = prefix.last().and_then(|end| {
+                let dotted: Vec<&str> = prefix.iter().map(|s| s.text.as_str()).collect();
+                let pkg = *self.env.package_by_name.get(&dotted.join("."))?;
+                Some((
+                    TextRange::new(path.range.start as usize, end.range.end as usize),
+                    pkg,
+                ))
+            });
+            if let Some((range, pkg)) = package {
+                self.note(range, Meaning::Package(pkg as u32), None);
+            }
+            self.note(last.range, Meaning::Rule(rule), None);
         }
         if found.is_none() {
             let mut d = Diagnostic::new(
@@ -223,21 +236,9 @@ impl<'e> FileCheck<'e> {
     /// `fixture("file")` or a constant checked against `ty`, every bad path
     /// reported; either may be followed by `+ { … }` patches.
     fn test_input(&mut self, value: &ast::Expr, ty: &ir::Ty, what: &str) -> Option<ir::TestInput> {
-        // `base + { … } + { … }` parses as `(base + { … }) + { … }`.
-        let mut base = value;
-        let mut patch_exprs = Vec::new();
-        while let ast::ExprKind::Binary {
-            op: ast::BinaryOp::Add,
-            lhs,
-            rhs,
-        } = &base.kind
-            && matches!(rhs.kind, ast::ExprKind::Record(_))
-        {
-            patch_exprs.push(&**rhs);
-            base = lhs;
-        }
+        let (base, patch_exprs) = value.split_patches();
         let mut patches = Vec::new();
-        for patch in patch_exprs.into_iter().rev() {
+        for patch in patch_exprs {
             patches.push(const_json(
                 self.input.file,
                 patch,

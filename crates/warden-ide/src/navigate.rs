@@ -1,0 +1,92 @@
+//! Where a name is declared and used, and renaming it: all read from the
+//! semantic tables sema fills for every file; no text is searched.
+
+use crate::AnalysisHost;
+use warden_diagnostics::TextRange;
+use warden_sema::{Meaning, Occurrence};
+
+impl AnalysisHost {
+    /// Where the name at `offset` is declared: a path and a range.
+    pub fn definition(&self, path: &str, offset: usize) -> Option<(String, TextRange)> {
+        let occurrence = self.occurrence(path, offset)?;
+        self.declaration_of(path, &occurrence)
+    }
+
+    /// Where what `occurrence` (a name of `path`) means is declared.
+    pub(crate) fn declaration_of(
+        &self,
+        path: &str,
+        occurrence: &Occurrence,
+    ) -> Option<(String, TextRange)> {
+        let file = *self.files.get(path)?;
+        let span = warden_sema::definition(
+            &occurrence.meaning,
+            file.id(&self.db),
+            self.declarations(),
+            self.checked(path)?,
+            self.program(),
+        )?;
+        Some((self.path_of(span.file)?.to_string(), span.range))
+    }
+
+    /// Where the name at `offset` (a rule, type, field, function, data
+    /// document, target, binding, package or built-in) is declared and
+    /// used, across the set; the declaration comes first.
+    pub fn references(&self, path: &str, offset: usize) -> Vec<(String, TextRange)> {
+        let Some(occurrence) = self.occurrence(path, offset) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, TextRange)> =
+            self.declaration_of(path, &occurrence).into_iter().collect();
+        let local = occurrence.meaning.is_file_local(self.declarations());
+        for file in self.files.keys() {
+            if local && file != path {
+                continue;
+            }
+            for found in self.table(file) {
+                let place = (file.clone(), found.range);
+                if found.meaning == occurrence.meaning && !out.contains(&place) {
+                    out.push(place);
+                }
+            }
+        }
+        out
+    }
+
+    /// The edits that rename the declaration named at `offset` everywhere
+    /// (each a range to replace with `new_name`), or why not.
+    pub fn rename(
+        &self,
+        path: &str,
+        offset: usize,
+        new_name: &str,
+    ) -> Result<Vec<(String, TextRange)>, String> {
+        let no_declaration = || "there is no declaration here to rename".to_string();
+        let occurrence = self.occurrence(path, offset).ok_or_else(no_declaration)?;
+        self.declaration_of(path, &occurrence)
+            .ok_or_else(no_declaration)?;
+        let is_word = |name: &str| {
+            name.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        let is_keyword = |name: &str| {
+            warden_syntax::lexer::lex(name)
+                .first()
+                .is_some_and(|t| t.kind.is_keyword())
+        };
+        // A package is renamed as a whole dotted path (its segments may be
+        // keywords: `microapps.schema`).
+        let valid = match occurrence.meaning {
+            Meaning::Package(_) => new_name.split('.').all(is_word),
+            _ => is_word(new_name) && !is_keyword(new_name),
+        };
+        if !valid {
+            return Err(format!(
+                "`{new_name}` is not a name (letters, digits and `_`, not a keyword)"
+            ));
+        }
+        Ok(self.references(path, offset))
+    }
+}

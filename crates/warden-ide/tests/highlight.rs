@@ -1,0 +1,119 @@
+//! Semantic highlighting: each name of a fixture with the colour its
+//! meaning gives it (`text: Kind`), keywords, literals and operators left out.
+
+mod support;
+
+use expect_test::{Expect, expect};
+use support::fixture;
+use warden_ide::Highlight;
+
+fn check(text: &str, expected: Expect) {
+    let (host, path, _) = fixture(text);
+    let source = host.text(&path).unwrap();
+    let found: Vec<String> = host
+        .highlights(&path)
+        .into_iter()
+        .filter(|(_, h)| {
+            !matches!(
+                h,
+                Highlight::Keyword
+                    | Highlight::Comment
+                    | Highlight::String
+                    | Highlight::Number
+                    | Highlight::Operator
+            )
+        })
+        .map(|(range, h)| format!("{}: {h:?}", &source[range.as_range()]))
+        .collect();
+    expected.assert_eq(&found.join("\n"));
+}
+
+const SCHEMA: &str = r#"
+//- schema.warden
+package s
+type Auth = {
+  /// Sign-in goes through the corporate identity provider.
+  sso: bool,
+  mfa: bool,
+}
+target manifest: {
+  name: string,
+  auth: Auth,
+  inline: { sso: bool, mfa: bool? },
+  endpoints: [{ url: string, tls_min_version: "1.2" | "1.3" }],
+} default allow
+data regions: [string] = ["eu"]
+fn blank(s: string) -> bool = s == ""
+"#;
+
+fn rule(body: &str) -> String {
+    format!(
+        "{SCHEMA}//- rules.warden\npackage r\nimport s\nrule x on manifest as app {{\n{body}\n}}\n"
+    )
+}
+
+#[test]
+fn names_by_meaning() {
+    check(
+        &format!(
+            "{}$0",
+            rule(
+                "  let n = app.name\n  deny for e in app.endpoints when s.blank(n) or count(e.url) == 0 or \"eu\" in data.regions"
+            )
+        ),
+        expect![[r#"
+            r: Namespace
+            s: Namespace
+            x: Function
+            manifest: Type
+            app: Variable
+            n: Variable
+            app: Variable
+            name: Property
+            e: Variable
+            app: Variable
+            endpoints: Property
+            s: Namespace
+            blank: Function
+            n: Variable
+            count: Function
+            e: Variable
+            url: Property
+            regions: Variable"#]],
+    );
+}
+
+#[test]
+fn declarations_and_type_expressions() {
+    check(
+        &SCHEMA.replacen("package s", "package s$0", 1),
+        expect![[r#"
+        s: Namespace
+        Auth: Type
+        sso: Property
+        bool: Type
+        mfa: Property
+        bool: Type
+        manifest: Type
+        name: Property
+        string: Type
+        auth: Property
+        Auth: Type
+        inline: Property
+        sso: Property
+        bool: Type
+        mfa: Property
+        bool: Type
+        endpoints: Property
+        url: Property
+        string: Type
+        tls_min_version: Property
+        regions: Variable
+        string: Type
+        blank: Function
+        s: Variable
+        string: Type
+        bool: Type
+        s: Variable"#]],
+    );
+}

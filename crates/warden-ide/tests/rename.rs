@@ -1,0 +1,99 @@
+//! Rename: a fixture per case, the cursor at `$0`, the edits (or why
+//! not) as `path:line:column `old text``.
+
+mod support;
+
+use expect_test::{Expect, expect};
+use support::{fixture, place};
+
+fn check(text: &str, new_name: &str, expected: Expect) {
+    let (host, path, offset) = fixture(text);
+    let found = match host.rename(&path, offset, new_name) {
+        Ok(edits) => edits
+            .into_iter()
+            .map(|(file, range)| place(&host, &file, range))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(why) => format!("refused: {why}"),
+    };
+    expected.assert_eq(&found);
+}
+
+const SCHEMA: &str = r#"
+//- schema.warden
+package s
+type Auth = {
+  /// Sign-in goes through the corporate identity provider.
+  sso: bool,
+  mfa: bool,
+}
+target manifest: {
+  name: string,
+  auth: Auth,
+  inline: { sso: bool, mfa: bool? },
+  endpoints: [{ url: string, tls_min_version: "1.2" | "1.3" }],
+} default allow
+data regions: [string] = ["eu"]
+fn blank(s: string) -> bool = s == ""
+"#;
+
+fn rule(body: &str) -> String {
+    format!(
+        "{SCHEMA}//- rules.warden\npackage r\nimport s\nrule x on manifest as app {{\n{body}\n}}\n"
+    )
+}
+
+#[test]
+fn a_field_of_a_named_type_and_its_uses() {
+    check(
+        &rule("  deny when not app.auth.s$0so"),
+        "single_sign_on",
+        expect![[r#"
+        schema.warden:4:3 `sso`
+        rules.warden:4:26 `sso`"#]],
+    );
+}
+
+#[test]
+fn a_binding_in_interpolations() {
+    check(
+        &rule(
+            "  deny for e$0 in app.endpoints when e.url == \"\"\n  message \"{e.url} has no address\"",
+        ),
+        "endpoint",
+        expect![[r#"
+            rules.warden:4:12 `e`
+            rules.warden:4:36 `e`
+            rules.warden:5:13 `e`"#]],
+    );
+}
+
+#[test]
+fn a_package_as_a_whole_path() {
+    check(
+        &rule("  deny when s.blank(app.name)").replace("package s", "package s$0"),
+        "acme.schema",
+        expect![[r#"
+            schema.warden:1:9 `s`
+            rules.warden:2:8 `s`
+            rules.warden:4:13 `s`"#]],
+    );
+}
+
+#[test]
+fn not_to_a_keyword() {
+    check(
+        &rule("  let n$0 = app.name\n  deny when n == \"\""),
+        "deny",
+        expect!["refused: `deny` is not a name (letters, digits and `_`, not a keyword)"],
+    );
+}
+
+#[test]
+fn not_a_built_in() {
+    check(
+        &rule("  deny when cou$0nt(app.endpoints) == 0"),
+        "size",
+        expect!["refused: there is no declaration here to rename"],
+    );
+}
