@@ -16,7 +16,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
-use warden::{DecideOptions, Engine, PolicySources};
+use warden::{DecideOptions, Engine, PolicySources, Workspace};
 
 #[derive(Parser)]
 #[command(
@@ -412,15 +412,19 @@ fn read_policies(paths: &[PathBuf]) -> Result<PolicySources, Failure> {
     for path in paths {
         let set = PolicySources::from_path(path).map_err(coded)?;
         if set.files.is_empty() {
-            return Err(Failure(format!(
-                "no `.warden` files in `{}`",
-                path.display()
-            )));
+            return Err(coded(warden::EngineError::NoPolicies {
+                path: path.display().to_string(),
+            }));
         }
         warn_skipped(&set.skipped);
         sets.push(set);
     }
     Ok(PolicySources::combine(sets))
+}
+
+/// The policy set at `paths`, loaded into the compiler's workspace.
+fn read_workspace(paths: &[PathBuf]) -> Result<Workspace, Failure> {
+    Ok(Workspace::from_sources(read_policies(paths)?))
 }
 
 /// A library error, with its permanent code when it has one.
@@ -445,47 +449,41 @@ fn describe(paths: &[PathBuf]) -> String {
 }
 
 /// Compiles a policy set, printing its diagnostics; `None` when it has errors.
-fn load_engine(sources: &PolicySources) -> Option<Engine> {
-    let (program, diagnostics) = warden::compile_sources(sources);
+fn load_engine(workspace: &Workspace) -> Option<Engine> {
+    let diagnostics = workspace.diagnostics();
     if !diagnostics.is_empty() {
-        print_err(&render::human(&diagnostics, &sources.files, color()));
+        print_err(&render::human(diagnostics, &workspace.sources(), color()));
     }
-    if diagnostics.iter().any(warden::Diagnostic::is_error) {
-        return None;
-    }
-    Some(Engine::from_program(
-        program,
-        diagnostics,
-        sources.revision(),
-    ))
+    workspace.engine().ok()
 }
 
 fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
     let paths = PolicyArgs { paths: args.paths }.paths();
-    let sources = read_policies(&paths)?;
-    let (_, diagnostics) = if lint {
-        warden::lint_sources(&sources)
+    let workspace = read_workspace(&paths)?;
+    let diagnostics = if lint {
+        workspace.lint()
     } else {
-        warden::compile_sources(&sources)
+        workspace.diagnostics()
     };
+    let files = workspace.sources();
     match args.format {
         DiagnosticFormat::Human => {
-            print_err(&render::human(&diagnostics, &sources.files, color()));
+            print_err(&render::human(diagnostics, &files, color()));
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
             let warnings = diagnostics.len() - errors;
             print_err(&format!(
                 "{}: {} file{}, {errors} error{}, {warnings} warning{}\n",
                 describe(&paths),
-                sources.files.len(),
-                plural(sources.files.len()),
+                files.len(),
+                plural(files.len()),
                 plural(errors),
                 plural(warnings)
             ));
         }
         DiagnosticFormat::Json => print_out(&serde_json::to_string_pretty(&render::json(
-            &diagnostics,
-            &sources.files,
-            &sources.root,
+            diagnostics,
+            &files,
+            &workspace.folders().root,
         ))?),
     }
     Ok(if diagnostics.iter().any(warden::Diagnostic::is_error) {
@@ -552,15 +550,15 @@ fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {
 }
 
 /// Compiles the policy set and merges the data files: the engine a command
-/// decides with, and the sources (whose `root` locates the policy files).
+/// decides with, and the workspace (whose folders locate the policy files).
 fn engine_with_data(
     policy: &PolicyArgs,
     data: &[String],
     limits: &warden::InputLimits,
-) -> Result<(Engine, PolicySources), Failure> {
+) -> Result<(Engine, Workspace), Failure> {
     let paths = policy.paths();
-    let sources = read_policies(&paths)?;
-    let Some(mut engine) = load_engine(&sources) else {
+    let workspace = read_workspace(&paths)?;
+    let Some(mut engine) = load_engine(&workspace) else {
         return Err(Failure(format!(
             "the policies in `{}` do not compile",
             describe(&paths)
@@ -574,15 +572,15 @@ fn engine_with_data(
         let json = warden::read_data_arg_with(arg, limits).map_err(failure)?;
         engine = engine.with_data(&json).map_err(failure)?;
     }
-    Ok((engine, sources))
+    Ok((engine, workspace))
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let now = parse_now(args.now.as_deref())?;
     let (files, skipped) = check::collect(&args.manifests)?;
     warn_skipped(&skipped);
-    let (engine, sources) = engine_with_data(&args.policy, &args.data, &args.limits.data())?;
-    let policy = &sources.root;
+    let (engine, workspace) = engine_with_data(&args.policy, &args.data, &args.limits.data())?;
+    let policy = &workspace.folders().root;
     if engine.program().target_by_name(check::TARGET).is_none() {
         return Err(Failure {
             code: Some(warden::Code::E0404),
@@ -696,13 +694,13 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {
             }
         };
     }
-    let (engine, sources) = engine_with_data(&args.policy, &[], &warden::InputLimits::DATA)?;
+    let (engine, workspace) = engine_with_data(&args.policy, &[], &warden::InputLimits::DATA)?;
     print_out(
         explain::rule(
             &engine,
             &args.what,
             &format!("`{}`", describe(&args.policy.paths())),
-            &sources.root,
+            &workspace.folders().root,
         )?
         .trim_end(),
     );
@@ -710,9 +708,10 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {
 }
 
 fn test(args: TestArgs) -> Result<ExitCode, Failure> {
-    let (engine, sources) = engine_with_data(&args.policy, &[], &args.limits.data())?;
+    let (engine, workspace) = engine_with_data(&args.policy, &[], &args.limits.data())?;
+    let root = &workspace.folders().root;
     let run = engine.run_tests_with(
-        Some(&sources.policy_folders()),
+        Some(workspace.folders()),
         args.filter.as_deref(),
         &args.limits.decide(false),
         &args.limits.input(),
@@ -724,9 +723,9 @@ fn test(args: TestArgs) -> Result<ExitCode, Failure> {
         return Err(Failure(format!("no test name contains `{filter}`")));
     }
     let text = match args.format {
-        TestFormat::Human => test_report::human(&run, &sources.root, args.coverage, color_stdout()),
+        TestFormat::Human => test_report::human(&run, root, args.coverage, color_stdout()),
         TestFormat::Json => serde_json::to_string_pretty(&test_report::json(&run, args.coverage))?,
-        TestFormat::Junit => test_report::junit(&run, &sources.root),
+        TestFormat::Junit => test_report::junit(&run, root),
     };
     print_out(text.trim_end());
     Ok(exit_code(run.summary.errors, run.summary.failed))

@@ -152,7 +152,18 @@ fn source_input(db: &dyn salsa::Database, file: SourceFile) -> SourceInput<'_> {
         path: file.path(db).clone(),
         text: file.text(db).clone(),
         tree: parse_file(db, file).tree(),
+        line_index: line_index(db, file).clone(),
     }
+}
+
+/// Where the lines of a file start: for every conversion of an offset to a
+/// line and column (diagnostics, reports, the editor's positions).
+#[salsa::tracked(returns(ref))]
+pub fn line_index(
+    db: &dyn salsa::Database,
+    file: SourceFile,
+) -> Arc<warden_diagnostics::LineIndex> {
+    Arc::new(warden_diagnostics::LineIndex::new(file.text(db)))
 }
 
 /// What the declarations of the whole set establish (types, targets, data,
@@ -200,6 +211,14 @@ pub fn check_file(
     )
 }
 
+/// The JSON files a policy file names (`schema "…"`, `file("…")`), as
+/// written: what the loader reads before the set is compiled.
+#[salsa::tracked(returns(ref))]
+pub fn named_files(db: &dyn salsa::Database, file: SourceFile) -> Vec<String> {
+    let tree = parse_file(db, file).tree();
+    tree.named_files().into_iter().map(str::to_string).collect()
+}
+
 /// Checks `text` as if it were `file`'s, in the set as it is: a what-if
 /// (completion checks the text with a name typed at the cursor). Not a
 /// query: nothing is kept.
@@ -216,6 +235,7 @@ pub fn check_text(
         path: file.path(db).clone(),
         text: Arc::from(text),
         tree: parse.tree(),
+        line_index: Arc::new(warden_diagnostics::LineIndex::new(text)),
     };
     warden_sema::check_file(environment(db, set), rule_table(db, set), &input)
 }
@@ -266,7 +286,7 @@ pub fn compile(db: &dyn salsa::Database, set: PolicySet) -> Compiled {
         .filter(|d| d.is_error())
         .filter_map(|d| {
             let input = inputs.iter().find(|i| i.file == d.primary.span.file)?;
-            let index = warden_diagnostics::LineIndex::new(&input.text);
+            let index = &input.line_index;
             Some((
                 d.primary.span.file,
                 index
@@ -282,7 +302,7 @@ pub fn compile(db: &dyn salsa::Database, set: PolicySet) -> Compiled {
         if !syntax_lines.iter().any(|(f, _)| *f == d.primary.span.file) {
             return true;
         }
-        let index = warden_diagnostics::LineIndex::new(&input.text);
+        let index = &input.line_index;
         let first = index
             .line_col(&input.text, d.primary.span.range.start as usize)
             .line;

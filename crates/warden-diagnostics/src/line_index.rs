@@ -8,7 +8,7 @@ pub struct LineCol {
 }
 
 /// The start offsets of every line in one text.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LineIndex {
     line_starts: Vec<u32>,
 }

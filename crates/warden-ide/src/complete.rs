@@ -164,8 +164,8 @@ impl AnalysisHost {
         };
         let own = dotted(path);
         let mut packages: Vec<String> = self
-            .files
-            .keys()
+            .paths()
+            .iter()
             .filter_map(|p| dotted(p))
             .filter(|p| Some(p) != own.as_ref())
             .collect();
@@ -289,7 +289,7 @@ impl AnalysisHost {
                 })
                 .collect();
         }
-        let Some(&file) = self.files.get(path) else {
+        let Some(file) = self.file(path) else {
             return Vec::new();
         };
         // `app.spec.` with nothing after the dot does not parse as a field
@@ -304,7 +304,7 @@ impl AnalysisHost {
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .map_or(text.len(), |i| offset + i);
                 let with_name = format!("{}{PLACEHOLDER}{}", &text[..offset], &text[word_end..]);
-                typed = warden_db::check_text(&self.db, self.set, file, &with_name);
+                typed = warden_db::check_text(self.db(), self.set(), file, &with_name);
                 let found = typed
                     .occurrences
                     .iter()
@@ -334,7 +334,7 @@ impl AnalysisHost {
                 };
                 let documentation = warden_sema::definition(
                     &meaning,
-                    file.id(&self.db),
+                    file.id(self.db()),
                     declarations,
                     checked,
                     program,
@@ -369,8 +369,8 @@ impl AnalysisHost {
             snippet: Some(call_snippet(*b)),
             ..Completion::new(b.name(), CompletionKind::Function)
         }));
-        for file in self.files.keys() {
-            let Some(parse) = self.parse(file) else {
+        for file in self.paths() {
+            let Some(parse) = self.parse(&file) else {
                 continue;
             };
             for item in &parse.tree().items {

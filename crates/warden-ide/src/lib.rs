@@ -18,12 +18,15 @@ pub use symbols::{Symbol, SymbolKind};
 pub use warden_db::Cancelled;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
+use warden::Workspace;
 use warden_db::{Database, PolicySet, SourceFile};
 use warden_diagnostics::{Diagnostic, LineIndex, TextRange};
 use warden_syntax::Parse;
 
-/// The files of a workspace, kept in the compiler database.
+/// The files of a workspace, kept in the compiler database by the
+/// facade's [`warden::Workspace`] (the loader the CLI and the server use).
 ///
 /// Cloning gives a snapshot: another handle on the same database, for
 /// answering a request on another thread. Changing a file through the host
@@ -31,18 +34,9 @@ use warden_syntax::Parse;
 /// [`Cancelled::catch`] turns into an error) and waits until the snapshots
 /// are dropped, so an answer is never computed from a mix of old and new
 /// text.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct AnalysisHost {
-    db: Database,
-    files: BTreeMap<String, SourceFile>,
-    schemas: Arc<warden_db::NamedFiles>,
-    set: PolicySet,
-}
-
-impl Default for AnalysisHost {
-    fn default() -> Self {
-        Self::on(Database::default())
-    }
+    workspace: Workspace,
 }
 
 /// A diagnostic of one file, ready to show.
@@ -55,78 +49,64 @@ pub struct FileDiagnostic {
 impl AnalysisHost {
     /// A host that records which queries run (for incremental-reuse tests).
     pub fn with_query_log() -> Self {
-        Self::on(Database::with_log())
-    }
-
-    /// An empty workspace in `db`.
-    fn on(db: Database) -> Self {
-        let set = PolicySet::new(&db, Vec::new(), Arc::default());
         AnalysisHost {
-            db,
-            files: BTreeMap::new(),
-            schemas: Arc::default(),
-            set,
+            workspace: Workspace::with_query_log(),
         }
     }
 
     /// The queries executed since the last call.
     pub fn take_query_log(&self) -> Vec<String> {
-        self.db.take_log()
+        self.workspace.take_query_log()
     }
 
     /// Adds or updates a policy file (`path` as the editor names it).
     pub fn set_file(&mut self, path: &str, text: &str) {
-        match self.files.get(path) {
-            Some(&file) => {
-                if &**file.text(&self.db) != text {
-                    self.db.set_text(file, text);
-                }
-            }
-            None => {
-                let file = self.db.add_file(path, text);
-                self.files.insert(path.to_string(), file);
-                self.sync_set();
-            }
-        }
+        self.workspace.set_file(path, text);
     }
 
     /// Forgets a file.
     pub fn remove_file(&mut self, path: &str) {
-        if self.files.remove(path).is_some() {
-            self.sync_set();
-        }
+        self.workspace.remove_file(path);
     }
 
-    /// Sets the JSON files the policies may name (schemas, data defaults), by path.
-    pub fn set_schemas(&mut self, schemas: warden_db::NamedFiles) {
-        self.schemas = Arc::new(schemas);
-        self.db.set_schemas(self.set, Arc::clone(&self.schemas));
+    /// Reads the JSON files the policies name (schemas, data defaults)
+    /// inside `root`, the workspace folder, as `warden check` reads them.
+    pub fn read_named_files(&mut self, root: &Path) {
+        self.workspace
+            .set_folders(warden::PolicyFolders::single(root));
+        self.workspace.read_named_files();
     }
 
-    fn sync_set(&mut self) {
-        let files: Vec<SourceFile> = self.files.values().copied().collect();
-        self.db.set_files(self.set, files);
+    pub(crate) fn db(&self) -> &Database {
+        self.workspace.database().0
+    }
+
+    pub(crate) fn set(&self) -> PolicySet {
+        self.workspace.database().1
+    }
+
+    pub(crate) fn file(&self, path: &str) -> Option<SourceFile> {
+        self.workspace.file(path)
     }
 
     /// The paths of the files held.
     pub fn paths(&self) -> Vec<String> {
-        self.files.keys().cloned().collect()
+        self.workspace.paths().map(str::to_string).collect()
     }
 
     /// The text of a file.
     pub fn text(&self, path: &str) -> Option<Arc<str>> {
-        self.files.get(path).map(|f| f.text(&self.db).clone())
+        self.workspace.text(path)
     }
 
     pub(crate) fn parse(&self, path: &str) -> Option<&Parse> {
-        let file = *self.files.get(path)?;
-        Some(warden_db::parse_file(&self.db, file))
+        Some(warden_db::parse_file(self.db(), self.file(path)?))
     }
 
     /// What the names of a file mean, in order: its semantic table.
     pub(crate) fn table(&self, path: &str) -> &[warden_sema::Occurrence] {
-        match self.files.get(path) {
-            Some(&file) => warden_db::semantic_table(&self.db, self.set, file),
+        match self.file(path) {
+            Some(file) => warden_db::semantic_table(self.db(), self.set(), file),
             None => &[],
         }
     }
@@ -138,43 +118,45 @@ impl AnalysisHost {
 
     /// The set's declarations (the environment and where things are).
     pub(crate) fn declarations(&self) -> &warden_sema::Declarations {
-        warden_db::declarations(&self.db, self.set)
+        warden_db::declarations(self.db(), self.set())
     }
 
     /// A file's check (for the record types it made).
     pub(crate) fn checked(&self, path: &str) -> Option<&warden_sema::FileChecked> {
-        let file = *self.files.get(path)?;
-        Some(warden_db::check_file(&self.db, self.set, file))
+        Some(warden_db::check_file(
+            self.db(),
+            self.set(),
+            self.file(path)?,
+        ))
     }
 
     pub(crate) fn program(&self) -> &warden_ir::Program {
-        &warden_db::compile(&self.db, self.set).program
+        &warden_db::compile(self.db(), self.set()).program
     }
 
     /// The path of a file of the set, by id.
     pub(crate) fn path_of(&self, id: warden_diagnostics::FileId) -> Option<&str> {
-        self.files
-            .iter()
-            .find(|(_, f)| f.id(&self.db) == id)
-            .map(|(path, _)| path.as_str())
+        self.workspace
+            .paths()
+            .find(|path| self.file(path).is_some_and(|f| f.id(self.db()) == id))
     }
 
     /// Every diagnostic `warden lint` reports for the set, by file path.
     pub fn diagnostics(&self) -> BTreeMap<String, Vec<FileDiagnostic>> {
         let mut by_file: BTreeMap<String, Vec<FileDiagnostic>> = self
-            .files
-            .keys()
-            .map(|path| (path.clone(), Vec::new()))
+            .workspace
+            .paths()
+            .map(|path| (path.to_string(), Vec::new()))
             .collect();
-        let paths: BTreeMap<warden_diagnostics::FileId, &String> = self
-            .files
-            .iter()
-            .map(|(path, file)| (file.id(&self.db), path))
+        let paths: BTreeMap<warden_diagnostics::FileId, &str> = self
+            .workspace
+            .paths()
+            .filter_map(|path| Some((self.file(path)?.id(self.db()), path)))
             .collect();
-        for diagnostic in warden_db::lint(&self.db, self.set) {
+        for diagnostic in self.workspace.lint() {
             if let Some(path) = paths.get(&diagnostic.primary.span.file) {
                 by_file
-                    .entry((*path).clone())
+                    .entry((*path).to_string())
                     .or_default()
                     .push(FileDiagnostic {
                         range: diagnostic.primary.span.range,
@@ -194,9 +176,10 @@ impl AnalysisHost {
     }
 
     /// The line index of a file, for position conversions.
-    pub fn line_index(&self, path: &str) -> Option<(LineIndex, Arc<str>)> {
-        let text = self.text(path)?;
-        Some((LineIndex::new(&text), text))
+    pub fn line_index(&self, path: &str) -> Option<(Arc<LineIndex>, Arc<str>)> {
+        let file = self.file(path)?;
+        let index = warden_db::line_index(self.db(), file).clone();
+        Some((index, file.text(self.db()).clone()))
     }
 
     /// The declarations of a file.
@@ -209,13 +192,13 @@ impl AnalysisHost {
     /// The declarations of every file whose name contains `query`.
     pub fn workspace_symbols(&self, query: &str) -> Vec<(String, Symbol)> {
         let query = query.to_lowercase();
-        self.files
-            .keys()
+        self.workspace
+            .paths()
             .flat_map(|path| {
                 self.symbols(path)
                     .into_iter()
                     .filter(|s| s.name.to_lowercase().contains(&query))
-                    .map(move |s| (path.clone(), s))
+                    .map(move |s| (path.to_string(), s))
             })
             .collect()
     }

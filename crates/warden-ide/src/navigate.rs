@@ -18,10 +18,10 @@ impl AnalysisHost {
         path: &str,
         occurrence: &Occurrence,
     ) -> Option<(String, TextRange)> {
-        let file = *self.files.get(path)?;
+        let file = self.file(path)?;
         let span = warden_sema::definition(
             &occurrence.meaning,
-            file.id(&self.db),
+            file.id(self.db()),
             self.declarations(),
             self.checked(path)?,
             self.program(),
@@ -39,11 +39,11 @@ impl AnalysisHost {
         let mut out: Vec<(String, TextRange)> =
             self.declaration_of(path, &occurrence).into_iter().collect();
         let local = occurrence.meaning.is_file_local(self.declarations());
-        for file in self.files.keys() {
+        for file in self.paths() {
             if local && file != path {
                 continue;
             }
-            for found in self.table(file) {
+            for found in self.table(&file) {
                 let place = (file.clone(), found.range);
                 if found.meaning == occurrence.meaning && !out.contains(&place) {
                     out.push(place);

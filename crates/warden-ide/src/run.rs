@@ -72,18 +72,16 @@ impl AnalysisHost {
 
     /// The set as an engine, or the first error that stops it compiling.
     pub fn engine(&self) -> Result<Engine, String> {
-        let compiled = warden_db::compile(&self.db, self.set);
-        if let Some(error) = compiled.diagnostics.iter().find(|d| d.is_error()) {
-            return Err(format!(
-                "the policies do not compile: {} {}",
-                error.code, error.message
-            ));
-        }
-        Ok(Engine::from_program(
-            compiled.program.clone(),
-            compiled.diagnostics.clone(),
-            "editor".into(),
-        ))
+        self.workspace.engine().map_err(|e| match e {
+            warden::EngineError::Compile { diagnostics } => {
+                let error = diagnostics.iter().find(|d| d.is_error());
+                error.map_or_else(
+                    || "the policies do not compile".to_string(),
+                    |d| format!("the policies do not compile: {} {}", d.code, d.message),
+                )
+            }
+            other => other.to_string(),
+        })
     }
 
     /// The fixtures the tests give `target` (`given TARGET =

@@ -71,7 +71,7 @@ pub struct SourceInfo {
     /// The path as the user named it, relative to the policy folder.
     pub path: String,
     pub text: Arc<str>,
-    pub line_index: LineIndex,
+    pub line_index: Arc<LineIndex>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

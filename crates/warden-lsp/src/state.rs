@@ -75,7 +75,7 @@ impl State {
                 self.host.set_file(path, text);
             }
         }
-        self.host.set_schemas(sources.schemas.clone());
+        self.host.read_named_files(root);
         skipped
             .iter()
             .map(ToString::to_string)

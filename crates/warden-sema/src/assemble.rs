@@ -11,7 +11,7 @@ use crate::index::build_index;
 use crate::lower::FileChecked;
 use crate::rule_table::RuleTable;
 use std::sync::Arc;
-use warden_diagnostics::{LineIndex, Span};
+use warden_diagnostics::Span;
 use warden_ir::{self as ir, EnumId, ExprKind, Program, RecordId, Ty, TypeTable, Value};
 
 /// Puts a set's declarations and checked files together into one program
@@ -30,7 +30,7 @@ pub fn assemble(
         program.files.push(ir::SourceInfo {
             path: input.path.clone(),
             text: input.text.clone(),
-            line_index: LineIndex::new(&input.text),
+            line_index: input.line_index.clone(),
         });
     }
     let mut rules: Vec<Option<ir::Rule>> = (0..table.rules.len()).map(|_| None).collect();

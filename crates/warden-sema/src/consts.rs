@@ -1,6 +1,6 @@
 //! Constant expressions: data defaults, test inputs and expected obligations.
 
-use warden_diagnostics::{Code, Diagnostic, FileId, Span, TextRange};
+use warden_diagnostics::{Code, Diagnostic, FileId, Span};
 use warden_syntax::ast;
 
 /// A literal, list or record as JSON, or why it is not a constant.
@@ -83,25 +83,5 @@ impl ConstUse {
             ConstUse::DataDefault => Code::E0306,
             ConstUse::TestInput | ConstUse::ExpectedObligation => Code::E0308,
         }
-    }
-}
-
-/// `file("path.json")`: a data default kept in a file of its own; the path
-/// and where it is written.
-pub(crate) fn data_file(expr: &ast::Expr) -> Option<(&str, TextRange)> {
-    let ast::ExprKind::Call { callee, args } = &expr.kind else {
-        return None;
-    };
-    match (&callee.kind, args.as_slice()) {
-        (
-            ast::ExprKind::Name(name),
-            [
-                arg @ ast::Expr {
-                    kind: ast::ExprKind::Literal(ast::Literal::Str(path)),
-                    ..
-                },
-            ],
-        ) if name.text == "file" => Some((path.as_str(), arg.range)),
-        _ => None,
     }
 }

@@ -41,6 +41,8 @@ pub struct SourceInput<'a> {
     pub path: String,
     pub text: Arc<str>,
     pub tree: &'a SourceFile,
+    /// Where its lines start (the database's `line_index` query).
+    pub line_index: Arc<warden_diagnostics::LineIndex>,
 }
 
 /// Reads the JSON Schema files that `schema "…"` types name.

@@ -8,7 +8,7 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use warden::{Engine, PolicySources};
+use warden::{Engine, Workspace};
 
 /// The shared state, behind an `Arc`.
 pub struct AppState {
@@ -43,8 +43,6 @@ pub enum LoadError {
     Engine(#[from] warden::EngineError),
     #[error("the policies do not compile ({} error(s))", .0.len())]
     Compile(Vec<LoadDiagnostic>),
-    #[error("no `.warden` files in `{0}`")]
-    Empty(String),
     #[error("the compiling task failed: {0}")]
     Task(String),
 }
@@ -61,34 +59,29 @@ impl LoadError {
 
 /// Compiles the configured policy set and merges the data files.
 pub fn load(config: &ServerConfig) -> Result<Engine, LoadError> {
-    let mut sets = Vec::new();
-    for path in &config.policy {
-        let set = PolicySources::from_path(path)?;
-        if set.files.is_empty() {
-            return Err(LoadError::Empty(path.display().to_string()));
+    let workspace = Workspace::read(&config.policy)?;
+    let mut engine = match workspace.engine() {
+        Ok(engine) => engine,
+        Err(warden::EngineError::Compile { diagnostics }) => {
+            let errors = diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| {
+                    let (file, line, column) =
+                        workspace.location(d.primary.span).unwrap_or(("", 0, 0));
+                    LoadDiagnostic {
+                        code: d.code.to_string(),
+                        message: d.message.clone(),
+                        file: workspace.folders().root.join(file).display().to_string(),
+                        line,
+                        column,
+                    }
+                })
+                .collect();
+            return Err(LoadError::Compile(errors));
         }
-        sets.push(set);
-    }
-    let sources = PolicySources::combine(sets);
-    let (program, diagnostics) = warden::compile_sources(&sources);
-    let errors: Vec<LoadDiagnostic> = diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| {
-            let (file, line, column) = program.location(d.primary.span);
-            LoadDiagnostic {
-                code: d.code.to_string(),
-                message: d.message.clone(),
-                file: sources.root.join(file).display().to_string(),
-                line,
-                column,
-            }
-        })
-        .collect();
-    if !errors.is_empty() {
-        return Err(LoadError::Compile(errors));
-    }
-    let mut engine = Engine::from_program(program, diagnostics, sources.revision());
+        Err(other) => return Err(other.into()),
+    };
     let limits = warden::InputLimits {
         max_bytes: config.limits.max_data_bytes,
         max_depth: config.limits.max_json_depth,

@@ -39,21 +39,19 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// Every record field declared in the file's type expressions, nested
-    /// ones too, in order.
-    pub fn record_fields(&self) -> Vec<&FieldDecl> {
-        fn fields<'a>(ty: &'a TypeExpr, out: &mut Vec<&'a FieldDecl>) {
+    /// Every type expression of the file, nested ones too, each before
+    /// those inside it.
+    pub fn type_exprs(&self) -> Vec<&TypeExpr> {
+        fn visit<'a>(ty: &'a TypeExpr, out: &mut Vec<&'a TypeExpr>) {
+            out.push(ty);
             match &ty.kind {
-                TypeExprKind::Record { fields: decls, .. } => {
-                    for field in decls {
-                        out.push(field);
-                        fields(&field.ty, out);
-                    }
+                TypeExprKind::Record { fields, .. } => {
+                    fields.iter().for_each(|field| visit(&field.ty, out))
                 }
-                TypeExprKind::Union(members) => members.iter().for_each(|m| fields(m, out)),
+                TypeExprKind::Union(members) => members.iter().for_each(|m| visit(m, out)),
                 TypeExprKind::Optional(inner)
                 | TypeExprKind::List(inner)
-                | TypeExprKind::Map(inner) => fields(inner, out),
+                | TypeExprKind::Map(inner) => visit(inner, out),
                 TypeExprKind::Named(_)
                 | TypeExprKind::Any
                 | TypeExprKind::Literal(_)
@@ -64,21 +62,50 @@ impl SourceFile {
         let mut out = Vec::new();
         for item in &self.items {
             match &item.kind {
-                ItemKind::Type(t) => fields(&t.ty, &mut out),
-                ItemKind::Target(t) => fields(&t.ty, &mut out),
-                ItemKind::Data(d) => fields(&d.ty, &mut out),
+                ItemKind::Type(t) => visit(&t.ty, &mut out),
+                ItemKind::Target(t) => visit(&t.ty, &mut out),
+                ItemKind::Data(d) => visit(&d.ty, &mut out),
                 ItemKind::Fn(f) => {
                     for param in &f.params {
-                        fields(&param.ty, &mut out);
+                        visit(&param.ty, &mut out);
                     }
                     if let Some(ret) = &f.ret {
-                        fields(ret, &mut out);
+                        visit(ret, &mut out);
                     }
                 }
                 _ => {}
             }
         }
         out
+    }
+
+    /// Every record field declared in the file's type expressions, nested
+    /// ones too, in order.
+    pub fn record_fields(&self) -> Vec<&FieldDecl> {
+        self.type_exprs()
+            .into_iter()
+            .flat_map(|ty| match &ty.kind {
+                TypeExprKind::Record { fields, .. } => fields.iter().collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// The JSON files the file names, as written (relative to the file):
+    /// `schema "…"` types and `file("…")` data defaults.
+    pub fn named_files(&self) -> Vec<&str> {
+        let schemas = self
+            .type_exprs()
+            .into_iter()
+            .filter_map(|ty| match &ty.kind {
+                TypeExprKind::Schema(path) => Some(path.value.as_str()),
+                _ => None,
+            });
+        let data = self.items.iter().filter_map(|item| match &item.kind {
+            ItemKind::Data(d) => d.default.as_ref()?.data_file().map(|(path, _)| path),
+            _ => None,
+        });
+        schemas.chain(data).collect()
     }
 
     /// Where each declaration and record field that has a `///` doc starts, in order.
@@ -528,6 +555,26 @@ impl Expr {
         }
         patches.reverse();
         (base, patches)
+    }
+
+    /// `file("x.json")`, a data default read from a file: its path and
+    /// where the path is written.
+    pub fn data_file(&self) -> Option<(&str, TextRange)> {
+        let ExprKind::Call { callee, args } = &self.kind else {
+            return None;
+        };
+        match (&callee.kind, args.as_slice()) {
+            (
+                ExprKind::Name(name),
+                [
+                    arg @ Expr {
+                        kind: ExprKind::Literal(Literal::Str(path)),
+                        ..
+                    },
+                ],
+            ) if name.text == "file" => Some((path.as_str(), arg.range)),
+            _ => None,
+        }
     }
 
     /// The path of a `fixture("…")` test input (patches aside).

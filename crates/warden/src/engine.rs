@@ -1,7 +1,7 @@
 //! The engine: a compiled policy set, its data, and decisions.
 
 use crate::decision::{self, Decision};
-use crate::source::{PolicySources, compile_sources};
+use crate::source::PolicySources;
 use crate::{DecideError, EngineError, PathError};
 use serde_json::Value as Json;
 use std::path::Path;
@@ -88,20 +88,17 @@ impl Default for DecideOptions {
 impl Engine {
     /// Compiles every `*.warden` file below `dir` (or the one file named).
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Engine, EngineError> {
-        Self::from_sources(&PolicySources::from_path(dir)?)
+        crate::Workspace::read(&[dir])?.engine()
     }
 
     /// Compiles policy texts held in memory.
-    pub fn from_sources(sources: &PolicySources) -> Result<Engine, EngineError> {
-        let (program, diagnostics) = compile_sources(sources);
-        if diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(EngineError::Compile { diagnostics });
-        }
-        Ok(Self::from_program(program, diagnostics, sources.revision()))
+    pub fn from_sources(sources: PolicySources) -> Result<Engine, EngineError> {
+        crate::Workspace::from_sources(sources).engine()
     }
 
-    /// Wraps a program that compiled without errors.
-    pub fn from_program(
+    /// Wraps a program that compiled without errors (what
+    /// [`crate::Workspace::engine`] does).
+    pub(crate) fn from_program(
         program: Arc<Program>,
         warnings: Vec<Diagnostic>,
         revision: String,

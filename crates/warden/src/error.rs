@@ -39,6 +39,12 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// A path given as a policy folder holds no `*.warden` file.
+    #[error("no `.warden` files in `{path}`")]
+    NoPolicies {
+        /// The path as given.
+        path: String,
+    },
     /// The policy set has errors; nothing can be decided with it.
     #[error("the policy set does not compile ({} error{})", .diagnostics.iter().filter(|d| d.is_error()).count(), if .diagnostics.iter().filter(|d| d.is_error()).count() == 1 { "" } else { "s" })]
     Compile {
@@ -139,7 +145,9 @@ impl EngineError {
     pub fn code(&self) -> Option<warden_diagnostics::Code> {
         use warden_diagnostics::Code;
         match self {
-            EngineError::Io { .. } | EngineError::Compile { .. } => None,
+            EngineError::Io { .. }
+            | EngineError::NoPolicies { .. }
+            | EngineError::Compile { .. } => None,
             EngineError::Syntax { .. } => Some(Code::E0403),
             EngineError::DataMismatch { .. }
             | EngineError::DuplicateData { .. }

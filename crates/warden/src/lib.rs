@@ -27,6 +27,7 @@ mod limits;
 mod revision;
 mod source;
 mod testing;
+mod workspace;
 
 pub use decision::{Decision, FindingReport, Location, TraceStep, WaiverReport};
 pub use document::{
@@ -39,9 +40,10 @@ pub use files::{
     Skipped, Walk, confined, files_below, read_file_bounded, read_stdin_bounded, read_text,
 };
 pub use limits::InputLimits;
-pub use source::{PolicySources, compile_sources, lint_sources};
+pub use source::PolicySources;
 pub use testing::{
     ClauseCoverage, Coverage, PolicyFolders, RuleCoverage, TestFailure, TestResult, TestRun,
     TestStatus, TestSummary, read_fixture,
 };
 pub use warden_diagnostics::{Code, Diagnostic, Severity};
+pub use workspace::Workspace;

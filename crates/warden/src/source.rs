@@ -1,24 +1,15 @@
-//! Reading policy folders and documents, and compiling through the one database.
+//! Reading the policy files of a folder (or several) as one set.
 
 use crate::EngineError;
 use crate::files::{OnUnreadable, Skipped, Unreadable, Walk, read_text, walk};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use warden_diagnostics::Diagnostic;
-use warden_ir::Program;
-use warden_syntax::lexer::TokenKind;
 
-/// The files of a policy set: `*.warden` sources and the JSON Schema files
-/// they may name, each keyed by its path relative to the policy folder.
+/// The policy files of a set as read, each keyed by its path relative to
+/// the policy folder; a [`crate::Workspace`] compiles them.
 #[derive(Clone, Debug, Default)]
 pub struct PolicySources {
     /// `(path, text)` of every policy file, sorted by path.
     pub files: Vec<(String, String)>,
-    /// JSON files the policies name (schemas, data defaults) by path: the
-    /// text, or why it was not read (outside the policy folder, not a
-    /// regular file, too large), which the compiler then reports.
-    pub schemas: warden_db::NamedFiles,
     /// The folder the paths are relative to: where fixtures and reports find
     /// the files on disk (empty for texts held in memory, and for sets
     /// composed of several folders, whose paths name their folders).
@@ -31,10 +22,9 @@ pub struct PolicySources {
 }
 
 impl PolicySources {
-    /// Reads every `*.warden` file below `path` (or the one file `path` names)
-    /// and the JSON files they name (`schema "…"`, `file("…")`), nothing else: an
-    /// unrelated file beside the policies neither slows loading nor changes
-    /// the revision. Symbolic links to folders are not followed (no cycles).
+    /// Reads every `*.warden` file below `path` (or the one file `path`
+    /// names), nothing else (the [`crate::Workspace`] reads the JSON files
+    /// the policies name, once parsed). Symbolic links to folders are not followed (no cycles).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, EngineError> {
         let path = path.as_ref();
         let io = |p: &Path, source: std::io::Error| EngineError::Io {
@@ -57,7 +47,6 @@ impl PolicySources {
             path.to_path_buf()
         };
         sources.files.sort();
-        sources.read_named_schemas(&root);
         sources.folders = vec![root.clone()];
         sources.root = root;
         Ok(sources)
@@ -78,7 +67,6 @@ impl PolicySources {
             Ok(())
         });
         sources.files.sort();
-        sources.read_named_schemas(dir);
         sources.root = dir.to_path_buf();
         sources.folders = vec![dir.to_path_buf()];
         (sources, skipped)
@@ -113,72 +101,12 @@ impl PolicySources {
             for (key, text) in one.files {
                 all.files.push((prefixed(key), text));
             }
-            // The compiler finds a schema by the path it resolves from its file.
-            for (key, text) in one.schemas {
-                let key = prefixed(key);
-                let (dir, name) = key.rsplit_once('/').unwrap_or(("", &key));
-                let resolved = warden_db::resolve_named(dir, name).unwrap_or_else(|_| key.clone());
-                all.schemas.insert(resolved, text);
-            }
             all.folders.extend(one.folders);
             all.skipped.extend(one.skipped);
         }
         all.files.sort();
         all.files.dedup();
         all
-    }
-
-    /// Reads the JSON files the policies name, relative to each policy file
-    /// and inside `root`: a path that leads out of it (by `..`, as an
-    /// absolute path, or through a symbolic link), a special file or one too
-    /// large is not read, and the compiler reports why (E0209, E0309). A
-    /// missing one is left out: the compiler reports it too.
-    fn read_named_schemas(&mut self, root: &Path) {
-        for (file, text) in &self.files {
-            let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
-            let tokens = warden_syntax::lexer::lex(text);
-            let significant: Vec<_> = tokens.iter().filter(|t| !t.kind.is_trivia()).collect();
-            for (i, token) in significant.iter().enumerate() {
-                // `schema "x.json"` and `file("x.json")`.
-                let literal = match (token.kind, significant.get(i + 1), significant.get(i + 2)) {
-                    (TokenKind::Schema, Some(s), _) if s.kind == TokenKind::Str => s,
-                    (TokenKind::Ident, Some(open), Some(s))
-                        if &text[token.range.as_range()] == "file"
-                            && open.kind == TokenKind::LParen
-                            && s.kind == TokenKind::Str =>
-                    {
-                        s
-                    }
-                    _ => continue,
-                };
-                let literal = &text[literal.range.as_range()];
-                let named = &literal[1..literal.len() - 1];
-                // Resolved as the compiler resolves it; one it refuses by
-                // its text (absolute, above the folder) is not read at all.
-                let Ok(relative) = warden_db::resolve_named(dir, named) else {
-                    continue;
-                };
-                if self.schemas.contains_key(&relative) {
-                    continue;
-                }
-                let read = crate::files::read_confined(
-                    root,
-                    Path::new(&relative),
-                    crate::InputLimits::POLICY_FILE.max_bytes,
-                );
-                match read {
-                    Ok(schema) => {
-                        self.schemas.insert(relative, Ok(schema));
-                    }
-                    // Missing: the compiler says so in its own words.
-                    Err(EngineError::Io { source, .. })
-                        if source.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        self.schemas.insert(relative, Err(e.to_string()));
-                    }
-                }
-            }
-        }
     }
 
     /// A policy set from texts in memory (tests, embedding).
@@ -194,29 +122,6 @@ impl PolicySources {
             files,
             ..PolicySources::default()
         }
-    }
-
-    /// `sha256:` of every file's path and text: identifies the policy revision.
-    pub fn revision(&self) -> String {
-        let mut hasher = Sha256::new();
-        let schemas = self.schemas.iter().map(|(path, text)| match text {
-            Ok(text) => (path, text),
-            Err(why) => (path, why),
-        });
-        for (path, text) in self.files.iter().map(|(p, t)| (p, t)).chain(schemas) {
-            hasher.update(path.as_bytes());
-            hasher.update([0]);
-            hasher.update(text.as_bytes());
-            hasher.update([0]);
-        }
-        let digest = hasher.finalize();
-        format!(
-            "sha256:{}",
-            digest
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        )
     }
 }
 
@@ -242,36 +147,10 @@ fn collect(
     Ok(())
 }
 
-/// A compiler database holding `sources` as one policy set.
-fn database(sources: &PolicySources) -> (warden_db::Database, warden_db::PolicySet) {
-    let db = warden_db::Database::default();
-    let files: Vec<_> = sources
-        .files
-        .iter()
-        .map(|(path, text)| db.add_file(path.clone(), text.as_str()))
-        .collect();
-    let set = warden_db::PolicySet::new(&db, files, Arc::new(sources.schemas.clone()));
-    (db, set)
-}
-
-/// Compiles sources through the compiler database: the program and every diagnostic.
-pub fn compile_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic>) {
-    let (db, set) = database(sources);
-    let compiled = warden_db::compile(&db, set);
-    (compiled.program.clone(), compiled.diagnostics.clone())
-}
-
-/// Compiles sources and adds the policy-hygiene lints (`warden lint`):
-/// rules without `@control` (W0002) and rules no test names (W0005).
-pub fn lint_sources(sources: &PolicySources) -> (Arc<Program>, Vec<Diagnostic>) {
-    let (db, set) = database(sources);
-    let program = warden_db::compile(&db, set).program.clone();
-    (program, warden_db::lint(&db, set).clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Workspace;
 
     fn scratch(name: &str) -> std::path::PathBuf {
         let dir =
@@ -317,14 +196,15 @@ mod tests {
             sources.files[0].1.starts_with("package"),
             "the byte-order mark is dropped"
         );
+        let workspace = Workspace::from_sources(sources);
         assert_eq!(
-            sources.schemas.keys().collect::<Vec<_>>(),
+            workspace.named_files().collect::<Vec<_>>(),
             ["t.schema.json"]
         );
-        let before = sources.revision();
+        let before = workspace.revision();
         std::fs::write(dir.join("input.json"), "{\"unrelated\": false}").unwrap();
         assert_eq!(
-            PolicySources::from_path(&dir).unwrap().revision(),
+            Workspace::read(&[&dir]).unwrap().revision(),
             before,
             "unrelated files do not change the revision"
         );
@@ -358,9 +238,12 @@ mod tests {
         );
         assert!(names[0].ends_with("/sub/p.warden") && names[1].ends_with("/team/p.warden"));
         assert_eq!(sources.root, std::path::PathBuf::new());
-        let (_, diagnostics) = compile_sources(&sources);
+        let workspace = Workspace::from_sources(sources);
+        let diagnostics = workspace.diagnostics();
         assert!(
-            !diagnostics.iter().any(Diagnostic::is_error),
+            !diagnostics
+                .iter()
+                .any(warden_diagnostics::Diagnostic::is_error),
             "the schema is found and the import resolves: {diagnostics:?}"
         );
         std::fs::remove_dir_all(&dir).ok();
@@ -375,10 +258,13 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.join("regions.json"), "[\"eu\"]").unwrap();
-        let sources = PolicySources::from_path(&dir).expect("loads");
-        assert_eq!(sources.schemas.keys().collect::<Vec<_>>(), ["regions.json"]);
-        let before = sources.revision();
-        let engine = crate::Engine::from_sources(&sources).expect("compiles");
+        let workspace = Workspace::read(&[&dir]).expect("loads");
+        assert_eq!(
+            workspace.named_files().collect::<Vec<_>>(),
+            ["regions.json"]
+        );
+        let before = workspace.revision();
+        let engine = workspace.engine().expect("compiles");
         let decide = |engine: &crate::Engine, region: &str| {
             engine
                 .decide(
@@ -392,16 +278,13 @@ mod tests {
         assert_eq!(decide(&engine, "eu"), "allow");
         assert_eq!(decide(&engine, "us"), "deny");
         std::fs::write(dir.join("regions.json"), "[\"eu\", \"us\"]").unwrap();
-        let sources = PolicySources::from_path(&dir).unwrap();
+        let workspace = Workspace::read(&[&dir]).unwrap();
         assert_ne!(
-            sources.revision(),
+            workspace.revision(),
             before,
             "the data file is part of the revision"
         );
-        assert_eq!(
-            decide(&crate::Engine::from_sources(&sources).unwrap(), "us"),
-            "allow"
-        );
+        assert_eq!(decide(&workspace.engine().unwrap(), "us"), "allow");
         std::fs::remove_dir_all(&dir).ok();
     }
 }

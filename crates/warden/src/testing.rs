@@ -133,7 +133,7 @@ impl PolicyFolders {
 
     /// The folder holding the policy file `file` (a path of the set), and
     /// the file's own folder within it.
-    fn folder_of(&self, file: &str) -> Option<(&Path, PathBuf)> {
+    pub(crate) fn folder_of(&self, file: &str) -> Option<(&Path, PathBuf)> {
         let file_dir = |inside: &str| {
             Path::new(inside)
                 .parent()

@@ -19,7 +19,7 @@ use datatest_stable::Utf8Path;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
-use warden::{Engine, PolicySources};
+use warden::{Engine, PolicySources, Workspace};
 
 struct Block {
     lang: String,
@@ -105,8 +105,8 @@ fn run_doc(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
     }
     let mut engines: BTreeMap<String, Engine> = BTreeMap::new();
     for (set, files) in &sets {
-        let sources = PolicySources::from_texts(files.clone());
-        let (program, diagnostics) = warden::lint_sources(&sources);
+        let workspace = Workspace::from_sources(PolicySources::from_texts(files.clone()));
+        let diagnostics = workspace.lint();
         match expected_errors.get(set) {
             Some((line, codes)) => {
                 // Errors must match exactly; a warning counts only when listed.
@@ -127,11 +127,7 @@ fn run_doc(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
                 if let Some(d) = diagnostics.iter().find(|d| d.is_error()) {
                     return Err(format!("{path}: example set `{set}` does not compile: {} {} at {:?}\n{diagnostics:#?}", d.code, d.message, d.primary.span).into());
                 }
-                let warnings = diagnostics.into_iter().filter(|d| !d.is_error()).collect();
-                engines.insert(
-                    set.clone(),
-                    Engine::from_program(program, warnings, sources.revision()),
-                );
+                engines.insert(set.clone(), workspace.engine()?);
             }
         }
     }

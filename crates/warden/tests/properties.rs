@@ -28,7 +28,7 @@ fn catalog() -> Json {
 }
 
 fn engine(sources: &PolicySources, data: Option<&Json>) -> Engine {
-    let engine = Engine::from_sources(sources).unwrap_or_else(|e| panic!("{e:?}"));
+    let engine = Engine::from_sources(sources.clone()).unwrap_or_else(|e| panic!("{e:?}"));
     match data {
         Some(d) => engine.with_data(d).expect("data loads"),
         None => engine,
@@ -60,8 +60,8 @@ fn reordered(sources: &PolicySources, file_order: &[usize], seed: u64) -> Policy
     files.dedup_by(|a, b| a.0[3..] == b.0[3..]);
     PolicySources {
         files,
-        schemas: sources.schemas.clone(),
         root: sources.root.clone(),
+        folders: sources.folders.clone(),
         ..PolicySources::default()
     }
 }
@@ -314,8 +314,8 @@ fn functions_defined_by_two_imported_packages_are_ambiguous() {
             ),
             ("main.warden", main),
         ]);
-        warden::compile_sources(&sources)
-            .1
+        warden::Workspace::from_sources(sources)
+            .diagnostics()
             .iter()
             .map(|d| d.code.to_string())
             .collect()

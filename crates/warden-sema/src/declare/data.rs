@@ -2,7 +2,7 @@
 //! inside the policy folder).
 
 use super::Declarer;
-use crate::consts::{ConstUse, const_json, data_file};
+use crate::consts::{ConstUse, const_json};
 use crate::env::DataSignature;
 use crate::messages::defined_twice;
 use std::sync::Arc;
@@ -53,7 +53,7 @@ impl Declarer<'_> {
 
     /// Converts a literal expression to a value of `ty`, or reports why it cannot.
     fn const_value(&mut self, file: usize, expr: &ast::Expr, ty: &Ty) -> Option<Value> {
-        let json = match data_file(expr) {
+        let json = match expr.data_file() {
             Some((path, range)) => self.data_file_json(file, path, range)?,
             None => const_json(
                 self.id(file),
