@@ -214,6 +214,23 @@ async def test_fields_of_inline_record_types_and_for_elements(client: LanguageCl
     assert [i.label for i in items] == ["sso", "mfa"]
 
 
+async def test_secondary_labels_and_notes_become_related_information(client: LanguageClient):
+    text = (
+        "package acme.loop\n"
+        "fn even(n: int) -> bool = if n == 0 then true else odd(n - 1)\n"
+        "fn odd(n: int) -> bool = if n == 0 then false else even(n - 1)\n"
+    )
+    uri, _, found = await open_file(client, "rules/loop.warden", text)
+    recursive = next(d for d in found if d.code == "E0108")
+    related = recursive.related_information
+    messages = [r.message for r in related]
+    assert "this call leads back to it" in messages, messages
+    assert any(m.startswith("note: call cycle:") for m in messages), messages
+    assert all(r.location.uri == uri for r in related)
+    label = next(r for r in related if r.message == "this call leads back to it")
+    assert label.location.range.start.line in (1, 2)
+
+
 async def test_positions_are_utf16(client: LanguageClient):
     # `é` is one UTF-16 unit but two bytes: the hover must still find `owner`.
     text = (

@@ -480,11 +480,9 @@ fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
                 plural(warnings)
             ));
         }
-        DiagnosticFormat::Json => print_out(&serde_json::to_string_pretty(&render::json(
-            diagnostics,
-            &files,
-            &workspace.folders().root,
-        ))?),
+        DiagnosticFormat::Json => print_out(&serde_json::to_string_pretty(
+            &workspace.reports(diagnostics),
+        )?),
     }
     Ok(if diagnostics.iter().any(warden::Diagnostic::is_error) {
         ExitCode::from(2)
@@ -823,7 +821,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
             for d in &diagnostics {
                 print_err(&format!(
                     "error[{}]: {}\n  --> {}:{}:{}\n",
-                    d.code, d.message, d.file, d.line, d.column
+                    d.code, d.message, d.place.file, d.place.line, d.place.column
                 ));
             }
             Err(Failure(format!(

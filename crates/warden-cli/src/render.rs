@@ -1,9 +1,8 @@
-//! Diagnostics for people (ariadne, byte offsets) and for tools (JSON).
+//! Diagnostics for people: ariadne reports from byte offsets (tools read
+//! `warden::DiagnosticReport`).
 
 use ariadne::{Config, IndexType, Label, Report, ReportKind};
-use serde::Serialize;
-use std::path::Path;
-use warden_diagnostics::{Diagnostic, LineIndex, Severity};
+use warden_diagnostics::{Diagnostic, Severity};
 
 /// Renders diagnostics like a compiler: code, message, source snippet, labels, help.
 pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool) -> String {
@@ -62,53 +61,4 @@ pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool
         let _ = report.finish().write(&mut cache, &mut out);
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-#[derive(Serialize)]
-pub struct JsonDiagnostic {
-    code: String,
-    severity: &'static str,
-    message: String,
-    file: String,
-    line: u32,
-    column: u32,
-    end_line: u32,
-    end_column: u32,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    label: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    help: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    notes: Vec<String>,
-}
-
-/// Diagnostics as JSON objects with 1-based positions; paths are joined to `root`.
-pub fn json(
-    diagnostics: &[Diagnostic],
-    files: &[(String, String)],
-    root: &Path,
-) -> Vec<JsonDiagnostic> {
-    diagnostics
-        .iter()
-        .filter_map(|d| {
-            let (path, text) = files.get(d.primary.span.file.0 as usize)?;
-            let index = LineIndex::new(text);
-            let start = index.line_col(text, d.primary.span.range.start as usize);
-            let end = index.line_col(text, d.primary.span.range.end as usize);
-            let file = crate::report::policy_path(root, path);
-            Some(JsonDiagnostic {
-                code: d.code.to_string(),
-                severity: d.severity.as_str(),
-                message: d.message.clone(),
-                file,
-                line: start.line,
-                column: start.column,
-                end_line: end.line,
-                end_column: end.column,
-                label: d.primary.message.clone(),
-                help: d.help.clone(),
-                notes: d.notes.clone(),
-            })
-        })
-        .collect()
 }

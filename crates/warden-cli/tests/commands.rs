@@ -204,6 +204,45 @@ fn lint_adds_hygiene_lints_to_compile() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The JSON of a diagnostic carries what the human form prints: the
+/// secondary label with its place, the notes and the help.
+#[test]
+fn json_diagnostics_carry_secondary_places_notes_and_help() {
+    let dir = scratch("cmd-related");
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::fs::write(
+        dir.join("lib/p.warden"),
+        "package p
+fn even(n: int) -> bool = if n == 0 then true else odd(n - 1)
+fn odd(n: int) -> bool = if n == 0 then false else even(n - 1)
+",
+    )
+    .unwrap();
+    let out = warden_in(&dir, &["lint", "--format", "json", "."]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let json: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    let recursive = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "E0108")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(recursive["file"], "lib/p.warden");
+    assert_eq!(recursive["label"], "defined here");
+    let related = &recursive["related"][0];
+    assert_eq!(related["message"], "this call leads back to it");
+    assert_eq!(related["file"], "lib/p.warden");
+    assert!(related["line"].as_u64().unwrap() >= 2, "{related}");
+    assert!(
+        recursive["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("call cycle:")
+    );
+    assert!(recursive["help"].as_str().unwrap().contains("terminate"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn explain_shows_rules_and_codes() {
     let out = warden(&["explain", "--policy", "examples/policies", "sso_required"]);

@@ -408,8 +408,16 @@ fn reload_swaps_the_policy_set_and_refuses_one_that_does_not_compile() {
     .unwrap();
     let (status, body) = reload(Some("s3cret"));
     assert_eq!(status, 422, "{body}");
+    let first = &body["diagnostics"][0];
+    // The shape `warden lint --format json` prints.
+    assert!(first["code"].as_str().unwrap().starts_with('E'), "{body}");
+    assert_eq!(first["severity"], "error", "{body}");
     assert!(
-        !body["diagnostics"].as_array().unwrap().is_empty(),
+        first["file"].as_str().unwrap().ends_with("p.warden"),
+        "{body}"
+    );
+    assert!(
+        first["line"].as_u64().unwrap() >= 1 && first["end_line"].is_u64(),
         "{body}"
     );
     assert_eq!(

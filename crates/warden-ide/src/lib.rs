@@ -44,6 +44,8 @@ pub struct AnalysisHost {
 pub struct FileDiagnostic {
     pub range: TextRange,
     pub diagnostic: Diagnostic,
+    /// Its secondary labels: the file, the range and what the label says.
+    pub related: Vec<(String, TextRange, String)>,
 }
 
 impl AnalysisHost {
@@ -161,6 +163,14 @@ impl AnalysisHost {
                     .push(FileDiagnostic {
                         range: diagnostic.primary.span.range,
                         diagnostic: diagnostic.clone(),
+                        related: diagnostic
+                            .secondary
+                            .iter()
+                            .filter_map(|label| {
+                                let path = paths.get(&label.span.file)?;
+                                Some((path.to_string(), label.span.range, label.message.clone()))
+                            })
+                            .collect(),
                     });
             }
         }

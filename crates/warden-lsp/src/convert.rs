@@ -77,6 +77,36 @@ pub(crate) fn to_lsp_diagnostic(
             .map(|href| CodeDescription { href }),
         source: Some("warden".into()),
         message,
+        related_information: related_information(state, key, found),
         ..Diagnostic::default()
     })
+}
+
+/// What the CLI prints beside the primary label: each secondary label at
+/// its place, each note at the primary one.
+fn related_information(
+    state: &State,
+    key: &str,
+    found: &warden_ide::FileDiagnostic,
+) -> Option<Vec<DiagnosticRelatedInformation>> {
+    let at = |key: &str, range| -> Option<Location> {
+        Some(Location {
+            uri: state.uri(key)?,
+            range: state.range(key, range)?,
+        })
+    };
+    let labels = found.related.iter().filter_map(|(file, range, message)| {
+        Some(DiagnosticRelatedInformation {
+            location: at(file, *range)?,
+            message: message.clone(),
+        })
+    });
+    let notes = found.diagnostic.notes.iter().filter_map(|note| {
+        Some(DiagnosticRelatedInformation {
+            location: at(key, found.range)?,
+            message: format!("note: {note}"),
+        })
+    });
+    let all: Vec<DiagnosticRelatedInformation> = labels.chain(notes).collect();
+    (!all.is_empty()).then_some(all)
 }

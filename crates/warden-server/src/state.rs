@@ -5,7 +5,6 @@ use crate::config::ServerConfig;
 use crate::decision_log::DecisionLog;
 use crate::metrics::Metrics;
 use arc_swap::ArcSwap;
-use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use warden::{Engine, Workspace};
@@ -26,30 +25,20 @@ pub struct AppState {
     pub evaluations: tokio::sync::Semaphore,
 }
 
-/// A diagnostic of a policy set that did not compile, for the reload answer.
-#[derive(Clone, Debug, Serialize)]
-pub struct LoadDiagnostic {
-    pub code: String,
-    pub message: String,
-    pub file: String,
-    pub line: u32,
-    pub column: u32,
-}
-
 /// Why a policy set could not be served.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{0}")]
     Engine(#[from] warden::EngineError),
     #[error("the policies do not compile ({} error(s))", .0.len())]
-    Compile(Vec<LoadDiagnostic>),
+    Compile(Vec<warden::DiagnosticReport>),
     #[error("the compiling task failed: {0}")]
     Task(String),
 }
 
 impl LoadError {
     /// The compile errors, if that is what went wrong.
-    pub fn diagnostics(&self) -> &[LoadDiagnostic] {
+    pub fn diagnostics(&self) -> &[warden::DiagnosticReport] {
         match self {
             LoadError::Compile(d) => d,
             _ => &[],
@@ -63,22 +52,8 @@ pub fn load(config: &ServerConfig) -> Result<Engine, LoadError> {
     let mut engine = match workspace.engine() {
         Ok(engine) => engine,
         Err(warden::EngineError::Compile { diagnostics }) => {
-            let errors = diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .map(|d| {
-                    let (file, line, column) =
-                        workspace.location(d.primary.span).unwrap_or(("", 0, 0));
-                    LoadDiagnostic {
-                        code: d.code.to_string(),
-                        message: d.message.clone(),
-                        file: workspace.folders().root.join(file).display().to_string(),
-                        line,
-                        column,
-                    }
-                })
-                .collect();
-            return Err(LoadError::Compile(errors));
+            let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
+            return Err(LoadError::Compile(workspace.reports(&errors)));
         }
         Err(other) => return Err(other.into()),
     };
@@ -143,7 +118,7 @@ impl AppState {
                     })
                     .inc();
                 for d in e.diagnostics() {
-                    tracing::error!(code = %d.code, file = %d.file, line = d.line, "{}", d.message);
+                    tracing::error!(code = %d.code, file = %d.place.file, line = d.place.line, "{}", d.message);
                 }
                 tracing::error!(
                     trigger = why,

@@ -24,6 +24,7 @@ mod engine;
 mod error;
 mod files;
 mod limits;
+mod report;
 mod revision;
 mod source;
 mod testing;
@@ -40,6 +41,7 @@ pub use files::{
     Skipped, Walk, confined, files_below, read_file_bounded, read_stdin_bounded, read_text,
 };
 pub use limits::InputLimits;
+pub use report::{DiagnosticReport, Place, RelatedPlace};
 pub use source::PolicySources;
 pub use testing::{
     ClauseCoverage, Coverage, PolicyFolders, RuleCoverage, TestFailure, TestResult, TestRun,

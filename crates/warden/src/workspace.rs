@@ -229,13 +229,20 @@ impl Workspace {
 
     /// The path, 1-based line and column where `span` starts.
     pub fn location(&self, span: warden_diagnostics::Span) -> Option<(&str, u32, u32)> {
-        let (path, &file) = self
-            .files
-            .iter()
-            .find(|(_, f)| f.id(&self.db) == span.file)?;
+        let (path, at) = self.line_col(span.file, span.range.start)?;
+        Some((path, at.line, at.column))
+    }
+
+    /// The path of a file of the set and the line and column of `offset` in it.
+    pub(crate) fn line_col(
+        &self,
+        id: warden_diagnostics::FileId,
+        offset: u32,
+    ) -> Option<(&str, warden_diagnostics::LineCol)> {
+        let (path, &file) = self.files.iter().find(|(_, f)| f.id(&self.db) == id)?;
         let index = warden_db::line_index(&self.db, file);
-        let at = index.line_col(file.text(&self.db), span.range.start as usize);
-        Some((path.as_str(), at.line, at.column))
+        let at = index.line_col(file.text(&self.db), offset as usize);
+        Some((path.as_str(), at))
     }
 
     /// `sha256:` of every file's path and text, and of the JSON files they
