@@ -538,12 +538,11 @@ fn read_document(path: &Path, limits: &warden::InputLimits) -> Result<Json, Fail
 fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {
     match now {
         None => Ok(SystemTime::now()),
-        Some(text) => {
-            let ts: jiff::Timestamp = text
-                .parse()
-                .map_err(|e| Failure(format!("`--now {text}` is not an RFC 3339 time: {e}")))?;
-            Ok(SystemTime::from(ts))
-        }
+        Some(text) => warden::parse_now(text).ok_or_else(|| {
+            Failure(format!(
+                "`--now {text}` is not an RFC 3339 time with its offset (`2026-06-01T00:00:00Z`) or a date (`2026-06-01`)"
+            ))
+        }),
     }
 }
 

@@ -123,12 +123,12 @@ pub async fn decide_route(
         .ok_or_else(|| ApiError::bad_request("missing-input", "the body has no `input`"))?;
     let now = match body.get("now") {
         None | Some(Json_::Null) => SystemTime::now(),
-        Some(Json_::String(text)) => text
-            .parse::<jiff::Timestamp>()
-            .map(SystemTime::from)
-            .map_err(|e| {
-                ApiError::bad_request("bad-now", format!("`now` is not an RFC 3339 time: {e}"))
-            })?,
+        Some(Json_::String(text)) => warden::parse_now(text).ok_or_else(|| {
+            ApiError::bad_request(
+                "bad-now",
+                "`now` is not an RFC 3339 time with its offset (`2026-06-01T00:00:00Z`) or a date (`2026-06-01`)",
+            )
+        })?,
         Some(_) => return Err(ApiError::bad_request("bad-now", "`now` must be a string")),
     };
     let explain = body

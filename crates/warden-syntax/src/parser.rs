@@ -554,10 +554,11 @@ fn parser_tokens(
         }
         // A top-level keyword at the start of a line while a `{` is open: the
         // brace was left open. Close everything open before the keyword.
-        // (Not when it is a field name: `type: string` inside a record type.)
+        // (Not when it is a field name: `type: string` inside a record type,
+        // or an obligation's key: `with\ntype = "x"`.)
         let names_a_field = matches!(
             next_kind[index],
-            Some(TokenKind::Colon | TokenKind::Question)
+            Some(TokenKind::Colon | TokenKind::Question | TokenKind::Eq)
         );
         if top_level && line_start && !open.is_empty() && is_item_start(kind) && !names_a_field {
             close_all(ctx, &mut open, &mut out, token.range.start as usize);

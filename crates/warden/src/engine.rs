@@ -338,6 +338,28 @@ pub(crate) fn time_of_micros(micros: i64) -> SystemTime {
     }
 }
 
+/// Parses the time a decision is made at, as given on a command line or in
+/// a request: an RFC 3339 time with its offset (`2026-06-01T00:00:00Z`) or
+/// a date (midnight UTC), by the same parser as a policy's time literals
+/// and a test's `at`. `None` when it is neither.
+///
+/// ```
+/// let midnight = warden::parse_now("2026-06-01T00:00:00Z").unwrap();
+/// assert_eq!(warden::parse_now("2026-06-01"), Some(midnight));
+/// assert_eq!(warden::parse_now("2026-06-01T02:00:00+02:00"), Some(midnight));
+/// // A time without its offset is refused, never guessed at.
+/// assert_eq!(warden::parse_now("2026-06-01T00:00:00"), None);
+/// ```
+pub fn parse_now(text: &str) -> Option<SystemTime> {
+    let micros = warden_ir::parse_time(text)?;
+    let magnitude = std::time::Duration::from_micros(micros.unsigned_abs());
+    if micros >= 0 {
+        UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        UNIX_EPOCH.checked_sub(magnitude)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
