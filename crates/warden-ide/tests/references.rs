@@ -4,7 +4,7 @@
 mod support;
 
 use expect_test::{Expect, expect};
-use support::{fixture, place};
+use support::{SCHEMA, fixture, place, rule};
 
 fn check(text: &str, expected: Expect) {
     let (host, path, offset) = fixture(text);
@@ -14,30 +14,6 @@ fn check(text: &str, expected: Expect) {
         .map(|(file, range)| place(&host, &file, range))
         .collect();
     expected.assert_eq(&found.join("\n"));
-}
-
-const SCHEMA: &str = r#"
-//- schema.warden
-package s
-type Auth = {
-  /// Sign-in goes through the corporate identity provider.
-  sso: bool,
-  mfa: bool,
-}
-target manifest: {
-  name: string,
-  auth: Auth,
-  inline: { sso: bool, mfa: bool? },
-  endpoints: [{ url: string, tls_min_version: "1.2" | "1.3" }],
-} default allow
-data regions: [string] = ["eu"]
-fn blank(s: string) -> bool = s == ""
-"#;
-
-fn rule(body: &str) -> String {
-    format!(
-        "{SCHEMA}//- rules.warden\npackage r\nimport s\nrule x on manifest as app {{\n{body}\n}}\n"
-    )
 }
 
 #[test]

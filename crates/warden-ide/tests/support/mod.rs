@@ -34,3 +34,31 @@ pub fn place(host: &AnalysisHost, path: &str, range: warden_diagnostics::TextRan
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     format!("{path}:{line}:{column} `{}`", &text[range.as_range()])
 }
+
+/// A policy set of one file, `schema.warden`: a named and an inline record
+/// type, a list of inline records with a union field, a data document and a
+/// function.
+pub const SCHEMA: &str = r#"
+//- schema.warden
+package s
+type Auth = {
+  /// Sign-in goes through the corporate identity provider.
+  sso: bool,
+  mfa: bool,
+}
+target manifest: {
+  name: string,
+  auth: Auth,
+  inline: { sso: bool, mfa: bool? },
+  endpoints: [{ url: string, tls_min_version: "1.2" | "1.3" }],
+} default allow
+data regions: [string] = ["eu"]
+fn blank(s: string) -> bool = s == ""
+"#;
+
+/// SCHEMA and `rules.warden`, one rule `x` on `manifest` as `app` with `body`.
+pub fn rule(body: &str) -> String {
+    format!(
+        "{SCHEMA}//- rules.warden\npackage r\nimport s\nrule x on manifest as app {{\n{body}\n}}\n"
+    )
+}
