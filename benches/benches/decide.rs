@@ -119,7 +119,7 @@ fn phases(c: &mut Criterion) {
     let manifest_engine =
         Engine::from_dir(policies().join("manifest")).expect("the manifest policy compiles");
     let manifest_data: Vec<warden_ir::Value> = manifest_engine
-        .program()
+        .compiled_program()
         .data
         .iter()
         .map(|d| d.default.clone().unwrap_or_default())
@@ -138,7 +138,7 @@ fn phases(c: &mut Criterion) {
         .expect("compiles")
         .with_data(&catalog)
         .expect("catalog loads");
-    let program = request_engine.program();
+    let program = request_engine.compiled_program();
     let catalog_value =
         warden_ir::json_to_value(&program.types, &program.data[0].ty, &catalog["catalog"])
             .expect("converts");
@@ -160,7 +160,7 @@ fn phase_group(
     input: &serde_json::Value,
     data: &[warden_ir::Value],
 ) {
-    let program = engine.program();
+    let program = engine.compiled_program();
     let target = program.target_by_name(target).expect("target");
     let ty = &program.target(target).ty;
     let value = warden_ir::json_to_value(&program.types, ty, input).expect("converts");

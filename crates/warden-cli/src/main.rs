@@ -578,7 +578,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     warn_skipped(&skipped);
     let (engine, workspace) = engine_with_data(&args.policy, &args.data, &args.limits.data())?;
     let policy = &workspace.folders().root;
-    if engine.program().target_by_name(check::TARGET).is_none() {
+    if !engine.has_target(check::TARGET) {
         return Err(Failure {
             code: Some(warden::Code::E0404),
             message: format!(

@@ -165,11 +165,10 @@ pub async fn check_route(
 /// `GET /v1/policies`: the revision, targets and rules being served.
 pub async fn policies_route(State(state): Shared) -> Json<Json_> {
     let engine = state.engine.load();
-    let program = engine.program();
-    let targets: Vec<Json_> = program
-        .targets
-        .iter()
-        .map(|t| json!({ "name": &*t.name, "default": if t.default_allow { "allow" } else { "deny" } }))
+    let targets: Vec<Json_> = engine
+        .targets()
+        .into_iter()
+        .map(|t| json!({ "name": t.name, "default": if t.default_allow { "allow" } else { "deny" } }))
         .collect();
     let rules: Vec<Json_> = engine
         .rules()

@@ -57,6 +57,15 @@ pub struct RuleInfo {
     pub source: String,
 }
 
+/// A target as callers see it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TargetInfo {
+    /// Its name.
+    pub name: String,
+    /// `default allow`: an input no rule denies is allowed.
+    pub default_allow: bool,
+}
+
 /// Switches for one decision.
 #[derive(Clone, Debug)]
 pub struct DecideOptions {
@@ -158,8 +167,28 @@ impl Engine {
         Ok(self)
     }
 
-    /// The compiled program.
-    pub fn program(&self) -> &Program {
+    /// The targets of the policy set, in declaration order.
+    pub fn targets(&self) -> Vec<TargetInfo> {
+        self.program
+            .targets
+            .iter()
+            .map(|t| TargetInfo {
+                name: t.name.to_string(),
+                default_allow: t.default_allow,
+            })
+            .collect()
+    }
+
+    /// Whether the policy set declares the target `name`.
+    pub fn has_target(&self, name: &str) -> bool {
+        self.program.target_by_name(name).is_some()
+    }
+
+    /// The compiled program, for tests of what the compiler built (its
+    /// indexes, its tests' expectations). Not part of the API: callers ask
+    /// [`Engine::targets`], [`Engine::rules`] and [`Engine::decide`].
+    #[doc(hidden)]
+    pub fn compiled_program(&self) -> &Program {
         &self.program
     }
 

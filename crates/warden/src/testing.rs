@@ -200,7 +200,7 @@ impl Engine {
         options: &DecideOptions,
         limits: &InputLimits,
     ) -> TestRun {
-        let program = self.program();
+        let program = self.compiled_program();
         let mut tests = Vec::new();
         let mut decided: HashSet<(String, u32, u32)> = HashSet::new();
         let selected = program
@@ -275,7 +275,7 @@ impl Engine {
         options: &DecideOptions,
         limits: &InputLimits,
     ) -> Result<Decision, (String, Option<warden_diagnostics::Span>)> {
-        let program = self.program();
+        let program = self.compiled_program();
         let Some((target, input)) = &test.given else {
             return Err((
                 "the test gives no input: add `given TARGET = …`".into(),

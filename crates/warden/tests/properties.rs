@@ -244,7 +244,7 @@ proptest! {
 #[test]
 fn the_gateway_policy_is_indexed_by_action() {
     let engine = engine(&suite("gateway"), Some(&catalog()));
-    let program = engine.program();
+    let program = engine.compiled_program();
     let target = program.target(program.target_by_name("request").expect("request target"));
     let guarded: usize = target
         .index
