@@ -7,25 +7,26 @@ use warden_ir::{Effect, Program, RuleId, TargetId, Value};
 /// Limits and switches for one decision.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Expression steps allowed per decision before it fails closed.
-    pub budget: u64,
-    /// The wall-clock time by which the decision must be reached; past it,
-    /// evaluation stops and the decision fails closed (`E0505`). It never
-    /// changes what a decision that finishes in time says.
-    pub deadline: Option<std::time::Instant>,
     /// Record the sub-expressions that decided each finding.
     pub explain: bool,
-    /// Skip clauses by the target's literal-equality index. Always on in
-    /// production; off only to check that skipping never changes a decision.
+    /// Expression steps allowed per decision before it fails closed.
+    pub budget: u64,
+    /// Wall-clock time the evaluation may take, from its start on; past it
+    /// evaluation stops and the decision fails closed (`E0505`). It never
+    /// changes what a decision that finishes in time says. `None`: no
+    /// deadline (the step budget still bounds the work).
+    pub timeout: Option<std::time::Duration>,
+    /// Skip clauses by the target's literal-equality index (on by default;
+    /// turning it off never changes a decision, only its cost).
     pub use_index: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            budget: 1_000_000,
-            deadline: None,
             explain: false,
+            budget: 1_000_000,
+            timeout: None,
             use_index: true,
         }
     }
@@ -128,7 +129,7 @@ pub fn decide(
         now,
         steps: 0,
         budget: options.budget,
-        deadline: options.deadline,
+        deadline: options.timeout.map(|t| std::time::Instant::now() + t),
         next_clock_check: 0,
         exhausted: None,
         trace: None,

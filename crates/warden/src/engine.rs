@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use warden_diagnostics::Diagnostic;
-use warden_eval::{DataWaiver, Options};
+use warden_eval::DataWaiver;
 use warden_ir::{DataId, Program, Value};
 
 /// A compiled policy set with its data, ready to decide. `Send + Sync`: share
@@ -66,33 +66,9 @@ pub struct TargetInfo {
     pub default_allow: bool,
 }
 
-/// Switches for one decision.
-#[derive(Clone, Debug)]
-pub struct DecideOptions {
-    /// Record the sub-expressions that decided each finding.
-    pub explain: bool,
-    /// Expression steps allowed before the decision fails closed.
-    pub budget: u64,
-    /// Wall-clock time the decision may take, from the call on; past it the
-    /// evaluation stops and the decision fails closed (`E0505`). `None`: no
-    /// deadline (the step budget still bounds the work).
-    pub timeout: Option<std::time::Duration>,
-    /// Skip clauses whose literal tests cannot hold (on by default; turning it
-    /// off never changes a decision, only its cost).
-    pub use_index: bool,
-}
-
-impl Default for DecideOptions {
-    fn default() -> Self {
-        let defaults = Options::default();
-        DecideOptions {
-            explain: defaults.explain,
-            budget: defaults.budget,
-            timeout: None,
-            use_index: defaults.use_index,
-        }
-    }
-}
+/// Switches for one decision: the evaluator's own options (one type from
+/// the API to the evaluator).
+pub use warden_eval::Options as DecideOptions;
 
 impl Engine {
     /// Compiles every `*.warden` file below `dir` (or the one file named).
@@ -291,7 +267,6 @@ impl Engine {
         now: SystemTime,
         options: &DecideOptions,
     ) -> Result<(Decision, Option<warden_diagnostics::Code>), DecideError> {
-        let deadline = options.timeout.map(|t| std::time::Instant::now() + t);
         let program = &*self.program;
         let Some(target_id) = program.target_by_name(target) else {
             return Err(DecideError::UnknownTarget {
@@ -330,12 +305,7 @@ impl Engine {
             &self.data,
             &self.data_waivers,
             now,
-            &Options {
-                budget: options.budget,
-                deadline,
-                explain: options.explain,
-                use_index: options.use_index,
-            },
+            options,
         );
         let cx = decision::Context {
             program,
