@@ -408,18 +408,9 @@ fn no_color_unset() -> bool {
 /// The policy files at `paths`, as one set; a path without any is an error,
 /// not an empty set (a mistyped folder must not pass unnoticed beside a good one).
 fn read_policies(paths: &[PathBuf]) -> Result<PolicySources, Failure> {
-    let mut sets = Vec::new();
-    for path in paths {
-        let set = PolicySources::from_path(path).map_err(coded)?;
-        if set.files.is_empty() {
-            return Err(coded(warden::EngineError::NoPolicies {
-                path: path.display().to_string(),
-            }));
-        }
-        warn_skipped(&set.skipped);
-        sets.push(set);
-    }
-    Ok(PolicySources::combine(sets))
+    let sources = PolicySources::from_paths(paths).map_err(coded)?;
+    warn_skipped(&sources.skipped);
+    Ok(sources)
 }
 
 /// The policy set at `paths`, loaded into the compiler's workspace.
@@ -465,17 +456,19 @@ fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
     } else {
         workspace.diagnostics()
     };
-    let files = workspace.sources();
     match args.format {
         DiagnosticFormat::Human => {
-            print_err(&render::human(diagnostics, &files, color()));
+            if !diagnostics.is_empty() {
+                print_err(&render::human(diagnostics, &workspace.sources(), color()));
+            }
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
             let warnings = diagnostics.len() - errors;
+            let files = workspace.paths().count();
             print_err(&format!(
                 "{}: {} file{}, {errors} error{}, {warnings} warning{}\n",
                 describe(&paths),
-                files.len(),
-                plural(files.len()),
+                files,
+                plural(files),
                 plural(errors),
                 plural(warnings)
             ));

@@ -6,7 +6,7 @@
 use crate::AnalysisHost;
 use crate::symbols::{SymbolKind, declared_name, doc_of};
 use warden_ir::{Builtin, Ty, TypeLookup};
-use warden_sema::{Meaning, Occurrence};
+use warden_sema::{Meaning, occurrence_ending_at};
 use warden_syntax::lexer::{Token, TokenKind, lex};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl AnalysisHost {
             return Vec::new();
         }
         let tokens: Vec<Token> = all.into_iter().filter(|t| !t.kind.is_trivia()).collect();
-        if let Some(found) = self.named_completions(path, &tokens, offset) {
+        if let Some(found) = self.named_completions(path, &text, &tokens, offset) {
             return found;
         }
         if let Some(found) = self.literal_completions(path, &text, &tokens, offset) {
@@ -105,6 +105,7 @@ impl AnalysisHost {
     fn named_completions(
         &self,
         path: &str,
+        text: &str,
         tokens: &[Token],
         offset: usize,
     ) -> Option<Vec<Completion>> {
@@ -137,9 +138,7 @@ impl AnalysisHost {
         let is_waived = |i: usize| {
             i < start
                 && tokens[i].kind == TokenKind::Ident
-                && self
-                    .text(path)
-                    .is_some_and(|t| &t[tokens[i].range.as_range()] == "waived")
+                && &text[tokens[i].range.as_range()] == "waived"
         };
         if before.kind == TokenKind::Import {
             return Some(self.package_completions(path, from));
@@ -185,14 +184,7 @@ impl AnalysisHost {
             .rules
             .iter()
             .map(|rule| Completion {
-                detail: Some(format!(
-                    "severity {}{}",
-                    rule.severity.as_str(),
-                    rule.control
-                        .as_ref()
-                        .map(|c| format!(" · control {c}"))
-                        .unwrap_or_default()
-                )),
+                detail: Some(crate::hover::rule_summary(rule)),
                 documentation: rule.doc.clone(),
                 replace_from: Some(from),
                 ..Completion::new(rule.name.clone(), CompletionKind::Rule)
@@ -232,7 +224,7 @@ impl AnalysisHost {
                 rest.get(i.checked_sub(3)?)?
             }
         };
-        let occurrence = self.ending_at(path, operand.range.end)?;
+        let occurrence = occurrence_ending_at(self.table(path), operand.range.end)?;
         let declarations = self.declarations();
         let types = warden_sema::file_types(declarations, self.checked(path)?);
         let ty = occurrence.ty.as_ref()?;
@@ -256,14 +248,6 @@ impl AnalysisHost {
                 })
                 .collect(),
         )
-    }
-
-    /// The innermost name of `path` that ends at `end`.
-    fn ending_at(&self, path: &str, end: u32) -> Option<&Occurrence> {
-        self.table(path)
-            .iter()
-            .filter(|o| o.range.end == end)
-            .max_by_key(|o| o.range.start)
     }
 
     /// After a dot: the fields of what comes before it (its type from the
@@ -295,7 +279,7 @@ impl AnalysisHost {
         // `app.spec.` with nothing after the dot does not parse as a field
         // access; the text is checked again with a name typed at the cursor
         // (which the checker rejects, having typed what comes before it).
-        let live = self.ending_at(path, owner.range.end).cloned();
+        let live = occurrence_ending_at(self.table(path), owner.range.end).cloned();
         let typed;
         let (occurrence, checked) = match (live, self.checked(path)) {
             (Some(occurrence), Some(checked)) => (occurrence, checked),
@@ -305,13 +289,7 @@ impl AnalysisHost {
                     .map_or(text.len(), |i| offset + i);
                 let with_name = format!("{}{PLACEHOLDER}{}", &text[..offset], &text[word_end..]);
                 typed = warden_db::check_text(self.db(), self.set(), file, &with_name);
-                let found = typed
-                    .occurrences
-                    .iter()
-                    .filter(|o| o.range.end == owner.range.end)
-                    .max_by_key(|o| o.range.start)
-                    .cloned();
-                match found {
+                match occurrence_ending_at(&typed.occurrences, owner.range.end).cloned() {
                     Some(occurrence) => (occurrence, &typed),
                     None => return Vec::new(),
                 }
@@ -343,13 +321,8 @@ impl AnalysisHost {
                     let declared_in = self.path_of(span.file)?;
                     doc_of(self.parse(declared_in)?.tree(), span.range)
                 });
-                let ty = if field.optional {
-                    field.ty.clone().optional()
-                } else {
-                    field.ty.clone()
-                };
                 Completion {
-                    detail: Some(types.display(&ty)),
+                    detail: Some(types.display(&field.read_ty())),
                     documentation,
                     ..Completion::new(field.name.to_string(), CompletionKind::Field)
                 }

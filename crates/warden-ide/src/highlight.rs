@@ -30,6 +30,9 @@ impl AnalysisHost {
             return Vec::new();
         };
         let table = self.table(path);
+        // Both are in text order: the occurrences before `first` end before
+        // the current token, so they cover neither it nor any later one.
+        let mut first = 0;
         let mut out = Vec::new();
         for token in lex(&text) {
             let highlight = match token.kind {
@@ -44,11 +47,16 @@ impl AnalysisHost {
                 | TokenKind::DateTime => Highlight::Number,
                 kind if kind.is_keyword() => Highlight::Keyword,
                 TokenKind::Ident => {
-                    let meaning = table
+                    while table
+                        .get(first)
+                        .is_some_and(|o| o.range.end < token.range.start)
+                    {
+                        first += 1;
+                    }
+                    let meaning = table[first..]
                         .iter()
-                        .find(|o| {
-                            o.range.start <= token.range.start && token.range.end <= o.range.end
-                        })
+                        .take_while(|o| o.range.start <= token.range.start)
+                        .find(|o| token.range.end <= o.range.end)
                         .map(|o| &o.meaning);
                     match meaning {
                         Some(Meaning::Field { .. }) => Highlight::Property,

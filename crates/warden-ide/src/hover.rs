@@ -29,13 +29,9 @@ impl AnalysisHost {
                 let rule = program.rules.get(id.index())?;
                 let target = &program.target(rule.target).name;
                 format!(
-                    "```warden\nrule {name} on {target}\n```\n\n`{}` · severity {}{}",
+                    "```warden\nrule {name} on {target}\n```\n\n`{}` · {}",
                     rule.name,
-                    rule.severity.as_str(),
-                    rule.control
-                        .as_ref()
-                        .map(|c| format!(" · control {c}"))
-                        .unwrap_or_default()
+                    rule_summary(rule)
                 )
             }
             Meaning::Type(_) => format!("```warden\ntype {name}\n```"),
@@ -52,4 +48,14 @@ impl AnalysisHost {
         }
         Some((out, occurrence.range))
     }
+}
+
+/// `severity high · control IAM-1`: how hover and completion describe a rule.
+pub(crate) fn rule_summary(rule: &warden_ir::Rule) -> String {
+    let control = rule
+        .control
+        .as_ref()
+        .map(|c| format!(" · control {c}"))
+        .unwrap_or_default();
+    format!("severity {}{control}", rule.severity.as_str())
 }

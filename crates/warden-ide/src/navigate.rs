@@ -38,6 +38,10 @@ impl AnalysisHost {
         };
         let mut out: Vec<(String, TextRange)> =
             self.declaration_of(path, &occurrence).into_iter().collect();
+        // A place is listed once (a record literal's field is both its own
+        // declaration and a use); a set, as a built-in may have thousands.
+        let mut seen: std::collections::HashSet<(String, TextRange)> =
+            out.iter().cloned().collect();
         let local = occurrence.meaning.is_file_local(self.declarations());
         for file in self.paths() {
             if local && file != path {
@@ -45,7 +49,7 @@ impl AnalysisHost {
             }
             for found in self.table(&file) {
                 let place = (file.clone(), found.range);
-                if found.meaning == occurrence.meaning && !out.contains(&place) {
+                if found.meaning == occurrence.meaning && seen.insert(place.clone()) {
                     out.push(place);
                 }
             }

@@ -57,6 +57,17 @@ pub struct FieldDef {
     pub optional: bool,
 }
 
+impl FieldDef {
+    /// The type a read of the field has: optional when the field may be absent.
+    pub fn read_ty(&self) -> Ty {
+        if self.optional {
+            self.ty.clone().optional()
+        } else {
+            self.ty.clone()
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordDef {
     /// The alias it was declared under, for messages.

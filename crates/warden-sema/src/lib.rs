@@ -27,7 +27,8 @@ pub use lints::policy_lints;
 pub use lower::{FileChecked, check_file};
 pub use rule_table::{RuleTable, rule_table};
 pub use semantic::{
-    Meaning, Occurrence, Positions, definition, file_types, occurrence_at, type_text,
+    Meaning, Occurrence, Positions, definition, file_types, occurrence_at, occurrence_ending_at,
+    type_text,
 };
 use std::sync::Arc;
 use warden_diagnostics::{Diagnostic, FileId};

@@ -94,11 +94,7 @@ pub(crate) fn field_declarations(
             let (Some(span), Some(field)) = (span, def.fields.get(slot)) else {
                 continue;
             };
-            let ty = if field.optional {
-                field.ty.clone().optional()
-            } else {
-                field.ty.clone()
-            };
+            let ty = field.read_ty();
             let meaning = Meaning::Field {
                 record,
                 slot: slot as u32,
@@ -122,6 +118,15 @@ pub fn occurrence_at(occurrences: &[Occurrence], offset: u32) -> Option<&Occurre
         .iter()
         .filter(|o| o.range.start <= offset && offset <= o.range.end)
         .min_by_key(|o| o.range.end - o.range.start)
+}
+
+/// The innermost occurrence that ends at `end` (what a `.` or an operator
+/// right after it applies to).
+pub fn occurrence_ending_at(occurrences: &[Occurrence], end: u32) -> Option<&Occurrence> {
+    occurrences
+        .iter()
+        .filter(|o| o.range.end == end)
+        .max_by_key(|o| o.range.start)
 }
 
 /// Where what `meaning` (a name of `file`) names is declared. `checked` is

@@ -73,12 +73,20 @@ impl PolicySources {
     }
 
     /// One policy set from several folders or files: a team's own rules
-    /// beside the checklist they import, each left where it is.
+    /// beside the checklist they import, each left where it is. A path that
+    /// holds no policy file is an error, not an empty set: a mistyped folder
+    /// must not pass unnoticed beside a good one.
     pub fn from_paths(paths: &[impl AsRef<Path>]) -> Result<Self, EngineError> {
-        let sets = paths
-            .iter()
-            .map(Self::from_path)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut sets = Vec::new();
+        for path in paths {
+            let set = Self::from_path(path)?;
+            if set.files.is_empty() {
+                return Err(EngineError::NoPolicies {
+                    path: path.as_ref().display().to_string(),
+                });
+            }
+            sets.push(set);
+        }
         Ok(Self::combine(sets))
     }
 

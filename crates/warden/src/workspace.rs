@@ -63,21 +63,10 @@ impl Workspace {
     }
 
     /// Reads every `*.warden` file below each path (or the one file a path
-    /// names) as one set, and the JSON files they name. A path that holds no
-    /// policy file is an error, not an empty set: a mistyped folder must not
-    /// pass unnoticed beside a good one.
+    /// names) as one set ([`PolicySources::from_paths`]: a path without any
+    /// is an error), and the JSON files they name.
     pub fn read(paths: &[impl AsRef<Path>]) -> Result<Workspace, EngineError> {
-        let mut sets = Vec::new();
-        for path in paths {
-            let set = PolicySources::from_path(path)?;
-            if set.files.is_empty() {
-                return Err(EngineError::NoPolicies {
-                    path: path.as_ref().display().to_string(),
-                });
-            }
-            sets.push(set);
-        }
-        Ok(Self::from_sources(PolicySources::combine(sets)))
+        Ok(Self::from_sources(PolicySources::from_paths(paths)?))
     }
 
     /// The set of `sources`, with the JSON files its policies name read
@@ -227,12 +216,6 @@ impl Workspace {
         self.files.get(path).copied()
     }
 
-    /// The path, 1-based line and column where `span` starts.
-    pub fn location(&self, span: warden_diagnostics::Span) -> Option<(&str, u32, u32)> {
-        let (path, at) = self.line_col(span.file, span.range.start)?;
-        Some((path, at.line, at.column))
-    }
-
     /// The path of a file of the set and the line and column of `offset` in it.
     pub(crate) fn line_col(
         &self,
@@ -253,12 +236,10 @@ impl Workspace {
             Ok(text) => (path.as_str(), text.as_str()),
             Err(why) => (path.as_str(), why.as_str()),
         });
-        let texts: Vec<(String, Arc<str>)> = self
+        let files = self
             .files
             .iter()
-            .map(|(path, f)| (path.clone(), f.text(&self.db).clone()))
-            .collect();
-        let files = texts.iter().map(|(p, t)| (p.as_str(), &**t));
+            .map(|(path, f)| (path.as_str(), &**f.text(&self.db)));
         for (path, text) in files.chain(named) {
             hasher.update(path.as_bytes());
             hasher.update([0]);

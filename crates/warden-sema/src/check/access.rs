@@ -79,12 +79,7 @@ impl Checker<'_> {
                 let def = self.cx.types().record(id);
                 match def.slot(&name.text) {
                     Some(slot) => {
-                        let f = &def.fields[slot];
-                        let ty = if f.optional {
-                            f.ty.clone().optional()
-                        } else {
-                            f.ty.clone()
-                        };
+                        let ty = def.fields[slot].read_ty();
                         (
                             ExprKind::Field {
                                 base: Box::new(b.expr),
