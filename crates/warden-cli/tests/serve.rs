@@ -190,6 +190,28 @@ fn bad_input_gets_a_json_error_never_a_dropped_connection() {
         (status, body["error"]["code"].as_str()),
         (400, Some("E0404"))
     );
+    // `now` is read by the policy's own time parser: a time without its
+    // offset is refused, a date is midnight UTC (then the unknown target).
+    let (status, body) = post(
+        &server,
+        "/v1/decide",
+        &json!({ "target": "request", "input": {}, "now": "2026-06-01T00:00:00" }),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad-now")),
+        "{body}"
+    );
+    let (status, body) = post(
+        &server,
+        "/v1/decide",
+        &json!({ "target": "nope", "input": {}, "now": "2026-06-01" }),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("E0404")),
+        "{body}"
+    );
     let (status, _) = get(&server, "/nowhere");
     assert_eq!(status, 404);
     // The server is still there, and counted what went wrong.
