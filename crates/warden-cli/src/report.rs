@@ -9,7 +9,7 @@ use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use warden::{FindingReport, RuleInfo};
+use warden::{Effect, FindingReport, RuleInfo, Severity};
 
 /// Counts for the summary line and the JSON `summary` object.
 pub struct Summary {
@@ -136,7 +136,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
         let mut reported: Vec<(&FindingReport, ReportKind)> = decision
             .findings
             .iter()
-            .filter(|f| f.effect != "allow")
+            .filter(|f| f.effect != Effect::Allow)
             .map(|f| (f, ReportKind::Error))
             .chain(decision.warnings.iter().map(|f| (f, ReportKind::Warning)))
             .collect();
@@ -149,7 +149,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
             let code = f
                 .code
                 .clone()
-                .unwrap_or_else(|| f.control.clone().unwrap_or_else(|| f.effect.clone()));
+                .unwrap_or_else(|| f.control.clone().unwrap_or_else(|| f.effect.to_string()));
             let spot = f.input_location.as_ref().and_then(|loc| {
                 let text = result.text.as_deref()?;
                 Some((underline(text, loc.line, loc.column)?, text))
@@ -208,7 +208,11 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
         };
         let detail = match &result.outcome {
             Ok(d) => {
-                let findings = d.findings.iter().filter(|f| f.effect == "deny").count();
+                let findings = d
+                    .findings
+                    .iter()
+                    .filter(|f| f.effect == Effect::Deny)
+                    .count();
                 let mut parts = Vec::new();
                 if findings > 0 {
                     parts.push(count(findings, "finding"));
@@ -256,20 +260,20 @@ pub fn json(results: &[FileResult]) -> Json {
 }
 
 /// GitHub code scanning reads `security-severity` (0–10) to rank alerts.
-fn security_severity(severity: &str) -> &'static str {
+fn security_severity(severity: Severity) -> &'static str {
     match severity {
-        "critical" => "9.5",
-        "high" => "8.0",
-        "medium" => "5.5",
-        _ => "3.0",
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
     }
 }
 
 fn sarif_level(f: &FindingReport) -> &'static str {
-    match f.effect.as_str() {
-        "deny" => "error",
-        "warn" => "warning",
-        _ => "note",
+    match f.effect {
+        Effect::Deny => "error",
+        Effect::Warn => "warning",
+        Effect::Allow => "note",
     }
 }
 
@@ -297,7 +301,7 @@ pub fn sarif(results: &[FileResult], rules: &[RuleInfo], policy_root: &Path) -> 
             .findings
             .iter()
             .chain(&decision.warnings)
-            .filter(|f| f.effect != "allow")
+            .filter(|f| f.effect != Effect::Allow)
             .map(|f| (f, None))
             .chain(decision.waived.iter().map(|f| (f, f.waiver.as_ref())));
         for (f, waiver) in findings {
@@ -362,7 +366,7 @@ pub fn sarif(results: &[FileResult], rules: &[RuleInfo], policy_root: &Path) -> 
                 "defaultConfiguration": {"level": if r.enforce_warn { "warning" } else { "error" }},
                 "properties": {
                     "tags": tags,
-                    "security-severity": security_severity(&r.severity),
+                    "security-severity": security_severity(r.severity),
                     "control": r.control,
                     "severity": r.severity,
                 },
@@ -459,7 +463,7 @@ pub fn junit(results: &[FileResult], rules: &[RuleInfo]) -> String {
 /// The findings of `rule` in `list` (only denials with `deny_only`).
 fn of_rule<'a>(list: &'a [FindingReport], rule: &str, deny_only: bool) -> Vec<&'a FindingReport> {
     list.iter()
-        .filter(|f| f.rule == rule && (!deny_only || f.effect == "deny"))
+        .filter(|f| f.rule == rule && (!deny_only || f.effect == Effect::Deny))
         .collect()
 }
 
@@ -499,9 +503,9 @@ pub fn github(results: &[FileResult]) -> String {
             .findings
             .iter()
             .chain(&decision.warnings)
-            .filter(|f| f.effect != "allow")
+            .filter(|f| f.effect != Effect::Allow)
         {
-            let level = if f.effect == "deny" {
+            let level = if f.effect == Effect::Deny {
                 "error"
             } else {
                 "warning"

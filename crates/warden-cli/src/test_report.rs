@@ -83,7 +83,7 @@ pub fn json(run: &TestRun, coverage: bool) -> Json {
             "location": t.location,
             "status": t.status,
             "failures": t.failures,
-            "decision": t.decision.as_ref().map(|d| d.decision.clone()),
+            "decision": t.decision.as_ref().map(|d| d.decision),
         })).collect::<Vec<_>>(),
     });
     if coverage {

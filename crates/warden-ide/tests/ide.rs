@@ -489,7 +489,7 @@ fn lenses_run_tests_evaluate_fixtures_and_stub_a_test() {
         std::time::SystemTime::now(),
     )
     .unwrap();
-    assert_eq!(decision.decision, "deny");
+    assert_eq!(decision.decision, warden::Verdict::Deny);
     assert!(
         decision
             .findings

@@ -455,7 +455,7 @@ pub fn deny_reason(decision: &warden::Decision) -> String {
     let why: Vec<&str> = decision
         .findings
         .iter()
-        .filter(|f| f.effect == "deny")
+        .filter(|f| f.effect == warden::Effect::Deny)
         .filter_map(|f| f.message.as_deref())
         .collect();
     if why.is_empty() {

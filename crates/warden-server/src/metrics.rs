@@ -99,14 +99,14 @@ impl Metrics {
         self.decisions
             .get_or_create(&OutcomeLabels {
                 endpoint: endpoint.to_string(),
-                outcome: decision.decision.clone(),
+                outcome: decision.decision.to_string(),
             })
             .inc();
         for finding in decision.findings.iter().chain(&decision.warnings) {
             self.findings
                 .get_or_create(&RuleLabels {
                     rule: finding.rule.clone(),
-                    effect: finding.effect.clone(),
+                    effect: finding.effect.to_string(),
                 })
                 .inc();
         }

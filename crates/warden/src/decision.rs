@@ -5,13 +5,39 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use warden_eval::{Finding, Outcome, Reason, WaiverRef};
 use warden_ir::TypeLookup;
-use warden_ir::{InputPath, Program, TargetId, value_to_json};
+use warden_ir::{Effect, InputPath, Program, Severity, TargetId, value_to_json};
+
+/// What a decision says: serialized as `allow` or `deny`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The input may proceed.
+    Allow,
+    /// It may not: a deny finding held, or nothing allowed it.
+    Deny,
+}
+
+impl Verdict {
+    /// `allow` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Deny => "deny",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One decision for one input.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
-    /// `allow` or `deny`.
-    pub decision: String,
+    /// Allow or deny.
+    pub decision: Verdict,
     /// The target decided.
     pub target: String,
     /// Why, when no finding says it: `no rule allowed this`.
@@ -40,7 +66,7 @@ pub struct Decision {
 impl Decision {
     /// Whether the decision allows.
     pub fn is_allowed(&self) -> bool {
-        self.decision == "allow"
+        self.decision == Verdict::Allow
     }
 }
 
@@ -49,10 +75,10 @@ impl Decision {
 pub struct FindingReport {
     /// `package.rule`.
     pub rule: String,
-    /// `deny`, `allow` or `warn`.
-    pub effect: String,
-    /// `low`, `medium`, `high` or `critical`.
-    pub severity: String,
+    /// Deny, allow or warn (a deny of an `@enforce(warn)` rule is a warn).
+    pub effect: Effect,
+    /// The rule's `@severity`.
+    pub severity: Severity,
     /// The checklist control the rule enforces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<String>,
@@ -163,7 +189,11 @@ pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
         })
         .collect();
     Decision {
-        decision: if outcome.allowed { "allow" } else { "deny" }.into(),
+        decision: if outcome.allowed {
+            Verdict::Allow
+        } else {
+            Verdict::Deny
+        },
         target: cx.program.target(cx.target).name.to_string(),
         reason: (outcome.reason == Reason::NoRuleAllowed)
             .then(|| "no rule allowed this".to_string()),
@@ -248,8 +278,8 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
         .collect();
     FindingReport {
         rule: rule.name.clone(),
-        effect: f.effect.as_str().to_string(),
-        severity: rule.severity.as_str().to_string(),
+        effect: f.effect,
+        severity: rule.severity,
         control: rule.control.clone(),
         message,
         location: location(program, span),
@@ -357,11 +387,7 @@ fn waiver_report(w: &WaiverRef) -> WaiverReport {
 fn waiver_warning(cx: &Context<'_>, w: &WaiverRef, outcome: &Outcome) -> FindingReport {
     let program = cx.program;
     let rule = program.rule(w.rule);
-    let (rule_name, severity, control) = (
-        rule.name.clone(),
-        rule.severity.as_str().to_string(),
-        rule.control.clone(),
-    );
+    let (rule_name, severity, control) = (rule.name.clone(), rule.severity, rule.control.clone());
     // Point at the waiver when it is written in a policy file, else at the rule.
     let span = program
         .waivers
@@ -370,7 +396,7 @@ fn waiver_warning(cx: &Context<'_>, w: &WaiverRef, outcome: &Outcome) -> Finding
         .map_or(rule.span, |pw| pw.span);
     FindingReport {
         rule: rule_name,
-        effect: "warn".into(),
+        effect: Effect::Warn,
         severity,
         control,
         message: Some(format!(

@@ -39,8 +39,8 @@ pub struct RuleInfo {
     pub name: String,
     /// The target it is `on`.
     pub target: String,
-    /// `low`, `medium`, `high` or `critical`.
-    pub severity: String,
+    /// Its `@severity`.
+    pub severity: crate::Severity,
     /// The checklist control (`@control`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub control: Option<String>,
@@ -179,7 +179,7 @@ impl Engine {
                 RuleInfo {
                     name: rule.name.clone(),
                     target: program.target(rule.target).name.to_string(),
-                    severity: rule.severity.as_str().to_string(),
+                    severity: rule.severity,
                     control: rule.control.clone(),
                     doc: rule.doc.clone(),
                     tags: rule.tags.clone(),
@@ -256,17 +256,19 @@ impl Engine {
             budget: steps,
             ..options.clone()
         };
-        let (decision, exhausted) = self.decide_outcome(target, input, now, &sliced)?;
-        Ok((exhausted != Some(warden_diagnostics::Code::E0501)).then_some(decision))
+        let (decision, outcome) = self.decide_outcome(target, input, now, &sliced)?;
+        Ok((outcome.exhausted != Some(warden_diagnostics::Code::E0501)).then_some(decision))
     }
 
-    fn decide_outcome(
+    /// The decision, and the evaluator's outcome it was built from: what
+    /// the test runner reads rule and clause ids from.
+    pub(crate) fn decide_outcome(
         &self,
         target: &str,
         input: &Json,
         now: SystemTime,
         options: &DecideOptions,
-    ) -> Result<(Decision, Option<warden_diagnostics::Code>), DecideError> {
+    ) -> Result<(Decision, warden_eval::Outcome), DecideError> {
         let program = &*self.program;
         let Some(target_id) = program.target_by_name(target) else {
             return Err(DecideError::UnknownTarget {
@@ -316,7 +318,7 @@ impl Engine {
             now,
             string_paths: Default::default(),
         };
-        Ok((decision::build(&cx, &outcome), outcome.exhausted))
+        Ok((decision::build(&cx, &outcome), outcome))
     }
 }
 

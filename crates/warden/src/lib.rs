@@ -30,7 +30,7 @@ mod source;
 mod testing;
 mod workspace;
 
-pub use decision::{Decision, FindingReport, Location, TraceStep, WaiverReport};
+pub use decision::{Decision, FindingReport, Location, TraceStep, Verdict, WaiverReport};
 pub use document::{
     Document, Positions, parse_document, parse_document_with, parse_json_with, read_data_arg,
     read_data_arg_with,
@@ -47,5 +47,6 @@ pub use testing::{
     ClauseCoverage, Coverage, PolicyFolders, RuleCoverage, TestFailure, TestResult, TestRun,
     TestStatus, TestSummary, read_fixture,
 };
-pub use warden_diagnostics::{Code, Diagnostic, Severity};
+pub use warden_diagnostics::{Code, Diagnostic, Severity as DiagnosticSeverity};
+pub use warden_ir::{Effect, Severity};
 pub use workspace::Workspace;

@@ -283,8 +283,8 @@ mod tests {
                 .unwrap()
                 .decision
         };
-        assert_eq!(decide(&engine, "eu"), "allow");
-        assert_eq!(decide(&engine, "us"), "deny");
+        assert_eq!(decide(&engine, "eu"), crate::Verdict::Allow);
+        assert_eq!(decide(&engine, "us"), crate::Verdict::Deny);
         std::fs::write(dir.join("regions.json"), "[\"eu\", \"us\"]").unwrap();
         let workspace = Workspace::read(&[&dir]).unwrap();
         assert_ne!(
@@ -292,7 +292,10 @@ mod tests {
             before,
             "the data file is part of the revision"
         );
-        assert_eq!(decide(&workspace.engine().unwrap(), "us"), "allow");
+        assert_eq!(
+            decide(&workspace.engine().unwrap(), "us"),
+            crate::Verdict::Allow
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -7,7 +7,8 @@ use serde_json::{Value as Json, json};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-use warden_ir::{Effect, Expectation, Program, TestInput};
+use warden_eval::Outcome;
+use warden_ir::{Effect, Expectation, Program, RuleId, TestInput};
 
 /// The outcome of every test, and what they covered.
 #[derive(Clone, Debug, Serialize)]
@@ -104,8 +105,8 @@ pub struct RuleCoverage {
 pub struct ClauseCoverage {
     /// Where the clause is written.
     pub location: Location,
-    /// `deny`, `allow` or `warn`.
-    pub effect: String,
+    /// Its effect as written.
+    pub effect: Effect,
     /// Whether it held in some test.
     pub covered: bool,
 }
@@ -202,7 +203,7 @@ impl Engine {
     ) -> TestRun {
         let program = self.compiled_program();
         let mut tests = Vec::new();
-        let mut decided: HashSet<(String, u32, u32)> = HashSet::new();
+        let mut decided: HashSet<(RuleId, u32)> = HashSet::new();
         let selected = program
             .tests
             .iter()
@@ -224,21 +225,18 @@ impl Engine {
                             .map_or_else(|| result.location.clone(), |s| location(program, s)),
                     });
                 }
-                Ok(decision) => {
-                    for f in decision
+                Ok((decision, outcome)) => {
+                    // Covered: held and decided something (a clause that
+                    // failed to evaluate did not hold).
+                    let held = outcome
                         .findings
                         .iter()
-                        .chain(&decision.warnings)
-                        .chain(&decision.waived)
-                    {
-                        decided.insert((
-                            f.location.file.clone(),
-                            f.location.line,
-                            f.location.column,
-                        ));
-                    }
+                        .chain(&outcome.warnings)
+                        .chain(outcome.waived.iter().map(|w| &w.finding))
+                        .filter(|f| f.error.is_none());
+                    decided.extend(held.map(|f| (f.rule, f.clause)));
                     for expectation in &test.expects {
-                        if let Some(message) = unmet(program, expectation, &decision) {
+                        if let Some(message) = unmet(program, expectation, &decision, &outcome) {
                             result.failures.push(TestFailure {
                                 message,
                                 location: location(program, expectation.span),
@@ -267,14 +265,15 @@ impl Engine {
         }
     }
 
-    /// The test's decision, or why it could not run (and where, when a fixture is to blame).
+    /// The test's decision and the outcome it was built from, or why it
+    /// could not run (and where, when a fixture is to blame).
     fn run_one(
         &self,
         test: &warden_ir::Test,
         folders: Option<&PolicyFolders>,
         options: &DecideOptions,
         limits: &InputLimits,
-    ) -> Result<Decision, (String, Option<warden_diagnostics::Span>)> {
+    ) -> Result<(Decision, Outcome), (String, Option<warden_diagnostics::Span>)> {
         let program = self.compiled_program();
         let Some((target, input)) = &test.given else {
             return Err((
@@ -343,7 +342,7 @@ impl Engine {
             .map_or_else(SystemTime::now, crate::engine::time_of_micros);
         let target_name = program.target(*target).name.to_string();
         engine
-            .decide_with(&target_name, &read(input)?, now, options)
+            .decide_outcome(&target_name, &read(input)?, now, options)
             .map_err(|e| {
                 // An input mismatch is the fixture's (or the inline input's) fault.
                 let span = match input {
@@ -355,10 +354,15 @@ impl Engine {
     }
 }
 
-/// Why `expectation` does not hold for `decision`, or `None` when it does.
-fn unmet(program: &Program, expectation: &Expectation, decision: &Decision) -> Option<String> {
-    let effect = expectation.effect.as_str();
-    let rule = expectation.rule.map(|r| program.rule(r).name.clone());
+/// Why `expectation` does not hold for the test's outcome, or `None` when
+/// it does. Expectations compare rule ids; `decision` only words the failure.
+fn unmet(
+    program: &Program,
+    expectation: &Expectation,
+    decision: &Decision,
+    outcome: &Outcome,
+) -> Option<String> {
+    let effect = expectation.effect;
     let describe = || {
         let mut parts: Vec<String> = decision
             .findings
@@ -378,23 +382,35 @@ fn unmet(program: &Program, expectation: &Expectation, decision: &Decision) -> O
             )
         }
     };
-    let (holds, what) = match (&expectation.effect, &rule) {
+    // Warnings name rules from warn findings and from waivers that expired
+    // or failed to evaluate (their finding stands, with a warning).
+    let mut warned = outcome
+        .warnings
+        .iter()
+        .map(|f| f.rule)
+        .chain(outcome.expired_waivers.iter().map(|w| w.rule))
+        .chain(outcome.waiver_failures.iter().map(|(w, _)| w.rule));
+    let name = |r: RuleId| &program.rule(r).name;
+    let (holds, what) = match (effect, expectation.rule) {
         (_, Some(r)) if expectation.waived => (
-            decision.waived.iter().any(|f| &f.rule == r),
-            format!("a waived finding of {r}"),
+            outcome.waived.iter().any(|w| w.finding.rule == r),
+            format!("a waived finding of {}", name(r)),
         ),
-        (Effect::Warn, None) => (!decision.warnings.is_empty(), "a warning".to_string()),
+        (Effect::Warn, None) => (warned.next().is_some(), "a warning".to_string()),
         (Effect::Warn, Some(r)) => (
-            decision.warnings.iter().any(|f| &f.rule == r),
-            format!("a warning from {r}"),
+            warned.any(|w| w == r),
+            format!("a warning from {}", name(r)),
         ),
-        (Effect::Deny | Effect::Allow, None) => (decision.decision == effect, effect.to_string()),
+        (Effect::Deny | Effect::Allow, None) => (
+            outcome.allowed == (effect == Effect::Allow),
+            effect.to_string(),
+        ),
         (Effect::Deny | Effect::Allow, Some(r)) => (
-            decision
+            outcome
                 .findings
                 .iter()
-                .any(|f| &f.rule == r && f.effect == effect),
-            format!("{effect} from {r}"),
+                .any(|f| f.rule == r && f.effect == effect),
+            format!("{effect} from {}", name(r)),
         ),
     };
     if holds == expectation.negated {
@@ -417,22 +433,18 @@ fn unmet(program: &Program, expectation: &Expectation, decision: &Decision) -> O
     None
 }
 
-fn coverage(program: &Program, decided: &HashSet<(String, u32, u32)>) -> Coverage {
+fn coverage(program: &Program, decided: &HashSet<(RuleId, u32)>) -> Coverage {
     let mut rules: Vec<RuleCoverage> = program
         .rules
         .iter()
-        .map(|rule| {
-            let clauses: Vec<ClauseCoverage> = rule
-                .clauses
-                .iter()
-                .map(|clause| {
-                    let location = location(program, clause.span);
-                    let key = (location.file.clone(), location.line, location.column);
-                    ClauseCoverage {
-                        covered: decided.contains(&key),
-                        effect: clause.effect.as_str().to_string(),
-                        location,
-                    }
+        .enumerate()
+        .map(|(id, rule)| {
+            let clauses: Vec<ClauseCoverage> = (0u32..)
+                .zip(&rule.clauses)
+                .map(|(index, clause)| ClauseCoverage {
+                    covered: decided.contains(&(RuleId(id as u32), index)),
+                    effect: clause.effect,
+                    location: location(program, clause.span),
                 })
                 .collect();
             RuleCoverage {

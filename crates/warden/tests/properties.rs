@@ -195,7 +195,10 @@ fn check_laws(
         essence(&reordered),
         "policy order changed the decision"
     );
-    let any_deny = first.findings.iter().any(|f| f.effect == "deny");
+    let any_deny = first
+        .findings
+        .iter()
+        .any(|f| f.effect == warden::Effect::Deny);
     prop_assert_eq!(
         first.is_allowed(),
         !any_deny && (first.reason.is_none()),
