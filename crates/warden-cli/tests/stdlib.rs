@@ -71,7 +71,7 @@ fn checklist_rows(text: &str) -> Vec<Row> {
 fn verdicts(engine: &Engine) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
     let program = engine.compiled_program();
     let mut by_rule: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
-    for test in &program.tests {
+    for test in engine.compiled_tests() {
         for expectation in &test.expects {
             // A waived finding neither fails nor passes the control.
             let Some(rule) = expectation.rule.filter(|_| !expectation.waived) else {

@@ -129,6 +129,8 @@ pub fn syntax_diagnostics(db: &dyn salsa::Database, file: SourceFile) -> Vec<Dia
 #[derive(Debug)]
 pub struct Compiled {
     pub program: Arc<Program>,
+    /// The set's `test` blocks: beside the program, which decisions read.
+    pub tests: Arc<[warden_sema::Test]>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -275,6 +277,7 @@ pub fn compile(db: &dyn salsa::Database, set: PolicySet) -> Compiled {
         .map(|&file| check_file(db, set, file))
         .collect();
     let program = warden_sema::assemble(declared, rule_table(db, set), &inputs, &checked);
+    let tests = warden_sema::tests_of(&checked);
     let mut semantic = declared.diagnostics.clone();
     for file in &checked {
         semantic.extend(file.diagnostics.iter().cloned());
@@ -316,6 +319,7 @@ pub fn compile(db: &dyn salsa::Database, set: PolicySet) -> Compiled {
     warden_diagnostics::sort(&mut diagnostics);
     Compiled {
         program: Arc::new(program),
+        tests: tests.into(),
         diagnostics,
     }
 }
@@ -327,7 +331,10 @@ pub fn lint(db: &dyn salsa::Database, set: PolicySet) -> Vec<Diagnostic> {
     let compiled = compile(db, set);
     let mut diagnostics = compiled.diagnostics.clone();
     if !compiled.has_errors() {
-        diagnostics.extend(warden_sema::policy_lints(&compiled.program));
+        diagnostics.extend(warden_sema::policy_lints(
+            &compiled.program,
+            &compiled.tests,
+        ));
         warden_diagnostics::sort(&mut diagnostics);
     }
     diagnostics

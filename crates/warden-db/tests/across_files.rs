@@ -79,7 +79,7 @@ fn duplicates_across_files_are_reported_where_they_repeat() {
     );
     assert_eq!(program.rules[0].clauses.len(), 1, "the first `r` is kept");
     assert_eq!(
-        program
+        compiled
             .tests
             .iter()
             .map(|t| t.name.as_str())

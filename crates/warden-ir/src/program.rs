@@ -27,8 +27,6 @@ pub struct Program {
     pub rules: Vec<Rule>,
     pub functions: Vec<Function>,
     pub waivers: Vec<Waiver>,
-    /// `test` blocks, run by `warden test`.
-    pub tests: Vec<Test>,
 }
 
 impl Program {
@@ -178,59 +176,6 @@ pub struct Rule {
     /// `let` bindings, evaluated lazily, at most once per decision.
     pub lets: Vec<Expr>,
     pub clauses: Vec<Clause>,
-}
-
-/// A `test` block: an input, data, a time, and what the decision must show.
-#[derive(Clone, Debug)]
-pub struct Test {
-    /// `package.test`.
-    pub name: String,
-    /// The test's name.
-    pub span: Span,
-    /// `given TARGET = …`.
-    pub given: Option<(TargetId, TestInput)>,
-    /// `given data.NAME = …`.
-    pub data: Vec<(DataId, TestInput)>,
-    /// `given data.waivers = …`: waivers as a `--data` file carries them.
-    pub waivers: Option<TestInput>,
-    /// `at TIME`, microseconds since the epoch.
-    pub at: Option<i64>,
-    pub expects: Vec<Expectation>,
-}
-
-/// A test's input: written inline (already checked against its type) or read from a file.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TestInput {
-    Inline(serde_json::Value),
-    /// `fixture("path") + { … } + …`: the file, relative to the folder of the
-    /// file that names it, with each patch laid over it in turn.
-    Fixture {
-        path: String,
-        patches: Vec<serde_json::Value>,
-        span: Span,
-    },
-}
-
-/// Lays `patches` over `document` in turn, as JSON Merge Patch (RFC 7386)
-/// does: objects merge field by field, any other value replaces, and `null`
-/// removes a field.
-pub fn apply_patches(document: &mut serde_json::Value, patches: &[serde_json::Value]) {
-    for patch in patches {
-        json_patch::merge(document, patch);
-    }
-}
-
-/// `expect deny|allow|warn [RULE] [with KEY = VALUE, …]`.
-#[derive(Clone, Debug)]
-pub struct Expectation {
-    /// `expect not …`: holds when the finding (or outcome) is absent.
-    pub negated: bool,
-    /// `expect waived RULE`: a deny finding of the rule was waived.
-    pub waived: bool,
-    pub effect: Effect,
-    pub rule: Option<RuleId>,
-    pub obligations: Vec<(String, serde_json::Value)>,
-    pub span: Span,
 }
 
 #[derive(Clone, Debug)]

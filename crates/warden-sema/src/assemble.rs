@@ -10,14 +10,16 @@ use crate::declare::Declarations;
 use crate::index::build_index;
 use crate::lower::FileChecked;
 use crate::rule_table::RuleTable;
+use crate::suite::Test;
 use std::sync::Arc;
 use warden_diagnostics::Span;
 use warden_ir::{self as ir, EnumId, ExprKind, Program, RecordId, Ty, TypeTable, Value};
 
 /// Puts a set's declarations and checked files together into one program
 /// (files in set order, as `files` gives them): the rules by id, the
-/// waivers and tests in file order, every type a file made renumbered into
+/// waivers in file order, every type a file made renumbered into
 /// one table, then the clause indexes. Reports nothing: each check did.
+/// The tests stay out of it ([`tests_of`]).
 pub fn assemble(
     declarations: &Declarations,
     table: &RuleTable,
@@ -57,7 +59,6 @@ pub fn assemble(
             }
             program.waivers.push(waiver);
         }
-        program.tests.extend(file.tests.iter().cloned());
     }
     // Every rule of the table belongs to a file that was checked; a missing
     // one would be a bug, and an empty rule decides nothing.
@@ -183,4 +184,12 @@ impl Remap {
             self.expr(expr);
         }
     }
+}
+
+/// The set's `test` blocks, in file order (files as `checked` gives them).
+pub fn tests_of(checked: &[&FileChecked]) -> Vec<Test> {
+    checked
+        .iter()
+        .flat_map(|f| f.tests.iter().cloned())
+        .collect()
 }

@@ -19,8 +19,9 @@ mod lower;
 mod messages;
 mod rule_table;
 mod semantic;
+mod suite;
 
-pub use assemble::assemble;
+pub use assemble::{assemble, tests_of};
 pub use declare::{Declarations, declare, is_base_type};
 pub use env::Environment;
 pub use lints::policy_lints;
@@ -31,6 +32,7 @@ pub use semantic::{
     type_text,
 };
 use std::sync::Arc;
+pub use suite::{Expectation, Test, TestInput, apply_patches};
 use warden_diagnostics::{Diagnostic, FileId};
 use warden_ir::Program;
 use warden_syntax::ast::SourceFile;

@@ -7,9 +7,8 @@ use warden_diagnostics::{Code, Diagnostic};
 use warden_ir::Program;
 
 /// W0002 (a rule without `@control`) and W0005 (a rule no test names).
-pub fn policy_lints(program: &Program) -> Vec<Diagnostic> {
-    let tested: HashSet<u32> = program
-        .tests
+pub fn policy_lints(program: &Program, tests: &[crate::Test]) -> Vec<Diagnostic> {
+    let tested: HashSet<u32> = tests
         .iter()
         .flat_map(|t| &t.expects)
         .filter_map(|e| e.rule.map(|r| r.0))

@@ -16,6 +16,8 @@ use warden_ir::{DataId, Program, Value};
 #[derive(Clone, Debug)]
 pub struct Engine {
     program: Arc<Program>,
+    /// The set's `test` blocks, which [`Engine::run_tests`] runs.
+    tests: Arc<[warden_sema::Test]>,
     warnings: Vec<Diagnostic>,
     revision: String,
     /// One value per declared data document (supplied, else its default, else none).
@@ -85,6 +87,7 @@ impl Engine {
     /// [`crate::Workspace::engine`] does).
     pub(crate) fn from_program(
         program: Arc<Program>,
+        tests: Arc<[warden_sema::Test]>,
         warnings: Vec<Diagnostic>,
         revision: String,
     ) -> Engine {
@@ -100,6 +103,7 @@ impl Engine {
             .collect();
         Engine {
             program,
+            tests,
             warnings,
             revision,
             data: data.into(),
@@ -166,6 +170,13 @@ impl Engine {
     #[doc(hidden)]
     pub fn compiled_program(&self) -> &Program {
         &self.program
+    }
+
+    /// The compiled `test` blocks, for tests of what the compiler built.
+    /// Not part of the API: callers ask [`Engine::run_tests`].
+    #[doc(hidden)]
+    pub fn compiled_tests(&self) -> &[warden_sema::Test] {
+        &self.tests
     }
 
     /// Every rule, in name order: what `warden explain`, SARIF and JUnit reports show.

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use warden_eval::Outcome;
-use warden_ir::{Effect, Expectation, Program, RuleId, TestInput};
+use warden_ir::{Effect, Program, RuleId};
+use warden_sema::{Expectation, Test, TestInput};
 
 /// The outcome of every test, and what they covered.
 #[derive(Clone, Debug, Serialize)]
@@ -204,8 +205,8 @@ impl Engine {
         let program = self.compiled_program();
         let mut tests = Vec::new();
         let mut decided: HashSet<(RuleId, u32)> = HashSet::new();
-        let selected = program
-            .tests
+        let selected = self
+            .compiled_tests()
             .iter()
             .filter(|t| filter.is_none_or(|f| t.name.contains(f)));
         for test in selected {
@@ -269,7 +270,7 @@ impl Engine {
     /// could not run (and where, when a fixture is to blame).
     fn run_one(
         &self,
-        test: &warden_ir::Test,
+        test: &Test,
         folders: Option<&PolicyFolders>,
         options: &DecideOptions,
         limits: &InputLimits,
@@ -313,7 +314,7 @@ impl Engine {
                     let document = read_fixture(folder, &file_dir, path, limits)
                         .map_err(|e| fail(coded(e)))?;
                     let mut value = document.value;
-                    warden_ir::apply_patches(&mut value, patches);
+                    warden_sema::apply_patches(&mut value, patches);
                     // A patch may nest the document deeper: the limit holds after it too.
                     if json_depth(&value) > limits.clamped().max_depth {
                         return Err(fail(coded(EngineError::TooDeep {

@@ -273,6 +273,7 @@ impl Workspace {
         }
         Ok(Engine::from_program(
             compiled.program.clone(),
+            compiled.tests.clone(),
             compiled.diagnostics.clone(),
             self.revision(),
         ))

@@ -21,7 +21,7 @@ use warden_ir::{self as ir, RecordDef, RecordId, Ty, TypeLookup};
 pub struct FileChecked {
     pub(crate) rules: Vec<(ir::RuleId, ir::Rule)>,
     pub(crate) waivers: Vec<ir::Waiver>,
-    pub(crate) tests: Vec<ir::Test>,
+    pub(crate) tests: Vec<crate::Test>,
     /// Numbered after the environment's types.
     pub(crate) types: ir::TypeTable,
     /// Where the fields of those record types are written.
@@ -71,7 +71,7 @@ struct FileCheck<'e> {
     diagnostics: Vec<Diagnostic>,
     rules: Vec<(ir::RuleId, ir::Rule)>,
     waivers: Vec<ir::Waiver>,
-    tests: Vec<ir::Test>,
+    tests: Vec<crate::Test>,
     occurrences: Vec<Occurrence>,
 }
 

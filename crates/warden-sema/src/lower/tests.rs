@@ -6,6 +6,7 @@ use crate::check::lower_effect;
 use crate::consts::{ConstUse, const_json};
 use crate::rule_table::Named;
 use crate::semantic::Meaning;
+use crate::suite::{Expectation, Test, TestInput, apply_patches};
 use warden_diagnostics::{Code, Diagnostic, TextRange, did_you_mean};
 use warden_ir as ir;
 use warden_syntax::ast;
@@ -40,7 +41,7 @@ impl<'e> FileCheck<'e> {
                 ));
                 continue;
             }
-            let mut test = ir::Test {
+            let mut test = Test {
                 name,
                 span: self.span(decl.name.range),
                 given: None,
@@ -56,7 +57,7 @@ impl<'e> FileCheck<'e> {
         }
     }
 
-    fn lower_test_stmt(&mut self, pkg: usize, stmt: &'e ast::TestStmt, test: &mut ir::Test) {
+    fn lower_test_stmt(&mut self, pkg: usize, stmt: &'e ast::TestStmt, test: &mut Test) {
         match stmt {
             ast::TestStmt::Given {
                 target,
@@ -174,7 +175,7 @@ impl<'e> FileCheck<'e> {
                         lowered.push((ob.key.text.clone(), json));
                     }
                 }
-                test.expects.push(ir::Expectation {
+                test.expects.push(Expectation {
                     negated: *negated,
                     waived: *waived,
                     effect: lower_effect(*effect),
@@ -235,7 +236,7 @@ impl<'e> FileCheck<'e> {
 
     /// `fixture("file")` or a constant checked against `ty`, every bad path
     /// reported; either may be followed by `+ { … }` patches.
-    fn test_input(&mut self, value: &ast::Expr, ty: &ir::Ty, what: &str) -> Option<ir::TestInput> {
+    fn test_input(&mut self, value: &ast::Expr, ty: &ir::Ty, what: &str) -> Option<TestInput> {
         let (base, patch_exprs) = value.split_patches();
         let mut patches = Vec::new();
         for patch in patch_exprs {
@@ -256,7 +257,7 @@ impl<'e> FileCheck<'e> {
                         kind: ast::ExprKind::Literal(ast::Literal::Str(path)),
                         ..
                     },
-                ] => Some(ir::TestInput::Fixture {
+                ] => Some(TestInput::Fixture {
                     path: path.clone(),
                     patches,
                     span: self.span(value.range),
@@ -280,9 +281,9 @@ impl<'e> FileCheck<'e> {
             ConstUse::TestInput,
             &mut self.diagnostics,
         )?;
-        ir::apply_patches(&mut json, &patches);
+        apply_patches(&mut json, &patches);
         match warden_ir::json_to_value(&self.env.types, ty, &json) {
-            Ok(_) => Some(ir::TestInput::Inline(json)),
+            Ok(_) => Some(TestInput::Inline(json)),
             Err(errors) => {
                 let mut d = Diagnostic::new(
                     Code::E0201,
