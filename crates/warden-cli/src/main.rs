@@ -868,5 +868,8 @@ fn lsp() -> Result<ExitCode, Failure> {
         .enable_all()
         .build()?;
     runtime.block_on(warden_lsp::run_stdio(explain::EXPLANATIONS));
+    // A client may keep stdin open after `exit`: the thread blocked reading
+    // it is left behind rather than waited for.
+    runtime.shutdown_background();
     Ok(ExitCode::SUCCESS)
 }

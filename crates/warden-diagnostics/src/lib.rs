@@ -8,7 +8,7 @@
 mod line_index;
 mod registry;
 
-pub use line_index::{LineCol, LineIndex};
+pub use line_index::{LineCol, LineIndex, Utf16Cursor};
 pub use registry::{Code, CodeInfo};
 
 use std::fmt;

@@ -67,6 +67,58 @@ impl LineIndex {
     }
 }
 
+/// LSP positions of offsets asked in increasing order, each counted on
+/// from the one before: a whole file's tokens convert in one pass, however
+/// long its lines (asking each from its line's start is quadratic in a
+/// line's length). An offset before the last one is counted afresh.
+pub struct Utf16Cursor<'a> {
+    index: &'a LineIndex,
+    text: &'a str,
+    offset: usize,
+    line: u32,
+    column: u32,
+}
+
+impl<'a> Utf16Cursor<'a> {
+    pub fn new(index: &'a LineIndex, text: &'a str) -> Self {
+        Utf16Cursor {
+            index,
+            text,
+            offset: 0,
+            line: 0,
+            column: 0,
+        }
+    }
+
+    /// The 0-based line and UTF-16 column of `offset`, as
+    /// [`LineIndex::utf16_position`] gives it.
+    pub fn position(&mut self, offset: usize) -> (u32, u32) {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        if offset < self.offset {
+            (self.line, self.column) = self.index.utf16_position(self.text, offset);
+            self.offset = offset;
+            return (self.line, self.column);
+        }
+        let line = self
+            .index
+            .line_starts
+            .partition_point(|&s| s as usize <= offset)
+            - 1;
+        if line as u32 != self.line {
+            self.line = line as u32;
+            self.column = 0;
+            self.offset = self.index.line_starts[line] as usize;
+        }
+        let units: usize = self.text[self.offset..offset]
+            .chars()
+            .map(char::len_utf16)
+            .sum();
+        self.column += units as u32;
+        self.offset = offset;
+        (self.line, self.column)
+    }
+}
+
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -77,6 +129,23 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cursor_agrees_with_each_position_counted_afresh() {
+        let text = "a😀b\n\ncé😀 x\n😀";
+        let index = LineIndex::new(text);
+        let boundaries: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        let mut cursor = Utf16Cursor::new(&index, text);
+        for &offset in boundaries.iter().chain(boundaries.iter().rev()) {
+            assert_eq!(
+                cursor.position(offset),
+                index.utf16_position(text, offset),
+                "at {offset}"
+            );
+        }
+    }
 
     #[test]
     fn lines_and_columns_are_one_based() {

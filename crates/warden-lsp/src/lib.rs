@@ -13,6 +13,7 @@ mod commands;
 mod convert;
 mod handlers;
 mod state;
+mod transport;
 
 use backend::Backend;
 use handlers::*;
@@ -45,12 +46,30 @@ pub async fn run_stdio(code_docs: &'static [(&'static str, &'static str)]) {
             .and_then(|ms| ms.parse().ok())
             .map(std::time::Duration::from_millis),
     });
+    // The server reads and writes through `transport`, which checks every
+    // frame first (tower-lsp-server stops at the first it cannot decode).
+    let (to_server, server_input) = tokio::io::duplex(1 << 16);
+    let (server_output, from_server) = tokio::io::duplex(1 << 16);
+    let (refusals, refused) = tokio::sync::mpsc::channel(16);
+    let input = tokio::spawn(transport::forward_input(
+        tokio::io::stdin(),
+        to_server,
+        refusals,
+    ));
+    let output = tokio::spawn(transport::forward_output(
+        from_server,
+        refused,
+        tokio::io::stdout(),
+    ));
     // Room for requests that wait on the user (a fixture prompt) beside the
     // ones an editor sends while typing.
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+    Server::new(server_input, server_output, socket)
         .concurrency_level(32)
         .serve(service)
         .await;
+    // `exit` ends the server before the client's stream ends.
+    input.abort();
+    let _ = output.await;
 }
 
 /// A request answered from a snapshot by a plain handler: one line each.

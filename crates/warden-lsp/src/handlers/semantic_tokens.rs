@@ -4,6 +4,7 @@ use crate::convert::legend_index;
 use crate::state::State;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
+use warden_diagnostics::Utf16Cursor;
 
 pub(crate) fn semantic_tokens_full(
     state: &State,
@@ -19,9 +20,10 @@ pub(crate) fn semantic_tokens_full(
     // span lines (doc comments never do; strings cannot) are skipped.
     let mut data = Vec::new();
     let (mut last_line, mut last_start) = (0, 0);
+    let mut positions = Utf16Cursor::new(&index, &text);
     for (range, highlight) in state.host.highlights(&key) {
-        let (line, start) = index.utf16_position(&text, range.start as usize);
-        let (end_line, end) = index.utf16_position(&text, range.end as usize);
+        let (line, start) = positions.position(range.start as usize);
+        let (end_line, end) = positions.position(range.end as usize);
         if end_line != line {
             continue;
         }
