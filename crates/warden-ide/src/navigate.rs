@@ -91,6 +91,60 @@ impl AnalysisHost {
                 "`{new_name}` is not a name (letters, digits and `_`, not a keyword)"
             ));
         }
+        if let Meaning::Binding { declared } = occurrence.meaning {
+            self.binding_clash(path, declared, new_name)?;
+        }
         Ok(self.references(path, offset))
+    }
+
+    /// Why a binding declared at `declared` cannot be named `new_name`: the
+    /// declaration it stands in already uses that name for something other
+    /// than a field (another binding, the rule's input, a global), so the
+    /// renamed binding would capture it or be captured by it, and the
+    /// policy would still compile but mean something else.
+    fn binding_clash(&self, path: &str, declared: TextRange, new_name: &str) -> Result<(), String> {
+        let (Some(text), Some(parse)) = (self.text(path), self.parse(path)) else {
+            return Ok(());
+        };
+        let Some(item) = parse
+            .tree()
+            .items
+            .iter()
+            .find(|item| item.range.start <= declared.start && declared.end <= item.range.end)
+        else {
+            return Ok(());
+        };
+        let named = |range: TextRange| &text[range.as_range()] == new_name;
+        let inside =
+            |range: TextRange| item.range.start <= range.start && range.end <= item.range.end;
+        let table = self.table(path);
+        // What the name already means in the declaration (interpolations
+        // included), and where it is written but means nothing resolved.
+        let used = table
+            .iter()
+            .filter(|o| inside(o.range) && named(o.range))
+            .find(|o| !matches!(o.meaning, Meaning::Field { .. }))
+            .map(|o| o.range.start as usize);
+        let start = item.range.start as usize;
+        let unresolved = || {
+            warden_syntax::lexer::lex(&text[item.range.as_range()])
+                .into_iter()
+                .filter(|t| t.kind == warden_syntax::lexer::TokenKind::Ident)
+                .map(|t| {
+                    TextRange::new(start + t.range.start as usize, start + t.range.end as usize)
+                })
+                .find(|&r| named(r) && warden_sema::occurrence_at(table, r.start).is_none())
+                .map(|r| r.start as usize)
+        };
+        if let Some(at) = used.or_else(unresolved) {
+            let line = self
+                .line_index(path)
+                .map_or(0, |(index, text)| index.line_col(&text, at).line);
+            return Err(format!(
+                "`{new_name}` is already used in this declaration (line {line}): \
+                 the renamed binding would change what a name refers to"
+            ));
+        }
+        Ok(())
     }
 }

@@ -57,6 +57,46 @@ fn a_package_as_a_whole_path() {
 }
 
 #[test]
+fn not_to_a_name_the_rule_already_uses() {
+    // `let v = …` beside it: the renamed `w` would shadow it, and
+    // `w == v` would become `v == v`, which compiles.
+    let text = rule("  let w$0 = app.name\n  let v = \"a\"\n  deny when w == v");
+    check(
+        &text,
+        "v",
+        expect![
+            "refused: `v` is already used in this declaration (line 5): the renamed binding would change what a name refers to"
+        ],
+    );
+    check(
+        &text,
+        "app",
+        expect![
+            "refused: `app` is already used in this declaration (line 3): the renamed binding would change what a name refers to"
+        ],
+    );
+    // A use only in a message's interpolation counts as much.
+    check(
+        &rule("  let w$0 = app.name\n  let v = \"a\"\n  deny when w == \"\"\n  message \"{v}\""),
+        "v",
+        expect![
+            "refused: `v` is already used in this declaration (line 5): the renamed binding would change what a name refers to"
+        ],
+    );
+}
+
+#[test]
+fn to_a_name_used_only_as_a_field() {
+    check(
+        &rule("  let n$0 = app.name\n  deny when n == app.name"),
+        "name",
+        expect![[r#"
+            rules.warden:4:7 `n`
+            rules.warden:5:13 `n`"#]],
+    );
+}
+
+#[test]
 fn not_to_a_keyword() {
     check(
         &rule("  let n$0 = app.name\n  deny when n == \"\""),
