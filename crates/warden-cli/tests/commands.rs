@@ -285,3 +285,39 @@ fn every_code_has_an_explanation_with_a_bad_and_a_fixed_example() {
         );
     }
 }
+
+#[test]
+fn folders_written_with_a_trailing_slash_compose_as_without() {
+    let dir = scratch("trailing-slash");
+    for (path, text) in [
+        (
+            "a/p.warden",
+            "package a\ntarget manifest: { region: string, ... } default allow\ndata regions: [string] = file(\"regions.json\")\n@control(\"D-1\")\nrule r on manifest as m {\n  deny when not (m.region in data.regions)\n}\ntest t_ok {\n  given manifest = fixture(\"ok.json\")\n  expect allow\n}\n",
+        ),
+        ("a/regions.json", "[\"eu\"]"),
+        ("a/ok.json", "{\"region\": \"eu\"}"),
+        (
+            "b/q.warden",
+            "package b\n@control(\"D-2\")\nrule r2 on manifest as m {\n  deny when m.region == \"xx\"\n}\ntest t2 {\n  given manifest = fixture(\"ok.json\")\n  expect allow\n}\n",
+        ),
+        ("b/ok.json", "{\"region\": \"eu\"}"),
+    ] {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    for policies in [["a", "b"], ["a/", "b//"], ["./a/.", "b/"]] {
+        let out = warden_in(
+            &dir,
+            &["test", "--policy", policies[0], "--policy", policies[1]],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{policies:?}: {}{}",
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -466,6 +466,41 @@ fn reload_swaps_the_policy_set_and_refuses_one_that_does_not_compile() {
 }
 
 #[test]
+fn a_file_left_out_of_the_set_is_said_at_start_and_on_reload() {
+    // A link to rules outside the policy folder is not followed (W0006):
+    // the server says so, as `warden check` does, never silently.
+    let dir = policy_folder("skipped-link", false);
+    let outside = scratch("skipped-link-outside");
+    std::fs::write(
+        outside.join("more.warden"),
+        "package more\nrule m on request as q {\n  deny when true\n}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("more")).unwrap();
+    let server = Server::start_in(
+        &dir,
+        &["--policy", ".", "--admin-token", "s3cret", "--no-watch"],
+    );
+    let said = server.startup.join("\n");
+    assert!(said.contains("W0006") && said.contains("more"), "{said}");
+    let mut response = client()
+        .post(format!("{}/v1/reload", server.url))
+        .header("Authorization", "Bearer s3cret")
+        .send_empty()
+        .expect("answered");
+    let body: Json = response.body_mut().read_json().expect("JSON");
+    let skipped = body["skipped"]
+        .as_array()
+        .expect("the skipped files are listed");
+    assert!(
+        skipped.len() == 1 && skipped[0].as_str().unwrap().contains("more"),
+        "{body}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&outside).ok();
+}
+
+#[test]
 fn the_decision_log_chains_every_decision_and_audit_verify_finds_tampering() {
     let dir = scratch("decision-log");
     let log = dir.join("decisions.jsonl");

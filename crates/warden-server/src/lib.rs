@@ -114,7 +114,8 @@ pub async fn run(
     let startup = config.clone();
     let engine = tokio::task::spawn_blocking(move || load(&startup))
         .await
-        .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
+        .map_err(|e| ServerError::Io(std::io::Error::other(e)))??
+        .engine;
     // Past a file-size limit (`ulimit -f`) a write should fail (EFBIG), which
     // the decision log handles (decisions refused, the write cut back, ready
     // again once it fits), rather than the signal killing the server.

@@ -237,8 +237,12 @@ pub async fn reload_route(State(state): Shared, headers: HeaderMap) -> Response 
         .into_response();
     }
     match state.reload("http").await {
-        Ok(revision) => {
-            Json(json!({ "reloaded": true, "policy_revision": revision })).into_response()
+        Ok((revision, skipped)) => {
+            let mut answer = json!({ "reloaded": true, "policy_revision": revision });
+            if !skipped.is_empty() {
+                answer["skipped"] = json!(skipped);
+            }
+            Json(answer).into_response()
         }
         Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,

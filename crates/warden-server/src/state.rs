@@ -47,8 +47,18 @@ impl LoadError {
 }
 
 /// Compiles the configured policy set and merges the data files.
-pub fn load(config: &ServerConfig) -> Result<Engine, LoadError> {
+pub fn load(config: &ServerConfig) -> Result<Loaded, LoadError> {
     let workspace = Workspace::read(&config.policy)?;
+    // A file left out of the set (a link leaving the folder, a FIFO) is
+    // said, as `warden check` says it: its rules are not enforced.
+    let skipped: Vec<String> = workspace
+        .skipped()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for why in &skipped {
+        tracing::warn!(code = %warden::Code::W0006, "{why}");
+    }
     let mut engine = match workspace.engine() {
         Ok(engine) => engine,
         Err(warden::EngineError::Compile { diagnostics }) => {
@@ -64,7 +74,14 @@ pub fn load(config: &ServerConfig) -> Result<Engine, LoadError> {
     for arg in &config.data {
         engine = engine.with_data(&warden::read_data_arg_with(arg, &limits)?)?;
     }
-    Ok(engine)
+    Ok(Loaded { engine, skipped })
+}
+
+/// A policy set ready to serve, and the files its folders held that it left out.
+pub struct Loaded {
+    pub engine: Engine,
+    /// Each file left out, and why (W0006).
+    pub skipped: Vec<String>,
 }
 
 impl AppState {
@@ -90,14 +107,15 @@ impl AppState {
     /// Recompiles the policy set and swaps it in; on failure the set being
     /// served stays, and the errors come back. Requests in flight finish on
     /// the set they started with.
-    pub async fn reload(self: &Arc<Self>, why: &str) -> Result<String, LoadError> {
+    /// On success: the new revision, and the files left out of the set.
+    pub async fn reload(self: &Arc<Self>, why: &str) -> Result<(String, Vec<String>), LoadError> {
         let _one_at_a_time = self.reloading.lock().await;
         let state = Arc::clone(self);
         let loaded = tokio::task::spawn_blocking(move || load(&state.config))
             .await
             .unwrap_or_else(|e| Err(LoadError::Task(e.to_string())));
         match loaded {
-            Ok(engine) => {
+            Ok(Loaded { engine, skipped }) => {
                 let revision = engine.revision().to_string();
                 self.engine.store(Arc::new(engine));
                 self.metrics.serving(&revision);
@@ -108,7 +126,7 @@ impl AppState {
                     })
                     .inc();
                 tracing::info!(%revision, trigger = why, "policy set reloaded");
-                Ok(revision)
+                Ok((revision, skipped))
             }
             Err(e) => {
                 self.metrics

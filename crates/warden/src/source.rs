@@ -26,7 +26,10 @@ impl PolicySources {
     /// names), nothing else (the [`crate::Workspace`] reads the JSON files
     /// the policies name, once parsed). Symbolic links to folders are not followed (no cycles).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, EngineError> {
-        let path = path.as_ref();
+        // `a/`, `a//` and `a/.` are `a`: the folder's name prefixes its
+        // files' paths, and fixtures are found by that prefix.
+        let path: std::path::PathBuf = path.as_ref().components().collect();
+        let path = path.as_path();
         let io = |p: &Path, source: std::io::Error| EngineError::Io {
             path: p.display().to_string(),
             source,
