@@ -116,10 +116,24 @@ pub fn parse_time(text: &str) -> Option<i64> {
 
 /// Formats microseconds since the epoch as RFC 3339 in UTC (`2026-06-01T00:00:00Z`).
 pub fn format_time(micros: i64) -> String {
-    match jiff::Timestamp::from_microsecond(micros) {
-        Ok(ts) => ts.to_string(),
+    if let Ok(ts) = jiff::Timestamp::from_microsecond(micros) {
+        return ts.to_string();
+    }
+    // The calendar reaches a day further at each end than a timestamp
+    // (`until 9999-12-31` is a date a policy may write).
+    let epoch = jiff::civil::date(1970, 1, 1).at(0, 0, 0, 0);
+    match epoch.checked_add(jiff::SignedDuration::from_micros(micros)) {
+        Ok(civil) => format!("{civil}Z"),
         Err(_) => format!("a time out of range ({micros} µs from 1970)"),
     }
+}
+
+/// Whether `micros` is a time RFC 3339 writes: years 0000 to 9999, UTC.
+pub fn is_rfc3339_time(micros: i64) -> bool {
+    // 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z, in µs from 1970.
+    const FIRST: i64 = -62_167_219_200_000_000;
+    const PAST_LAST: i64 = 253_402_300_800_000_000;
+    (FIRST..PAST_LAST).contains(&micros)
 }
 
 /// Parses a duration into microseconds: compact (`90d`, `12h`, `1h30m`,
@@ -268,6 +282,14 @@ mod tests {
         assert_eq!(parse_time("2026-06-01"), Some(t));
         assert_eq!(parse_time("2026-06-01T02:00:00+02:00"), Some(t));
         assert_eq!(parse_time("yesterday"), None);
+        // The calendar's last day is past a timestamp's range; it prints.
+        let last = parse_time("9999-12-31").unwrap();
+        assert_eq!(format_time(last), "9999-12-31T00:00:00Z");
+        assert!(is_rfc3339_time(last));
+        assert!(is_rfc3339_time(parse_time("0000-01-01T00:00:00Z").unwrap()));
+        assert!(!is_rfc3339_time(
+            parse_time("0000-01-01T00:00:00+00:01").unwrap()
+        ));
         assert_eq!(parse_duration("1h30m"), Some(5_400 * MICROS_PER_SECOND));
         assert_eq!(format_duration(parse_duration("90d").unwrap()), "90d");
         assert_eq!(format_duration(parse_duration("1h30m").unwrap()), "1h30m");

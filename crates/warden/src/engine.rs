@@ -361,9 +361,13 @@ pub(crate) fn time_of_micros(micros: i64) -> SystemTime {
 /// assert_eq!(warden::parse_now("2026-06-01T02:00:00+02:00"), Some(midnight));
 /// // A time without its offset is refused, never guessed at.
 /// assert_eq!(warden::parse_now("2026-06-01T00:00:00"), None);
+/// // So is one RFC 3339 cannot write back (years 0000 to 9999 only).
+/// assert!(warden::parse_now("9999-12-31").is_some());
+/// assert_eq!(warden::parse_now("0000-01-01T00:00:00+23:59"), None);
 /// ```
 pub fn parse_now(text: &str) -> Option<SystemTime> {
-    let micros = warden_ir::parse_time(text)?;
+    // A decision's `evaluated_at` is written in RFC 3339: its years only.
+    let micros = warden_ir::parse_time(text).filter(|&m| warden_ir::is_rfc3339_time(m))?;
     let magnitude = std::time::Duration::from_micros(micros.unsigned_abs());
     if micros >= 0 {
         UNIX_EPOCH.checked_add(magnitude)
