@@ -56,9 +56,21 @@ impl Suite {
 pub fn render(name: &str, suites: &[Suite]) -> String {
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
     write(&mut writer, name, suites).expect("writing to memory does not fail");
-    let mut xml = String::from_utf8(writer.into_inner()).expect("quick-xml writes UTF-8");
-    xml.push('\n');
-    xml
+    let xml = String::from_utf8(writer.into_inner()).expect("quick-xml writes UTF-8");
+    // XML 1.0 has no way to write most control characters, not even as
+    // references: one in a message (a value from a manifest) would make the
+    // whole report unreadable. The markup has none, so each found is text,
+    // and is written as its escape (`\u{1}`).
+    let mut safe: String = xml
+        .chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c.to_string(),
+            c if c < ' ' || c == '\u{fffe}' || c == '\u{ffff}' => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    safe.push('\n');
+    safe
 }
 
 fn write(w: &mut Writer<Vec<u8>>, name: &str, suites: &[Suite]) -> std::io::Result<()> {

@@ -9,7 +9,7 @@ use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use warden::{Effect, FindingReport, RuleInfo, Severity};
+use warden::{Effect, FindingReport, RuleInfo, Severity, shown_text};
 
 /// Counts for the summary line and the JSON `summary` object.
 pub struct Summary {
@@ -89,10 +89,13 @@ fn underline(text: &str, line: u32, column: u32) -> Option<std::ops::Range<usize
     None
 }
 
+/// The finding's message, its control characters escaped: it carries
+/// values from the input.
 fn headline(f: &FindingReport) -> String {
-    f.message
-        .clone()
-        .unwrap_or_else(|| format!("{} {}", f.rule, f.effect))
+    match &f.message {
+        Some(message) => shown_text(message).into_owned(),
+        None => format!("{} {}", f.rule, f.effect),
+    }
 }
 
 fn rule_line(f: &FindingReport, policy_root: &Path) -> String {
@@ -119,6 +122,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
         .with_color(color);
     let paint = |text: &str, hue| paint(color, text, hue);
     for result in results {
+        let file = shown_text(&result.file);
         let decision = match &result.outcome {
             Ok(d) => d,
             Err(e) => {
@@ -126,8 +130,8 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                     out,
                     "{}: {}: {}\n",
                     paint(&format!("error[{}]", e.code), Color::Red),
-                    result.file,
-                    e.message
+                    file,
+                    shown_text(&e.message)
                 );
                 continue;
             }
@@ -156,7 +160,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
             });
             match spot {
                 Some((range, text)) => {
-                    let name = result.file.clone();
+                    let name = file.to_string();
                     let label = f.input_path.clone().unwrap_or_else(|| f.rule.clone());
                     let report = Report::build(kind, (name.clone(), range.clone()))
                         .with_config(config)
@@ -178,7 +182,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                         "{}: {}\n  --> {}\n  = {}",
                         paint(&format!("{word}[{code}]"), hue),
                         headline(f),
-                        result.file,
+                        file,
                         rule_line(f, policy_root)
                     );
                 }
@@ -188,13 +192,20 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
             let waiver = f
                 .waiver
                 .as_ref()
-                .map(|w| format!(" by `{}` until {} ({})", w.name, w.until, w.reason))
+                .map(|w| {
+                    format!(
+                        " by `{}` until {} ({})",
+                        w.name,
+                        w.until,
+                        shown_text(&w.reason)
+                    )
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "{}: {}: {} waived{waiver}",
                 paint("note", Color::Cyan),
-                result.file,
+                file,
                 f.rule
             );
         }
@@ -527,11 +538,15 @@ pub fn github(results: &[FileResult]) -> String {
     out
 }
 
-/// Escapes a workflow command's message (GitHub's `escapeData`).
+/// Escapes a workflow command's message (GitHub's `escapeData`), and
+/// writes any other control character as its escape (a terminal sequence
+/// in the log).
 fn data(text: &str) -> String {
-    text.replace('%', "%25")
+    let escaped = text
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    shown_text(&escaped).into_owned()
 }
 
 /// Escapes a workflow command's property (GitHub's `escapeProperty`).

@@ -315,3 +315,50 @@ fn colour_and_progress_on_a_terminal_only() {
     let (_, piped) = check_examples("human");
     assert!(!piped.contains('\x1b'));
 }
+
+#[test]
+fn control_characters_from_a_manifest_reach_no_report_raw() {
+    // An app's name carries a terminal sequence, a bell, C1 and a
+    // non-character: it is printed in messages, and must neither drive a
+    // terminal or a CI log nor break the XML of a JUnit report.
+    let dir = scratch("control-characters");
+    let base = std::fs::read_to_string(root().join("examples/manifests/crm-lite.yaml")).unwrap();
+    let hostile = base.replacen(
+        "name: crm-lite",
+        r#"name: "crm\x01\e[31mRED\e]0;title\a\u0085\r\n\uFFFE""#,
+        1,
+    );
+    assert_ne!(hostile, base, "the example names its app `crm-lite`");
+    std::fs::write(dir.join("evil.yaml"), hostile).unwrap();
+    let manifest = dir.join("evil.yaml");
+    for format in ["human", "github", "junit"] {
+        let out = warden(&[
+            "check",
+            "--policy",
+            "examples/policies",
+            "--now",
+            NOW,
+            "--format",
+            format,
+            manifest.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(r"crm\u{1}\u{1b}[31mRED"), "{format}: {text}");
+        let raw = text
+            .chars()
+            .find(|&c| c != '\n' && (c.is_control() || (format == "junit" && c == '\u{fffe}')));
+        assert_eq!(raw, None, "{format}: {text}");
+        if format == "junit" {
+            let mut reader = quick_xml::Reader::from_str(&text);
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("not XML: {e}\n{text}"),
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -25,9 +25,16 @@ impl std::fmt::Display for Skipped {
 /// A path as text fit for a terminal or a CI log: control characters (a
 /// newline that would forge a `::warning::` line) shown as escapes.
 pub fn shown(path: &Path) -> String {
-    let text = path.display().to_string();
+    shown_text(&path.display().to_string()).into_owned()
+}
+
+/// `text` with every control character (newline, carriage return, escape,
+/// bell, C1) written as its escape (`\u{1b}`): a value from an input (an
+/// app's name in a message) printed to a terminal or a CI log cannot move
+/// the cursor, forge a line or hide the rest.
+pub fn shown_text(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {
-        return text;
+        return text.into();
     }
     text.chars()
         .map(|c| {
@@ -37,7 +44,8 @@ pub fn shown(path: &Path) -> String {
                 c.to_string()
             }
         })
-        .collect()
+        .collect::<String>()
+        .into()
 }
 
 /// The files a walk found, in path order, and those it left out.
