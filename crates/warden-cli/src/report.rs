@@ -131,7 +131,13 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                     "{}: {}: {}\n",
                     paint(&format!("error[{}]", e.code), Color::Red),
                     file,
-                    shown_text(&e.message)
+                    // Its lines are its own (an input's values in it are
+                    // quoted); any other control character is escaped.
+                    e.message
+                        .split('\n')
+                        .map(|line| shown_text(line))
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 );
                 continue;
             }
