@@ -74,20 +74,28 @@ impl Gateway {
 
     /// The status of a request through Envoy, once Envoy listens.
     fn ask(&self, user: &str, write: bool) -> Option<u16> {
+        self.ask_with(user, write, None)
+    }
+
+    /// [`Gateway::ask`], with a header added.
+    fn ask_with(&self, user: &str, write: bool, extra: Option<(&str, &str)>) -> Option<u16> {
         let agent = client();
         let url = format!("http://127.0.0.1:{}/crm-lite/records/1", self.port);
+        let (name, value) = extra.unwrap_or(("X-Request-Id", "r-1"));
         for _ in 0..200 {
             let response = if write {
                 agent
                     .post(&url)
                     .header("X-Auth-Request-User", user)
                     .header("X-Auth-Request-Mfa", "true")
+                    .header(name, value)
                     .send("{}")
             } else {
                 agent
                     .get(&url)
                     .header("X-Auth-Request-User", user)
                     .header("X-Auth-Request-Mfa", "true")
+                    .header(name, value)
                     .call()
             };
             if let Ok(response) = response {
@@ -154,6 +162,13 @@ fn check_through_envoy(
         gateway.ask("u-7", true),
         Some(200),
         "an Editor writes ({name})"
+    );
+    // A read the upstream framework would run as a DELETE: Warden sees the
+    // override through Envoy, and refuses it.
+    let overridden = gateway.ask_with("u-123", false, Some(("X-HTTP-Method-Override", "DELETE")));
+    assert!(
+        overridden.is_some_and(|status| status >= 400),
+        "a method override is refused ({name}): {overridden:?}"
     );
     assert_eq!(
         gateway.reached().len(),

@@ -336,6 +336,13 @@ fn the_nginx_and_envoy_adapters_answer_with_status_and_headers() {
         &[("X-Auth-Request-User", "u-7"), ("X-Auth-Request-Mfa", "1")],
     );
     assert_eq!(envoy.status().as_u16(), 200, "an Editor reads");
+    // Envoy's check of the path `/`: decided (no app is named), not 404.
+    let root = ask(
+        "/v1/authz/envoy/",
+        &[("X-Auth-Request-User", "u-7"), ("X-Auth-Request-Mfa", "1")],
+    );
+    assert_eq!(root.status().as_u16(), 403, "decided, and denied");
+    assert!(root.headers().contains_key("x-warden-decision-id"));
 }
 
 #[test]

@@ -81,6 +81,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(gateway::nginx_route).post(gateway::nginx_route),
         )
         .route("/v1/authz/envoy", any(gateway::envoy_route))
+        // `/` of the app behind Envoy: the wildcard matches no empty rest.
+        .route("/v1/authz/envoy/", any(gateway::envoy_route))
         .route("/v1/authz/envoy/{*original}", any(gateway::envoy_route))
         .fallback(|| async {
             error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
