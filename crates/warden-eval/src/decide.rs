@@ -404,7 +404,7 @@ fn render<'p>(
                 warden_ir::MessagePart::Expr(e) => {
                     let value = ev.eval(e, frame)?;
                     // Rendering walks the value: a record or list is printed whole.
-                    ev.charge(crate::builtins::deep_size(&value), e.span)?;
+                    ev.charge(warden_ir::builtins::cost::deep_size(&value), e.span)?;
                     text.push_str(&warden_ir::render(&ev.program.types, &value));
                 }
             }

@@ -1,12 +1,12 @@
 //! Expression evaluation over values.
 
-use crate::builtins;
 use std::cmp::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use warden_diagnostics::{Code, Span};
-use warden_ir::TypeLookup;
+use warden_ir::builtins::{self, CallContext, cost};
 use warden_ir::{BinOp, Expr, ExprKind, LocalId, Program, RecordId, RecordValue, TypeTable, Value};
+use warden_ir::{as_f64, compare, equal_counted, field_by_name};
 
 /// A problem that stops one clause from deciding; it becomes a fail-closed finding.
 #[derive(Clone, Debug, PartialEq)]
@@ -188,7 +188,7 @@ impl<'p> Evaluator<'p> {
             }
             ExprKind::DynField { base, name, .. } => {
                 let value = self.eval(base, frame)?;
-                dyn_field_of(&self.program.types, &value, name).clone()
+                field_by_name(&self.program.types, &value, name).clone()
             }
             ExprKind::Index { base, index, .. } => {
                 let b = self.eval(base, frame)?;
@@ -214,7 +214,7 @@ impl<'p> Evaluator<'p> {
                     Some((record, slot)) => {
                         field_of(&self.program.types, &value, *record, *slot, name, true)
                     }
-                    None => Some(dyn_field_of(&self.program.types, &value, name)),
+                    None => Some(field_by_name(&self.program.types, &value, name)),
                 };
                 Value::Bool(field.is_some_and(|f| !f.is_none()))
             }
@@ -223,8 +223,13 @@ impl<'p> Evaluator<'p> {
                 for a in args {
                     values.push(self.eval(a, frame)?);
                 }
-                self.charge(builtins::cost(*builtin, &values), e.span)?;
-                builtins::call(*builtin, &values, self.now, &self.program.types)
+                self.charge(builtin.cost(&values), e.span)?;
+                let cx = CallContext {
+                    now: self.now,
+                    types: &self.program.types,
+                };
+                builtin
+                    .call(&values, &cx)
                     .map_err(|message| err(Code::E0502, e.span, message))?
             }
             ExprKind::CallFn { func, args } => {
@@ -261,7 +266,7 @@ impl<'p> Evaluator<'p> {
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e.span, frame)?,
             ExprKind::MatchesConst { lhs, regex, weight } => match self.eval(lhs, frame)? {
                 Value::Str(s) => {
-                    self.charge(builtins::regex_scan_cost(&s, *weight), e.span)?;
+                    self.charge(cost::regex_scan_cost(&s, *weight), e.span)?;
                     Value::Bool(regex.is_match(&s))
                 }
                 other @ (Value::Int(_)
@@ -403,7 +408,7 @@ impl<'p> Evaluator<'p> {
         if op == BinOp::Add {
             // Paid for before it is built: doubling a string in a chain of lets
             // must run out of budget, not out of memory.
-            self.charge(builtins::output_cost(&l, &r), span)?;
+            self.charge(cost::output_cost(&l, &r), span)?;
         }
         let overflow = || err(Code::E0503, span, "arithmetic overflow");
         Ok(match op {
@@ -562,7 +567,7 @@ fn place<'a>(
             *optional_chain,
         ),
         ExprKind::DynField { base, name, .. } => {
-            Some(dyn_field_of(types, place(data, types, frame, base)?, name))
+            Some(field_by_name(types, place(data, types, frame, base)?, name))
         }
         _ => None,
     }
@@ -581,35 +586,22 @@ fn field_of<'a>(
 ) -> Option<&'a Value> {
     match value {
         Value::Record(r) if r.ty == record => Some(&r.slots[slot as usize]),
-        Value::Record(_) | Value::Map(_) => Some(dyn_field_of(types, value, name)),
+        Value::Record(_) | Value::Map(_) => Some(field_by_name(types, value, name)),
         Value::None if optional_chain => Some(&NONE),
         _ => None,
     }
 }
 
 /// A field by name: a map's key, a record's declared field or one of its unknown fields.
-fn dyn_field_of<'a>(types: &TypeTable, value: &'a Value, name: &str) -> &'a Value {
-    match value {
-        Value::Map(m) => m.get(name).unwrap_or(&NONE),
-        Value::Record(r) => match types.record(r.ty).slot(name) {
-            Some(slot) => &r.slots[slot],
-            None => r.extra.as_ref().and_then(|x| x.get(name)).unwrap_or(&NONE),
-        },
-        _ => &NONE,
-    }
-}
-
 /// What a comparison costs before it runs: ordering and matching read text;
 /// the work of equality and `in`, which may descend into records and lists,
 /// is counted as it is done (`compare_op`).
 fn comparison_cost(op: BinOp, l: &Value, r: &Value) -> u64 {
     match op {
-        BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
-            builtins::size(l).min(builtins::size(r))
-        }
-        BinOp::Matches => r.as_str().map_or(0, |p| {
-            builtins::regex_cost(p, l.as_str().unwrap_or_default())
-        }),
+        BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => cost::size(l).min(cost::size(r)),
+        BinOp::Matches => r
+            .as_str()
+            .map_or(0, |p| cost::regex_cost(p, l.as_str().unwrap_or_default())),
         _ => 0,
     }
 }
@@ -662,7 +654,7 @@ fn compare_op(
             (Value::Str(s), Value::Str(p)) => {
                 let pattern = builtins::compiled_regex(p)
                     .map_err(|message| err(Code::E0502, span, message))?;
-                pattern.regex.is_match(s)
+                pattern.is_match(s)
             }
             _ => false,
         },
@@ -694,126 +686,12 @@ pub(crate) fn kind_error(span: Span, what: &str, found: &Value) -> EvalError {
     )
 }
 
-fn as_f64(v: &Value) -> Option<f64> {
-    match v {
-        Value::Int(i) => Some(*i as f64),
-        Value::Float(f) => Some(*f),
-        _ => None,
-    }
-}
-
-/// The elements a quantifier, comprehension or `for` clause walks.
 /// The elements a quantifier, comprehension or `for` clause walks; only `any`
 /// values can be something else, and that is an error.
 pub(crate) fn items_of(v: &Value, span: Span) -> Result<&[Value], EvalError> {
     match v {
         Value::List(items) => Ok(items),
         other => Err(kind_error(span, "only a list can be iterated", other)),
-    }
-}
-
-/// Equality as policies see it: `1 == 1.0`; records and maps equal when
-/// their present fields are, by name (whatever record type they were read as).
-pub(crate) fn values_equal(types: &TypeTable, a: &Value, b: &Value) -> bool {
-    equal_counted(types, a, b, &mut 0)
-}
-
-/// [`values_equal`], adding to `work` one per element looked at and one per
-/// 64 bytes of text compared: linear in the smaller value.
-fn equal_counted(types: &TypeTable, a: &Value, b: &Value, work: &mut u64) -> bool {
-    *work += 1;
-    match (a, b) {
-        (Value::Str(x), Value::Str(y)) => {
-            if Arc::ptr_eq(x, y) {
-                return true;
-            }
-            *work += x.len().min(y.len()) as u64 / 64;
-            x == y
-        }
-        (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
-        (Value::List(x), Value::List(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y.iter())
-                    .all(|(p, q)| equal_counted(types, p, q, work))
-        }
-        (Value::Record(x), Value::Record(y))
-            if x.ty == y.ty && x.extra.is_none() && y.extra.is_none() =>
-        {
-            x.slots
-                .iter()
-                .zip(y.slots.iter())
-                .all(|(p, q)| equal_counted(types, p, q, work))
-        }
-        (Value::Record(_) | Value::Map(_), Value::Record(_) | Value::Map(_)) => {
-            // Same present names, and each field equal: looked up by name,
-            // so two maps of n keys compare in n steps, not n².
-            let present = |v: &Value, work: &mut u64| {
-                let mut n = 0u64;
-                each_named_field(types, v, &mut |_, _| n += 1);
-                *work += n;
-                n
-            };
-            if present(a, work) != present(b, work) {
-                return false;
-            }
-            let mut equal = true;
-            each_named_field(types, a, &mut |name, v| {
-                if equal {
-                    equal = named_field(types, b, name)
-                        .is_some_and(|w| equal_counted(types, v, w, work));
-                }
-            });
-            equal
-        }
-        _ => a == b,
-    }
-}
-
-/// Calls `visit` with each present field of a record (declared and unknown)
-/// or a map, by name.
-fn each_named_field<'v>(
-    types: &'v TypeTable,
-    v: &'v Value,
-    visit: &mut dyn FnMut(&'v str, &'v Value),
-) {
-    match v {
-        Value::Record(r) => {
-            for (field, value) in types.record(r.ty).fields.iter().zip(r.slots.iter()) {
-                if !value.is_none() {
-                    visit(&field.name, value);
-                }
-            }
-            for (k, value) in r.extra.iter().flatten() {
-                if !value.is_none() {
-                    visit(k, value);
-                }
-            }
-        }
-        Value::Map(m) => {
-            for (k, value) in m.iter() {
-                if !value.is_none() {
-                    visit(k, value);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The present field `name` of a record or map.
-fn named_field<'v>(types: &TypeTable, v: &'v Value, name: &str) -> Option<&'v Value> {
-    Some(dyn_field_of(types, v, name)).filter(|f| !f.is_none())
-}
-
-pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-        (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
-        (Value::Time(x), Value::Time(y)) | (Value::Duration(x), Value::Duration(y)) => {
-            Some(x.cmp(y))
-        }
-        _ => as_f64(a)?.partial_cmp(&as_f64(b)?),
     }
 }
 

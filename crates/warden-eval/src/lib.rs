@@ -6,10 +6,9 @@
 //! Invariant: evaluation is total. Every problem (budget exceeded, a builtin
 //! failing) becomes a `deny` finding carrying an `E05xx` code: it fails closed.
 
-mod builtins;
 mod decide;
 mod eval;
 
-pub use builtins::secrets::string_paths;
 pub use decide::{DataWaiver, Finding, Options, Outcome, Reason, WaivedFinding, WaiverRef, decide};
 pub use eval::{EvalError, TraceEntry};
+pub use warden_ir::builtins::string_paths;

@@ -337,9 +337,9 @@ impl AnalysisHost {
             .iter()
             .map(|k| Completion::new(*k, CompletionKind::Keyword))
             .collect();
-        out.extend(Builtin::ALL.iter().map(|b| Completion {
+        out.extend(Builtin::all().map(|b| Completion {
             detail: Some(b.doc().to_string()),
-            snippet: Some(call_snippet(*b)),
+            snippet: Some(call_snippet(b)),
             ..Completion::new(b.name(), CompletionKind::Function)
         }));
         for file in self.paths() {

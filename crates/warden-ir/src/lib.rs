@@ -6,15 +6,17 @@
 //! IO; it also holds the runtime [`Value`] and the conversion of JSON inputs
 //! into values shaped by their declared types.
 
-mod builtin;
+pub mod builtins;
 mod convert;
+mod equality;
 mod pattern;
 mod program;
 mod ty;
 mod value;
 
-pub use builtin::Builtin;
+pub use builtins::Builtin;
 pub use convert::{ConversionError, json_to_value, value_to_json};
+pub use equality::{as_f64, compare, equal_counted, field_by_name, values_equal};
 pub use pattern::{MAX_PATTERN_WEIGHT, Pattern, PatternError, compile_pattern, pattern_weight};
 pub use program::*;
 pub use ty::*;

@@ -1,7 +1,6 @@
 //! The clause index of each target: which clauses a literal equality test
 //! on the input lets a decision skip.
 
-use crate::builtins::is_infallible;
 use std::sync::Arc;
 use warden_ir::{self as ir, BinOp, ExprKind, Value};
 
@@ -162,7 +161,7 @@ fn infallible(rule: &ir::Rule, expr: &ir::Expr) -> bool {
                 false
             }
         },
-        ExprKind::Call { builtin, args } => is_infallible(*builtin) && args.iter().all(ok),
+        ExprKind::Call { builtin, args } => builtin.is_total() && args.iter().all(ok),
         ExprKind::List(items) | ExprKind::Record { values: items, .. } => items.iter().all(ok),
         ExprKind::If {
             condition: c,

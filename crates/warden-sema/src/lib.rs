@@ -7,7 +7,6 @@
 //! and every diagnostic; a program with errors must never be evaluated.
 
 mod assemble;
-mod builtins;
 mod check;
 mod consts;
 mod declare;

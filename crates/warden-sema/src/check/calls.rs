@@ -2,9 +2,9 @@
 
 use super::relations::widen;
 use super::{Checker, FrameKind, Typed};
-use crate::builtins::check_builtin;
 use crate::semantic::Meaning;
 use warden_diagnostics::{Code, Diagnostic, TextRange, did_you_mean};
+use warden_ir::builtins::{SecretFn, StringFn, TimeFn};
 use warden_ir::{self as ir, Builtin, ExprKind, Ty};
 use warden_syntax::ast;
 
@@ -94,7 +94,7 @@ impl Checker<'_> {
             return self.call_fn(func, name_range, checked, args, range);
         }
         let Some(builtin) = Builtin::from_name(&name) else {
-            let mut candidates: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
+            let mut candidates: Vec<&str> = Builtin::all().map(Builtin::name).collect();
             let user: Vec<String> = self
                 .cx
                 .env()
@@ -146,13 +146,18 @@ impl Checker<'_> {
         };
         let tys: Vec<Ty> = checked.iter().map(|t| t.ty.clone()).collect();
         for (arg, t) in args.iter().zip(&tys) {
-            if t.is_optional() && !matches!(builtin, Builtin::ToString | Builtin::StringsIn) {
+            if t.is_optional()
+                && !matches!(
+                    builtin,
+                    Builtin::Strings(StringFn::ToString) | Builtin::Secrets(SecretFn::StringsIn)
+                )
+            {
                 self.unhandled_optional(arg, &format!("`{name}`"));
                 return self.error(range);
             }
         }
         self.note(name_range, Meaning::Builtin(builtin), None);
-        let ty = match check_builtin(builtin, &tys) {
+        let ty = match builtin.check(&tys) {
             Ok(ty) => ty,
             Err(message) => {
                 let code = if message.contains("takes") && message.contains("argument") {
@@ -166,7 +171,7 @@ impl Checker<'_> {
             }
         };
         // Literal regexes are compiled (and checked) once, here.
-        if matches!(builtin, Builtin::RegexMatch | Builtin::RegexFind)
+        if matches!(builtin, Builtin::Regex(_))
             && let (Some(pattern_arg), Some(pattern_expr)) = (checked.get(1), args.get(1))
             && let Some(pattern) = &pattern_arg.literal
             && let Err(e) = warden_ir::compile_pattern(pattern)
@@ -174,10 +179,10 @@ impl Checker<'_> {
             self.invalid_regex(pattern_expr.range, &e);
         }
         let strings_of = match checked.as_slice() {
-            [arg] if builtin == Builtin::StringsIn => arg.place.clone(),
+            [arg] if builtin == Builtin::Secrets(SecretFn::StringsIn) => arg.place.clone(),
             _ => None,
         };
-        let kind = if builtin == Builtin::Now {
+        let kind = if builtin == Builtin::Time(TimeFn::Now) {
             ExprKind::Now
         } else {
             ExprKind::Call {

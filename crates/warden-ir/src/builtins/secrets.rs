@@ -1,10 +1,55 @@
 //! looks_like_secret, secret_kind, strings_in: finding credentials pasted into documents.
 
-use super::{BuiltinResult, opt_str, str_arg};
-use regex::Regex;
+use super::cost::{SECRET_BYTES_PER_STEP, deep_size, scan, text_at};
+use super::types::strings;
+use super::{CallContext, CallResult, category, opt_str, str_arg};
+use crate::{Ty, TypeLookup, Value};
+use ::regex::Regex;
 use std::sync::LazyLock;
-use warden_ir::TypeLookup;
-use warden_ir::{Builtin, Value};
+
+category! { SecretFn "secrets" {
+    LooksLikeSecret = "looks_like_secret"(1): "looks_like_secret(s: string) -> bool: AWS keys, private keys, GitHub/Slack/Stripe tokens, JWTs, high-entropy strings",
+    SecretKind = "secret_kind"(1): "secret_kind(s: string) -> string?: which pattern matched, e.g. `aws-access-key`",
+    StringsIn = "strings_in"(1) total: "strings_in(x: any) -> [string]: every string anywhere inside `x`, unknown fields included",
+}}
+
+impl SecretFn {
+    pub(super) fn check(self, args: &[Ty]) -> Result<Ty, String> {
+        Ok(match self {
+            SecretFn::LooksLikeSecret => {
+                strings(self.name(), args)?;
+                Ty::Bool
+            }
+            SecretFn::SecretKind => {
+                strings(self.name(), args)?;
+                Ty::String.optional()
+            }
+            SecretFn::StringsIn => Ty::List(Box::new(Ty::String)),
+        })
+    }
+
+    /// Ten patterns and an entropy measure per token: every byte is costly.
+    pub(super) fn cost(self, args: &[Value]) -> u64 {
+        match self {
+            SecretFn::LooksLikeSecret | SecretFn::SecretKind => {
+                scan(text_at(args, 0).len(), SECRET_BYTES_PER_STEP)
+            }
+            SecretFn::StringsIn => args.first().map_or(0, deep_size),
+        }
+    }
+
+    pub(super) fn call(self, args: &[Value], _: &CallContext<'_>) -> CallResult {
+        Ok(match self {
+            SecretFn::LooksLikeSecret => Value::Bool(secret_kind(str_arg(args, 0)?).is_some()),
+            SecretFn::SecretKind => opt_str(secret_kind(str_arg(args, 0)?)),
+            SecretFn::StringsIn => {
+                let mut out = Vec::new();
+                collect_strings(&args[0], &mut out);
+                Value::List(out.into())
+            }
+        })
+    }
+}
 
 /// Known credential shapes, most specific first.
 static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
@@ -131,26 +176,13 @@ fn shannon_entropy(s: &str) -> f64 {
         .sum()
 }
 
-pub(super) fn call(builtin: Builtin, args: &[Value]) -> BuiltinResult {
-    Ok(match builtin {
-        Builtin::LooksLikeSecret => Value::Bool(secret_kind(str_arg(args, 0)?).is_some()),
-        Builtin::SecretKind => opt_str(secret_kind(str_arg(args, 0)?)),
-        Builtin::StringsIn => {
-            let mut out = Vec::new();
-            collect_strings(&args[0], &mut out);
-            Value::List(out.into())
-        }
-        _ => unreachable!("not a secrets builtin: {builtin:?}"),
-    })
-}
-
 fn collect_strings(v: &Value, out: &mut Vec<Value>) {
     each_string(v, &mut Vec::new(), &mut |_, s| out.push(s.clone()));
 }
 
 /// A step down into a value: a record's slot, a map's key, a list's index.
 enum Step<'v> {
-    Slot(&'v warden_ir::RecordValue, usize),
+    Slot(&'v crate::RecordValue, usize),
     Key(&'v str),
     Index(usize),
 }
@@ -194,7 +226,7 @@ fn each_string<'v>(
 
 /// The path below `v` (`.spec.notes`, `.tags[2]`) of each string
 /// `strings_in(v)` lists, in its order: where a finding about one points.
-pub fn string_paths(types: &warden_ir::TypeTable, v: &Value) -> Vec<String> {
+pub fn string_paths(types: &crate::TypeTable, v: &Value) -> Vec<String> {
     let mut paths = Vec::new();
     each_string(v, &mut Vec::new(), &mut |steps, _| {
         let mut path = String::new();
