@@ -4,8 +4,8 @@
 
 use crate::AnalysisHost;
 use warden_diagnostics::TextRange;
-use warden_ir::Builtin;
 use warden_sema::Meaning;
+use warden_syntax::ast;
 use warden_syntax::lexer::{Token, TokenKind, lex};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,16 +117,61 @@ impl AnalysisHost {
         out
     }
 
-    /// The signature of the built-in called around `offset`, and the
-    /// argument the cursor is in.
+    /// The signature of the built-in or function called around `offset`,
+    /// and the argument the cursor is in. Where the call is comes from the
+    /// tokens before the cursor; what it calls, from the semantic table.
     pub fn signature_help(&self, path: &str, offset: usize) -> Option<(String, usize)> {
         let text = self.text(path)?;
-        signature(&text, offset).map(|(builtin, argument)| (builtin.doc().to_string(), argument))
+        let (callee, argument) = call_around(&text, offset)?;
+        let meaning = match warden_sema::occurrence_at(self.table(path), callee.start) {
+            Some(found) if found.range == callee => found.meaning.clone(),
+            // A call still being typed (`count(xs` and no `)`) may not
+            // parse: the text is checked once more with it closed.
+            _ => {
+                let closed = format!("{}){}", &text[..offset], &text[offset..]);
+                let checked =
+                    warden_db::check_text(self.db(), self.set(), self.file(path)?, &closed);
+                let found = warden_sema::occurrence_at(&checked.occurrences, callee.start)?;
+                (found.range == callee).then(|| found.meaning.clone())?
+            }
+        };
+        let signature =
+            match meaning {
+                Meaning::Builtin(builtin) => builtin.doc().to_string(),
+                Meaning::Function(_) => {
+                    let occurrence = warden_sema::Occurrence {
+                        range: callee,
+                        meaning,
+                        ty: None,
+                    };
+                    let (declared_in, at) = self.declaration_of(path, &occurrence)?;
+                    // The declaration from `fn` to where its body starts.
+                    let declared = self.text(&declared_in)?;
+                    let body =
+                        self.parse(&declared_in)?.tree().items.iter().find_map(
+                            |item| match &item.kind {
+                                ast::ItemKind::Fn(decl) if decl.name.range == at => {
+                                    Some(decl.body.range.start as usize)
+                                }
+                                _ => None,
+                            },
+                        )?;
+                    let keyword = declared[..at.start as usize].rfind("fn")?;
+                    let head = declared.get(keyword..body)?;
+                    head.trim_end()
+                        .trim_end_matches(['{', '='])
+                        .trim_end()
+                        .to_string()
+                }
+                _ => return None,
+            };
+        Some((signature, argument))
     }
 }
 
-/// The built-in being called around `offset`, and which argument the cursor is in.
-pub fn signature(text: &str, offset: usize) -> Option<(Builtin, usize)> {
+/// The name a call around `offset` is made by, and which argument the
+/// cursor is in: from the tokens before the cursor.
+fn call_around(text: &str, offset: usize) -> Option<(TextRange, usize)> {
     let offset = offset.min(text.len());
     let tokens: Vec<Token> = lex(&text[..offset])
         .into_iter()
@@ -141,7 +186,7 @@ pub fn signature(text: &str, offset: usize) -> Option<(Builtin, usize)> {
             TokenKind::LParen if depth > 0 => depth -= 1,
             TokenKind::LParen => {
                 let name = tokens.get(i.checked_sub(1)?)?;
-                return Builtin::from_name(&text[name.range.as_range()]).map(|b| (b, commas));
+                return (name.kind == TokenKind::Ident).then_some((name.range, commas));
             }
             TokenKind::Comma if depth == 0 => commas += 1,
             _ => {}

@@ -93,3 +93,37 @@ fn declarations_and_type_expressions() {
         s: Variable"#]],
     );
 }
+
+fn signature(text: &str, expected: Expect) {
+    let (host, path, offset) = fixture(text);
+    let found = match host.signature_help(&path, offset) {
+        Some((signature, argument)) => format!("{signature} · argument {argument}"),
+        None => "none".to_string(),
+    };
+    expected.assert_eq(&found);
+}
+
+#[test]
+fn signature_help_by_what_the_call_means() {
+    signature(
+        &rule("  deny when starts_with(app.name, $0\"x\")"),
+        expect!["starts_with(s: string, prefix: string) -> bool · argument 1"],
+    );
+    // A function of the set, called by its package's name.
+    signature(
+        &rule("  deny when s.blank($0app.name)"),
+        expect!["fn blank(s: string) -> bool · argument 0"],
+    );
+    // Still being typed: the call is not closed yet.
+    signature(
+        &rule("  deny when count(app.endpoints$0"),
+        expect![
+            "count(xs: [T] | {string: T} | string) -> int: the number of elements or characters · argument 0"
+        ],
+    );
+    // A name that calls nothing: a binding is not a function.
+    signature(
+        &rule("  let f = app.name\n  deny when f($0)"),
+        expect!["none"],
+    );
+}
