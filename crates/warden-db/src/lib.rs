@@ -71,6 +71,12 @@ impl Database {
         set.set_files(self).to(files);
     }
 
+    /// Whether the set's checks record what each name means.
+    pub fn set_meanings(&mut self, set: PolicySet, meanings: bool) {
+        use salsa::Setter;
+        set.set_meanings(self).to(meanings);
+    }
+
     /// Replaces the JSON files a set's policies may name.
     pub fn set_schemas(&mut self, set: PolicySet, schemas: Arc<NamedFiles>) {
         use salsa::Setter;
@@ -111,6 +117,10 @@ pub struct PolicySet {
     pub files: Vec<SourceFile>,
     #[returns(ref)]
     pub schemas: Arc<NamedFiles>,
+    /// Whether checks record what each name means (the semantic table an
+    /// editor reads); a batch run (`check`, `serve`) has no use for it.
+    #[returns(copy)]
+    pub meanings: bool,
 }
 
 /// Parses one file. Not compared between revisions: every edit moves offsets.
@@ -144,12 +154,13 @@ impl Compiled {
 fn source_inputs(db: &dyn salsa::Database, set: PolicySet) -> Vec<SourceInput<'_>> {
     set.files(db)
         .iter()
-        .map(|&file| source_input(db, file))
+        .map(|&file| source_input(db, file, set.meanings(db)))
         .collect()
 }
 
-fn source_input(db: &dyn salsa::Database, file: SourceFile) -> SourceInput<'_> {
+fn source_input(db: &dyn salsa::Database, file: SourceFile, meanings: bool) -> SourceInput<'_> {
     SourceInput {
+        meanings,
         file: file.id(db),
         path: file.path(db).clone(),
         text: file.text(db).clone(),
@@ -209,7 +220,7 @@ pub fn check_file(
     warden_sema::check_file(
         environment(db, set),
         rule_table(db, set),
-        &source_input(db, file),
+        &source_input(db, file, set.meanings(db)),
     )
 }
 
@@ -233,6 +244,7 @@ pub fn check_text(
     let id = file.id(db);
     let parse = warden_syntax::parse(id, text);
     let input = SourceInput {
+        meanings: true,
         file: id,
         path: file.path(db).clone(),
         text: Arc::from(text),
@@ -436,7 +448,7 @@ mod tests {
         let mut db = Database::with_log();
         let a = db.add_file("s.warden", SCHEMA);
         let b = db.add_file("r.warden", RULES);
-        let set = PolicySet::new(&db, vec![a, b], Arc::default());
+        let set = PolicySet::new(&db, vec![a, b], Arc::default(), false);
         assert!(
             !compile(&db, set).has_errors(),
             "{:?}",
@@ -464,7 +476,7 @@ mod tests {
         let mut db = Database::default();
         let a = db.add_file("s.warden", SCHEMA);
         let b = db.add_file("r.warden", RULES);
-        let set = PolicySet::new(&db, vec![a, b], Arc::default());
+        let set = PolicySet::new(&db, vec![a, b], Arc::default(), false);
         let _ = compile(&db, set);
         let edited = RULES.replace("m.name", "m.nmae");
         b.set_text(&mut db).to(Arc::from(edited.as_str()));
@@ -473,7 +485,7 @@ mod tests {
         let fresh_db = Database::default();
         let a2 = fresh_db.add_file("s.warden", SCHEMA);
         let b2 = fresh_db.add_file("r.warden", edited.as_str());
-        let set2 = PolicySet::new(&fresh_db, vec![a2, b2], Arc::default());
+        let set2 = PolicySet::new(&fresh_db, vec![a2, b2], Arc::default(), false);
         assert_eq!(incremental, compile(&fresh_db, set2).diagnostics);
         assert!(
             incremental

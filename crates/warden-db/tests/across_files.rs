@@ -39,7 +39,7 @@ fn duplicates_across_files_are_reported_where_they_repeat() {
     let db = warden_db::Database::default();
     let a = db.add_file("a.warden", A);
     let b = db.add_file("b.warden", B);
-    let set = warden_db::PolicySet::new(&db, vec![a, b], Arc::default());
+    let set = warden_db::PolicySet::new(&db, vec![a, b], Arc::default(), false);
     let compiled = warden_db::compile(&db, set);
     let found: Vec<(String, String)> = compiled
         .diagnostics
@@ -109,7 +109,7 @@ waiver ghost for r until 2030-01-01 reason "real" approved_by "sec"
     let db = warden_db::Database::default();
     let fa = db.add_file("a.warden", a.as_str());
     let fb = db.add_file("b.warden", b);
-    let set = warden_db::PolicySet::new(&db, vec![fa, fb], Arc::default());
+    let set = warden_db::PolicySet::new(&db, vec![fa, fb], Arc::default(), false);
     let compiled = warden_db::compile(&db, set);
     let found: Vec<(String, &str, String)> = compiled
         .diagnostics

@@ -28,7 +28,7 @@ fn check(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
             }
         }
     }
-    let set = warden_db::PolicySet::new(&db, vec![file], Arc::new(schemas));
+    let set = warden_db::PolicySet::new(&db, vec![file], Arc::new(schemas), false);
     let compiled = warden_db::compile(&db, set);
     let actual: Vec<(String, usize, usize)> = compiled
         .diagnostics

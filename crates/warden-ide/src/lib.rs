@@ -34,9 +34,15 @@ use warden_syntax::Parse;
 /// [`Cancelled::catch`] turns into an error) and waits until the snapshots
 /// are dropped, so an answer is never computed from a mix of old and new
 /// text.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AnalysisHost {
     workspace: Workspace,
+}
+
+impl Default for AnalysisHost {
+    fn default() -> Self {
+        AnalysisHost::on(Workspace::default())
+    }
 }
 
 /// A diagnostic of one file, ready to show.
@@ -51,9 +57,14 @@ pub struct FileDiagnostic {
 impl AnalysisHost {
     /// A host that records which queries run (for incremental-reuse tests).
     pub fn with_query_log() -> Self {
-        AnalysisHost {
-            workspace: Workspace::with_query_log(),
-        }
+        AnalysisHost::on(Workspace::with_query_log())
+    }
+
+    /// The editor's queries read what each name means: the workspace's
+    /// checks record it.
+    fn on(mut workspace: Workspace) -> Self {
+        workspace.record_meanings();
+        AnalysisHost { workspace }
     }
 
     /// The queries executed since the last call.

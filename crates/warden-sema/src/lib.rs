@@ -45,6 +45,9 @@ pub struct SourceInput<'a> {
     pub tree: &'a SourceFile,
     /// Where its lines start (the database's `line_index` query).
     pub line_index: Arc<warden_diagnostics::LineIndex>,
+    /// Record what its names mean ([`Occurrence`]s: the table an editor
+    /// reads). A batch run leaves it off and keeps no table.
+    pub meanings: bool,
 }
 
 /// Reads the JSON Schema files that `schema "…"` types name.

@@ -71,11 +71,15 @@ pub struct Positions {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Occurrences {
     pub by_file: std::collections::BTreeMap<FileId, Vec<Occurrence>>,
+    /// Off: nothing is kept (a batch run, [`crate::SourceInput::meanings`]).
+    pub record: bool,
 }
 
 impl Occurrences {
     pub(crate) fn note(&mut self, file: FileId, occurrence: Occurrence) {
-        self.by_file.entry(file).or_default().push(occurrence);
+        if self.record {
+            self.by_file.entry(file).or_default().push(occurrence);
+        }
     }
 }
 

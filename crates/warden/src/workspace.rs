@@ -51,7 +51,7 @@ impl Workspace {
     }
 
     fn on(db: Database) -> Self {
-        let set = PolicySet::new(&db, Vec::new(), Arc::default());
+        let set = PolicySet::new(&db, Vec::new(), Arc::default(), false);
         Workspace {
             db,
             set,
@@ -60,6 +60,13 @@ impl Workspace {
             folders: PolicyFolders::default(),
             skipped: Vec::new(),
         }
+    }
+
+    /// Has the checks record what each name means (the semantic table
+    /// `warden_db::semantic_table` gives an editor); off by default, as a
+    /// batch run has no use for it.
+    pub fn record_meanings(&mut self) {
+        self.db.set_meanings(self.set, true);
     }
 
     /// Reads every `*.warden` file below each path (or the one file a path

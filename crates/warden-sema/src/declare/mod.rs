@@ -52,7 +52,10 @@ pub fn declare(files: &[SourceInput<'_>], schemas: &dyn SchemaLoader) -> Declara
         fn_decls: Vec::new(),
         schema_cache: FxHashMap::default(),
         positions: Positions::default(),
-        occurrences: Occurrences::default(),
+        occurrences: Occurrences {
+            by_file: Default::default(),
+            record: files.iter().any(|f| f.meanings),
+        },
     };
     declarer.collect();
     declarer.resolve_imports();
@@ -80,6 +83,9 @@ pub fn declare(files: &[SourceInput<'_>], schemas: &dyn SchemaLoader) -> Declara
     }
     env.types = types.added.into_owned();
     positions.fields = types.added_fields;
+    for found in occurrences.by_file.values_mut() {
+        found.shrink_to_fit();
+    }
     Declarations {
         env: std::sync::Arc::new(env),
         program,

@@ -50,7 +50,11 @@ pub fn check_file(env: &Environment, table: &RuleTable, file: &SourceInput<'_>) 
     check.check_tests();
     let first = env.types.records.len();
     let fields = field_declarations(&check.types.added_fields, first, &check.types);
-    check.occurrences.extend(fields.into_iter().map(|(_, o)| o));
+    if file.meanings {
+        check.occurrences.extend(fields.into_iter().map(|(_, o)| o));
+    }
+    // Kept as long as the database keeps the check: no room to spare.
+    check.occurrences.shrink_to_fit();
     FileChecked {
         rules: check.rules,
         waivers: check.waivers,
@@ -77,7 +81,9 @@ struct FileCheck<'e> {
 
 impl FileCheck<'_> {
     fn note(&mut self, range: TextRange, meaning: Meaning, ty: Option<Ty>) {
-        self.occurrences.push(Occurrence { range, meaning, ty });
+        if self.input.meanings {
+            self.occurrences.push(Occurrence { range, meaning, ty });
+        }
     }
 
     fn span(&self, range: TextRange) -> Span {
@@ -104,7 +110,9 @@ impl Context for FileCheck<'_> {
 
     fn note(&mut self, file: FileId, occurrence: Occurrence) {
         debug_assert_eq!(file, self.input.file, "a file's check notes its own names");
-        self.occurrences.push(occurrence);
+        if self.input.meanings {
+            self.occurrences.push(occurrence);
+        }
     }
 
     fn report(&mut self, d: Diagnostic) {
