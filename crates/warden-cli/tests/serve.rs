@@ -788,6 +788,34 @@ fn slow_and_idle_clients_cannot_exhaust_the_server() {
 }
 
 #[test]
+fn a_request_past_its_timeout_is_answered_408_in_json() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+    let (server, dir) = with_config("request-timeout", "[limits]\nrequest_timeout_ms = 200\n");
+    let addr = server.url.trim_start_matches("http://").to_string();
+    // The body is promised and never finished.
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /v1/decide HTTP/1.1\r\nHost: warden\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"target\":",
+        )
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains(r#""code":"request-timeout""#),
+        "the error is JSON, as every other: {answer}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn the_decision_log_can_keep_inputs_with_fields_masked() {
     let dir = scratch("log-mask");
     let log = dir.join("decisions.jsonl");

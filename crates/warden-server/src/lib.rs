@@ -88,6 +88,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
         })
         .layer(layers)
+        .layer(axum::middleware::map_response(timeout_as_json))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             routes::count_errors,
@@ -103,6 +104,21 @@ pub fn router(state: Arc<AppState>) -> Router {
             },
         ))
         .with_state(state)
+}
+
+/// The request timeout's answer (an empty 408) as every other error is
+/// written: JSON, with its code.
+async fn timeout_as_json(response: axum::response::Response) -> axum::response::Response {
+    if response.status() != StatusCode::REQUEST_TIMEOUT
+        || response.extensions().get::<error::ErrorCode>().is_some()
+    {
+        return response;
+    }
+    axum::response::IntoResponse::into_response(error::ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request-timeout",
+        "the request was not read and answered within `limits.request_timeout_ms`; it was not allowed",
+    ))
 }
 
 /// Compiles the policy set, opens the decision log, listens, and serves until
