@@ -33,11 +33,15 @@ pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool
             )
             .with_code(d.code)
             .with_message(&d.message)
-            .with_label(
-                Label::new((path.clone(), range))
-                    .with_message(&d.primary.message)
-                    .with_order(0),
-            );
+            .with_label({
+                let label = Label::new((path.clone(), range)).with_order(0);
+                // A label without words underlines, and says nothing more.
+                if d.primary.message.is_empty() {
+                    label
+                } else {
+                    label.with_message(&d.primary.message)
+                }
+            });
         for (i, label) in d.secondary.iter().enumerate() {
             if let Some((other, _)) = files.get(label.span.file.0 as usize) {
                 let r = if other == path {

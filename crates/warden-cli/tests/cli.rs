@@ -59,7 +59,7 @@ fn compile_renders_diagnostics_with_snippets_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     expect![[r#"
         [E0203] Error: `app.approval` may be none
-           ╭─[ broken.warden:7:13 ]
+           ╭─[ tests/cli/broken.warden:7:13 ]
            │
          7 │   deny when app.approval.status != "approved"
            │             ──────┬─────
@@ -68,7 +68,7 @@ fn compile_renders_diagnostics_with_snippets_and_exits_2() {
            │ Help: check first (`app.approval != none and …` or `has app.approval`), chain with `?.`, or give a default with `??`
         ───╯
         [E0102] Error: `App` has no field `nmae`
-           ╭─[ broken.warden:9:17 ]
+           ╭─[ tests/cli/broken.warden:9:17 ]
            │
          9 │   deny when app.nmae == ""
            │                 ──┬─

@@ -22,6 +22,7 @@ pub fn policy_lints(program: &Program, tests: &[crate::Test]) -> Vec<Diagnostic>
                     rule.span,
                     format!("rule `{}` names no control", rule.name),
                 )
+                .with_label("no `@control`")
                 .with_help("add `@control(\"…\")` with the checklist item it enforces, so every finding traces to a requirement"),
             );
         }
@@ -32,6 +33,7 @@ pub fn policy_lints(program: &Program, tests: &[crate::Test]) -> Vec<Diagnostic>
                     rule.span,
                     format!("no test names rule `{}`", rule.name),
                 )
+                .with_label("no test expects a finding of it")
                 .with_help(format!(
                     "add a `test` block with `expect deny {}` (or allow/warn) for an input it decides",
                     rule.name

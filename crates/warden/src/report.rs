@@ -90,10 +90,8 @@ impl crate::Workspace {
     pub fn place(&self, span: Span) -> Option<Place> {
         let (path, start) = self.line_col(span.file, span.range.start)?;
         let (_, end) = self.line_col(span.file, span.range.end)?;
-        let joined = self.folders().root.join(path);
-        let file = joined.display().to_string().replace('\\', "/");
         Some(Place {
-            file: file.strip_prefix("./").map(str::to_string).unwrap_or(file),
+            file: self.shown_path(path),
             line: start.line,
             column: start.column,
             end_line: end.line,

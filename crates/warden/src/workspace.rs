@@ -195,12 +195,21 @@ impl Workspace {
         self.files.get(path).map(|f| f.text(&self.db).clone())
     }
 
-    /// Every file's path and text, sorted by path (for rendering reports).
+    /// Every file's path (as a user opens it) and text, sorted by path (for
+    /// rendering reports).
     pub fn sources(&self) -> Vec<(String, String)> {
         self.files
             .iter()
-            .map(|(path, f)| (path.clone(), f.text(&self.db).to_string()))
+            .map(|(path, f)| (self.shown_path(path), f.text(&self.db).to_string()))
             .collect()
+    }
+
+    /// A path of the set as a user opens it: joined to the policy folder
+    /// (what [`Workspace::place`] and the rendered diagnostics show).
+    pub(crate) fn shown_path(&self, path: &str) -> String {
+        let joined = self.folders.root.join(path);
+        let file = joined.display().to_string().replace('\\', "/");
+        file.strip_prefix("./").map(str::to_string).unwrap_or(file)
     }
 
     /// Where the set's files were read from.
