@@ -207,7 +207,7 @@ pub struct LogConfig {
     /// How far a decision's line must have gone before the decision is
     /// answered: `write` (to the operating system; survives the server
     /// being killed) or `fsync` (to the disk; survives a power loss).
-    pub durability: crate::decision_log::Durability,
+    pub durability: Durability,
     /// With `include_input`, the largest input logged whole, in bytes (as
     /// JSON); a larger one is logged as its size and SHA-256, so one request
     /// cannot write megabytes per decision (an AuthZEN batch repeats its
@@ -220,7 +220,7 @@ impl Default for LogConfig {
         LogConfig {
             include_input: false,
             mask: Vec::new(),
-            durability: crate::decision_log::Durability::default(),
+            durability: Durability::default(),
             max_input_bytes: 16 * 1024,
         }
     }
@@ -231,4 +231,17 @@ impl ServerConfig {
     pub fn from_toml(text: &str) -> Result<ServerConfig, toml::de::Error> {
         toml::from_str(text)
     }
+}
+
+/// How far a line must have gone before its decision is answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Written to the operating system (`write`): survives the server being
+    /// killed, not the machine losing power.
+    #[default]
+    Write,
+    /// Flushed to the disk (`fdatasync`) too: survives a power loss, at the
+    /// cost of one disk flush per batch.
+    Fsync,
 }

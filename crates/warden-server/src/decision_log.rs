@@ -13,7 +13,7 @@
 //! a torn last line (a crash in the middle of a write) is moved aside and the
 //! chain resumes after the last whole line.
 
-use crate::config::LogConfig;
+use crate::config::{Durability, LogConfig};
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -36,19 +36,6 @@ pub fn line_hash(line: &[u8]) -> String {
         out.push_str(&format!("{b:02x}"));
     }
     out
-}
-
-/// How far a line must have gone before its decision is answered.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Durability {
-    /// Written to the operating system (`write`): survives the server being
-    /// killed, not the machine losing power.
-    #[default]
-    Write,
-    /// Flushed to the disk (`fdatasync`) too: survives a power loss, at the
-    /// cost of one disk flush per batch.
-    Fsync,
 }
 
 /// A handle to the writer; cheap to clone.
