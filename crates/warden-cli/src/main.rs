@@ -867,9 +867,13 @@ fn lsp() -> Result<ExitCode, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(warden_lsp::run_stdio(explain::EXPLANATIONS));
+    let shut_down = runtime.block_on(warden_lsp::run_stdio(explain::EXPLANATIONS));
     // A client may keep stdin open after `exit`: the thread blocked reading
     // it is left behind rather than waited for.
     runtime.shutdown_background();
-    Ok(ExitCode::SUCCESS)
+    Ok(if shut_down {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

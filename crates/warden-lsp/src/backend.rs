@@ -27,6 +27,8 @@ pub(crate) struct Backend {
     pub(crate) request_delay: Option<std::time::Duration>,
     /// What loading the workspace could not read, shown once initialized.
     pub(crate) load_warnings: Mutex<Vec<String>>,
+    /// Set by `shutdown`: whether `exit` came after it (exit code 0) or not (1).
+    pub(crate) shut_down: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Code lens titles after a run: by full test name, and by target.

@@ -28,11 +28,16 @@ use tower_lsp_server::{LanguageServer, LspService, Server};
 /// while it is in flight.
 const REQUEST_DELAY_VAR: &str = "WARDEN_LSP_TEST_REQUEST_DELAY_MS";
 
-/// Serves the language server on standard input and output until `exit`.
-/// `code_docs` holds `(code, markdown)`: the explanation of every diagnostic
-/// code, linked from each diagnostic.
-pub async fn run_stdio(code_docs: &'static [(&'static str, &'static str)]) {
-    let (service, socket) = LspService::new(|client| Backend {
+/// Serves the language server on standard input and output until `exit`
+/// (or the end of the input). `code_docs` holds `(code, markdown)`: the
+/// explanation of every diagnostic code, linked from each diagnostic.
+/// Whether `shutdown` came first: the process then exits 0, else 1, as the
+/// protocol asks.
+pub async fn run_stdio(code_docs: &'static [(&'static str, &'static str)]) -> bool {
+    let shut_down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&shut_down);
+    let (service, socket) = LspService::new(move |client| Backend {
+        shut_down: flag,
         client,
         state: Mutex::new(State::default()),
         results: Mutex::default(),
@@ -50,17 +55,14 @@ pub async fn run_stdio(code_docs: &'static [(&'static str, &'static str)]) {
     // frame first (tower-lsp-server stops at the first it cannot decode).
     let (to_server, server_input) = tokio::io::duplex(1 << 16);
     let (server_output, from_server) = tokio::io::duplex(1 << 16);
-    let (refusals, refused) = tokio::sync::mpsc::channel(16);
+    let (to_client, frames) = tokio::sync::mpsc::channel(16);
     let input = tokio::spawn(transport::forward_input(
         tokio::io::stdin(),
         to_server,
-        refusals,
+        to_client.clone(),
     ));
-    let output = tokio::spawn(transport::forward_output(
-        from_server,
-        refused,
-        tokio::io::stdout(),
-    ));
+    tokio::spawn(transport::forward_server(from_server, to_client));
+    let output = tokio::spawn(transport::write_client(frames, tokio::io::stdout()));
     // Room for requests that wait on the user (a fixture prompt) beside the
     // ones an editor sends while typing.
     Server::new(server_input, server_output, socket)
@@ -70,6 +72,7 @@ pub async fn run_stdio(code_docs: &'static [(&'static str, &'static str)]) {
     // `exit` ends the server before the client's stream ends.
     input.abort();
     let _ = output.await;
+    shut_down.load(std::sync::atomic::Ordering::Acquire)
 }
 
 /// A request answered from a snapshot by a plain handler: one line each.
@@ -85,7 +88,7 @@ macro_rules! on_snapshot {
 impl LanguageServer for Backend {
     async fn initialize(&self, p: InitializeParams) -> Result<InitializeResult> { lifecycle::initialize(self, p) }
     async fn initialized(&self, _: InitializedParams) { lifecycle::initialized(self).await }
-    async fn shutdown(&self) -> Result<()> { Ok(()) }
+    async fn shutdown(&self) -> Result<()> { lifecycle::shutdown(self) }
     async fn did_open(&self, p: DidOpenTextDocumentParams) { documents::did_open(self, p).await }
     async fn did_change(&self, p: DidChangeTextDocumentParams) { documents::did_change(self, p).await }
     async fn did_close(&self, p: DidCloseTextDocumentParams) { documents::did_close(self, p).await }

@@ -30,7 +30,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tower::ServiceBuilder;
 use tower::limit::ConcurrencyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -57,9 +56,9 @@ pub enum ServerError {
 pub fn router(state: Arc<AppState>) -> Router {
     let limits = &state.config.limits;
     let layers = ServiceBuilder::new()
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             Duration::from_millis(limits.request_timeout_ms),
+            routes::request_deadline,
         ))
         .layer(ConcurrencyLimitLayer::new(limits.max_concurrent_requests));
     Router::new()
@@ -88,7 +87,6 @@ pub fn router(state: Arc<AppState>) -> Router {
             error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
         })
         .layer(layers)
-        .layer(axum::middleware::map_response(timeout_as_json))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             routes::count_errors,
@@ -104,21 +102,6 @@ pub fn router(state: Arc<AppState>) -> Router {
             },
         ))
         .with_state(state)
-}
-
-/// The request timeout's answer (an empty 408) as every other error is
-/// written: JSON, with its code.
-async fn timeout_as_json(response: axum::response::Response) -> axum::response::Response {
-    if response.status() != StatusCode::REQUEST_TIMEOUT
-        || response.extensions().get::<error::ErrorCode>().is_some()
-    {
-        return response;
-    }
-    axum::response::IntoResponse::into_response(error::ApiError::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "request-timeout",
-        "the request was not read and answered within `limits.request_timeout_ms`; it was not allowed",
-    ))
 }
 
 /// Compiles the policy set, opens the decision log, listens, and serves until

@@ -79,6 +79,8 @@ pub async fn decide(
         }
     };
     if let (Some(log), Some(record)) = (&state.log, record) {
+        // From here the decision is answered, past the request timeout too.
+        let _ = COMMITTED.try_with(|c| c.store(true, std::sync::atomic::Ordering::Release));
         // A decision that cannot be logged is not given: fail closed.
         log.append(record).await.map_err(|e| {
             ApiError::new(
@@ -92,6 +94,41 @@ pub async fn decide(
         .metrics
         .decided(endpoint, &decision, started.elapsed().as_secs_f64());
     Ok(decision)
+}
+
+tokio::task_local! {
+    /// Set once the request's decision is going to the log: from then on
+    /// it is answered, however long the write takes.
+    static COMMITTED: Arc<std::sync::atomic::AtomicBool>;
+}
+
+/// The request timeout (`limits.request_timeout_ms`): a request not
+/// answered by then gets 408 (`request-timeout`), and is not allowed. A
+/// request whose decision has gone to the decision log is let finish, so
+/// the log never holds a decision its caller was told was not taken.
+pub async fn request_deadline(
+    State(limit): State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let committed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answer = COMMITTED.scope(Arc::clone(&committed), next.run(request));
+    tokio::pin!(answer);
+    tokio::select! {
+        response = &mut answer => response,
+        () = tokio::time::sleep(limit) => {
+            if committed.load(std::sync::atomic::Ordering::Acquire) {
+                answer.await
+            } else {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request-timeout",
+                    "the request was not read and answered within `limits.request_timeout_ms`; it was not allowed",
+                )
+                .into_response()
+            }
+        }
+    }
 }
 
 /// The decision's log line, when the server keeps a log.

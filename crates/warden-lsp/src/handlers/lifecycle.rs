@@ -174,3 +174,12 @@ fn write_code_docs(docs: &[(&str, &str)]) -> Option<PathBuf> {
     }
     Some(dir)
 }
+
+/// `shutdown`: nothing to save; the `exit` that follows ends the process
+/// with code 0 (an `exit` without it, 1).
+pub(crate) fn shutdown(backend: &Backend) -> Result<()> {
+    backend
+        .shut_down
+        .store(true, std::sync::atomic::Ordering::Release);
+    Ok(())
+}
