@@ -98,6 +98,22 @@ fn headline(f: &FindingReport) -> String {
     }
 }
 
+/// A manifest's text as the snippets show it: each control character
+/// (but the line breaks and tabs) stands as a visible one of the same
+/// length in bytes, so the underlined ranges still fit and the manifest
+/// cannot drive the terminal or the CI log.
+fn for_terminal(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c,
+            '\r' => ' ',
+            c if c.is_control() && c.len_utf8() == 1 => '?',
+            c if c.is_control() => '\u{bf}',
+            c => c,
+        })
+        .collect()
+}
+
 fn rule_line(f: &FindingReport, policy_root: &Path) -> String {
     let control = f
         .control
@@ -162,7 +178,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                 .unwrap_or_else(|| f.control.clone().unwrap_or_else(|| f.effect.to_string()));
             let spot = f.input_location.as_ref().and_then(|loc| {
                 let text = result.text.as_deref()?;
-                Some((underline(text, loc.line, loc.column)?, text))
+                Some((underline(text, loc.line, loc.column)?, for_terminal(text)))
             });
             match spot {
                 Some((range, text)) => {
@@ -201,7 +217,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                 .map(|w| {
                     format!(
                         " by `{}` until {} ({})",
-                        w.name,
+                        shown_text(&w.name),
                         w.until,
                         shown_text(&w.reason)
                     )
@@ -248,7 +264,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
             }
             Err(e) => format!(" ({})", e.code),
         };
-        let _ = writeln!(text, "{status} {}{detail}", result.file);
+        let _ = writeln!(text, "{status} {}{detail}", shown_text(&result.file));
     }
     let _ = writeln!(text, "\n{}", Summary::of(results).line());
     text

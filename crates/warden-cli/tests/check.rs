@@ -329,8 +329,11 @@ fn control_characters_from_a_manifest_reach_no_report_raw() {
         1,
     );
     assert_ne!(hostile, base, "the example names its app `crm-lite`");
-    std::fs::write(dir.join("evil.yaml"), hostile).unwrap();
-    let manifest = dir.join("evil.yaml");
+    // Raw, too: in a comment on the line a snippet shows, and in the
+    // file's own name.
+    let hostile = hostile.replacen("metadata:", "metadata: # \u{1b}[8m hidden \u{7}", 1);
+    let manifest = dir.join("evil\u{1b}[31m.yaml");
+    std::fs::write(&manifest, hostile).unwrap();
     for format in ["human", "github", "junit"] {
         let out = warden(&[
             "check",
