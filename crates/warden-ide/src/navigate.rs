@@ -91,43 +91,79 @@ impl AnalysisHost {
                 "`{new_name}` is not a name (letters, digits and `_`, not a keyword)"
             ));
         }
+        let uses = self.references(path, offset);
         if let Meaning::Binding { declared } = occurrence.meaning {
-            self.binding_clash(path, declared, new_name)?;
+            self.binding_clash(path, declared, &uses, new_name)?;
         }
-        Ok(self.references(path, offset))
+        Ok(uses)
     }
 
-    /// Why a binding declared at `declared` cannot be named `new_name`: the
-    /// declaration it stands in already uses that name for something other
-    /// than a field (another binding, the rule's input, a global), so the
-    /// renamed binding would capture it or be captured by it, and the
-    /// policy would still compile but mean something else.
-    fn binding_clash(&self, path: &str, declared: TextRange, new_name: &str) -> Result<(), String> {
+    /// Why a binding declared at `declared` cannot be named `new_name`: a
+    /// declaration it is used in (its own, and a waiver of the rule whose
+    /// input it is) already uses that name for something other than a
+    /// field (another binding, the rule's input, a global), so the renamed
+    /// binding would capture it or be captured by it, and the policy would
+    /// still compile but mean something else. Or: a waiver in another file
+    /// reads the rule's input by this name, which the rename cannot reach.
+    fn binding_clash(
+        &self,
+        path: &str,
+        declared: TextRange,
+        uses: &[(String, TextRange)],
+        new_name: &str,
+    ) -> Result<(), String> {
         let (Some(text), Some(parse)) = (self.text(path), self.parse(path)) else {
             return Ok(());
         };
-        let Some(item) = parse
-            .tree()
-            .items
-            .iter()
-            .find(|item| item.range.start <= declared.start && declared.end <= item.range.end)
-        else {
-            return Ok(());
+        let items = &parse.tree().items;
+        let item_of = |range: TextRange| {
+            items
+                .iter()
+                .find(|item| item.range.start <= range.start && range.end <= item.range.end)
         };
-        let named = |range: TextRange| &text[range.as_range()] == new_name;
-        let inside =
-            |range: TextRange| item.range.start <= range.start && range.end <= item.range.end;
+        if let Some(item) = item_of(declared)
+            && let warden_syntax::ast::ItemKind::Rule(rule) = &item.kind
+            && rule.binding.as_ref().unwrap_or(&rule.target).range == declared
+        {
+            self.no_waiver_elsewhere(path, &rule.name.text)?;
+        }
+        let mut scanned: Vec<TextRange> = Vec::new();
+        for (_, range) in uses.iter().filter(|(file, _)| file == path) {
+            let Some(item) = item_of(*range) else {
+                continue;
+            };
+            if scanned.contains(&item.range) {
+                continue;
+            }
+            scanned.push(item.range);
+            if let Some(at) = self.name_used_in(path, &text, item.range, new_name) {
+                let line = self
+                    .line_index(path)
+                    .map_or(0, |(index, text)| index.line_col(&text, at).line);
+                return Err(format!(
+                    "`{new_name}` is already used in this declaration (line {line}): \
+                     the renamed binding would change what a name refers to"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where, in the declaration at `item`, `name` already means something
+    /// other than a field (interpolations included), or is written and
+    /// means nothing resolved.
+    fn name_used_in(&self, path: &str, text: &str, item: TextRange, name: &str) -> Option<usize> {
+        let named = |range: TextRange| &text[range.as_range()] == name;
+        let inside = |range: TextRange| item.start <= range.start && range.end <= item.end;
         let table = self.table(path);
-        // What the name already means in the declaration (interpolations
-        // included), and where it is written but means nothing resolved.
         let used = table
             .iter()
             .filter(|o| inside(o.range) && named(o.range))
             .find(|o| !matches!(o.meaning, Meaning::Field { .. }))
             .map(|o| o.range.start as usize);
-        let start = item.range.start as usize;
-        let unresolved = || {
-            warden_syntax::lexer::lex(&text[item.range.as_range()])
+        let start = item.start as usize;
+        used.or_else(|| {
+            warden_syntax::lexer::lex(&text[item.as_range()])
                 .into_iter()
                 .filter(|t| t.kind == warden_syntax::lexer::TokenKind::Ident)
                 .map(|t| {
@@ -135,16 +171,32 @@ impl AnalysisHost {
                 })
                 .find(|&r| named(r) && warden_sema::occurrence_at(table, r.start).is_none())
                 .map(|r| r.start as usize)
+        })
+    }
+
+    /// `Err` when a waiver outside `path` waives the rule `rule` of `path`:
+    /// its condition reads the rule's input by the name being changed.
+    fn no_waiver_elsewhere(&self, path: &str, rule: &str) -> Result<(), String> {
+        let program = self.program();
+        let file = self.file(path).map(|f| f.id(self.db()));
+        let Some(id) = program
+            .rules
+            .iter()
+            .position(|r| r.name.rsplit('.').next() == Some(rule) && Some(r.span.file) == file)
+        else {
+            return Ok(());
         };
-        if let Some(at) = used.or_else(unresolved) {
-            let line = self
-                .line_index(path)
-                .map_or(0, |(index, text)| index.line_col(&text, at).line);
-            return Err(format!(
-                "`{new_name}` is already used in this declaration (line {line}): \
-                 the renamed binding would change what a name refers to"
-            ));
+        match program
+            .waivers
+            .iter()
+            .find(|w| w.rule.index() == id && Some(w.span.file) != file && w.condition.is_some())
+        {
+            Some(waiver) => Err(format!(
+                "the waiver `{}` in another file reads this rule's input by its name; \
+                 rename it there too, or rename from here once they share a file",
+                waiver.name
+            )),
+            None => Ok(()),
         }
-        Ok(())
     }
 }

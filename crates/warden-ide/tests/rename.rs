@@ -113,3 +113,48 @@ fn not_a_built_in() {
         expect!["refused: there is no declaration here to rename"],
     );
 }
+
+const WAIVER: &str = "\nwaiver w for x\n  when app.name == \"legacy\"\n  until 2027-03-01\n  reason \"r\"\n  approved_by \"a\"\n";
+
+#[test]
+fn a_rule_input_with_the_waivers_that_read_it() {
+    // The waiver's condition reads the rule's input by its name: renamed
+    // with it.
+    check(
+        &format!(
+            "{}{WAIVER}",
+            rule("  deny when app.name == \"\"").replace("as app", "as a$0pp")
+        ),
+        "m",
+        expect![[r#"
+            rules.warden:3:23 `app`
+            rules.warden:4:13 `app`
+            rules.warden:8:8 `app`"#]],
+    );
+    // A name the waiver already uses is refused as one the rule uses.
+    check(
+        &format!(
+            "{}{}",
+            rule("  deny when app.name == \"\"").replace("as app", "as a$0pp"),
+            WAIVER.replace(
+                "app.name == \"legacy\"",
+                "app.name == \"legacy\" and s.blank(\"\")"
+            )
+        ),
+        "s",
+        expect![
+            "refused: `s` is already used in this declaration (line 8): the renamed binding would change what a name refers to"
+        ],
+    );
+    // A waiver in another file is out of the rename's reach: refused.
+    check(
+        &format!(
+            "{}//- waivers.warden\npackage r\n{WAIVER}",
+            rule("  deny when app.name == \"\"").replace("as app", "as a$0pp")
+        ),
+        "m",
+        expect![
+            "refused: the waiver `r.w` in another file reads this rule's input by its name; rename it there too, or rename from here once they share a file"
+        ],
+    );
+}

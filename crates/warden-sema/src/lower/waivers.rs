@@ -103,8 +103,20 @@ impl<'e> FileCheck<'e> {
             // The name the rule's input goes by, so the condition reads like the rule.
             let binding = known.binding.clone();
             let input = self.input;
+            // The rule written in this file: its input's uses here mean the
+            // rule's binding (what the editor renames with it).
+            let site = (known.file == input.file)
+                .then(|| {
+                    let mut rules = input.tree.items.iter().filter_map(|item| match &item.kind {
+                        ast::ItemKind::Rule(rule) => Some(rule),
+                        _ => None,
+                    });
+                    let rule = rules.nth(known.ordinal as usize)?;
+                    Some(rule.binding.as_ref().unwrap_or(&rule.target).range)
+                })
+                .flatten();
             let mut checker = Checker::new(self, input.file, &input.text, FrameKind::Waiver);
-            checker.bind_input(&binding, None, target_ty);
+            checker.bind_input(&binding, site, target_ty);
             let condition = decl
                 .condition
                 .as_ref()
