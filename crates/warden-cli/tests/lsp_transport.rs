@@ -95,6 +95,23 @@ fn started() -> (
     (child, stdin, rx)
 }
 
+/// `shutdown` (as request `id`), then `exit`: the exit status.
+fn shut_down(
+    stdin: &mut std::process::ChildStdin,
+    rx: &mpsc::Receiver<Value>,
+    child: &mut std::process::Child,
+    id: i64,
+) -> std::process::ExitStatus {
+    stdin
+        .write_all(&request(id, "shutdown", Value::Null))
+        .unwrap();
+    answer(rx, Some(id));
+    stdin
+        .write_all(&frame(br#"{"jsonrpc":"2.0","method":"exit"}"#))
+        .unwrap();
+    exit_status(child)
+}
+
 /// The exit status, once the process has ended.
 fn exit_status(child: &mut std::process::Child) -> std::process::ExitStatus {
     for _ in 0..300 {
@@ -134,14 +151,7 @@ fn bad_frames_are_answered_and_the_server_serves_on() {
         assert!(answer(&rx, Some(id)).get("error").is_none(), "case {i}");
     }
 
-    stdin
-        .write_all(&request(2, "shutdown", Value::Null))
-        .unwrap();
-    answer(&rx, Some(2));
-    stdin
-        .write_all(&frame(br#"{"jsonrpc":"2.0","method":"exit"}"#))
-        .unwrap();
-    let status = exit_status(&mut child);
+    let status = shut_down(&mut stdin, &rx, &mut child, 2);
     assert!(
         status.success(),
         "exits 0 at `exit` after `shutdown`: {status}"
@@ -198,14 +208,7 @@ fn a_long_answer_is_not_lost_among_refusals() {
     let data = tokens["result"]["data"].as_array().map_or(0, Vec::len);
     assert!(data > 100_000, "the whole answer came: {data} numbers");
     let mut stdin = stdin.lock().unwrap();
-    stdin
-        .write_all(&request(8, "shutdown", Value::Null))
-        .unwrap();
-    answer(&rx, Some(8));
-    stdin
-        .write_all(&frame(br#"{"jsonrpc":"2.0","method":"exit"}"#))
-        .unwrap();
-    assert!(exit_status(&mut child).success());
+    assert!(shut_down(&mut stdin, &rx, &mut child, 8).success());
 }
 
 #[test]

@@ -83,10 +83,7 @@ fn not_to_a_name_the_rule_already_uses() {
             "refused: `v` is already used in this declaration (line 5): the renamed binding would change what a name refers to"
         ],
     );
-}
-
-#[test]
-fn to_a_name_used_only_as_a_field() {
+    // A name used only as a field (`app.name`) is no clash.
     check(
         &rule("  let n$0 = app.name\n  deny when n == app.name"),
         "name",
