@@ -83,13 +83,12 @@ fn not_to_a_name_the_rule_already_uses() {
             "refused: `v` is already used in this declaration (line 5): the renamed binding would change what a name refers to"
         ],
     );
-    // A name used only as a field (`app.name`) is no clash.
+    // A name used only as a field (`app.name`) is no clash: both places.
+    let field_only = rule("  let n$0 = app.name\n  deny when n == app.name");
     check(
-        &rule("  let n$0 = app.name\n  deny when n == app.name"),
+        &field_only,
         "name",
-        expect![[r#"
-            rules.warden:4:7 `n`
-            rules.warden:5:13 `n`"#]],
+        expect!["rules.warden:4:7 `n`\nrules.warden:5:13 `n`"],
     );
 }
 
