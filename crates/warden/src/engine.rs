@@ -164,19 +164,30 @@ impl Engine {
         self.program.target_by_name(name).is_some()
     }
 
-    /// The compiled program, for tests of what the compiler built (its
-    /// indexes, its tests' expectations). Not part of the API: callers ask
-    /// [`Engine::targets`], [`Engine::rules`] and [`Engine::decide`].
+    /// The compiled program, for tests and benchmarks of what the compiler
+    /// built (its indexes); only with the `internals` feature. Not part of
+    /// the API: callers ask [`Engine::targets`], [`Engine::rules`] and
+    /// [`Engine::decide`].
+    #[cfg(feature = "internals")]
     #[doc(hidden)]
     pub fn compiled_program(&self) -> &Program {
         &self.program
     }
 
-    /// The compiled `test` blocks, for tests of what the compiler built.
-    /// Not part of the API: callers ask [`Engine::run_tests`].
+    /// The compiled `test` blocks, for tests of what the compiler built;
+    /// only with the `internals` feature. Callers ask [`Engine::run_tests`].
+    #[cfg(feature = "internals")]
     #[doc(hidden)]
     pub fn compiled_tests(&self) -> &[warden_sema::Test] {
         &self.tests
+    }
+
+    pub(crate) fn tests(&self) -> &[warden_sema::Test] {
+        &self.tests
+    }
+
+    pub(crate) fn program(&self) -> &Program {
+        &self.program
     }
 
     /// Every rule, in name order: what `warden explain`, SARIF and JUnit reports show.

@@ -202,11 +202,11 @@ impl Engine {
         options: &DecideOptions,
         limits: &InputLimits,
     ) -> TestRun {
-        let program = self.compiled_program();
+        let program = self.program();
         let mut tests = Vec::new();
         let mut decided: HashSet<(RuleId, u32)> = HashSet::new();
         let selected = self
-            .compiled_tests()
+            .tests()
             .iter()
             .filter(|t| filter.is_none_or(|f| t.name.contains(f)));
         for test in selected {
@@ -275,7 +275,7 @@ impl Engine {
         options: &DecideOptions,
         limits: &InputLimits,
     ) -> Result<(Decision, Outcome), (String, Option<warden_diagnostics::Span>)> {
-        let program = self.compiled_program();
+        let program = self.program();
         let Some((target, input)) = &test.given else {
             return Err((
                 "the test gives no input: add `given TARGET = …`".into(),
