@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 allowed / clean; 1 denied; 2 the command could not do its job.
 
+mod bundled;
 mod check;
 mod explain;
 mod junit;
@@ -155,11 +156,11 @@ struct PolicyArgs {
 
 impl PolicyArgs {
     /// The paths given, or the default policy folder.
-    fn paths(&self) -> Vec<PathBuf> {
+    fn paths(&self) -> Result<Vec<PathBuf>, Failure> {
         if self.paths.is_empty() {
-            vec![default_policy()]
+            Ok(vec![default_policy()?])
         } else {
-            self.paths.clone()
+            Ok(self.paths.clone())
         }
     }
 }
@@ -254,7 +255,7 @@ struct CheckArgs {
 
 #[derive(clap::Args)]
 struct FmtArgs {
-    /// Policy files or folders (searched recursively for `*.warden`; default: the policy folder).
+    /// Policy files or folders (searched recursively for `*.warden`; default: ./policies).
     paths: Vec<PathBuf>,
     /// Change nothing; list the files that are not formatted and exit 1 if there are any.
     #[arg(long)]
@@ -380,15 +381,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// `--policy` default: `./policies` if present, else the bundled `stdlib-policies`.
-fn default_policy() -> PathBuf {
+/// `--policy` default: `./policies` if present, else the checklist built
+/// into the binary ([`bundled`]).
+fn default_policy() -> Result<PathBuf, Failure> {
     let local = PathBuf::from("policies");
     if local.is_dir() {
-        return local;
+        return Ok(local);
     }
-    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stdlib-policies");
-    // Canonical, so messages name `/…/stdlib-policies`, not `…/warden-cli/../..`.
-    bundled.canonicalize().unwrap_or(local)
+    bundled::folder().map_err(Failure)
 }
 
 /// Colour for standard error: a terminal, and `NO_COLOR` unset or empty.
@@ -449,7 +449,7 @@ fn load_engine(workspace: &Workspace) -> Option<Engine> {
 }
 
 fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
-    let paths = PolicyArgs { paths: args.paths }.paths();
+    let paths = PolicyArgs { paths: args.paths }.paths()?;
     let workspace = read_workspace(&paths)?;
     let diagnostics = if lint {
         workspace.lint()
@@ -546,7 +546,7 @@ fn engine_with_data(
     data: &[String],
     limits: &warden::InputLimits,
 ) -> Result<(Engine, Workspace), Failure> {
-    let paths = policy.paths();
+    let paths = policy.paths()?;
     let workspace = read_workspace(&paths)?;
     let Some(mut engine) = load_engine(&workspace) else {
         return Err(Failure(format!(
@@ -576,7 +576,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             code: Some(warden::Code::E0404),
             message: format!(
                 "the policies in `{}` declare no `{}` target to check manifests against",
-                describe(&args.policy.paths()),
+                describe(&args.policy.paths()?),
                 check::TARGET
             ),
         });
@@ -604,7 +604,13 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
 }
 
 fn fmt(args: FmtArgs) -> Result<ExitCode, Failure> {
-    let paths = PolicyArgs { paths: args.paths }.paths();
+    // The built-in checklist is not the user's to format.
+    if args.paths.is_empty() && !Path::new("policies").is_dir() {
+        return Err(Failure(
+            "no `./policies` here: name the policy files or folders to format".into(),
+        ));
+    }
+    let paths = PolicyArgs { paths: args.paths }.paths()?;
     let sources = read_policies(&paths)?;
     let files: Vec<(PathBuf, String)> = sources
         .files
@@ -689,7 +695,7 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {
         explain::rule(
             &engine,
             &args.what,
-            &format!("`{}`", describe(&args.policy.paths())),
+            &format!("`{}`", describe(&args.policy.paths()?)),
             &workspace.folders().root,
         )?
         .trim_end(),
@@ -753,7 +759,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     if !args.policy.is_empty() {
         config.policy = args.policy;
     } else if config.policy.is_empty() {
-        config.policy = vec![default_policy()];
+        config.policy = vec![default_policy()?];
     }
     if !args.data.is_empty() {
         config.data = args.data;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{count_elements, scratch, stdout, warden, warden_in};
+use common::{count_elements, root, scratch, stdout, warden, warden_in};
 use expect_test::expect;
 use serde_json::Value as Json;
 use std::process::Output;
@@ -319,5 +319,51 @@ fn folders_written_with_a_trailing_slash_compose_as_without() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_checklist_inside_the_binary_decides_anywhere_and_cannot_be_edited_in_place() {
+    // No `--policy`, no `./policies`, no checkout: the built-in checklist.
+    let dir = scratch("anywhere");
+    let cache = dir.join("cache");
+    let failing =
+        root().join("stdlib-policies/examples/manifests/failing/IAM-1-local-accounts.yaml");
+    std::fs::copy(&failing, dir.join("app.yaml")).unwrap();
+    let check = || {
+        let out = std::process::Command::new(common::warden_bin())
+            .args(["check", "--now", "2026-05-20T00:00:00Z", "app.yaml"])
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .env("XDG_CACHE_HOME", &cache)
+            .output()
+            .unwrap();
+        (out.status.code(), stdout(&out))
+    };
+    let (code, text) = check();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("IAM-1"), "{text}");
+    // Its copy in the cache is edited (the rule loses its clause) and given
+    // a rule of someone else's: the next run restores it.
+    let copy = std::fs::read_dir(cache.join("warden").join(env!("CARGO_PKG_VERSION")))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(
+        copy.join("rules/identity.warden"),
+        "package microapps.identity\n",
+    )
+    .unwrap();
+    std::fs::write(
+        copy.join("rules/allow_all.warden"),
+        "package x\nrule y on manifest as m {\n  allow when true\n}\n",
+    )
+    .unwrap();
+    let (code, text) = check();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("IAM-1"), "the copy was restored: {text}");
+    assert!(!copy.join("rules/allow_all.warden").exists());
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,0 +1,123 @@
+//! The checklist built into the binary (`stdlib-policies/`, embedded by
+//! `build.rs`): what `warden` decides with when no `--policy` is given and
+//! no `./policies` folder exists, from any folder, with no checkout.
+//!
+//! The compiler reads policy sets from folders (a set's JSON files and its
+//! tests' fixtures are found beside its policies), so the checklist is
+//! written out once into the user's cache folder and read from there. A
+//! copy is used only when it holds exactly the embedded files, nothing
+//! more and nothing changed: an edited or added file there would otherwise
+//! change what is enforced.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+include!(concat!(env!("OUT_DIR"), "/checklist.rs"));
+
+/// The folder holding the embedded checklist, written out if needed.
+pub fn folder() -> Result<PathBuf, String> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    CHECKLIST.hash(&mut hasher);
+    let name = format!("stdlib-policies-{:016x}", hasher.finish());
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    let Some(cache) = cache else {
+        // No folder of the user's own: a fresh one nobody else can have
+        // prepared, used once.
+        let fresh = std::env::temp_dir().join(format!(
+            "warden-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        write_out(&fresh)?;
+        return Ok(fresh);
+    };
+    let dir = cache
+        .join("warden")
+        .join(env!("CARGO_PKG_VERSION"))
+        .join(name);
+    if holds_exactly(&dir) {
+        return Ok(dir);
+    }
+    // Written beside, then moved in place: another `warden` started at the
+    // same moment sees the whole copy or none.
+    let fresh = dir.with_extension(format!("new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&fresh);
+    write_out(&fresh)?;
+    if std::fs::rename(&fresh, &dir).is_ok() {
+        return Ok(dir);
+    }
+    // Another `warden` may just have put a good copy there: keep it. An
+    // altered one is replaced.
+    if holds_exactly(&dir) {
+        let _ = std::fs::remove_dir_all(&fresh);
+        return Ok(dir);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&fresh, &dir).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&fresh);
+        format!(
+            "cannot write the built-in checklist into `{}`: {e}",
+            dir.display()
+        )
+    })?;
+    Ok(dir)
+}
+
+fn write_out(dir: &Path) -> Result<(), String> {
+    let failed = |e: std::io::Error| {
+        format!(
+            "cannot write the built-in checklist into `{}`: {e}",
+            dir.display()
+        )
+    };
+    for (inside, text) in CHECKLIST {
+        let path = dir.join(inside);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(failed)?;
+        }
+        std::fs::write(&path, text).map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Whether `dir` holds the embedded files, each unchanged, and nothing else
+/// (no other file, no link, no special file).
+fn holds_exactly(dir: &Path) -> bool {
+    let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            return false;
+        };
+        for entry in entries {
+            let Ok(entry) = entry else {
+                return false;
+            };
+            let Ok(kind) = entry.file_type() else {
+                return false;
+            };
+            let path = entry.path();
+            if kind.is_dir() {
+                folders.push(path);
+            } else if kind.is_file() {
+                let Ok(inside) = path.strip_prefix(dir) else {
+                    return false;
+                };
+                found.insert(inside.to_string_lossy().replace('\\', "/"), path);
+            } else {
+                return false;
+            }
+        }
+    }
+    found.len() == CHECKLIST.len()
+        && CHECKLIST.iter().all(|(inside, text)| {
+            found
+                .get(*inside)
+                .is_some_and(|path| std::fs::read_to_string(path).is_ok_and(|t| t == *text))
+        })
+}
