@@ -53,6 +53,16 @@ enum Command {
     Audit(AuditCommand),
     /// The language server, on standard input and output (editors start it).
     Lsp,
+    /// Start a policy repository: the checklist in `policies/`, an example
+    /// manifest in `apps/`, and a GitHub Actions workflow that checks them.
+    Init(InitArgs),
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    /// The folder to start it in (default: the current one).
+    #[arg(value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -364,6 +374,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Test(args) => test(args),
         Command::Explain(args) => explain_command(args),
+        Command::Init(args) => init(args),
         Command::Fmt(args) => fmt(args),
         Command::Serve(args) => serve(args),
         Command::Audit(AuditCommand::Verify { file, head }) => audit_verify(&file, head.as_deref()),
@@ -379,6 +390,18 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `warden init`: what [`bundled::init`] wrote, and what to run next.
+fn init(args: InitArgs) -> Result<ExitCode, Failure> {
+    let written = bundled::init(&args.dir).map_err(Failure)?;
+    let shown = args.dir.display();
+    print_out(&format!(
+        "wrote {written} files in `{shown}`: the checklist in policies/ (with its tests), \
+         an example manifest in apps/, and .github/workflows/warden.yml\n\n\
+         next:\n  cd {shown}\n  warden test --policy policies\n  warden check --policy policies apps/"
+    ));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--policy` default: `./policies` if present, else the checklist built

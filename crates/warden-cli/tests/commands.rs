@@ -367,3 +367,32 @@ fn the_checklist_inside_the_binary_decides_anywhere_and_cannot_be_edited_in_plac
     assert!(!copy.join("rules/allow_all.warden").exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn init_starts_a_repository_that_passes_its_own_checks_today() {
+    // The binary alone: no checkout, no ./policies.
+    let dir = scratch("init");
+    let run = |args: &[&str]| {
+        let out = warden_in(&dir, args);
+        (out.status.code(), stdout(&out))
+    };
+    let (code, text) = run(&["init"]);
+    assert_eq!(code, Some(0), "{text}");
+    // The documented workflow's steps, at the real clock.
+    for step in [
+        &["fmt", "--check", "policies"][..],
+        &["lint", "policies"],
+        &["test", "--policy", "policies", "--coverage"],
+        &[
+            "check", "--policy", "policies", "--format", "github", "apps/",
+        ],
+    ] {
+        let (code, text) = run(step);
+        assert_eq!(code, Some(0), "{step:?}: {text}");
+    }
+    assert!(dir.join(".github/workflows/warden.yml").is_file());
+    // Nothing is written over.
+    let (code, _) = run(&["init"]);
+    assert_eq!(code, Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
