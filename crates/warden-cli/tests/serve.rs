@@ -277,6 +277,30 @@ fn authzen_evaluations_map_onto_the_request_target() {
         config["access_evaluation_endpoint"],
         format!("{}/access/v1/evaluation", server.url)
     );
+    // A forged `Host` names nothing in it (sent byte for byte).
+    use std::io::{Read, Write};
+    let mut stream =
+        std::net::TcpStream::connect(server.url.trim_start_matches("http://")).unwrap();
+    stream
+        .write_all(b"GET /.well-known/authzen-configuration HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(!answer.contains("evil.example"), "{answer}");
+}
+
+#[test]
+fn the_authzen_discovery_document_names_the_configured_base_url() {
+    let (server, dir) = with_config("base-url", "base_url = \"https://pdp.acme.example/\"\n");
+    let (_, config) = get(&server, "/.well-known/authzen-configuration");
+    let config: Json = serde_json::from_str(&config).unwrap();
+    assert_eq!(config["policy_decision_point"], "https://pdp.acme.example");
+    assert_eq!(
+        config["access_evaluations_endpoint"],
+        "https://pdp.acme.example/access/v1/evaluations"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

@@ -11,7 +11,6 @@ use crate::routes::decide;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value as Json_, json};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -162,20 +161,10 @@ pub async fn evaluations_route(
 }
 
 /// `GET /.well-known/authzen-configuration`: where the endpoints are.
-pub async fn configuration_route(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Json<Json_> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map_or_else(|| state.config.addr.to_string(), str::to_string);
-    let scheme = if state.config.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    let base = format!("{scheme}://{host}");
+pub async fn configuration_route(State(state): State<Arc<AppState>>) -> Json<Json_> {
+    // Set when the server starts (`base_url`, else the address it listens
+    // on): a request's `Host` header names nothing here.
+    let base = state.config.base_url.clone().unwrap_or_default();
     Json(json!({
         "policy_decision_point": base,
         "access_evaluation_endpoint": format!("{base}/access/v1/evaluation"),

@@ -30,6 +30,11 @@ pub struct ServerConfig {
     pub log: LogConfig,
     /// Serve HTTPS (TLS 1.3 only) with these files.
     pub tls: Option<TlsFiles>,
+    /// The URL clients reach the server at (`https://pdp.acme.example`),
+    /// which `/.well-known/authzen-configuration` names its endpoints
+    /// under; default: the scheme and the address it listens on. Never
+    /// taken from a request's `Host` header.
+    pub base_url: Option<String>,
 }
 
 /// PEM files for TLS.
@@ -58,6 +63,7 @@ impl Default for ServerConfig {
             gateway: GatewayMapping::default(),
             log: LogConfig::default(),
             tls: None,
+            base_url: None,
         }
     }
 }

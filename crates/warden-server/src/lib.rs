@@ -104,6 +104,27 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// `base_url` as the discovery document writes it, or why it cannot be one:
+/// `http(s)://` and a host, no query, fragment, space or control character.
+fn checked_base_url(url: &str) -> Result<String, ServerError> {
+    let trimmed = url.trim_end_matches('/');
+    let host = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    let fine = host.is_some_and(|h| !h.is_empty())
+        && !trimmed
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#'));
+    if fine {
+        Ok(trimmed.to_string())
+    } else {
+        Err(ServerError::Io(std::io::Error::other(format!(
+            "base_url `{}` is not an http(s) URL without query or fragment",
+            url.escape_default()
+        ))))
+    }
+}
+
 /// Compiles the policy set, opens the decision log, listens, and serves until
 /// SIGTERM or SIGINT; SIGHUP reloads. `on_listening` is told the scheme and
 /// address (useful with port 0). Queued decision-log lines are written
@@ -152,11 +173,16 @@ pub async fn run(
         Some(addr) => Some(bind(addr).await?),
         None => None,
     };
+    let local = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut config = config;
+    config.base_url = Some(match config.base_url.take() {
+        Some(url) => checked_base_url(&url)?,
+        None => format!("{scheme}://{local}"),
+    });
     let state = Arc::new(AppState::new(config, engine, log));
     let limits = state.config.limits.clone();
     let first_byte = Duration::from_millis(limits.header_read_timeout_ms);
-    let local = listener.local_addr()?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(addr = %local, %scheme, revision = %state.engine.load().revision(), "serving decisions");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
