@@ -983,3 +983,47 @@ fn a_device_as_the_decision_log_is_refused_at_start() {
         assert!(said.contains("not a regular file"), "{said}");
     }
 }
+
+#[test]
+fn x_request_id_is_echoed_and_logged() {
+    let dir = scratch("request-id");
+    let log = dir.join("decisions.jsonl");
+    let server = checklist_logging(&log);
+    let request_input = || request("u-123", "read", "crm-lite");
+    let ask = |id: Option<&str>, path: &str| {
+        let mut request = client()
+            .post(format!("{}{path}", server.url))
+            .header("Content-Type", "application/json");
+        if let Some(id) = id {
+            request = request.header("X-Request-ID", id);
+        }
+        let response = request
+            .send_json(json!({ "input": request_input() }))
+            .expect("answered");
+        let echoed = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        (response.status().as_u16(), echoed)
+    };
+    // Echoed as given, and on an error as well as on a decision.
+    assert_eq!(ask(Some("req-42"), "/v1/decide"), (200, "req-42".into()));
+    assert_eq!(ask(Some("req-43"), "/v1/nowhere").1, "req-43");
+    // Made when absent, or when it is not one (a space, too long).
+    let (_, made) = ask(None, "/v1/decide");
+    assert_eq!(made.len(), 26, "a ULID: {made}");
+    let (_, replaced) = ask(Some("two words"), "/v1/decide");
+    assert_ne!(replaced, "two words");
+    assert_eq!(server.stop(), Some(0));
+    let logged: Vec<Json> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = logged
+        .iter()
+        .map(|l| l["http_request_id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(ids, ["req-42", made.as_str(), replaced.as_str()]);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -632,7 +632,12 @@ pub struct Verified {
 /// The audit record of one decision: who did what to which resource, the
 /// outcome, the rules that decided it, and the policy and data revisions;
 /// serialized as a JSON object, for [`DecisionLog::append`].
-pub fn record(decision: &warden::Decision, input: &Json, config: &LogConfig) -> Vec<u8> {
+pub fn record(
+    decision: &warden::Decision,
+    input: &Json,
+    http_request_id: Option<&str>,
+    config: &LogConfig,
+) -> Vec<u8> {
     let (include_input, mask) = (config.include_input, config.mask.as_slice());
     let at = |path: &[&str]| -> Json {
         let mut value = input;
@@ -685,6 +690,8 @@ pub fn record(decision: &warden::Decision, input: &Json, config: &LogConfig) -> 
             "request_id",
             masked("context.request_id", at(&["context", "request_id"])),
         ),
+        // The `X-Request-ID` of the HTTP request that asked.
+        ("http_request_id", json!(http_request_id)),
         ("rules", json!(rules)),
         ("policy_revision", json!(decision.policy_revision)),
         ("data_revision", json!(decision.data_revision)),

@@ -101,6 +101,8 @@ pub fn router(state: Arc<AppState>) -> Router {
                 ))
             },
         ))
+        // Outermost: every answer carries it, a refusal or a panic's too.
+        .layer(axum::middleware::from_fn(routes::request_id))
         .with_state(state)
 }
 

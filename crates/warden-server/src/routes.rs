@@ -36,6 +36,8 @@ pub async fn decide(
     explain: bool,
 ) -> Result<Decision, ApiError> {
     let started = Instant::now();
+    // Read here: a decision moved to the blocking pool runs in another task.
+    let request_id = REQUEST_ID.try_with(Clone::clone).ok();
     let limits = &state.config.limits;
     let options = DecideOptions {
         explain,
@@ -49,7 +51,7 @@ pub async fn decide(
         .map_err(ApiError::from)?;
     let (decision, record) = match inline {
         Some(decision) => {
-            let record = log_record(state, &decision, &input);
+            let record = log_record(state, &decision, &input, request_id.as_deref());
             (decision, record)
         }
         None => {
@@ -63,7 +65,7 @@ pub async fn decide(
             let for_log = Arc::clone(state);
             tokio::task::spawn_blocking(move || {
                 let decision = engine.decide_with(&target, &input, now, &options)?;
-                let record = log_record(&for_log, &decision, &input);
+                let record = log_record(&for_log, &decision, &input, request_id.as_deref());
                 Ok::<_, warden::DecideError>((decision, record))
             })
             .await
@@ -132,11 +134,38 @@ pub async fn request_deadline(
 }
 
 /// The decision's log line, when the server keeps a log.
-fn log_record(state: &AppState, decision: &Decision, input: &Json_) -> Option<Vec<u8>> {
+fn log_record(
+    state: &AppState,
+    decision: &Decision,
+    input: &Json_,
+    request_id: Option<&str>,
+) -> Option<Vec<u8>> {
     state
         .log
         .as_ref()
-        .map(|_| crate::decision_log::record(decision, input, &state.config.log))
+        .map(|_| crate::decision_log::record(decision, input, request_id, &state.config.log))
+}
+
+tokio::task_local! {
+    /// The request's `X-Request-ID` (the caller's, or one made for it).
+    static REQUEST_ID: String;
+}
+
+/// `X-Request-ID`: the caller's, when it is 1 to 128 visible ASCII
+/// characters, else a new ULID; echoed on every response, and recorded in
+/// the log line of the decision the request took.
+pub async fn request_id(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let given = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()));
+    let id = given.map_or_else(|| ulid::Ulid::new().to_string(), str::to_string);
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
 }
 
 /// How many evaluation steps a decision may take on the request's own
