@@ -329,9 +329,9 @@ struct DecideArgs {
     /// `NAME=FILE` for a file holding the one document `data.NAME` (repeatable).
     #[arg(long = "data", value_name = "[NAME=]FILE")]
     data: Vec<String>,
-    /// The target to decide.
-    #[arg(long, default_value = "request")]
-    target: String,
+    /// The target to decide (default: request).
+    #[arg(long)]
+    target: Option<String>,
     /// Record the sub-expressions that decided each finding.
     #[arg(long)]
     explain: bool,
@@ -755,11 +755,37 @@ fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
     let (engine, _) = engine_with_data(&args.policy, &args.data, &args.limits.data())?;
     let input = read_document(&args.input, &args.limits.input())?;
     let options = args.limits.decide(args.explain);
+    let target = args.target.as_deref().unwrap_or("request");
     let decision = engine
-        .decide_with(&args.target, &input, now, &options)
-        .map_err(|e| Failure {
-            code: Some(e.code()),
-            message: e.to_string(),
+        .decide_with(target, &input, now, &options)
+        .map_err(|e| {
+            let mut message = e.to_string();
+            // Left to its default, the target may just be the wrong one:
+            // name the ones the input fits.
+            if args.target.is_none() {
+                let fits: Vec<String> = engine
+                    .targets()
+                    .into_iter()
+                    .map(|t| t.name)
+                    .filter(|name| name != target)
+                    .filter(|name| {
+                        !matches!(
+                            engine.decide_with(name, &input, now, &options),
+                            Err(warden::DecideError::InputMismatch { .. })
+                        )
+                    })
+                    .collect();
+                if let Some(first) = fits.first() {
+                    message.push_str(&format!(
+                        "\nhelp: `--target` was left to `request`; the input fits `{}`: add `--target {first}`",
+                        fits.join("`, `")
+                    ));
+                }
+            }
+            Failure {
+                code: Some(e.code()),
+                message,
+            }
         })?;
     print_out(&serde_json::to_string_pretty(&decision)?);
     Ok(if decision.is_allowed() {

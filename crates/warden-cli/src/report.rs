@@ -551,7 +551,11 @@ pub fn github(results: &[FileResult]) -> String {
                 out,
                 "::{level} file={}{place},title={}::{}",
                 property(&result.file),
-                property(&f.rule),
+                // The control first: what a reviewer looks up.
+                property(&match &f.control {
+                    Some(control) => format!("{control} {}", f.rule),
+                    None => f.rule.clone(),
+                }),
                 data(&headline(f))
             );
         }

@@ -74,7 +74,7 @@ fn the_github_workflow_steps_run_as_documented() {
     assert_eq!(code, Some(1));
     assert!(
         out.contains(
-            "::error file=apps/crm-lite.yaml,line=13,col=10,title=microapps.identity.sso_required::"
+            "::error file=apps/crm-lite.yaml,line=13,col=10,title=IAM-1 microapps.identity.sso_required::"
         ),
         "{out}"
     );

@@ -256,3 +256,37 @@ fn unknown_flags_and_commands_exit_2() {
     );
     assert_eq!(warden(&["frobnicate"], None).status.code(), Some(2));
 }
+
+#[test]
+fn decide_names_the_target_an_input_fits_when_none_was_given() {
+    let manifest = "stdlib-policies/examples/manifests/compliant.yaml";
+    let out = warden(
+        &[
+            "decide",
+            "--policy",
+            "stdlib-policies",
+            "--now",
+            "2026-05-20T00:00:00Z",
+            manifest,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let said = text(&out.stderr);
+    assert!(said.contains("add `--target manifest`"), "{said}");
+    // Given, it is not second-guessed.
+    let out = warden(
+        &[
+            "decide",
+            "--policy",
+            "stdlib-policies",
+            "--target",
+            "request",
+            "--now",
+            "2026-05-20T00:00:00Z",
+            manifest,
+        ],
+        None,
+    );
+    assert!(!text(&out.stderr).contains("help: `--target`"));
+}
