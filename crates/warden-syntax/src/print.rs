@@ -27,6 +27,9 @@ pub(crate) struct SourceComment {
     /// The end of the code it trails on the same line, if it does.
     pub trails: Option<u32>,
     pub text: String,
+    /// A blank line follows it in the source (a file's header comment,
+    /// kept apart from the declaration after it).
+    pub blank_after: bool,
 }
 
 /// Prints `file` with its comments (sorted by position) put back.
@@ -158,7 +161,11 @@ impl Printer {
                 self.out.push('\n');
             }
             let text = c.text.clone();
+            let blank = c.blank_after && indent == 0;
             writeln!(self.out, "{}{text}", " ".repeat(indent)).unwrap();
+            if blank {
+                self.out.push('\n');
+            }
             self.next_comment += 1;
         }
     }

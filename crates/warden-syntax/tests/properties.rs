@@ -294,3 +294,17 @@ fn fmt_holds_its_promises_on_every_policy_in_the_repository() {
 fn the_lexer_classifies_keywords() {
     assert_eq!(lex("rule")[0].kind, TokenKind::Rule);
 }
+
+#[test]
+fn fmt_keeps_a_file_header_comment_apart_from_the_package_line() {
+    let text = "// Copyright Acme. The team's policies.\n\npackage acme\n\n// Imports.\nrule r on manifest as m {\n  deny when true\n}\n";
+    let formatted = warden_syntax::format_source(text).unwrap();
+    assert!(
+        formatted.starts_with("// Copyright Acme. The team's policies.\n\npackage acme\n"),
+        "{formatted}"
+    );
+    // Without the blank line, none is added.
+    let tight = "// Header.\npackage acme\n";
+    assert_eq!(warden_syntax::format_source(tight).unwrap(), tight);
+    check_format(text).unwrap();
+}
