@@ -65,8 +65,27 @@ impl Checker<'_> {
                         }
                         (name.text.clone(), name.range, Some(f))
                     }
+                    (Some(pkg), None) => {
+                        // A package of the set, and no such function in it:
+                        // the name is misspelled (or not written yet).
+                        let package = &self.cx.env().packages[pkg];
+                        let mut d = Diagnostic::new(
+                            Code::E0107,
+                            self.span(name.range),
+                            format!("no function `{}` in package `{}`", name.text, package.name),
+                        )
+                        .with_label("unknown function");
+                        if let Some(near) =
+                            did_you_mean(&name.text, package.fns.keys().map(String::as_str))
+                        {
+                            d = d.with_help(format!("did you mean `{near}`?"));
+                        }
+                        self.report(d);
+                        return self.error(range);
+                    }
                     _ => {
                         let d = Diagnostic::new(Code::E0107, self.span(callee.range), "only functions can be called")
+                            .with_label("not a function")
                             .with_help("call a built-in such as `lower(x)`, or a function of an imported package as `pkg.f(x)`");
                         self.report(d);
                         return self.error(range);
