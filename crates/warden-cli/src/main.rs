@@ -411,7 +411,17 @@ fn default_policy() -> Result<PathBuf, Failure> {
     if local.is_dir() {
         return Ok(local);
     }
-    bundled::folder().map_err(Failure)
+    let folder = bundled::folder().map_err(Failure)?;
+    // Said, with the revision decisions will carry, so nobody mistakes
+    // what decided for a policy folder of their own.
+    let revision = Workspace::read(std::slice::from_ref(&folder))
+        .map(|w| w.revision().to_string())
+        .unwrap_or_default();
+    print_err(&format!(
+        "note: no --policy and no ./policies: the checklist built into warden {} (revision {revision})\n",
+        env!("CARGO_PKG_VERSION")
+    ));
+    Ok(folder)
 }
 
 /// Colour for standard error: a terminal, and `NO_COLOR` unset or empty.

@@ -343,6 +343,29 @@ fn the_checklist_inside_the_binary_decides_anywhere_and_cannot_be_edited_in_plac
     let (code, text) = check();
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("IAM-1"), "{text}");
+    // Said, with the revision its decisions carry.
+    let json = std::process::Command::new(common::warden_bin())
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--now",
+            "2026-05-20T00:00:00Z",
+            "app.yaml",
+        ])
+        .current_dir(&dir)
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    let report: Json = serde_json::from_slice(&json.stdout).unwrap();
+    let revision = report["results"][0]["decision"]["policy_revision"]
+        .as_str()
+        .unwrap();
+    let said = String::from_utf8_lossy(&json.stderr);
+    assert!(
+        said.contains("the checklist built into warden") && said.contains(revision),
+        "{said}"
+    );
     // Its copy in the cache is edited (the rule loses its clause) and given
     // a rule of someone else's: the next run restores it.
     let copy = std::fs::read_dir(cache.join("warden").join(env!("CARGO_PKG_VERSION")))
