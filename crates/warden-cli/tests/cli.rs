@@ -290,3 +290,23 @@ fn decide_names_the_target_an_input_fits_when_none_was_given() {
     );
     assert!(!text(&out.stderr).contains("help: `--target`"));
 }
+
+#[test]
+fn comparing_a_number_with_a_string_says_how_to_fix_it() {
+    let dir = std::env::temp_dir().join(format!("warden-cmp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("p.warden"),
+        "package p\ntarget m: { replicas: int } default allow\n@control(\"X\")\nrule r on m as app {\n  deny when app.replicas == \"3\"\n}\n",
+    )
+    .unwrap();
+    let out = warden(
+        &["compile", "--format", "json", dir.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let help = report[0]["help"].as_str().unwrap_or_default().to_string();
+    assert!(help.contains("without quotes"), "{report}");
+    std::fs::remove_dir_all(&dir).ok();
+}

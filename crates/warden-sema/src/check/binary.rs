@@ -362,6 +362,17 @@ impl Checker<'_> {
             ),
         )
         .with_label("these can never match");
+        let number = |t: &Ty| matches!(t, Ty::Int | Ty::Float);
+        let text = |t: &Ty| matches!(t, Ty::String | Ty::Enum(_));
+        let d = if (number(l) && text(r)) || (text(l) && number(r)) {
+            // `replicas == "3"` or `port > 1024` where the schema says string.
+            d.with_help(
+                "a number and a string never match: write the number without quotes (`3`), \
+                 or compare text with text (`\"3\"`, or `to_string(x)` for a number's text)",
+            )
+        } else {
+            d
+        };
         self.report(d);
     }
 }
