@@ -59,3 +59,36 @@ fn the_documented_warden_toml_parses_with_the_real_defaults() {
         "unknown keys are refused"
     );
 }
+
+/// The AuthZEN example, asked of a server started as the page starts it,
+/// at the real clock: its answer is the one shown (a date in the example
+/// data that has passed would turn it).
+#[test]
+fn the_documented_authzen_example_answers_as_shown_today() {
+    let doc = std::fs::read_to_string(root().join("docs/server.md")).unwrap();
+    let example = Regex::new(
+        r"(?s)curl -s localhost:8181/access/v1/evaluation -H 'Content-Type: application/json' -d '(.*?)'\n# (\{.*?\})\n",
+    )
+    .unwrap();
+    let found = example
+        .captures(&doc)
+        .expect("server.md shows an AuthZEN example");
+    let body: serde_json::Value = serde_json::from_str(&found[1]).unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&found[2].replace('…', "")).unwrap();
+    let server = common::server::Server::start(&[
+        "--policy",
+        "stdlib-policies",
+        "--data",
+        "catalog=stdlib-policies/examples/catalog.json",
+    ]);
+    let mut response = common::server::client()
+        .post(format!("{}/access/v1/evaluation", server.url))
+        .send_json(&body)
+        .expect("answered");
+    let answer: serde_json::Value = response.body_mut().read_json().unwrap();
+    assert_eq!(answer["decision"], shown["decision"], "{answer}");
+    assert_eq!(
+        answer["context"]["obligations"], shown["context"]["obligations"],
+        "{answer}"
+    );
+}
