@@ -561,7 +561,7 @@ fn parser_tokens(
             Some(TokenKind::Colon | TokenKind::Question | TokenKind::Eq)
         );
         if top_level && line_start && !open.is_empty() && is_item_start(kind) && !names_a_field {
-            close_all(ctx, &mut open, &mut out, token.range.start as usize);
+            close_all(ctx, &mut open, &mut out, token.range);
         }
         match kind {
             TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => open.push(*token),
@@ -570,7 +570,7 @@ fn parser_tokens(
                     // Anything opened after the match was left open.
                     let unclosed: Vec<Token> = open.drain(pos + 1..).collect();
                     let mut unclosed = unclosed;
-                    close_all(ctx, &mut unclosed, &mut out, token.range.start as usize);
+                    close_all(ctx, &mut unclosed, &mut out, token.range);
                     open.pop();
                 }
             }
@@ -578,7 +578,7 @@ fn parser_tokens(
         }
         out.push((token.range.start as usize, kind, token.range.end as usize));
     }
-    close_all(ctx, &mut open, &mut out, end);
+    close_all(ctx, &mut open, &mut out, TextRange::empty(end));
     out
 }
 
@@ -681,12 +681,16 @@ fn closer(open: TokenKind) -> TokenKind {
     }
 }
 
+/// Closes every opener left open, before the token at `before` (the next
+/// declaration's first token, the closer that skipped them, or the end of
+/// the file), which the diagnostic points at.
 fn close_all(
     ctx: &mut Ctx,
     open: &mut Vec<Token>,
     out: &mut Vec<(usize, TokenKind, usize)>,
-    at: usize,
+    before: TextRange,
 ) {
+    let at = before.start as usize;
     while let Some(opener) = open.pop() {
         let close = closer(opener.kind);
         let text = close.describe();
@@ -696,10 +700,7 @@ fn close_all(
             format!("this {} is never closed", opener.kind.describe()),
         )
         .with_label("opened here")
-        .with_secondary(
-            ctx.span(TextRange::empty(at)),
-            format!("expected {text} before this"),
-        )
+        .with_secondary(ctx.span(before), format!("expected {text} before this"))
         .with_help(format!("add the missing {text}"));
         ctx.report(d);
         out.push((at, close, at));

@@ -308,3 +308,17 @@ fn fmt_keeps_a_file_header_comment_apart_from_the_package_line() {
     assert_eq!(warden_syntax::format_source(tight).unwrap(), tight);
     check_format(text).unwrap();
 }
+
+#[test]
+fn an_unclosed_brace_points_at_the_declaration_it_runs_into() {
+    let text = "package p\nrule first on manifest as app {\n  deny when app.ok\n\nrule second on manifest as app {\n  deny when app.x == 1\n}\n";
+    let parse = warden_syntax::parse(FileId(0), text);
+    let unclosed = parse
+        .diagnostics()
+        .iter()
+        .find(|d| d.code == warden_diagnostics::Code::E0007)
+        .expect("E0007");
+    let before = &unclosed.secondary[0];
+    assert_eq!(&text[before.span.range.as_range()], "rule");
+    assert_eq!(before.message, "expected `}` before this");
+}
