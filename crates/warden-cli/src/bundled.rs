@@ -173,38 +173,27 @@ fn write_out(dir: &Path) -> Result<(), String> {
 }
 
 /// Whether `dir` holds the embedded files, each unchanged, and nothing else
-/// (no other file, no link, no special file).
+/// the policy loader would read (no other file, no link out of the folder,
+/// no special file).
 fn holds_exactly(dir: &Path) -> bool {
-    let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            return false;
-        };
-        for entry in entries {
-            let Ok(entry) = entry else {
-                return false;
-            };
-            let Ok(kind) = entry.file_type() else {
-                return false;
-            };
-            let path = entry.path();
-            if kind.is_dir() {
-                folders.push(path);
-            } else if kind.is_file() {
-                let Ok(inside) = path.strip_prefix(dir) else {
-                    return false;
-                };
-                found.insert(inside.to_string_lossy().replace('\\', "/"), path);
-            } else {
-                return false;
-            }
-        }
+    // The walk the policy loader makes: what it would read is what counts.
+    let Ok(walk) = warden::files_below(dir, &|_| true) else {
+        return false;
+    };
+    if !walk.skipped.is_empty() || walk.files.len() != CHECKLIST.len() {
+        return false;
     }
-    found.len() == CHECKLIST.len()
-        && CHECKLIST.iter().all(|(inside, text)| {
-            found
-                .get(*inside)
-                .is_some_and(|path| std::fs::read_to_string(path).is_ok_and(|t| t == *text))
+    let found: BTreeMap<String, &PathBuf> = walk
+        .files
+        .iter()
+        .filter_map(|path| {
+            let inside = path.strip_prefix(dir).ok()?;
+            Some((inside.to_string_lossy().replace('\\', "/"), path))
         })
+        .collect();
+    CHECKLIST.iter().all(|(inside, text)| {
+        found
+            .get(*inside)
+            .is_some_and(|path| std::fs::read_to_string(path).is_ok_and(|t| t == *text))
+    })
 }

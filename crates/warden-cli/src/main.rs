@@ -405,23 +405,34 @@ fn init(args: InitArgs) -> Result<ExitCode, Failure> {
 }
 
 /// `--policy` default: `./policies` if present, else the checklist built
-/// into the binary ([`bundled`]).
+/// into the binary ([`bundled`]), written out once however often a command
+/// asks.
 fn default_policy() -> Result<PathBuf, Failure> {
     let local = PathBuf::from("policies");
     if local.is_dir() {
         return Ok(local);
     }
-    let folder = bundled::folder().map_err(Failure)?;
-    // Said, with the revision decisions will carry, so nobody mistakes
-    // what decided for a policy folder of their own.
-    let revision = Workspace::read(std::slice::from_ref(&folder))
-        .map(|w| w.revision().to_string())
-        .unwrap_or_default();
+    BUILT_IN
+        .get_or_init(bundled::folder)
+        .clone()
+        .map_err(Failure)
+}
+
+/// The built-in checklist's folder, once [`default_policy`] chose it.
+static BUILT_IN: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+
+/// Whether `paths` is the built-in checklist alone.
+fn is_built_in(paths: &[PathBuf]) -> bool {
+    matches!((BUILT_IN.get(), paths), (Some(Ok(folder)), [only]) if only == folder)
+}
+
+/// Says the built-in checklist decides, so nobody mistakes it for a policy
+/// folder of their own; `revision` is the one its decisions carry.
+fn note_built_in(revision: &str) {
     print_err(&format!(
         "note: no --policy and no ./policies: the checklist built into warden {} (revision {revision})\n",
         env!("CARGO_PKG_VERSION")
     ));
-    Ok(folder)
 }
 
 /// Colour for standard error: a terminal, and `NO_COLOR` unset or empty.
@@ -448,7 +459,11 @@ fn read_policies(paths: &[PathBuf]) -> Result<PolicySources, Failure> {
 
 /// The policy set at `paths`, loaded into the compiler's workspace.
 fn read_workspace(paths: &[PathBuf]) -> Result<Workspace, Failure> {
-    Ok(Workspace::from_sources(read_policies(paths)?))
+    let workspace = Workspace::from_sources(read_policies(paths)?);
+    if is_built_in(paths) {
+        note_built_in(&workspace.revision());
+    }
+    Ok(workspace)
 }
 
 /// A library error, with its permanent code when it has one.
@@ -819,6 +834,8 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
         config.policy = args.policy;
     } else if config.policy.is_empty() {
         config.policy = vec![default_policy()?];
+        // The server logs the revision as it starts serving.
+        note_built_in("in the server's log");
     }
     if !args.data.is_empty() {
         config.data = args.data;

@@ -366,6 +366,19 @@ fn the_checklist_inside_the_binary_decides_anywhere_and_cannot_be_edited_in_plac
         said.contains("the checklist built into warden") && said.contains(revision),
         "{said}"
     );
+    // Said once, however often a command asks for its policies.
+    let explained = std::process::Command::new(common::warden_bin())
+        .args(["explain", "corporate_sso"])
+        .current_dir(&dir)
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&explained.stderr);
+    assert_eq!(
+        said.matches("the checklist built into warden").count(),
+        1,
+        "{said}"
+    );
     // Its copy in the cache is edited (the rule loses its clause) and given
     // a rule of someone else's: the next run restores it.
     let copy = std::fs::read_dir(cache.join("warden").join(env!("CARGO_PKG_VERSION")))
