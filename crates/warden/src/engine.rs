@@ -378,13 +378,9 @@ pub(crate) fn time_of_micros(micros: i64) -> SystemTime {
 /// ```
 pub fn parse_now(text: &str) -> Option<SystemTime> {
     // A decision's `evaluated_at` is written in RFC 3339: its years only.
+    // (Years 0000 to 9999 are well inside what a `SystemTime` holds.)
     let micros = warden_ir::parse_time(text).filter(|&m| warden_ir::is_rfc3339_time(m))?;
-    let magnitude = std::time::Duration::from_micros(micros.unsigned_abs());
-    if micros >= 0 {
-        UNIX_EPOCH.checked_add(magnitude)
-    } else {
-        UNIX_EPOCH.checked_sub(magnitude)
-    }
+    Some(time_of_micros(micros))
 }
 
 #[cfg(test)]
