@@ -125,7 +125,7 @@ impl AnalysisHost {
             && let warden_syntax::ast::ItemKind::Rule(rule) = &item.kind
             && rule.binding.as_ref().unwrap_or(&rule.target).range == declared
         {
-            self.no_waiver_elsewhere(path, &rule.name.text)?;
+            self.no_waiver_elsewhere(path, rule.name.range)?;
         }
         let mut scanned: Vec<TextRange> = Vec::new();
         for (_, range) in uses.iter().filter(|(file, _)| file == path) {
@@ -174,22 +174,21 @@ impl AnalysisHost {
         })
     }
 
-    /// `Err` when a waiver outside `path` waives the rule `rule` of `path`:
-    /// its condition reads the rule's input by the name being changed.
-    fn no_waiver_elsewhere(&self, path: &str, rule: &str) -> Result<(), String> {
-        let program = self.program();
-        let file = self.file(path).map(|f| f.id(self.db()));
-        let Some(id) = program
-            .rules
-            .iter()
-            .position(|r| r.name.rsplit('.').next() == Some(rule) && Some(r.span.file) == file)
+    /// `Err` when a waiver outside `path` waives the rule named at `name`
+    /// (in `path`): its condition reads the rule's input by the name being
+    /// changed.
+    fn no_waiver_elsewhere(&self, path: &str, name: TextRange) -> Result<(), String> {
+        let Some(Meaning::Rule(rule)) =
+            warden_sema::occurrence_at(self.table(path), name.start).map(|o| &o.meaning)
         else {
             return Ok(());
         };
-        match program
+        let file = self.file(path).map(|f| f.id(self.db()));
+        match self
+            .program()
             .waivers
             .iter()
-            .find(|w| w.rule.index() == id && Some(w.span.file) != file && w.condition.is_some())
+            .find(|w| w.rule == *rule && Some(w.span.file) != file && w.condition.is_some())
         {
             Some(waiver) => Err(format!(
                 "the waiver `{}` in another file reads this rule's input by its name; \
