@@ -1014,6 +1014,10 @@ fn x_request_id_is_echoed_and_logged() {
     assert_eq!(made.len(), 26, "a ULID: {made}");
     let (_, replaced) = ask(Some("two words"), "/v1/decide");
     assert_ne!(replaced, "two words");
+    let longest = "x".repeat(128);
+    assert_eq!(ask(Some(&longest), "/v1/nowhere").1, longest);
+    let too_long = "x".repeat(129);
+    assert_ne!(ask(Some(&too_long), "/v1/nowhere").1, too_long);
     assert_eq!(server.stop(), Some(0));
     let logged: Vec<Json> = std::fs::read_to_string(&log)
         .unwrap()

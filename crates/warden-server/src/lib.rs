@@ -390,3 +390,31 @@ async fn stop_on_signal(
     tracing::info!("shutting down: finishing the requests in flight");
     let _ = stop.send(true);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::checked_base_url;
+
+    #[test]
+    fn a_base_url_is_http_or_https_with_a_host_and_nothing_after_its_path() {
+        assert_eq!(
+            checked_base_url("https://pdp.acme.example/").unwrap(),
+            "https://pdp.acme.example"
+        );
+        assert_eq!(
+            checked_base_url("http://10.0.0.5:8181/pdp").unwrap(),
+            "http://10.0.0.5:8181/pdp"
+        );
+        for bad in [
+            "pdp.acme.example",
+            "ftp://x",
+            "https://",
+            "https://a b",
+            "https://a?x=1",
+            "https://a#f",
+            "https://a\nb",
+        ] {
+            assert!(checked_base_url(bad).is_err(), "{bad:?}");
+        }
+    }
+}
