@@ -104,6 +104,14 @@ struct ServeArgs {
         hide_env_values = true
     )]
     admin_token: Option<String>,
+    /// The target AuthZEN evaluations decide (`[authzen] target`); without
+    /// one the AuthZEN endpoints are off.
+    #[arg(long, env = "WARDEN_AUTHZEN_TARGET", value_name = "TARGET")]
+    authzen_target: Option<String>,
+    /// A file of caller tokens, one per line (`[auth] tokens_file`): the
+    /// decision endpoints then answer 401 to a caller without one.
+    #[arg(long, env = "WARDEN_CALLER_TOKENS_FILE", value_name = "FILE")]
+    caller_tokens_file: Option<PathBuf>,
     /// How to write the server's own logs on standard error.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "WARDEN_LOG_FORMAT")]
     log_format: LogFormat,
@@ -751,7 +759,17 @@ fn explain_command(args: ExplainArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn test(args: TestArgs) -> Result<ExitCode, Failure> {
+fn test(mut args: TestArgs) -> Result<ExitCode, Failure> {
+    // `warden test policies/`: a folder or a `.warden` file given where a
+    // name filter goes, with no `--policy`, is the policy set to test.
+    if args.policy.paths.is_empty()
+        && let Some(filter) = args.filter.take_if(|f| {
+            let path = Path::new(f.as_str());
+            path.is_dir() || (path.is_file() && f.ends_with(".warden"))
+        })
+    {
+        args.policy.paths.push(PathBuf::from(filter));
+    }
     let (engine, workspace) = engine_with_data(&args.policy, &[], &args.limits.data())?;
     let root = &workspace.folders().root;
     let run = engine.run_tests_with(
@@ -822,11 +840,10 @@ fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
 
 fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     let mut config = match &args.config {
+        // Paths in the file are relative to it; those given as flags, to
+        // the current folder.
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
-            warden_server::ServerConfig::from_toml(&text)
-                .map_err(|e| Failure(format!("{}: {e}", path.display())))?
+            warden_server::ServerConfig::from_file(path).map_err(|e| Failure(e.to_string()))?
         }
         None => warden_server::ServerConfig::default(),
     };
@@ -854,6 +871,12 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     }
     if args.no_watch {
         config.watch = false;
+    }
+    if args.authzen_target.is_some() {
+        config.authzen.target = args.authzen_target;
+    }
+    if args.caller_tokens_file.is_some() {
+        config.auth.tokens_file = args.caller_tokens_file;
     }
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         // Flags replace the files; a client CA from the config file stays

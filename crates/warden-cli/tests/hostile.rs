@@ -113,6 +113,9 @@ struct GrpcSpec {
     /// joined with a comma, as Envoy joins it.
     #[serde(default)]
     raw: bool,
+    /// gRPC metadata of the call itself (the caller's `authorization`).
+    #[serde(default)]
+    metadata: Vec<(String, String)>,
     /// The gRPC status code of the answer (0 OK, 3 INVALID_ARGUMENT,
     /// 7 PERMISSION_DENIED, 16 UNAUTHENTICATED).
     code: i32,
@@ -387,12 +390,27 @@ fn run_grpc(checks: &[GrpcSpec], addr: &str) -> Result<(), String> {
                     ..AttributeContext::default()
                 }),
             };
+            let mut request = tonic::Request::new(request);
+            for (k, v) in &check.metadata {
+                let key = tonic::metadata::MetadataKey::from_bytes(k.as_bytes())
+                    .map_err(|e| e.to_string())?;
+                request
+                    .metadata_mut()
+                    .insert(key, v.parse().map_err(|_| format!("metadata {k}"))?);
+            }
             let answer = tokio::time::timeout(Duration::from_secs(10), client.check(request))
                 .await
-                .map_err(|_| format!("gRPC {}: no answer within 10 s", check.path))?
-                .map_err(|e| format!("gRPC {}: {e}", check.path))?
-                .into_inner();
-            let status = answer.status.unwrap_or_default();
+                .map_err(|_| format!("gRPC {}: no answer within 10 s", check.path))?;
+            // A check answered, or the call itself refused (a caller
+            // without a token: UNAUTHENTICATED).
+            let status = match answer {
+                Ok(answer) => answer.into_inner().status.unwrap_or_default(),
+                Err(refused) => envoy_types::pb::google::rpc::Status {
+                    code: refused.code() as i32,
+                    message: refused.message().to_string(),
+                    ..Default::default()
+                },
+            };
             if status.code != check.code {
                 return Err(format!(
                     "gRPC {} {}: code {} ({}), expected {}",

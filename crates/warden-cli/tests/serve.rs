@@ -228,71 +228,11 @@ fn bad_input_gets_a_json_error_never_a_dropped_connection() {
 }
 
 #[test]
-fn authzen_evaluations_map_onto_the_request_target() {
-    let server = checklist();
-    let evaluation = json!({
-        "subject": { "type": "user", "id": "u-123", "properties": { "authenticated_via": "sso", "mfa": true } },
-        "action": { "name": "read" },
-        "resource": { "type": "app", "id": "crm-lite" },
-        "context": { "request_id": "req-9" }
-    });
-    let (status, answer) = post(&server, "/access/v1/evaluation", &evaluation);
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["decision"], true);
-    assert_eq!(
-        answer["context"]["obligations"]["mask"],
-        json!(["email", "phone"])
-    );
-
-    let batch = json!({
-        "subject": evaluation["subject"],
-        "resource": evaluation["resource"],
-        "evaluations": [ { "action": { "name": "read" } }, { "action": { "name": "delete" } },
-                         { "action": { "name": "read" }, "resource": { "type": "app", "id": "shadow-sheet" } } ]
-    });
-    let (status, answer) = post(&server, "/access/v1/evaluations", &batch);
-    assert_eq!(status, 200, "{answer}");
-    let decisions: Vec<bool> = answer["evaluations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["decision"].as_bool().unwrap())
-        .collect();
-    assert_eq!(decisions, [true, false, false]);
-    assert!(
-        answer["evaluations"][2]["context"]["reason_user"]["en"]
-            .as_str()
-            .unwrap()
-            .contains("not in the catalog")
-    );
-    let mut first_deny = batch.clone();
-    first_deny["options"] = json!({ "evaluations_semantic": "deny_on_first_deny" });
-    let (_, answer) = post(&server, "/access/v1/evaluations", &first_deny);
-    assert_eq!(answer["evaluations"].as_array().unwrap().len(), 2);
-
-    let (status, config) = get(&server, "/.well-known/authzen-configuration");
-    assert_eq!(status, 200);
-    let config: Json = serde_json::from_str(&config).unwrap();
-    assert_eq!(
-        config["access_evaluation_endpoint"],
-        format!("{}/access/v1/evaluation", server.url)
-    );
-    // A forged `Host` names nothing in it (sent byte for byte).
-    use std::io::{Read, Write};
-    let mut stream =
-        std::net::TcpStream::connect(server.url.trim_start_matches("http://")).unwrap();
-    stream
-        .write_all(b"GET /.well-known/authzen-configuration HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(!answer.contains("evil.example"), "{answer}");
-}
-
-#[test]
 fn the_authzen_discovery_document_names_the_configured_base_url() {
-    let (server, dir) = with_config("base-url", "base_url = \"https://pdp.acme.example/\"\n");
+    let (server, dir) = with_config(
+        "base-url",
+        "base_url = \"https://pdp.acme.example/\"\n[authzen]\ntarget = \"request\"\n",
+    );
     let (_, config) = get(&server, "/.well-known/authzen-configuration");
     let config: Json = serde_json::from_str(&config).unwrap();
     assert_eq!(config["policy_decision_point"], "https://pdp.acme.example");

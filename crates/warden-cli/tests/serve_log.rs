@@ -443,19 +443,27 @@ fn a_large_input_is_logged_by_its_digest() {
     // (256 decisions over a 200 KB context) must not trip them.
     std::fs::write(
         &config,
-        "[log]\ninclude_input = true\n[limits]\nrequest_timeout_ms = 600000\ndecision_timeout_ms = 60000\n",
+        "[log]\ninclude_input = true\n[limits]\nrequest_timeout_ms = 600000\ndecision_timeout_ms = 60000\n\
+         [authzen]\ntarget = \"evaluation\"\nresponse_context = true\n",
     )
     .unwrap();
-    let server = start(&log, &["--config", config.to_str().unwrap()]);
+    let server = start(
+        &log,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--policy",
+            "examples/authzen-todo",
+            "--data",
+            "users=examples/authzen-todo/users.json",
+        ],
+    );
     let agent = client();
-    let principal = request("u-1", "read", "crm-lite");
-    let mut context = principal["context"].clone();
-    context["padding"] = json!("x".repeat(200_000));
     let batch = json!({
-        "subject": { "type": "user", "id": "u-1", "properties": principal["principal"] },
-        "action": { "name": "read" },
-        "resource": { "type": "record", "id": "r-1", "properties": { "app_id": "crm-lite" } },
-        "context": context,
+        "subject": { "type": "user", "id": "CiRmZDM2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs" },
+        "action": { "name": "can_read_todos" },
+        "resource": { "type": "todo", "id": "todo-1" },
+        "context": { "padding": "x".repeat(200_000) },
         "evaluations": vec![json!({}); 256],
     });
     let mut response = agent
@@ -466,6 +474,7 @@ fn a_large_input_is_logged_by_its_digest() {
     let evaluations = answer["evaluations"].as_array();
     let shown: String = answer.to_string().chars().take(300).collect();
     assert_eq!(evaluations.map(Vec::len), Some(256), "{shown}");
+    assert_eq!(answer["evaluations"][0]["decision"], true, "{shown}");
     assert!(answer["evaluations"][0]["context"]["data_revision"].is_string());
     // A small input is logged whole.
     decide(

@@ -1,9 +1,11 @@
 //! AuthZEN Authorization API 1.0: `POST /access/v1/evaluation`, the batch
 //! `POST /access/v1/evaluations`, and `GET /.well-known/authzen-configuration`.
-//! Subject, action, resource and context map onto the request target:
-//! `principal` is the subject (its properties merged in), `action` the
-//! action's name, `resource` the resource with its properties (`app_id` from
-//! the properties, else the resource id), `context` as given.
+//! An evaluation decides `[authzen] target` with the request as sent as its
+//! input: `{subject: {type, id, properties?}, action: {name, properties?},
+//! resource: {type, id, properties?}, context?}`. Nothing is flattened,
+//! renamed or added, so a policy reads `req.resource.properties.ownerID`
+//! and may close its records; unknown keys are left out, as the spec says
+//! receivers ignore them.
 
 use crate::body::JsonBody;
 use crate::error::ApiError;
@@ -11,58 +13,106 @@ use crate::routes::decide;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json_, json};
 use std::sync::Arc;
 use std::time::SystemTime;
+use warden::Decision;
 
-/// An AuthZEN request as the request target's input.
-pub fn to_input(request: &Json_) -> Result<Json_, ApiError> {
-    let object = |key: &str| -> Result<Map<String, Json_>, ApiError> {
-        match request.get(key) {
-            Some(Json_::Object(o)) => Ok(o.clone()),
-            Some(_) => Err(ApiError::bad_request(
-                "bad-authzen",
-                format!("`{key}` must be an object"),
-            )),
-            None => Err(ApiError::bad_request(
-                "bad-authzen",
-                format!(
+/// The response header carrying the id of each decision taken (several,
+/// comma-separated, for a batch), whatever `response_context` says.
+pub const DECISION_ID_HEADER: &str = "x-warden-decision-id";
+
+/// An AuthZEN evaluation as the target's input: the four keys, each entity
+/// with only the keys the spec defines, checked as the spec requires
+/// (400 `bad-authzen` naming what is wrong).
+pub fn to_input(request: &Map<String, Json_>) -> Result<Json_, ApiError> {
+    let mut input = Map::new();
+    for (key, required) in [
+        ("subject", &["type", "id"][..]),
+        ("action", &["name"][..]),
+        ("resource", &["type", "id"][..]),
+    ] {
+        let entity = match request.get(key) {
+            Some(Json_::Object(o)) => o,
+            Some(_) => return Err(bad(format!("`{key}` must be an object"))),
+            None => {
+                return Err(bad(format!(
                     "an evaluation needs `subject`, `action` and `resource`; `{key}` is missing"
-                ),
-            )),
-        }
-    };
-    let with_properties = |mut entity: Map<String, Json_>| {
-        if let Some(Json_::Object(properties)) = entity.remove("properties") {
-            for (k, v) in properties {
-                entity.entry(k).or_insert(v);
+                )));
+            }
+        };
+        let mut kept = Map::new();
+        for field in required {
+            match entity.get(*field) {
+                Some(Json_::String(v)) => {
+                    kept.insert((*field).into(), Json_::String(v.clone()));
+                }
+                Some(_) => return Err(bad(format!("`{key}.{field}` must be a string"))),
+                None => return Err(bad(format!("`{key}` needs `{field}`"))),
             }
         }
-        entity
-    };
-    let principal = with_properties(object("subject")?);
-    let mut resource = with_properties(object("resource")?);
-    if !resource.contains_key("app_id")
-        && let Some(id) = resource.get("id").cloned()
-    {
-        resource.insert("app_id".into(), id);
+        match entity.get("properties") {
+            None | Some(Json_::Null) => {}
+            Some(p @ Json_::Object(_)) => {
+                kept.insert("properties".into(), p.clone());
+            }
+            Some(_) => return Err(bad(format!("`{key}.properties` must be an object"))),
+        }
+        input.insert(key.into(), Json_::Object(kept));
     }
-    let action = object("action")?
-        .get("name")
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request("bad-authzen", "`action` needs a `name`"))?;
-    let mut input = json!({ "principal": principal, "action": action, "resource": resource });
-    if let Some(context) = request.get("context").filter(|c| !c.is_null()) {
-        input["context"] = context.clone();
+    match request.get("context") {
+        None | Some(Json_::Null) => {}
+        Some(c @ Json_::Object(_)) => {
+            input.insert("context".into(), c.clone());
+        }
+        Some(_) => return Err(bad("`context` must be an object".into())),
     }
-    Ok(input)
+    Ok(Json_::Object(input))
 }
 
-/// One evaluation: `{"decision": bool, "context": {...}}`.
-async fn evaluate(state: &Arc<AppState>, request: &Json_) -> Result<Json_, ApiError> {
+fn bad(message: String) -> ApiError {
+    ApiError::bad_request("bad-authzen", message)
+}
+
+/// The target evaluations decide, or why AuthZEN is off.
+fn target(state: &AppState) -> Result<String, ApiError> {
+    state.config.authzen.target.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "authzen-off",
+            "AuthZEN is off on this server: name the target it decides in warden.toml, \
+             `[authzen] target = \"...\"`",
+        )
+    })
+}
+
+/// One evaluation's decision.
+async fn evaluate(
+    state: &Arc<AppState>,
+    target: &str,
+    request: &Map<String, Json_>,
+) -> Result<Decision, ApiError> {
     let input = to_input(request)?;
-    let target = state.config.gateway.target.clone();
-    let decision = decide(state, "authzen", target, input, SystemTime::now(), false).await?;
+    decide(
+        state,
+        "authzen",
+        target.to_string(),
+        input,
+        SystemTime::now(),
+        false,
+    )
+    .await
+}
+
+/// A decision as AuthZEN answers it: `{"decision": bool}`, with a `context`
+/// (ids, revisions, obligations, the reason for a deny) only when
+/// `[authzen] response_context` asks for one.
+fn answer(state: &AppState, decision: &Decision) -> Json_ {
+    if !state.config.authzen.response_context {
+        return json!({ "decision": decision.is_allowed() });
+    }
     let mut context = json!({
         "decision_id": decision.decision_id,
         "policy_revision": decision.policy_revision,
@@ -72,58 +122,83 @@ async fn evaluate(state: &Arc<AppState>, request: &Json_) -> Result<Json_, ApiEr
         context["obligations"] = json!(decision.obligations);
     }
     if !decision.is_allowed() {
-        context["reason_user"] = json!({ "en": crate::gateway::deny_reason(&decision) });
+        context["reason_user"] = json!({ "en": crate::gateway::deny_reason(decision) });
     }
-    Ok(json!({ "decision": decision.is_allowed(), "context": context }))
+    json!({ "decision": decision.is_allowed(), "context": context })
+}
+
+/// The answer with the decision ids in [`DECISION_ID_HEADER`].
+fn with_ids(ids: &[&str], body: Json_) -> Response {
+    let mut headers = HeaderMap::new();
+    if !ids.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&ids.join(", "))
+    {
+        headers.insert(DECISION_ID_HEADER, value);
+    }
+    (headers, Json(body)).into_response()
 }
 
 /// `POST /access/v1/evaluation`.
 pub async fn evaluation_route(
     State(state): State<Arc<AppState>>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Json_>, ApiError> {
-    evaluate(&state, &body).await.map(Json)
+) -> Result<Response, ApiError> {
+    let target = target(&state)?;
+    let request = as_object(&body)?;
+    let decision = evaluate(&state, &target, request).await?;
+    Ok(with_ids(
+        &[&decision.decision_id],
+        answer(&state, &decision),
+    ))
+}
+
+fn as_object(body: &Json_) -> Result<&Map<String, Json_>, ApiError> {
+    body.as_object()
+        .ok_or_else(|| bad("the request must be a JSON object".into()))
 }
 
 /// `POST /access/v1/evaluations`: each item of `evaluations` is laid over the
-/// top-level subject, action, resource and context; `options.evaluations_semantic`
-/// may stop at the first deny or the first permit.
+/// top-level subject, action, resource and context (a key an item gives
+/// replaces the top-level one); `options.evaluations_semantic` may stop at
+/// the first deny or the first permit. Without `evaluations`, or with an
+/// empty list, it is a single evaluation and answers as one (the spec's
+/// backwards-compatible form). An item that cannot be decided is a deny
+/// with the error in its `context`; the others are decided.
 pub async fn evaluations_route(
     State(state): State<Arc<AppState>>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Json_>, ApiError> {
-    let semantic = body
-        .pointer("/options/evaluations_semantic")
-        .and_then(Json_::as_str)
-        .unwrap_or("execute_all");
-    if ![
-        "execute_all",
-        "deny_on_first_deny",
-        "permit_on_first_permit",
-    ]
-    .contains(&semantic)
-    {
-        return Err(ApiError::bad_request(
-            "bad-authzen",
-            format!("unknown `evaluations_semantic` `{semantic}`"),
-        ));
-    }
-    let items = match body.get("evaluations") {
-        None | Some(Json_::Null) => None,
-        Some(Json_::Array(items)) => Some(items),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "bad-authzen",
-                "`evaluations` must be a list of evaluations",
-            ));
+) -> Result<Response, ApiError> {
+    let target = target(&state)?;
+    let top = as_object(&body)?;
+    let semantic = match body.pointer("/options/evaluations_semantic") {
+        None | Some(Json_::Null) => "execute_all",
+        Some(Json_::String(s))
+            if matches!(
+                s.as_str(),
+                "execute_all" | "deny_on_first_deny" | "permit_on_first_permit"
+            ) =>
+        {
+            s.as_str()
+        }
+        Some(other) => {
+            return Err(bad(format!(
+                "unknown `evaluations_semantic` {other}: `execute_all`, `deny_on_first_deny` \
+                 or `permit_on_first_permit`"
+            )));
         }
     };
-    let Some(items) = items else {
-        // Without a list it is a single evaluation.
-        return Ok(Json(
-            json!({ "evaluations": [evaluate(&state, &body).await?] }),
-        ));
+    let items = match top.get("evaluations") {
+        None | Some(Json_::Null) => &[][..],
+        Some(Json_::Array(items)) => items.as_slice(),
+        Some(_) => return Err(bad("`evaluations` must be a list of evaluations".into())),
     };
+    if items.is_empty() {
+        let decision = evaluate(&state, &target, top).await?;
+        return Ok(with_ids(
+            &[&decision.decision_id],
+            answer(&state, &decision),
+        ));
+    }
     let most = state.config.limits.max_batch;
     if items.len() > most {
         return Err(ApiError::bad_request(
@@ -134,40 +209,59 @@ pub async fn evaluations_route(
             ),
         ));
     }
-    let mut results = Vec::new();
+    let mut results = Vec::with_capacity(items.len());
+    let mut ids = Vec::with_capacity(items.len());
     for item in items {
-        let mut request = Map::new();
-        for key in ["subject", "action", "resource", "context"] {
-            if let Some(v) = item.get(key).or_else(|| body.get(key)) {
-                request.insert(key.into(), v.clone());
+        let decided = match item {
+            Json_::Object(item) => {
+                let mut request = Map::new();
+                for key in ["subject", "action", "resource", "context"] {
+                    if let Some(v) = item.get(key).or_else(|| top.get(key)) {
+                        request.insert(key.into(), v.clone());
+                    }
+                }
+                evaluate(&state, &target, &request).await
             }
-        }
-        let result = match evaluate(&state, &Json_::Object(request)).await {
-            Ok(result) => result,
+            _ => Err(bad("each evaluation must be an object".into())),
+        };
+        let allowed = match decided {
+            Ok(decision) => {
+                results.push(answer(&state, &decision));
+                let allowed = decision.is_allowed();
+                ids.push(decision.decision_id);
+                allowed
+            }
+            // The server cannot decide at all (its log cannot be written):
+            // the whole batch fails, as one evaluation would.
+            Err(e) if e.status.is_server_error() => return Err(e),
             // One bad item does not sink the batch: it is denied, with why.
             Err(e) => {
-                json!({ "decision": false, "context": { "error": { "code": e.code, "message": e.message } } })
+                results.push(json!({ "decision": false, "context": { "error": {
+                    "status": e.status.as_u16(), "code": e.code, "message": e.message } } }));
+                false
             }
         };
-        let allowed = result["decision"] == true;
-        results.push(result);
         if (semantic == "deny_on_first_deny" && !allowed)
             || (semantic == "permit_on_first_permit" && allowed)
         {
             break;
         }
     }
-    Ok(Json(json!({ "evaluations": results })))
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    Ok(with_ids(&ids, json!({ "evaluations": results })))
 }
 
 /// `GET /.well-known/authzen-configuration`: where the endpoints are.
-pub async fn configuration_route(State(state): State<Arc<AppState>>) -> Json<Json_> {
+pub async fn configuration_route(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<Json_>, ApiError> {
+    target(&state)?;
     // Set when the server starts (`base_url`, else the address it listens
     // on): a request's `Host` header names nothing here.
     let base = state.config.base_url.clone().unwrap_or_default();
-    Json(json!({
+    Ok(Json(json!({
         "policy_decision_point": base,
         "access_evaluation_endpoint": format!("{base}/access/v1/evaluation"),
         "access_evaluations_endpoint": format!("{base}/access/v1/evaluations"),
-    }))
+    })))
 }

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The server's configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -27,6 +27,9 @@ pub struct ServerConfig {
     pub watch: bool,
     pub limits: Limits,
     pub gateway: GatewayMapping,
+    pub authzen: AuthzenConfig,
+    /// Who may ask for decisions.
+    pub auth: CallerAuth,
     pub log: LogConfig,
     /// Serve HTTPS (TLS 1.3 only) with these files.
     pub tls: Option<TlsFiles>,
@@ -61,6 +64,8 @@ impl Default for ServerConfig {
             watch: true,
             limits: Limits::default(),
             gateway: GatewayMapping::default(),
+            authzen: AuthzenConfig::default(),
+            auth: CallerAuth::default(),
             log: LogConfig::default(),
             tls: None,
             base_url: None,
@@ -140,8 +145,11 @@ impl Limits {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GatewayMapping {
-    /// The target decided.
-    pub target: String,
+    /// The target decided; default `request` (the checklist's). A target
+    /// named here must be in the policy set, or the server does not start;
+    /// left unset, the gateway endpoints are off when the set has no
+    /// `request` target.
+    pub target: Option<String>,
     /// The header naming the user (`principal.id`); defaults follow oauth2-proxy.
     pub user_header: String,
     /// Used for `principal.id` when the user header is absent.
@@ -186,7 +194,7 @@ impl Default for GatewayMapping {
         .map(|(m, a)| (m.to_string(), a.to_string()))
         .collect();
         GatewayMapping {
-            target: "request".into(),
+            target: None,
             user_header: "X-Auth-Request-User".into(),
             email_header: "X-Auth-Request-Email".into(),
             groups_header: "X-Auth-Request-Groups".into(),
@@ -200,6 +208,50 @@ impl Default for GatewayMapping {
             obligation_header_prefix: "X-Warden-".into(),
         }
     }
+}
+
+impl GatewayMapping {
+    /// The target the gateway adapters decide.
+    pub fn target(&self) -> &str {
+        self.target.as_deref().unwrap_or(DEFAULT_GATEWAY_TARGET)
+    }
+}
+
+/// The gateway's target when `[gateway] target` is not set.
+pub const DEFAULT_GATEWAY_TARGET: &str = "request";
+
+/// The AuthZEN endpoints (`docs/server.md`, "AuthZEN").
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthzenConfig {
+    /// The target an AuthZEN evaluation decides, with the request as sent
+    /// (`{subject, action, resource, context?}`) as its input. Unset: the
+    /// AuthZEN endpoints are off. Set: it must be in the policy set, or the
+    /// server does not start (and a reload without it is refused).
+    pub target: Option<String>,
+    /// Give each answer a `context` with the decision id, the revisions and,
+    /// on a deny, the reason. Off by default: a client that asks for nothing
+    /// gets `{"decision": true}`; the ids are in `X-Warden-Decision-Id`
+    /// and the decision log either way.
+    pub response_context: bool,
+}
+
+/// Caller authentication on the decision endpoints (AuthZEN, the gateway
+/// adapters, `/v1/decide`, `/v1/check`, `/v1/policies`): with any token
+/// configured, a request must present one, as `Authorization: Bearer
+/// <token>` or in `api_key_header`. Without any, callers are not asked
+/// (mutual TLS, `tls.client_ca`, may still authenticate them).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallerAuth {
+    /// Accepted tokens, written in the file (prefer `tokens_file`).
+    pub tokens: Vec<String>,
+    /// A file of accepted tokens, one per line (`#` starts a comment line),
+    /// read at start.
+    pub tokens_file: Option<PathBuf>,
+    /// A header that may carry the token instead of `Authorization`
+    /// (`X-Api-Key`).
+    pub api_key_header: Option<String>,
 }
 
 /// What the decision log keeps, and how surely.
@@ -233,10 +285,84 @@ impl Default for LogConfig {
 }
 
 impl ServerConfig {
-    /// Reads a `warden.toml`.
+    /// Reads a `warden.toml`'s text; paths in it stay as written.
     pub fn from_toml(text: &str) -> Result<ServerConfig, toml::de::Error> {
         toml::from_str(text)
     }
+
+    /// Reads a `warden.toml` file: relative paths in it (policy, data, the
+    /// decision log, TLS files, the tokens file) are relative to the file's
+    /// folder, wherever the server is started from.
+    pub fn from_file(path: &Path) -> Result<ServerConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = ServerConfig::from_toml(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        config.resolve_relative_to(base);
+        Ok(config)
+    }
+
+    /// Makes every relative path in the configuration relative to `base`.
+    pub fn resolve_relative_to(&mut self, base: &Path) {
+        let at = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        self.policy.iter_mut().for_each(at);
+        for arg in &mut self.data {
+            // `FILE` or `NAME=FILE`, read as `warden::read_data_arg` reads them.
+            let named = arg.split_once('=').filter(|(name, _)| {
+                !base.join(arg.as_str()).exists()
+                    && !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            let (name, file) = match named {
+                Some((name, file)) => (Some(name), file),
+                None => (None, arg.as_str()),
+            };
+            if Path::new(file).is_relative() {
+                let joined = base.join(file).display().to_string();
+                *arg = match name {
+                    Some(name) => format!("{name}={joined}"),
+                    None => joined,
+                };
+            }
+        }
+        if let Some(p) = &mut self.decision_log {
+            at(p);
+        }
+        if let Some(tls) = &mut self.tls {
+            at(&mut tls.cert);
+            at(&mut tls.key);
+            if let Some(ca) = &mut tls.client_ca {
+                at(ca);
+            }
+        }
+        if let Some(p) = &mut self.auth.tokens_file {
+            at(p);
+        }
+    }
+}
+
+/// Why a `warden.toml` could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
 }
 
 /// How far a line must have gone before its decision is answered.

@@ -371,7 +371,7 @@ pub async fn verdict(state: &Arc<AppState>, endpoint: &str, original: Original<'
     let decision = match decide(
         state,
         endpoint,
-        mapping.target.clone(),
+        mapping.target().to_string(),
         input,
         SystemTime::now(),
         false,

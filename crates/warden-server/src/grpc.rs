@@ -29,6 +29,17 @@ impl Authorization for Authz {
         &self,
         request: tonic::Request<CheckRequest>,
     ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
+        // The caller's token, when `[auth]` asks for one (Envoy sends it
+        // with `grpc_service.initial_metadata`).
+        let credential = self
+            .state
+            .callers
+            .admits(&request.metadata().clone().into_headers());
+        if credential != crate::caller_auth::Credential::Accepted {
+            return Err(tonic::Status::unauthenticated(
+                "this service needs a caller token: `authorization: Bearer <token>` metadata",
+            ));
+        }
         let check = request.into_inner();
         let Some(http) = check
             .attributes

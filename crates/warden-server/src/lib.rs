@@ -6,6 +6,7 @@
 
 mod authzen;
 mod body;
+pub mod caller_auth;
 pub mod config;
 pub mod decision_log;
 mod error;
@@ -49,6 +50,8 @@ pub enum ServerError {
     #[error("TLS: {0}")]
     Tls(#[from] listen::TlsError),
     #[error("{0}")]
+    Auth(#[from] caller_auth::AuthConfigError),
+    #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
@@ -61,20 +64,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             routes::request_deadline,
         ))
         .layer(ConcurrencyLimitLayer::new(limits.max_concurrent_requests));
-    Router::new()
+    // The endpoints that decide (or show what is decided) ask callers for
+    // a token when `[auth]` configures any.
+    let deciding = Router::new()
         .route("/v1/decide", post(routes::decide_route))
         .route("/v1/check", post(routes::check_route))
         .route("/v1/policies", get(routes::policies_route))
-        .route("/v1/reload", post(routes::reload_route))
-        .route("/health", get(routes::health_route))
-        .route("/ready", get(routes::ready_route))
-        .route("/metrics", get(routes::metrics_route))
         .route("/access/v1/evaluation", post(authzen::evaluation_route))
         .route("/access/v1/evaluations", post(authzen::evaluations_route))
-        .route(
-            "/.well-known/authzen-configuration",
-            get(authzen::configuration_route),
-        )
         .route(
             "/v1/authz/nginx",
             get(gateway::nginx_route).post(gateway::nginx_route),
@@ -83,6 +80,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         // `/` of the app behind Envoy: the wildcard matches no empty rest.
         .route("/v1/authz/envoy/", any(gateway::envoy_route))
         .route("/v1/authz/envoy/{*original}", any(gateway::envoy_route))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            caller_auth::require_caller,
+        ));
+    Router::new()
+        .merge(deciding)
+        .route("/v1/reload", post(routes::reload_route))
+        .route("/health", get(routes::health_route))
+        .route("/ready", get(routes::ready_route))
+        .route("/metrics", get(routes::metrics_route))
+        .route(
+            "/.well-known/authzen-configuration",
+            get(authzen::configuration_route),
+        )
         .fallback(|| async {
             error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
         })
@@ -135,6 +146,7 @@ pub async fn run(
     config: ServerConfig,
     on_listening: impl Fn(&str, SocketAddr),
 ) -> Result<(), ServerError> {
+    let callers = caller_auth::CallerTokens::from_config(&config.auth)?;
     let startup = config.clone();
     let engine = tokio::task::spawn_blocking(move || load(&startup))
         .await
@@ -182,7 +194,8 @@ pub async fn run(
         Some(url) => checked_base_url(&url)?,
         None => format!("{scheme}://{local}"),
     });
-    let state = Arc::new(AppState::new(config, engine, log));
+    let state = Arc::new(AppState::new(config, engine, log, callers));
+    announce_surfaces(&state);
     let limits = state.config.limits.clone();
     let first_byte = Duration::from_millis(limits.header_read_timeout_ms);
     tracing::info!(addr = %local, %scheme, revision = %state.engine.load().revision(), "serving decisions");
@@ -288,6 +301,29 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Says at start which decision surfaces are on, and which target each decides.
+fn announce_surfaces(state: &AppState) {
+    let engine = state.engine.load();
+    let gateway = state.config.gateway.target();
+    if engine.has_target(gateway) {
+        tracing::info!(target = gateway, "gateway adapters (nginx, Envoy) on");
+    } else {
+        tracing::warn!(
+            target = gateway,
+            "gateway adapters off: the policy set has no `{gateway}` target; name one with `[gateway] target`"
+        );
+    }
+    match &state.config.authzen.target {
+        Some(target) => tracing::info!(target = %target, "AuthZEN endpoints on"),
+        None => tracing::info!(
+            "AuthZEN endpoints off: name the target they decide with `[authzen] target`"
+        ),
+    }
+    if state.callers.required() {
+        tracing::info!("callers of the decision endpoints must present a token (`[auth]`)");
+    }
 }
 
 /// Serves each connection with HTTP/1.1 or HTTP/2 until told to stop, then

@@ -23,6 +23,8 @@ pub struct AppState {
     reloading: tokio::sync::Mutex<()>,
     /// Evaluations running at once (`limits.max_evaluations`).
     pub evaluations: tokio::sync::Semaphore,
+    /// The tokens callers of the decision endpoints present (`[auth]`).
+    pub callers: crate::caller_auth::CallerTokens,
 }
 
 /// Why a policy set could not be served.
@@ -34,6 +36,46 @@ pub enum LoadError {
     Compile(Vec<warden::DiagnosticReport>),
     #[error("the compiling task failed: {0}")]
     Task(String),
+    #[error(
+        "`{setting} = \"{target}\"` names a target the policy set does not declare; it declares {}",
+        describe_targets(.available)
+    )]
+    MissingTarget {
+        setting: &'static str,
+        target: String,
+        available: Vec<String>,
+    },
+}
+
+fn describe_targets(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Each target the configuration names is one the policy set declares: a
+/// server that would answer every AuthZEN or gateway request with "no such
+/// target" does not start (and such a reload is refused).
+fn check_targets(config: &ServerConfig, engine: &Engine) -> Result<(), LoadError> {
+    let named = [
+        ("[authzen] target", config.authzen.target.as_deref()),
+        ("[gateway] target", config.gateway.target.as_deref()),
+    ];
+    for (setting, target) in named {
+        if let Some(target) = target.filter(|t| !engine.has_target(t)) {
+            return Err(LoadError::MissingTarget {
+                setting,
+                target: target.to_string(),
+                available: engine.targets().into_iter().map(|t| t.name).collect(),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl LoadError {
@@ -67,6 +109,7 @@ pub fn load(config: &ServerConfig) -> Result<Loaded, LoadError> {
         }
         Err(other) => return Err(other.into()),
     };
+    check_targets(config, &engine)?;
     let limits = warden::InputLimits {
         max_bytes: config.limits.max_data_bytes,
         max_depth: config.limits.max_json_depth,
@@ -85,7 +128,12 @@ pub struct Loaded {
 }
 
 impl AppState {
-    pub fn new(config: ServerConfig, engine: Engine, log: Option<DecisionLog>) -> AppState {
+    pub fn new(
+        config: ServerConfig,
+        engine: Engine,
+        log: Option<DecisionLog>,
+        callers: crate::caller_auth::CallerTokens,
+    ) -> AppState {
         let metrics = Metrics::default();
         metrics.serving(engine.revision());
         AppState {
@@ -95,6 +143,7 @@ impl AppState {
             draining: AtomicBool::new(false),
             reloading: tokio::sync::Mutex::new(()),
             evaluations: tokio::sync::Semaphore::new(config.limits.evaluations()),
+            callers,
             config,
         }
     }

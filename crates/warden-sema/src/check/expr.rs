@@ -154,6 +154,15 @@ impl Checker<'_> {
                     };
                     checked.push(t);
                 }
+                let literals: Option<Vec<(String, warden_diagnostics::Span)>> = (!checked
+                    .is_empty())
+                .then(|| {
+                    checked
+                        .iter()
+                        .map(|t| t.literal.clone().map(|text| (text, t.expr.span)))
+                        .collect()
+                })
+                .flatten();
                 // `[1, 2.5]` is a list of floats all the way through.
                 let lowered: Vec<ir::Expr> = checked
                     .into_iter()
@@ -175,7 +184,9 @@ impl Checker<'_> {
                 } else {
                     ExprKind::List(lowered)
                 };
-                self.typed(kind, Ty::List(Box::new(ty)), range)
+                let mut list = self.typed(kind, Ty::List(Box::new(ty)), range);
+                list.literals = literals;
+                list
             }
             ast::ExprKind::Record(entries) => {
                 let mut fields = Vec::new();

@@ -72,6 +72,9 @@ pub(crate) struct Typed {
     when_false: Vec<Place>,
     /// The text of a string literal, for union membership checks.
     literal: Option<String>,
+    /// For a list literal of string literals: each one's text and span, so
+    /// `["admin", "editor"]` may stand where a list of a union is expected.
+    literals: Option<Vec<(String, warden_diagnostics::Span)>>,
 }
 
 enum BindingKind {
@@ -182,6 +185,7 @@ impl<'x> Checker<'x> {
             when_true: Vec::new(),
             when_false: Vec::new(),
             literal: None,
+            literals: None,
         }
     }
 

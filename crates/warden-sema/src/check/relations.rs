@@ -79,7 +79,28 @@ impl Checker<'_> {
 
     /// A string literal where a union is expected: reported when it is not a member,
     /// and lowered to the union's own member so comparisons are pointer-fast.
+    /// A list literal of string literals where a list of a union is expected
+    /// (`["admin", "editor"]` as `[Role]`) is checked and lowered the same
+    /// way, member by member.
     pub(super) fn literal_in_union(&mut self, typed: &mut Typed, expected: &Ty) {
+        if let Ty::List(element) = expected.strip_optional()
+            && let Ty::Enum(id) = element.strip_optional()
+            && let Some(literals) = typed.literals.take()
+        {
+            let members = self.cx.types().enumeration(*id).members.clone();
+            let mut values = Vec::with_capacity(literals.len());
+            for (text, span) in literals {
+                match members.iter().find(|m| ***m == *text) {
+                    Some(member) => values.push(Value::Str(member.clone())),
+                    None => self.not_a_member(&text, span, &members),
+                }
+            }
+            // One constant of the union's own strings (an element that is
+            // not a member was reported, and the set does not compile).
+            typed.expr.kind = ExprKind::Const(Value::List(values.into()));
+            typed.ty = Ty::List(Box::new(Ty::Enum(*id)));
+            return;
+        }
         let Ty::Enum(id) = expected.strip_optional() else {
             return;
         };
@@ -92,24 +113,32 @@ impl Checker<'_> {
                 typed.expr.kind = ExprKind::Const(Value::Str(member.clone()));
                 typed.ty = Ty::Enum(*id);
             }
-            None => {
-                let list = members
-                    .iter()
-                    .map(|m| format!("\"{m}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let mut d = Diagnostic::new(
-                    Code::E0204,
-                    typed.expr.span,
-                    format!("\"{text}\" is not one of {list}"),
-                )
-                .with_label("never equal to any allowed value");
-                if let Some(s) = did_you_mean(&text, members.iter().map(|m| &**m)) {
-                    d = d.with_help(format!("did you mean \"{s}\"?"));
-                }
-                self.report(d);
-            }
+            None => self.not_a_member(&text, typed.expr.span, &members),
         }
+    }
+
+    /// E0204: a string literal that is not a member of the union expected.
+    fn not_a_member(
+        &mut self,
+        text: &str,
+        span: warden_diagnostics::Span,
+        members: &[std::sync::Arc<str>],
+    ) {
+        let list = members
+            .iter()
+            .map(|m| format!("\"{m}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut d = Diagnostic::new(
+            Code::E0204,
+            span,
+            format!("\"{text}\" is not one of {list}"),
+        )
+        .with_label("never equal to any allowed value");
+        if let Some(s) = did_you_mean(text, members.iter().map(|m| &**m)) {
+            d = d.with_help(format!("did you mean \"{s}\"?"));
+        }
+        self.report(d);
     }
 
     // ------------------------------------------------------------ clauses

@@ -1,0 +1,260 @@
+//! Caller authentication on the decision endpoints: a bearer token or an API
+//! key from the configuration (`[auth]`), compared in constant time; 401 with
+//! `WWW-Authenticate` otherwise, as AuthZEN 1.0 asks of a PDP ("Sender
+//! Authentication Failure").
+
+use crate::config::CallerAuth;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// The tokens callers may present, kept as SHA-256 digests: comparing
+/// digests of equal length takes the same time whatever the guess, and no
+/// token's length leaks.
+#[derive(Default)]
+pub struct CallerTokens {
+    digests: Vec<[u8; 32]>,
+    header: Option<HeaderName>,
+}
+
+/// Why the `[auth]` section cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthConfigError {
+    #[error("cannot read the tokens file `{}`: {source}", path.display())]
+    TokensFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`[auth] api_key_header` `{0}` is not a header name")]
+    Header(String),
+    #[error(
+        "a token in `[auth]` is empty or holds spaces or control characters; tokens are single words"
+    )]
+    BadToken,
+    #[error(
+        "`[auth] api_key_header` is set but no token is configured: every caller would be refused"
+    )]
+    HeaderWithoutTokens,
+}
+
+/// The largest tokens file read.
+const MAX_TOKENS_FILE: u64 = 1 << 20;
+
+impl CallerTokens {
+    /// The tokens `[auth]` configures (none: callers are not asked).
+    pub fn from_config(auth: &CallerAuth) -> Result<CallerTokens, AuthConfigError> {
+        let mut tokens: Vec<String> = auth.tokens.clone();
+        if let Some(path) = &auth.tokens_file {
+            let io = |source| AuthConfigError::TokensFile {
+                path: path.clone(),
+                source,
+            };
+            let file = std::fs::File::open(path).map_err(io)?;
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(file, MAX_TOKENS_FILE),
+                &mut text,
+            )
+            .map_err(io)?;
+            tokens.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string),
+            );
+        }
+        if tokens
+            .iter()
+            .any(|t| t.is_empty() || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(AuthConfigError::BadToken);
+        }
+        let header = match &auth.api_key_header {
+            Some(name) => Some(
+                HeaderName::try_from(name.as_str())
+                    .map_err(|_| AuthConfigError::Header(name.clone()))?,
+            ),
+            None => None,
+        };
+        if header.is_some() && tokens.is_empty() {
+            return Err(AuthConfigError::HeaderWithoutTokens);
+        }
+        Ok(CallerTokens {
+            digests: tokens.iter().map(|t| Sha256::digest(t).into()).collect(),
+            header,
+        })
+    }
+
+    /// Whether callers must present a token.
+    pub fn required(&self) -> bool {
+        !self.digests.is_empty()
+    }
+
+    /// Whether `headers` carry an accepted token (always, when none is
+    /// required).
+    pub fn admits(&self, headers: &HeaderMap) -> Credential {
+        if !self.required() {
+            return Credential::Accepted;
+        }
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            });
+        let key = self
+            .header
+            .as_ref()
+            .and_then(|h| headers.get(h))
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        let presented: Vec<&str> = bearer.into_iter().chain(key).collect();
+        if presented.is_empty() {
+            return Credential::Missing;
+        }
+        let digests: Vec<[u8; 32]> = presented
+            .iter()
+            .map(|p| Sha256::digest(p.as_bytes()).into())
+            .collect();
+        // Every configured token is compared with every presented one, so
+        // the time taken does not say which (or whether one) matched.
+        let mut matched = subtle::Choice::from(0);
+        for given in &digests {
+            for accepted in &self.digests {
+                matched |= given.ct_eq(accepted);
+            }
+        }
+        if bool::from(matched) {
+            Credential::Accepted
+        } else {
+            Credential::Refused
+        }
+    }
+}
+
+/// What a request's credentials came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Credential {
+    Accepted,
+    /// No token was presented.
+    Missing,
+    /// A token was presented and none matched.
+    Refused,
+}
+
+/// The 401 answer, JSON as every error of the JSON endpoints.
+pub fn unauthorized(credential: &Credential) -> Response {
+    let (challenge, message) = match credential {
+        Credential::Refused => (
+            r#"Bearer realm="warden", error="invalid_token""#,
+            "the token presented is not one this server accepts",
+        ),
+        _ => (
+            r#"Bearer realm="warden""#,
+            "this endpoint needs a caller token: `Authorization: Bearer <token>`",
+        ),
+    };
+    let mut response =
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    response
+}
+
+/// Middleware on the decision endpoints: a request without an accepted
+/// token is answered 401 before anything else reads it.
+pub async fn require_caller(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match state.callers.admits(request.headers()) {
+        Credential::Accepted => next.run(request).await,
+        other => unauthorized(&other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(list: &[&str], header: Option<&str>) -> CallerTokens {
+        CallerTokens::from_config(&CallerAuth {
+            tokens: list.iter().map(|t| t.to_string()).collect(),
+            tokens_file: None,
+            api_key_header: header.map(str::to_string),
+        })
+        .unwrap()
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(
+                HeaderName::try_from(*k).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn a_bearer_token_or_the_api_key_header_admits_and_nothing_else_does() {
+        let callers = tokens(&["s3cret-one", "two"], Some("x-api-key"));
+        let admits = |pairs: &[(&str, &str)]| callers.admits(&headers(pairs));
+        assert_eq!(
+            admits(&[("authorization", "Bearer s3cret-one")]),
+            Credential::Accepted
+        );
+        assert_eq!(
+            admits(&[("authorization", "bearer two")]),
+            Credential::Accepted
+        );
+        assert_eq!(admits(&[("x-api-key", "two")]), Credential::Accepted);
+        assert_eq!(admits(&[]), Credential::Missing);
+        assert_eq!(
+            admits(&[("authorization", "Basic s3cret-one")]),
+            Credential::Missing
+        );
+        assert_eq!(
+            admits(&[("authorization", "Bearer s3cret-on")]),
+            Credential::Refused
+        );
+        assert_eq!(
+            admits(&[("authorization", "Bearer s3cret-one2")]),
+            Credential::Refused
+        );
+        assert_eq!(admits(&[("x-api-key", "")]), Credential::Refused);
+    }
+
+    #[test]
+    fn without_tokens_every_caller_is_admitted_and_bad_settings_are_refused() {
+        assert_eq!(
+            tokens(&[], None).admits(&headers(&[])),
+            Credential::Accepted
+        );
+        let refused = |auth: CallerAuth| CallerTokens::from_config(&auth).is_err();
+        assert!(refused(CallerAuth {
+            tokens: vec!["has space".into()],
+            ..CallerAuth::default()
+        }));
+        assert!(refused(CallerAuth {
+            tokens: vec![],
+            tokens_file: None,
+            api_key_header: Some("x-api-key".into()),
+        }));
+        assert!(refused(CallerAuth {
+            tokens: vec!["t".into()],
+            tokens_file: None,
+            api_key_header: Some("bad header".into()),
+        }));
+    }
+}
