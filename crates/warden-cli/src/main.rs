@@ -267,6 +267,10 @@ struct CheckArgs {
     /// When to show a progress bar on standard error.
     #[arg(long, value_enum, default_value_t = check::Progress::Auto)]
     progress: check::Progress,
+    /// A manifest field the schema does not declare is an error (a deny
+    /// finding), not a warning, whatever the target's `@undeclared_fields`.
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -637,7 +641,10 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             ),
         });
     }
-    let options = args.limits.decide(args.explain);
+    let mut options = args.limits.decide(args.explain);
+    if args.strict {
+        options.undeclared_fields = Some(warden::UndeclaredFields::Deny);
+    }
     let results = check::run(
         &engine,
         &files,

@@ -19,6 +19,10 @@ pub struct Options {
     /// Skip clauses by the target's literal-equality index (on by default;
     /// turning it off never changes a decision, only its cost).
     pub use_index: bool,
+    /// What input fields the target's type does not declare make of the
+    /// decision, overriding the target's `@undeclared_fields` (`warden check
+    /// --strict` sets `Deny`). Read by the library as it converts the input.
+    pub undeclared_fields: Option<warden_ir::UndeclaredFields>,
 }
 
 impl Default for Options {
@@ -28,6 +32,7 @@ impl Default for Options {
             budget: 1_000_000,
             timeout: None,
             use_index: true,
+            undeclared_fields: None,
         }
     }
 }

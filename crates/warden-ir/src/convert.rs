@@ -24,14 +24,41 @@ pub fn json_to_value(
     ty: &Ty,
     json: &Json,
 ) -> Result<Value, Vec<ConversionError>> {
+    json_to_value_noting(types, ty, json, false).map(|(value, _)| value)
+}
+
+/// A field an open record kept that its type does not declare: a typo
+/// (`local_acounts`) as often as an extension.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UndeclaredField {
+    /// `$.spec.auth.local_acounts`.
+    pub path: String,
+    /// `local_acounts`.
+    pub field: String,
+    /// The record's type, for messages (`Auth`, or its fields when unnamed).
+    pub record: String,
+    /// The declared field it most resembles.
+    pub suggestion: Option<String>,
+}
+
+/// [`json_to_value`], also listing (when `note` is set) every field that an
+/// open record kept without declaring it. A record that declares no field
+/// at all (`{ ... }`) is a free-form object: its fields are not listed.
+pub fn json_to_value_noting(
+    types: &TypeTable,
+    ty: &Ty,
+    json: &Json,
+    note: bool,
+) -> Result<(Value, Vec<UndeclaredField>), Vec<ConversionError>> {
     let mut converter = Converter {
         types,
         errors: Vec::new(),
         path: Vec::new(),
+        undeclared: note.then(Vec::new),
     };
     let value = converter.convert(ty, json);
     if converter.errors.is_empty() {
-        Ok(value)
+        Ok((value, converter.undeclared.unwrap_or_default()))
     } else {
         Err(converter.errors)
     }
@@ -49,6 +76,8 @@ struct Converter<'a, 'j> {
     types: &'a TypeTable,
     errors: Vec<ConversionError>,
     path: Vec<Segment<'j>>,
+    /// Fields open records kept without declaring them, when asked for.
+    undeclared: Option<Vec<UndeclaredField>>,
 }
 
 fn describe(json: &Json) -> String {
@@ -194,6 +223,23 @@ impl<'j> Converter<'_, 'j> {
                         }
                         // Unknown fields: kept (as untyped values) by open records, errors in closed ones.
                         None if def.open => {
+                            if self.undeclared.is_some() && !def.fields.is_empty() {
+                                self.path.push(Segment::Key(key));
+                                let path = self.path_text();
+                                self.path.pop();
+                                let record = self.types.display(ty);
+                                let list = self.undeclared.get_or_insert_with(Vec::new);
+                                list.push(UndeclaredField {
+                                    path,
+                                    field: key.clone(),
+                                    record,
+                                    suggestion: warden_diagnostics::did_you_mean(
+                                        key,
+                                        def.fields.iter().map(|f| &*f.name),
+                                    )
+                                    .map(str::to_string),
+                                });
+                            }
                             extra
                                 .get_or_insert_with(MapValue::default)
                                 .insert(Arc::from(key.as_str()), any_value(item));

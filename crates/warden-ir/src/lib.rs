@@ -15,7 +15,9 @@ mod ty;
 mod value;
 
 pub use builtins::Builtin;
-pub use convert::{ConversionError, json_to_value, value_to_json};
+pub use convert::{
+    ConversionError, UndeclaredField, json_to_value, json_to_value_noting, value_to_json,
+};
 pub use equality::{as_f64, compare, equal_counted, field_by_name, values_equal};
 pub use pattern::{MAX_PATTERN_WEIGHT, Pattern, PatternError, compile_pattern, pattern_weight};
 pub use program::*;

@@ -107,6 +107,35 @@ pub enum Severity {
     Critical,
 }
 
+/// What an input field the target's type does not declare makes of a
+/// decision (a typo such as `local_acounts` is otherwise silent in an open
+/// record).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum UndeclaredFields {
+    /// Nothing: open records take extensions silently.
+    Allow,
+    /// A warning finding per field (`W0007`), with the line and a suggestion.
+    #[default]
+    Warn,
+    /// A deny finding per field: the decision is deny.
+    Deny,
+}
+
+impl UndeclaredFields {
+    pub const ALL: [UndeclaredFields; 3] = [
+        UndeclaredFields::Allow,
+        UndeclaredFields::Warn,
+        UndeclaredFields::Deny,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UndeclaredFields::Allow => "allow",
+            UndeclaredFields::Warn => "warn",
+            UndeclaredFields::Deny => "deny",
+        }
+    }
+}
+
 impl std::fmt::Display for Effect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -144,6 +173,9 @@ pub struct Target {
     pub default_allow: bool,
     /// Slot path of the field that names a finding's subject (`@subject("metadata.name")`).
     pub subject: Option<Vec<u32>>,
+    /// What a field the type does not declare (kept by an open record)
+    /// makes of a decision: `@undeclared_fields(allow|warn|deny)`.
+    pub undeclared_fields: UndeclaredFields,
     pub rules: Vec<RuleId>,
     pub index: TargetIndex,
     pub span: Span,
@@ -199,6 +231,9 @@ pub struct Iteration {
     /// The collection is `strings_in(…)` of the value at `path`: element `i`
     /// is the `i`-th string inside it, not the `i`-th item of a list there.
     pub strings: bool,
+    /// The collection is `keys(…)` of the map at `path`: element `i` is its
+    /// `i`-th key (in sorted order), and a finding points at that entry.
+    pub keys: bool,
 }
 
 /// A path into the input, as field names (for `$.spec.auth.sso`).

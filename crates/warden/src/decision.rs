@@ -208,6 +208,65 @@ pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
     }
 }
 
+/// The rule id of the findings for input fields the target's type does not
+/// declare (`W0007`); `warden` is a reserved package name.
+pub const UNDECLARED_FIELD_RULE: &str = "warden.undeclared_field";
+
+/// A finding per input field the target's type does not declare: warnings,
+/// or deny findings that turn the decision into a deny.
+pub(crate) fn add_undeclared(
+    cx: &Context<'_>,
+    decision: &mut Decision,
+    fields: &[warden_ir::UndeclaredField],
+    mode: warden_ir::UndeclaredFields,
+    subject: Option<&str>,
+) {
+    let deny = match mode {
+        warden_ir::UndeclaredFields::Allow => return,
+        warden_ir::UndeclaredFields::Warn => false,
+        warden_ir::UndeclaredFields::Deny => true,
+    };
+    let target = cx.program.target(cx.target);
+    for field in fields {
+        let hint = match &field.suggestion {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "declare it in the schema, or remove it".to_string(),
+        };
+        let shown = field.path.strip_prefix("$.").unwrap_or(&field.path);
+        let report = FindingReport {
+            rule: UNDECLARED_FIELD_RULE.to_string(),
+            effect: if deny { Effect::Deny } else { Effect::Warn },
+            severity: if deny {
+                Severity::Medium
+            } else {
+                Severity::Low
+            },
+            control: None,
+            message: Some(format!(
+                "`{shown}` is not a field the `{}` target's type declares; {hint}",
+                target.name
+            )),
+            location: location(cx.program, target.span),
+            input_location: None,
+            input_path: Some(field.path.clone()),
+            subject: subject.map(str::to_string),
+            code: Some(warden_diagnostics::Code::W0007.to_string()),
+            enforce: None,
+            waiver: None,
+            trace: Vec::new(),
+        };
+        if deny {
+            decision.findings.push(report);
+        } else {
+            decision.warnings.push(report);
+        }
+    }
+    if deny && !fields.is_empty() {
+        decision.decision = Verdict::Deny;
+        decision.reason = None;
+    }
+}
+
 /// Where `span` stands, 1-based.
 pub(crate) fn location(program: &Program, span: warden_diagnostics::Span) -> Location {
     let (file, line, column) = program.location(span);
@@ -320,6 +379,26 @@ fn input_path(
                 }
             };
             Some(format!("${}{}", render(base), below.get(i)?))
+        }
+        // The element is the `i`-th key of the map at the path: the finding
+        // is about that entry.
+        (_, Some(it), Some(i)) if it.keys => {
+            let base = it.path.as_ref().filter(|b| !b.from_element)?;
+            let warden_ir::Value::Map(map) = value_at(cx, cx.input, &base.fields)? else {
+                return None;
+            };
+            let mut keys: Vec<&str> = map.keys().map(|k| &**k).collect();
+            keys.sort_unstable();
+            let key = keys.get(i)?;
+            let simple = !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            Some(if simple {
+                format!("${}.{key}", render(base))
+            } else {
+                format!("${}[{key:?}]", render(base))
+            })
         }
         (Some(p), Some(it), Some(i)) if p.from_element => {
             let base = it.path.as_ref().filter(|b| !b.from_element)?;

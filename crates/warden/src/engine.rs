@@ -307,9 +307,14 @@ impl Engine {
                 target: target.to_string(),
             });
         }
-        let ty = &program.target(target_id).ty;
-        let value = warden_ir::json_to_value(&program.types, ty, input).map_err(|errors| {
-            DecideError::InputMismatch {
+        let target_decl = program.target(target_id);
+        let ty = &target_decl.ty;
+        let undeclared_mode = options
+            .undeclared_fields
+            .unwrap_or(target_decl.undeclared_fields);
+        let note = undeclared_mode != warden_ir::UndeclaredFields::Allow;
+        let (value, undeclared) = warden_ir::json_to_value_noting(&program.types, ty, input, note)
+            .map_err(|errors| DecideError::InputMismatch {
                 target: target.to_string(),
                 errors: errors
                     .into_iter()
@@ -319,8 +324,7 @@ impl Engine {
                         found: e.found,
                     })
                     .collect(),
-            }
-        })?;
+            })?;
         let now = micros(now);
         let outcome = warden_eval::decide(
             program,
@@ -340,7 +344,15 @@ impl Engine {
             now,
             string_paths: Default::default(),
         };
-        Ok((decision::build(&cx, &outcome), outcome))
+        let mut decision = decision::build(&cx, &outcome);
+        decision::add_undeclared(
+            &cx,
+            &mut decision,
+            &undeclared,
+            undeclared_mode,
+            outcome.subject.as_deref(),
+        );
+        Ok((decision, outcome))
     }
 }
 

@@ -30,7 +30,9 @@ mod source;
 mod testing;
 mod workspace;
 
-pub use decision::{Decision, FindingReport, Location, TraceStep, Verdict, WaiverReport};
+pub use decision::{
+    Decision, FindingReport, Location, TraceStep, UNDECLARED_FIELD_RULE, Verdict, WaiverReport,
+};
 pub use document::{
     Document, Positions, parse_document, parse_document_with, parse_json_with, read_data_arg,
     read_data_arg_with,
@@ -49,5 +51,5 @@ pub use testing::{
     TestStatus, TestSummary, read_fixture,
 };
 pub use warden_diagnostics::{Code, Diagnostic, Severity as DiagnosticSeverity};
-pub use warden_ir::{Effect, Severity};
+pub use warden_ir::{Effect, Severity, UndeclaredFields};
 pub use workspace::Workspace;

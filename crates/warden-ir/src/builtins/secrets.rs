@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 category! { SecretFn "secrets" {
     LooksLikeSecret = "looks_like_secret"(1): "looks_like_secret(s: string) -> bool: AWS keys, private keys, GitHub/Slack/Stripe tokens, JWTs, high-entropy strings",
     SecretKind = "secret_kind"(1): "secret_kind(s: string) -> string?: which pattern matched, e.g. `aws-access-key`",
-    StringsIn = "strings_in"(1) total: "strings_in(x: any) -> [string]: every string anywhere inside `x`, unknown fields included",
+    StringsIn = "strings_in"(1) total: "strings_in(x: any) -> [string]: every string anywhere inside `x`: values, map keys, unknown fields and their names",
 }}
 
 impl SecretFn {
@@ -189,35 +189,48 @@ enum Step<'v> {
 
 /// Calls `visit` with every string inside `v`, depth first, and the steps
 /// down to it: the one walk behind `strings_in` and [`string_paths`], so the
-/// two always agree on the order.
+/// two always agree on the order. The keys of maps and of a record's
+/// undeclared fields are strings too (a credential pasted as a key is still
+/// pasted), each visited just before its value, at the entry's path.
 fn each_string<'v>(
     v: &'v Value,
     steps: &mut Vec<Step<'v>>,
-    visit: &mut dyn FnMut(&[Step<'v>], &'v Value),
+    visit: &mut dyn FnMut(&[Step<'v>], &Value),
 ) {
-    let mut down = |step: Step<'v>, inner: &'v Value, steps: &mut Vec<Step<'v>>| {
+    fn down<'v>(
+        step: Step<'v>,
+        inner: &'v Value,
+        steps: &mut Vec<Step<'v>>,
+        visit: &mut dyn FnMut(&[Step<'v>], &Value),
+    ) {
         steps.push(step);
         each_string(inner, steps, visit);
         steps.pop();
-    };
+    }
     match v {
         Value::Str(_) => visit(steps, v),
         Value::List(items) => {
             for (i, item) in items.iter().enumerate() {
-                down(Step::Index(i), item, steps);
+                down(Step::Index(i), item, steps, visit);
             }
         }
         Value::Map(m) => {
             for (key, item) in m.iter() {
-                down(Step::Key(key), item, steps);
+                steps.push(Step::Key(key));
+                visit(steps, &Value::Str(key.clone()));
+                steps.pop();
+                down(Step::Key(key), item, steps, visit);
             }
         }
         Value::Record(r) => {
             for (i, item) in r.slots.iter().enumerate() {
-                down(Step::Slot(r, i), item, steps);
+                down(Step::Slot(r, i), item, steps, visit);
             }
             for (key, item) in r.extra.iter().flat_map(|extra| extra.iter()) {
-                down(Step::Key(key), item, steps);
+                steps.push(Step::Key(key));
+                visit(steps, &Value::Str(key.clone()));
+                steps.pop();
+                down(Step::Key(key), item, steps, visit);
             }
         }
         _ => {}

@@ -258,6 +258,15 @@ impl Checker<'_> {
                 if member {
                     self.literal_in_union(&mut r, &inner);
                 }
+                // `m ?? {}`: an empty map of the map's own type.
+                if let (Ty::Map(_), ast::ExprKind::Record(entries)) = (&inner, &rhs.kind)
+                    && entries.is_empty()
+                {
+                    r.expr.kind = ExprKind::Const(Value::Map(std::sync::Arc::new(
+                        warden_ir::MapValue::default(),
+                    )));
+                    r.ty = inner.clone();
+                }
                 match self.unify(&inner, &r.ty) {
                     Some(ty) => {
                         widen(&mut l, &ty);
@@ -322,10 +331,11 @@ impl Checker<'_> {
             ty,
             range,
         );
-        // `xs ?? []` has the elements of `xs` or none at all; with any other
-        // default the elements may come from elsewhere.
-        let empty_list = matches!(&rhs.kind, ast::ExprKind::List(items) if items.is_empty());
-        if op == A::Coalesce && empty_list {
+        // `xs ?? []` (and `m ?? {}`) has the elements of `xs` or none at all;
+        // with any other default the elements may come from elsewhere.
+        let empty = matches!(&rhs.kind, ast::ExprKind::List(items) if items.is_empty())
+            || matches!(&rhs.kind, ast::ExprKind::Record(entries) if entries.is_empty());
+        if op == A::Coalesce && empty {
             t.origin = l.place.clone().or(l.origin.clone());
         }
         // `x != none` proves `x` present when true; `x == none` when false.

@@ -4,7 +4,7 @@ use super::relations::widen;
 use super::{Checker, FrameKind, Typed};
 use crate::semantic::Meaning;
 use warden_diagnostics::{Code, Diagnostic, TextRange, did_you_mean};
-use warden_ir::builtins::{SecretFn, StringFn, TimeFn};
+use warden_ir::builtins::{CollectionFn, SecretFn, StringFn, TimeFn};
 use warden_ir::{self as ir, Builtin, ExprKind, Ty};
 use warden_syntax::ast;
 
@@ -201,6 +201,13 @@ impl Checker<'_> {
             [arg] if builtin == Builtin::Secrets(SecretFn::StringsIn) => arg.place.clone(),
             _ => None,
         };
+        // `keys(m)` and `keys(m ?? {})`: each key names an entry of `m`.
+        let keys_of = match checked.as_slice() {
+            [arg] if builtin == Builtin::Collections(CollectionFn::Keys) => {
+                arg.place.clone().or_else(|| arg.origin.clone())
+            }
+            _ => None,
+        };
         let kind = if builtin == Builtin::Time(TimeFn::Now) {
             ExprKind::Now
         } else {
@@ -211,6 +218,7 @@ impl Checker<'_> {
         };
         let mut t = self.typed(kind, ty, range);
         t.strings_of = strings_of;
+        t.keys_of = keys_of;
         t
     }
 

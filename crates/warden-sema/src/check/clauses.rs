@@ -29,6 +29,14 @@ impl Checker<'_> {
                 }
                 None => false,
             };
+            // `for k in keys(app.spec.env)`: each key has the path of its entry.
+            let keys = match &collection.keys_of {
+                Some(place) if !strings => {
+                    path = self.input_path(place);
+                    path.is_some()
+                }
+                _ => false,
+            };
             let (local, key) = self.new_local(&it.binding.text, Some(it.binding.range), element);
             self.element_key = Some(key);
             iteration = Some(ir::Iteration {
@@ -36,6 +44,7 @@ impl Checker<'_> {
                 collection: collection.expr,
                 path,
                 strings,
+                keys,
             });
         }
         let condition = c.condition.as_ref()?;

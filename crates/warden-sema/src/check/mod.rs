@@ -65,6 +65,8 @@ pub(crate) struct Typed {
     origin: Option<Place>,
     /// For `strings_in(x)`: the place of `x`, below which each string has a path.
     strings_of: Option<Place>,
+    /// For `keys(x)`: the place of the map `x`, whose entries the keys name.
+    keys_of: Option<Place>,
     /// Present only because the conditions around proved it: a test against
     /// `none` is then redundant, not a mistake.
     narrowed: bool,
@@ -181,6 +183,7 @@ impl<'x> Checker<'x> {
             place: None,
             origin: None,
             strings_of: None,
+            keys_of: None,
             narrowed: false,
             when_true: Vec::new(),
             when_false: Vec::new(),

@@ -26,14 +26,33 @@ impl Declarer<'_> {
                 let ty = self.resolve_type(f, &decl.ty, None);
                 let default_allow = matches!(decl.default, Some((ast::DefaultEffect::Allow, _)));
                 let mut subject = None;
+                let mut undeclared_fields = ir::UndeclaredFields::default();
                 for attr in &item.attributes {
                     match attr.name.text.as_str() {
                         "subject" => subject = self.subject_path(f, attr, &ty),
+                        "undeclared_fields" => {
+                            match attr.args.as_slice() {
+                                [arg] if let Some(v) = ir::UndeclaredFields::ALL
+                                    .into_iter()
+                                    .find(|v| v.as_str() == arg.text()) =>
+                                {
+                                    undeclared_fields = v;
+                                }
+                                _ => self.report(
+                                    Diagnostic::new(
+                                        Code::E0301,
+                                        self.span(f, attr.range),
+                                        "`@undeclared_fields` takes `allow`, `warn` or `deny`",
+                                    )
+                                    .with_help("e.g. `@undeclared_fields(deny)` to refuse typos such as `local_acounts`"),
+                                ),
+                            }
+                        }
                         other => {
                             let d = unknown_attribute(
                                 self.span(f, attr.name.range),
                                 other,
-                                &["subject"],
+                                &["subject", "undeclared_fields"],
                             );
                             self.report(d);
                         }
@@ -51,6 +70,7 @@ impl Declarer<'_> {
                     ty,
                     default_allow,
                     subject,
+                    undeclared_fields,
                     rules: Vec::new(),
                     index: ir::TargetIndex::default(),
                     span: self.span(f, decl.name.range),

@@ -9,6 +9,7 @@ use crate::semantic::Meaning;
 use crate::suite::{Expectation, Test, TestInput, apply_patches};
 use warden_diagnostics::{Code, Diagnostic, TextRange, did_you_mean};
 use warden_ir as ir;
+use warden_ir::TypeLookup;
 use warden_syntax::ast;
 
 impl<'e> FileCheck<'e> {
@@ -234,11 +235,56 @@ impl<'e> FileCheck<'e> {
         found
     }
 
+    /// W0007 for each key of a patch that `ty` does not declare: a typo in
+    /// a patch (`local_acounts`) would otherwise test nothing, silently.
+    fn check_patch_keys(&mut self, patch: &ast::Expr, ty: &ir::Ty, what: &str) {
+        let ast::ExprKind::Record(entries) = &patch.kind else {
+            return;
+        };
+        match ty.strip_optional() {
+            ir::Ty::Record(id) => {
+                let def = self.env.types.record(*id).clone();
+                for (name, value) in entries {
+                    match def.slot(&name.text) {
+                        Some(slot) => self.check_patch_keys(value, &def.fields[slot].ty, what),
+                        // `{ ... }` declares nothing: any key is expected.
+                        None if def.open && def.fields.is_empty() => {}
+                        None => {
+                            let mut d = Diagnostic::new(
+                                Code::W0007,
+                                self.span(name.range),
+                                format!(
+                                    "the patch sets `{}`, which {what} does not declare here",
+                                    name.text
+                                ),
+                            )
+                            .with_label("not a declared field");
+                            let names = def.fields.iter().map(|f| &*f.name);
+                            if let Some(s) = did_you_mean(&name.text, names) {
+                                d = d.with_help(format!("did you mean `{s}`?"));
+                            }
+                            self.report(d);
+                        }
+                    }
+                }
+            }
+            ir::Ty::Map(inner) => {
+                for (_, value) in entries {
+                    self.check_patch_keys(value, inner, what);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// `fixture("file")` or a constant checked against `ty`, every bad path
     /// reported; either may be followed by `+ { … }` patches.
     fn test_input(&mut self, value: &ast::Expr, ty: &ir::Ty, what: &str) -> Option<TestInput> {
         let (base, patch_exprs) = value.split_patches();
         let mut patches = Vec::new();
+        for patch in &patch_exprs {
+            self.check_patch_keys(patch, ty, what);
+        }
         for patch in patch_exprs {
             patches.push(const_json(
                 self.input.file,
