@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{count_elements, root, scratch, warden};
+use common::{count_elements, root, scratch, stdout, warden};
 use expect_test::expect_file;
 use serde_json::Value as Json;
 use std::process::Command;
@@ -364,4 +364,51 @@ fn control_characters_from_a_manifest_reach_no_report_raw() {
         }
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A typo in a field name (`local_acounts`) is a W0007 warning on its line,
+/// with the field it resembles; `--strict` makes it fail the manifest.
+#[test]
+fn an_undeclared_field_warns_on_its_line_and_strict_fails_it() {
+    let args = |strict: bool| {
+        let mut a = vec![
+            "check",
+            "--policy",
+            "stdlib-policies",
+            "--now",
+            "2026-05-20T00:00:00Z",
+            "--format",
+            "json",
+        ];
+        if strict {
+            a.push("--strict");
+        }
+        a.push("tests/cli/local-acounts.yaml");
+        a
+    };
+    let out = warden(&args(false));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let report: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    let decision = &report["results"][0]["decision"];
+    assert_eq!(decision["decision"], "allow");
+    let warning = &decision["warnings"][0];
+    assert_eq!(warning["rule"], "warden.undeclared_field");
+    assert_eq!(warning["code"], "W0007");
+    assert_eq!(warning["input_path"], "$.spec.auth.local_acounts");
+    assert_eq!(warning["input_location"]["line"], 31);
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("did you mean `local_accounts`?"),
+        "{warning}"
+    );
+
+    let out = warden(&args(true));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    let decision = &report["results"][0]["decision"];
+    assert_eq!(decision["decision"], "deny");
+    assert_eq!(decision["findings"][0]["rule"], "warden.undeclared_field");
+    assert_eq!(decision["findings"][0]["effect"], "deny");
 }
