@@ -23,6 +23,20 @@ pub struct FileResult {
 pub struct FileError {
     pub code: Code,
     pub message: String,
+    /// For an input that does not match its type (E0401): every bad path,
+    /// placed on its manifest line as findings are.
+    pub errors: Vec<PlacedPathError>,
+}
+
+/// A path where the manifest does not match the schema, and where it stands
+/// (a missing field: where its parent does).
+#[derive(serde::Serialize)]
+pub struct PlacedPathError {
+    pub path: String,
+    pub expected: String,
+    pub found: String,
+    pub line: u32,
+    pub column: u32,
 }
 
 impl FileResult {
@@ -173,6 +187,7 @@ fn check_file(
                 outcome: Err(FileError {
                     code: e.code().unwrap_or(Code::E0403),
                     message,
+                    errors: Vec::new(),
                 }),
             };
         }
@@ -196,12 +211,46 @@ fn decide(
     let document = Document::parse_with(file, text, limits).map_err(|e| FileError {
         code: e.code().unwrap_or(Code::E0403),
         message: e.to_string(),
+        errors: Vec::new(),
     })?;
     let mut decision = engine
         .decide_with(TARGET, &document.value, now, options)
-        .map_err(|e| FileError {
-            code: e.code(),
-            message: e.to_string(),
+        .map_err(|e| match e {
+            warden::DecideError::InputMismatch { target, errors } => {
+                let errors: Vec<PlacedPathError> = errors
+                    .into_iter()
+                    .map(|e| {
+                        let (line, column) = document.positions.locate(&e.path).unwrap_or((1, 1));
+                        PlacedPathError {
+                            path: e.path,
+                            expected: e.expected,
+                            found: e.found,
+                            line,
+                            column,
+                        }
+                    })
+                    .collect();
+                // Each bad path on its own line, as `FILE:LINE:COLUMN`, the
+                // way compilers (and editors' problem matchers) place errors.
+                let mut message =
+                    format!("the input does not match the type of target `{target}`:");
+                for e in &errors {
+                    message.push_str(&format!(
+                        "\n  {file}:{}:{}: {}: expected {}, found {}",
+                        e.line, e.column, e.path, e.expected, e.found
+                    ));
+                }
+                FileError {
+                    code: Code::E0401,
+                    message,
+                    errors,
+                }
+            }
+            other => FileError {
+                code: other.code(),
+                message: other.to_string(),
+                errors: Vec::new(),
+            },
         })?;
     decision.locate_input(&document);
     Ok(decision)

@@ -12,7 +12,6 @@ mod report;
 mod test_report;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use serde_json::Value as Json;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -577,7 +576,7 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn read_document(path: &Path, limits: &warden::InputLimits) -> Result<Json, Failure> {
+fn read_document(path: &Path, limits: &warden::InputLimits) -> Result<warden::Document, Failure> {
     let (name, text) = if path.as_os_str() == "-" {
         let text = warden::read_stdin_bounded(limits.max_bytes).map_err(coded)?;
         ("<stdin>".to_string(), text)
@@ -585,7 +584,7 @@ fn read_document(path: &Path, limits: &warden::InputLimits) -> Result<Json, Fail
         let text = warden::read_file_bounded(path, limits.max_bytes).map_err(coded)?;
         (path.display().to_string(), text)
     };
-    warden::parse_document_with(&name, &text, limits).map_err(coded)
+    warden::Document::parse_with(&name, &text, limits).map_err(coded)
 }
 
 fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {
@@ -803,13 +802,30 @@ fn test(mut args: TestArgs) -> Result<ExitCode, Failure> {
 fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
     let now = parse_now(args.now.as_deref())?;
     let (engine, _) = engine_with_data(&args.policy, &args.data, &args.limits.data())?;
-    let input = read_document(&args.input, &args.limits.input())?;
+    let document = read_document(&args.input, &args.limits.input())?;
+    let input = &document.value;
     let options = args.limits.decide(args.explain);
     let target = args.target.as_deref().unwrap_or("request");
     let decision = engine
-        .decide_with(target, &input, now, &options)
+        .decide_with(target, input, now, &options)
         .map_err(|e| {
-            let mut message = e.to_string();
+            let mut message = match &e {
+                // Each bad path placed on its line, as `warden check` places it.
+                warden::DecideError::InputMismatch { target, errors } => {
+                    let mut text =
+                        format!("the input does not match the type of target `{target}`:");
+                    for error in errors {
+                        let (line, column) =
+                            document.positions.locate(&error.path).unwrap_or((1, 1));
+                        text.push_str(&format!(
+                            "\n  {}:{line}:{column}: {error}",
+                            document.name
+                        ));
+                    }
+                    text
+                }
+                other => other.to_string(),
+            };
             // Left to its default, the target may just be the wrong one:
             // name the ones the input fits.
             if args.target.is_none() {
@@ -820,7 +836,7 @@ fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
                     .filter(|name| name != target)
                     .filter(|name| {
                         !matches!(
-                            engine.decide_with(name, &input, now, &options),
+                            engine.decide_with(name, input, now, &options),
                             Err(warden::DecideError::InputMismatch { .. })
                         )
                     })

@@ -281,6 +281,8 @@ pub fn json(results: &[FileResult]) -> Json {
         .iter()
         .map(|r| match &r.outcome {
             Ok(d) => json!({"file": r.file, "decision": d}),
+            Err(e) if !e.errors.is_empty() => json!({"file": r.file, "error": {
+                "code": e.code.to_string(), "message": e.message, "errors": e.errors}}),
             Err(e) => {
                 json!({"file": r.file, "error": {"code": e.code.to_string(), "message": e.message}})
             }
@@ -321,12 +323,29 @@ pub fn sarif(results: &[FileResult], rules: &[RuleInfo], policy_root: &Path) -> 
         let decision = match &result.outcome {
             Ok(d) => d,
             Err(e) => {
-                notifications.push(json!({
-                    "level": "error",
-                    "descriptor": {"id": e.code.to_string()},
-                    "message": {"text": e.message},
-                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": result.file}}}],
-                }));
+                // One notification per bad path, on its line.
+                let places: Vec<Option<&crate::check::PlacedPathError>> = if e.errors.is_empty() {
+                    vec![None]
+                } else {
+                    e.errors.iter().map(Some).collect()
+                };
+                for place in places {
+                    let mut location = json!({"artifactLocation": {"uri": result.file}});
+                    let text = match place {
+                        Some(p) => {
+                            location["region"] =
+                                json!({"startLine": p.line, "startColumn": p.column});
+                            format!("{}: expected {}, found {}", p.path, p.expected, p.found)
+                        }
+                        None => e.message.clone(),
+                    };
+                    notifications.push(json!({
+                        "level": "error",
+                        "descriptor": {"id": e.code.to_string()},
+                        "message": {"text": text},
+                        "locations": [{"physicalLocation": location}],
+                    }));
+                }
                 continue;
             }
         };
@@ -521,6 +540,23 @@ pub fn github(results: &[FileResult]) -> String {
     for result in results {
         let decision = match &result.outcome {
             Ok(d) => d,
+            Err(e) if !e.errors.is_empty() => {
+                for p in &e.errors {
+                    let _ = writeln!(
+                        out,
+                        "::error file={},line={},col={},title={}::{}",
+                        property(&result.file),
+                        p.line,
+                        p.column,
+                        property(&format!("warden {}", e.code)),
+                        data(&format!(
+                            "{}: expected {}, found {}",
+                            p.path, p.expected, p.found
+                        ))
+                    );
+                }
+                continue;
+            }
             Err(e) => {
                 let _ = writeln!(
                     out,

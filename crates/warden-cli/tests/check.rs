@@ -198,8 +198,8 @@ fn bad_manifests_are_clear_errors_and_exit_2() {
         error[E0403]: DIR/empty.yaml: `DIR/empty.yaml` is not valid JSON or YAML: the document is empty
 
         error[E0401]: DIR/mismatch.yaml: the input does not match the type of target `manifest`:
-          $.spec.auth.sso: expected "oidc" | "saml" | "none", found "okta"
-          $.spec.auth.local_accounts: expected bool, found "maybe"
+          DIR/mismatch.yaml:16:10: $.spec.auth.sso: expected "oidc" | "saml" | "none", found "okta"
+          DIR/mismatch.yaml:18:21: $.spec.auth.local_accounts: expected bool, found "maybe"
 
         ERROR DIR/binary.json (E0403)
         ERROR DIR/broken.yaml (E0403)
@@ -411,4 +411,58 @@ fn an_undeclared_field_warns_on_its_line_and_strict_fails_it() {
     assert_eq!(decision["decision"], "deny");
     assert_eq!(decision["findings"][0]["rule"], "warden.undeclared_field");
     assert_eq!(decision["findings"][0]["effect"], "deny");
+}
+
+/// An input that does not match the schema (E0401) is placed like a
+/// finding: every bad path with its line and column, in every format.
+#[test]
+fn input_type_errors_carry_the_manifest_line_and_column() {
+    let dir = scratch("e0401-placed");
+    let manifest = dir.join("bad.yaml");
+    std::fs::write(
+        &manifest,
+        "metadata: { name: x }\nspec:\n  auth: { sso: okta }\n",
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = warden(&[
+            "check",
+            "--policy",
+            "stdlib-policies",
+            "--format",
+            format,
+            manifest.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{format}");
+        stdout(&out)
+    };
+    let report: Json = serde_json::from_str(&run("json")).unwrap();
+    let error = &report["results"][0]["error"];
+    assert_eq!(error["code"], "E0401");
+    let sso = error["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "$.spec.auth.sso")
+        .expect("the bad path is listed");
+    assert_eq!(
+        (sso["line"].as_u64(), sso["column"].as_u64()),
+        (Some(3), Some(16))
+    );
+    assert!(
+        run("github").contains(",line=3,col=16,title=warden E0401::$.spec.auth.sso"),
+        "github"
+    );
+    let sarif: Json = serde_json::from_str(&run("sarif")).unwrap();
+    let notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["locations"][0]["physicalLocation"]["region"]["startLine"] == 3),
+        "{sarif}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -455,6 +455,8 @@ fn parser_tokens(
     let mut out = Vec::with_capacity(tokens.len());
     let mut open: Vec<Token> = Vec::new();
     let mut at_line_start = true;
+    // The last significant token passed on.
+    let mut previous: Option<TokenKind> = None;
     // For each token, the kind of the next significant token: one token of lookahead.
     let mut next_kind: Vec<Option<TokenKind>> = vec![None; tokens.len()];
     let mut upcoming = None;
@@ -556,10 +558,11 @@ fn parser_tokens(
         // brace was left open. Close everything open before the keyword.
         // (Not when it is a field name: `type: string` inside a record type,
         // or an obligation's key: `with\ntype = "x"`.)
+        // Nor after `.` or `?.`: `app.\ntype` reads the field `type`.
         let names_a_field = matches!(
             next_kind[index],
             Some(TokenKind::Colon | TokenKind::Question | TokenKind::Eq)
-        );
+        ) || matches!(previous, Some(TokenKind::Dot | TokenKind::QuestionDot));
         if top_level && line_start && !open.is_empty() && is_item_start(kind) && !names_a_field {
             close_all(ctx, &mut open, &mut out, token.range);
         }
@@ -577,6 +580,7 @@ fn parser_tokens(
             _ => {}
         }
         out.push((token.range.start as usize, kind, token.range.end as usize));
+        previous = Some(kind);
     }
     close_all(ctx, &mut open, &mut out, TextRange::empty(end));
     out
