@@ -12,9 +12,22 @@ impl Checker<'_> {
     /// Whether the conditions around prove `place` present: a fact about it,
     /// or about a field below it (`a?.b != none` proves `a` present too).
     pub(super) fn known_present(&self, place: &Place) -> bool {
-        self.facts
-            .iter()
-            .any(|fact| fact.root == place.root && fact.fields.starts_with(&place.fields))
+        let proves =
+            |fact: &Place| fact.root == place.root && fact.fields.starts_with(&place.fields);
+        if self.facts.iter().any(proves) {
+            return true;
+        }
+        if !self.in_clause {
+            return false;
+        }
+        // A guard clause above proves it: the clause will test it first.
+        match self.dominating.iter().position(|(fact, _)| proves(fact)) {
+            Some(i) => {
+                self.dominating_used.borrow_mut()[i] = true;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Remembers the input field a condition reads last: in `a and b` the later

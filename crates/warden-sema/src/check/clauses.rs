@@ -8,7 +8,52 @@ use warden_ir::{self as ir, Ty};
 use warden_syntax::ast;
 
 impl Checker<'_> {
+    /// A clause. A `deny` or `warn` clause whose whole condition is
+    /// `x == none` (and that has no `for`) proves `x` present for the clauses
+    /// after it in the rule: they may read `x` without a guard of their own.
+    /// Each clause that relies on it is lowered with that guard in front
+    /// (`x != none and …`), so when `x` is absent it is skipped, the clause
+    /// above having reported exactly that.
     pub(crate) fn clause(&mut self, c: &ast::Clause) -> Option<ir::Clause> {
+        self.in_clause = true;
+        *self.dominating_used.borrow_mut() = vec![false; self.dominating.len()];
+        let lowered = self.clause_inner(c);
+        self.in_clause = false;
+        let mut clause = lowered?;
+        let used = std::mem::take(&mut *self.dominating_used.borrow_mut());
+        for (i, (_, presence)) in self.dominating.iter().enumerate().rev() {
+            if used.get(i).copied().unwrap_or(false) {
+                let span = clause.condition.span;
+                let condition = std::mem::replace(
+                    &mut clause.condition,
+                    ir::Expr {
+                        kind: ir::ExprKind::Error,
+                        span,
+                        dynamic: false,
+                    },
+                );
+                clause.condition = ir::Expr {
+                    kind: ir::ExprKind::Binary {
+                        op: ir::BinOp::And,
+                        lhs: Box::new(presence.clone()),
+                        rhs: Box::new(condition),
+                    },
+                    span,
+                    dynamic: false,
+                };
+            }
+        }
+        if clause.iteration.is_none()
+            && matches!(clause.effect, ir::Effect::Deny | ir::Effect::Warn)
+            && let Some(guard) = self.last_none_test.take()
+        {
+            self.dominating.push(guard);
+        }
+        Some(clause)
+    }
+
+    fn clause_inner(&mut self, c: &ast::Clause) -> Option<ir::Clause> {
+        self.last_none_test = None;
         let mark = self.scopes.len();
         let facts_mark = self.facts.len();
         let mut iteration = None;
@@ -65,6 +110,23 @@ impl Checker<'_> {
             .with_label("this condition is always false")
             .with_help("fix the condition, or remove the clause");
             self.report(d);
+        }
+        // `x == none` as the whole condition: what `x != none` would test.
+        if let (
+            [place],
+            ir::ExprKind::Binary {
+                op: ir::BinOp::Eq,
+                lhs,
+                rhs,
+            },
+        ) = (condition.when_false.as_slice(), &condition.expr.kind)
+            && (is_none_const(lhs) || is_none_const(rhs))
+        {
+            let mut presence = condition.expr.clone();
+            if let ir::ExprKind::Binary { op, .. } = &mut presence.kind {
+                *op = ir::BinOp::NotEq;
+            }
+            self.last_none_test = Some((place.clone(), presence));
         }
         self.facts.extend(condition.when_true.iter().cloned());
         let message = c.message.as_ref().map(|m| {
@@ -168,4 +230,8 @@ pub(crate) fn lower_effect(effect: ast::Effect) -> ir::Effect {
         ast::Effect::Allow => ir::Effect::Allow,
         ast::Effect::Warn => ir::Effect::Warn,
     }
+}
+
+fn is_none_const(e: &ir::Expr) -> bool {
+    matches!(e.kind, ir::ExprKind::Const(ir::Value::None))
 }

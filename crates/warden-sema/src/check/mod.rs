@@ -119,6 +119,16 @@ pub(crate) struct Checker<'x> {
     next_local: u32,
     next_key: u32,
     facts: Vec<Place>,
+    /// Places an earlier `deny|warn when x == none` clause of the rule
+    /// proves present for the clauses after it, each with its presence test
+    /// (`x != none`); see [`Checker::clause`].
+    dominating: Vec<(Place, ir::Expr)>,
+    /// Which of `dominating` the clause being checked relied on.
+    dominating_used: std::cell::RefCell<Vec<bool>>,
+    /// Checking a clause (not a `let`): `dominating` applies.
+    in_clause: bool,
+    /// The clause just checked tests `x == none` and nothing else.
+    last_none_test: Option<(Place, ir::Expr)>,
     input_key: Option<u32>,
     element_key: Option<u32>,
     /// While checking a clause condition: the input path it reads last.
@@ -142,6 +152,10 @@ impl<'x> Checker<'x> {
             next_local: 0,
             next_key: 0,
             facts: Vec::new(),
+            dominating: Vec::new(),
+            dominating_used: std::cell::RefCell::new(Vec::new()),
+            in_clause: false,
+            last_none_test: None,
             input_key: None,
             element_key: None,
             recording: false,
