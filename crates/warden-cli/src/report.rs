@@ -316,7 +316,13 @@ fn sarif_level(f: &FindingReport) -> &'static str {
 /// per finding located on the manifest line, the policy clause as a related location.
 pub fn sarif(results: &[FileResult], rules: &[RuleInfo], policy_root: &Path) -> Json {
     let rules: Vec<&RuleInfo> = rules.iter().filter(|r| r.target == TARGET).collect();
-    let rule_index = |name: &str| rules.iter().position(|r| r.name == name);
+    // `warden.undeclared_field` (W0007) is the tool's own rule: it follows
+    // the policy set's rules in the list.
+    let rule_index = |name: &str| {
+        rules.iter().position(|r| r.name == name).or_else(|| {
+            (name == warden::UNDECLARED_FIELD_RULE).then_some(rules.len())
+        })
+    };
     let mut out = Vec::new();
     let mut notifications = Vec::new();
     for result in results {
@@ -425,6 +431,16 @@ pub fn sarif(results: &[FileResult], rules: &[RuleInfo], policy_root: &Path) -> 
             })
         })
         .collect();
+    let mut descriptors = descriptors;
+    descriptors.push(json!({
+        "id": warden::UNDECLARED_FIELD_RULE,
+        "name": "undeclared_field",
+        "shortDescription": {"text": "A manifest field the schema does not declare"},
+        "fullDescription": {"text": "A field the target's type does not declare: a typo (local_acounts) as often as an extension. Run `warden explain W0007`."},
+        "help": {"text": "Run `warden explain W0007`: fix the field's name, or declare it in the schema."},
+        "defaultConfiguration": {"level": "warning"},
+        "properties": {"tags": ["correctness"], "severity": "low"},
+    }));
     let mut run = json!({
         "tool": {"driver": {
             "name": "warden",
