@@ -407,10 +407,17 @@ fn main() -> ExitCode {
 fn init(args: InitArgs) -> Result<ExitCode, Failure> {
     let written = bundled::init(&args.dir).map_err(Failure)?;
     let shown = args.dir.display();
+    let cd = if args.dir == Path::new(".") {
+        String::new()
+    } else {
+        format!("  cd {shown}\n")
+    };
     print_out(&format!(
         "wrote {written} files in `{shown}`: the checklist in policies/ (with its tests), \
          an example manifest in apps/, and .github/workflows/warden.yml\n\n\
-         next:\n  cd {shown}\n  warden test --policy policies\n  warden check --policy policies apps/"
+         next:\n{cd}  warden test --policy policies\n  warden check --policy policies apps/\n\n\
+         before the first CI run: set the GitHub variable WARDEN_REPOSITORY to the git \
+         repository the workflow installs warden from"
     ));
     Ok(ExitCode::SUCCESS)
 }

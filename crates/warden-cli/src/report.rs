@@ -70,7 +70,10 @@ pub fn policy_path(policy_root: &Path, file: &str) -> String {
 }
 
 /// The byte range to underline: from the finding's column to the end of the
-/// value on that line (a trailing `# comment` is left out).
+/// value that starts there, on that line: a quoted string to its closing
+/// quote, a `{…}` or `[…]` to its closing bracket, a plain value to the end
+/// of the line (a trailing `# comment` left out) or, inside a flow
+/// collection (JSON, or YAML's `{ a: b, c: d }`), to the next `,`, `}`, `]`.
 fn underline(text: &str, line: u32, column: u32) -> Option<std::ops::Range<usize>> {
     let mut offset = 0;
     for (n, content) in text.split_inclusive('\n').enumerate() {
@@ -79,14 +82,100 @@ fn underline(text: &str, line: u32, column: u32) -> Option<std::ops::Range<usize
                 .char_indices()
                 .nth(column.saturating_sub(1) as usize)
                 .map_or(content.len(), |(i, _)| i);
-            let rest = &content[start..];
-            let value = rest.find(" #").map_or(rest, |cut| &rest[..cut]).trim_end();
-            let end = start + value.len().max(1).min(rest.len());
+            let rest = content[start..].trim_end_matches(['\n', '\r']);
+            let in_flow = flow_depth(&content[..start]) > 0;
+            let len = value_length(rest, in_flow).max(1).min(rest.len().max(1));
+            let end = (start + len).min(content.len());
             return Some(offset + start..offset + end.max(start));
         }
         offset += content.len();
     }
     None
+}
+
+/// How many `{` and `[` are open at the end of `prefix` (quoted text skipped).
+fn flow_depth(prefix: &str) -> usize {
+    let mut depth = 0usize;
+    let mut quote = None;
+    let mut escaped = false;
+    for c in prefix.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q == '"' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '{' | '[' => depth += 1,
+                '}' | ']' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+    }
+    depth
+}
+
+/// The length in bytes of the value at the start of `rest` (see [`underline`]).
+fn value_length(rest: &str, in_flow: bool) -> usize {
+    let mut chars = rest.char_indices();
+    match chars.next() {
+        Some((_, q @ ('"' | '\''))) => {
+            let mut escaped = false;
+            for (i, c) in chars {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q == '"' {
+                    escaped = true;
+                } else if c == q {
+                    return i + 1;
+                }
+            }
+            rest.len()
+        }
+        Some((_, '{' | '[')) => {
+            let mut depth = 0usize;
+            let mut quote = None;
+            let mut escaped = false;
+            for (i, c) in rest.char_indices() {
+                match quote {
+                    Some(q) => {
+                        if escaped {
+                            escaped = false;
+                        } else if c == '\\' && q == '"' {
+                            escaped = true;
+                        } else if c == q {
+                            quote = None;
+                        }
+                    }
+                    None => match c {
+                        '"' | '\'' => quote = Some(c),
+                        '{' | '[' => depth += 1,
+                        '}' | ']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return i + 1;
+                            }
+                        }
+                        _ => {}
+                    },
+                }
+            }
+            rest.len()
+        }
+        Some(_) => {
+            let mut end = rest.find(" #").unwrap_or(rest.len());
+            if in_flow && let Some(cut) = rest[..end].find([',', '}', ']']) {
+                end = cut;
+            }
+            rest[..end].trim_end().len()
+        }
+        None => 0,
+    }
 }
 
 /// The finding's message, its control characters escaped: it carries
@@ -319,9 +408,10 @@ pub fn sarif(results: &[FileResult], rules: &[RuleInfo], policy_root: &Path) -> 
     // `warden.undeclared_field` (W0007) is the tool's own rule: it follows
     // the policy set's rules in the list.
     let rule_index = |name: &str| {
-        rules.iter().position(|r| r.name == name).or_else(|| {
-            (name == warden::UNDECLARED_FIELD_RULE).then_some(rules.len())
-        })
+        rules
+            .iter()
+            .position(|r| r.name == name)
+            .or_else(|| (name == warden::UNDECLARED_FIELD_RULE).then_some(rules.len()))
     };
     let mut out = Vec::new();
     let mut notifications = Vec::new();
@@ -630,4 +720,24 @@ fn data(text: &str) -> String {
 /// Escapes a workflow command's property (GitHub's `escapeProperty`).
 fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod underline_tests {
+    use super::underline;
+
+    fn shown(text: &str, column: u32) -> &str {
+        &text[underline(text, 1, column).unwrap()]
+    }
+
+    #[test]
+    fn the_underline_covers_the_value_and_no_more() {
+        let json = r#"{"auth": {"sso": "none", "mfa": "required"}, "n": 3}"#;
+        assert_eq!(shown(json, 18), "\"none\"");
+        assert_eq!(shown(json, 10), r#"{"sso": "none", "mfa": "required"}"#);
+        assert_eq!(shown(json, 51), "3");
+        assert_eq!(shown("auth: { sso: none, mfa: required }", 14), "none");
+        assert_eq!(shown("sso: none   # comment", 6), "none");
+        assert_eq!(shown("names: a, b", 8), "a, b");
+    }
 }

@@ -450,3 +450,28 @@ fn the_discovery_document_never_names_the_host_a_request_gives() {
         "{answer}"
     );
 }
+
+#[test]
+fn a_misspelled_property_is_a_warning_in_the_context() {
+    let config = todo_copy("authzen-typo", "response_context = true\n");
+    // `response_context` belongs to `[authzen]`, the file's last table.
+    let server = todo_pdp(&config);
+    let request = json!({
+        "subject": { "type": "user", "id": "CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs" },
+        "action": { "name": "can_update_todo" },
+        "resource": { "type": "todo", "id": "t-1", "properties": { "ownerId": "morty@the-citadel.com" } }
+    });
+    let (status, answer, _) = post(&server, "/access/v1/evaluation", &request);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["decision"], false, "{answer}");
+    let warning = &answer["context"]["warnings"][0];
+    assert_eq!(warning["code"], "W0007", "{answer}");
+    assert_eq!(warning["path"], "$.resource.properties.ownerId");
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `ownerID`?"),
+        "{answer}"
+    );
+}

@@ -124,6 +124,14 @@ fn answer(state: &AppState, decision: &Decision) -> Json_ {
     if !decision.is_allowed() {
         context["reason_user"] = json!({ "en": crate::gateway::deny_reason(decision) });
     }
+    if !decision.warnings.is_empty() {
+        // Say what was doubtful about an allow too (a misspelled property).
+        context["warnings"] = decision
+            .warnings
+            .iter()
+            .map(|w| json!({ "rule": w.rule, "code": w.code, "message": w.message, "path": w.input_path }))
+            .collect();
+    }
     json!({ "decision": decision.is_allowed(), "context": context })
 }
 

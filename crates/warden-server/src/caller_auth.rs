@@ -33,9 +33,9 @@ pub enum AuthConfigError {
     #[error("`[auth] api_key_header` `{0}` is not a header name")]
     Header(String),
     #[error(
-        "a token in `[auth]` is empty or holds spaces or control characters; tokens are single words"
+        "{whence}: a token is empty or holds spaces or control characters; a token is one word on a line of its own (a `#` starts a comment only at the start of a line)"
     )]
-    BadToken,
+    BadToken { whence: String },
     #[error(
         "`[auth] api_key_header` is set but no token is configured: every caller would be refused"
     )]
@@ -48,7 +48,13 @@ const MAX_TOKENS_FILE: u64 = 1 << 20;
 impl CallerTokens {
     /// The tokens `[auth]` configures (none: callers are not asked).
     pub fn from_config(auth: &CallerAuth) -> Result<CallerTokens, AuthConfigError> {
-        let mut tokens: Vec<String> = auth.tokens.clone();
+        // Each token with where it was written, for a message that names it.
+        let mut tokens: Vec<(String, String)> = auth
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), format!("`[auth] tokens`, item {}", i + 1)))
+            .collect();
         if let Some(path) = &auth.tokens_file {
             let io = |source| AuthConfigError::TokensFile {
                 path: path.clone(),
@@ -61,18 +67,23 @@ impl CallerTokens {
                 &mut text,
             )
             .map_err(io)?;
+            // A byte-order mark is not part of the first token.
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
             tokens.extend(
                 text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(str::to_string),
+                    .enumerate()
+                    .map(|(i, l)| (l.trim(), i + 1))
+                    .filter(|(l, _)| !l.is_empty() && !l.starts_with('#'))
+                    .map(|(l, n)| (l.to_string(), format!("{}:{n}", path.display()))),
             );
         }
-        if tokens
+        if let Some((_, whence)) = tokens
             .iter()
-            .any(|t| t.is_empty() || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+            .find(|(t, _)| t.is_empty() || t.chars().any(|c| c.is_whitespace() || c.is_control()))
         {
-            return Err(AuthConfigError::BadToken);
+            return Err(AuthConfigError::BadToken {
+                whence: whence.clone(),
+            });
         }
         let header = match &auth.api_key_header {
             Some(name) => Some(
@@ -85,7 +96,10 @@ impl CallerTokens {
             return Err(AuthConfigError::HeaderWithoutTokens);
         }
         Ok(CallerTokens {
-            digests: tokens.iter().map(|t| Sha256::digest(t).into()).collect(),
+            digests: tokens
+                .iter()
+                .map(|(t, _)| Sha256::digest(t).into())
+                .collect(),
             header,
         })
     }
@@ -149,15 +163,22 @@ pub enum Credential {
 }
 
 /// The 401 answer, JSON as every error of the JSON endpoints.
-pub fn unauthorized(credential: &Credential) -> Response {
+pub fn unauthorized(credential: &Credential, api_key_header: Option<&HeaderName>) -> Response {
     let (challenge, message) = match credential {
         Credential::Refused => (
             r#"Bearer realm="warden", error="invalid_token""#,
-            "the token presented is not one this server accepts",
+            "the token presented is not one this server accepts".to_string(),
         ),
         _ => (
             r#"Bearer realm="warden""#,
-            "this endpoint needs a caller token: `Authorization: Bearer <token>`",
+            match api_key_header {
+                Some(h) => format!(
+                    "this endpoint needs a caller token: `Authorization: Bearer <token>` or `{h}: <token>`"
+                ),
+                None => {
+                    "this endpoint needs a caller token: `Authorization: Bearer <token>`".into()
+                }
+            },
         ),
     };
     let mut response =
@@ -178,7 +199,7 @@ pub async fn require_caller(
 ) -> Response {
     match state.callers.admits(request.headers()) {
         Credential::Accepted => next.run(request).await,
-        other => unauthorized(&other),
+        other => unauthorized(&other, state.callers.header.as_ref()),
     }
 }
 
@@ -256,5 +277,33 @@ mod tests {
             tokens_file: None,
             api_key_header: Some("bad header".into()),
         }));
+    }
+
+    #[test]
+    fn a_bad_line_of_the_tokens_file_is_named_and_a_bom_is_not_a_token() {
+        let dir = std::env::temp_dir().join(format!("warden-tokens-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("callers.tokens");
+        std::fs::write(
+            &file,
+            "\u{feff}good-1\r\n# a comment\r\n\r\nbad-2 # trailing\n",
+        )
+        .unwrap();
+        let auth = CallerAuth {
+            tokens_file: Some(file.clone()),
+            ..CallerAuth::default()
+        };
+        let error = CallerTokens::from_config(&auth).err().unwrap().to_string();
+        assert!(
+            error.starts_with(&format!("{}:4:", file.display())),
+            "{error}"
+        );
+        std::fs::write(&file, "\u{feff}good-1\r\n# a comment\r\n").unwrap();
+        let callers = CallerTokens::from_config(&auth).unwrap();
+        assert_eq!(
+            callers.admits(&headers(&[("authorization", "Bearer good-1")])),
+            Credential::Accepted
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

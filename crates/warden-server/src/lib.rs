@@ -309,6 +309,12 @@ fn announce_surfaces(state: &AppState) {
     let gateway = state.config.gateway.target();
     if engine.has_target(gateway) {
         tracing::info!(target = gateway, "gateway adapters (nginx, Envoy) on");
+    } else if state.config.authzen.target.is_some() {
+        // An AuthZEN decision point: the gateway adapters are not wanted.
+        tracing::info!(
+            target = gateway,
+            "gateway adapters off: the policy set has no `{gateway}` target"
+        );
     } else {
         tracing::warn!(
             target = gateway,
