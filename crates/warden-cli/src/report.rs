@@ -172,7 +172,13 @@ fn value_length(rest: &str, in_flow: bool) -> usize {
             if in_flow && let Some(cut) = rest[..end].find([',', '}', ']']) {
                 end = cut;
             }
-            rest[..end].trim_end().len()
+            // A key (`local_acounts: true`) ends at its colon: no plain
+            // value holds `: `.
+            if let Some(cut) = rest[..end].find(": ") {
+                end = cut;
+            }
+            let value = rest[..end].trim_end();
+            value.strip_suffix(':').unwrap_or(value).len()
         }
         None => 0,
     }
@@ -739,5 +745,7 @@ mod underline_tests {
         assert_eq!(shown("auth: { sso: none, mfa: required }", 14), "none");
         assert_eq!(shown("sso: none   # comment", 6), "none");
         assert_eq!(shown("names: a, b", 8), "a, b");
+        assert_eq!(shown("    local_acounts: true", 5), "local_acounts");
+        assert_eq!(shown("url: https://x.example/a", 6), "https://x.example/a");
     }
 }

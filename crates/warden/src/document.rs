@@ -45,8 +45,8 @@ enum Children {
     None,
     /// A sequence's items, by index.
     Items(Vec<u32>),
-    /// A mapping's entries, sorted by key.
-    Entries(Vec<(Box<str>, u32)>),
+    /// A mapping's entries, sorted by key, each with where its key stands.
+    Entries(Vec<(Box<str>, u32, (u32, u32))>),
 }
 
 impl Positions {
@@ -70,7 +70,7 @@ impl Positions {
                 rest = &after[end..];
                 match &node.children {
                     Children::Entries(entries) => entries
-                        .binary_search_by(|(k, _)| (**k).cmp(key))
+                        .binary_search_by(|(k, _, _)| (**k).cmp(key))
                         .ok()
                         .map(|i| entries[i].1),
                     _ => None,
@@ -85,6 +85,61 @@ impl Positions {
         }
         Some(node.at)
     }
+
+    /// Where the key of the entry at `path` stands (`$.spec.auth.sso` → the
+    /// `sso` of `sso: none`); `None` when `path` does not end in a key the
+    /// document writes.
+    pub fn locate_key(&self, path: &str) -> Option<(u32, u32)> {
+        let (parent, key) = split_last_key(path)?;
+        let mut node = self.nodes.first()?;
+        let mut rest = parent.strip_prefix('$')?;
+        while !rest.is_empty() {
+            let child = if let Some(after) = rest.strip_prefix('[') {
+                let (index, tail) = after.split_once(']')?;
+                rest = tail;
+                match (&node.children, index.parse::<usize>()) {
+                    (Children::Items(items), Ok(i)) => items.get(i).copied(),
+                    _ => None,
+                }
+            } else {
+                let after = rest.strip_prefix('.')?;
+                let end = after.find(['.', '[']).unwrap_or(after.len());
+                let name = &after[..end];
+                rest = &after[end..];
+                match &node.children {
+                    Children::Entries(entries) => entries
+                        .binary_search_by(|(k, _, _)| (**k).cmp(name))
+                        .ok()
+                        .map(|i| entries[i].1),
+                    _ => None,
+                }
+            }?;
+            node = &self.nodes[child as usize];
+        }
+        match &node.children {
+            Children::Entries(entries) => entries
+                .binary_search_by(|(k, _, _)| (**k).cmp(key.as_str()))
+                .ok()
+                .map(|i| entries[i].2),
+            _ => None,
+        }
+    }
+}
+
+/// `$.a.b` → (`$.a`, `b`); `$.a["x.y"]` → (`$.a`, `x.y`).
+fn split_last_key(path: &str) -> Option<(&str, String)> {
+    if let Some(stripped) = path.strip_suffix("\"]")
+        && let Some(open) = stripped.rfind("[\"")
+    {
+        let quoted = &path[open + 1..path.len() - 1];
+        let key: String = serde_json::from_str(quoted).ok()?;
+        return Some((&path[..open], key));
+    }
+    let dot = path.rfind('.')?;
+    if path[dot..].contains(['[', ']']) {
+        return None;
+    }
+    Some((&path[..dot], path[dot + 1..].to_string()))
 }
 
 /// A syntax error (or a limit) of document `name`.
@@ -264,10 +319,12 @@ impl Decision {
             let Some(path) = &finding.input_path else {
                 continue;
             };
+            // A field the schema does not declare is about its name.
+            let key = (finding.rule == crate::decision::UNDECLARED_FIELD_RULE)
+                .then(|| document.positions.locate_key(path))
+                .flatten();
             finding.input_location =
-                document
-                    .positions
-                    .locate(path)
+                key.or_else(|| document.positions.locate(path))
                     .map(|(line, column)| Location {
                         file: document.name.clone(),
                         line,
@@ -468,7 +525,7 @@ fn read_yaml(
                         if let Children::Entries(children) =
                             &mut tree.nodes[*parent as usize].children
                         {
-                            children.push((text.clone().into_boxed_str(), node));
+                            children.push((text.clone().into_boxed_str(), node, key_at));
                         }
                     }
                     entries.insert(text, value);
@@ -752,5 +809,13 @@ mod tests {
         assert_eq!(at("$"), Some((1, 1)));
         let json = Document::parse("app.json", "{\n  \"spec\": {\"tls\": \"1.2\"}\n}").unwrap();
         assert_eq!(json.positions.locate("$.spec.tls"), Some((2, 19)));
+        assert_eq!(at_key(&doc, "$.spec.auth.sso"), Some((5, 5)));
+        assert_eq!(at_key(&doc, "$.spec.roles[1].name"), Some((8, 7)));
+        assert_eq!(at_key(&doc, "$.spec.auth.mfa"), None);
+        assert_eq!(json.positions.locate_key("$.spec.tls"), Some((2, 12)));
+    }
+
+    fn at_key(doc: &Document, path: &str) -> Option<(u32, u32)> {
+        doc.positions.locate_key(path)
     }
 }
