@@ -306,6 +306,15 @@ impl Engine {
                         EngineError::Io { path, source } => {
                             format!("cannot read fixture `{path}`: {source}")
                         }
+                        // One base for both paths: the fixture as the test
+                        // names it, joined to the test file's folder.
+                        EngineError::OutsideFolder {
+                            folder: shown, why, ..
+                        } => format!(
+                            "[{}] fixture `{path}` (from `{}`) is outside the policy folder `{shown}`: {why}",
+                            warden_diagnostics::Code::E0410,
+                            folder.join(&file_dir).display()
+                        ),
                         e => format!(
                             "[{}] fixture `{path}`: {e}",
                             e.code().unwrap_or(warden_diagnostics::Code::E0403)
