@@ -93,79 +93,71 @@ fn underline(text: &str, line: u32, column: u32) -> Option<std::ops::Range<usize
     None
 }
 
-/// How many `{` and `[` are open at the end of `prefix` (quoted text skipped).
-fn flow_depth(prefix: &str) -> usize {
+/// Walks `text` outside quoted strings (`"…"` with escapes, `'…'`),
+/// telling `at` each `{`, `[`, `}`, `]` with the depth after it; stops when
+/// `at` says so. The depth at the end.
+fn brackets(text: &str, mut at: impl FnMut(usize, usize) -> bool) -> usize {
     let mut depth = 0usize;
     let mut quote = None;
     let mut escaped = false;
-    for c in prefix.chars() {
-        match quote {
-            Some(q) => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' && q == '"' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
-                }
+    for (i, c) in text.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q == '"' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
             }
-            None => match c {
-                '"' | '\'' => quote = Some(c),
-                '{' | '[' => depth += 1,
-                '}' | ']' => depth = depth.saturating_sub(1),
-                _ => {}
-            },
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth = depth.saturating_sub(1),
+            _ => continue,
+        }
+        if matches!(c, '{' | '[' | '}' | ']') && at(i, depth) {
+            break;
         }
     }
     depth
 }
 
+/// How many `{` and `[` are open at the end of `prefix` (quoted text skipped).
+fn flow_depth(prefix: &str) -> usize {
+    brackets(prefix, |_, _| false)
+}
+
 /// The length in bytes of the value at the start of `rest` (see [`underline`]).
 fn value_length(rest: &str, in_flow: bool) -> usize {
-    let mut chars = rest.char_indices();
-    match chars.next() {
-        Some((_, q @ ('"' | '\''))) => {
+    match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => {
+            // The quoted string is everything up to where the quote closes.
+            let mut closed = rest.len();
             let mut escaped = false;
-            for (i, c) in chars {
+            for (i, c) in rest.char_indices().skip(1) {
                 if escaped {
                     escaped = false;
                 } else if c == '\\' && q == '"' {
                     escaped = true;
                 } else if c == q {
-                    return i + 1;
+                    closed = i + 1;
+                    break;
                 }
             }
-            rest.len()
+            closed
         }
-        Some((_, '{' | '[')) => {
-            let mut depth = 0usize;
-            let mut quote = None;
-            let mut escaped = false;
-            for (i, c) in rest.char_indices() {
-                match quote {
-                    Some(q) => {
-                        if escaped {
-                            escaped = false;
-                        } else if c == '\\' && q == '"' {
-                            escaped = true;
-                        } else if c == q {
-                            quote = None;
-                        }
-                    }
-                    None => match c {
-                        '"' | '\'' => quote = Some(c),
-                        '{' | '[' => depth += 1,
-                        '}' | ']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                return i + 1;
-                            }
-                        }
-                        _ => {}
-                    },
+        Some('{' | '[') => {
+            let mut closed = rest.len();
+            brackets(rest, |i, depth| {
+                let done = depth == 0;
+                if done {
+                    closed = i + 1;
                 }
-            }
-            rest.len()
+                done
+            });
+            closed
         }
         Some(_) => {
             let mut end = rest.find(" #").unwrap_or(rest.len());

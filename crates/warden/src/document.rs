@@ -53,6 +53,29 @@ impl Positions {
     /// The position of `path`, or of its nearest ancestor that is written in
     /// the document (a field the manifest leaves out points at its parent).
     pub fn locate(&self, path: &str) -> Option<(u32, u32)> {
+        self.walk(path).map(|(node, _)| node.at)
+    }
+
+    /// Where the key of the entry at `path` stands (`$.spec.auth.sso` → the
+    /// `sso` of `sso: none`); `None` when `path` does not end in a key the
+    /// document writes.
+    pub fn locate_key(&self, path: &str) -> Option<(u32, u32)> {
+        let (parent, key) = split_last_key(path)?;
+        match self.walk(parent)? {
+            (node, true) => match &node.children {
+                Children::Entries(entries) => entries
+                    .binary_search_by(|(k, _, _)| (**k).cmp(key.as_str()))
+                    .ok()
+                    .map(|i| entries[i].2),
+                _ => None,
+            },
+            (_, false) => None,
+        }
+    }
+
+    /// The node at `path`, or at its nearest ancestor the document writes;
+    /// and whether it is the node at `path` itself.
+    fn walk(&self, path: &str) -> Option<(&PositionNode, bool)> {
         let mut node = self.nodes.first()?;
         let mut rest = path.strip_prefix('$')?;
         while !rest.is_empty() {
@@ -80,49 +103,10 @@ impl Positions {
             };
             match child {
                 Some(i) => node = &self.nodes[i as usize],
-                None => break,
+                None => return Some((node, false)),
             }
         }
-        Some(node.at)
-    }
-
-    /// Where the key of the entry at `path` stands (`$.spec.auth.sso` → the
-    /// `sso` of `sso: none`); `None` when `path` does not end in a key the
-    /// document writes.
-    pub fn locate_key(&self, path: &str) -> Option<(u32, u32)> {
-        let (parent, key) = split_last_key(path)?;
-        let mut node = self.nodes.first()?;
-        let mut rest = parent.strip_prefix('$')?;
-        while !rest.is_empty() {
-            let child = if let Some(after) = rest.strip_prefix('[') {
-                let (index, tail) = after.split_once(']')?;
-                rest = tail;
-                match (&node.children, index.parse::<usize>()) {
-                    (Children::Items(items), Ok(i)) => items.get(i).copied(),
-                    _ => None,
-                }
-            } else {
-                let after = rest.strip_prefix('.')?;
-                let end = after.find(['.', '[']).unwrap_or(after.len());
-                let name = &after[..end];
-                rest = &after[end..];
-                match &node.children {
-                    Children::Entries(entries) => entries
-                        .binary_search_by(|(k, _, _)| (**k).cmp(name))
-                        .ok()
-                        .map(|i| entries[i].1),
-                    _ => None,
-                }
-            }?;
-            node = &self.nodes[child as usize];
-        }
-        match &node.children {
-            Children::Entries(entries) => entries
-                .binary_search_by(|(k, _, _)| (**k).cmp(key.as_str()))
-                .ok()
-                .map(|i| entries[i].2),
-            _ => None,
-        }
+        Some((node, true))
     }
 }
 
