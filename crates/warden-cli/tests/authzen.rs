@@ -326,11 +326,20 @@ fn a_batch_answers_each_item_and_no_list_is_a_single_evaluation() {
         answer["evaluations"][2]["context"]["error"]["code"],
         "E0401"
     );
+    let ids = ids.unwrap();
+    let ids: Vec<&str> = ids.split(", ").collect();
+    assert_eq!(ids.len(), 3, "one id per item, in order");
     assert_eq!(
-        ids.unwrap().split(", ").count(),
-        2,
-        "one id per decision taken"
+        ids[2], "-",
+        "an item answered with an error has no decision"
     );
+    assert!(ids[..2].iter().all(|id| id.len() == 26), "{ids:?}");
+
+    // `options` must be an object.
+    let mut bad_options = batch.clone();
+    bad_options["options"] = json!("deny_on_first_deny");
+    let (status, answer, _) = post(&server, "/access/v1/evaluations", &bad_options);
+    assert_eq!(status, 400, "{answer}");
 
     let mut first_deny = batch.clone();
     first_deny["options"] = json!({ "evaluations_semantic": "deny_on_first_deny" });
@@ -371,6 +380,11 @@ fn the_context_comes_when_configured_and_the_ids_are_always_in_header_and_log() 
     .unwrap();
     assert_eq!(line["decision_id"], id.as_str(), "{line}");
     assert_eq!(line["http_request_id"], "req-42", "{line}");
+    // Who asked to do what, from AuthZEN's own names, as short scalars.
+    assert_eq!(line["principal_id"], "alice", "{line}");
+    assert_eq!(line["principal_type"], "user", "{line}");
+    assert_eq!(line["action"], "write", "{line}");
+    assert_eq!(line["resource_id"], "outer-id", "{line}");
 
     let (server, _policy) =
         closed_records_pdp("authzen-context-on", "", "response_context = true\n");
@@ -473,5 +487,63 @@ fn a_misspelled_property_is_a_warning_in_the_context() {
             .unwrap()
             .contains("did you mean `ownerID`?"),
         "{answer}"
+    );
+}
+
+/// A batch keeps the request's deadline even once its first decision is
+/// logged (from then on the request is answered): the items not begun by
+/// then are answered `request-timeout`, not decided for minutes.
+#[test]
+fn a_slow_batch_stops_deciding_at_the_request_deadline() {
+    let dir = scratch("authzen-batch-deadline");
+    std::fs::write(
+        dir.join("slow.warden"),
+        r#"package slow
+target evaluation: { subject: { type: string, id: string }, action: { name: string },
+                     resource: { type: string, id: string } } default deny
+data xs: [string]
+rule costly on evaluation as e {
+  allow when any a in data.xs: any b in data.xs: a == b + e.subject.id
+}
+"#,
+    )
+    .unwrap();
+    let xs: Vec<String> = (0..2000).map(|i| format!("s{i}")).collect();
+    std::fs::write(dir.join("xs.json"), serde_json::to_string(&xs).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("warden.toml"),
+        "policy = [\"slow.warden\"]\ndata = [\"xs=xs.json\"]\ndecision_log = \"log.jsonl\"\n\
+         [limits]\nrequest_timeout_ms = 400\neval_budget = 200000\n[authzen]\ntarget = \"evaluation\"\n",
+    )
+    .unwrap();
+    let server = Server::start(&["--config", dir.join("warden.toml").to_str().unwrap()]);
+    let batch = json!({
+        "subject": { "type": "user", "id": "zz" }, "action": { "name": "read" },
+        "resource": { "type": "doc", "id": "d" },
+        "evaluations": vec![json!({}); 200],
+    });
+    let started = std::time::Instant::now();
+    let (status, answer, ids) = post(&server, "/access/v1/evaluations", &batch);
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{answer}");
+    let items = answer["evaluations"].as_array().unwrap();
+    assert_eq!(items.len(), 200);
+    let timed_out = items
+        .iter()
+        .filter(|i| i["context"]["error"]["code"] == "request-timeout")
+        .count();
+    assert!(timed_out > 0, "every item was decided, in {took:?}");
+    assert!(items.iter().all(|i| i["decision"] == false));
+    let ids = ids.unwrap();
+    let decided = ids.split(", ").filter(|id| *id != "-").count();
+    assert_eq!(decided + timed_out, 200, "{ids}");
+    assert_eq!(server.stop(), Some(0));
+    let logged = std::fs::read_to_string(dir.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(
+        logged, decided,
+        "every decision taken is logged, and only those"
     );
 }

@@ -390,6 +390,15 @@ fn reload_swaps_the_policy_set_and_refuses_one_that_does_not_compile() {
     };
     assert_eq!(reload(None).0, 401);
     assert_eq!(reload(Some("guess")).0, 401);
+    assert_eq!(reload(Some("s3cre")).0, 401, "a prefix of the token");
+    let refused = client()
+        .post(format!("{}/v1/reload", server.url))
+        .send_empty()
+        .unwrap();
+    assert!(
+        refused.headers().get("www-authenticate").is_some(),
+        "a 401 says how to authenticate"
+    );
     let (status, body) = reload(Some("s3cret"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(decide_action(&server, "write"), "allow");

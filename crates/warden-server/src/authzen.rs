@@ -20,8 +20,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use warden::Decision;
 
-/// The response header carrying the id of each decision taken (several,
-/// comma-separated, for a batch), whatever `response_context` says.
+/// The response header carrying the id of each decision taken (for a
+/// batch, one per answered item, comma-separated and in order, `-` for an
+/// item answered with an error), whatever `response_context` says.
 pub const DECISION_ID_HEADER: &str = "x-warden-decision-id";
 
 /// An AuthZEN evaluation as the target's input: the four keys, each entity
@@ -176,8 +177,13 @@ pub async fn evaluations_route(
     State(state): State<Arc<AppState>>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
     let target = target(&state)?;
     let top = as_object(&body)?;
+    match top.get("options") {
+        None | Some(Json_::Null | Json_::Object(_)) => {}
+        Some(_) => return Err(bad("`options` must be an object".into())),
+    }
     let semantic = match body.pointer("/options/evaluations_semantic") {
         None | Some(Json_::Null) => "execute_all",
         Some(Json_::String(s))
@@ -219,7 +225,22 @@ pub async fn evaluations_route(
     }
     let mut results = Vec::with_capacity(items.len());
     let mut ids = Vec::with_capacity(items.len());
+    // The request's deadline holds across the batch: once its first
+    // decision is logged the request is answered whatever it takes, so the
+    // items not begun by the deadline are answered with the timeout instead
+    // of being decided.
+    let deadline = std::time::Duration::from_millis(state.config.limits.request_timeout_ms);
     for item in items {
+        if started.elapsed() >= deadline {
+            results.push(json!({ "decision": false, "context": { "error": {
+                "status": 408, "code": "request-timeout",
+                "message": "not decided: the batch ran past `limits.request_timeout_ms`" } } }));
+            ids.push("-".to_string());
+            if semantic == "deny_on_first_deny" {
+                break;
+            }
+            continue;
+        }
         let decided = match item {
             Json_::Object(item) => {
                 let mut request = Map::new();
@@ -246,6 +267,8 @@ pub async fn evaluations_route(
             Err(e) => {
                 results.push(json!({ "decision": false, "context": { "error": {
                     "status": e.status.as_u16(), "code": e.code, "message": e.message } } }));
+                // No decision, no id: `-` keeps the list in step with the items.
+                ids.push("-".to_string());
                 false
             }
         };

@@ -40,6 +40,13 @@ pub enum AuthConfigError {
         "`[auth] api_key_header` is set but no token is configured: every caller would be refused"
     )]
     HeaderWithoutTokens,
+    #[error(
+        "the tokens file `{}` holds no token: callers would not be asked for one; put a token in it, or remove `tokens_file`",
+        .0.display()
+    )]
+    NoTokensInFile(std::path::PathBuf),
+    #[error("the tokens file `{}` is larger than {MAX_TOKENS_FILE} bytes", .0.display())]
+    TokensFileTooLarge(std::path::PathBuf),
 }
 
 /// The largest tokens file read.
@@ -62,11 +69,17 @@ impl CallerTokens {
             };
             let file = std::fs::File::open(path).map_err(io)?;
             let mut text = String::new();
+            // One byte more than the limit: a longer file is refused whole,
+            // never cut (a cut could leave a shorter token that is accepted).
             std::io::Read::read_to_string(
-                &mut std::io::Read::take(file, MAX_TOKENS_FILE),
+                &mut std::io::Read::take(file, MAX_TOKENS_FILE + 1),
                 &mut text,
             )
             .map_err(io)?;
+            if text.len() as u64 > MAX_TOKENS_FILE {
+                return Err(AuthConfigError::TokensFileTooLarge(path.clone()));
+            }
+            let before = tokens.len();
             // A byte-order mark is not part of the first token.
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
             tokens.extend(
@@ -76,6 +89,11 @@ impl CallerTokens {
                     .filter(|(l, _)| !l.is_empty() && !l.starts_with('#'))
                     .map(|(l, n)| (l.to_string(), format!("{}:{n}", path.display()))),
             );
+            // An empty file (a secret mount that failed, every token
+            // revoked) must not turn authentication off.
+            if tokens.len() == before {
+                return Err(AuthConfigError::NoTokensInFile(path.clone()));
+            }
         }
         if let Some((_, whence)) = tokens
             .iter()
@@ -102,6 +120,14 @@ impl CallerTokens {
                 .collect(),
             header,
         })
+    }
+
+    /// One token, as `Authorization: Bearer` only (the admin token).
+    pub fn single(token: &str) -> CallerTokens {
+        CallerTokens {
+            digests: vec![Sha256::digest(token).into()],
+            header: None,
+        }
     }
 
     /// Whether callers must present a token.
@@ -304,6 +330,30 @@ mod tests {
             callers.admits(&headers(&[("authorization", "Bearer good-1")])),
             Credential::Accepted
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn an_empty_or_oversized_tokens_file_is_refused_not_ignored() {
+        let dir = std::env::temp_dir().join(format!("warden-tokens-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("callers.tokens");
+        let auth = CallerAuth {
+            tokens_file: Some(file.clone()),
+            ..CallerAuth::default()
+        };
+        for text in ["", "# all revoked\n\n"] {
+            std::fs::write(&file, text).unwrap();
+            assert!(matches!(
+                CallerTokens::from_config(&auth),
+                Err(AuthConfigError::NoTokensInFile(_))
+            ));
+        }
+        std::fs::write(&file, "t".repeat(MAX_TOKENS_FILE as usize + 1)).unwrap();
+        assert!(matches!(
+            CallerTokens::from_config(&auth),
+            Err(AuthConfigError::TokensFileTooLarge(_))
+        ));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

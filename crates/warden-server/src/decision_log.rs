@@ -632,6 +632,24 @@ pub struct Verified {
 /// The audit record of one decision: who did what to which resource, the
 /// outcome, the rules that decided it, and the policy and data revisions;
 /// serialized as a JSON object, for [`DecisionLog::append`].
+/// The longest string an audit field keeps (in characters); a longer one is
+/// cut and ends in `…`.
+const AUDIT_FIELD_CHARS: usize = 256;
+
+/// `value` as an audit field: a scalar (a long string cut), or `null` for a
+/// list or an object.
+fn audit_scalar(value: &Json) -> Json {
+    match value {
+        Json::String(s) if s.chars().count() > AUDIT_FIELD_CHARS => {
+            let mut cut: String = s.chars().take(AUDIT_FIELD_CHARS).collect();
+            cut.push('…');
+            Json::String(cut)
+        }
+        Json::Array(_) | Json::Object(_) => Json::Null,
+        other => other.clone(),
+    }
+}
+
 pub fn record(
     decision: &warden::Decision,
     input: &Json,
@@ -639,6 +657,9 @@ pub fn record(
     config: &LogConfig,
 ) -> Vec<u8> {
     let (include_input, mask) = (config.include_input, config.mask.as_slice());
+    // An audit field is a short scalar: a string is cut to `AUDIT_FIELD_CHARS`
+    // and anything else (a list, an object) is not copied, so a request
+    // cannot write more than a few hundred bytes per line through them.
     let at = |path: &[&str]| -> Json {
         let mut value = input;
         for key in path {
@@ -647,11 +668,25 @@ pub fn record(
                 None => return Json::Null,
             }
         }
-        value.clone()
+        audit_scalar(value)
+    };
+    // The request target names its caller `principal`; AuthZEN, `subject`.
+    let who = |field: &str| -> (String, Json) {
+        match at(&["principal", field]) {
+            Json::Null => (format!("subject.{field}"), at(&["subject", field])),
+            found => (format!("principal.{field}"), found),
+        }
+    };
+    let (id_path, principal_id) = who("id");
+    let (type_path, principal_type) = who("type");
+    // A request's action is a name; AuthZEN's, an object with one.
+    let (action_path, action) = match at(&["action"]) {
+        Json::Null => ("action.name", at(&["action", "name"])),
+        name => ("action", name),
     };
     let subject = decision.findings.iter().find_map(|f| f.subject.clone());
     let resource_id = match at(&["resource", "id"]) {
-        Json::Null => subject.map_or(Json::Null, Json::from),
+        Json::Null => subject.map_or(Json::Null, |s| audit_scalar(&Json::from(s))),
         id => id,
     };
     let rules: Vec<&str> = decision.findings.iter().map(|f| f.rule.as_str()).collect();
@@ -670,15 +705,9 @@ pub fn record(
         ("timestamp", json!(jiff::Timestamp::now().to_string())),
         ("evaluated_at", json!(decision.evaluated_at)),
         ("decision_id", json!(decision.decision_id)),
-        (
-            "principal_id",
-            masked("principal.id", at(&["principal", "id"])),
-        ),
-        (
-            "principal_type",
-            masked("principal.type", at(&["principal", "type"])),
-        ),
-        ("action", masked("action", at(&["action"]))),
+        ("principal_id", masked(&id_path, principal_id)),
+        ("principal_type", masked(&type_path, principal_type)),
+        ("action", masked(action_path, action)),
         (
             "resource_type",
             masked("resource.type", at(&["resource", "type"])),
@@ -780,5 +809,24 @@ mod tests {
         assert_eq!(w, 2 * 200_001);
         assert_eq!(l.unwrap().len(), 200_000);
         std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+#[cfg(test)]
+mod audit_field_tests {
+    use super::audit_scalar;
+    use serde_json::json;
+
+    #[test]
+    fn audit_fields_are_short_scalars() {
+        assert_eq!(audit_scalar(&json!("read")), json!("read"));
+        let long = audit_scalar(&json!("A".repeat(900_000)));
+        assert_eq!(long.as_str().unwrap().chars().count(), 257);
+        assert_eq!(
+            audit_scalar(&json!({ "name": "x", "pad": "A" })),
+            json!(null)
+        );
+        assert_eq!(audit_scalar(&json!([1, 2])), json!(null));
+        assert_eq!(audit_scalar(&json!(3)), json!(3));
     }
 }

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json_, json};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use subtle::ConstantTimeEq;
 use warden::{DecideOptions, Decision};
 
 type Shared = State<Arc<AppState>>;
@@ -288,19 +287,21 @@ pub async fn reload_route(State(state): Shared, headers: HeaderMap) -> Response 
         )
         .into_response();
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    // Compared in constant time: how much of a guess matched must not leak.
-    let matches = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.as_bytes())));
-    if !matches {
-        return ApiError::new(
+    // Compared as digests in constant time, as caller tokens are: neither
+    // how much of a guess matched nor the token's length may leak.
+    let admin = crate::caller_auth::CallerTokens::single(token);
+    if admin.admits(&headers) != crate::caller_auth::Credential::Accepted {
+        let mut response = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad-token",
             "reload needs `Authorization: Bearer <admin token>`",
         )
         .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static(r#"Bearer realm="warden-admin""#),
+        );
+        return response;
     }
     match state.reload("http").await {
         Ok((revision, skipped)) => {
