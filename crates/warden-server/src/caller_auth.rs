@@ -63,22 +63,18 @@ impl CallerTokens {
             .map(|(i, t)| (t.clone(), format!("`[auth] tokens`, item {}", i + 1)))
             .collect();
         if let Some(path) = &auth.tokens_file {
-            let io = |source| AuthConfigError::TokensFile {
-                path: path.clone(),
-                source,
-            };
-            let file = std::fs::File::open(path).map_err(io)?;
-            let mut text = String::new();
-            // One byte more than the limit: a longer file is refused whole,
-            // never cut (a cut could leave a shorter token that is accepted).
-            std::io::Read::read_to_string(
-                &mut std::io::Read::take(file, MAX_TOKENS_FILE + 1),
-                &mut text,
-            )
-            .map_err(io)?;
-            if text.len() as u64 > MAX_TOKENS_FILE {
-                return Err(AuthConfigError::TokensFileTooLarge(path.clone()));
-            }
+            // A regular file only (a FIFO would hang the start), read whole
+            // or refused (a cut could leave a shorter token that is accepted).
+            let text =
+                warden::read_file_bounded(path, MAX_TOKENS_FILE as usize).map_err(|e| match e {
+                    warden::EngineError::TooLarge { .. } => {
+                        AuthConfigError::TokensFileTooLarge(path.clone())
+                    }
+                    other => AuthConfigError::TokensFile {
+                        path: path.clone(),
+                        source: std::io::Error::other(other.to_string()),
+                    },
+                })?;
             let before = tokens.len();
             // A byte-order mark is not part of the first token.
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
@@ -354,6 +350,15 @@ mod tests {
             CallerTokens::from_config(&auth),
             Err(AuthConfigError::TokensFileTooLarge(_))
         ));
+        // A FIFO is refused at once, not waited on.
+        std::fs::remove_file(&file).unwrap();
+        let made = std::process::Command::new("mkfifo").arg(&file).status();
+        if made.is_ok_and(|s| s.success()) {
+            assert!(matches!(
+                CallerTokens::from_config(&auth),
+                Err(AuthConfigError::TokensFile { .. })
+            ));
+        }
         std::fs::remove_dir_all(&dir).ok();
     }
 }

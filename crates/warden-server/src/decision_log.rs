@@ -633,7 +633,8 @@ pub struct Verified {
 /// outcome, the rules that decided it, and the policy and data revisions;
 /// serialized as a JSON object, for [`DecisionLog::append`].
 /// The longest string an audit field keeps (in characters); a longer one is
-/// cut and ends in `…`.
+/// cut and ends in `…` and the SHA-256 of the whole (two long ids that
+/// share a beginning stay apart).
 const AUDIT_FIELD_CHARS: usize = 256;
 
 /// `value` as an audit field: a scalar (a long string cut), or `null` for a
@@ -642,7 +643,8 @@ fn audit_scalar(value: &Json) -> Json {
     match value {
         Json::String(s) if s.chars().count() > AUDIT_FIELD_CHARS => {
             let mut cut: String = s.chars().take(AUDIT_FIELD_CHARS).collect();
-            cut.push('…');
+            // `line_hash` is the SHA-256 of the bytes it is given.
+            cut.push_str(&format!("…({})", line_hash(s.as_bytes())));
             Json::String(cut)
         }
         Json::Array(_) | Json::Object(_) => Json::Null,
@@ -821,7 +823,10 @@ mod audit_field_tests {
     fn audit_fields_are_short_scalars() {
         assert_eq!(audit_scalar(&json!("read")), json!("read"));
         let long = audit_scalar(&json!("A".repeat(900_000)));
-        assert_eq!(long.as_str().unwrap().chars().count(), 257);
+        let other = audit_scalar(&json!("A".repeat(900_001)));
+        assert!(long.as_str().unwrap().starts_with(&"A".repeat(256)));
+        assert!(long.as_str().unwrap().chars().count() < 350, "{long}");
+        assert_ne!(long, other, "cut ids that share a beginning stay apart");
         assert_eq!(
             audit_scalar(&json!({ "name": "x", "pad": "A" })),
             json!(null)
