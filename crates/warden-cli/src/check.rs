@@ -28,6 +28,47 @@ pub struct FileError {
     pub errors: Vec<PlacedPathError>,
 }
 
+/// An input that does not match its target's type (E0401), each bad path
+/// placed on its line as `FILE:LINE:COLUMN`, the way compilers (and
+/// editors' problem matchers) place errors: the message, and the paths.
+pub fn placed_mismatch(
+    document: &Document,
+    target: &str,
+    errors: Vec<warden::PathError>,
+) -> (String, Vec<PlacedPathError>) {
+    let placed: Vec<PlacedPathError> = errors
+        .into_iter()
+        .map(|e| {
+            let (line, column) = document.positions.locate(&e.path).unwrap_or((1, 1));
+            PlacedPathError {
+                path: e.path,
+                expected: e.expected,
+                found: e.found,
+                line,
+                column,
+            }
+        })
+        .collect();
+    let mut message = format!("the input does not match the type of target `{target}`:");
+    for e in &placed {
+        message.push_str(&format!(
+            "\n  {}:{}:{}: {e}",
+            document.name, e.line, e.column
+        ));
+    }
+    (message, placed)
+}
+
+impl std::fmt::Display for PlacedPathError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, found {}",
+            self.path, self.expected, self.found
+        )
+    }
+}
+
 /// A path where the manifest does not match the schema, and where it stands
 /// (a missing field: where its parent does).
 #[derive(serde::Serialize)]
@@ -217,29 +258,7 @@ fn decide(
         .decide_with(TARGET, &document.value, now, options)
         .map_err(|e| match e {
             warden::DecideError::InputMismatch { target, errors } => {
-                let errors: Vec<PlacedPathError> = errors
-                    .into_iter()
-                    .map(|e| {
-                        let (line, column) = document.positions.locate(&e.path).unwrap_or((1, 1));
-                        PlacedPathError {
-                            path: e.path,
-                            expected: e.expected,
-                            found: e.found,
-                            line,
-                            column,
-                        }
-                    })
-                    .collect();
-                // Each bad path on its own line, as `FILE:LINE:COLUMN`, the
-                // way compilers (and editors' problem matchers) place errors.
-                let mut message =
-                    format!("the input does not match the type of target `{target}`:");
-                for e in &errors {
-                    message.push_str(&format!(
-                        "\n  {file}:{}:{}: {}: expected {}, found {}",
-                        e.line, e.column, e.path, e.expected, e.found
-                    ));
-                }
+                let (message, errors) = placed_mismatch(&document, &target, errors);
                 FileError {
                     code: Code::E0401,
                     message,

@@ -819,17 +819,7 @@ fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
             let mut message = match &e {
                 // Each bad path placed on its line, as `warden check` places it.
                 warden::DecideError::InputMismatch { target, errors } => {
-                    let mut text =
-                        format!("the input does not match the type of target `{target}`:");
-                    for error in errors {
-                        let (line, column) =
-                            document.positions.locate(&error.path).unwrap_or((1, 1));
-                        text.push_str(&format!(
-                            "\n  {}:{line}:{column}: {error}",
-                            document.name
-                        ));
-                    }
-                    text
+                    check::placed_mismatch(&document, target, errors.clone()).0
                 }
                 other => other.to_string(),
             };

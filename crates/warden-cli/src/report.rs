@@ -429,7 +429,7 @@ pub fn sarif(results: &[FileResult], rules: &[RuleInfo], policy_root: &Path) -> 
                         Some(p) => {
                             location["region"] =
                                 json!({"startLine": p.line, "startColumn": p.column});
-                            format!("{}: expected {}, found {}", p.path, p.expected, p.found)
+                            p.to_string()
                         }
                         None => e.message.clone(),
                     };
@@ -653,10 +653,7 @@ pub fn github(results: &[FileResult]) -> String {
                         p.line,
                         p.column,
                         property(&format!("warden {}", e.code)),
-                        data(&format!(
-                            "{}: expected {}, found {}",
-                            p.path, p.expected, p.found
-                        ))
+                        data(&p.to_string())
                     );
                 }
                 continue;

@@ -547,3 +547,32 @@ rule costly on evaluation as e {
         "every decision taken is logged, and only those"
     );
 }
+
+/// `--config` names a regular file, read within its bound: a FIFO (or a
+/// device) is refused at once, never waited on.
+#[test]
+fn a_config_that_is_not_a_regular_file_is_refused_at_once() {
+    let dir = scratch("config-fifo");
+    let fifo = dir.join("warden.toml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return;
+    }
+    let out = std::process::Command::new("timeout")
+        .arg("20")
+        .arg(common::warden_bin())
+        .args([
+            "serve",
+            "--config",
+            fifo.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a regular file"),
+        "{out:?}"
+    );
+}

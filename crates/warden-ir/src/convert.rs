@@ -33,10 +33,6 @@ pub fn json_to_value(
 pub struct UndeclaredField {
     /// `$.spec.auth.local_acounts`.
     pub path: String,
-    /// `local_acounts`.
-    pub field: String,
-    /// The record's type, for messages (`Auth`, or its fields when unnamed).
-    pub record: String,
     /// The declared field it most resembles.
     pub suggestion: Option<String>,
 }
@@ -227,12 +223,9 @@ impl<'j> Converter<'_, 'j> {
                                 self.path.push(Segment::Key(key));
                                 let path = self.path_text();
                                 self.path.pop();
-                                let record = self.types.display(ty);
                                 let list = self.undeclared.get_or_insert_with(Vec::new);
                                 list.push(UndeclaredField {
                                     path,
-                                    field: key.clone(),
-                                    record,
                                     suggestion: warden_diagnostics::did_you_mean(
                                         key,
                                         def.fields.iter().map(|f| &*f.name),

@@ -27,15 +27,17 @@ pub const DECISION_ID_HEADER: &str = "x-warden-decision-id";
 
 /// An AuthZEN evaluation as the target's input: the four keys, each entity
 /// with only the keys the spec defines, checked as the spec requires
-/// (400 `bad-authzen` naming what is wrong).
-pub fn to_input(request: &Map<String, Json_>) -> Result<Json_, ApiError> {
+/// (400 `bad-authzen` naming what is wrong). `request` looks a key up (for
+/// a batch item: the item's, else the batch's), so each value is copied
+/// once, into the input.
+pub fn to_input<'r>(request: impl Fn(&str) -> Option<&'r Json_>) -> Result<Json_, ApiError> {
     let mut input = Map::new();
     for (key, required) in [
         ("subject", &["type", "id"][..]),
         ("action", &["name"][..]),
         ("resource", &["type", "id"][..]),
     ] {
-        let entity = match request.get(key) {
+        let entity = match request(key) {
             Some(Json_::Object(o)) => o,
             Some(_) => return Err(bad(format!("`{key}` must be an object"))),
             None => {
@@ -63,7 +65,7 @@ pub fn to_input(request: &Map<String, Json_>) -> Result<Json_, ApiError> {
         }
         input.insert(key.into(), Json_::Object(kept));
     }
-    match request.get("context") {
+    match request("context") {
         None | Some(Json_::Null) => {}
         Some(c @ Json_::Object(_)) => {
             input.insert("context".into(), c.clone());
@@ -89,11 +91,11 @@ fn target(state: &AppState) -> Result<String, ApiError> {
     })
 }
 
-/// One evaluation's decision.
-async fn evaluate(
+/// One evaluation's decision; `request` as [`to_input`] takes it.
+async fn evaluate<'r>(
     state: &Arc<AppState>,
     target: &str,
-    request: &Map<String, Json_>,
+    request: impl Fn(&str) -> Option<&'r Json_>,
 ) -> Result<Decision, ApiError> {
     let input = to_input(request)?;
     decide(
@@ -154,7 +156,7 @@ pub async fn evaluation_route(
 ) -> Result<Response, ApiError> {
     let target = target(&state)?;
     let request = as_object(&body)?;
-    let decision = evaluate(&state, &target, request).await?;
+    let decision = evaluate(&state, &target, |k| request.get(k)).await?;
     Ok(with_ids(
         &[&decision.decision_id],
         answer(&state, &decision),
@@ -207,7 +209,7 @@ pub async fn evaluations_route(
         Some(_) => return Err(bad("`evaluations` must be a list of evaluations".into())),
     };
     if items.is_empty() {
-        let decision = evaluate(&state, &target, top).await?;
+        let decision = evaluate(&state, &target, |k| top.get(k)).await?;
         return Ok(with_ids(
             &[&decision.decision_id],
             answer(&state, &decision),
@@ -243,13 +245,7 @@ pub async fn evaluations_route(
         }
         let decided = match item {
             Json_::Object(item) => {
-                let mut request = Map::new();
-                for key in ["subject", "action", "resource", "context"] {
-                    if let Some(v) = item.get(key).or_else(|| top.get(key)) {
-                        request.insert(key.into(), v.clone());
-                    }
-                }
-                evaluate(&state, &target, &request).await
+                evaluate(&state, &target, |k| item.get(k).or_else(|| top.get(k))).await
             }
             _ => Err(bad("each evaluation must be an object".into())),
         };

@@ -25,11 +25,9 @@ pub struct CallerTokens {
 /// Why the `[auth]` section cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthConfigError {
-    #[error("cannot read the tokens file `{}`: {source}", path.display())]
-    TokensFile {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    /// The tokens file cannot be read: missing, not a regular file, not UTF-8.
+    #[error("the tokens file: {0}")]
+    TokensFile(warden::EngineError),
     #[error("`[auth] api_key_header` `{0}` is not a header name")]
     Header(String),
     #[error(
@@ -70,10 +68,7 @@ impl CallerTokens {
                     warden::EngineError::TooLarge { .. } => {
                         AuthConfigError::TokensFileTooLarge(path.clone())
                     }
-                    other => AuthConfigError::TokensFile {
-                        path: path.clone(),
-                        source: std::io::Error::other(other.to_string()),
-                    },
+                    other => AuthConfigError::TokensFile(other),
                 })?;
             let before = tokens.len();
             // A byte-order mark is not part of the first token.
@@ -356,7 +351,7 @@ mod tests {
         if made.is_ok_and(|s| s.success()) {
             assert!(matches!(
                 CallerTokens::from_config(&auth),
-                Err(AuthConfigError::TokensFile { .. })
+                Err(AuthConfigError::TokensFile(_))
             ));
         }
         std::fs::remove_dir_all(&dir).ok();

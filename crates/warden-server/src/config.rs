@@ -294,10 +294,9 @@ impl ServerConfig {
     /// decision log, TLS files, the tokens file) are relative to the file's
     /// folder, wherever the server is started from.
     pub fn from_file(path: &Path) -> Result<ServerConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        // A regular file, read whole within its bound (a FIFO or a device
+        // given as the config must not hang or fill the start).
+        let text = warden::read_file_bounded(path, MAX_CONFIG_BYTES).map_err(ConfigError::Read)?;
         let mut config = ServerConfig::from_toml(&text).map_err(|source| ConfigError::Parse {
             path: path.to_path_buf(),
             source,
@@ -316,16 +315,8 @@ impl ServerConfig {
         };
         self.policy.iter_mut().for_each(at);
         for arg in &mut self.data {
-            // `FILE` or `NAME=FILE`, read as `warden::read_data_arg` reads them.
-            let named = arg.split_once('=').filter(|(name, _)| {
-                !base.join(arg.as_str()).exists()
-                    && !name.is_empty()
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            });
-            let (name, file) = match named {
-                Some((name, file)) => (Some(name), file),
-                None => (None, arg.as_str()),
-            };
+            // `FILE` or `NAME=FILE`, split as `warden::read_data_arg` splits them.
+            let (name, file) = warden::split_data_arg(arg, |whole| base.join(whole).exists());
             if Path::new(file).is_relative() {
                 let joined = base.join(file).display().to_string();
                 *arg = match name {
@@ -350,14 +341,15 @@ impl ServerConfig {
     }
 }
 
+/// The largest `warden.toml` read.
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+
 /// Why a `warden.toml` could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read `{}`: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// Missing, not a regular file, not UTF-8, or over `MAX_CONFIG_BYTES`.
+    #[error("{0}")]
+    Read(warden::EngineError),
     #[error("{}: {source}", path.display())]
     Parse {
         path: PathBuf,

@@ -272,17 +272,25 @@ pub fn read_data_arg(arg: &str) -> Result<Json, EngineError> {
     read_data_arg_with(arg, &InputLimits::DATA)
 }
 
-/// [`read_data_arg`] within `limits`.
-pub fn read_data_arg_with(arg: &str, limits: &InputLimits) -> Result<Json, EngineError> {
+/// A `--data` argument as `(NAME, FILE)`: `NAME=FILE` when `NAME` is a
+/// name (letters, digits, `_`) and the whole argument is not itself a file
+/// (`exists` says; a file may be named `a=b.json`), else just `FILE`.
+pub fn split_data_arg(arg: &str, exists: impl Fn(&str) -> bool) -> (Option<&str>, &str) {
     let named = arg.split_once('=').filter(|(name, _)| {
-        !std::path::Path::new(arg).exists()
+        !exists(arg)
             && !name.is_empty()
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     });
-    let (name, file) = match named {
+    match named {
         Some((name, file)) => (Some(name), file),
         None => (None, arg),
-    };
+    }
+}
+
+/// [`read_data_arg`] within `limits`.
+pub fn read_data_arg_with(arg: &str, limits: &InputLimits) -> Result<Json, EngineError> {
+    let (name, file) = split_data_arg(arg, |whole| std::path::Path::new(whole).exists());
+
     let text = crate::files::read_file_bounded(std::path::Path::new(file), limits.max_bytes)?;
     let document = parse_document_with(file, &text, limits)?;
     Ok(match name {

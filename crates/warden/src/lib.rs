@@ -35,7 +35,7 @@ pub use decision::{
 };
 pub use document::{
     Document, Positions, parse_document, parse_document_with, parse_json_with, read_data_arg,
-    read_data_arg_with,
+    read_data_arg_with, split_data_arg,
 };
 pub use engine::{DecideOptions, Engine, RuleInfo, TargetInfo, parse_now};
 pub use error::{DecideError, EngineError, PathError};

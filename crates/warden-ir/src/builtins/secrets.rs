@@ -207,6 +207,18 @@ fn each_string<'v>(
         each_string(inner, steps, visit);
         steps.pop();
     }
+    // An entry of a map (or an undeclared field): its key, then its value.
+    fn entry<'v>(
+        key: &'v std::sync::Arc<str>,
+        item: &'v Value,
+        steps: &mut Vec<Step<'v>>,
+        visit: &mut dyn FnMut(&[Step<'v>], &Value),
+    ) {
+        steps.push(Step::Key(key));
+        visit(steps, &Value::Str(key.clone()));
+        steps.pop();
+        down(Step::Key(key), item, steps, visit);
+    }
     match v {
         Value::Str(_) => visit(steps, v),
         Value::List(items) => {
@@ -216,10 +228,7 @@ fn each_string<'v>(
         }
         Value::Map(m) => {
             for (key, item) in m.iter() {
-                steps.push(Step::Key(key));
-                visit(steps, &Value::Str(key.clone()));
-                steps.pop();
-                down(Step::Key(key), item, steps, visit);
+                entry(key, item, steps, visit);
             }
         }
         Value::Record(r) => {
@@ -227,10 +236,7 @@ fn each_string<'v>(
                 down(Step::Slot(r, i), item, steps, visit);
             }
             for (key, item) in r.extra.iter().flat_map(|extra| extra.iter()) {
-                steps.push(Step::Key(key));
-                visit(steps, &Value::Str(key.clone()));
-                steps.pop();
-                down(Step::Key(key), item, steps, visit);
+                entry(key, item, steps, visit);
             }
         }
         _ => {}

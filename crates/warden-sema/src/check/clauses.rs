@@ -19,41 +19,37 @@ impl Checker<'_> {
         *self.dominating_used.borrow_mut() = vec![false; self.dominating.len()];
         let lowered = self.clause_inner(c);
         self.in_clause = false;
-        let mut clause = lowered?;
+        let (mut clause, none_test) = lowered?;
         let used = std::mem::take(&mut *self.dominating_used.borrow_mut());
-        for (i, (_, presence)) in self.dominating.iter().enumerate().rev() {
-            if used.get(i).copied().unwrap_or(false) {
-                let span = clause.condition.span;
-                let condition = std::mem::replace(
-                    &mut clause.condition,
+        // The earliest guard outermost: `g1 != none and (g2 != none and …)`.
+        let relied_on = self.dominating.iter().zip(&used).filter(|(_, used)| **used);
+        clause.condition =
+            relied_on
+                .rev()
+                .fold(clause.condition, |condition, ((_, presence), _)| {
+                    let span = condition.span;
                     ir::Expr {
-                        kind: ir::ExprKind::Error,
+                        kind: ir::ExprKind::Binary {
+                            op: ir::BinOp::And,
+                            lhs: Box::new(presence.clone()),
+                            rhs: Box::new(condition),
+                        },
                         span,
                         dynamic: false,
-                    },
-                );
-                clause.condition = ir::Expr {
-                    kind: ir::ExprKind::Binary {
-                        op: ir::BinOp::And,
-                        lhs: Box::new(presence.clone()),
-                        rhs: Box::new(condition),
-                    },
-                    span,
-                    dynamic: false,
-                };
-            }
-        }
+                    }
+                });
         if clause.iteration.is_none()
             && matches!(clause.effect, ir::Effect::Deny | ir::Effect::Warn)
-            && let Some(guard) = self.last_none_test.take()
+            && let Some(guard) = none_test
         {
             self.dominating.push(guard);
         }
         Some(clause)
     }
 
-    fn clause_inner(&mut self, c: &ast::Clause) -> Option<ir::Clause> {
-        self.last_none_test = None;
+    /// The clause, and when its whole condition is `x == none`, `x` with the
+    /// test `x != none`.
+    fn clause_inner(&mut self, c: &ast::Clause) -> Option<(ir::Clause, Option<(Place, ir::Expr)>)> {
         let mark = self.scopes.len();
         let facts_mark = self.facts.len();
         let mut iteration = None;
@@ -112,6 +108,7 @@ impl Checker<'_> {
             self.report(d);
         }
         // `x == none` as the whole condition: what `x != none` would test.
+        let mut none_test = None;
         if let (
             [place],
             ir::ExprKind::Binary {
@@ -126,7 +123,7 @@ impl Checker<'_> {
             if let ir::ExprKind::Binary { op, .. } = &mut presence.kind {
                 *op = ir::BinOp::NotEq;
             }
-            self.last_none_test = Some((place.clone(), presence));
+            none_test = Some((place.clone(), presence));
         }
         self.facts.extend(condition.when_true.iter().cloned());
         let message = c.message.as_ref().map(|m| {
@@ -158,7 +155,7 @@ impl Checker<'_> {
         self.scopes.truncate(mark);
         self.element_key = None;
         let effect = lower_effect(c.effect);
-        Some(ir::Clause {
+        let clause = ir::Clause {
             effect,
             iteration,
             condition: condition.expr,
@@ -166,7 +163,8 @@ impl Checker<'_> {
             obligations,
             span: self.span(c.range),
             input_path,
-        })
+        };
+        Some((clause, none_test))
     }
 
     pub(super) fn input_path(&self, place: &Place) -> Option<ir::InputPath> {

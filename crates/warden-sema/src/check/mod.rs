@@ -127,8 +127,6 @@ pub(crate) struct Checker<'x> {
     dominating_used: std::cell::RefCell<Vec<bool>>,
     /// Checking a clause (not a `let`): `dominating` applies.
     in_clause: bool,
-    /// The clause just checked tests `x == none` and nothing else.
-    last_none_test: Option<(Place, ir::Expr)>,
     input_key: Option<u32>,
     element_key: Option<u32>,
     /// While checking a clause condition: the input path it reads last.
@@ -155,7 +153,6 @@ impl<'x> Checker<'x> {
             dominating: Vec::new(),
             dominating_used: std::cell::RefCell::new(Vec::new()),
             in_clause: false,
-            last_none_test: None,
             input_key: None,
             element_key: None,
             recording: false,
