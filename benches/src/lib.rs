@@ -66,3 +66,45 @@ pub fn request() -> Json {
         "context": { "ip": "10.1.2.3", "request_id": "req-1", "records_requested": 20 }
     })
 }
+
+/// A catalog of `n` apps in the checklist's shape (`stdlib-policies/schema/
+/// catalog.warden`, as `examples/catalog.json` writes it): owner, risk tier,
+/// status, classification, expiry, egress allow-list, PII fields, six role
+/// bindings and, for every tenth app, two elevations. About 600 bytes of
+/// pretty-printed JSON per app, so 100,000 apps make some 60 MB.
+pub fn checklist_catalog(n: usize) -> Json {
+    let templates = ["Viewer", "Editor", "Admin"];
+    let mut apps = serde_json::Map::new();
+    for i in 0..n {
+        let mut bindings = serde_json::Map::new();
+        bindings.insert("u-1".into(), json!(templates[i % 3]));
+        for j in 0..5 {
+            bindings.insert(
+                format!("u-{}", 100 + (i * 7 + j) % 5000),
+                json!(templates[j % 2]),
+            );
+        }
+        let risk_tier = ["low", "medium", "high"][i % 3];
+        let classification = ["public", "internal", "confidential", "restricted"][i % 4];
+        let mut app = json!({
+            "owner": format!("owner-{i}@acme.example"),
+            "risk_tier": risk_tier,
+            "status": if i % 50 == 49 { "retired" } else { "active" },
+            "classification": classification,
+            "expires_at": "2099-01-01T00:00:00Z",
+            "egress_allowlist": ["api.salesforce.com", format!("api-{i}.vendor.example")],
+            "pii_fields": ["email", "phone"],
+            "bindings": bindings,
+        });
+        if i % 10 == 0 {
+            app["elevations"] = json!([
+                { "principal": "u-9", "role": "Admin", "until": "2026-06-01T12:00:00Z",
+                  "approved_by": "sec-oncall@acme.example" },
+                { "principal": format!("u-{}", 100 + i % 5000), "role": "Editor",
+                  "until": "2026-05-10T00:00:00Z", "approved_by": "sec-oncall@acme.example" },
+            ]);
+        }
+        apps.insert(format!("app-{i:06}"), app);
+    }
+    json!({ "apps": apps })
+}

@@ -625,8 +625,7 @@ fn engine_with_data(
             code: e.code(),
             message: format!("{arg}: {e}"),
         };
-        let json = warden::read_data_arg_with(arg, limits).map_err(failure)?;
-        engine = engine.with_data(&json).map_err(failure)?;
+        engine = engine.with_data_arg(arg, limits).map_err(failure)?;
     }
     Ok((engine, workspace))
 }

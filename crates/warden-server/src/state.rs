@@ -115,7 +115,7 @@ pub fn load(config: &ServerConfig) -> Result<Loaded, LoadError> {
         max_depth: config.limits.max_json_depth,
     };
     for arg in &config.data {
-        engine = engine.with_data(&warden::read_data_arg_with(arg, &limits)?)?;
+        engine = engine.with_data_arg(arg, &limits)?;
     }
     Ok(Loaded { engine, skipped })
 }

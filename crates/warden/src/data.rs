@@ -1,10 +1,12 @@
 //! Data documents: `--data` files merged into `data`, validated against their
 //! declarations, and the waivers a data file may carry (`data.waivers`).
 
-use crate::{EngineError, PathError};
+use crate::document::{Bounds, StrictSeed};
+use crate::{EngineError, InputLimits, PathError};
 use serde_json::Value as Json;
+use std::cell::Cell;
 use warden_eval::{DataWaiver, WaiverRef};
-use warden_ir::{DataId, Program, Value};
+use warden_ir::{DataId, Program, StreamLoader, Value};
 
 /// Documents by id, and the waivers the data carried.
 pub(crate) type LoadedData = (Vec<(DataId, Value)>, Vec<DataWaiver>);
@@ -129,4 +131,360 @@ fn load_waivers(program: &Program, doc: &Json) -> Result<Vec<DataWaiver>, Engine
         });
     }
     Ok(out)
+}
+
+/// Data documents read in one streaming pass: each document's value, the
+/// waivers, and each document's digest.
+pub(crate) struct Streamed {
+    pub(crate) values: Vec<(DataId, Value)>,
+    pub(crate) waivers: Vec<DataWaiver>,
+    pub(crate) digests: Vec<(String, [u8; 32])>,
+}
+
+/// Reads JSON data text (`name` set: the text is the one document
+/// `data.name`; else an object of documents) straight into values, without
+/// a JSON tree. `None` on any error at all: the caller then reads the text
+/// the slow way ([`load`]), which says every error with its path. The limits
+/// are counted exactly as [`crate::parse_json_with`] counts them.
+pub(crate) fn load_streaming(
+    program: &Program,
+    bytes: &[u8],
+    name: Option<&str>,
+    limits: &InputLimits,
+) -> Option<Streamed> {
+    use serde::de::DeserializeSeed;
+    let bounds = Bounds {
+        too_deep: Cell::new(false),
+        values_left: Cell::new(limits.max_values()),
+    };
+    let mut streamed = Streamed {
+        values: Vec::new(),
+        waivers: Vec::new(),
+        digests: Vec::new(),
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let documents = Documents {
+        program,
+        bounds: &bounds,
+        depth_left: limits.max_depth,
+        out: &mut streamed,
+    };
+    let read = match name {
+        Some(name) => documents.document(name, &mut deserializer),
+        None => documents.deserialize(&mut deserializer),
+    };
+    read.and_then(|()| deserializer.end()).ok()?;
+    Some(streamed)
+}
+
+/// The top-level object of a data file: document name → document.
+struct Documents<'p, 'o> {
+    program: &'p Program,
+    bounds: &'p Bounds,
+    /// Nesting left for the top-level value.
+    depth_left: usize,
+    out: &'o mut Streamed,
+}
+
+impl Documents<'_, '_> {
+    /// Reads one document (its value, at `self.depth_left`) as `data.name`.
+    fn document<'de, D: serde::Deserializer<'de>>(
+        self,
+        name: &str,
+        deserializer: D,
+    ) -> Result<(), D::Error> {
+        use serde::de::{DeserializeSeed, Error};
+        if self.out.digests.iter().any(|(seen, _)| seen == name) {
+            return Err(D::Error::custom("a document is given twice"));
+        }
+        if name == "waivers" && self.program.data_by_name("waivers").is_none() {
+            let json = StrictSeed {
+                depth_left: self.depth_left,
+                bounds: self.bounds,
+            }
+            .deserialize(deserializer)?;
+            self.out.waivers = load_waivers(self.program, &json).map_err(D::Error::custom)?;
+            self.out
+                .digests
+                .push((name.to_string(), crate::revision::digest_json(&json)));
+            return Ok(());
+        }
+        let id = self
+            .program
+            .data_by_name(name)
+            .ok_or_else(|| D::Error::custom("no such data document"))?;
+        let mut hashing = crate::revision::Hashing::new();
+        let value = {
+            let loader =
+                StreamLoader::new(&self.program.types, &self.bounds.values_left, &mut hashing);
+            let ty = &self.program.data[id.index()].ty;
+            loader.seed(ty, self.depth_left).deserialize(deserializer)?
+        };
+        self.out.values.push((id, value));
+        self.out.digests.push((name.to_string(), hashing.finish()));
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Documents<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Documents<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object of data documents")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some(depth_left) = self.depth_left.checked_sub(1) else {
+            return Err(serde::de::Error::custom("the document nests too deeply"));
+        };
+        while let Some(name) = map.next_key::<String>()? {
+            map.next_value_seed(DocumentSeed {
+                documents: Documents {
+                    program: self.program,
+                    bounds: self.bounds,
+                    depth_left,
+                    out: self.out,
+                },
+                name: &name,
+            })?;
+            self.bounds.one_more()?;
+        }
+        Ok(())
+    }
+}
+
+/// One entry's value of the top-level object.
+struct DocumentSeed<'p, 'o, 'n> {
+    documents: Documents<'p, 'o>,
+    name: &'n str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for DocumentSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        self.documents.document(self.name, deserializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The streaming reader against the reference (`json_to_value` over a
+    //! parsed tree): the same documents accepted, the same values built, the
+    //! same digests.
+
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const POLICY: &str = r#"package t
+type Color = "red" | "green"
+type Inner = { at: time, every?: duration, tags: [string], n?: int }
+type Closed = { name: string, color: Color, ratio: float, inner: Inner, count: int }
+type Doc = {
+  closed?: Closed,
+  by_name: {string: Inner},
+  maybe: int?,
+  anything?: any,
+  list?: [Color?],
+  flag: bool,
+  ...
+}
+data doc: Doc
+data other: [int]?
+"#;
+
+    fn program() -> Program {
+        let engine =
+            crate::Engine::from_sources(crate::PolicySources::from_texts([("t.warden", POLICY)]))
+                .unwrap_or_else(|e| panic!("{e}"));
+        engine.program().clone()
+    }
+
+    /// The values read, and each document's digest.
+    type Read = (Vec<(DataId, Value)>, Vec<[u8; 32]>);
+
+    const LIMITS: InputLimits = InputLimits {
+        max_bytes: 1 << 20,
+        max_depth: 8,
+    };
+
+    /// The reference: a strict parse, then conversion, then digests as
+    /// `Engine::with_data` computes them.
+    fn slow(program: &Program, text: &str) -> Option<Read> {
+        let json = crate::parse_json_with("d.json", text.as_bytes(), &LIMITS).ok()?;
+        let (values, _) = load(program, &json).ok()?;
+        let digests = json
+            .as_object()?
+            .values()
+            .map(crate::revision::digest_json)
+            .collect();
+        Some((values, digests))
+    }
+
+    fn fast(program: &Program, text: &str) -> Option<Read> {
+        let streamed = load_streaming(program, text.as_bytes(), None, &LIMITS)?;
+        let digests = streamed.digests.into_iter().map(|(_, d)| d).collect();
+        Some((streamed.values, digests))
+    }
+
+    fn agree(program: &Program, text: &str) {
+        let (slow, fast) = (slow(program, text), fast(program, text));
+        assert_eq!(slow, fast, "the two readers differ on {text}");
+    }
+
+    fn valid() -> serde_json::Value {
+        json!({
+            "doc": {
+                "closed": {"name": "a\u{e9}\"b", "color": "red", "ratio": 1, "count": -3,
+                           "inner": {"at": "2026-01-01T00:00:00Z", "every": "1h", "tags": [], "n": null}},
+                "by_name": {"x": {"at": "2026-01-01", "tags": ["a", "b"]}, "": {"at": "2026-01-01T10:00:00+02:00", "tags": []}},
+                "maybe": null,
+                "anything": {"k": [1, 2.5, -1, 18446744073709551615u64, null, true, {"z": "s"}]},
+                "list": ["green", null],
+                "flag": false,
+                "extra": {"kept": 1e300}
+            },
+            "other": [1, 2, 3]
+        })
+    }
+
+    #[test]
+    fn valid_documents_read_alike() {
+        let program = program();
+        let text = valid().to_string();
+        assert!(
+            fast(&program, &text).is_some(),
+            "the fast path refused {text}"
+        );
+        agree(&program, &text);
+        agree(&program, &serde_json::to_string_pretty(&valid()).unwrap());
+        agree(
+            &program,
+            r#"{"other": null, "doc": {"by_name": {}, "flag": true}}"#,
+        );
+    }
+
+    #[test]
+    fn every_error_leaves_the_fast_path() {
+        let program = program();
+        for text in [
+            r#"{"doc": {"by_name": {}, "flag": true, "flag": true}}"#,
+            r#"{"doc": {"by_name": {"a": {"at": "2026-01-01", "tags": []}, "a": {"at": "2026-01-01", "tags": []}}, "flag": true}}"#,
+            r#"{"doc": {"by_name": {}, "flag": true, "x": 1, "x": 2}}"#,
+            r#"{"doc": {"by_name": {}, "flag": true, "anything": {"a": 1, "a": 1}}}"#,
+            r#"{"doc": {"by_name": {}, "flag": true, "closed": null, "closed": null}}"#,
+            r#"{"doc": {"by_name": {}}}"#,
+            r#"{"doc": {"by_name": {}, "flag": null}}"#,
+            r#"{"doc": {"by_name": {}, "flag": 1}}"#,
+            r#"{"doc": {"by_name": {}, "flag": true, "maybe": 1.0}}"#,
+            r#"{"doc": {"by_name": {}, "flag": true, "maybe": 9223372036854775808}}"#,
+            r#"{"doc": {"by_name": {}, "flag": true, "list": ["blue"]}}"#,
+            r#"{"doc": {"by_name": {"a": {"at": "yesterday", "tags": []}}, "flag": true}}"#,
+            r#"{"doc": {"by_name": {"a": {"at": "2026-01-01", "tags": [], "more": 1}}, "flag": true}}"#,
+            r#"{"doc": {"by_name": {}, "flag": true, "anything": [[[[[[[[[1]]]]]]]]]}}"#,
+            r#"{"doc": {"by_name": {}, "flag": true}, "doc": {"by_name": {}, "flag": true}}"#,
+            r#"{"nope": 1}"#,
+            r#"{"doc": {"by_name": {}, "flag": true}} x"#,
+            r#"[1]"#,
+        ] {
+            assert!(fast(&program, text).is_none(), "the fast path took {text}");
+            assert!(slow(&program, text).is_none(), "the slow path took {text}");
+        }
+    }
+
+    /// Any JSON, weighted towards the declared shapes, reads alike both ways.
+    fn json_strategy() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(json!(null)),
+            any::<bool>().prop_map(|b| json!(b)),
+            any::<i64>().prop_map(|i| json!(i)),
+            (-1e6f64..1e6).prop_map(|f| json!(f)),
+            prop::sample::select(vec![
+                "red",
+                "green",
+                "blue",
+                "1h",
+                "2026-01-01",
+                "2026-01-01T00:00:00Z",
+                "x",
+                ""
+            ])
+            .prop_map(|s| json!(s)),
+        ];
+        leaf.prop_recursive(5, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                prop::collection::vec(
+                    (
+                        prop::sample::select(vec![
+                            "name", "color", "ratio", "inner", "count", "at", "every", "tags", "n",
+                            "closed", "by_name", "maybe", "anything", "list", "flag", "k",
+                        ]),
+                        inner
+                    ),
+                    0..6
+                )
+                .prop_map(|entries| {
+                    let mut map = serde_json::Map::new();
+                    for (k, v) in entries {
+                        map.insert(k.to_string(), v);
+                    }
+                    serde_json::Value::Object(map)
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn generated_documents_read_alike(doc in json_strategy(), other in json_strategy()) {
+            let program = program();
+            agree(&program, &json!({"doc": doc, "other": other}).to_string());
+            agree(&program, &json!({"doc": doc}).to_string());
+        }
+
+        /// A valid document with one of its values replaced: mostly near misses.
+        #[test]
+        fn mutated_documents_read_alike(at in any::<prop::sample::Index>(), with in json_strategy()) {
+            let program = program();
+            let mut doc = valid();
+            let mut places = Vec::new();
+            pointers(&doc, String::new(), &mut places);
+            let place = at.get(&places).clone();
+            *doc.pointer_mut(&place).expect("a place in the document") = with;
+            agree(&program, &doc.to_string());
+        }
+    }
+
+    /// Every JSON pointer into `value`.
+    fn pointers(value: &serde_json::Value, here: String, out: &mut Vec<String>) {
+        out.push(here.clone());
+        match value {
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    pointers(item, format!("{here}/{i}"), out);
+                }
+            }
+            serde_json::Value::Object(entries) => {
+                for (key, item) in entries {
+                    pointers(
+                        item,
+                        format!("{here}/{}", key.replace('~', "~0").replace('/', "~1")),
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
 }

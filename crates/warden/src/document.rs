@@ -177,7 +177,7 @@ impl Document {
 
 /// The text without its byte-order mark, once it is known to be within the
 /// size limit and not empty.
-fn checked_text<'t>(
+pub(crate) fn checked_text<'t>(
     name: &str,
     text: &'t str,
     limits: &InputLimits,
@@ -196,7 +196,7 @@ fn checked_text<'t>(
     Ok(text)
 }
 
-fn looks_like_json(name: &str, text: &str) -> bool {
+pub(crate) fn looks_like_json(name: &str, text: &str) -> bool {
     let yaml_name = name.ends_with(".yaml") || name.ends_with(".yml");
     let trimmed = text.trim_start();
     !yaml_name && (name.ends_with(".json") || trimmed.starts_with('{') || trimmed.starts_with('['))
@@ -584,14 +584,14 @@ fn read_two_ways(plain: &str) -> Option<String> {
 
 /// What a JSON read has left: whether it went too deep, how many more
 /// values it may build.
-struct Bounds {
-    too_deep: Cell<bool>,
-    values_left: Cell<usize>,
+pub(crate) struct Bounds {
+    pub(crate) too_deep: Cell<bool>,
+    pub(crate) values_left: Cell<usize>,
 }
 
 impl Bounds {
     /// Counts one value built, or an error past the limit.
-    fn one_more<E: serde::de::Error>(&self) -> Result<(), E> {
+    pub(crate) fn one_more<E: serde::de::Error>(&self) -> Result<(), E> {
         match self.values_left.get().checked_sub(1) {
             Some(0) | None => {
                 self.values_left.set(0);
@@ -607,9 +607,9 @@ impl Bounds {
 
 /// Reads one JSON value, refusing a key given twice and nesting or a count
 /// of values past the limits.
-struct StrictSeed<'a> {
-    depth_left: usize,
-    bounds: &'a Bounds,
+pub(crate) struct StrictSeed<'a> {
+    pub(crate) depth_left: usize,
+    pub(crate) bounds: &'a Bounds,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for StrictSeed<'_> {

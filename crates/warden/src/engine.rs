@@ -2,7 +2,7 @@
 
 use crate::decision::{self, Decision};
 use crate::source::PolicySources;
-use crate::{DecideError, EngineError, PathError};
+use crate::{DecideError, EngineError, InputLimits, PathError};
 use serde_json::Value as Json;
 use std::path::Path;
 use std::sync::Arc;
@@ -118,13 +118,68 @@ impl Engine {
 
     /// Merges a data object (`{"catalog": {...}}` supplies `data.catalog`), each
     /// document validated against its declaration; `waivers` adds waivers.
-    pub fn with_data(mut self, json: &Json) -> Result<Engine, EngineError> {
+    pub fn with_data(self, json: &Json) -> Result<Engine, EngineError> {
         let (values, waivers) = crate::data::load(&self.program, json)?;
-        if let Json::Object(documents) = json {
-            for (name, document) in documents {
-                self.data_digests
-                    .insert(name.clone(), crate::revision::digest_json(document));
-            }
+        let digests = match json {
+            Json::Object(documents) => documents
+                .iter()
+                .map(|(name, document)| (name.clone(), crate::revision::digest_json(document)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        self.merge(crate::data::Streamed {
+            values,
+            waivers,
+            digests,
+        })
+    }
+
+    /// Merges a `--data` argument: `FILE` holds the whole data object
+    /// (`{"catalog": …}`), `NAME=FILE` the one document `data.NAME`, read
+    /// within `limits`. The same as [`Engine::with_data`] over
+    /// [`crate::read_data_arg_with`], but a JSON file is read in one pass
+    /// straight into values, with no JSON tree in between: a 60 MB catalog
+    /// loads in a fraction of the time and memory.
+    pub fn with_data_arg(self, arg: &str, limits: &InputLimits) -> Result<Engine, EngineError> {
+        let (name, file) = crate::split_data_arg(arg, |whole| Path::new(whole).exists());
+        let text = crate::files::read_file_bounded(Path::new(file), limits.max_bytes)?;
+        self.with_data_text(name, file, &text, limits)
+    }
+
+    /// [`Engine::with_data_arg`] over text already read: `file` names it in
+    /// errors (and, by its extension, says JSON or YAML), `name` is
+    /// `Some("catalog")` when the text is the one document `data.catalog`.
+    pub fn with_data_text(
+        self,
+        name: Option<&str>,
+        file: &str,
+        text: &str,
+        limits: &InputLimits,
+    ) -> Result<Engine, EngineError> {
+        let limits = limits.clamped();
+        let text = crate::document::checked_text(file, text, &limits)?;
+        if crate::document::looks_like_json(file, text)
+            && let Some(streamed) =
+                crate::data::load_streaming(&self.program, text.as_bytes(), name, &limits)
+        {
+            return self.merge(streamed);
+        }
+        // YAML, or a document with an error: the slow way says every error.
+        let document = crate::parse_document_with(file, text, &limits)?;
+        match name {
+            Some(name) => self.with_data(&serde_json::json!({ name: document })),
+            None => self.with_data(&document),
+        }
+    }
+
+    fn merge(mut self, streamed: crate::data::Streamed) -> Result<Engine, EngineError> {
+        let crate::data::Streamed {
+            values,
+            waivers,
+            digests,
+        } = streamed;
+        if !digests.is_empty() {
+            self.data_digests.extend(digests);
             self.data_revision = crate::revision::data_revision(&self.data_digests);
         }
         let mut data = self.data.to_vec();

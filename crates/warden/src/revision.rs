@@ -14,23 +14,36 @@ pub(crate) fn hex(digest: &[u8]) -> String {
     out
 }
 
-/// The digest of a JSON document as serialized (keys in the order given),
-/// computed without holding the serialized text.
-pub(crate) fn digest_json(document: &serde_json::Value) -> [u8; 32] {
-    struct Hashing(Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.update(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+/// A SHA-256 that bytes are written into.
+pub(crate) struct Hashing(Sha256);
+
+impl Hashing {
+    pub(crate) fn new() -> Hashing {
+        Hashing(Sha256::new())
     }
-    let mut hashing = Hashing(Sha256::new());
+    pub(crate) fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The digest of a JSON document as serialized (keys in the order given),
+/// computed without holding the serialized text. A document loaded by
+/// streaming gets the same digest from the loader's echo.
+pub(crate) fn digest_json(document: &serde_json::Value) -> [u8; 32] {
+    let mut hashing = Hashing::new();
     // Writing into a hasher cannot fail.
     let _ = serde_json::to_writer(&mut hashing, document);
-    hashing.0.finalize().into()
+    hashing.finish()
 }
 
 /// `sha256:` over each document's name and digest, in name order.

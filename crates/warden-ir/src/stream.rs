@@ -1,0 +1,415 @@
+//! JSON text straight into values, shaped by the declared type, in one pass:
+//! no `serde_json::Value` tree in between. This is how large data documents
+//! load (a 100,000-app catalog is 60 MB of JSON); [`crate::json_to_value`]
+//! stays the reference.
+//!
+//! The fast path says only yes or no: on any mismatch, limit or syntax error
+//! it stops, and the caller reads the document again the slow way, which
+//! lists every error with its path. So this reader must accept exactly what
+//! the slow one accepts (a key given twice is refused here too) and build
+//! the same value; `tests` compares the two.
+//!
+//! While reading, it writes the document back out as compact JSON into
+//! `echo` (keys in the order given), which is what a revision digest hashes:
+//! the digest is computed without a tree or a second serialisation.
+
+use crate::{MapValue, RecordValue, Ty, TypeLookup, TypeTable, Value, parse_duration, parse_time};
+use rustc_hash::FxHashSet;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io::Write;
+use std::sync::Arc;
+
+/// Strings up to this length are shared between values (role names, user
+/// ids, hosts repeat across a catalog); longer ones are rarely repeated.
+const INTERN_MAX_LEN: usize = 32;
+
+/// What one streaming read shares: the types, the value budget, the echo
+/// and the strings seen so far.
+pub struct StreamLoader<'a> {
+    types: &'a TypeTable,
+    /// Values still allowed in the document (each list item, each entry).
+    values_left: &'a Cell<usize>,
+    echo: RefCell<&'a mut dyn Write>,
+    /// The echo has written a value that the next one must be separated from.
+    need_comma: Cell<bool>,
+    strings: RefCell<FxHashSet<Arc<str>>>,
+}
+
+impl<'a> StreamLoader<'a> {
+    pub fn new(
+        types: &'a TypeTable,
+        values_left: &'a Cell<usize>,
+        echo: &'a mut dyn Write,
+    ) -> StreamLoader<'a> {
+        StreamLoader {
+            types,
+            values_left,
+            echo: RefCell::new(echo),
+            need_comma: Cell::new(false),
+            strings: RefCell::new(FxHashSet::default()),
+        }
+    }
+
+    /// The seed that reads one value of type `ty`, nested at most `depth_left` deep.
+    pub fn seed<'l>(&'l self, ty: &'l Ty, depth_left: usize) -> TypedSeed<'l, 'a> {
+        TypedSeed {
+            loader: self,
+            ty,
+            depth_left,
+            null_ok: false,
+        }
+    }
+
+    /// Starts a new echo: the next value is the first of its document.
+    pub fn restart(&self) {
+        self.need_comma.set(false);
+    }
+
+    // The echo. A hasher's writer does not fail; an echo that does only loses its digest.
+
+    fn separate(&self, echo: &mut dyn Write) {
+        if self.need_comma.get() {
+            let _ = echo.write_all(b",");
+        }
+    }
+
+    fn scalar(&self, write: impl FnOnce(&mut dyn Write)) {
+        let mut echo = self.echo.borrow_mut();
+        self.separate(&mut **echo);
+        write(&mut **echo);
+        self.need_comma.set(true);
+    }
+
+    fn open(&self, bracket: &[u8]) {
+        let mut echo = self.echo.borrow_mut();
+        self.separate(&mut **echo);
+        let _ = echo.write_all(bracket);
+        self.need_comma.set(false);
+    }
+
+    fn close(&self, bracket: &[u8]) {
+        let _ = self.echo.borrow_mut().write_all(bracket);
+        self.need_comma.set(true);
+    }
+
+    fn key(&self, key: &str) {
+        let mut echo = self.echo.borrow_mut();
+        self.separate(&mut **echo);
+        let _ = serde_json::to_writer(&mut **echo, key);
+        let _ = echo.write_all(b":");
+        self.need_comma.set(false);
+    }
+
+    fn intern(&self, s: &str) -> Arc<str> {
+        if s.len() > INTERN_MAX_LEN {
+            return Arc::from(s);
+        }
+        let mut strings = self.strings.borrow_mut();
+        if let Some(shared) = strings.get(s) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(s);
+        strings.insert(shared.clone());
+        shared
+    }
+
+    fn one_more<E: de::Error>(&self) -> Result<(), E> {
+        match self.values_left.get().checked_sub(1) {
+            Some(0) | None => {
+                self.values_left.set(0);
+                Err(E::custom("the document holds too many values"))
+            }
+            Some(left) => {
+                self.values_left.set(left);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Reads one value of a declared type.
+pub struct TypedSeed<'l, 'a> {
+    loader: &'l StreamLoader<'a>,
+    ty: &'l Ty,
+    depth_left: usize,
+    /// A record field that may be absent: `null` stands for absent.
+    null_ok: bool,
+}
+
+impl<'l, 'a> TypedSeed<'l, 'a> {
+    fn with(&self, ty: &'l Ty, depth_left: usize) -> TypedSeed<'l, 'a> {
+        TypedSeed {
+            loader: self.loader,
+            ty,
+            depth_left,
+            null_ok: false,
+        }
+    }
+
+    /// The type with its `?` layers removed: a non-null value is read as the inner type.
+    fn shape(&self) -> &'l Ty {
+        let mut ty = self.ty;
+        while let Ty::Optional(inner) = ty {
+            ty = inner;
+        }
+        ty
+    }
+
+    fn deeper<E: de::Error>(&self) -> Result<usize, E> {
+        self.depth_left
+            .checked_sub(1)
+            .ok_or_else(|| E::custom("the document nests too deeply"))
+    }
+
+    fn read_map<'de, A: MapAccess<'de>>(
+        &self,
+        inner: &'l Ty,
+        depth_left: usize,
+        map: &mut A,
+    ) -> Result<Value, A::Error> {
+        self.loader.open(b"{");
+        let mut entries = MapValue::default();
+        while let Some(key) = map.next_key_seed(KeySeed {
+            loader: self.loader,
+            record: None,
+        })? {
+            let Key::Name(key) = key else {
+                unreachable!("a map's keys are names")
+            };
+            let value = map.next_value_seed(self.with(inner, depth_left))?;
+            self.loader.one_more()?;
+            if entries.insert(key, value).is_some() {
+                return Err(de::Error::custom("a key is given twice"));
+            }
+        }
+        self.loader.close(b"}");
+        Ok(Value::Map(Arc::new(entries)))
+    }
+
+    fn read_record<'de, A: MapAccess<'de>>(
+        &self,
+        id: crate::RecordId,
+        depth_left: usize,
+        map: &mut A,
+    ) -> Result<Value, A::Error> {
+        let def = self.loader.types.record(id);
+        self.loader.open(b"{");
+        let mut slots = vec![Value::None; def.fields.len()];
+        let mut seen = vec![false; def.fields.len()];
+        let mut extra: Option<MapValue> = None;
+        while let Some(key) = map.next_key_seed(KeySeed {
+            loader: self.loader,
+            record: Some(def),
+        })? {
+            match key {
+                Key::Slot(slot) => {
+                    if std::mem::replace(&mut seen[slot], true) {
+                        return Err(de::Error::custom("a key is given twice"));
+                    }
+                    let field = &def.fields[slot];
+                    let mut seed = self.with(&field.ty, depth_left);
+                    seed.null_ok = field.optional;
+                    slots[slot] = map.next_value_seed(seed)?;
+                }
+                Key::Name(name) if def.open => {
+                    let value = map.next_value_seed(self.with(&ANY, depth_left))?;
+                    if extra
+                        .get_or_insert_with(MapValue::default)
+                        .insert(name, value)
+                        .is_some()
+                    {
+                        return Err(de::Error::custom("a key is given twice"));
+                    }
+                }
+                Key::Name(_) => return Err(mismatch()),
+            }
+            self.loader.one_more()?;
+        }
+        self.loader.close(b"}");
+        let missing = def
+            .fields
+            .iter()
+            .zip(&seen)
+            .any(|(field, seen)| !seen && !field.optional && !field.ty.is_optional());
+        if missing {
+            return Err(mismatch());
+        }
+        Ok(Value::Record(Arc::new(RecordValue {
+            ty: id,
+            slots: slots.into(),
+            extra,
+        })))
+    }
+}
+
+/// An object's key: a record's slot, or a name (a map's key, a record's
+/// undeclared field).
+enum Key {
+    Slot(usize),
+    Name(Arc<str>),
+}
+
+struct KeySeed<'l, 'a> {
+    loader: &'l StreamLoader<'a>,
+    record: Option<&'l crate::RecordDef>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_> {
+    type Value = Key;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_, '_> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        self.loader.key(key);
+        match self.record.and_then(|def| def.slot(key)) {
+            Some(slot) => Ok(Key::Slot(slot)),
+            None => Ok(Key::Name(self.loader.intern(key))),
+        }
+    }
+}
+
+fn mismatch<E: de::Error>() -> E {
+    E::custom("the value does not match its declared type")
+}
+
+static ANY: Ty = Ty::Any;
+
+impl<'de> DeserializeSeed<'de> for TypedSeed<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value of the declared type")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        self.loader.scalar(|echo| {
+            let _ = echo.write_all(b"null");
+        });
+        match self.ty {
+            Ty::Optional(_) | Ty::None | Ty::Any | Ty::Error => Ok(Value::None),
+            _ if self.null_ok => Ok(Value::None),
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        self.loader.scalar(|echo| {
+            let _ = echo.write_all(if v { b"true" } else { b"false" });
+        });
+        match self.shape() {
+            Ty::Bool | Ty::Any => Ok(Value::Bool(v)),
+            Ty::Error => Ok(Value::None),
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        self.loader.scalar(|echo| {
+            let _ = write!(echo, "{v}");
+        });
+        match self.shape() {
+            Ty::Int | Ty::Any => Ok(Value::Int(v)),
+            Ty::Float => Ok(Value::Float(v as f64)),
+            Ty::Error => Ok(Value::None),
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        self.loader.scalar(|echo| {
+            let _ = write!(echo, "{v}");
+        });
+        match (self.shape(), i64::try_from(v)) {
+            (Ty::Int | Ty::Any, Ok(i)) => Ok(Value::Int(i)),
+            (Ty::Any | Ty::Float, _) => Ok(Value::Float(v as f64)),
+            (Ty::Error, _) => Ok(Value::None),
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        // The parser yields finite numbers only; written as `serde_json` writes them.
+        self.loader.scalar(|echo| {
+            let _ = serde_json::to_writer(echo, &v);
+        });
+        match self.shape() {
+            Ty::Float | Ty::Any => Ok(Value::Float(v)),
+            Ty::Error => Ok(Value::None),
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        self.loader.scalar(|echo| {
+            let _ = serde_json::to_writer(echo, s);
+        });
+        match self.shape() {
+            Ty::String | Ty::Any => Ok(Value::Str(self.loader.intern(s))),
+            Ty::Enum(id) => {
+                // The union's own `Arc`, so equality with literals is a pointer compare.
+                let members = &self.loader.types.enumeration(*id).members;
+                match members.iter().find(|m| ***m == *s) {
+                    Some(member) => Ok(Value::Str(member.clone())),
+                    None => Err(mismatch()),
+                }
+            }
+            Ty::Time => parse_time(s).map(Value::Time).ok_or_else(mismatch),
+            Ty::Duration => parse_duration(s).map(Value::Duration).ok_or_else(mismatch),
+            Ty::Error => Ok(Value::None),
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = match self.shape() {
+            Ty::List(inner) => &**inner,
+            Ty::Any | Ty::Error => &ANY,
+            _ => return Err(mismatch()),
+        };
+        let depth_left = self.deeper()?;
+        self.loader.open(b"[");
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.with(inner, depth_left))? {
+            self.loader.one_more()?;
+            items.push(item);
+        }
+        self.loader.close(b"]");
+        match self.shape() {
+            Ty::Error => Ok(Value::None),
+            _ => Ok(Value::List(items.into())),
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let depth_left = self.deeper()?;
+        match self.shape() {
+            Ty::Record(id) => self.read_record(*id, depth_left, &mut map),
+            Ty::Map(inner) => self.read_map(inner, depth_left, &mut map),
+            Ty::Any => self.read_map(&ANY, depth_left, &mut map),
+            Ty::Error => self
+                .read_map(&ANY, depth_left, &mut map)
+                .map(|_| Value::None),
+            _ => Err(mismatch()),
+        }
+    }
+}
