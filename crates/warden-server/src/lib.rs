@@ -148,7 +148,7 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let callers = caller_auth::CallerTokens::from_config(&config.auth)?;
     let startup = config.clone();
-    let engine = tokio::task::spawn_blocking(move || load(&startup))
+    let engine = tokio::task::spawn_blocking(move || load(&startup, None))
         .await
         .map_err(|e| ServerError::Io(std::io::Error::other(e)))??
         .engine;

@@ -89,7 +89,9 @@ impl LoadError {
 }
 
 /// Compiles the configured policy set and merges the data files.
-pub fn load(config: &ServerConfig) -> Result<Loaded, LoadError> {
+/// A reload passes the engine serving now: a data file that has not changed
+/// is shared with it rather than read into a second copy.
+pub fn load(config: &ServerConfig, previous: Option<&Engine>) -> Result<Loaded, LoadError> {
     let workspace = Workspace::read(&config.policy)?;
     // A file left out of the set (a link leaving the folder, a FIFO) is
     // said, as `warden check` says it: its rules are not enforced.
@@ -115,7 +117,7 @@ pub fn load(config: &ServerConfig) -> Result<Loaded, LoadError> {
         max_depth: config.limits.max_json_depth,
     };
     for arg in &config.data {
-        engine = engine.with_data_arg(arg, &limits)?;
+        engine = engine.with_data_arg_reusing(arg, &limits, previous)?;
     }
     Ok(Loaded { engine, skipped })
 }
@@ -160,7 +162,8 @@ impl AppState {
     pub async fn reload(self: &Arc<Self>, why: &str) -> Result<(String, Vec<String>), LoadError> {
         let _one_at_a_time = self.reloading.lock().await;
         let state = Arc::clone(self);
-        let loaded = tokio::task::spawn_blocking(move || load(&state.config))
+        let serving = self.engine.load_full();
+        let loaded = tokio::task::spawn_blocking(move || load(&state.config, Some(&serving)))
             .await
             .unwrap_or_else(|e| Err(LoadError::Task(e.to_string())));
         match loaded {

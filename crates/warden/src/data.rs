@@ -152,6 +152,40 @@ pub(crate) fn load_streaming(
     name: Option<&str>,
     limits: &InputLimits,
 ) -> Option<Streamed> {
+    read_documents(
+        program,
+        &mut serde_json::Deserializer::from_slice(bytes),
+        name,
+        limits,
+    )
+}
+
+/// [`load_streaming`] from a reader (a file, never held whole), with the
+/// SHA-256 of the bytes it read. `None` also when the reader gives more
+/// than `limits.max_bytes`.
+pub(crate) fn load_streaming_from<R: std::io::Read>(
+    program: &Program,
+    source: HashingReader<R>,
+    name: Option<&str>,
+    limits: &InputLimits,
+) -> Option<(Streamed, [u8; 32])> {
+    let mut buffered = std::io::BufReader::with_capacity(1 << 16, source);
+    let streamed = read_documents(
+        program,
+        &mut serde_json::Deserializer::from_reader(&mut buffered),
+        name,
+        limits,
+    )?;
+    let source = buffered.into_inner();
+    (source.read <= limits.max_bytes as u64).then(|| (streamed, source.hashing.finish()))
+}
+
+fn read_documents<'de, R: serde_json::de::Read<'de>>(
+    program: &Program,
+    deserializer: &mut serde_json::Deserializer<R>,
+    name: Option<&str>,
+    limits: &InputLimits,
+) -> Option<Streamed> {
     use serde::de::DeserializeSeed;
     let bounds = Bounds {
         too_deep: Cell::new(false),
@@ -162,7 +196,6 @@ pub(crate) fn load_streaming(
         waivers: Vec::new(),
         digests: Vec::new(),
     };
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let documents = Documents {
         program,
         bounds: &bounds,
@@ -170,11 +203,108 @@ pub(crate) fn load_streaming(
         out: &mut streamed,
     };
     let read = match name {
-        Some(name) => documents.document(name, &mut deserializer),
-        None => documents.deserialize(&mut deserializer),
+        Some(name) => documents.document(name, &mut *deserializer),
+        None => documents.deserialize(&mut *deserializer),
     };
     read.and_then(|()| deserializer.end()).ok()?;
     Some(streamed)
+}
+
+/// A reader that hashes what passes through it, and counts it.
+pub(crate) struct HashingReader<R> {
+    inner: R,
+    hashing: crate::revision::Hashing,
+    read: u64,
+}
+
+impl<R> HashingReader<R> {
+    pub(crate) fn new(inner: R) -> HashingReader<R> {
+        HashingReader {
+            inner,
+            hashing: crate::revision::Hashing::new(),
+            read: 0,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        std::io::Write::write_all(&mut self.hashing, &buf[..n])?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The documents one data file supplied, kept with the file's SHA-256 so a
+/// reload of the very same bytes shares them instead of reading them again.
+#[derive(Clone, Debug)]
+pub(crate) struct DataSource {
+    arg: String,
+    raw: [u8; 32],
+    /// Each document's name, declared type, and value.
+    documents: Vec<(String, warden_ir::Ty, Value)>,
+    digests: Vec<(String, [u8; 32])>,
+}
+
+impl DataSource {
+    /// `None` when the file carried waivers: they name rules of this policy
+    /// set, so a reload reads them again.
+    pub(crate) fn new(
+        program: &Program,
+        arg: &str,
+        raw: [u8; 32],
+        streamed: &Streamed,
+    ) -> Option<DataSource> {
+        if !streamed.waivers.is_empty() {
+            return None;
+        }
+        let documents = streamed
+            .values
+            .iter()
+            .map(|(id, value)| {
+                let decl = &program.data[id.index()];
+                (decl.name.to_string(), decl.ty.clone(), value.clone())
+            })
+            .collect();
+        Some(DataSource {
+            arg: arg.to_string(),
+            raw,
+            documents,
+            digests: streamed.digests.clone(),
+        })
+    }
+}
+
+/// What `previous` read from `arg` when that was these very bytes, for
+/// `program`: only when every type is the same (values carry record ids and
+/// union members of their type table).
+pub(crate) fn reuse(
+    previous: &crate::Engine,
+    program: &Program,
+    arg: &str,
+    raw: &[u8; 32],
+) -> Option<Streamed> {
+    let source = previous
+        .data_sources()
+        .iter()
+        .find(|s| s.arg == arg && s.raw == *raw)?;
+    if previous.program().types != program.types {
+        return None;
+    }
+    let mut values = Vec::new();
+    for (name, ty, value) in &source.documents {
+        let id = program.data_by_name(name)?;
+        if program.data[id.index()].ty != *ty {
+            return None;
+        }
+        values.push((id, value.clone()));
+    }
+    Some(Streamed {
+        values,
+        waivers: Vec::new(),
+        digests: source.digests.clone(),
+    })
 }
 
 /// The top-level object of a data file: document name → document.
@@ -464,6 +594,79 @@ data other: [int]?
             *doc.pointer_mut(&place).expect("a place in the document") = with;
             agree(&program, &doc.to_string());
         }
+    }
+
+    fn engine(policy: &str) -> crate::Engine {
+        crate::Engine::from_sources(crate::PolicySources::from_texts([("t.warden", policy)]))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn doc_value(engine: &crate::Engine) -> Value {
+        let id = engine.program().data_by_name("doc").expect("declared");
+        engine.data[id.index()].clone()
+    }
+
+    fn same_allocation(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Record(a), Value::Record(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    use std::sync::Arc;
+
+    #[test]
+    fn a_file_streams_as_the_tree_reads_it_and_a_reload_of_the_same_bytes_shares_it() {
+        let dir = std::env::temp_dir().join(format!("warden-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("d.json");
+        std::fs::write(&file, serde_json::to_string_pretty(&valid()).unwrap()).unwrap();
+        let arg = file.display().to_string();
+
+        let by_tree = engine(POLICY).with_data(&valid()).unwrap();
+        let streamed = engine(POLICY).with_data_arg(&arg, &LIMITS).unwrap();
+        assert_eq!(doc_value(&by_tree), doc_value(&streamed));
+        assert_eq!(by_tree.data_revision(), streamed.data_revision());
+
+        // Unchanged bytes, recompiled policies: one copy of the data.
+        let reloaded = engine(POLICY)
+            .with_data_arg_reusing(&arg, &LIMITS, Some(&streamed))
+            .unwrap();
+        assert!(same_allocation(
+            &doc_value(&streamed),
+            &doc_value(&reloaded)
+        ));
+        assert_eq!(streamed.data_revision(), reloaded.data_revision());
+
+        // A type that changed: read again (and here refused).
+        let retyped = POLICY.replace("flag: bool", "flag: int");
+        assert!(
+            engine(&retyped)
+                .with_data_arg_reusing(&arg, &LIMITS, Some(&streamed))
+                .is_err()
+        );
+
+        // Other bytes: read again, and the revision moves.
+        let mut changed = valid();
+        changed["doc"]["flag"] = json!(true);
+        std::fs::write(&file, changed.to_string()).unwrap();
+        let changed = engine(POLICY)
+            .with_data_arg_reusing(&arg, &LIMITS, Some(&streamed))
+            .unwrap();
+        assert!(!same_allocation(
+            &doc_value(&streamed),
+            &doc_value(&changed)
+        ));
+        assert_ne!(streamed.data_revision(), changed.data_revision());
+
+        // A file past the byte limit is refused as the slow reader refuses it.
+        let small = InputLimits {
+            max_bytes: 64,
+            max_depth: 8,
+        };
+        let err = engine(POLICY).with_data_arg(&arg, &small).unwrap_err();
+        assert_eq!(err.code(), Some(warden_diagnostics::Code::E0407));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Every JSON pointer into `value`.

@@ -21,7 +21,7 @@ pub struct Engine {
     warnings: Vec<Diagnostic>,
     revision: String,
     /// One value per declared data document (supplied, else its default, else none).
-    data: Arc<[Value]>,
+    pub(crate) data: Arc<[Value]>,
     supplied: Vec<bool>,
     /// Which documents `with_data` supplied (not just defaulted).
     given: Vec<bool>,
@@ -32,6 +32,9 @@ pub struct Engine {
     data_digests: std::collections::BTreeMap<String, [u8; 32]>,
     /// `sha256:` over `data_digests`.
     data_revision: String,
+    /// The data files read by [`Engine::with_data_arg`]: a reload whose file
+    /// is byte for byte the same takes its values from here.
+    data_sources: Arc<[crate::data::DataSource]>,
 }
 
 /// A rule as a report describes it.
@@ -113,12 +116,21 @@ impl Engine {
             data_needed,
             data_digests: Default::default(),
             data_revision: crate::revision::data_revision(&Default::default()),
+            data_sources: Arc::from([]),
         }
     }
 
     /// Merges a data object (`{"catalog": {...}}` supplies `data.catalog`), each
     /// document validated against its declaration; `waivers` adds waivers.
     pub fn with_data(self, json: &Json) -> Result<Engine, EngineError> {
+        self.with_data_from(json, None)
+    }
+
+    fn with_data_from(
+        self,
+        json: &Json,
+        source: Option<(&str, [u8; 32])>,
+    ) -> Result<Engine, EngineError> {
         let (values, waivers) = crate::data::load(&self.program, json)?;
         let digests = match json {
             Json::Object(documents) => documents
@@ -127,23 +139,77 @@ impl Engine {
                 .collect(),
             _ => Vec::new(),
         };
-        self.merge(crate::data::Streamed {
-            values,
-            waivers,
-            digests,
-        })
+        self.merge(
+            crate::data::Streamed {
+                values,
+                waivers,
+                digests,
+            },
+            source,
+        )
     }
 
     /// Merges a `--data` argument: `FILE` holds the whole data object
     /// (`{"catalog": …}`), `NAME=FILE` the one document `data.NAME`, read
     /// within `limits`. The same as [`Engine::with_data`] over
-    /// [`crate::read_data_arg_with`], but a JSON file is read in one pass
-    /// straight into values, with no JSON tree in between: a 60 MB catalog
-    /// loads in a fraction of the time and memory.
+    /// [`crate::read_data_arg_with`], but a JSON file is streamed from disk
+    /// straight into values, with neither its text nor a JSON tree held: a
+    /// 60 MB catalog loads in a fraction of the time and memory.
     pub fn with_data_arg(self, arg: &str, limits: &InputLimits) -> Result<Engine, EngineError> {
+        self.with_data_arg_reusing(arg, limits, None)
+    }
+
+    /// [`Engine::with_data_arg`] for a reload: when `previous` read the same
+    /// argument, the file is byte for byte what it read then (by SHA-256),
+    /// and the documents' types are unchanged, its values are shared instead
+    /// of read again, so a reload that changes only policies holds one copy
+    /// of the data, not two.
+    pub fn with_data_arg_reusing(
+        self,
+        arg: &str,
+        limits: &InputLimits,
+        previous: Option<&Engine>,
+    ) -> Result<Engine, EngineError> {
+        use std::io::{Read, Seek};
+        let limits = limits.clamped();
         let (name, file) = crate::split_data_arg(arg, |whole| Path::new(whole).exists());
-        let text = crate::files::read_file_bounded(Path::new(file), limits.max_bytes)?;
-        self.with_data_text(name, file, &text, limits)
+        let path = Path::new(file);
+        let io = |source| EngineError::Io {
+            path: file.to_string(),
+            source,
+        };
+        let mut opened = crate::files::open_bounded(path, limits.max_bytes)?;
+        if let Some(previous) = previous {
+            let mut hashing = crate::revision::Hashing::new();
+            let read = std::io::copy(
+                &mut (&mut opened).take(limits.max_bytes as u64 + 1),
+                &mut hashing,
+            )
+            .map_err(io)?;
+            if read <= limits.max_bytes as u64 {
+                let raw = hashing.finish();
+                if let Some(reused) = crate::data::reuse(previous, &self.program, arg, &raw) {
+                    return self.merge(reused, Some((arg, raw)));
+                }
+            }
+            opened.rewind().map_err(io)?;
+        }
+        if !crate::document::yaml_name(file) {
+            let source = crate::data::HashingReader::new(opened.take(limits.max_bytes as u64));
+            if let Some((streamed, raw)) =
+                crate::data::load_streaming_from(&self.program, source, name, &limits)
+            {
+                return self.merge(streamed, Some((arg, raw)));
+            }
+        }
+        // YAML, or a file with an error: read whole, and the slow way says every error.
+        let text = crate::files::read_file_bounded(path, limits.max_bytes)?;
+        let raw = {
+            let mut hashing = crate::revision::Hashing::new();
+            std::io::Write::write_all(&mut hashing, text.as_bytes()).map_err(io)?;
+            hashing.finish()
+        };
+        self.with_data_text_from(name, file, &text, &limits, Some((arg, raw)))
     }
 
     /// [`Engine::with_data_arg`] over text already read: `file` names it in
@@ -156,23 +222,43 @@ impl Engine {
         text: &str,
         limits: &InputLimits,
     ) -> Result<Engine, EngineError> {
+        self.with_data_text_from(name, file, text, limits, None)
+    }
+
+    fn with_data_text_from(
+        self,
+        name: Option<&str>,
+        file: &str,
+        text: &str,
+        limits: &InputLimits,
+        source: Option<(&str, [u8; 32])>,
+    ) -> Result<Engine, EngineError> {
         let limits = limits.clamped();
         let text = crate::document::checked_text(file, text, &limits)?;
         if crate::document::looks_like_json(file, text)
             && let Some(streamed) =
                 crate::data::load_streaming(&self.program, text.as_bytes(), name, &limits)
         {
-            return self.merge(streamed);
+            return self.merge(streamed, source);
         }
         // YAML, or a document with an error: the slow way says every error.
         let document = crate::parse_document_with(file, text, &limits)?;
         match name {
-            Some(name) => self.with_data(&serde_json::json!({ name: document })),
-            None => self.with_data(&document),
+            Some(name) => self.with_data_from(&serde_json::json!({ name: document }), source),
+            None => self.with_data_from(&document, source),
         }
     }
 
-    fn merge(mut self, streamed: crate::data::Streamed) -> Result<Engine, EngineError> {
+    /// Adds documents read; `source` (the argument and the file's SHA-256)
+    /// keeps them for a reload to share.
+    fn merge(
+        mut self,
+        streamed: crate::data::Streamed,
+        source: Option<(&str, [u8; 32])>,
+    ) -> Result<Engine, EngineError> {
+        let kept = source.and_then(|(arg, raw)| {
+            crate::data::DataSource::new(&self.program, arg, raw, &streamed)
+        });
         let crate::data::Streamed {
             values,
             waivers,
@@ -198,6 +284,11 @@ impl Engine {
             let mut all = self.data_waivers.to_vec();
             all.extend(waivers);
             self.data_waivers = all.into();
+        }
+        if let Some(kept) = kept {
+            let mut sources = self.data_sources.to_vec();
+            sources.push(kept);
+            self.data_sources = sources.into();
         }
         Ok(self)
     }
@@ -243,6 +334,10 @@ impl Engine {
 
     pub(crate) fn program(&self) -> &Program {
         &self.program
+    }
+
+    pub(crate) fn data_sources(&self) -> &[crate::data::DataSource] {
+        &self.data_sources
     }
 
     /// Every rule, in name order: what `warden explain`, SARIF and JUnit reports show.

@@ -197,6 +197,21 @@ pub fn read_file_bounded(path: &Path, max_bytes: usize) -> Result<String, Engine
     read_opened(opened, path, max_bytes)
 }
 
+/// A regular file opened for reading, refused (`E0407`) when it is already
+/// longer than `max_bytes`: for readers that stream it. A reader must
+/// still stop at `max_bytes` (the file may grow while read).
+pub(crate) fn open_bounded(path: &Path, max_bytes: usize) -> Result<std::fs::File, EngineError> {
+    let (file, len) = open_regular(path)?;
+    if len > max_bytes as u64 {
+        return Err(EngineError::TooLarge {
+            name: path.display().to_string(),
+            size: len,
+            limit: max_bytes,
+        });
+    }
+    Ok(file)
+}
+
 /// The text of `path`, a file inside `folder` ([`confined`]), at most
 /// `max_bytes` long. The path is checked, then opened: a symbolic link
 /// swapped in between would carry the open out of the folder, so where the
