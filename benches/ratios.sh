@@ -29,6 +29,10 @@ PY
 
 cargo bench -p warden-benches --bench peers
 cargo bench -p warden-benches --bench memory
+if [ -z "${PEERS_QUICK:-}" ] || [ "${PEERS_QUICK}" = 0 ]; then
+  cargo build --release -q -p warden-cli -p warden-benches --bins
+  python3 benches/serve_memory.py
+fi
 python3 - <<'PY'
 import datetime, json, os, pathlib, re
 
@@ -97,6 +101,19 @@ for r in memory:
     lines.append(f"| {r['what']} | {r['engine']} | {r['seconds']:.2f} s | {mb(r['peak_bytes'])} | {mb(r['held_bytes'])} |")
 lines.append("")
 lines += [f"- {r['what']}, {r['engine']}: {r['note']}" for r in memory]
+serve_file = target / "peers" / "serve.json"
+if not quick and serve_file.exists():
+    s = json.loads(serve_file.read_text())
+    lines += ["", f"**W4 in `warden serve`**: the checklist with `--data catalog=FILE`, "
+              f"{s['apps']:,} apps, {mb(s['json_bytes'])} of JSON (`benches/serve_memory.py`; RSS from `/proc`)", "",
+              "| what | time | memory | ratio |",
+              "| --- | ---: | ---: | ---: |",
+              f"| start (exec to the first `/health` answer) | {s['start_seconds']:.2f} s | RSS {mb(s['rss_bytes'])} "
+              f"(peak {mb(s['start_peak_bytes'])}) | RSS {s['rss_over_json']:.2f}× the JSON |",
+              f"| reload, data file unchanged | {s['reload_same_seconds']:.2f} s | peak {mb(s['reload_same_peak_bytes'])} "
+              f"| {s['reload_same_peak_over_rss']:.2f}× steady RSS |",
+              f"| reload, data file changed | {s['reload_changed_seconds']:.2f} s | peak {mb(s['reload_changed_peak_bytes'])} "
+              f"| {s['reload_changed_peak_over_rss']:.2f}× steady RSS |"]
 lines += ["",
           "Memory is what the allocator was asked for (live bytes, counted by a wrapping global "
           "allocator), not RSS: `peak` is the most a step added at once, `held` what it keeps once done.",
