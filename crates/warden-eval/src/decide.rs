@@ -136,6 +136,8 @@ pub fn decide(
         budget: options.budget,
         deadline: options.timeout.map(|t| std::time::Instant::now() + t),
         next_clock_check: 0,
+        checkpoint: 0,
+        depth: 0,
         exhausted: None,
         trace: None,
     };

@@ -42,7 +42,9 @@ pub(crate) type EvalResult = Result<Value, EvalError>;
 
 /// Stack growth for deep evaluations: when less than the red zone is left, a
 /// new segment is allocated.
-const STACK_RED_ZONE: usize = 128 * 1024;
+const STACK_RED_ZONE: usize = 256 * 1024;
+/// Levels of `eval` between two stack checks (a level is a few frames).
+const STACK_CHECK_EVERY: u32 = 4;
 const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
 /// The locals of one rule, function or waiver evaluation. `let`s are computed
@@ -82,6 +84,12 @@ pub(crate) struct Evaluator<'p> {
     pub deadline: Option<Instant>,
     /// The step count at which the clock is read next.
     pub next_clock_check: u64,
+    /// Below this step count a charge needs no check (the lesser of the
+    /// next clock reading and the step past the budget; 0 once stopped, or
+    /// before the first charge).
+    pub checkpoint: u64,
+    /// How deep `eval` is nested: the stack is checked every few levels.
+    pub depth: u32,
     /// Set once the budget or the deadline is spent: every later evaluation
     /// fails at once with this code.
     pub exhausted: Option<Code>,
@@ -104,10 +112,19 @@ fn err(code: Code, span: Span, message: impl Into<String>) -> EvalError {
 impl<'p> Evaluator<'p> {
     pub fn eval(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> EvalResult {
         // Chains of lets and calls can nest deeper than a thread's stack: grow it
-        // on demand rather than abort (the step budget bounds the work).
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+        // on demand rather than abort (the step budget bounds the work). The
+        // check is made every few levels: between two, less stack is used than
+        // the red zone leaves.
+        self.depth += 1;
+        let result = if (self.depth - 1).is_multiple_of(STACK_CHECK_EVERY) {
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+                self.eval_counted(e, frame)
+            })
+        } else {
             self.eval_counted(e, frame)
-        })
+        };
+        self.depth -= 1;
+        result
     }
 
     fn eval_counted(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> EvalResult {
@@ -486,8 +503,21 @@ impl<'p> Evaluator<'p> {
     /// Counts work (one step, a built-in walking a list, `in` scanning one)
     /// against the budget, and now and then against the deadline. Once either
     /// is spent, every later charge fails too: the decision stops there.
+    #[inline]
     pub(crate) fn charge(&mut self, cost: u64, span: Span) -> Result<(), EvalError> {
         self.steps = self.steps.saturating_add(cost);
+        // Nearly every charge ends here: one add and one compare per step.
+        if self.steps < self.checkpoint {
+            return Ok(());
+        }
+        self.charge_checked(span)
+    }
+
+    /// [`Evaluator::charge`] past its checkpoint: the budget, the clock, or
+    /// an evaluation already stopped.
+    #[cold]
+    #[inline(never)]
+    fn charge_checked(&mut self, span: Span) -> Result<(), EvalError> {
         if self.steps > self.budget {
             self.exhausted = Some(Code::E0501);
         } else if self.steps >= self.next_clock_check {
@@ -496,6 +526,10 @@ impl<'p> Evaluator<'p> {
                 self.exhausted = Some(Code::E0505);
             }
         }
+        self.checkpoint = match self.exhausted {
+            Some(_) => 0,
+            None => self.next_clock_check.min(self.budget.saturating_add(1)),
+        };
         match self.exhausted {
             None => Ok(()),
             Some(Code::E0505) => Err(err(
