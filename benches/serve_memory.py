@@ -18,7 +18,8 @@ Writes target/peers/serve.json and prints it.
 import json, os, pathlib, socket, subprocess, sys, tempfile, time, urllib.request
 
 root = pathlib.Path(__file__).resolve().parent.parent
-target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR") or root / "target")
+# A relative CARGO_TARGET_DIR is taken from the workspace's root, as the benches take it.
+target = root / (os.environ.get("CARGO_TARGET_DIR") or "target")
 apps = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 warden, gen = target / "release" / "warden", target / "release" / "gen-catalog"
 for binary in (warden, gen):
@@ -42,13 +43,14 @@ with tempfile.TemporaryDirectory() as tmp:
     catalog = pathlib.Path(tmp) / "catalog.json"
     subprocess.run([gen, str(apps), catalog], check=True)
     size = catalog.stat().st_size
+    errors = open(pathlib.Path(tmp) / "warden.err", "w+")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
     server = subprocess.Popen(
         [warden, "serve", "--policy", root / "stdlib-policies", "--data", f"catalog={catalog}",
          "--addr", f"127.0.0.1:{port}", "--admin-token", "bench", "--no-watch"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdout=subprocess.DEVNULL, stderr=errors)
     try:
         while True:
             try:
@@ -56,7 +58,8 @@ with tempfile.TemporaryDirectory() as tmp:
                 break
             except OSError:
                 if server.poll() is not None:
-                    sys.exit(server.stderr.read().decode())
+                    errors.seek(0)
+                    sys.exit(errors.read())
                 time.sleep(0.01)
         start = time.monotonic() - t0
         time.sleep(0.5)
@@ -79,6 +82,7 @@ with tempfile.TemporaryDirectory() as tmp:
     finally:
         server.terminate()
         server.wait()
+        errors.close()
 
 result = {
     "apps": apps, "json_bytes": size, "start_seconds": round(start, 3),

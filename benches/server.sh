@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-10}
 command -v wrk >/dev/null || { echo "install wrk: apt-get install -y --no-install-recommends wrk"; exit 2; }
 command -v nginx >/dev/null || { echo "install nginx: apt-get install -y --no-install-recommends nginx"; exit 2; }
+command -v curl >/dev/null || { echo "install curl: apt-get install -y --no-install-recommends curl"; exit 2; }
 cargo build --release -q -p warden-cli
 DIR=$(mktemp -d)
 PIDS=()
@@ -21,6 +22,7 @@ WARDEN_LOG=error target/release/warden serve --policy stdlib-policies \
 PIDS+=($!)
 for _ in $(seq 100); do grep -q "listening on" "$DIR/warden.err" && break; sleep 0.1; done
 WARDEN=$(grep -o '127.0.0.1:[0-9]*' "$DIR/warden.err" | head -1)
+[ -n "$WARDEN" ] || { echo "warden serve did not start:"; cat "$DIR/warden.err"; exit 1; }
 
 PORT=$(free_port); UPSTREAM_PORT=$(free_port)
 mkdir -p "$DIR/tmp"

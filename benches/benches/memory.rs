@@ -142,11 +142,13 @@ fn text_of(data: &Json) -> String {
     serde_json::to_string_pretty(data).expect("JSON")
 }
 
+/// `target/peers`, or `$CARGO_TARGET_DIR/peers` (a relative one taken from
+/// the workspace's root, as `ratios.sh` and `serve_memory.py` take it).
 fn out_dir() -> PathBuf {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| root.join("target"), |p| root.join(p));
     target.join("peers")
 }
 

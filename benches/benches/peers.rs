@@ -30,7 +30,7 @@ use common::{
 use regorus::rvm::RegoVM;
 use rustc_hash::FxHashMap;
 use serde_json::{Value as Json, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -308,6 +308,13 @@ fn manifest_variants(base: &Json) -> Vec<(&'static str, Json)> {
             }),
         ),
         (
+            "confidential data on a low tier",
+            v(&|m| {
+                m["metadata"]["risk_tier"] = json!("low");
+                m["spec"]["data"]["classification"] = json!("confidential");
+            }),
+        ),
+        (
             "180-day registration, expired, review pending",
             v(&|m| {
                 m["metadata"]["registered_at"] = json!("2026-01-01T00:00:00Z");
@@ -531,11 +538,13 @@ impl Gateway {
             allow: d.is_allowed(),
             mask: d.obligations.get("mask").map(strings).unwrap_or_default(),
         };
-        let warden_denies = d
+        let mut warden_denies: Vec<String> = d
             .findings
             .iter()
             .filter(|f| f.effect == warden::Effect::Deny)
-            .count();
+            .filter_map(|f| f.message.clone())
+            .collect();
+        warden_denies.sort();
         let h = hand_written::decide_request(req, &self.apps, timestamp(now));
         let hand = Verdict {
             allow: h.allowed,
@@ -560,14 +569,57 @@ impl Gateway {
             allow: j["allow"] == true,
             mask: strings(&j["obligations"]["mask"]),
         };
-        let rego_denies = |j: &Json| j["deny_reasons"].as_array().map_or(0, Vec::len);
+        // The deny reasons themselves, not just how many: Rego's are the
+        // messages, as Warden's and the hand-written code's are.
+        let rego_denies = |j: &Json| {
+            let mut messages: Vec<String> = j["deny_reasons"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|m| m.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            messages.sort();
+            messages
+        };
+        let mut hand_denies: Vec<String> = h.findings.iter().map(|f| f.message.clone()).collect();
+        hand_denies.sort();
         agree(
-            &format!("{label}: deny findings"),
+            &format!("{label}: deny reasons"),
             &[
                 ("Warden", warden_denies),
-                ("hand-written", h.findings.len()),
+                ("hand-written", hand_denies),
                 ("regorus", rego_denies(&r)),
                 ("regorus RVM", rego_denies(&rv)),
+            ],
+        );
+        // Which rules decided: Cedar's permits that held (on an allow) or
+        // forbids (on a deny), against Warden's allow or deny findings. Cedar
+        // has no forbid for an app missing from the catalog (every policy
+        // reading it fails and is skipped; see peers/README.md).
+        let warden_rules: BTreeSet<String> = d
+            .findings
+            .iter()
+            .filter(|f| {
+                let effect = if d.is_allowed() {
+                    warden::Effect::Allow
+                } else {
+                    warden::Effect::Deny
+                };
+                f.effect == effect
+                    && !f
+                        .message
+                        .as_deref()
+                        .is_some_and(|m| m.ends_with("is not in the catalog"))
+            })
+            .map(|f| f.rule.rsplit('.').next().unwrap_or(&f.rule).to_string())
+            .collect();
+        agree(
+            &format!("{label}: deciding rules"),
+            &[
+                ("Warden", warden_rules),
+                ("cedar", self.cedar.deciding_rules(req, now)),
             ],
         );
         agree(
@@ -975,11 +1027,13 @@ fn w3(s: &Settings, n: usize, rows: &mut Vec<Row>) {
 
 // ---- output ------------------------------------------------------------------------
 
+/// `target/peers`, or `$CARGO_TARGET_DIR/peers` (a relative one taken from
+/// the workspace's root, as `ratios.sh` and `serve_memory.py` take it).
 fn out_dir() -> PathBuf {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| root.join("target"), |p| root.join(p));
     target.join("peers")
 }
 

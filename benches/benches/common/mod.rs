@@ -295,6 +295,27 @@ impl CedarGateway {
         }
         (allowed, mask.into_iter().collect())
     }
+
+    /// The Warden rules behind one decision: the `@id` (up to its first
+    /// `.`) of each policy Cedar says decided it, the permits that held on
+    /// an allow and the forbids on a deny.
+    pub fn deciding_rules(&self, req: &Json, now: &str) -> BTreeSet<String> {
+        let (principal, action, resource) = self.uids.of(req);
+        let context =
+            cedar::Context::from_json_value(cedar_context(req, now), Some((&self.schema, &action)))
+                .expect("the context conforms to the schema");
+        let request = cedar::Request::new(principal, action, resource, context, Some(&self.schema))
+            .expect("the request conforms to the schema");
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.policies, &self.entities);
+        response
+            .diagnostics()
+            .reason()
+            .filter_map(|id| self.policies.annotation(id, "id"))
+            .map(|id| id.split('.').next().unwrap_or(id).to_string())
+            .collect()
+    }
 }
 
 // ---- W3: per-app rules (peers/gen_w3.py, ported) ----------------------------
