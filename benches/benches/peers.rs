@@ -444,10 +444,25 @@ fn w1(s: &Settings, rows: &mut Vec<Row>) {
                 black_box(hand_written::check_manifest(&m, ts, &TEMPLATES));
             },
         ),
-        contender("Warden", "serde_json::from_str + Engine::decide", || {
-            let m: Json = serde_json::from_str(black_box(&text)).expect("JSON");
-            black_box(warden.decide("manifest", &m, now).expect("decides"));
-        }),
+        contender(
+            "Warden",
+            "Engine::decide_text: the text read in one pass into typed values",
+            || {
+                black_box(
+                    warden
+                        .decide_text("manifest", black_box(&text), now, &Default::default())
+                        .expect("decides"),
+                );
+            },
+        ),
+        contender(
+            "Warden, via a tree",
+            "serde_json::from_str + Engine::decide",
+            || {
+                let m: Json = serde_json::from_str(black_box(&text)).expect("JSON");
+                black_box(warden.decide("manifest", &m, now).expect("decides"));
+            },
+        ),
         contender("regorus", "set_input_json + eval_rule(violations)", || {
             rego.set_input_json(black_box(&text)).expect("JSON");
             black_box(
@@ -854,10 +869,25 @@ fn w2(s: &Settings, rows: &mut Vec<Row>) {
                 black_box(hand_written::decide_request(&q, apps, ts));
             },
         ),
-        contender("Warden", "serde_json::from_str + Engine::decide", || {
-            let q: Json = serde_json::from_str(black_box(&text)).expect("JSON");
-            black_box(warden.decide("request", &q, now).expect("decides"));
-        }),
+        contender(
+            "Warden",
+            "Engine::decide_text: the text read in one pass into typed values",
+            || {
+                black_box(
+                    warden
+                        .decide_text("request", black_box(&text), now, &Default::default())
+                        .expect("decides"),
+                );
+            },
+        ),
+        contender(
+            "Warden, via a tree",
+            "serde_json::from_str + Engine::decide",
+            || {
+                let q: Json = serde_json::from_str(black_box(&text)).expect("JSON");
+                black_box(warden.decide("request", &q, now).expect("decides"));
+            },
+        ),
         contender("regorus", "set_input_json + eval_rule(decision)", || {
             rego.set_input_json(black_box(&text)).expect("JSON");
             black_box(

@@ -14,7 +14,6 @@
 //! the digest is computed without a tree or a second serialisation.
 
 use crate::{MapValue, RecordValue, Ty, TypeLookup, TypeTable, Value, parse_duration, parse_time};
-use rustc_hash::FxHashSet;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -25,16 +24,26 @@ use std::sync::Arc;
 /// ids, hosts repeat across a catalog); longer ones are rarely repeated.
 const INTERN_MAX_LEN: usize = 32;
 
+/// The strings a data file's values share. Seeded at random: strings come
+/// from the file, and colliding ones must not make the load quadratic.
+type SharedStrings = std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>;
+
 /// What one streaming read shares: the types, the value budget, the echo
 /// and the strings seen so far.
 pub struct StreamLoader<'a> {
     types: &'a TypeTable,
     /// Values still allowed in the document (each list item, each entry).
     values_left: &'a Cell<usize>,
-    echo: RefCell<&'a mut dyn Write>,
+    /// Where the document is written back as compact JSON (for a digest).
+    echo: RefCell<Option<&'a mut dyn Write>>,
     /// The echo has written a value that the next one must be separated from.
     need_comma: Cell<bool>,
-    strings: RefCell<FxHashSet<Arc<str>>>,
+    /// Short strings seen so far, shared (data); `None`: each string is its
+    /// own (an input, read once and dropped).
+    strings: Option<RefCell<SharedStrings>>,
+    /// An open record's undeclared field stops the read (the caller notes
+    /// such fields the slow way).
+    refuse_undeclared: bool,
 }
 
 impl<'a> StreamLoader<'a> {
@@ -46,9 +55,28 @@ impl<'a> StreamLoader<'a> {
         StreamLoader {
             types,
             values_left,
-            echo: RefCell::new(echo),
+            echo: RefCell::new(Some(echo)),
             need_comma: Cell::new(false),
-            strings: RefCell::new(FxHashSet::default()),
+            strings: Some(RefCell::new(SharedStrings::default())),
+            refuse_undeclared: false,
+        }
+    }
+
+    /// A loader for an input: no echo, no shared strings; with
+    /// `refuse_undeclared`, a field an open record does not declare (but
+    /// which declares some) stops the read.
+    pub fn for_input(
+        types: &'a TypeTable,
+        values_left: &'a Cell<usize>,
+        refuse_undeclared: bool,
+    ) -> StreamLoader<'a> {
+        StreamLoader {
+            types,
+            values_left,
+            echo: RefCell::new(None),
+            need_comma: Cell::new(false),
+            strings: None,
+            refuse_undeclared,
         }
     }
 
@@ -69,44 +97,49 @@ impl<'a> StreamLoader<'a> {
 
     // The echo. A hasher's writer does not fail; an echo that does only loses its digest.
 
-    fn separate(&self, echo: &mut dyn Write) {
-        if self.need_comma.get() {
-            let _ = echo.write_all(b",");
+    /// Writes to the echo, if there is one: `separated` puts a comma first
+    /// when a value came before; afterwards a comma is needed when `then_comma`.
+    fn echo(&self, separated: bool, then_comma: bool, write: impl FnOnce(&mut dyn Write)) {
+        if let Some(echo) = self.echo.borrow_mut().as_deref_mut() {
+            if separated && self.need_comma.get() {
+                let _ = echo.write_all(b",");
+            }
+            write(echo);
+            self.need_comma.set(then_comma);
         }
     }
 
     fn scalar(&self, write: impl FnOnce(&mut dyn Write)) {
-        let mut echo = self.echo.borrow_mut();
-        self.separate(&mut **echo);
-        write(&mut **echo);
-        self.need_comma.set(true);
+        self.echo(true, true, write);
     }
 
     fn open(&self, bracket: &[u8]) {
-        let mut echo = self.echo.borrow_mut();
-        self.separate(&mut **echo);
-        let _ = echo.write_all(bracket);
-        self.need_comma.set(false);
+        self.echo(true, false, |echo| {
+            let _ = echo.write_all(bracket);
+        });
     }
 
     fn close(&self, bracket: &[u8]) {
-        let _ = self.echo.borrow_mut().write_all(bracket);
-        self.need_comma.set(true);
+        self.echo(false, true, |echo| {
+            let _ = echo.write_all(bracket);
+        });
     }
 
     fn key(&self, key: &str) {
-        let mut echo = self.echo.borrow_mut();
-        self.separate(&mut **echo);
-        let _ = serde_json::to_writer(&mut **echo, key);
-        let _ = echo.write_all(b":");
-        self.need_comma.set(false);
+        self.echo(true, false, |echo| {
+            let _ = serde_json::to_writer(&mut *echo, key);
+            let _ = echo.write_all(b":");
+        });
     }
 
     fn intern(&self, s: &str) -> Arc<str> {
+        let Some(strings) = &self.strings else {
+            return Arc::from(s);
+        };
         if s.len() > INTERN_MAX_LEN {
             return Arc::from(s);
         }
-        let mut strings = self.strings.borrow_mut();
+        let mut strings = strings.borrow_mut();
         if let Some(shared) = strings.get(s) {
             return shared.clone();
         }
@@ -212,6 +245,11 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
                     let mut seed = self.with(&field.ty, depth_left);
                     seed.null_ok = field.optional;
                     slots[slot] = map.next_value_seed(seed)?;
+                }
+                Key::Name(_)
+                    if def.open && self.loader.refuse_undeclared && !def.fields.is_empty() =>
+                {
+                    return Err(de::Error::custom("a field the record does not declare"));
                 }
                 Key::Name(name) if def.open => {
                     let value = map.next_value_seed(self.with(&ANY, depth_left))?;
@@ -412,4 +450,27 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
             _ => Err(mismatch()),
         }
     }
+}
+
+/// Reads the JSON text `bytes` as a value of type `ty`, within `max_depth`
+/// nesting and `max_values` values, with no JSON tree: `None` on any error
+/// (and, with `refuse_undeclared`, on a field an open record does not
+/// declare), for the caller to read the text the slow way.
+pub fn read_typed(
+    types: &TypeTable,
+    ty: &Ty,
+    bytes: &[u8],
+    max_depth: usize,
+    max_values: usize,
+    refuse_undeclared: bool,
+) -> Option<Value> {
+    let values_left = Cell::new(max_values);
+    let loader = StreamLoader::for_input(types, &values_left, refuse_undeclared);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = loader
+        .seed(ty, max_depth)
+        .deserialize(&mut deserializer)
+        .ok()?;
+    deserializer.end().ok()?;
+    Some(value)
 }

@@ -5,11 +5,13 @@
 
 use crate::RecordId;
 use indexmap::IndexMap;
-use rustc_hash::FxBuildHasher;
 use std::fmt::{self, Write};
 use std::sync::Arc;
 
-pub type MapValue = IndexMap<Arc<str>, Value, FxBuildHasher>;
+/// Keys come from inputs and data files: the hasher is seeded at random
+/// (per map), so nobody can prepare keys that all collide and make building
+/// or reading a map quadratic.
+pub type MapValue = IndexMap<Arc<str>, Value, foldhash::fast::RandomState>;
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Value {

@@ -50,9 +50,9 @@ impl From<DecideError> for ApiError {
     fn from(e: DecideError) -> ApiError {
         let status = match e {
             DecideError::MissingData { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            DecideError::UnknownTarget { .. } | DecideError::InputMismatch { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            DecideError::UnknownTarget { .. }
+            | DecideError::InputMismatch { .. }
+            | DecideError::Unreadable(_) => StatusCode::BAD_REQUEST,
         };
         let code = e.code().to_string();
         let message = e.to_string();

@@ -166,10 +166,23 @@ pub(crate) fn load_streaming(
 pub(crate) fn load_streaming_from<R: std::io::Read>(
     program: &Program,
     source: HashingReader<R>,
+    file: &str,
     name: Option<&str>,
     limits: &InputLimits,
 ) -> Option<(Streamed, [u8; 32])> {
+    use std::io::BufRead;
     let mut buffered = std::io::BufReader::with_capacity(1 << 16, source);
+    // Read as JSON only what the slow reader reads as JSON (`looks_like_json`):
+    // a `.json` name, or an object or a list. A lone scalar in `data.txt` is YAML.
+    let first = buffered
+        .fill_buf()
+        .ok()?
+        .iter()
+        .copied()
+        .find(|b| !b.is_ascii_whitespace());
+    if !(file.ends_with(".json") || matches!(first, Some(b'{' | b'['))) {
+        return None;
+    }
     let streamed = read_documents(
         program,
         &mut serde_json::Deserializer::from_reader(&mut buffered),
@@ -240,7 +253,9 @@ impl<R: std::io::Read> std::io::Read for HashingReader<R> {
 /// reload of the very same bytes shares them instead of reading them again.
 #[derive(Clone, Debug)]
 pub(crate) struct DataSource {
-    arg: String,
+    /// The `--data` argument as read: `NAME=FILE` or `FILE`.
+    name: Option<String>,
+    file: String,
     raw: [u8; 32],
     /// Each document's name, declared type, and value.
     documents: Vec<(String, warden_ir::Ty, Value)>,
@@ -248,15 +263,16 @@ pub(crate) struct DataSource {
 }
 
 impl DataSource {
-    /// `None` when the file carried waivers: they name rules of this policy
-    /// set, so a reload reads them again.
+    /// `None` when the file held anything but declared documents (waivers,
+    /// even none: they name rules of this policy set, and a later set may
+    /// declare `data waivers`), so a reload reads it again.
     pub(crate) fn new(
         program: &Program,
-        arg: &str,
+        (name, file): (Option<&str>, &str),
         raw: [u8; 32],
         streamed: &Streamed,
     ) -> Option<DataSource> {
-        if !streamed.waivers.is_empty() {
+        if !streamed.waivers.is_empty() || streamed.digests.len() != streamed.values.len() {
             return None;
         }
         let documents = streamed
@@ -268,7 +284,8 @@ impl DataSource {
             })
             .collect();
         Some(DataSource {
-            arg: arg.to_string(),
+            name: name.map(str::to_string),
+            file: file.to_string(),
             raw,
             documents,
             digests: streamed.digests.clone(),
@@ -276,19 +293,20 @@ impl DataSource {
     }
 }
 
-/// What `previous` read from `arg` when that was these very bytes, for
-/// `program`: only when every type is the same (values carry record ids and
-/// union members of their type table).
+/// What `previous` read from the same file, taken the same way (`NAME=FILE`
+/// or `FILE`), when that was these very bytes, for `program`: only when
+/// every type is the same (values carry record ids and union members of
+/// their type table).
 pub(crate) fn reuse(
     previous: &crate::Engine,
     program: &Program,
-    arg: &str,
+    (name, file): (Option<&str>, &str),
     raw: &[u8; 32],
 ) -> Option<Streamed> {
     let source = previous
         .data_sources()
         .iter()
-        .find(|s| s.arg == arg && s.raw == *raw)?;
+        .find(|s| s.name.as_deref() == name && s.file == file && s.raw == *raw)?;
     if previous.program().types != program.types {
         return None;
     }
@@ -667,6 +685,136 @@ data other: [int]?
         let err = engine(POLICY).with_data_arg(&arg, &small).unwrap_err();
         assert_eq!(err.code(), Some(warden_diagnostics::Code::E0407));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("warden-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A file named neither `.json` nor `.yaml` is JSON only when it holds an
+    /// object or a list, as the slow reader decides: a lone scalar is YAML.
+    #[test]
+    fn a_lone_scalar_in_a_file_not_named_json_is_read_as_yaml() {
+        let policy = "package t\ndata fl: float\ndata st: string\n";
+        let dir = temp_dir("scalar");
+        for (file, text) in [("fl.txt", "-0"), ("st.txt", "\"\\ud83d\\ude00\"")] {
+            let path = dir.join(file);
+            std::fs::write(&path, text).unwrap();
+            let name = &file[..2];
+            let arg = format!("{name}={}", path.display());
+            let streamed = engine(policy).with_data_arg(&arg, &LIMITS);
+            let slow = crate::parse_document_with(file, text, &LIMITS)
+                .and_then(|doc| engine(policy).with_data(&json!({ name: doc })));
+            match (streamed, slow) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.data, b.data, "{file}");
+                    assert_eq!(a.data_revision(), b.data_revision(), "{file}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a.code(), b.code(), "{file}"),
+                (a, b) => panic!("{file}: {:?} against {:?}", a.is_ok(), b.is_ok()),
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A reader that gives more than the limit (a file that grew while it
+    /// was read) leaves the fast path, even when what it gave parses.
+    #[test]
+    fn a_stream_past_the_byte_limit_leaves_the_fast_path() {
+        let program = program();
+        let text = r#"{"doc": {"by_name": {}, "flag": true}}"#;
+        let limits = InputLimits {
+            max_bytes: text.len() + 4,
+            max_depth: 8,
+        };
+        let within = format!("{text}    ");
+        let past = format!("{text}     ");
+        let read = |t: &str| {
+            let reader = std::io::Read::take(t.as_bytes(), limits.max_bytes as u64 + 1);
+            load_streaming_from(
+                &program,
+                HashingReader::new(reader),
+                "d.json",
+                None,
+                &limits,
+            )
+        };
+        assert!(read(&within).is_some());
+        assert!(read(&past).is_none());
+    }
+
+    /// A file that carried a `waivers` document (even an empty one) is read
+    /// again on reload: the new policy set may declare `data waivers`.
+    #[test]
+    fn a_file_with_waivers_is_not_shared_on_reload() {
+        let dir = temp_dir("waivers");
+        let file = dir.join("d.json");
+        std::fs::write(
+            &file,
+            r#"{"doc": {"by_name": {}, "flag": true}, "waivers": []}"#,
+        )
+        .unwrap();
+        let arg = file.display().to_string();
+        let first = engine(POLICY).with_data_arg(&arg, &LIMITS).unwrap();
+        let declaring = format!("{POLICY}data waivers: [int] = [7]\n");
+        let reloaded = engine(&declaring)
+            .with_data_arg_reusing(&arg, &LIMITS, Some(&first))
+            .unwrap();
+        let id = reloaded.program().data_by_name("waivers").unwrap();
+        assert_eq!(reloaded.data[id.index()], Value::List(Arc::from([])));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Values are shared only for the file taken the same way: `NAME=FILE`
+    /// is one document, `FILE` a whole object.
+    #[test]
+    fn sharing_needs_the_same_reading_of_the_argument() {
+        let dir = temp_dir("split");
+        let file = dir.join("d.json");
+        std::fs::write(&file, r#"{"by_name": {}, "flag": true}"#).unwrap();
+        let path = file.display().to_string();
+        let first = engine(POLICY)
+            .with_data_arg(&format!("doc={path}"), &LIMITS)
+            .unwrap();
+        let raw = first.data_sources()[0].raw;
+        let program = first.program().clone();
+        assert!(reuse(&first, &program, (Some("doc"), &path), &raw).is_some());
+        assert!(reuse(&first, &program, (None, &path), &raw).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `decide_text` refuses what `decide` over the parsed text refuses,
+    /// with the same codes and paths.
+    #[test]
+    fn deciding_from_text_refuses_as_deciding_from_a_tree() {
+        let policy =
+            "package t\ntype R = { a: int, b?: \"x\" | \"y\", ... }\ntarget r: R default allow\n";
+        let engine = engine(policy);
+        let now = std::time::SystemTime::UNIX_EPOCH;
+        let options = crate::DecideOptions::default();
+        for text in [
+            r#"{"a": 1, "b": "z"}"#,
+            r#"{"a": "one"}"#,
+            r#"{"b": "x"}"#,
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"a": 1"#,
+            r#"[1]"#,
+        ] {
+            let by_text = engine.decide_text("r", text, now, &options).unwrap_err();
+            match crate::parse_json_with("input", text.as_bytes(), &crate::InputLimits::INPUT) {
+                Ok(json) => {
+                    let by_tree = engine.decide_with("r", &json, now, &options).unwrap_err();
+                    assert_eq!(by_text.to_string(), by_tree.to_string(), "{text}");
+                }
+                Err(e) => assert_eq!(by_text.code(), e.code().unwrap(), "{text}"),
+            }
+        }
+        let allowed = engine
+            .decide_text("r", r#"{"a": 1, "b": "y", "c": [true]}"#, now, &options)
+            .unwrap();
+        assert!(allowed.is_allowed());
     }
 
     /// Every JSON pointer into `value`.

@@ -37,6 +37,10 @@ pub struct Engine {
     data_sources: Arc<[crate::data::DataSource]>,
 }
 
+/// The data file documents came from, for a reload to share them: the
+/// `--data` argument split (`NAME=FILE` or `FILE`) and the file's SHA-256.
+type ReadFrom<'a> = Option<((Option<&'a str>, &'a str), [u8; 32])>;
+
 /// A rule as a report describes it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RuleInfo {
@@ -126,11 +130,7 @@ impl Engine {
         self.with_data_from(json, None)
     }
 
-    fn with_data_from(
-        self,
-        json: &Json,
-        source: Option<(&str, [u8; 32])>,
-    ) -> Result<Engine, EngineError> {
+    fn with_data_from(self, json: &Json, source: ReadFrom<'_>) -> Result<Engine, EngineError> {
         let (values, waivers) = crate::data::load(&self.program, json)?;
         let digests = match json {
             Json::Object(documents) => documents
@@ -188,18 +188,21 @@ impl Engine {
             .map_err(io)?;
             if read <= limits.max_bytes as u64 {
                 let raw = hashing.finish();
-                if let Some(reused) = crate::data::reuse(previous, &self.program, arg, &raw) {
-                    return self.merge(reused, Some((arg, raw)));
+                if let Some(reused) =
+                    crate::data::reuse(previous, &self.program, (name, file), &raw)
+                {
+                    return self.merge(reused, Some(((name, file), raw)));
                 }
             }
             opened.rewind().map_err(io)?;
         }
         if !crate::document::yaml_name(file) {
-            let source = crate::data::HashingReader::new(opened.take(limits.max_bytes as u64));
+            // One byte past the limit, so a file that grew while read is noticed.
+            let source = crate::data::HashingReader::new(opened.take(limits.max_bytes as u64 + 1));
             if let Some((streamed, raw)) =
-                crate::data::load_streaming_from(&self.program, source, name, &limits)
+                crate::data::load_streaming_from(&self.program, source, file, name, &limits)
             {
-                return self.merge(streamed, Some((arg, raw)));
+                return self.merge(streamed, Some(((name, file), raw)));
             }
         }
         // YAML, or a file with an error: read whole, and the slow way says every error.
@@ -209,7 +212,7 @@ impl Engine {
             std::io::Write::write_all(&mut hashing, text.as_bytes()).map_err(io)?;
             hashing.finish()
         };
-        self.with_data_text_from(name, file, &text, &limits, Some((arg, raw)))
+        self.with_data_text_from(name, file, &text, &limits, Some(((name, file), raw)))
     }
 
     /// [`Engine::with_data_arg`] over text already read: `file` names it in
@@ -231,7 +234,7 @@ impl Engine {
         file: &str,
         text: &str,
         limits: &InputLimits,
-        source: Option<(&str, [u8; 32])>,
+        source: ReadFrom<'_>,
     ) -> Result<Engine, EngineError> {
         let limits = limits.clamped();
         let text = crate::document::checked_text(file, text, &limits)?;
@@ -254,10 +257,10 @@ impl Engine {
     fn merge(
         mut self,
         streamed: crate::data::Streamed,
-        source: Option<(&str, [u8; 32])>,
+        source: ReadFrom<'_>,
     ) -> Result<Engine, EngineError> {
-        let kept = source.and_then(|(arg, raw)| {
-            crate::data::DataSource::new(&self.program, arg, raw, &streamed)
+        let kept = source.and_then(|(split, raw)| {
+            crate::data::DataSource::new(&self.program, split, raw, &streamed)
         });
         let crate::data::Streamed {
             values,
@@ -442,6 +445,33 @@ impl Engine {
         options: &DecideOptions,
     ) -> Result<(Decision, warden_eval::Outcome), DecideError> {
         let program = &*self.program;
+        let target_id = self.decidable(target)?;
+        let target_decl = program.target(target_id);
+        let undeclared_mode = options
+            .undeclared_fields
+            .unwrap_or(target_decl.undeclared_fields);
+        let note = undeclared_mode != warden_ir::UndeclaredFields::Allow;
+        let (value, undeclared) =
+            warden_ir::json_to_value_noting(&program.types, &target_decl.ty, input, note).map_err(
+                |errors| DecideError::InputMismatch {
+                    target: target.to_string(),
+                    errors: errors
+                        .into_iter()
+                        .map(|e| PathError {
+                            path: e.path,
+                            expected: e.expected,
+                            found: e.found,
+                        })
+                        .collect(),
+                },
+            )?;
+        Ok(self.decide_value(target_id, &value, &undeclared, now, options))
+    }
+
+    /// The target `target`, when it exists and every data document its
+    /// rules read was supplied.
+    fn decidable(&self, target: &str) -> Result<warden_ir::TargetId, DecideError> {
+        let program = &*self.program;
         let Some(target_id) = program.target_by_name(target) else {
             return Err(DecideError::UnknownTarget {
                 target: target.to_string(),
@@ -457,29 +487,28 @@ impl Engine {
                 target: target.to_string(),
             });
         }
+        Ok(target_id)
+    }
+
+    /// Decides an input already converted to the target's type.
+    fn decide_value(
+        &self,
+        target_id: warden_ir::TargetId,
+        value: &Value,
+        undeclared: &[warden_ir::UndeclaredField],
+        now: SystemTime,
+        options: &DecideOptions,
+    ) -> (Decision, warden_eval::Outcome) {
+        let program = &*self.program;
         let target_decl = program.target(target_id);
-        let ty = &target_decl.ty;
         let undeclared_mode = options
             .undeclared_fields
             .unwrap_or(target_decl.undeclared_fields);
-        let note = undeclared_mode != warden_ir::UndeclaredFields::Allow;
-        let (value, undeclared) = warden_ir::json_to_value_noting(&program.types, ty, input, note)
-            .map_err(|errors| DecideError::InputMismatch {
-                target: target.to_string(),
-                errors: errors
-                    .into_iter()
-                    .map(|e| PathError {
-                        path: e.path,
-                        expected: e.expected,
-                        found: e.found,
-                    })
-                    .collect(),
-            })?;
         let now = micros(now);
         let outcome = warden_eval::decide(
             program,
             target_id,
-            &value,
+            value,
             &self.data,
             &self.data_waivers,
             now,
@@ -488,7 +517,7 @@ impl Engine {
         let cx = decision::Context {
             program,
             target: target_id,
-            input: &value,
+            input: value,
             revision: &self.revision,
             data_revision: &self.data_revision,
             now,
@@ -498,11 +527,52 @@ impl Engine {
         decision::add_undeclared(
             &cx,
             &mut decision,
-            &undeclared,
+            undeclared,
             undeclared_mode,
             outcome.subject.as_deref(),
         );
-        Ok((decision, outcome))
+        (decision, outcome)
+    }
+
+    /// Decides `input`, JSON text, against `target`: the text is read in one
+    /// pass straight into the target's typed value, with no JSON tree in
+    /// between (within [`InputLimits::INPUT`]). The same decision as
+    /// [`Engine::decide_with`] over the parsed text; on any error the text is
+    /// read that way, so the errors are the same too.
+    pub fn decide_text(
+        &self,
+        target: &str,
+        input: &str,
+        now: SystemTime,
+        options: &DecideOptions,
+    ) -> Result<Decision, DecideError> {
+        let limits = InputLimits::INPUT;
+        let target_id = self.decidable(target)?;
+        let target_decl = self.program.target(target_id);
+        let note = options
+            .undeclared_fields
+            .unwrap_or(target_decl.undeclared_fields)
+            != warden_ir::UndeclaredFields::Allow;
+        let fast = (input.len() <= limits.max_bytes)
+            .then(|| {
+                warden_ir::read_typed(
+                    &self.program.types,
+                    &target_decl.ty,
+                    input.as_bytes(),
+                    limits.max_depth,
+                    limits.max_values(),
+                    note,
+                )
+            })
+            .flatten();
+        match fast {
+            Some(value) => Ok(self.decide_value(target_id, &value, &[], now, options).0),
+            None => {
+                let json = crate::parse_json_with("input", input.as_bytes(), &limits)
+                    .map_err(DecideError::Unreadable)?;
+                self.decide_with(target, &json, now, options)
+            }
+        }
     }
 }
 

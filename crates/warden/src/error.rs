@@ -181,6 +181,9 @@ pub enum DecideError {
         /// Every bad path.
         errors: Vec<PathError>,
     },
+    /// The input text could not be read: not JSON, too large, nested too deeply.
+    #[error("the input could not be read: {0}")]
+    Unreadable(EngineError),
     /// A data document the rules of this target read was not supplied and has no default.
     #[error("data document `{name}` is needed by target `{target}` but was not supplied")]
     MissingData {
@@ -199,6 +202,7 @@ impl DecideError {
             DecideError::UnknownTarget { .. } => Code::E0404,
             DecideError::InputMismatch { .. } => Code::E0401,
             DecideError::MissingData { .. } => Code::E0405,
+            DecideError::Unreadable(e) => e.code().unwrap_or(Code::E0403),
         }
     }
 }

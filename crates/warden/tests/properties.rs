@@ -2,6 +2,7 @@
 //! - the order of policy files and of items within them never changes a decision;
 //! - deciding is deterministic;
 //! - the literal-equality index never changes a decision (only its cost);
+//! - deciding from the input's JSON text (read in one pass) decides as the parsed input does;
 //! - deny overrides: an allow decision has no deny finding, and a deny finding means deny.
 
 use proptest::prelude::*;
@@ -188,6 +189,14 @@ fn check_laws(
         essence(&first),
         essence(&unindexed),
         "the index changed the decision"
+    );
+    let from_text = engine
+        .decide_text(target, &input.to_string(), now, &DecideOptions::default())
+        .expect("decides");
+    prop_assert_eq!(
+        essence(&first),
+        essence(&from_text),
+        "reading the input's text in one pass changed the decision"
     );
     let reordered = shuffled.decide(target, input, now).expect("decides");
     prop_assert_eq!(
