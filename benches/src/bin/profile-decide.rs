@@ -1,5 +1,6 @@
 //! `profile-decide WORKLOAD N`: N decisions of one bench workload (`w1`,
-//! `w2`) in a loop, for a profiler (`valgrind --tool=callgrind`, `perf`) to
+//! `w2`; `serve`: the checklist's gateway request that `benches/server.sh`
+//! sends to `/v1/decide`) in a loop, for a profiler (`valgrind --tool=callgrind`, `perf`) to
 //! attribute; setup is small beside it.
 
 use std::hint::black_box;
@@ -16,6 +17,26 @@ fn main() {
             "manifest",
             manifest(),
         ),
+        "serve" => {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let engine = Engine::from_dir(root.join("stdlib-policies"))
+                .expect("compiles")
+                .with_data_arg(
+                    &format!(
+                        "catalog={}",
+                        root.join("tests/server/catalog.json").display()
+                    ),
+                    &warden::InputLimits::DATA,
+                )
+                .expect("loads");
+            let input = serde_json::json!({
+                "principal": {"id": "u-123", "type": "user", "authenticated_via": "sso", "mfa": true},
+                "action": "read",
+                "resource": {"type": "record", "app_id": "crm-lite", "id": "r-1"},
+                "context": {"ip": "10.1.2.3", "request_id": "req-1"}
+            });
+            (engine, "request", input)
+        }
         _ => (
             Engine::from_dir(policies().join("request"))
                 .expect("compiles")

@@ -14,6 +14,27 @@
 //!
 //! [`Engine`] is `Send + Sync`; share it behind an `Arc` and swap it whole to
 //! reload. Every decision has the JSON shape of [`Decision`].
+//!
+//! Large data and inputs that arrive as text are read in one pass, with no
+//! JSON tree in between: [`Engine::with_data_arg`] streams a data file from
+//! disk (and [`Engine::with_data_arg_reusing`] shares an unchanged file's
+//! values with the engine it replaces), [`Engine::decide_text`] decides JSON
+//! text:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = warden::Engine::from_dir("policies")?
+//!     .with_data_arg("catalog=catalog.json", &warden::InputLimits::DATA)?;
+//! let body = r#"{"principal": {"id": "u-1"}, "action": "read"}"#;
+//! let decision = engine.decide_text(
+//!     "request",
+//!     body,
+//!     std::time::SystemTime::now(),
+//!     &warden::DecideOptions::default(),
+//! )?;
+//! # let _ = decision;
+//! # Ok(()) }
+//! ```
 
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
