@@ -19,7 +19,7 @@ mod common;
 use common::{CedarGateway, NOW, REQUEST_REGO, rego_engine, rego_now, system_time, timestamp};
 use serde_json::{Value as Json, json};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 use warden::Engine;
@@ -140,16 +140,6 @@ fn mb(bytes: usize) -> String {
 /// `data` as pretty-printed JSON text (as `examples/catalog.json` is written).
 fn text_of(data: &Json) -> String {
     serde_json::to_string_pretty(data).expect("JSON")
-}
-
-/// `target/peers`, or `$CARGO_TARGET_DIR/peers` (a relative one taken from
-/// the workspace's root, as `ratios.sh` and `serve_memory.py` take it).
-fn out_dir() -> PathBuf {
-    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|p| !p.is_empty())
-        .map_or_else(|| root.join("target"), |p| root.join(p));
-    target.join("peers")
 }
 
 fn main() {
@@ -322,17 +312,5 @@ fn write_json(rows: &[Row], quick: bool) {
             })
         })
         .collect();
-    let dir = out_dir();
-    std::fs::create_dir_all(&dir).expect("the output folder");
-    let file = dir.join(if quick {
-        "memory-quick.json"
-    } else {
-        "memory.json"
-    });
-    std::fs::write(
-        &file,
-        serde_json::to_string_pretty(&json).expect("JSON") + "\n",
-    )
-    .expect("writes the results");
-    println!("\nwrote {}", file.display());
+    common::write_results("memory", quick, &Json::Array(json));
 }

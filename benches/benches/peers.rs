@@ -24,8 +24,8 @@ mod common;
 
 use common::{
     CedarGateway, CedarW3, GATEWAY_ENTRY, MANIFEST_ENTRY, MANIFEST_REGO, NOW, REQUEST_REGO,
-    TEMPLATES, W3_ENTRY, W3Hand, rego_engine, rego_json, rego_now, rego_value, rvm, strings,
-    system_time, timestamp,
+    TEMPLATES, W3_ENTRY, W3Hand, rego_engine, rego_json, rego_now, rego_value, rvm, system_time,
+    timestamp,
 };
 use regorus::rvm::RegoVM;
 use rustc_hash::FxHashMap;
@@ -33,9 +33,9 @@ use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use warden::Engine;
+use warden_benches::hand_written::strings;
 use warden_benches::{catalog, hand_written, manifest, policies, request};
 
 const LATER: &str = "2027-01-01T00:00:00Z";
@@ -1057,16 +1057,6 @@ fn w3(s: &Settings, n: usize, rows: &mut Vec<Row>) {
 
 // ---- output ------------------------------------------------------------------------
 
-/// `target/peers`, or `$CARGO_TARGET_DIR/peers` (a relative one taken from
-/// the workspace's root, as `ratios.sh` and `serve_memory.py` take it).
-fn out_dir() -> PathBuf {
-    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|p| !p.is_empty())
-        .map_or_else(|| root.join("target"), |p| root.join(p));
-    target.join("peers")
-}
-
 fn us(ns: Option<f64>) -> String {
     match ns {
         Some(ns) if ns < 10_000.0 => format!("{:.2} µs", ns / 1e3),
@@ -1134,19 +1124,7 @@ fn write_json(rows: &[Row], s: &Settings) {
             })
         })
         .collect();
-    let dir = out_dir();
-    std::fs::create_dir_all(&dir).expect("the output folder");
-    let file = dir.join(if s.quick {
-        "results-quick.json"
-    } else {
-        "results.json"
-    });
-    std::fs::write(
-        &file,
-        serde_json::to_string_pretty(&json).expect("JSON") + "\n",
-    )
-    .expect("writes the results");
-    println!("\nwrote {}", file.display());
+    common::write_results("results", s.quick, &Json::Array(json));
 }
 
 fn main() {

@@ -316,21 +316,23 @@ pub struct App {
     pub bindings: FxHashMap<String, String>,
 }
 
+/// A JSON list of strings as a `Vec`; anything else is empty.
+pub fn strings(v: &Json) -> Vec<String> {
+    v.as_array()
+        .map(|xs| {
+            xs.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn load_catalog(data: &Json) -> FxHashMap<String, App> {
     data["catalog"]["apps"]
         .as_object()
         .expect("apps")
         .iter()
         .map(|(id, a)| {
-            let strings = |v: &Json| {
-                v.as_array()
-                    .map(|xs| {
-                        xs.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
             let app = App {
                 status: a["status"].as_str().unwrap_or_default().into(),
                 classification: a["classification"].as_str().unwrap_or_default().into(),

@@ -43,15 +43,27 @@ pub fn system_time(rfc3339: &str) -> SystemTime {
     timestamp(rfc3339).into()
 }
 
-/// A JSON list of strings as a `Vec`; anything else is empty.
-pub fn strings(v: &Json) -> Vec<String> {
-    v.as_array()
-        .map(|xs| {
-            xs.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+/// Writes `json` to `target/peers/{name}.json` (`{name}-quick.json` for a
+/// quick run), or under `$CARGO_TARGET_DIR` (a relative one taken from the
+/// workspace's root, as `ratios.sh` and `serve_memory.py` take it).
+pub fn write_results(name: &str, quick: bool, json: &Json) {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| root.join("target"), |p| root.join(p))
+        .join("peers");
+    std::fs::create_dir_all(&dir).expect("the output folder");
+    let file = dir.join(if quick {
+        format!("{name}-quick.json")
+    } else {
+        format!("{name}.json")
+    });
+    std::fs::write(
+        &file,
+        serde_json::to_string_pretty(json).expect("JSON") + "\n",
+    )
+    .expect("writes the results");
+    println!("\nwrote {}", file.display());
 }
 
 /// `{"catalog": doc}`, moving `doc` in (`json!` would copy it).

@@ -22,6 +22,6 @@ pub use convert::{
 pub use equality::{as_f64, compare, equal_counted, field_by_name, values_equal};
 pub use pattern::{MAX_PATTERN_WEIGHT, Pattern, PatternError, compile_pattern, pattern_weight};
 pub use program::*;
-pub use stream::{StreamLoader, TypedSeed, read_typed};
+pub use stream::{StreamLoader, TypedSeed, count_value, read_typed};
 pub use ty::*;
 pub use value::*;

@@ -149,16 +149,7 @@ impl<'a> StreamLoader<'a> {
     }
 
     fn one_more<E: de::Error>(&self) -> Result<(), E> {
-        match self.values_left.get().checked_sub(1) {
-            Some(0) | None => {
-                self.values_left.set(0);
-                Err(E::custom("the document holds too many values"))
-            }
-            Some(left) => {
-                self.values_left.set(left);
-                Ok(())
-            }
-        }
+        count_value(self.values_left)
     }
 }
 
@@ -314,6 +305,21 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
         match self.record.and_then(|def| def.slot(key)) {
             Some(slot) => Ok(Key::Slot(slot)),
             None => Ok(Key::Name(self.loader.intern(key))),
+        }
+    }
+}
+
+/// Counts one value read against what a document may hold (`values_left`),
+/// or an error past the limit: how every JSON reader bounds a document.
+pub fn count_value<E: de::Error>(values_left: &Cell<usize>) -> Result<(), E> {
+    match values_left.get().checked_sub(1) {
+        Some(0) | None => {
+            values_left.set(0);
+            Err(E::custom("the document holds too many values"))
+        }
+        Some(left) => {
+            values_left.set(left);
+            Ok(())
         }
     }
 }

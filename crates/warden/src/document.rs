@@ -597,16 +597,7 @@ pub(crate) struct Bounds {
 impl Bounds {
     /// Counts one value built, or an error past the limit.
     pub(crate) fn one_more<E: serde::de::Error>(&self) -> Result<(), E> {
-        match self.values_left.get().checked_sub(1) {
-            Some(0) | None => {
-                self.values_left.set(0);
-                Err(E::custom("the document holds too many values"))
-            }
-            Some(left) => {
-                self.values_left.set(left);
-                Ok(())
-            }
-        }
+        warden_ir::count_value(&self.values_left)
     }
 }
 
