@@ -445,6 +445,77 @@ fn reload_swaps_the_policy_set_and_refuses_one_that_does_not_compile() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A reload shares a data file that has not changed, reads one that has,
+/// and refuses one that no longer fits its declared type.
+#[test]
+fn a_reload_shares_unchanged_data_and_reads_changed_data() {
+    let dir = scratch("reload-data");
+    let policy = |message: &str| {
+        std::fs::write(
+            dir.join("p.warden"),
+            format!(
+                "package p\ndata limits: {{ max: int }}\ntarget request: {{ n: int, ... }} default allow\nrule r on request as q {{\n  deny when q.n > data.limits.max message \"{message} {{data.limits.max}}\"\n}}\n"
+            ),
+        )
+        .unwrap();
+    };
+    policy("over");
+    std::fs::write(dir.join("d.json"), r#"{"max": 5}"#).unwrap();
+    let server = Server::start_in(
+        &dir,
+        &[
+            "--policy",
+            "p.warden",
+            "--data",
+            "limits=d.json",
+            "--admin-token",
+            "s3cret",
+            "--no-watch",
+        ],
+    );
+    let decide = || {
+        let (status, decision) = post(&server, "/v1/decide", &json!({ "input": { "n": 7 } }));
+        assert_eq!(status, 200, "{decision}");
+        decision
+    };
+    let reload = || {
+        client()
+            .post(format!("{}/v1/reload", server.url))
+            .header("Authorization", "Bearer s3cret")
+            .send_empty()
+            .expect("answered")
+            .status()
+            .as_u16()
+    };
+    let first = decide();
+    assert_eq!(first["findings"][0]["message"], "over 5", "{first}");
+
+    // Only the policy changed: the same data, the same revision.
+    policy("more than");
+    assert_eq!(reload(), 200);
+    let shared = decide();
+    assert_eq!(shared["findings"][0]["message"], "more than 5", "{shared}");
+    assert_eq!(shared["data_revision"], first["data_revision"]);
+
+    // The data changed: read again, and the revision moves.
+    std::fs::write(dir.join("d.json"), r#"{"max": 10}"#).unwrap();
+    assert_eq!(reload(), 200);
+    let changed = decide();
+    assert_eq!(changed["decision"], "allow", "{changed}");
+    assert_ne!(changed["data_revision"], first["data_revision"]);
+
+    // The type changed and the data no longer fits: refused, and the
+    // previous set keeps serving.
+    std::fs::write(
+        dir.join("p.warden"),
+        "package p\ndata limits: { max: string }\ntarget request: { n: int, ... } default allow\nrule r on request as q {\n  deny when q.n > 100 message \"{data.limits.max}\"\n}\n",
+    )
+    .unwrap();
+    assert_eq!(reload(), 422);
+    assert_eq!(decide()["data_revision"], changed["data_revision"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn a_file_left_out_of_the_set_is_said_at_start_and_on_reload() {
     // A link to rules outside the policy folder is not followed (W0006):
