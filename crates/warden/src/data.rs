@@ -171,16 +171,17 @@ pub(crate) fn load_streaming_from<R: std::io::Read>(
     limits: &InputLimits,
 ) -> Option<(Streamed, [u8; 32])> {
     use std::io::BufRead;
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
     let mut buffered = std::io::BufReader::with_capacity(1 << 16, source);
-    // Read as JSON only what the slow reader reads as JSON (`looks_like_json`):
-    // a `.json` name, or an object or a list. A lone scalar in `data.txt` is YAML.
-    let first = buffered
-        .fill_buf()
-        .ok()?
-        .iter()
-        .copied()
-        .find(|b| !b.is_ascii_whitespace());
-    if !(file.ends_with(".json") || matches!(first, Some(b'{' | b'['))) {
+    // A leading byte-order mark is skipped, as `checked_text` skips it (the
+    // digest of the file's bytes still covers it).
+    if buffered.fill_buf().ok()?.starts_with(BOM) {
+        buffered.consume(BOM.len());
+    }
+    // Read as JSON only what the slow reader reads as JSON: a lone scalar in
+    // `data.txt` is YAML.
+    let head = String::from_utf8_lossy(buffered.fill_buf().ok()?);
+    if !crate::document::looks_like_json(file, &head) {
         return None;
     }
     let streamed = read_documents(
@@ -645,6 +646,20 @@ data other: [int]?
         let streamed = engine(POLICY).with_data_arg(&arg, &LIMITS).unwrap();
         assert_eq!(doc_value(&by_tree), doc_value(&streamed));
         assert_eq!(by_tree.data_revision(), streamed.data_revision());
+
+        // A byte-order mark is skipped, as the slow reader skips it.
+        let marked = dir.join("marked.json");
+        std::fs::write(&marked, format!("\u{feff}{}", valid())).unwrap();
+        let with_mark = engine(POLICY)
+            .with_data_arg(&marked.display().to_string(), &LIMITS)
+            .unwrap();
+        assert_eq!(doc_value(&by_tree), doc_value(&with_mark));
+        assert_eq!(by_tree.data_revision(), with_mark.data_revision());
+        assert_eq!(
+            with_mark.data_sources().len(),
+            1,
+            "streamed, and kept for reload"
+        );
 
         // Unchanged bytes, recompiled policies: one copy of the data.
         let reloaded = engine(POLICY)

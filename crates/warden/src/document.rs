@@ -196,13 +196,10 @@ pub(crate) fn checked_text<'t>(
     Ok(text)
 }
 
-/// A file named as YAML is read as YAML, whatever it starts with.
-pub(crate) fn yaml_name(name: &str) -> bool {
-    name.ends_with(".yaml") || name.ends_with(".yml")
-}
-
+/// JSON is what is named `.json`, or starts as an object or a list, unless
+/// it is named as YAML.
 pub(crate) fn looks_like_json(name: &str, text: &str) -> bool {
-    let yaml_name = yaml_name(name);
+    let yaml_name = name.ends_with(".yaml") || name.ends_with(".yml");
     let trimmed = text.trim_start();
     !yaml_name && (name.ends_with(".json") || trimmed.starts_with('{') || trimmed.starts_with('['))
 }

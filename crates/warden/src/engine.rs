@@ -196,14 +196,12 @@ impl Engine {
             }
             opened.rewind().map_err(io)?;
         }
-        if !crate::document::yaml_name(file) {
-            // One byte past the limit, so a file that grew while read is noticed.
-            let source = crate::data::HashingReader::new(opened.take(limits.max_bytes as u64 + 1));
-            if let Some((streamed, raw)) =
-                crate::data::load_streaming_from(&self.program, source, file, name, &limits)
-            {
-                return self.merge(streamed, Some(((name, file), raw)));
-            }
+        // One byte past the limit, so a file that grew while read is noticed.
+        let source = crate::data::HashingReader::new(opened.take(limits.max_bytes as u64 + 1));
+        if let Some((streamed, raw)) =
+            crate::data::load_streaming_from(&self.program, source, file, name, &limits)
+        {
+            return self.merge(streamed, Some(((name, file), raw)));
         }
         // YAML, or a file with an error: read whole, and the slow way says every error.
         let text = crate::files::read_file_bounded(path, limits.max_bytes)?;
@@ -212,7 +210,7 @@ impl Engine {
             std::io::Write::write_all(&mut hashing, text.as_bytes()).map_err(io)?;
             hashing.finish()
         };
-        self.with_data_text_from(name, file, &text, &limits, Some(((name, file), raw)))
+        self.with_data_parsed(name, file, &text, &limits, Some(((name, file), raw)))
     }
 
     /// [`Engine::with_data_arg`] over text already read: `file` names it in
@@ -245,7 +243,20 @@ impl Engine {
             return self.merge(streamed, source);
         }
         // YAML, or a document with an error: the slow way says every error.
-        let document = crate::parse_document_with(file, text, &limits)?;
+        self.with_data_parsed(name, file, text, &limits, source)
+    }
+
+    /// The slow way: the text parsed into a JSON tree, then converted, which
+    /// lists every error with its path.
+    fn with_data_parsed(
+        self,
+        name: Option<&str>,
+        file: &str,
+        text: &str,
+        limits: &InputLimits,
+        source: ReadFrom<'_>,
+    ) -> Result<Engine, EngineError> {
+        let document = crate::parse_document_with(file, text, limits)?;
         match name {
             Some(name) => self.with_data_from(&serde_json::json!({ name: document }), source),
             None => self.with_data_from(&document, source),
@@ -447,10 +458,7 @@ impl Engine {
         let program = &*self.program;
         let target_id = self.decidable(target)?;
         let target_decl = program.target(target_id);
-        let undeclared_mode = options
-            .undeclared_fields
-            .unwrap_or(target_decl.undeclared_fields);
-        let note = undeclared_mode != warden_ir::UndeclaredFields::Allow;
+        let note = self.undeclared_mode(target_id, options) != warden_ir::UndeclaredFields::Allow;
         let (value, undeclared) =
             warden_ir::json_to_value_noting(&program.types, &target_decl.ty, input, note).map_err(
                 |errors| DecideError::InputMismatch {
@@ -490,6 +498,18 @@ impl Engine {
         Ok(target_id)
     }
 
+    /// What becomes of input fields the target's type does not declare: the
+    /// options' choice, else the target's `@undeclared_fields`.
+    fn undeclared_mode(
+        &self,
+        target_id: warden_ir::TargetId,
+        options: &DecideOptions,
+    ) -> warden_ir::UndeclaredFields {
+        options
+            .undeclared_fields
+            .unwrap_or(self.program.target(target_id).undeclared_fields)
+    }
+
     /// Decides an input already converted to the target's type.
     fn decide_value(
         &self,
@@ -500,10 +520,7 @@ impl Engine {
         options: &DecideOptions,
     ) -> (Decision, warden_eval::Outcome) {
         let program = &*self.program;
-        let target_decl = program.target(target_id);
-        let undeclared_mode = options
-            .undeclared_fields
-            .unwrap_or(target_decl.undeclared_fields);
+        let undeclared_mode = self.undeclared_mode(target_id, options);
         let now = micros(now);
         let outcome = warden_eval::decide(
             program,
@@ -549,10 +566,7 @@ impl Engine {
         let limits = InputLimits::INPUT;
         let target_id = self.decidable(target)?;
         let target_decl = self.program.target(target_id);
-        let note = options
-            .undeclared_fields
-            .unwrap_or(target_decl.undeclared_fields)
-            != warden_ir::UndeclaredFields::Allow;
+        let note = self.undeclared_mode(target_id, options) != warden_ir::UndeclaredFields::Allow;
         let fast = (input.len() <= limits.max_bytes)
             .then(|| {
                 warden_ir::read_typed(

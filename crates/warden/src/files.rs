@@ -203,13 +203,18 @@ pub fn read_file_bounded(path: &Path, max_bytes: usize) -> Result<String, Engine
 pub(crate) fn open_bounded(path: &Path, max_bytes: usize) -> Result<std::fs::File, EngineError> {
     let (file, len) = open_regular(path)?;
     if len > max_bytes as u64 {
-        return Err(EngineError::TooLarge {
-            name: path.display().to_string(),
-            size: len,
-            limit: max_bytes,
-        });
+        return Err(too_large(path, len, max_bytes));
     }
     Ok(file)
+}
+
+/// `E0407`: `path` holds `size` bytes, more than `limit`.
+fn too_large(path: &Path, size: u64, limit: usize) -> EngineError {
+    EngineError::TooLarge {
+        name: path.display().to_string(),
+        size,
+        limit,
+    }
 }
 
 /// The text of `path`, a file inside `folder` ([`confined`]), at most
@@ -245,11 +250,7 @@ fn read_opened(
     path: &Path,
     max_bytes: usize,
 ) -> Result<String, EngineError> {
-    let too_large = |size: u64| EngineError::TooLarge {
-        name: path.display().to_string(),
-        size,
-        limit: max_bytes,
-    };
+    let too_large = |size: u64| too_large(path, size, max_bytes);
     if len > max_bytes as u64 {
         return Err(too_large(len));
     }
