@@ -270,26 +270,26 @@ impl<'j> Converter<'_, 'j> {
 
 /// Which slots of a record the document filled: a bit mask, without allocating
 /// for records of up to 64 fields.
-enum Present {
+pub(crate) enum Present {
     Bits(u64),
     Flags(Vec<bool>),
 }
 
 impl Present {
-    fn new(fields: usize) -> Self {
+    pub(crate) fn new(fields: usize) -> Self {
         if fields <= 64 {
             Present::Bits(0)
         } else {
             Present::Flags(vec![false; fields])
         }
     }
-    fn set(&mut self, slot: usize) {
+    pub(crate) fn set(&mut self, slot: usize) {
         match self {
             Present::Bits(bits) => *bits |= 1 << slot,
             Present::Flags(flags) => flags[slot] = true,
         }
     }
-    fn get(&self, slot: usize) -> bool {
+    pub(crate) fn get(&self, slot: usize) -> bool {
         match self {
             Present::Bits(bits) => bits & (1 << slot) != 0,
             Present::Flags(flags) => flags[slot],

@@ -219,7 +219,7 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
         let def = self.loader.types.record(id);
         self.loader.open(b"{");
         let mut slots = vec![Value::None; def.fields.len()];
-        let mut seen = vec![false; def.fields.len()];
+        let mut seen = crate::convert::Present::new(def.fields.len());
         let mut extra: Option<MapValue> = None;
         while let Some(key) = map.next_key_seed(KeySeed {
             loader: self.loader,
@@ -227,9 +227,10 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
         })? {
             match key {
                 Key::Slot(slot) => {
-                    if std::mem::replace(&mut seen[slot], true) {
+                    if seen.get(slot) {
                         return Err(de::Error::custom("a key is given twice"));
                     }
+                    seen.set(slot);
                     let field = &def.fields[slot];
                     let mut seed = self.with(&field.ty, depth_left);
                     seed.null_ok = field.optional;
@@ -258,8 +259,8 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
         let missing = def
             .fields
             .iter()
-            .zip(&seen)
-            .any(|(field, seen)| !seen && !field.optional && !field.ty.is_optional());
+            .enumerate()
+            .any(|(slot, field)| !seen.get(slot) && !field.optional && !field.ty.is_optional());
         if missing {
             return Err(mismatch());
         }
