@@ -826,6 +826,10 @@ data other: [int]?
                 Err(e) => assert_eq!(by_text.code(), e.code().unwrap(), "{text}"),
             }
         }
+        // The input limits hold on this path too: nesting past 64 levels.
+        let deep = format!(r#"{{"a": 1, "c": {}1{}}}"#, "[".repeat(70), "]".repeat(70));
+        let too_deep = engine.decide_text("r", &deep, now, &options).unwrap_err();
+        assert_eq!(too_deep.code(), warden_diagnostics::Code::E0408);
         let allowed = engine
             .decide_text("r", r#"{"a": 1, "b": "y", "c": [true]}"#, now, &options)
             .unwrap();
