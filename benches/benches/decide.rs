@@ -172,7 +172,7 @@ fn phase_group(
     group.bench_function("evaluate", |b| {
         b.iter(|| {
             warden_eval::decide(
-                program,
+                engine.compiled_rules(),
                 target,
                 black_box(&value),
                 data,

@@ -1,8 +1,9 @@
 //! One decision: which clauses hold, which findings are waived, the outcome.
 
+use crate::compiled::Compiled;
 use crate::eval::{EvalError, Evaluator, Frame, TraceEntry};
 use std::sync::Arc;
-use warden_ir::{Effect, Program, RuleId, TargetId, Value};
+use warden_ir::{Effect, RuleId, TargetId, Value};
 
 /// Limits and switches for one decision.
 #[derive(Clone, Debug)]
@@ -23,6 +24,10 @@ pub struct Options {
     /// decision, overriding the target's `@undeclared_fields` (`warden check
     /// --strict` sets `Deny`). Read by the library as it converts the input.
     pub undeclared_fields: Option<warden_ir::UndeclaredFields>,
+    /// Walk the IR tree instead of running the compiled form ([`Compiled`]);
+    /// like `use_index`, it never changes a decision, only its cost.
+    /// Explaining always walks the tree (its trace is the tree's).
+    pub tree_walk: bool,
 }
 
 impl Default for Options {
@@ -33,6 +38,7 @@ impl Default for Options {
             timeout: None,
             use_index: true,
             undeclared_fields: None,
+            tree_walk: false,
         }
     }
 }
@@ -115,11 +121,12 @@ pub struct Outcome {
     pub exhausted: Option<warden_diagnostics::Code>,
 }
 
-/// Decides `input` (already converted to the target's type) against `target`.
+/// Decides `input` (already converted to the target's type) against `target`
+/// with the compiled program.
 ///
 /// `data` holds one value per declared data document, in declaration order.
 pub fn decide(
-    program: &Program,
+    compiled: &Compiled,
     target: TargetId,
     input: &Value,
     data: &[Value],
@@ -127,6 +134,7 @@ pub fn decide(
     now: i64,
     options: &Options,
 ) -> Outcome {
+    let program = compiled.program();
     let target_def = program.target(target);
     let mut ev = Evaluator {
         program,
@@ -140,6 +148,7 @@ pub fn decide(
         depth: 0,
         exhausted: None,
         trace: None,
+        compiled: (!options.explain && !options.tree_walk).then_some(compiled),
     };
 
     // Candidate clauses: the unguarded ones plus those under the input's literal values.
@@ -181,7 +190,8 @@ pub fn decide(
     while i < candidates.len() {
         let rule_id = candidates[i].0;
         let rule = program.rule(rule_id);
-        frame.reset(rule.locals, &rule.lets);
+        let let_nodes = ev.compiled.map_or(&[][..], |c| c.lets(rule_id.index()));
+        frame.reset(rule.locals, &rule.lets, let_nodes);
         frame.locals[0] = input.clone();
         while i < candidates.len() && candidates[i].0 == rule_id {
             let clause_index = candidates[i].1;
@@ -360,7 +370,13 @@ fn evaluate_clause<'p>(
         if options.explain {
             ev.trace = Some(Vec::new());
         }
-        let holds = ev.eval_bool(&clause.condition, frame);
+        let holds = match ev
+            .compiled
+            .and_then(|c| c.condition(rule_id.index(), clause_index as usize))
+        {
+            Some(node) => node.run_bool(ev, frame),
+            None => ev.eval_bool(&clause.condition, frame),
+        };
         let trace = ev.trace.take().unwrap_or_default();
         match holds {
             Err(e) => {

@@ -1,5 +1,6 @@
 //! Expression evaluation over values.
 
+use crate::compiled::{Compiled, Node};
 use std::cmp::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,10 +43,10 @@ pub(crate) type EvalResult = Result<Value, EvalError>;
 
 /// Stack growth for deep evaluations: when less than the red zone is left, a
 /// new segment is allocated.
-const STACK_RED_ZONE: usize = 256 * 1024;
+pub(crate) const STACK_RED_ZONE: usize = 256 * 1024;
 /// Levels of `eval` between two stack checks (a level is a few frames).
-const STACK_CHECK_EVERY: u32 = 4;
-const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+pub(crate) const STACK_CHECK_EVERY: u32 = 4;
+pub(crate) const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
 /// The locals of one rule, function or waiver evaluation. `let`s are computed
 /// on first use and kept for the rest of the decision.
@@ -53,16 +54,20 @@ pub(crate) struct Frame<'p> {
     pub locals: Vec<Value>,
     pub lets: Vec<Option<Value>>,
     pub let_exprs: &'p [Expr],
+    /// The same `let`s compiled ([`crate::compiled`]), when the rule runs
+    /// compiled; either form computes the same value at the same cost.
+    pub let_nodes: &'p [Node],
 }
 
 impl<'p> Frame<'p> {
     /// Clears the frame for another rule, keeping its buffers.
-    pub fn reset(&mut self, locals: u32, let_exprs: &'p [Expr]) {
+    pub fn reset(&mut self, locals: u32, let_exprs: &'p [Expr], let_nodes: &'p [Node]) {
         self.locals.clear();
         self.locals.resize(locals as usize, Value::None);
         self.lets.clear();
         self.lets.resize(let_exprs.len(), None);
         self.let_exprs = let_exprs;
+        self.let_nodes = let_nodes;
     }
 
     pub fn new(locals: u32, let_exprs: &'p [Expr]) -> Self {
@@ -70,6 +75,7 @@ impl<'p> Frame<'p> {
             locals: vec![Value::None; locals as usize],
             lets: vec![None; let_exprs.len()],
             let_exprs,
+            let_nodes: &[],
         }
     }
 }
@@ -95,13 +101,16 @@ pub(crate) struct Evaluator<'p> {
     pub exhausted: Option<Code>,
     /// Recorded sub-expression values, when explaining.
     pub trace: Option<Vec<TraceEntry>>,
+    /// The program's compiled form, when the decision runs it (never while
+    /// explaining: the trace is the tree walker's).
+    pub compiled: Option<&'p Compiled>,
 }
 
 /// How many steps pass between two readings of the clock: often enough that
 /// a deadline is noticed within microseconds, rarely enough to cost nothing.
 const STEPS_PER_CLOCK_CHECK: u64 = 2048;
 
-fn err(code: Code, span: Span, message: impl Into<String>) -> EvalError {
+pub(crate) fn err(code: Code, span: Span, message: impl Into<String>) -> EvalError {
     EvalError {
         code,
         message: message.into(),
@@ -174,55 +183,11 @@ impl<'p> Evaluator<'p> {
             }
             ExprKind::Data(id) => self.data[id.index()].clone(),
             ExprKind::Now => Value::Time(self.now),
-            ExprKind::Field {
-                base,
-                record,
-                slot,
-                name,
-                optional_chain,
-            } => {
-                let value = self.eval(base, frame)?;
-                match field_of(
-                    &self.program.types,
-                    &value,
-                    *record,
-                    *slot,
-                    name,
-                    *optional_chain,
-                ) {
-                    Some(v) => v.clone(),
-                    None => {
-                        return Err(err(
-                            Code::E0504,
-                            base.span,
-                            format!(
-                                "expected a record with `{name}` here, found {}",
-                                value.kind_name()
-                            ),
-                        ));
-                    }
-                }
-            }
-            ExprKind::DynField { base, name, .. } => {
-                let value = self.eval(base, frame)?;
-                field_by_name(&self.program.types, &value, name).clone()
-            }
+            ExprKind::Field { .. } | ExprKind::DynField { .. } => self.field_expr(e, frame)?,
             ExprKind::Index { base, index, .. } => {
                 let b = self.eval(base, frame)?;
                 let i = self.eval(index, frame)?;
-                match (&b, &i) {
-                    (Value::List(items), Value::Int(n)) => usize::try_from(*n)
-                        .ok()
-                        .and_then(|n| items.get(n))
-                        .cloned()
-                        .unwrap_or(Value::None),
-                    (Value::Map(m), Value::Str(k)) => {
-                        // The key is hashed whole.
-                        self.charge(k.len() as u64 / 64, e.span)?;
-                        m.get(k).cloned().unwrap_or(Value::None)
-                    }
-                    _ => Value::None,
-                }
+                self.index_value(&b, &i, e.span)?
             }
             ExprKind::Has { base, slot, name } => {
                 // Like a field read: by slot for the checker's record type, else by name.
@@ -240,14 +205,7 @@ impl<'p> Evaluator<'p> {
                 for a in args {
                     values.push(self.eval(a, frame)?);
                 }
-                self.charge(builtin.cost(&values), e.span)?;
-                let cx = CallContext {
-                    now: self.now,
-                    types: &self.program.types,
-                };
-                builtin
-                    .call(&values, &cx)
-                    .map_err(|message| err(Code::E0502, e.span, message))?
+                self.call_builtin(*builtin, &values, e.span)?
             }
             ExprKind::CallFn { func, args } => {
                 let function = &self.program.functions[func.index()];
@@ -368,6 +326,86 @@ impl<'p> Evaluator<'p> {
         })
     }
 
+    /// A comparison's value, its cost charged: what reading the operands
+    /// costs up front, then the work equality and `in` did.
+    pub(crate) fn compare(
+        &mut self,
+        types: &TypeTable,
+        op: BinOp,
+        l: &Value,
+        r: &Value,
+        span: Span,
+    ) -> EvalResult {
+        self.charge(comparison_cost(op, l, r), span)?;
+        let mut work = 0;
+        let result = compare_op(types, op, l, r, span, &mut work);
+        self.charge(work, span)?;
+        result
+    }
+
+    /// A field read of `e` (a `Field` or `DynField`) whose base could not be
+    /// read in place: the base is evaluated, then its field read.
+    pub(crate) fn field_expr(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> EvalResult {
+        match &e.kind {
+            ExprKind::Field {
+                base,
+                record,
+                slot,
+                name,
+                optional_chain,
+            } => {
+                let value = self.eval(base, frame)?;
+                read_field(
+                    &self.program.types,
+                    &value,
+                    (*record, *slot),
+                    name,
+                    *optional_chain,
+                    base.span,
+                )
+            }
+            ExprKind::DynField { base, name, .. } => {
+                let value = self.eval(base, frame)?;
+                Ok(field_by_name(&self.program.types, &value, name).clone())
+            }
+            _ => Err(err(Code::E0504, e.span, "this expression did not compile")),
+        }
+    }
+
+    /// `b[i]`: a list's element or a map's entry, else none.
+    pub(crate) fn index_value(&mut self, b: &Value, i: &Value, span: Span) -> EvalResult {
+        Ok(match (b, i) {
+            (Value::List(items), Value::Int(n)) => usize::try_from(*n)
+                .ok()
+                .and_then(|n| items.get(n))
+                .cloned()
+                .unwrap_or(Value::None),
+            (Value::Map(m), Value::Str(k)) => {
+                // The key is hashed whole.
+                self.charge(k.len() as u64 / 64, span)?;
+                m.get(k).cloned().unwrap_or(Value::None)
+            }
+            _ => Value::None,
+        })
+    }
+
+    /// A built-in called on evaluated arguments, its cost charged first.
+    pub(crate) fn call_builtin(
+        &mut self,
+        builtin: warden_ir::Builtin,
+        values: &[Value],
+        span: Span,
+    ) -> EvalResult {
+        self.charge(builtin.cost(values), span)?;
+        let cx = CallContext {
+            now: self.now,
+            types: &self.program.types,
+        };
+        builtin
+            .call(values, &cx)
+            .map_err(|message| err(Code::E0502, span, message))
+    }
+
     fn binary(
         &mut self,
         op: BinOp,
@@ -406,21 +444,13 @@ impl<'p> Evaluator<'p> {
                 place(data, types, frame, lhs),
                 place(data, types, frame, rhs),
             ) {
-                self.charge(comparison_cost(op, l, r), span)?;
-                let mut work = 0;
-                let result = compare_op(types, op, l, r, span, &mut work);
-                self.charge(work, span)?;
-                return result;
+                return self.compare(types, op, l, r, span);
             }
         }
         let l = self.eval(lhs, frame)?;
         let r = self.eval(rhs, frame)?;
         if is_comparison(op) {
-            self.charge(comparison_cost(op, &l, &r), span)?;
-            let mut work = 0;
-            let result = compare_op(&self.program.types, op, &l, &r, span, &mut work);
-            self.charge(work, span)?;
-            return result;
+            return self.compare(&self.program.types, op, &l, &r, span);
         }
         if op == BinOp::Add {
             // Paid for before it is built: doubling a string in a chain of lets
@@ -549,9 +579,12 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Computes a `let` the first time it is read; later reads use the value.
-    fn compute_let(&mut self, i: usize, frame: &mut Frame<'p>) -> Result<(), EvalError> {
+    pub(crate) fn compute_let(&mut self, i: usize, frame: &mut Frame<'p>) -> Result<(), EvalError> {
         if frame.lets[i].is_none() {
-            let v = self.eval(&frame.let_exprs[i], frame)?;
+            let v = match frame.let_nodes.get(i) {
+                Some(node) => node.run(self, frame)?,
+                None => self.eval(&frame.let_exprs[i], frame)?,
+            };
             frame.lets[i] = Some(v);
         }
         Ok(())
@@ -607,10 +640,33 @@ fn place<'a>(
     }
 }
 
+/// A declared field of `value` (by slot, or by name through `any`), or the
+/// error of reading a field of something that has none (`E0504`, at the base).
+pub(crate) fn read_field(
+    types: &TypeTable,
+    value: &Value,
+    (record, slot): (RecordId, u32),
+    name: &str,
+    optional_chain: bool,
+    base_span: Span,
+) -> EvalResult {
+    match field_of(types, value, record, slot, name, optional_chain) {
+        Some(v) => Ok(v.clone()),
+        None => Err(err(
+            Code::E0504,
+            base_span,
+            format!(
+                "expected a record with `{name}` here, found {}",
+                value.kind_name()
+            ),
+        )),
+    }
+}
+
 /// A declared field. By slot when the value has the record type the checker
 /// saw; by name when it came through `any` (another record type, or a map).
 /// `None` when the value has no fields at all.
-fn field_of<'a>(
+pub(crate) fn field_of<'a>(
     types: &TypeTable,
     value: &'a Value,
     record: RecordId,
@@ -640,7 +696,7 @@ fn comparison_cost(op: BinOp, l: &Value, r: &Value) -> u64 {
     }
 }
 
-fn is_comparison(op: BinOp) -> bool {
+pub(crate) fn is_comparison(op: BinOp) -> bool {
     matches!(
         op,
         BinOp::Eq

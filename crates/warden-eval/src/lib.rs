@@ -6,9 +6,11 @@
 //! Invariant: evaluation is total. Every problem (budget exceeded, a builtin
 //! failing) becomes a `deny` finding carrying an `E05xx` code: it fails closed.
 
+mod compiled;
 mod decide;
 mod eval;
 
+pub use compiled::Compiled;
 pub use decide::{DataWaiver, Finding, Options, Outcome, Reason, WaivedFinding, WaiverRef, decide};
 pub use eval::{EvalError, TraceEntry};
 pub use warden_ir::builtins::string_paths;

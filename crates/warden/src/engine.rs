@@ -16,6 +16,8 @@ use warden_ir::{DataId, Program, Value};
 #[derive(Clone, Debug)]
 pub struct Engine {
     program: Arc<Program>,
+    /// The program's rules compiled for the evaluator, once, at load.
+    compiled: Arc<warden_eval::Compiled>,
     /// The set's `test` blocks, which [`Engine::run_tests`] runs.
     tests: Arc<[warden_sema::Test]>,
     warnings: Vec<Diagnostic>,
@@ -109,6 +111,7 @@ impl Engine {
             .map(|t| program.data_read_by(warden_ir::TargetId(t as u32)))
             .collect();
         Engine {
+            compiled: Arc::new(warden_eval::Compiled::new(Arc::clone(&program))),
             program,
             tests,
             warnings,
@@ -334,6 +337,14 @@ impl Engine {
         &self.program
     }
 
+    /// The program as the evaluator runs it (its rules compiled); only with
+    /// the `internals` feature, for benchmarks of the evaluator alone.
+    #[cfg(feature = "internals")]
+    #[doc(hidden)]
+    pub fn compiled_rules(&self) -> &warden_eval::Compiled {
+        &self.compiled
+    }
+
     /// The compiled `test` blocks, for tests of what the compiler built;
     /// only with the `internals` feature. Callers ask [`Engine::run_tests`].
     #[cfg(feature = "internals")]
@@ -523,7 +534,7 @@ impl Engine {
         let undeclared_mode = self.undeclared_mode(target_id, options);
         let now = micros(now);
         let outcome = warden_eval::decide(
-            program,
+            &self.compiled,
             target_id,
             value,
             &self.data,

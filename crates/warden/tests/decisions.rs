@@ -28,6 +28,58 @@ fn run_case(path: &Utf8Path) -> datatest_stable::Result<()> {
         Err(e) => project_error(e.code().as_str(), &e.to_string()),
     };
     expect_test::expect_file![expectation_path(case_path)].assert_eq(&actual);
+    if !case.explain {
+        forms_agree(&engine, &case, now)?;
+    }
+    Ok(())
+}
+
+/// The compiled form decides as the tree walker does, at the same cost: the
+/// same decision, and the same least step budget it finishes within.
+fn forms_agree(engine: &Engine, case: &Case, now: SystemTime) -> datatest_stable::Result<()> {
+    let decide = |budget: u64, tree_walk: bool| {
+        let options = DecideOptions {
+            budget,
+            tree_walk,
+            ..DecideOptions::default()
+        };
+        engine.decide_with(&case.target, &case.input, now, &options)
+    };
+    let budget = DecideOptions::default().budget;
+    let (Ok(compiled), Ok(tree)) = (decide(budget, false), decide(budget, true)) else {
+        return Ok(());
+    };
+    let essence = |d: &warden::Decision| serde_json::to_value(d).map(project_decision);
+    assert_eq!(
+        essence(&compiled)?,
+        essence(&tree)?,
+        "the two forms decided differently"
+    );
+    let ran_out = |d: &warden::Decision| {
+        d.findings
+            .iter()
+            .any(|f| f.code.as_deref() == Some("E0501"))
+    };
+    if ran_out(&compiled) {
+        return Ok(());
+    }
+    // The least budget the decision finishes within is the steps it took.
+    let least = |tree_walk: bool| {
+        let (mut low, mut high) = (0, budget);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match decide(mid, tree_walk) {
+                Ok(d) if !ran_out(&d) => high = mid,
+                _ => low = mid + 1,
+            }
+        }
+        low
+    };
+    assert_eq!(
+        least(false),
+        least(true),
+        "the two forms took different steps"
+    );
     Ok(())
 }
 

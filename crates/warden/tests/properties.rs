@@ -190,6 +190,22 @@ fn check_laws(
         essence(&unindexed),
         "the index changed the decision"
     );
+    let walked = engine
+        .decide_with(
+            target,
+            input,
+            now,
+            &DecideOptions {
+                tree_walk: true,
+                ..DecideOptions::default()
+            },
+        )
+        .expect("decides");
+    prop_assert_eq!(
+        essence(&first),
+        essence(&walked),
+        "the compiled form and the tree walker decided differently"
+    );
     let from_text = engine
         .decide_text(target, &input.to_string(), now, &DecideOptions::default())
         .expect("decides");
