@@ -259,10 +259,11 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                 .map_or((u32::MAX, 0), |l| (l.line, l.column))
         });
         for (f, kind) in reported {
-            let code = f
-                .code
-                .clone()
-                .unwrap_or_else(|| f.control.clone().unwrap_or_else(|| f.effect.to_string()));
+            let code = f.code.clone().unwrap_or_else(|| {
+                f.control
+                    .as_deref()
+                    .map_or_else(|| f.effect.to_string(), str::to_string)
+            });
             let spot = f.input_location.as_ref().and_then(|loc| {
                 let text = result.text.as_deref()?;
                 Some((underline(text, loc.line, loc.column)?, for_terminal(text)))
@@ -270,7 +271,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
             match spot {
                 Some((range, text)) => {
                     let name = file.to_string();
-                    let label = f.input_path.clone().unwrap_or_else(|| f.rule.clone());
+                    let label = f.input_path.clone().unwrap_or_else(|| f.rule.to_string());
                     let report = Report::build(kind, (name.clone(), range.clone()))
                         .with_config(config)
                         .with_code(&code)
@@ -619,7 +620,7 @@ pub fn junit(results: &[FileResult], rules: &[RuleInfo]) -> String {
 /// The findings of `rule` in `list` (only denials with `deny_only`).
 fn of_rule<'a>(list: &'a [FindingReport], rule: &str, deny_only: bool) -> Vec<&'a FindingReport> {
     list.iter()
-        .filter(|f| f.rule == rule && (!deny_only || f.effect == Effect::Deny))
+        .filter(|f| *f.rule == *rule && (!deny_only || f.effect == Effect::Deny))
         .collect()
 }
 
@@ -691,7 +692,7 @@ pub fn github(results: &[FileResult]) -> String {
                 // The control first: what a reviewer looks up.
                 property(&match &f.control {
                     Some(control) => format!("{control} {}", f.rule),
-                    None => f.rule.clone(),
+                    None => f.rule.to_string(),
                 }),
                 data(&headline(f))
             );

@@ -201,13 +201,16 @@ impl<'j> Converter<'_, 'j> {
             (Ty::Record(id), Json::Object(entries)) => {
                 let def = self.types.record(*id);
                 // Walk the document's entries once, matching keys to slots by a
-                // short linear scan: cheaper than hashing each declared name.
+                // short linear scan from the slot after the last one found:
+                // cheaper than hashing each declared name.
                 let mut slots = vec![Value::None; def.fields.len()];
                 let mut present = Present::new(def.fields.len());
                 let mut extra = None;
+                let mut next = 0;
                 for (key, item) in entries {
-                    match def.slot(key) {
+                    match def.slot_from(key, next) {
                         Some(slot) => {
+                            next = slot + 1;
                             let field = &def.fields[slot];
                             if item.is_null() && (field.optional || field.ty.is_optional()) {
                                 continue;

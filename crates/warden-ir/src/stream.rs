@@ -196,6 +196,7 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
         while let Some(key) = map.next_key_seed(KeySeed {
             loader: self.loader,
             record: None,
+            next: 0,
         })? {
             let Key::Name(key) = key else {
                 unreachable!("a map's keys are names")
@@ -221,12 +222,15 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
         let mut slots = vec![Value::None; def.fields.len()];
         let mut seen = crate::convert::Present::new(def.fields.len());
         let mut extra: Option<MapValue> = None;
+        let mut next = 0;
         while let Some(key) = map.next_key_seed(KeySeed {
             loader: self.loader,
             record: Some(def),
+            next,
         })? {
             match key {
                 Key::Slot(slot) => {
+                    next = slot + 1;
                     if seen.get(slot) {
                         return Err(de::Error::custom("a key is given twice"));
                     }
@@ -282,6 +286,8 @@ enum Key {
 struct KeySeed<'l, 'a> {
     loader: &'l StreamLoader<'a>,
     record: Option<&'l crate::RecordDef>,
+    /// The slot after the record's last key: tried first.
+    next: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_> {
@@ -301,7 +307,7 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
         self.loader.key(key);
-        match self.record.and_then(|def| def.slot(key)) {
+        match self.record.and_then(|def| def.slot_from(key, self.next)) {
             Some(slot) => Ok(Key::Slot(slot)),
             None => Ok(Key::Name(self.loader.intern(key))),
         }

@@ -81,6 +81,17 @@ impl RecordDef {
     pub fn slot(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| &*f.name == name)
     }
+
+    /// [`RecordDef::slot`], trying `next` first: a document mostly lists a
+    /// record's fields in the order they are declared, so a reader that
+    /// passes the slot after the last one it found matches most keys with
+    /// one comparison.
+    pub fn slot_from(&self, name: &str, next: usize) -> Option<usize> {
+        match self.fields.get(next) {
+            Some(field) if &*field.name == name => Some(next),
+            _ => self.slot(name),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -691,7 +691,7 @@ pub fn record(
         Json::Null => subject.map_or(Json::Null, |s| audit_scalar(&Json::from(s))),
         id => id,
     };
-    let rules: Vec<&str> = decision.findings.iter().map(|f| f.rule.as_str()).collect();
+    let rules: Vec<&str> = decision.findings.iter().map(|f| &*f.rule).collect();
     // An audit field copied from a masked input path is masked too.
     let masked = |path: &str, value: Json| {
         if mask.iter().any(|m| m == path) && !value.is_null() {

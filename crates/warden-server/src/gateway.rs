@@ -351,7 +351,11 @@ pub struct Verdict {
 
 /// Decides an original request: the one path both the HTTP adapters and
 /// the gRPC service take. Anything that cannot be decided is refused.
-pub async fn verdict(state: &Arc<AppState>, endpoint: &str, original: Original<'_>) -> Verdict {
+pub async fn verdict(
+    state: &Arc<AppState>,
+    endpoint: &'static str,
+    original: Original<'_>,
+) -> Verdict {
     let refuse = |status: StatusCode, body: String| Verdict {
         status,
         headers: Vec::new(),
@@ -416,7 +420,11 @@ pub async fn verdict(state: &Arc<AppState>, endpoint: &str, original: Original<'
 }
 
 /// Answers an HTTP gateway.
-async fn authorize(state: &Arc<AppState>, endpoint: &str, original: Original<'_>) -> Response {
+async fn authorize(
+    state: &Arc<AppState>,
+    endpoint: &'static str,
+    original: Original<'_>,
+) -> Response {
     let verdict = verdict(state, endpoint, original).await;
     let mut headers = HeaderMap::new();
     for (name, value) in &verdict.headers {

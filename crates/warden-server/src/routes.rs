@@ -28,7 +28,7 @@ type Shared = State<Arc<AppState>>;
 /// decision is answered only once its log line is written.
 pub async fn decide(
     state: &Arc<AppState>,
-    endpoint: &str,
+    endpoint: &'static str,
     target: String,
     input: Json_,
     now: SystemTime,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
+use std::sync::Arc;
 use warden_eval::{Finding, Outcome, Reason, WaiverRef};
 use warden_ir::TypeLookup;
 use warden_ir::{Effect, InputPath, Program, Severity, TargetId, value_to_json};
@@ -39,7 +40,7 @@ pub struct Decision {
     /// Allow or deny.
     pub decision: Verdict,
     /// The target decided.
-    pub target: String,
+    pub target: Arc<str>,
     /// Why, when no finding says it: `no rule allowed this`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -54,13 +55,17 @@ pub struct Decision {
     /// A unique id (ULID).
     pub decision_id: String,
     /// `sha256:` of the policy set's sources.
-    pub policy_revision: String,
+    pub policy_revision: Arc<str>,
     /// `sha256:` of the data documents supplied to the engine (`--data`),
     /// by name: with the policy revision, it names exactly what decided.
-    #[serde(default)]
-    pub data_revision: String,
+    #[serde(default = "no_revision")]
+    pub data_revision: Arc<str>,
     /// The evaluation time, RFC 3339.
     pub evaluated_at: String,
+}
+
+fn no_revision() -> Arc<str> {
+    Arc::from("")
 }
 
 impl Decision {
@@ -74,14 +79,14 @@ impl Decision {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FindingReport {
     /// `package.rule`.
-    pub rule: String,
+    pub rule: Arc<str>,
     /// Deny, allow or warn (a deny of an `@enforce(warn)` rule is a warn).
     pub effect: Effect,
     /// The rule's `@severity`.
     pub severity: Severity,
     /// The checklist control the rule enforces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub control: Option<String>,
+    pub control: Option<Arc<str>>,
     /// The clause's message, values interpolated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -114,7 +119,7 @@ pub struct FindingReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     /// The path, relative to the policy folder (or as given for inputs).
-    pub file: String,
+    pub file: Arc<str>,
     /// 1-based line.
     pub line: u32,
     /// 1-based column, in characters.
@@ -148,13 +153,86 @@ pub struct TraceStep {
     pub input_path: Option<String>,
 }
 
+/// What a finding of each clause reports that no decision changes: its
+/// rule's name and control, where it is written, and its input path when
+/// that is fixed. Worked out once per policy set, shared by every decision.
+#[derive(Debug)]
+pub(crate) struct Reports {
+    target_names: Vec<Arc<str>>,
+    /// By rule id.
+    rules: Vec<RuleReport>,
+}
+
+#[derive(Debug)]
+struct RuleReport {
+    name: Arc<str>,
+    control: Option<Arc<str>>,
+    /// By clause index.
+    clauses: Vec<ClauseReport>,
+}
+
+#[derive(Debug)]
+struct ClauseReport {
+    location: Location,
+    /// The input path of a clause that reads a fixed input field (not a `for` element's).
+    input_path: Option<String>,
+}
+
+impl Reports {
+    pub(crate) fn new(program: &Program) -> Reports {
+        let mut files: Vec<Option<Arc<str>>> = vec![None; program.files.len()];
+        let mut location = |span: warden_diagnostics::Span| {
+            let (file, line, column) = program.location(span);
+            let file = files[span.file.0 as usize]
+                .get_or_insert_with(|| Arc::from(file))
+                .clone();
+            Location { file, line, column }
+        };
+        Reports {
+            target_names: program.targets.iter().map(|t| t.name.clone()).collect(),
+            rules: program
+                .rules
+                .iter()
+                .map(|rule| RuleReport {
+                    name: Arc::from(rule.name.as_str()),
+                    control: rule.control.as_deref().map(Arc::from),
+                    clauses: rule
+                        .clauses
+                        .iter()
+                        .map(|clause| ClauseReport {
+                            location: location(clause.span),
+                            input_path: match (&clause.input_path, &clause.iteration) {
+                                (Some(p), _) if !p.from_element => {
+                                    Some(format!("${}", render_fields(&p.fields)))
+                                }
+                                _ => None,
+                            },
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `.a.b.c`.
+fn render_fields(fields: &[Arc<str>]) -> String {
+    let mut out = String::with_capacity(fields.iter().map(|f| f.len() + 1).sum());
+    for field in fields {
+        out.push('.');
+        out.push_str(field);
+    }
+    out
+}
+
 pub(crate) struct Context<'a> {
     pub program: &'a Program,
+    pub reports: &'a Reports,
     pub target: TargetId,
     /// The input, as decided: where `strings_in` findings find their paths.
     pub input: &'a warden_ir::Value,
-    pub revision: &'a str,
-    pub data_revision: &'a str,
+    pub revision: &'a Arc<str>,
+    pub data_revision: &'a Arc<str>,
     pub now: i64,
     /// The paths of the strings below each `for s in strings_in(…)` clause's
     /// value, listed once per clause however many of its elements held.
@@ -194,7 +272,7 @@ pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
         } else {
             Verdict::Deny
         },
-        target: cx.program.target(cx.target).name.to_string(),
+        target: cx.reports.target_names[cx.target.index()].clone(),
         reason: (outcome.reason == Reason::NoRuleAllowed)
             .then(|| "no rule allowed this".to_string()),
         findings: outcome.findings.iter().map(report).collect(),
@@ -202,8 +280,8 @@ pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
         waived,
         obligations: merge_obligations(cx, outcome),
         decision_id: ulid::Ulid::new().to_string(),
-        policy_revision: cx.revision.to_string(),
-        data_revision: cx.data_revision.to_string(),
+        policy_revision: cx.revision.clone(),
+        data_revision: cx.data_revision.clone(),
         evaluated_at: warden_ir::format_time(cx.now),
     }
 }
@@ -234,7 +312,7 @@ pub(crate) fn add_undeclared(
         };
         let shown = field.path.strip_prefix("$.").unwrap_or(&field.path);
         let report = FindingReport {
-            rule: UNDECLARED_FIELD_RULE.to_string(),
+            rule: Arc::from(UNDECLARED_FIELD_RULE),
             effect: if deny { Effect::Deny } else { Effect::Warn },
             severity: if deny {
                 Severity::Medium
@@ -271,7 +349,7 @@ pub(crate) fn add_undeclared(
 pub(crate) fn location(program: &Program, span: warden_diagnostics::Span) -> Location {
     let (file, line, column) = program.location(span);
     Location {
-        file: file.to_string(),
+        file: Arc::from(file),
         line,
         column,
     }
@@ -335,15 +413,24 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
             }
         })
         .collect();
+    let report = &cx.reports.rules[f.rule.index()];
+    let fixed = &report.clauses[f.clause as usize];
     FindingReport {
-        rule: rule.name.clone(),
+        rule: report.name.clone(),
         effect: f.effect,
         severity: rule.severity,
-        control: rule.control.clone(),
+        control: report.control.clone(),
         message,
-        location: location(program, span),
+        location: if span == clause.span {
+            fixed.location.clone()
+        } else {
+            location(program, span)
+        },
         input_location: None,
-        input_path: input_path(cx, (f.rule, f.clause), clause, f.element),
+        input_path: match (&fixed.input_path, &clause.iteration) {
+            (Some(path), None) => Some(path.clone()),
+            _ => input_path(cx, (f.rule, f.clause), clause, f.element),
+        },
         subject: subject.map(str::to_string),
         code,
         enforce: f.enforce_warn.then(|| "warn".to_string()),
@@ -359,7 +446,7 @@ fn input_path(
     clause: &warden_ir::Clause,
     element: Option<usize>,
 ) -> Option<String> {
-    let render = |p: &InputPath| p.fields.iter().map(|f| format!(".{f}")).collect::<String>();
+    let render = |p: &InputPath| render_fields(&p.fields);
     match (&clause.input_path, &clause.iteration, element) {
         // The element is a string found inside the value at the path: the
         // finding is about it, whatever else the condition read.
@@ -444,13 +531,13 @@ fn step_path(
     root: warden_ir::LocalId,
     fields: &[std::sync::Arc<str>],
 ) -> Option<String> {
-    let tail: String = fields.iter().map(|f| format!(".{f}")).collect();
+    let tail = render_fields(fields);
     if root == warden_ir::LocalId(0) {
         return Some(format!("${tail}"));
     }
     let it = clause.iteration.as_ref().filter(|it| it.local == root)?;
     let base = it.path.as_ref().filter(|p| !p.from_element)?;
-    let base: String = base.fields.iter().map(|f| format!(".{f}")).collect();
+    let base = render_fields(&base.fields);
     Some(format!("${base}[{}]{tail}", element?))
 }
 
@@ -466,7 +553,9 @@ fn waiver_report(w: &WaiverRef) -> WaiverReport {
 fn waiver_warning(cx: &Context<'_>, w: &WaiverRef, outcome: &Outcome) -> FindingReport {
     let program = cx.program;
     let rule = program.rule(w.rule);
-    let (rule_name, severity, control) = (rule.name.clone(), rule.severity, rule.control.clone());
+    let report = &cx.reports.rules[w.rule.index()];
+    let (rule_name, severity, control) =
+        (report.name.clone(), rule.severity, report.control.clone());
     // Point at the waiver when it is written in a policy file, else at the rule.
     let span = program
         .waivers

@@ -304,6 +304,7 @@ pub fn read_data_arg_with(arg: &str, limits: &InputLimits) -> Result<Json, Engin
 impl Decision {
     /// Fills each finding's `input_location` from the document it decided.
     pub fn locate_input(&mut self, document: &Document) {
+        let file: std::sync::Arc<str> = std::sync::Arc::from(document.name.as_str());
         for finding in self
             .findings
             .iter_mut()
@@ -314,13 +315,13 @@ impl Decision {
                 continue;
             };
             // A field the schema does not declare is about its name.
-            let key = (finding.rule == crate::decision::UNDECLARED_FIELD_RULE)
+            let key = (*finding.rule == *crate::decision::UNDECLARED_FIELD_RULE)
                 .then(|| document.positions.locate_key(path))
                 .flatten();
             finding.input_location =
                 key.or_else(|| document.positions.locate(path))
                     .map(|(line, column)| Location {
-                        file: document.name.clone(),
+                        file: file.clone(),
                         line,
                         column,
                     });

@@ -21,7 +21,9 @@ pub struct Engine {
     /// The set's `test` blocks, which [`Engine::run_tests`] runs.
     tests: Arc<[warden_sema::Test]>,
     warnings: Vec<Diagnostic>,
-    revision: String,
+    revision: Arc<str>,
+    /// What findings report that no decision changes, worked out once.
+    reports: Arc<decision::Reports>,
     /// One value per declared data document (supplied, else its default, else none).
     pub(crate) data: Arc<[Value]>,
     supplied: Vec<bool>,
@@ -33,7 +35,7 @@ pub struct Engine {
     /// The digest of each document `with_data` supplied, by name.
     data_digests: std::collections::BTreeMap<String, [u8; 32]>,
     /// `sha256:` over `data_digests`.
-    data_revision: String,
+    data_revision: Arc<str>,
     /// The data files read by [`Engine::with_data_arg`]: a reload whose file
     /// is byte for byte the same takes its values from here.
     data_sources: Arc<[crate::data::DataSource]>,
@@ -112,17 +114,18 @@ impl Engine {
             .collect();
         Engine {
             compiled: Arc::new(warden_eval::Compiled::new(Arc::clone(&program))),
+            reports: Arc::new(decision::Reports::new(&program)),
             program,
             tests,
             warnings,
-            revision,
+            revision: Arc::from(revision),
             data: data.into(),
             supplied,
             given,
             data_waivers: Arc::from([]),
             data_needed,
             data_digests: Default::default(),
-            data_revision: crate::revision::data_revision(&Default::default()),
+            data_revision: Arc::from(crate::revision::data_revision(&Default::default())),
             data_sources: Arc::from([]),
         }
     }
@@ -283,7 +286,7 @@ impl Engine {
         } = streamed;
         if !digests.is_empty() {
             self.data_digests.extend(digests);
-            self.data_revision = crate::revision::data_revision(&self.data_digests);
+            self.data_revision = Arc::from(crate::revision::data_revision(&self.data_digests));
         }
         let mut data = self.data.to_vec();
         for (id, value) in values {
@@ -544,6 +547,7 @@ impl Engine {
         );
         let cx = decision::Context {
             program,
+            reports: &self.reports,
             target: target_id,
             input: value,
             revision: &self.revision,
