@@ -224,6 +224,46 @@ fn bad_input_gets_a_json_error_never_a_dropped_connection() {
     ] {
         assert!(metrics.contains(line), "no `{line}` in\n{metrics}");
     }
+    // A plain body is decided from its bytes, any other parsed whole: both
+    // allow the same nesting (a field the body does not have sends it the
+    // whole way).
+    for levels in 26..=34 {
+        // An open record keeps a field it does not declare, however nested.
+        let nested = format!("{}\"u\"{}", "[".repeat(levels), "]".repeat(levels));
+        let input = format!(
+            r#"{{"principal": {{"id": "u-1", "type": "user", "authenticated_via": "sso", "mfa": true}}, "action": "read", "resource": {{"type": "record", "app_id": "crm-lite"}}, "x": {nested}}}"#
+        );
+        let plain = format!(r#"{{"target": "request", "input": {input}}}"#);
+        let whole = format!(r#"{{"target": "request", "input": {input}, "x": 1}}"#);
+        let (plain_status, plain_body) = send("application/json", plain.into_bytes());
+        let (whole_status, whole_body) = send("application/json", whole.into_bytes());
+        assert_eq!(
+            (
+                plain_status,
+                &plain_body["error"]["code"],
+                &plain_body["decision"]
+            ),
+            (
+                whole_status,
+                &whole_body["error"]["code"],
+                &whole_body["decision"]
+            ),
+            "{levels} levels"
+        );
+        let within = levels + 2 <= 32;
+        assert_eq!(
+            plain_status,
+            if within { 200 } else { 400 },
+            "{levels} levels: {plain_body}"
+        );
+    }
+    // A key given twice in the input is refused either way.
+    let twice = br#"{"input": {"action": "read", "action": "write"}}"#.to_vec();
+    let (status, body) = send("application/json", twice);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad-json"))
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -102,11 +102,12 @@ async fn evaluate<'r>(
         state,
         "authzen",
         target.to_string(),
-        input,
+        crate::routes::RequestInput::Tree(input),
         SystemTime::now(),
         false,
     )
     .await
+    .map_err(ApiError::from)
 }
 
 /// A decision as AuthZEN answers it: `{"decision": bool}`, with a `context`

@@ -12,7 +12,11 @@ use std::sync::Arc;
 /// A request body parsed as JSON.
 pub struct JsonBody(pub Json);
 
-impl FromRequest<Arc<AppState>> for JsonBody {
+/// A JSON request body's bytes, read within the size limit and checked for
+/// its content type, not yet parsed.
+pub struct RawJsonBody(pub Bytes);
+
+impl FromRequest<Arc<AppState>> for RawJsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
@@ -52,6 +56,16 @@ impl FromRequest<Arc<AppState>> for JsonBody {
                     ApiError::bad_request("bad-body", format!("the body could not be read: {e}"))
                 }
             })?;
+        Ok(RawJsonBody(bytes))
+    }
+}
+
+impl FromRequest<Arc<AppState>> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let RawJsonBody(bytes) = RawJsonBody::from_request(req, state).await?;
+        let limits = &state.config.limits;
         parse(&bytes, limits.max_body_bytes, limits.max_json_depth).map(JsonBody)
     }
 }

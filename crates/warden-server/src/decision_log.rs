@@ -14,6 +14,7 @@
 //! chain resumes after the last whole line.
 
 use crate::config::{Durability, LogConfig};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -629,9 +630,6 @@ pub struct Verified {
     pub events: usize,
 }
 
-/// The audit record of one decision: who did what to which resource, the
-/// outcome, the rules that decided it, and the policy and data revisions;
-/// serialized as a JSON object, for [`DecisionLog::append`].
 /// The longest string an audit field keeps (in characters); a longer one is
 /// cut and ends in `…` and the SHA-256 of the whole (two long ids that
 /// share a beginning stay apart).
@@ -652,6 +650,50 @@ fn audit_scalar(value: &Json) -> Json {
     }
 }
 
+/// The input fields an audit record reads ([`record`]); [`record_from_text`]
+/// reads only these from a request's text.
+const AUDIT_PATHS: &[&[&str]] = &[
+    &["principal", "id"],
+    &["principal", "type"],
+    &["subject", "id"],
+    &["subject", "type"],
+    &["action"],
+    &["action", "name"],
+    &["resource", "type"],
+    &["resource", "id"],
+    &["context", "ip"],
+    &["context", "request_id"],
+];
+
+/// One decision's log line, in the order its fields are written.
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    /// When it was logged; `evaluated_at` is the time the decision was
+    /// taken for, which a caller of /v1/decide may have chosen.
+    timestamp: String,
+    evaluated_at: &'a str,
+    decision_id: &'a str,
+    principal_id: Json,
+    principal_type: Json,
+    action: Json,
+    resource_type: Json,
+    resource_id: Json,
+    ip_address: Json,
+    outcome: warden::Verdict,
+    request_id: Json,
+    /// The `X-Request-ID` of the HTTP request that asked.
+    http_request_id: Option<&'a str>,
+    rules: Vec<&'a str>,
+    policy_revision: &'a str,
+    data_revision: &'a str,
+    /// With `log.include_input`: the input (masked), already serialized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<Box<RawValue>>,
+}
+
+/// The audit record of one decision: who did what to which resource, the
+/// outcome, the rules that decided it, and the policy and data revisions;
+/// serialized once, as a JSON object, for [`DecisionLog::append`].
 pub fn record(
     decision: &warden::Decision,
     input: &Json,
@@ -663,6 +705,10 @@ pub fn record(
     // and anything else (a list, an object) is not copied, so a request
     // cannot write more than a few hundred bytes per line through them.
     let at = |path: &[&str]| -> Json {
+        debug_assert!(
+            AUDIT_PATHS.contains(&path),
+            "{path:?} is read from text too"
+        );
         let mut value = input;
         for key in path {
             match value.get(key) {
@@ -673,7 +719,7 @@ pub fn record(
         audit_scalar(value)
     };
     // The request target names its caller `principal`; AuthZEN, `subject`.
-    let who = |field: &str| -> (String, Json) {
+    let who = |field: &'static str| -> (String, Json) {
         match at(&["principal", field]) {
             Json::Null => (format!("subject.{field}"), at(&["subject", field])),
             found => (format!("principal.{field}"), found),
@@ -691,7 +737,6 @@ pub fn record(
         Json::Null => subject.map_or(Json::Null, |s| audit_scalar(&Json::from(s))),
         id => id,
     };
-    let rules: Vec<&str> = decision.findings.iter().map(|f| &*f.rule).collect();
     // An audit field copied from a masked input path is masked too.
     let masked = |path: &str, value: Json| {
         if mask.iter().any(|m| m == path) && !value.is_null() {
@@ -700,53 +745,126 @@ pub fn record(
             value
         }
     };
-    let mut record = Map::new();
-    for (key, value) in [
-        // When it was logged; `evaluated_at` is the time the decision was
-        // taken for, which a caller of /v1/decide may have chosen.
-        ("timestamp", json!(jiff::Timestamp::now().to_string())),
-        ("evaluated_at", json!(decision.evaluated_at)),
-        ("decision_id", json!(decision.decision_id)),
-        ("principal_id", masked(&id_path, principal_id)),
-        ("principal_type", masked(&type_path, principal_type)),
-        ("action", masked(action_path, action)),
-        (
-            "resource_type",
-            masked("resource.type", at(&["resource", "type"])),
-        ),
-        ("resource_id", masked("resource.id", resource_id)),
-        ("ip_address", masked("context.ip", at(&["context", "ip"]))),
-        ("outcome", json!(decision.decision)),
-        (
-            "request_id",
-            masked("context.request_id", at(&["context", "request_id"])),
-        ),
-        // The `X-Request-ID` of the HTTP request that asked.
-        ("http_request_id", json!(http_request_id)),
-        ("rules", json!(rules)),
-        ("policy_revision", json!(decision.policy_revision)),
-        ("data_revision", json!(decision.data_revision)),
-    ] {
-        record.insert(key.into(), value);
-    }
-    if include_input {
+    let logged_input = include_input.then(|| {
         let mut logged = input.clone();
         for path in mask {
             mask_path(&mut logged, path);
         }
-        let bytes = serde_json::to_vec(&logged).unwrap_or_default();
-        if bytes.len() <= config.max_input_bytes {
-            record.insert("input".into(), logged);
+        // A JSON value always serializes.
+        let text = serde_json::to_string(&logged).unwrap_or_default();
+        let text = if text.len() <= config.max_input_bytes {
+            text
         } else {
-            record.insert(
-                "input".into(),
-                json!({ "omitted": "larger than log.max_input_bytes",
-                        "bytes": bytes.len(), "sha256": line_hash(&bytes) }),
-            );
-        }
+            json!({ "omitted": "larger than log.max_input_bytes",
+                    "bytes": text.len(), "sha256": line_hash(text.as_bytes()) })
+            .to_string()
+        };
+        RawValue::from_string(text).ok()
+    });
+    let line = Line {
+        timestamp: jiff::Timestamp::now().to_string(),
+        evaluated_at: &decision.evaluated_at,
+        decision_id: &decision.decision_id,
+        principal_id: masked(&id_path, principal_id),
+        principal_type: masked(&type_path, principal_type),
+        action: masked(action_path, action),
+        resource_type: masked("resource.type", at(&["resource", "type"])),
+        resource_id: masked("resource.id", resource_id),
+        ip_address: masked("context.ip", at(&["context", "ip"])),
+        outcome: decision.decision,
+        request_id: masked("context.request_id", at(&["context", "request_id"])),
+        http_request_id,
+        rules: decision.findings.iter().map(|f| &*f.rule).collect(),
+        policy_revision: &decision.policy_revision,
+        data_revision: &decision.data_revision,
+        input: logged_input.flatten(),
+    };
+    // Strings and JSON values always serialize.
+    serde_json::to_vec(&line).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// [`record`] for an input given as JSON text (a `/v1/decide` body's): only
+/// the fields the record reads are taken from the text, unless the whole
+/// input is logged.
+pub fn record_from_text(
+    decision: &warden::Decision,
+    input: &str,
+    http_request_id: Option<&str>,
+    config: &LogConfig,
+) -> Vec<u8> {
+    let input: Json = if config.include_input {
+        serde_json::from_str(input)
+    } else {
+        let mut deserializer = serde_json::Deserializer::from_str(input);
+        serde::de::DeserializeSeed::deserialize(Pick(AUDIT_PATHS), &mut deserializer)
     }
-    // A map of JSON values always serializes.
-    serde_json::to_vec(&record).unwrap_or_else(|_| b"{}".to_vec())
+    // The text was read as the decision's input: it is JSON.
+    .unwrap_or(Json::Null);
+    record(decision, &input, http_request_id, config)
+}
+
+/// Reads a JSON value keeping only what lies on the given paths: a scalar
+/// where a path ends, the objects that lead to one; anything else is
+/// skipped without being built.
+struct Pick<'p>(&'p [&'p [&'p str]]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Pick<'_> {
+    type Value = Json;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Pick<'_> {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+        Ok(Json::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+        Ok(Json::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+        Ok(Json::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
+        Ok(Json::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+        Ok(Json::from(v))
+    }
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        // A list is never an audit field, nor on the way to one.
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Json::Null)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut picked = Map::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let below: Vec<&[&str]> = self
+                .0
+                .iter()
+                .filter_map(|path| match path.split_first() {
+                    Some((first, rest)) if *first == key => Some(rest),
+                    _ => None,
+                })
+                .collect();
+            if below.is_empty() {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            } else {
+                let value = map.next_value_seed(Pick(&below))?;
+                picked.insert(key.into_owned(), value);
+            }
+        }
+        Ok(Json::Object(picked))
+    }
 }
 
 /// Replaces the value at `a.b.c` with `"***"` when it is there.
@@ -816,8 +934,60 @@ mod tests {
 
 #[cfg(test)]
 mod audit_field_tests {
-    use super::audit_scalar;
-    use serde_json::json;
+    use super::{audit_scalar, record, record_from_text};
+    use crate::config::LogConfig;
+    use serde_json::{Value as Json, json};
+
+    /// A decision to log, whatever it decided.
+    fn decision() -> warden::Decision {
+        let engine = warden::Engine::from_sources(warden::PolicySources::from_texts([(
+            "p.warden",
+            "package p\ntarget request: { ... } default allow\n",
+        )]))
+        .expect("compiles");
+        engine
+            .decide("request", &json!({}), std::time::SystemTime::now())
+            .expect("decides")
+    }
+
+    #[test]
+    fn a_line_from_text_is_the_line_from_the_tree() {
+        let decision = decision();
+        let long = "A".repeat(300);
+        let inputs = [
+            json!({}),
+            json!({ "principal": { "id": "u-1", "type": "user", "mfa": true },
+                    "action": "read",
+                    "resource": { "type": "record", "id": 7, "tags": [1, 2] },
+                    "context": { "ip": "10.0.0.1", "request_id": "r", "deep": { "a": [[{}]] } } }),
+            json!({ "subject": { "id": long, "type": ["x"] }, "action": { "name": "write", "x": 1 } }),
+            json!({ "principal": "u", "action": ["read"], "resource": null, "context": 2.5 }),
+            json!({ "principal": { "id": { "nested": "no" } }, "resource": { "id": -3 } }),
+            json!([1, { "principal": { "id": "u" } }]),
+        ];
+        let masked = LogConfig {
+            mask: vec!["principal.id".into(), "resource.id".into()],
+            ..LogConfig::default()
+        };
+        let whole = LogConfig {
+            include_input: true,
+            mask: vec!["context.ip".into()],
+            ..LogConfig::default()
+        };
+        for config in [LogConfig::default(), masked, whole] {
+            for input in &inputs {
+                let line = |bytes: Vec<u8>| {
+                    let mut line: Json = serde_json::from_slice(&bytes).expect("JSON");
+                    line.as_object_mut().expect("object").remove("timestamp");
+                    line
+                };
+                let from_tree = line(record(&decision, input, Some("h"), &config));
+                let text = serde_json::to_string_pretty(input).unwrap();
+                let from_text = line(record_from_text(&decision, &text, Some("h"), &config));
+                assert_eq!(from_tree, from_text, "{input}");
+            }
+        }
+    }
 
     #[test]
     fn audit_fields_are_short_scalars() {

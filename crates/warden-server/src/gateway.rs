@@ -376,11 +376,12 @@ pub async fn verdict(
         state,
         endpoint,
         mapping.target().to_string(),
-        input,
+        crate::routes::RequestInput::Tree(input),
         SystemTime::now(),
         false,
     )
     .await
+    .map_err(crate::error::ApiError::from)
     {
         Ok(decision) => decision,
         // Fail closed: an input the policies cannot decide is not allowed.

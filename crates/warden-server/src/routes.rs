@@ -1,9 +1,10 @@
 //! The JSON API: decide, check, policies, health, readiness, metrics, reload.
 
-use crate::body::JsonBody;
+use crate::body::{JsonBody, RawJsonBody};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +14,64 @@ use std::time::{Instant, SystemTime};
 use warden::{DecideOptions, Decision};
 
 type Shared = State<Arc<AppState>>;
+
+/// The input a request decides.
+pub enum RequestInput {
+    /// Parsed (AuthZEN, the gateway endpoints, a body that took the slow path).
+    Tree(Json_),
+    /// A `/v1/decide` body's `input`, as JSON text: a slice of the body, not
+    /// a copy, read straight into the target's typed value.
+    Text(Bytes),
+}
+
+/// One decision asked for.
+struct Ask {
+    target: String,
+    input: RequestInput,
+    now: SystemTime,
+    options: DecideOptions,
+    /// The body's limits, less the level of the body around a text input.
+    text_limits: warden::InputLimits,
+}
+
+impl Ask {
+    /// The decision within `steps`: `None` when it needs more.
+    fn decide(
+        &self,
+        engine: &warden::Engine,
+        steps: u64,
+    ) -> Result<Option<Decision>, warden::DecideError> {
+        let (target, now, options) = (&self.target, self.now, &self.options);
+        match &self.input {
+            RequestInput::Tree(json) => engine.decide_within(target, json, now, options, steps),
+            RequestInput::Text(text) => engine.decide_text_within(
+                target,
+                input_text(text),
+                &self.text_limits,
+                now,
+                options,
+                steps,
+            ),
+        }
+    }
+}
+
+/// Why [`decide`] gave no decision.
+pub enum Refused {
+    /// The input, or the target asked for: the request is wrong.
+    Input(warden::DecideError),
+    /// Anything else: the server is stopping, the log cannot be written.
+    Api(ApiError),
+}
+
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> ApiError {
+        match refused {
+            Refused::Input(e) => ApiError::from(e),
+            Refused::Api(e) => e,
+        }
+    }
+}
 
 /// Decides `input` against `target` on the set being served, then counts and
 /// logs the decision. Every decision the server takes goes through here.
@@ -30,10 +89,10 @@ pub async fn decide(
     state: &Arc<AppState>,
     endpoint: &'static str,
     target: String,
-    input: Json_,
+    input: RequestInput,
     now: SystemTime,
     explain: bool,
-) -> Result<Decision, ApiError> {
+) -> Result<Decision, Refused> {
     let started = Instant::now();
     // Read here: a decision moved to the blocking pool runs in another task.
     let request_id = REQUEST_ID.try_with(Clone::clone).ok();
@@ -45,38 +104,58 @@ pub async fn decide(
         ..DecideOptions::default()
     };
     let engine = state.engine.load_full();
-    let inline = engine
-        .decide_within(&target, &input, now, &options, INLINE_STEPS)
-        .map_err(ApiError::from)?;
+    let ask = Ask {
+        target,
+        input,
+        now,
+        options,
+        text_limits: warden::InputLimits {
+            max_bytes: limits.max_body_bytes,
+            max_depth: limits.max_json_depth.saturating_sub(1),
+        },
+    };
+    let inline = ask.decide(&engine, INLINE_STEPS).map_err(Refused::Input)?;
     let (decision, record) = match inline {
         Some(decision) => {
-            let record = log_record(state, &decision, &input, request_id.as_deref());
+            let record = log_record(state, &decision, &ask.input, request_id.as_deref());
             (decision, record)
         }
         None => {
             let _slot = state.evaluations.acquire().await.map_err(|_| {
-                ApiError::new(
+                Refused::Api(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "shutting-down",
                     "the server is stopping",
-                )
+                ))
             })?;
             let for_log = Arc::clone(state);
+            let engine = Arc::clone(&engine);
             tokio::task::spawn_blocking(move || {
-                let decision = engine.decide_with(&target, &input, now, &options)?;
-                let record = log_record(&for_log, &decision, &input, request_id.as_deref());
+                // With the whole budget, a decision is always reached.
+                let decision = ask.decide(&engine, ask.options.budget)?;
+                let record = decision
+                    .as_ref()
+                    .and_then(|d| log_record(&for_log, d, &ask.input, request_id.as_deref()));
                 Ok::<_, warden::DecideError>((decision, record))
             })
             .await
             .map_err(|e| {
                 tracing::error!("a decision failed: {e}");
-                ApiError::new(
+                Refused::Api(ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "the server failed on this request; it was not allowed",
-                )
+                ))
             })?
-            .map_err(ApiError::from)?
+            .map_err(Refused::Input)
+            .and_then(|(decision, record)| match decision {
+                Some(decision) => Ok((decision, record)),
+                None => Err(Refused::Api(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the decision was not reached within its budget; it was not allowed",
+                ))),
+            })?
         }
     };
     if let (Some(log), Some(record)) = (&state.log, record) {
@@ -84,11 +163,11 @@ pub async fn decide(
         let _ = COMMITTED.try_with(|c| c.store(true, std::sync::atomic::Ordering::Release));
         // A decision that cannot be logged is not given: fail closed.
         log.append(record).await.map_err(|e| {
-            ApiError::new(
+            Refused::Api(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "decision-log",
                 e.to_string(),
-            )
+            ))
         })?;
     }
     state
@@ -136,13 +215,21 @@ pub async fn request_deadline(
 fn log_record(
     state: &AppState,
     decision: &Decision,
-    input: &Json_,
+    input: &RequestInput,
     request_id: Option<&str>,
 ) -> Option<Vec<u8>> {
-    state
-        .log
-        .as_ref()
-        .map(|_| crate::decision_log::record(decision, input, request_id, &state.config.log))
+    let config = &state.config.log;
+    state.log.as_ref().map(|_| match input {
+        RequestInput::Tree(json) => crate::decision_log::record(decision, json, request_id, config),
+        RequestInput::Text(text) => {
+            crate::decision_log::record_from_text(decision, input_text(text), request_id, config)
+        }
+    })
+}
+
+/// The text of a [`RequestInput::Text`]: made from a `&str`, so it is UTF-8.
+fn input_text(bytes: &Bytes) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 tokio::task_local! {
@@ -172,11 +259,35 @@ pub async fn request_id(request: axum::extract::Request, next: axum::middleware:
 pub const INLINE_STEPS: u64 = 10_000;
 
 /// `POST /v1/decide`: `{"target", "input", "now"?, "explain"?}`.
+///
+/// A plain body (those four fields, a string target and time, a boolean
+/// `explain`) is decided from its bytes: the input's text is read straight
+/// into the target's typed value, with no JSON tree. Any other body, and any
+/// body whose input that reading refuses, is parsed whole and decided the
+/// usual way, which answers with the same error codes as ever.
 pub async fn decide_route(
     State(state): Shared,
-    JsonBody(body): JsonBody,
+    RawJsonBody(bytes): RawJsonBody,
 ) -> Result<Json<Decision>, ApiError> {
-    let mut body = body;
+    if let Some(plain) = PlainBody::read(&bytes) {
+        match decide(
+            &state,
+            "decide",
+            plain.target,
+            RequestInput::Text(plain.input),
+            plain.now,
+            plain.explain,
+        )
+        .await
+        {
+            Ok(decision) => return Ok(Json(decision)),
+            Err(Refused::Api(e)) => return Err(e),
+            // Parsed whole below, for the error a body answers with.
+            Err(Refused::Input(_)) => {}
+        }
+    }
+    let limits = &state.config.limits;
+    let mut body = crate::body::parse(&bytes, limits.max_body_bytes, limits.max_json_depth)?;
     let target = body
         .get("target")
         .and_then(Json_::as_str)
@@ -200,9 +311,59 @@ pub async fn decide_route(
         .get("explain")
         .and_then(Json_::as_bool)
         .unwrap_or(false);
-    decide(&state, "decide", target, input, now, explain)
-        .await
-        .map(Json)
+    decide(
+        &state,
+        "decide",
+        target,
+        RequestInput::Tree(input),
+        now,
+        explain,
+    )
+    .await
+    .map(Json)
+    .map_err(ApiError::from)
+}
+
+/// A `/v1/decide` body in its plain shape, its input left as text.
+struct PlainBody {
+    target: String,
+    input: Bytes,
+    now: SystemTime,
+    explain: bool,
+}
+
+impl PlainBody {
+    /// The body's fields, when it has the plain shape; `None` for anything
+    /// else (which the whole-body parse then answers).
+    fn read(bytes: &Bytes) -> Option<PlainBody> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Fields<'a> {
+            #[serde(default, borrow)]
+            target: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow)]
+            input: &'a serde_json::value::RawValue,
+            #[serde(default, borrow)]
+            now: Option<std::borrow::Cow<'a, str>>,
+            #[serde(default)]
+            explain: Option<bool>,
+        }
+        let fields: Fields<'_> = serde_json::from_slice(bytes).ok()?;
+        let now = match &fields.now {
+            None => SystemTime::now(),
+            Some(text) => warden::parse_now(text)?,
+        };
+        // The input's place in the body: the slice shares the body's buffer.
+        let text = fields.input.get();
+        let start = (text.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+        let input = bytes.slice(start..start.checked_add(text.len())?);
+        Some(PlainBody {
+            target: fields.target.as_deref().unwrap_or("request").to_string(),
+            input,
+            now,
+            explain: fields.explain.unwrap_or(false),
+        })
+    }
 }
 
 /// `POST /v1/check`: `{"manifest": {...}}`.
@@ -219,12 +380,13 @@ pub async fn check_route(
         &state,
         "check",
         "manifest".into(),
-        manifest,
+        RequestInput::Tree(manifest),
         SystemTime::now(),
         false,
     )
     .await
     .map(Json)
+    .map_err(ApiError::from)
 }
 
 /// `GET /v1/policies`: the revision, targets and rules being served.

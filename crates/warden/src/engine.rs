@@ -449,15 +449,9 @@ impl Engine {
         options: &DecideOptions,
         steps: u64,
     ) -> Result<Option<Decision>, DecideError> {
-        if steps >= options.budget {
-            return self.decide_with(target, input, now, options).map(Some);
-        }
-        let sliced = DecideOptions {
-            budget: steps,
-            ..options.clone()
-        };
-        let (decision, outcome) = self.decide_outcome(target, input, now, &sliced)?;
-        Ok((outcome.exhausted != Some(warden_diagnostics::Code::E0501)).then_some(decision))
+        within(options, steps, |options| {
+            self.decide_outcome(target, input, now, options)
+        })
     }
 
     /// The decision, and the evaluator's outcome it was built from: what
@@ -578,7 +572,38 @@ impl Engine {
         now: SystemTime,
         options: &DecideOptions,
     ) -> Result<Decision, DecideError> {
-        let limits = InputLimits::INPUT;
+        self.text_outcome(target, input, &InputLimits::INPUT, now, options)
+            .map(|(decision, _)| decision)
+    }
+
+    /// [`Engine::decide_text`] within `limits` and, like
+    /// [`Engine::decide_within`], within `steps`: `None` when the decision
+    /// needs more. What `warden serve` decides a request body's input with.
+    pub fn decide_text_within(
+        &self,
+        target: &str,
+        input: &str,
+        limits: &InputLimits,
+        now: SystemTime,
+        options: &DecideOptions,
+        steps: u64,
+    ) -> Result<Option<Decision>, DecideError> {
+        within(options, steps, |options| {
+            self.text_outcome(target, input, limits, now, options)
+        })
+    }
+
+    /// The decision on JSON text: read straight into typed values, else
+    /// (any error, or a field to report that the type does not declare)
+    /// parsed and decided as a tree, which reports every error.
+    fn text_outcome(
+        &self,
+        target: &str,
+        input: &str,
+        limits: &InputLimits,
+        now: SystemTime,
+        options: &DecideOptions,
+    ) -> Result<(Decision, warden_eval::Outcome), DecideError> {
         let target_id = self.decidable(target)?;
         let target_decl = self.program.target(target_id);
         let note = self.undeclared_mode(target_id, options) != warden_ir::UndeclaredFields::Allow;
@@ -595,14 +620,32 @@ impl Engine {
             })
             .flatten();
         match fast {
-            Some(value) => Ok(self.decide_value(target_id, &value, &[], now, options).0),
+            Some(value) => Ok(self.decide_value(target_id, &value, &[], now, options)),
             None => {
-                let json = crate::parse_json_with("input", input.as_bytes(), &limits)
+                let json = crate::parse_json_with("input", input.as_bytes(), limits)
                     .map_err(DecideError::Unreadable)?;
-                self.decide_with(target, &json, now, options)
+                self.decide_outcome(target, &json, now, options)
             }
         }
     }
+}
+
+/// A decision tried within `steps` (fewer than its budget): `None` when it
+/// needs more.
+fn within(
+    options: &DecideOptions,
+    steps: u64,
+    decide: impl FnOnce(&DecideOptions) -> Result<(Decision, warden_eval::Outcome), DecideError>,
+) -> Result<Option<Decision>, DecideError> {
+    if steps >= options.budget {
+        return decide(options).map(|(decision, _)| Some(decision));
+    }
+    let sliced = DecideOptions {
+        budget: steps,
+        ..options.clone()
+    };
+    let (decision, outcome) = decide(&sliced)?;
+    Ok((outcome.exhausted != Some(warden_diagnostics::Code::E0501)).then_some(decision))
 }
 
 fn micros(t: SystemTime) -> i64 {
