@@ -826,6 +826,100 @@ fn with_config_in(dir: &std::path::Path, toml: &str) -> Server {
     ])
 }
 
+/// A plain `/v1/decide` body's input is read apart from the body; at every
+/// limit it gets the answer the whole body gets.
+#[test]
+fn a_plain_body_meets_the_limits_of_the_whole_body() {
+    let agent = client();
+    let answer = |server: &Server, body: String| -> (u16, Json, Json) {
+        let mut response = agent
+            .post(format!("{}/v1/decide", server.url))
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes())
+            .expect("answered");
+        let status = response.status().as_u16();
+        let body: Json = response.body_mut().read_json().expect("JSON");
+        (
+            status,
+            body["error"]["code"].clone(),
+            body["decision"].clone(),
+        )
+    };
+    let both = |server: &Server, x: &str| {
+        let input = format!(
+            r#"{{"principal": {{"id": "u-1", "type": "user", "authenticated_via": "sso", "mfa": true}}, "action": "read", "resource": {{"type": "record", "app_id": "crm-lite"}}, "x": {x}}}"#
+        );
+        // `explain` as a number is not the plain shape: the same count of
+        // values, parsed whole.
+        let plain = answer(
+            server,
+            format!(r#"{{"target": "request", "input": {input}, "explain": false}}"#),
+        );
+        let whole = answer(
+            server,
+            format!(r#"{{"target": "request", "input": {input}, "explain": 0}}"#),
+        );
+        assert_eq!(plain, whole, "x = {}…", &x[..x.len().min(40)]);
+        plain
+    };
+    // The most values a body may hold (1,024 for a 16 KB body), reached by
+    // the input alone.
+    let (server, dir) = with_config("plain-limits", "[limits]\nmax_body_bytes = 16384\n");
+    let mut statuses = Vec::new();
+    for items in 1010..=1030 {
+        let x = format!("[{}]", vec!["0"; items].join(","));
+        statuses.push(both(&server, &x).0);
+    }
+    assert!(
+        statuses.contains(&200) && statuses.contains(&400),
+        "{statuses:?}"
+    );
+    drop(server);
+    // A policy of its own whose input may be anything (the catalog nests).
+    std::fs::write(
+        dir.join("any.warden"),
+        "package a\ntarget anyt: any default deny\n",
+    )
+    .unwrap();
+    let any_server = |toml: &str| {
+        std::fs::write(dir.join("warden.toml"), toml).unwrap();
+        Server::start(&[
+            "--config",
+            dir.join("warden.toml").to_str().unwrap(),
+            "--policy",
+            dir.join("any.warden").to_str().unwrap(),
+        ])
+    };
+    let any_both = |server: &Server, input: &str| {
+        let plain = answer(
+            server,
+            format!(r#"{{"target": "anyt", "input": {input}, "explain": false}}"#),
+        );
+        let whole = answer(
+            server,
+            format!(r#"{{"target": "anyt", "input": {input}, "explain": 0}}"#),
+        );
+        assert_eq!(plain, whole, "input {}…", &input[..input.len().min(40)]);
+        plain
+    };
+    // Nesting at the deepest one parse reads.
+    let server = any_server("[limits]\nmax_json_depth = 128\n");
+    let statuses: Vec<u16> = (124..=128)
+        .map(|levels| {
+            let input = format!("{}0{}", "[".repeat(levels), "]".repeat(levels));
+            any_both(&server, &input).0
+        })
+        .collect();
+    assert_eq!(statuses, [200, 200, 200, 400, 400]);
+    drop(server);
+    // No nesting at all, not even the body's own object: a scalar input is
+    // refused too.
+    let server = any_server("[limits]\nmax_json_depth = 0\n");
+    assert_eq!(any_both(&server, "0").1, "too-deep");
+    drop(server);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn slow_and_idle_clients_cannot_exhaust_the_server() {
     use std::io::{Read, Write};

@@ -458,7 +458,13 @@ fn a_large_input_is_logged_by_its_digest() {
             "users=examples/authzen-todo/users.json",
         ],
     );
-    let agent = client();
+    // 256 decisions over a 200 KB context, each logged, in a debug build
+    // on a shared machine: the client waits as long as the server may.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into();
     let batch = json!({
         "subject": { "type": "user", "id": "CiRmZDM2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs" },
         "action": { "name": "can_read_todos" },

@@ -650,6 +650,20 @@ fn audit_scalar(value: &Json) -> Json {
     }
 }
 
+/// The deepest input a line logs whole: the line is one level more, and a
+/// line must stay within what one JSON parse reads (127 levels, `serde_json`'s
+/// recursion limit) for `warden audit verify` and the next start to read it.
+const DEEPEST_LOGGED_INPUT: usize = 125;
+
+/// How many levels of lists and objects `value` nests (a scalar: 0).
+fn nesting(value: &Json) -> usize {
+    match value {
+        Json::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        Json::Object(entries) => 1 + entries.values().map(nesting).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// The input fields an audit record reads ([`record`]); [`record_from_text`]
 /// reads only these from a request's text.
 const AUDIT_PATHS: &[&[&str]] = &[
@@ -752,12 +766,18 @@ pub fn record(
         }
         // A JSON value always serializes.
         let text = serde_json::to_string(&logged).unwrap_or_default();
-        let text = if text.len() <= config.max_input_bytes {
-            text
+        let omitted = if text.len() > config.max_input_bytes {
+            Some("larger than log.max_input_bytes")
+        } else if nesting(&logged) > DEEPEST_LOGGED_INPUT {
+            Some("nested deeper than a log line can hold")
         } else {
-            json!({ "omitted": "larger than log.max_input_bytes",
+            None
+        };
+        let text = match omitted {
+            None => text,
+            Some(why) => json!({ "omitted": why,
                     "bytes": text.len(), "sha256": line_hash(text.as_bytes()) })
-            .to_string()
+            .to_string(),
         };
         RawValue::from_string(text).ok()
     });
@@ -785,86 +805,22 @@ pub fn record(
 
 /// [`record`] for an input given as JSON text (a `/v1/decide` body's): only
 /// the fields the record reads are taken from the text, unless the whole
-/// input is logged.
+/// input is logged. The text was read as the decision's input, so it is
+/// JSON within the limits given.
 pub fn record_from_text(
     decision: &warden::Decision,
     input: &str,
+    limits: &warden::InputLimits,
     http_request_id: Option<&str>,
     config: &LogConfig,
 ) -> Vec<u8> {
-    let input: Json = if config.include_input {
-        serde_json::from_str(input)
+    let input = if config.include_input {
+        warden::parse_json_with("input", input.as_bytes(), limits)
     } else {
-        let mut deserializer = serde_json::Deserializer::from_str(input);
-        serde::de::DeserializeSeed::deserialize(Pick(AUDIT_PATHS), &mut deserializer)
+        warden::parse_json_paths("input", input.as_bytes(), limits, AUDIT_PATHS)
     }
-    // The text was read as the decision's input: it is JSON.
     .unwrap_or(Json::Null);
     record(decision, &input, http_request_id, config)
-}
-
-/// Reads a JSON value keeping only what lies on the given paths: a scalar
-/// where a path ends, the objects that lead to one; anything else is
-/// skipped without being built.
-struct Pick<'p>(&'p [&'p [&'p str]]);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Pick<'_> {
-    type Value = Json;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Pick<'_> {
-    type Value = Json;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
-        Ok(Json::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
-        Ok(Json::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
-        Ok(Json::from(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
-        Ok(Json::from(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
-        Ok(Json::from(v))
-    }
-    fn visit_unit<E>(self) -> Result<Json, E> {
-        Ok(Json::Null)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        // A list is never an audit field, nor on the way to one.
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Json::Null)
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        let mut picked = Map::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let below: Vec<&[&str]> = self
-                .0
-                .iter()
-                .filter_map(|path| match path.split_first() {
-                    Some((first, rest)) if *first == key => Some(rest),
-                    _ => None,
-                })
-                .collect();
-            if below.is_empty() {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            } else {
-                let value = map.next_value_seed(Pick(&below))?;
-                picked.insert(key.into_owned(), value);
-            }
-        }
-        Ok(Json::Object(picked))
-    }
 }
 
 /// Replaces the value at `a.b.c` with `"***"` when it is there.
@@ -983,7 +939,14 @@ mod audit_field_tests {
                 };
                 let from_tree = line(record(&decision, input, Some("h"), &config));
                 let text = serde_json::to_string_pretty(input).unwrap();
-                let from_text = line(record_from_text(&decision, &text, Some("h"), &config));
+                let limits = warden::InputLimits::INPUT;
+                let from_text = line(record_from_text(
+                    &decision,
+                    &text,
+                    &limits,
+                    Some("h"),
+                    &config,
+                ));
                 assert_eq!(from_tree, from_text, "{input}");
             }
         }
@@ -1003,5 +966,29 @@ mod audit_field_tests {
         );
         assert_eq!(audit_scalar(&json!([1, 2])), json!(null));
         assert_eq!(audit_scalar(&json!(3)), json!(3));
+    }
+
+    #[test]
+    fn an_input_too_deep_for_a_line_is_logged_by_its_digest() {
+        let decision = decision();
+        let whole = LogConfig {
+            include_input: true,
+            ..LogConfig::default()
+        };
+        let nested = |levels: usize| -> Json {
+            let text = format!("{}0{}", "[".repeat(levels), "]".repeat(levels));
+            serde_json::from_str(&text).unwrap()
+        };
+        for levels in [1, 100, 125, 126, 127] {
+            let line = record(&decision, &nested(levels), None, &whole);
+            // Every line reads back, as `warden audit verify` reads it.
+            let line: Json = serde_json::from_slice(&line).expect("a line reads back");
+            let omitted = line["input"]["omitted"].as_str();
+            assert_eq!(
+                omitted.is_some(),
+                levels > 125,
+                "{levels} levels: {omitted:?}"
+            );
+        }
     }
 }

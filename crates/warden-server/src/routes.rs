@@ -109,15 +109,12 @@ pub async fn decide(
         input,
         now,
         options,
-        text_limits: warden::InputLimits {
-            max_bytes: limits.max_body_bytes,
-            max_depth: limits.max_json_depth.saturating_sub(1),
-        },
+        text_limits: input_limits(limits),
     };
     let inline = ask.decide(&engine, INLINE_STEPS).map_err(Refused::Input)?;
     let (decision, record) = match inline {
         Some(decision) => {
-            let record = log_record(state, &decision, &ask.input, request_id.as_deref());
+            let record = log_record(state, &decision, &ask, request_id.as_deref());
             (decision, record)
         }
         None => {
@@ -135,7 +132,7 @@ pub async fn decide(
                 let decision = ask.decide(&engine, ask.options.budget)?;
                 let record = decision
                     .as_ref()
-                    .and_then(|d| log_record(&for_log, d, &ask.input, request_id.as_deref()));
+                    .and_then(|d| log_record(&for_log, d, &ask, request_id.as_deref()));
                 Ok::<_, warden::DecideError>((decision, record))
             })
             .await
@@ -215,15 +212,19 @@ pub async fn request_deadline(
 fn log_record(
     state: &AppState,
     decision: &Decision,
-    input: &RequestInput,
+    ask: &Ask,
     request_id: Option<&str>,
 ) -> Option<Vec<u8>> {
     let config = &state.config.log;
-    state.log.as_ref().map(|_| match input {
+    state.log.as_ref().map(|_| match &ask.input {
         RequestInput::Tree(json) => crate::decision_log::record(decision, json, request_id, config),
-        RequestInput::Text(text) => {
-            crate::decision_log::record_from_text(decision, input_text(text), request_id, config)
-        }
+        RequestInput::Text(text) => crate::decision_log::record_from_text(
+            decision,
+            input_text(text),
+            &ask.text_limits,
+            request_id,
+            config,
+        ),
     })
 }
 
@@ -269,7 +270,7 @@ pub async fn decide_route(
     State(state): Shared,
     RawJsonBody(bytes): RawJsonBody,
 ) -> Result<Json<Decision>, ApiError> {
-    if let Some(plain) = PlainBody::read(&bytes) {
+    if let Some(plain) = PlainBody::read(&bytes, &state.config.limits) {
         match decide(
             &state,
             "decide",
@@ -324,6 +325,19 @@ pub async fn decide_route(
     .map_err(ApiError::from)
 }
 
+/// The deepest one JSON parse reads (`serde_json`'s recursion limit): a
+/// body nested deeper is refused whatever `max_json_depth` says.
+const DEEPEST_PARSE: usize = 127;
+
+/// The limits of an input read apart from the body around it: the body's,
+/// less the body's own level.
+fn input_limits(limits: &crate::config::Limits) -> warden::InputLimits {
+    warden::InputLimits {
+        max_bytes: limits.max_body_bytes,
+        max_depth: limits.max_json_depth.min(DEEPEST_PARSE).saturating_sub(1),
+    }
+}
+
 /// A `/v1/decide` body in its plain shape, its input left as text.
 struct PlainBody {
     target: String,
@@ -335,7 +349,20 @@ struct PlainBody {
 impl PlainBody {
     /// The body's fields, when it has the plain shape; `None` for anything
     /// else (which the whole-body parse then answers).
-    fn read(bytes: &Bytes) -> Option<PlainBody> {
+    fn read(bytes: &Bytes, limits: &crate::config::Limits) -> Option<PlainBody> {
+        // Read apart from the body, the input must not get past a limit the
+        // whole body would not: the body's own level leaves one less for the
+        // input (an empty limit, none at all), and a body short enough that
+        // it cannot hold the most values a body may (at most one per two
+        // bytes) cannot fill the input's count either.
+        let values = warden::InputLimits {
+            max_bytes: limits.max_body_bytes,
+            max_depth: 0,
+        }
+        .max_values();
+        if input_limits(limits).max_depth == 0 || bytes.len() / 2 + 1 >= values {
+            return None;
+        }
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Fields<'a> {

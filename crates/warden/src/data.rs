@@ -350,6 +350,7 @@ impl Documents<'_, '_> {
             let json = StrictSeed {
                 depth_left: self.depth_left,
                 bounds: self.bounds,
+                keep: None,
             }
             .deserialize(deserializer)?;
             self.out.waivers = load_waivers(self.program, &json).map_err(D::Error::custom)?;

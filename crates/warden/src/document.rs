@@ -232,6 +232,29 @@ pub fn parse_json_with(
     bytes: &[u8],
     limits: &InputLimits,
 ) -> Result<Json, EngineError> {
+    parse_strict(name, bytes, limits, None)
+}
+
+/// [`parse_json_with`], keeping only the values on `paths` (each a list of
+/// keys from the root): a scalar where a path ends, the objects that lead
+/// to one. Everything else is skipped without being built, and lists are
+/// never on a path (they become `null`). What a decision log reads from a
+/// request it has already decided.
+pub fn parse_json_paths(
+    name: &str,
+    bytes: &[u8],
+    limits: &InputLimits,
+    paths: &[&[&str]],
+) -> Result<Json, EngineError> {
+    parse_strict(name, bytes, limits, Some(paths))
+}
+
+fn parse_strict(
+    name: &str,
+    bytes: &[u8],
+    limits: &InputLimits,
+    keep: Option<&[&[&str]]>,
+) -> Result<Json, EngineError> {
     use serde::de::DeserializeSeed;
     let limits = limits.clamped();
     if bytes.len() > limits.max_bytes {
@@ -249,6 +272,7 @@ pub fn parse_json_with(
     let parsed = StrictSeed {
         depth_left: limits.max_depth,
         bounds: &bounds,
+        keep,
     }
     .deserialize(&mut deserializer)
     .and_then(|value| deserializer.end().map(|()| value));
@@ -604,6 +628,8 @@ impl Bounds {
 pub(crate) struct StrictSeed<'a> {
     pub(crate) depth_left: usize,
     pub(crate) bounds: &'a Bounds,
+    /// Only these paths below this value are kept ([`parse_json_paths`]).
+    pub(crate) keep: Option<&'a [&'a [&'a str]]>,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for StrictSeed<'_> {
@@ -621,6 +647,7 @@ impl StrictSeed<'_> {
             Some(depth_left) => Ok(StrictSeed {
                 depth_left,
                 bounds: self.bounds,
+                keep: self.keep,
             }),
             None => {
                 self.bounds.too_deep.set(true);
@@ -659,10 +686,16 @@ impl<'de> serde::de::Visitor<'de> for StrictSeed<'_> {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
         let inner = self.deeper()?;
+        if inner.keep.is_some() {
+            // No kept path goes through a list.
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            return Ok(Json::Null);
+        }
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(StrictSeed {
             depth_left: inner.depth_left,
             bounds: inner.bounds,
+            keep: None,
         })? {
             inner.bounds.one_more()?;
             items.push(item);
@@ -678,9 +711,23 @@ impl<'de> serde::de::Visitor<'de> for StrictSeed<'_> {
                     "the key `{key}` is given twice"
                 )));
             }
+            let below: Option<Vec<&[&str]>> = inner.keep.map(|paths| {
+                paths
+                    .iter()
+                    .filter_map(|path| match path.split_first() {
+                        Some((first, rest)) if *first == key => Some(rest),
+                        _ => None,
+                    })
+                    .collect()
+            });
+            if below.as_ref().is_some_and(Vec::is_empty) {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
             let value = map.next_value_seed(StrictSeed {
                 depth_left: inner.depth_left,
                 bounds: inner.bounds,
+                keep: below.as_deref(),
             })?;
             inner.bounds.one_more()?;
             object.insert(key, value);

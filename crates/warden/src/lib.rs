@@ -55,8 +55,8 @@ pub use decision::{
     Decision, FindingReport, Location, TraceStep, UNDECLARED_FIELD_RULE, Verdict, WaiverReport,
 };
 pub use document::{
-    Document, Positions, parse_document, parse_document_with, parse_json_with, read_data_arg,
-    read_data_arg_with, split_data_arg,
+    Document, Positions, parse_document, parse_document_with, parse_json_paths, parse_json_with,
+    read_data_arg, read_data_arg_with, split_data_arg,
 };
 pub use engine::{DecideOptions, Engine, RuleInfo, TargetInfo, parse_now};
 pub use error::{DecideError, EngineError, PathError};
