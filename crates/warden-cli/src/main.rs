@@ -888,6 +888,19 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     if args.admin_token.is_some() {
         config.admin_token = args.admin_token;
     }
+    // An empty token (`--admin-token "$WARDEN_ADMIN_TOKEN"` with the variable
+    // unset) would turn reload on with a token nobody can send.
+    if config
+        .admin_token
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        return Err(Failure(
+            "the admin token is empty (`--admin-token`, `WARDEN_ADMIN_TOKEN` or `admin_token`): \
+             give one, or leave it out to keep reload over HTTP off"
+                .into(),
+        ));
+    }
     if args.no_watch {
         config.watch = false;
     }

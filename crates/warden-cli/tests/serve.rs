@@ -181,6 +181,11 @@ fn bad_input_gets_a_json_error_never_a_dropped_connection() {
         "every bad path"
     );
 
+    let (status, body) = post(&server, "/v1/decide", &json!({ "target": 5, "input": {} }));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad-target"))
+    );
     let (status, body) = post(
         &server,
         "/v1/decide",
@@ -824,6 +829,16 @@ fn with_config_in(dir: &std::path::Path, toml: &str) -> Server {
         "--data",
         CATALOG,
     ])
+}
+
+#[test]
+fn an_empty_admin_token_is_refused_at_start() {
+    let out = warden(&["serve", "--policy", "stdlib-policies", "--admin-token", ""]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the admin token is empty"),
+        "{out:?}"
+    );
 }
 
 /// A plain `/v1/decide` body's input is read apart from the body; at every

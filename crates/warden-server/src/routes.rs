@@ -289,11 +289,16 @@ pub async fn decide_route(
     }
     let limits = &state.config.limits;
     let mut body = crate::body::parse(&bytes, limits.max_body_bytes, limits.max_json_depth)?;
-    let target = body
-        .get("target")
-        .and_then(Json_::as_str)
-        .unwrap_or("request")
-        .to_string();
+    let target = match body.get("target") {
+        None | Some(Json_::Null) => "request".to_string(),
+        Some(Json_::String(name)) => name.clone(),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "bad-target",
+                "`target` must be the name of a target, a string",
+            ));
+        }
+    };
     let input = body
         .as_object_mut()
         .and_then(|b| b.remove("input"))
