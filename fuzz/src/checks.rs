@@ -3,7 +3,7 @@
 //! (`crates/warden-cli/tests/fuzz_bounded.rs`), so CI runs the very same
 //! checks over the seeds, the crashes found so far and fresh mutations.
 
-use warden::{Document, EngineError, InputLimits};
+use warden::{DecideOptions, Document, Engine, EngineError, InputLimits, PolicySources};
 
 /// A document, JSON or YAML by its first byte: reading it never panics,
 /// never nests deeper than the limit, and when it is read, every position
@@ -97,4 +97,53 @@ pub fn gateway_path(data: &[u8]) {
         Ok(path.as_str()),
         "{uri:?} → {path:?} → {escaped:?}"
     );
+}
+
+/// A policy and a JSON input, split at the first NUL byte: compiling never
+/// panics, and when the policy compiles, deciding the input against each
+/// target never panics and gives the same answer from the compiled form as
+/// from the tree walker, at a budget it finishes within and at budgets small
+/// enough to run out part way (where both must stop at the same step).
+pub fn decide(data: &[u8]) {
+    let (policy, input) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &b"{}"[..]),
+    };
+    let policy = String::from_utf8_lossy(policy);
+    let Ok(engine) = Engine::from_sources(PolicySources::from_texts([(
+        "fuzz.warden",
+        policy.as_ref(),
+    )])) else {
+        return;
+    };
+    let Ok(input) = serde_json::from_slice::<serde_json::Value>(input) else {
+        return;
+    };
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_272_000);
+    for target in engine.targets() {
+        for budget in [100_000, 5, 20, 60, 200] {
+            let decide = |tree_walk: bool| {
+                let options = DecideOptions {
+                    budget,
+                    tree_walk,
+                    ..DecideOptions::default()
+                };
+                engine
+                    .decide_with(&target.name, &input, now, &options)
+                    .map(|decision| {
+                        let mut json = serde_json::to_value(decision).expect("serializes");
+                        let object = json.as_object_mut().expect("an object");
+                        object.remove("decision_id");
+                        json
+                    })
+                    .map_err(|e| e.to_string())
+            };
+            assert_eq!(
+                decide(false),
+                decide(true),
+                "target `{}`, budget {budget}",
+                target.name
+            );
+        }
+    }
 }
