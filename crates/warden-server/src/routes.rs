@@ -229,6 +229,8 @@ fn log_record(
 }
 
 /// The text of a [`RequestInput::Text`]: made from a `&str`, so it is UTF-8.
+/// Were it not, the empty text read instead is not JSON: the body would be
+/// refused by the reading and then answered by the whole-body parse.
 fn input_text(bytes: &Bytes) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
