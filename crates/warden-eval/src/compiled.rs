@@ -7,13 +7,13 @@
 //! to find its root, no copy of the records along it); a comparison knows
 //! whether both sides can be read in place; `and`, `or` and `not` run their
 //! operands as conditions. What has no compiled shape runs as the tree
-//! ([`Op::Tree`]).
+//! (`Form::Tree`).
 //!
 //! Invariant: a node charges the same steps and fails with the same errors
 //! as [`Evaluator::eval`] on the expression it came from, so a decision, and
 //! the budget at which it runs out, do not depend on which form ran. The
-//! decision corpus and the property laws hold both forms to that
-//! (`Options::tree_walk`).
+//! decision corpus, the property laws and the `decide` fuzz check hold both
+//! forms to that (`Options::tree_walk`).
 
 use crate::eval::{
     EvalError, EvalResult, Evaluator, Frame, STACK_CHECK_EVERY, STACK_RED_ZONE, STACK_SEGMENT,
@@ -74,16 +74,21 @@ impl Compiled {
 
 /// One compiled expression.
 #[derive(Debug)]
-pub(crate) struct Node {
-    /// The expression's span: where its errors point.
-    span: Span,
-    op: Op,
+pub(crate) struct Node(Form);
+
+#[derive(Debug)]
+enum Form {
+    /// An expression with no compiled shape: walked as the tree.
+    Tree(Expr),
+    Op {
+        /// The expression's span: where its errors point.
+        span: Span,
+        op: Op,
+    },
 }
 
 #[derive(Debug)]
 enum Op {
-    /// An expression with no compiled shape: walked as the tree.
-    Tree(Expr),
     Const(Value),
     Local(usize),
     Let(usize),
@@ -228,14 +233,15 @@ fn boxed(e: &Expr) -> Box<Node> {
 
 /// Compiles one expression (deep ones on a grown stack, as the tree walks them).
 fn compile(e: &Expr) -> Node {
-    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || Node {
-        span: e.span,
-        op: compile_op(e),
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || match compile_op(e) {
+        Some(op) => Node(Form::Op { span: e.span, op }),
+        None => Node(Form::Tree(e.clone())),
     })
 }
 
-fn compile_op(e: &Expr) -> Op {
-    match &e.kind {
+/// The compiled form of `e`, when it has one.
+fn compile_op(e: &Expr) -> Option<Op> {
+    Some(match &e.kind {
         ExprKind::Const(v) => Op::Const(v.clone()),
         ExprKind::Local(id) => Op::Local(id.index()),
         ExprKind::Let(id) => Op::Let(id.index()),
@@ -284,7 +290,7 @@ fn compile_op(e: &Expr) -> Op {
                 roots: [root_let(lhs), root_let(rhs)],
                 places: place_of(lhs).zip(place_of(rhs)).map(Box::new),
             },
-            _ => Op::Tree(e.clone()),
+            _ => return None,
         },
         ExprKind::Not(inner) => Op::Not(boxed(inner)),
         ExprKind::Call { builtin, args } => Op::Call {
@@ -315,8 +321,8 @@ fn compile_op(e: &Expr) -> Op {
             collection: boxed(collection),
             body: boxed(body),
         },
-        _ => Op::Tree(e.clone()),
-    }
+        _ => return None,
+    })
 }
 
 /// Reads `place`; `None` where the tree would evaluate instead (a field of
@@ -349,18 +355,29 @@ fn read<'a>(
 impl Node {
     /// The node's value: [`Evaluator::eval`] of the expression it came from.
     pub(crate) fn run<'p>(&'p self, ev: &mut Evaluator<'p>, frame: &mut Frame<'p>) -> EvalResult {
-        if let Op::Tree(e) = &self.op {
-            return ev.eval(e, frame);
-        }
+        let (span, op) = match &self.0 {
+            Form::Tree(e) => return ev.eval(e, frame),
+            Form::Op { span, op } => (*span, op),
+        };
         // The tree's stack discipline: deep conditions grow the stack.
         ev.depth += 1;
         let result = if (ev.depth - 1).is_multiple_of(STACK_CHECK_EVERY) {
-            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.run_op(ev, frame))
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+                run_op(span, op, ev, frame)
+            })
         } else {
-            self.run_op(ev, frame)
+            run_op(span, op, ev, frame)
         };
         ev.depth -= 1;
         result
+    }
+
+    /// Where the expression is written: where its errors point.
+    fn span(&self) -> Span {
+        match &self.0 {
+            Form::Tree(e) => e.span,
+            Form::Op { span, .. } => *span,
+        }
     }
 
     /// The node as a condition: [`Evaluator::eval_bool`].
@@ -373,135 +390,132 @@ impl Node {
             Value::Bool(b) => Ok(b),
             // Only `any` values get here: fail closed rather than guess.
             other => Err(kind_error(
-                self.span,
+                self.span(),
                 "a condition must be true or false",
                 &other,
             )),
         }
     }
+}
 
-    fn run_op<'p>(&'p self, ev: &mut Evaluator<'p>, frame: &mut Frame<'p>) -> EvalResult {
-        if let Op::Tree(e) = &self.op {
-            return ev.eval(e, frame);
+/// A compiled node's value, its step charged first as the tree charges it.
+fn run_op<'p>(span: Span, op: &'p Op, ev: &mut Evaluator<'p>, frame: &mut Frame<'p>) -> EvalResult {
+    ev.charge(1, span)?;
+    let program = ev.program;
+    let types = &program.types;
+    Ok(match op {
+        Op::Const(v) => v.clone(),
+        Op::Local(i) => frame.locals[*i].clone(),
+        Op::Let(i) => {
+            ev.compute_let(*i, frame)?;
+            frame.lets[*i].clone().unwrap_or_default()
         }
-        ev.charge(1, self.span)?;
-        let program = ev.program;
-        let types = &program.types;
-        Ok(match &self.op {
-            Op::Tree(e) => return ev.eval(e, frame),
-            Op::Const(v) => v.clone(),
-            Op::Local(i) => frame.locals[*i].clone(),
-            Op::Let(i) => {
-                ev.compute_let(*i, frame)?;
-                frame.lets[*i].clone().unwrap_or_default()
+        Op::Data(i) => ev.data[*i].clone(),
+        Op::Now => Value::Time(ev.now),
+        Op::Path { place, expr } => {
+            if let Root::Let(i) = place.root {
+                ev.compute_let(i, frame)?;
             }
-            Op::Data(i) => ev.data[*i].clone(),
-            Op::Now => Value::Time(ev.now),
-            Op::Path { place, expr } => {
-                if let Root::Let(i) = place.root {
-                    ev.compute_let(i, frame)?;
+            match read(place, ev.data, types, frame) {
+                Some(v) => v.clone(),
+                None => return ev.field_expr(expr, frame),
+            }
+        }
+        Op::Field {
+            base,
+            field,
+            name,
+            optional_chain,
+        } => {
+            let value = base.run(ev, frame)?;
+            return read_field(types, &value, *field, name, *optional_chain, base.span());
+        }
+        Op::DynField { base, name } => {
+            let value = base.run(ev, frame)?;
+            field_by_name(types, &value, name).clone()
+        }
+        Op::Index { base, index } => {
+            let b = base.run(ev, frame)?;
+            let i = index.run(ev, frame)?;
+            return ev.index_value(&b, &i, span);
+        }
+        Op::And(lhs, rhs) => Value::Bool(lhs.run_bool(ev, frame)? && rhs.run_bool(ev, frame)?),
+        Op::Or(lhs, rhs) => Value::Bool(lhs.run_bool(ev, frame)? || rhs.run_bool(ev, frame)?),
+        Op::Coalesce(lhs, rhs) => {
+            let l = lhs.run(ev, frame)?;
+            if l.is_none() {
+                return rhs.run(ev, frame);
+            }
+            l
+        }
+        Op::Not(inner) => Value::Bool(!inner.run_bool(ev, frame)?),
+        Op::Compare {
+            op,
+            lhs,
+            rhs,
+            roots,
+            places,
+        } => {
+            for root in roots.iter().flatten() {
+                ev.compute_let(*root, frame)?;
+            }
+            if let Some(places) = places
+                && let (Some(l), Some(r)) = (
+                    read(&places.0, ev.data, types, frame),
+                    read(&places.1, ev.data, types, frame),
+                )
+            {
+                return ev.compare(types, *op, l, r, span);
+            }
+            let l = lhs.run(ev, frame)?;
+            let r = rhs.run(ev, frame)?;
+            return ev.compare(types, *op, &l, &r, span);
+        }
+        Op::Call { builtin, args } => {
+            let mut values = Vec::with_capacity(args.len());
+            for a in args {
+                values.push(a.run(ev, frame)?);
+            }
+            return ev.call_builtin(*builtin, &values, span);
+        }
+        Op::CallFn { func, args } => {
+            let function = &program.functions[*func];
+            let mut callee = Frame::new(function.locals, &[]);
+            for (i, a) in args.iter().enumerate() {
+                callee.locals[i] = a.run(ev, frame)?;
+            }
+            return match ev.compiled.and_then(|c| c.functions.get(*func)) {
+                Some(body) => body.run(ev, &mut callee),
+                None => ev.eval(&function.body, &mut callee),
+            };
+        }
+        Op::If {
+            condition,
+            then_branch,
+            else_branch,
+        } => {
+            return if condition.run_bool(ev, frame)? {
+                then_branch.run(ev, frame)
+            } else {
+                else_branch.run(ev, frame)
+            };
+        }
+        Op::Quantifier {
+            all,
+            local,
+            collection,
+            body,
+        } => {
+            let items = collection.run(ev, frame)?;
+            let mut result = *all;
+            for item in crate::eval::items_of(&items, collection.span())?.iter() {
+                frame.locals[*local] = item.clone();
+                if body.run_bool(ev, frame)? != *all {
+                    result = !*all;
+                    break;
                 }
-                match read(place, ev.data, types, frame) {
-                    Some(v) => v.clone(),
-                    None => return ev.field_expr(expr, frame),
-                }
             }
-            Op::Field {
-                base,
-                field,
-                name,
-                optional_chain,
-            } => {
-                let value = base.run(ev, frame)?;
-                return read_field(types, &value, *field, name, *optional_chain, base.span);
-            }
-            Op::DynField { base, name } => {
-                let value = base.run(ev, frame)?;
-                field_by_name(types, &value, name).clone()
-            }
-            Op::Index { base, index } => {
-                let b = base.run(ev, frame)?;
-                let i = index.run(ev, frame)?;
-                return ev.index_value(&b, &i, self.span);
-            }
-            Op::And(lhs, rhs) => Value::Bool(lhs.run_bool(ev, frame)? && rhs.run_bool(ev, frame)?),
-            Op::Or(lhs, rhs) => Value::Bool(lhs.run_bool(ev, frame)? || rhs.run_bool(ev, frame)?),
-            Op::Coalesce(lhs, rhs) => {
-                let l = lhs.run(ev, frame)?;
-                if l.is_none() {
-                    return rhs.run(ev, frame);
-                }
-                l
-            }
-            Op::Not(inner) => Value::Bool(!inner.run_bool(ev, frame)?),
-            Op::Compare {
-                op,
-                lhs,
-                rhs,
-                roots,
-                places,
-            } => {
-                for root in roots.iter().flatten() {
-                    ev.compute_let(*root, frame)?;
-                }
-                if let Some(places) = places
-                    && let (Some(l), Some(r)) = (
-                        read(&places.0, ev.data, types, frame),
-                        read(&places.1, ev.data, types, frame),
-                    )
-                {
-                    return ev.compare(types, *op, l, r, self.span);
-                }
-                let l = lhs.run(ev, frame)?;
-                let r = rhs.run(ev, frame)?;
-                return ev.compare(types, *op, &l, &r, self.span);
-            }
-            Op::Call { builtin, args } => {
-                let mut values = Vec::with_capacity(args.len());
-                for a in args {
-                    values.push(a.run(ev, frame)?);
-                }
-                return ev.call_builtin(*builtin, &values, self.span);
-            }
-            Op::CallFn { func, args } => {
-                let function = &program.functions[*func];
-                let mut callee = Frame::new(function.locals, &[]);
-                for (i, a) in args.iter().enumerate() {
-                    callee.locals[i] = a.run(ev, frame)?;
-                }
-                return match ev.compiled.and_then(|c| c.functions.get(*func)) {
-                    Some(body) => body.run(ev, &mut callee),
-                    None => ev.eval(&function.body, &mut callee),
-                };
-            }
-            Op::If {
-                condition,
-                then_branch,
-                else_branch,
-            } => {
-                return if condition.run_bool(ev, frame)? {
-                    then_branch.run(ev, frame)
-                } else {
-                    else_branch.run(ev, frame)
-                };
-            }
-            Op::Quantifier {
-                all,
-                local,
-                collection,
-                body,
-            } => {
-                let items = collection.run(ev, frame)?;
-                let mut result = *all;
-                for item in crate::eval::items_of(&items, collection.span)?.iter() {
-                    frame.locals[*local] = item.clone();
-                    if body.run_bool(ev, frame)? != *all {
-                        result = !*all;
-                        break;
-                    }
-                }
-                Value::Bool(result)
-            }
-        })
-    }
+            Value::Bool(result)
+        }
+    })
 }
