@@ -860,22 +860,24 @@ fn a_plain_body_meets_the_limits_of_the_whole_body() {
             body["decision"].clone(),
         )
     };
-    let both = |server: &Server, x: &str| {
-        let input = format!(
-            r#"{{"principal": {{"id": "u-1", "type": "user", "authenticated_via": "sso", "mfa": true}}, "action": "read", "resource": {{"type": "record", "app_id": "crm-lite"}}, "x": {x}}}"#
-        );
-        // `explain` as a number is not the plain shape: the same count of
-        // values, parsed whole.
+    // `explain` as a number is not the plain shape: the same count of
+    // values, parsed whole.
+    let both = |server: &Server, target: &str, input: &str| {
         let plain = answer(
             server,
-            format!(r#"{{"target": "request", "input": {input}, "explain": false}}"#),
+            format!(r#"{{"target": "{target}", "input": {input}, "explain": false}}"#),
         );
         let whole = answer(
             server,
-            format!(r#"{{"target": "request", "input": {input}, "explain": 0}}"#),
+            format!(r#"{{"target": "{target}", "input": {input}, "explain": 0}}"#),
         );
-        assert_eq!(plain, whole, "x = {}…", &x[..x.len().min(40)]);
+        assert_eq!(plain, whole, "input {}…", &input[..input.len().min(60)]);
         plain
+    };
+    let request_with = |x: &str| {
+        format!(
+            r#"{{"principal": {{"id": "u-1", "type": "user", "authenticated_via": "sso", "mfa": true}}, "action": "read", "resource": {{"type": "record", "app_id": "crm-lite"}}, "x": {x}}}"#
+        )
     };
     // The most values a body may hold (1,024 for a 16 KB body), reached by
     // the input alone.
@@ -883,7 +885,7 @@ fn a_plain_body_meets_the_limits_of_the_whole_body() {
     let mut statuses = Vec::new();
     for items in 1010..=1030 {
         let x = format!("[{}]", vec!["0"; items].join(","));
-        statuses.push(both(&server, &x).0);
+        statuses.push(both(&server, "request", &request_with(&x)).0);
     }
     assert!(
         statuses.contains(&200) && statuses.contains(&400),
@@ -905,24 +907,12 @@ fn a_plain_body_meets_the_limits_of_the_whole_body() {
             dir.join("any.warden").to_str().unwrap(),
         ])
     };
-    let any_both = |server: &Server, input: &str| {
-        let plain = answer(
-            server,
-            format!(r#"{{"target": "anyt", "input": {input}, "explain": false}}"#),
-        );
-        let whole = answer(
-            server,
-            format!(r#"{{"target": "anyt", "input": {input}, "explain": 0}}"#),
-        );
-        assert_eq!(plain, whole, "input {}…", &input[..input.len().min(40)]);
-        plain
-    };
     // Nesting at the deepest one parse reads.
     let server = any_server("[limits]\nmax_json_depth = 128\n");
     let statuses: Vec<u16> = (124..=128)
         .map(|levels| {
             let input = format!("{}0{}", "[".repeat(levels), "]".repeat(levels));
-            any_both(&server, &input).0
+            both(&server, "anyt", &input).0
         })
         .collect();
     assert_eq!(statuses, [200, 200, 200, 400, 400]);
@@ -930,7 +920,7 @@ fn a_plain_body_meets_the_limits_of_the_whole_body() {
     // No nesting at all, not even the body's own object: a scalar input is
     // refused too.
     let server = any_server("[limits]\nmax_json_depth = 0\n");
-    assert_eq!(any_both(&server, "0").1, "too-deep");
+    assert_eq!(both(&server, "anyt", "0").1, "too-deep");
     drop(server);
     std::fs::remove_dir_all(&dir).ok();
 }
