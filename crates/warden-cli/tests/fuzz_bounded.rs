@@ -117,15 +117,16 @@ fn inputs(target: &str) -> Vec<Vec<u8>> {
 }
 
 fn run(target: &str, check: fn(&[u8])) {
-    run_with(target, check, MUTATIONS);
-}
-
-fn run_with(target: &str, check: fn(&[u8]), mutations: usize) {
     let seeds = inputs(target);
     for seed in &seeds {
         check(seed);
     }
     let mut rng = Rng(0x005e_ed0f_3a11_5afe);
+    // `FUZZ_MUTATIONS` for a longer run.
+    let mutations = std::env::var("FUZZ_MUTATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(MUTATIONS);
     for _ in 0..mutations {
         let seed = &seeds[rng.below(seeds.len())];
         let other = &seeds[rng.below(seeds.len())];
@@ -150,8 +151,7 @@ fn gateway_paths_mean_one_thing() {
     run("gateway_path", checks::gateway_path);
 }
 
-/// Each mutation compiles a policy, so fewer of them.
 #[test]
 fn both_forms_of_the_evaluator_decide_alike() {
-    run_with("decide", checks::decide, 5_000);
+    run("decide", checks::decide);
 }
