@@ -321,7 +321,8 @@ fn evaluate_clause<'p>(
     } else {
         clause.effect
     };
-    let base = Finding {
+    // Built only for a clause that holds or fails: most do neither.
+    let base = || Finding {
         rule: rule_id,
         clause: clause_index,
         effect,
@@ -337,7 +338,7 @@ fn evaluate_clause<'p>(
         enforce_warn: false,
         error: Some(error),
         element,
-        ..base.clone()
+        ..base()
     };
     // The collection is shared (`Arc`), never copied; one pass binds each element.
     let (items, local) = match &clause.iteration {
@@ -390,7 +391,7 @@ fn evaluate_clause<'p>(
                 let mut finding = Finding {
                     element: index,
                     trace,
-                    ..base.clone()
+                    ..base()
                 };
                 // A finding is work too (its report, its place in the input):
                 // ten thousand of them cost what ten thousand steps of

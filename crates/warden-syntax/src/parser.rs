@@ -557,11 +557,18 @@ fn parser_tokens(
         // A top-level keyword at the start of a line while a `{` is open: the
         // brace was left open. Close everything open before the keyword.
         // (Not when it is a field name: `type: string` inside a record type,
-        // or an obligation's key: `with\ntype = "x"`.)
+        // or an obligation's key: `with\ntype = "x"`; nor an attribute's
+        // argument: `@tags(a,\ntype)`: no declaration goes on with `,` or `)`.)
         // Nor after `.` or `?.`: `app.\ntype` reads the field `type`.
         let names_a_field = matches!(
             next_kind[index],
-            Some(TokenKind::Colon | TokenKind::Question | TokenKind::Eq)
+            Some(
+                TokenKind::Colon
+                    | TokenKind::Question
+                    | TokenKind::Eq
+                    | TokenKind::Comma
+                    | TokenKind::RParen
+            )
         ) || matches!(previous, Some(TokenKind::Dot | TokenKind::QuestionDot));
         if top_level && line_start && !open.is_empty() && is_item_start(kind) && !names_a_field {
             close_all(ctx, &mut open, &mut out, token.range);
