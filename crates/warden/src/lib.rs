@@ -35,6 +35,17 @@
 //! # let _ = decision;
 //! # Ok(()) }
 //! ```
+//!
+//! A server that decides small requests on the thread that read them, and
+//! moves the rest elsewhere, asks [`Engine::decide_text_within`] (or
+//! [`Engine::decide_within`] for a parsed input) for a decision within a
+//! number of steps: `None` means it needs more, and deciding again with the
+//! whole budget reaches the same decision.
+//!
+//! Rules run compiled: each rule's conditions become nodes once, when the
+//! engine is built. [`DecideOptions::tree_walk`] runs the tree walker
+//! instead; the two give the same decision at the same cost in steps, and an
+//! explained decision always walks the tree.
 
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
