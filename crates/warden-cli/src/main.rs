@@ -888,18 +888,24 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
     if args.admin_token.is_some() {
         config.admin_token = args.admin_token;
     }
-    // An empty token (`--admin-token "$WARDEN_ADMIN_TOKEN"` with the variable
-    // unset) would turn reload on with a token nobody can send.
-    if config
-        .admin_token
-        .as_deref()
-        .is_some_and(|t| t.trim().is_empty())
-    {
-        return Err(Failure(
-            "the admin token is empty (`--admin-token`, `WARDEN_ADMIN_TOKEN` or `admin_token`): \
-             give one, or leave it out to keep reload over HTTP off"
-                .into(),
-        ));
+    // A token nobody can send (empty: `--admin-token "$WARDEN_ADMIN_TOKEN"`
+    // with the variable unset; a space, a control or a non-ASCII character)
+    // would turn reload on with no way to use it.
+    if let Some(token) = config.admin_token.as_deref() {
+        if token.trim().is_empty() {
+            return Err(Failure(
+                "the admin token is empty (`--admin-token`, `WARDEN_ADMIN_TOKEN` or \
+                 `admin_token`): give one, or leave it out to keep reload over HTTP off"
+                    .into(),
+            ));
+        }
+        if !warden_server::caller_auth::sendable(token) {
+            return Err(Failure(
+                "the admin token holds a space, a control or a non-ASCII character, which no \
+                 `Authorization` header can carry: use visible ASCII only"
+                    .into(),
+            ));
+        }
     }
     if args.no_watch {
         config.watch = false;

@@ -839,6 +839,21 @@ fn an_empty_admin_token_is_refused_at_start() {
         String::from_utf8_lossy(&out.stderr).contains("the admin token is empty"),
         "{out:?}"
     );
+    // Nor one no header can carry as configured.
+    for token in [" x ", "x\r", "tökén", "a b"] {
+        let out = warden(&[
+            "serve",
+            "--policy",
+            "stdlib-policies",
+            "--admin-token",
+            token,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{token:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("visible ASCII only"),
+            "{token:?}: {out:?}"
+        );
+    }
 }
 
 /// A plain `/v1/decide` body's input is read apart from the body; at every
@@ -879,9 +894,13 @@ fn a_plain_body_meets_the_limits_of_the_whole_body() {
             r#"{{"principal": {{"id": "u-1", "type": "user", "authenticated_via": "sso", "mfa": true}}, "action": "read", "resource": {{"type": "record", "app_id": "crm-lite"}}, "x": {x}}}"#
         )
     };
+    // A list of the same fields is not a body.
+    let (server, dir) = with_config("plain-limits", "[limits]\nmax_body_bytes = 16384\n");
+    let list = format!(r#"["request", {}, null, false]"#, request_with("0"));
+    let (status, code, _) = answer(&server, list);
+    assert_eq!((status, code.as_str()), (400, Some("missing-input")));
     // The most values a body may hold (1,024 for a 16 KB body), reached by
     // the input alone.
-    let (server, dir) = with_config("plain-limits", "[limits]\nmax_body_bytes = 16384\n");
     let mut statuses = Vec::new();
     for items in 1010..=1030 {
         let x = format!("[{}]", vec!["0"; items].join(","));

@@ -31,7 +31,7 @@ pub enum AuthConfigError {
     #[error("`[auth] api_key_header` `{0}` is not a header name")]
     Header(String),
     #[error(
-        "{whence}: a token is empty or holds spaces or control characters; a token is one word on a line of its own (a `#` starts a comment only at the start of a line)"
+        "{whence}: a token is empty or holds spaces, control or non-ASCII characters (no header carries them); a token is one word of visible ASCII on a line of its own (a `#` starts a comment only at the start of a line)"
     )]
     BadToken { whence: String },
     #[error(
@@ -49,6 +49,13 @@ pub enum AuthConfigError {
 
 /// The largest tokens file read.
 const MAX_TOKENS_FILE: u64 = 1 << 20;
+
+/// Whether a token can be presented at all: a header carries visible ASCII,
+/// and what is sent is trimmed, so a configured token with a space, a
+/// control or a non-ASCII character could never match.
+pub fn sendable(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
+}
 
 impl CallerTokens {
     /// The tokens `[auth]` configures (none: callers are not asked).
@@ -86,10 +93,7 @@ impl CallerTokens {
                 return Err(AuthConfigError::NoTokensInFile(path.clone()));
             }
         }
-        if let Some((_, whence)) = tokens
-            .iter()
-            .find(|(t, _)| t.is_empty() || t.chars().any(|c| c.is_whitespace() || c.is_control()))
-        {
+        if let Some((_, whence)) = tokens.iter().find(|(t, _)| !sendable(t)) {
             return Err(AuthConfigError::BadToken {
                 whence: whence.clone(),
             });
@@ -294,6 +298,21 @@ mod tests {
             tokens_file: None,
             api_key_header: Some("bad header".into()),
         }));
+    }
+
+    #[test]
+    fn a_token_no_header_can_carry_is_refused() {
+        for token in ["tökén", "a b", "x\u{200b}", ""] {
+            let auth = CallerAuth {
+                tokens: vec![token.to_string()],
+                ..CallerAuth::default()
+            };
+            let error = CallerTokens::from_config(&auth).err().map(|e| e.to_string());
+            assert!(
+                error.as_deref().is_some_and(|e| e.contains("item 1")),
+                "{token:?}: {error:?}"
+            );
+        }
     }
 
     #[test]

@@ -357,6 +357,11 @@ impl PlainBody {
     /// The body's fields, when it has the plain shape; `None` for anything
     /// else (which the whole-body parse then answers).
     fn read(bytes: &Bytes, limits: &crate::config::Limits) -> Option<PlainBody> {
+        // An object: the derived reader would take a list (`[target, input]`)
+        // for the same fields, which the whole-body parse refuses.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return None;
+        }
         // Read apart from the body, the input must not get past a limit the
         // whole body would not: the body's own level leaves one less for the
         // input (an empty limit, none at all), and a body short enough that
