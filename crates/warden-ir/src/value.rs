@@ -111,6 +111,17 @@ pub fn parse_time(text: &str) -> Option<i64> {
     {
         return None;
     }
+    // RFC 3339's offsets stop at ±23:59 (the parser takes up to ±25:59:59).
+    if !matches!(bytes.last(), Some(b'Z' | b'z')) {
+        let offset = &bytes[bytes.len() - 6..];
+        let two = |at: usize| (offset[at] - b'0') * 10 + (offset[at + 1] - b'0');
+        let well_formed = matches!(offset[0], b'+' | b'-')
+            && offset[3] == b':'
+            && [1, 2, 4, 5].iter().all(|&i| offset[i].is_ascii_digit());
+        if !well_formed || two(1) > 23 || two(4) > 59 {
+            return None;
+        }
+    }
     text.parse::<jiff::Timestamp>()
         .ok()
         .map(|ts| ts.as_microsecond())
@@ -303,6 +314,12 @@ mod tests {
         assert_eq!(parse_duration("P1M"), None);
         // Times need an offset; dates are exactly YYYY-MM-DD.
         assert_eq!(parse_time("2026-06-01T15:30:00"), None);
+        assert_eq!(parse_time("2026-06-01T00:00:00+25:00"), None);
+        assert_eq!(parse_time("2026-06-01T00:00:00+24:00"), None);
+        assert_eq!(parse_time("2026-06-01T00:00:00+01:60"), None);
+        assert_eq!(parse_time("2026-06-01T00:00:00+01:00:30"), None);
+        assert!(parse_time("2026-06-01T00:00:00-23:59").is_some());
+        assert!(parse_time("2026-06-01T00:00:00.5+05:30").is_some());
         assert_eq!(parse_time("2026-06-01T15:30"), None);
         assert_eq!(parse_time("2026-06-01T15:30:00[America/New_York]"), None);
         assert_eq!(parse_time("20260601"), None);
