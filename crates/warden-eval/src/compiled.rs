@@ -148,6 +148,24 @@ enum Op {
         collection: Box<Node>,
         body: Box<Node>,
     },
+    /// A list written of constants, built once; each element still charges
+    /// its step, as the tree evaluates each.
+    ConstList {
+        value: Value,
+        element_spans: Box<[Span]>,
+    },
+    List(Vec<Node>),
+    Comprehension {
+        local: usize,
+        collection: Box<Node>,
+        element: Box<Node>,
+        filter: Option<Box<Node>>,
+    },
+    Has {
+        base: Box<Node>,
+        slot: Option<(RecordId, u32)>,
+        name: Arc<str>,
+    },
 }
 
 /// A value that is read where it is held: a constant, a local, a `let`
@@ -320,6 +338,38 @@ fn compile_op(e: &Expr) -> Option<Op> {
             local: local.index(),
             collection: boxed(collection),
             body: boxed(body),
+        },
+        ExprKind::List(items) => {
+            let constants: Option<Vec<Value>> = items
+                .iter()
+                .map(|i| match &i.kind {
+                    ExprKind::Const(v) => Some(v.clone()),
+                    _ => None,
+                })
+                .collect();
+            match constants {
+                Some(values) => Op::ConstList {
+                    value: Value::List(values.into()),
+                    element_spans: items.iter().map(|i| i.span).collect(),
+                },
+                None => Op::List(items.iter().map(compile).collect()),
+            }
+        }
+        ExprKind::Comprehension {
+            local,
+            collection,
+            element,
+            filter,
+        } => Op::Comprehension {
+            local: local.index(),
+            collection: boxed(collection),
+            element: boxed(element),
+            filter: filter.as_deref().map(boxed),
+        },
+        ExprKind::Has { base, slot, name } => Op::Has {
+            base: boxed(base),
+            slot: *slot,
+            name: name.clone(),
         },
         _ => return None,
     })
@@ -516,6 +566,45 @@ fn run_op<'p>(span: Span, op: &'p Op, ev: &mut Evaluator<'p>, frame: &mut Frame<
                 }
             }
             Value::Bool(result)
+        }
+        Op::ConstList {
+            value,
+            element_spans,
+        } => {
+            for span in element_spans.iter() {
+                ev.charge(1, *span)?;
+            }
+            value.clone()
+        }
+        Op::List(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(item.run(ev, frame)?);
+            }
+            Value::List(out.into())
+        }
+        Op::Comprehension {
+            local,
+            collection,
+            element,
+            filter,
+        } => {
+            let items = collection.run(ev, frame)?;
+            let mut out = Vec::new();
+            for item in crate::eval::items_of(&items, collection.span())?.iter() {
+                frame.locals[*local] = item.clone();
+                if let Some(filter) = filter
+                    && !filter.run_bool(ev, frame)?
+                {
+                    continue;
+                }
+                out.push(element.run(ev, frame)?);
+            }
+            Value::List(out.into())
+        }
+        Op::Has { base, slot, name } => {
+            let value = base.run(ev, frame)?;
+            Value::Bool(crate::eval::has_field(types, &value, *slot, name))
         }
     })
 }

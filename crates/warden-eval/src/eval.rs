@@ -190,15 +190,8 @@ impl<'p> Evaluator<'p> {
                 self.index_value(&b, &i, e.span)?
             }
             ExprKind::Has { base, slot, name } => {
-                // Like a field read: by slot for the checker's record type, else by name.
                 let value = self.eval(base, frame)?;
-                let field = match slot {
-                    Some((record, slot)) => {
-                        field_of(&self.program.types, &value, *record, *slot, name, true)
-                    }
-                    None => Some(field_by_name(&self.program.types, &value, name)),
-                };
-                Value::Bool(field.is_some_and(|f| !f.is_none()))
+                Value::Bool(has_field(&self.program.types, &value, *slot, name))
             }
             ExprKind::Call { builtin, args } => {
                 let mut values = Vec::with_capacity(args.len());
@@ -661,6 +654,21 @@ pub(crate) fn read_field(
             ),
         )),
     }
+}
+
+/// Whether `value` holds field `name`: like a field read, by slot for the
+/// checker's record type, else by name.
+pub(crate) fn has_field(
+    types: &TypeTable,
+    value: &Value,
+    slot: Option<(RecordId, u32)>,
+    name: &str,
+) -> bool {
+    let field = match slot {
+        Some((record, slot)) => field_of(types, value, record, slot, name, true),
+        None => Some(field_by_name(types, value, name)),
+    };
+    field.is_some_and(|f| !f.is_none())
 }
 
 /// A declared field. By slot when the value has the record type the checker

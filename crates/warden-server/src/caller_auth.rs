@@ -307,7 +307,9 @@ mod tests {
                 tokens: vec![token.to_string()],
                 ..CallerAuth::default()
             };
-            let error = CallerTokens::from_config(&auth).err().map(|e| e.to_string());
+            let error = CallerTokens::from_config(&auth)
+                .err()
+                .map(|e| e.to_string());
             assert!(
                 error.as_deref().is_some_and(|e| e.contains("item 1")),
                 "{token:?}: {error:?}"
