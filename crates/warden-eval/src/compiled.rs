@@ -39,6 +39,8 @@ struct CompiledRule {
     lets: Vec<Node>,
     /// Each clause's condition, by clause index.
     conditions: Vec<Node>,
+    /// Each `for` clause's collection, by clause index.
+    iterations: Vec<Option<Node>>,
 }
 
 impl Compiled {
@@ -51,6 +53,11 @@ impl Compiled {
                 .map(|rule| CompiledRule {
                     lets: rule.lets.iter().map(compile).collect(),
                     conditions: rule.clauses.iter().map(|c| compile(&c.condition)).collect(),
+                    iterations: rule
+                        .clauses
+                        .iter()
+                        .map(|c| c.iteration.as_ref().map(|it| compile(&it.collection)))
+                        .collect(),
                 })
                 .collect(),
             functions: program.functions.iter().map(|f| compile(&f.body)).collect(),
@@ -69,6 +76,10 @@ impl Compiled {
 
     pub(crate) fn condition(&self, rule: usize, clause: usize) -> Option<&Node> {
         self.rules.get(rule)?.conditions.get(clause)
+    }
+
+    pub(crate) fn iteration(&self, rule: usize, clause: usize) -> Option<&Node> {
+        self.rules.get(rule)?.iterations.get(clause)?.as_ref()
     }
 }
 

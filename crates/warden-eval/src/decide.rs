@@ -343,7 +343,7 @@ fn evaluate_clause<'p>(
     // The collection is shared (`Arc`), never copied; one pass binds each element.
     let (items, local) = match &clause.iteration {
         None => (None, None),
-        Some(it) => match ev.eval(&it.collection, frame) {
+        Some(it) => match collection(ev, it, rule_id, clause_index, frame) {
             Ok(Value::List(items)) => (Some(items), Some(it.local)),
             Ok(other) => {
                 out.push(fail(
@@ -410,6 +410,23 @@ fn evaluate_clause<'p>(
                 }
             }
         }
+    }
+}
+
+/// A `for` clause's collection: compiled when the decision runs compiled.
+fn collection<'p>(
+    ev: &mut Evaluator<'p>,
+    it: &'p warden_ir::Iteration,
+    rule_id: RuleId,
+    clause_index: u32,
+    frame: &mut Frame<'p>,
+) -> crate::eval::EvalResult {
+    match ev
+        .compiled
+        .and_then(|c| c.iteration(rule_id.index(), clause_index as usize))
+    {
+        Some(node) => node.run(ev, frame),
+        None => ev.eval(&it.collection, frame),
     }
 }
 
