@@ -585,14 +585,28 @@ fn waiver_warning(cx: &Context<'_>, w: &WaiverRef, outcome: &Outcome) -> Finding
 
 /// Lists merge by union (sorted, without duplicates); differing scalars become a sorted list.
 fn merge_obligations(cx: &Context<'_>, outcome: &Outcome) -> Map<String, Json> {
+    let mut out = Map::new();
+    // One obligation (a mask, most often) has nothing to merge with: a list
+    // is still sorted and without duplicates, a scalar stays as it is.
+    if let [(key, value)] = outcome.obligations.as_slice() {
+        let merged = match value_to_json(&cx.program.types, None, value) {
+            Json::Array(mut items) => {
+                items.sort_by(json_order);
+                items.dedup();
+                Json::Array(items)
+            }
+            other => other,
+        };
+        out.insert(String::from(&**key), merged);
+        return out;
+    }
     let mut by_key: std::collections::BTreeMap<String, Vec<Json>> = Default::default();
     for (key, value) in &outcome.obligations {
         by_key
-            .entry(key.to_string())
+            .entry(String::from(&**key))
             .or_default()
             .push(value_to_json(&cx.program.types, None, value));
     }
-    let mut out = Map::new();
     for (key, values) in by_key {
         let any_list = values.iter().any(Json::is_array);
         let mut items: Vec<Json> = if any_list {

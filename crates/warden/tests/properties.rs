@@ -361,3 +361,29 @@ fn functions_defined_by_two_imported_packages_are_ambiguous() {
         "two imports named `util`: {same_alias:?}"
     );
 }
+
+#[test]
+fn one_obligation_is_merged_as_many_are() {
+    let engine = Engine::from_sources(PolicySources::from_texts([(
+        "p.warden",
+        "package p\ntarget t: { n: int } default deny\n\
+         rule one on t as x {\n  allow when x.n == 1 with mask = [\"b\", \"a\", \"b\"]\n  allow when x.n == 2 with ttl = 5\n}\n\
+         rule two on t as x {\n  allow when x.n == 3 with mask = [\"c\", \"a\"]\n  allow when x.n == 3 with mask = [\"b\"]\n}\n",
+    )]))
+    .expect("compiles");
+    let now = SystemTime::UNIX_EPOCH;
+    let obligations = |n: i64| {
+        let decision = engine
+            .decide("t", &serde_json::json!({ "n": n }), now)
+            .expect("decides");
+        Json::Object(decision.obligations)
+    };
+    // One obligation: its list sorted and without duplicates, a scalar as is.
+    assert_eq!(obligations(1), serde_json::json!({ "mask": ["a", "b"] }));
+    assert_eq!(obligations(2), serde_json::json!({ "ttl": 5 }));
+    // Two of one key: the union, sorted.
+    assert_eq!(
+        obligations(3),
+        serde_json::json!({ "mask": ["a", "b", "c"] })
+    );
+}
