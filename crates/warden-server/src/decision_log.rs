@@ -650,10 +650,10 @@ fn audit_scalar(value: &Json) -> Json {
     }
 }
 
-/// The deepest input a line logs whole: the line is one level more, and a
-/// line must stay within what one JSON parse reads (127 levels, `serde_json`'s
-/// recursion limit) for `warden audit verify` and the next start to read it.
-const DEEPEST_LOGGED_INPUT: usize = 125;
+/// The deepest input a line logs whole: a line must stay within what one
+/// JSON parse reads for `warden audit verify` and the next start to read it;
+/// the line is one level more, and one more is kept to spare.
+const DEEPEST_LOGGED_INPUT: usize = warden::InputLimits::PARSE_DEEPEST - 2;
 
 /// How many levels of lists and objects `value` nests (a scalar: 0).
 fn nesting(value: &Json) -> usize {

@@ -332,16 +332,17 @@ pub async fn decide_route(
     .map_err(ApiError::from)
 }
 
-/// The deepest one JSON parse reads (`serde_json`'s recursion limit): a
-/// body nested deeper is refused whatever `max_json_depth` says.
-const DEEPEST_PARSE: usize = 127;
-
 /// The limits of an input read apart from the body around it: the body's,
 /// less the body's own level.
 fn input_limits(limits: &crate::config::Limits) -> warden::InputLimits {
+    // A body nested deeper than one parse reads is refused whatever
+    // `max_json_depth` says.
     warden::InputLimits {
         max_bytes: limits.max_body_bytes,
-        max_depth: limits.max_json_depth.min(DEEPEST_PARSE).saturating_sub(1),
+        max_depth: limits
+            .max_json_depth
+            .min(warden::InputLimits::PARSE_DEEPEST)
+            .saturating_sub(1),
     }
 }
 
@@ -367,12 +368,8 @@ impl PlainBody {
         // input (an empty limit, none at all), and a body short enough that
         // it cannot hold the most values a body may (at most one per two
         // bytes) cannot fill the input's count either.
-        let values = warden::InputLimits {
-            max_bytes: limits.max_body_bytes,
-            max_depth: 0,
-        }
-        .max_values();
-        if input_limits(limits).max_depth == 0 || bytes.len() / 2 + 1 >= values {
+        let input = input_limits(limits);
+        if input.max_depth == 0 || bytes.len() / 2 + 1 >= input.max_values() {
             return None;
         }
         #[derive(serde::Deserialize)]

@@ -18,6 +18,12 @@ impl InputLimits {
     /// check, by the evaluator), and this keeps each walk's stack small.
     pub const DEEPEST: usize = 128;
 
+    /// The deepest one JSON parse reads (`serde_json`'s recursion limit): a
+    /// text nested deeper is refused as malformed, whatever the limit says.
+    /// What is read apart from the text around it, or written inside more
+    /// JSON, must keep within it.
+    pub const PARSE_DEEPEST: usize = 127;
+
     /// Inputs to decide: a manifest, a request, a test fixture.
     pub const INPUT: InputLimits = InputLimits {
         max_bytes: 8 << 20,
