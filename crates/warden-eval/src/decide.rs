@@ -24,9 +24,12 @@ pub struct Options {
     /// decision, overriding the target's `@undeclared_fields` (`warden check
     /// --strict` sets `Deny`). Read by the library as it converts the input.
     pub undeclared_fields: Option<warden_ir::UndeclaredFields>,
-    /// Walk the IR tree instead of running the compiled form ([`Compiled`]);
-    /// like `use_index`, it never changes a decision, only its cost.
-    /// Explaining always walks the tree (its trace is the tree's).
+    /// The reference form: walk the IR tree instead of running the
+    /// compiled form ([`Compiled`]), over the whole input (the library
+    /// otherwise builds only what the target's rules can read,
+    /// [`warden_ir::input_reads`]); like `use_index`, it never changes a
+    /// decision, only its cost. Explaining always walks the tree (its trace
+    /// is the tree's) over the whole input.
     pub tree_walk: bool,
 }
 

@@ -3,8 +3,8 @@
 
 use crate::TypeLookup;
 use crate::{
-    MapValue, RecordValue, Ty, TypeTable, Value, format_duration, format_time, parse_duration,
-    parse_time,
+    MapValue, Reads, RecordValue, Ty, TypeTable, Value, format_duration, format_time,
+    parse_duration, parse_time,
 };
 use serde_json::Value as Json;
 use std::sync::Arc;
@@ -46,13 +46,26 @@ pub fn json_to_value_noting(
     json: &Json,
     note: bool,
 ) -> Result<(Value, Vec<UndeclaredField>), Vec<ConversionError>> {
+    json_to_value_reading(types, ty, json, note, Reads::whole())
+}
+
+/// [`json_to_value_noting`], building only what `reads` says is read (see
+/// [`crate::input_reads`]): the rest is checked as thoroughly, and left
+/// `none`.
+pub fn json_to_value_reading(
+    types: &TypeTable,
+    ty: &Ty,
+    json: &Json,
+    note: bool,
+    reads: &Reads,
+) -> Result<(Value, Vec<UndeclaredField>), Vec<ConversionError>> {
     let mut converter = Converter {
         types,
         errors: Vec::new(),
         path: Vec::new(),
         undeclared: note.then(Vec::new),
     };
-    let value = converter.convert(ty, json);
+    let value = converter.convert(ty, json, reads);
     if converter.errors.is_empty() {
         Ok((value, converter.undeclared.unwrap_or_default()))
     } else {
@@ -140,19 +153,24 @@ impl<'j> Converter<'_, 'j> {
         Value::None
     }
 
-    fn convert(&mut self, ty: &Ty, json: &'j Json) -> Value {
+    /// Converts `json` to `ty`, building what `reads` says is read; what
+    /// is not is checked all the same, and left `none`.
+    fn convert(&mut self, ty: &Ty, json: &'j Json, reads: &Reads) -> Value {
+        let build = reads.builds();
         match (ty, json) {
             (Ty::Error, _) => Value::None,
-            (Ty::Any, _) => any_value(json),
+            (Ty::Any, _) if build => any_value(json),
+            (Ty::Any, _) => Value::None,
             (Ty::Optional(_) | Ty::None, Json::Null) => Value::None,
-            (Ty::Optional(inner), _) => self.convert(inner, json),
+            (Ty::Optional(inner), _) => self.convert(inner, json, reads),
             (Ty::Bool, Json::Bool(b)) => Value::Bool(*b),
             (Ty::Int, Json::Number(n)) => match n.as_i64() {
                 Some(i) => Value::Int(i),
                 None => self.mismatch(ty, json),
             },
             (Ty::Float, Json::Number(n)) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-            (Ty::String, Json::String(s)) => Value::Str(Arc::from(s.as_str())),
+            (Ty::String, Json::String(s)) if build => Value::Str(Arc::from(s.as_str())),
+            (Ty::String, Json::String(_)) => Value::None,
             (Ty::Enum(id), Json::String(s)) => {
                 // Share the union's own `Arc` so equality with literals is a pointer compare.
                 match self
@@ -162,7 +180,8 @@ impl<'j> Converter<'_, 'j> {
                     .iter()
                     .find(|m| ***m == **s)
                 {
-                    Some(member) => Value::Str(member.clone()),
+                    Some(member) if build => Value::Str(member.clone()),
+                    Some(_) => Value::None,
                     None => self.mismatch(ty, json),
                 }
             }
@@ -175,35 +194,47 @@ impl<'j> Converter<'_, 'j> {
                 None => self.mismatch(ty, json),
             },
             (Ty::List(inner), Json::Array(items)) => {
+                let item_reads = reads.items();
+                let mut convert_item = |i: usize, item: &'j Json| {
+                    self.path.push(Segment::Index(i));
+                    let v = self.convert(inner, item, item_reads);
+                    self.path.pop();
+                    v
+                };
+                if !build {
+                    items.iter().enumerate().for_each(|(i, item)| {
+                        convert_item(i, item);
+                    });
+                    return Value::None;
+                }
                 // Collected straight into the shared slice: one allocation.
                 let values: Arc<[Value]> = items
                     .iter()
                     .enumerate()
-                    .map(|(i, item)| {
-                        self.path.push(Segment::Index(i));
-                        let v = self.convert(inner, item);
-                        self.path.pop();
-                        v
-                    })
+                    .map(|(i, item)| convert_item(i, item))
                     .collect();
                 Value::List(values)
             }
             (Ty::Map(inner), Json::Object(entries)) => {
-                let mut map = MapValue::with_capacity_and_hasher(entries.len(), Default::default());
+                let item_reads = reads.items();
+                let mut map = build
+                    .then(|| MapValue::with_capacity_and_hasher(entries.len(), Default::default()));
                 for (key, item) in entries {
                     self.path.push(Segment::Key(key));
-                    let v = self.convert(inner, item);
+                    let v = self.convert(inner, item, item_reads);
                     self.path.pop();
-                    map.insert(Arc::from(key.as_str()), v);
+                    if let Some(map) = &mut map {
+                        map.insert(Arc::from(key.as_str()), v);
+                    }
                 }
-                Value::Map(Arc::new(map))
+                map.map_or(Value::None, |map| Value::Map(Arc::new(map)))
             }
             (Ty::Record(id), Json::Object(entries)) => {
                 let def = self.types.record(*id);
                 // Walk the document's entries once, matching keys to slots by a
                 // short linear scan from the slot after the last one found:
                 // cheaper than hashing each declared name.
-                let mut slots = vec![Value::None; def.fields.len()];
+                let mut slots = build.then(|| vec![Value::None; def.fields.len()]);
                 let mut present = Present::new(def.fields.len());
                 let mut extra = None;
                 let mut next = 0;
@@ -216,7 +247,10 @@ impl<'j> Converter<'_, 'j> {
                                 continue;
                             }
                             self.path.push(Segment::Key(key));
-                            slots[slot] = self.convert(&field.ty, item);
+                            let value = self.convert(&field.ty, item, reads.field(slot));
+                            if let Some(slots) = &mut slots {
+                                slots[slot] = value;
+                            }
                             self.path.pop();
                             present.set(slot);
                         }
@@ -236,9 +270,11 @@ impl<'j> Converter<'_, 'j> {
                                     .map(str::to_string),
                                 });
                             }
-                            extra
-                                .get_or_insert_with(MapValue::default)
-                                .insert(Arc::from(key.as_str()), any_value(item));
+                            if build {
+                                extra
+                                    .get_or_insert_with(MapValue::default)
+                                    .insert(Arc::from(key.as_str()), any_value(item));
+                            }
                         }
                         None => {
                             self.path.push(Segment::Key(key));
@@ -260,11 +296,13 @@ impl<'j> Converter<'_, 'j> {
                     self.error(expected, "nothing (the field is missing)".into());
                     self.path.pop();
                 }
-                Value::Record(Arc::new(RecordValue {
-                    ty: *id,
-                    slots: slots.into(),
-                    extra,
-                }))
+                slots.map_or(Value::None, |slots| {
+                    Value::Record(Arc::new(RecordValue {
+                        ty: *id,
+                        slots: slots.into(),
+                        extra,
+                    }))
+                })
             }
             _ => self.mismatch(ty, json),
         }

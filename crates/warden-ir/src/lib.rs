@@ -11,17 +11,20 @@ mod convert;
 mod equality;
 mod pattern;
 mod program;
+mod reads;
 mod stream;
 mod ty;
 mod value;
 
 pub use builtins::Builtin;
 pub use convert::{
-    ConversionError, UndeclaredField, json_to_value, json_to_value_noting, value_to_json,
+    ConversionError, UndeclaredField, json_to_value, json_to_value_noting, json_to_value_reading,
+    value_to_json,
 };
 pub use equality::{as_f64, compare, equal_counted, field_by_name, values_equal};
 pub use pattern::{MAX_PATTERN_WEIGHT, Pattern, PatternError, compile_pattern, pattern_weight};
 pub use program::*;
+pub use reads::{Reads, input_reads};
 pub use stream::{StreamLoader, TypedSeed, count_value, read_typed};
 pub use ty::*;
 pub use value::*;

@@ -16,7 +16,9 @@
 //! `echo` (keys in the order given), which is what a revision digest hashes:
 //! the digest is computed without a tree or a second serialisation.
 
-use crate::{MapValue, RecordValue, Ty, TypeLookup, TypeTable, Value, parse_duration, parse_time};
+use crate::{
+    MapValue, Reads, RecordValue, Ty, TypeLookup, TypeTable, Value, parse_duration, parse_time,
+};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -85,11 +87,28 @@ impl<'a> StreamLoader<'a> {
 
     /// The seed that reads one value of type `ty`, nested at most `depth_left` deep.
     pub fn seed<'l>(&'l self, ty: &'l Ty, depth_left: usize) -> TypedSeed<'l, 'a> {
+        self.seed_reading(ty, depth_left, Reads::whole())
+    }
+
+    /// [`StreamLoader::seed`], building only what `reads` says is read:
+    /// the rest is checked as thoroughly, and left `none`.
+    pub fn seed_reading<'l>(
+        &'l self,
+        ty: &'l Ty,
+        depth_left: usize,
+        reads: &'l Reads,
+    ) -> TypedSeed<'l, 'a> {
         TypedSeed {
             loader: self,
             ty,
             depth_left,
             null_ok: false,
+            // Parts of an `any` value are not tracked: built, it is built whole.
+            reads: if matches!(ty.strip_optional(), Ty::Any) && reads.builds() {
+                Reads::whole()
+            } else {
+                reads
+            },
         }
     }
 
@@ -158,16 +177,13 @@ pub struct TypedSeed<'l, 'a> {
     depth_left: usize,
     /// A record field that may be absent: `null` stands for absent.
     null_ok: bool,
+    /// What is read of the value: what is not is checked, not built.
+    reads: &'l Reads,
 }
 
 impl<'l, 'a> TypedSeed<'l, 'a> {
-    fn with(&self, ty: &'l Ty, depth_left: usize) -> TypedSeed<'l, 'a> {
-        TypedSeed {
-            loader: self.loader,
-            ty,
-            depth_left,
-            null_ok: false,
-        }
+    fn with(&self, ty: &'l Ty, depth_left: usize, reads: &'l Reads) -> TypedSeed<'l, 'a> {
+        self.loader.seed_reading(ty, depth_left, reads)
     }
 
     /// The type with its `?` layers removed: a non-null value is read as the inner type.
@@ -201,13 +217,17 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
             let Key::Name(key) = key else {
                 unreachable!("a map's keys are names")
             };
-            let value = map.next_value_seed(self.with(inner, depth_left))?;
+            let value = map.next_value_seed(self.with(inner, depth_left, self.reads.items()))?;
             self.loader.one_more()?;
+            // Built even when nothing reads it: its keys find a key given twice.
             if entries.insert(key, value).is_some() {
                 return Err(de::Error::custom("a key is given twice"));
             }
         }
         self.loader.close(b"}");
+        if !self.reads.builds() {
+            return Ok(Value::None);
+        }
         Ok(Value::Map(Arc::new(entries)))
     }
 
@@ -219,7 +239,8 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
     ) -> Result<Value, A::Error> {
         let def = self.loader.types.record(id);
         self.loader.open(b"{");
-        let mut slots = vec![Value::None; def.fields.len()];
+        let build = self.reads.builds();
+        let mut slots = build.then(|| vec![Value::None; def.fields.len()]);
         let mut seen = crate::convert::Present::new(def.fields.len());
         let mut extra: Option<MapValue> = None;
         let mut next = 0;
@@ -236,9 +257,12 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
                     }
                     seen.set(slot);
                     let field = &def.fields[slot];
-                    let mut seed = self.with(&field.ty, depth_left);
+                    let mut seed = self.with(&field.ty, depth_left, self.reads.field(slot));
                     seed.null_ok = field.optional;
-                    slots[slot] = map.next_value_seed(seed)?;
+                    let value = map.next_value_seed(seed)?;
+                    if let Some(slots) = &mut slots {
+                        slots[slot] = value;
+                    }
                 }
                 Key::Name(_)
                     if def.open && self.loader.refuse_undeclared && !def.fields.is_empty() =>
@@ -246,7 +270,8 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
                     return Err(de::Error::custom("a field the record does not declare"));
                 }
                 Key::Name(name) if def.open => {
-                    let value = map.next_value_seed(self.with(&ANY, depth_left))?;
+                    // Kept even when nothing reads it: its keys find a key given twice.
+                    let value = map.next_value_seed(self.with(&ANY, depth_left, self.reads))?;
                     if extra
                         .get_or_insert_with(MapValue::default)
                         .insert(name, value)
@@ -268,11 +293,13 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
         if missing {
             return Err(mismatch());
         }
-        Ok(Value::Record(Arc::new(RecordValue {
-            ty: id,
-            slots: slots.into(),
-            extra,
-        })))
+        Ok(slots.map_or(Value::None, |slots| {
+            Value::Record(Arc::new(RecordValue {
+                ty: id,
+                slots: slots.into(),
+                extra,
+            }))
+        }))
     }
 }
 
@@ -413,11 +440,13 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
             let _ = serde_json::to_writer(echo, s);
         });
         match self.shape() {
+            Ty::String | Ty::Any if !self.reads.builds() => Ok(Value::None),
             Ty::String | Ty::Any => Ok(Value::Str(self.loader.intern(s))),
             Ty::Enum(id) => {
                 // The union's own `Arc`, so equality with literals is a pointer compare.
                 let members = &self.loader.types.enumeration(*id).members;
                 match members.iter().find(|m| ***m == *s) {
+                    Some(_) if !self.reads.builds() => Ok(Value::None),
                     Some(member) => Ok(Value::Str(member.clone())),
                     None => Err(mismatch()),
                 }
@@ -437,14 +466,20 @@ impl<'de> Visitor<'de> for TypedSeed<'_, '_> {
         };
         let depth_left = self.deeper()?;
         self.loader.open(b"[");
+        let build = self.reads.builds();
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self.with(inner, depth_left))? {
+        while let Some(item) =
+            seq.next_element_seed(self.with(inner, depth_left, self.reads.items()))?
+        {
             self.loader.one_more()?;
-            items.push(item);
+            if build {
+                items.push(item);
+            }
         }
         self.loader.close(b"]");
         match self.shape() {
             Ty::Error => Ok(Value::None),
+            _ if !build => Ok(Value::None),
             _ => Ok(Value::List(items.into())),
         }
     }
@@ -474,12 +509,13 @@ pub fn read_typed(
     max_depth: usize,
     max_values: usize,
     refuse_undeclared: bool,
+    reads: &Reads,
 ) -> Option<Value> {
     let values_left = Cell::new(max_values);
     let loader = StreamLoader::for_input(types, &values_left, refuse_undeclared);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = loader
-        .seed(ty, max_depth)
+        .seed_reading(ty, max_depth, reads)
         .deserialize(&mut deserializer)
         .ok()?;
     deserializer.end().ok()?;

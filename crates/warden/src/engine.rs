@@ -18,6 +18,9 @@ pub struct Engine {
     program: Arc<Program>,
     /// The program's rules compiled for the evaluator, once, at load.
     compiled: Arc<warden_eval::Compiled>,
+    /// Per target: what its rules can read of an input; the rest of an
+    /// input is checked against its type but not built.
+    input_reads: Arc<[warden_ir::Reads]>,
     /// The set's `test` blocks, which [`Engine::run_tests`] runs.
     tests: Arc<[warden_sema::Test]>,
     warnings: Vec<Diagnostic>,
@@ -112,8 +115,12 @@ impl Engine {
         let data_needed = (0..program.targets.len())
             .map(|t| program.data_read_by(warden_ir::TargetId(t as u32)))
             .collect();
+        let input_reads = (0..program.targets.len())
+            .map(|t| warden_ir::input_reads(&program, warden_ir::TargetId(t as u32)))
+            .collect();
         Engine {
             compiled: Arc::new(warden_eval::Compiled::new(Arc::clone(&program))),
+            input_reads,
             reports: Arc::new(decision::Reports::new(&program)),
             program,
             tests,
@@ -467,20 +474,20 @@ impl Engine {
         let target_id = self.decidable(target)?;
         let target_decl = program.target(target_id);
         let note = self.undeclared_mode(target_id, options) != warden_ir::UndeclaredFields::Allow;
+        let reads = self.reads(target_id, options);
         let (value, undeclared) =
-            warden_ir::json_to_value_noting(&program.types, &target_decl.ty, input, note).map_err(
-                |errors| DecideError::InputMismatch {
-                    target: target.to_string(),
-                    errors: errors
-                        .into_iter()
-                        .map(|e| PathError {
-                            path: e.path,
-                            expected: e.expected,
-                            found: e.found,
-                        })
-                        .collect(),
-                },
-            )?;
+            warden_ir::json_to_value_reading(&program.types, &target_decl.ty, input, note, reads)
+                .map_err(|errors| DecideError::InputMismatch {
+                target: target.to_string(),
+                errors: errors
+                    .into_iter()
+                    .map(|e| PathError {
+                        path: e.path,
+                        expected: e.expected,
+                        found: e.found,
+                    })
+                    .collect(),
+            })?;
         Ok(self.decide_value(target_id, &value, &undeclared, now, options))
     }
 
@@ -504,6 +511,17 @@ impl Engine {
             });
         }
         Ok(target_id)
+    }
+
+    /// What of an input to build: what the target's rules can read, or, to
+    /// explain (a trace shows values whole) and for the reference form
+    /// (`tree_walk`), all of it.
+    fn reads(&self, target_id: warden_ir::TargetId, options: &DecideOptions) -> &warden_ir::Reads {
+        if options.explain || options.tree_walk {
+            warden_ir::Reads::whole()
+        } else {
+            &self.input_reads[target_id.index()]
+        }
     }
 
     /// What becomes of input fields the target's type does not declare: the
@@ -616,6 +634,7 @@ impl Engine {
                     limits.max_depth,
                     limits.max_values(),
                     note,
+                    self.reads(target_id, options),
                 )
             })
             .flatten();
@@ -690,11 +709,52 @@ pub fn parse_now(text: &str) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warden_ir::TypeLookup;
 
     fn assert_send_sync<T: Send + Sync>() {}
 
     #[test]
     fn engine_is_send_and_sync() {
         assert_send_sync::<Engine>();
+    }
+
+    /// The analysis is live: what no rule reads is not built, a loop's list
+    /// is built without its items when nothing reads them, and a list a
+    /// rule counts is built whole. (That it is sound, the decision corpus
+    /// checks: every case is decided over the whole input too.)
+    #[test]
+    fn an_input_is_built_only_as_far_as_its_rules_read_it() {
+        let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/decisions/reads/policy");
+        let engine = Engine::from_dir(policy).expect("compiles");
+        let target = engine.program.target_by_name("app").expect("declared");
+        let reads = &engine.input_reads[target.index()];
+        let warden_ir::Ty::Record(id) = &engine.program.target(target).ty else {
+            panic!("the target is a record")
+        };
+        let def = engine.program.types.record(*id);
+        let field = |name: &str| reads.field(def.slot(name).expect("declared"));
+        assert!(!field("unread").builds());
+        assert!(field("slots").builds() && !field("slots").items().builds());
+        assert_eq!(field("hosts"), warden_ir::Reads::whole());
+        let meta = field("meta");
+        let warden_ir::Ty::Record(meta_id) = def.fields[def.slot("meta").expect("declared")].ty
+        else {
+            panic!("meta is a record")
+        };
+        let meta_def = engine.program.types.record(meta_id);
+        let meta_field = |name: &str| meta.field(meta_def.slot(name).expect("declared"));
+        // The subject, a waiver's condition, an obligation: read; `labels` by one key.
+        for read in ["name", "owner", "team"] {
+            assert_eq!(meta_field(read), warden_ir::Reads::whole(), "{read}");
+        }
+        assert!(meta_field("labels").builds());
+        assert_ne!(meta_field("labels"), warden_ir::Reads::whole());
+        // With an explanation, or as the reference form, all of it.
+        let explain = DecideOptions {
+            explain: true,
+            ..DecideOptions::default()
+        };
+        assert_eq!(engine.reads(target, &explain), warden_ir::Reads::whole());
     }
 }

@@ -34,8 +34,9 @@ fn run_case(path: &Utf8Path) -> datatest_stable::Result<()> {
     Ok(())
 }
 
-/// The compiled form decides as the tree walker does, at the same cost: the
-/// same decision, and the same least step budget it finishes within.
+/// The compiled form, over the input built as far as the rules read it,
+/// decides as the tree walker over the whole input does, at the same cost:
+/// the same decision, and the same least step budget it finishes within.
 fn forms_agree(engine: &Engine, case: &Case, now: SystemTime) -> datatest_stable::Result<()> {
     let decide = |budget: u64, tree_walk: bool| {
         let options = DecideOptions {
@@ -54,6 +55,19 @@ fn forms_agree(engine: &Engine, case: &Case, now: SystemTime) -> datatest_stable
         essence(&compiled)?,
         essence(&tree)?,
         "the two forms decided differently"
+    );
+    // Read from text, the input is built as far as the rules read it by
+    // another reader (no JSON tree): the same decision again.
+    let from_text = engine.decide_text(
+        &case.target,
+        &case.input.to_string(),
+        now,
+        &DecideOptions::default(),
+    )?;
+    assert_eq!(
+        essence(&from_text)?,
+        essence(&tree)?,
+        "deciding from text decided differently"
     );
     let ran_out = |d: &warden::Decision| {
         d.findings

@@ -1,0 +1,334 @@
+//! What a target's rules can read of its input, worked out once from the
+//! IR: the input is then converted only as far as that, and the rest of it
+//! is checked against its type without being built (validation stays
+//! complete; only the values nobody reads are never allocated).
+//!
+//! The analysis follows places: an expression that names a part of the
+//! input (`app.spec.roles`, a `let` or a loop variable bound to one) is
+//! tracked as a path from the input's root; reading a field extends the
+//! path; any other use of a place (a comparison, a call, a message, a
+//! condition) reads all of it. What it cannot follow, it counts as read
+//! whole, so the answer errs only towards building more.
+
+use crate::{Expr, ExprKind, LetId, MessagePart, Program, Rule, TargetId};
+use std::collections::BTreeMap;
+
+/// What is read of a value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Reads {
+    /// Nothing: the value is checked against its type, never built.
+    #[default]
+    Nothing,
+    /// All of it.
+    Whole,
+    /// The value itself (a record, a list, a map) and, below it, what is
+    /// read of each field (by slot) or of each item (a list's elements, a
+    /// map's values).
+    Parts {
+        fields: BTreeMap<u32, Reads>,
+        items: Box<Reads>,
+    },
+}
+
+static WHOLE: Reads = Reads::Whole;
+static NOTHING: Reads = Reads::Nothing;
+
+impl Reads {
+    /// All of a value: what deciding with an explanation, or without the
+    /// analysis, converts.
+    pub fn whole() -> &'static Reads {
+        &WHOLE
+    }
+
+    /// Whether the value is built at all.
+    pub fn builds(&self) -> bool {
+        !matches!(self, Reads::Nothing)
+    }
+
+    /// What is read of a record's field. Items of a record make no sense:
+    /// such a shape is taken as the whole record.
+    pub fn field(&self, slot: usize) -> &Reads {
+        match self {
+            Reads::Nothing => &NOTHING,
+            Reads::Parts { fields, items } if !items.builds() => u32::try_from(slot)
+                .ok()
+                .and_then(|slot| fields.get(&slot))
+                .unwrap_or(&NOTHING),
+            _ => &WHOLE,
+        }
+    }
+
+    /// What is read of each item of a list or each value of a map. Fields
+    /// of a list make no sense: such a shape is taken as the whole list.
+    pub fn items(&self) -> &Reads {
+        match self {
+            Reads::Nothing => &NOTHING,
+            Reads::Parts { fields, items } if fields.is_empty() => items,
+            _ => &WHOLE,
+        }
+    }
+
+    /// Marks the value at `path` as read (whole, or just itself), and so
+    /// each value on the way to it.
+    fn mark(&mut self, path: &[Step], whole: bool) {
+        let mut node = self;
+        for step in path {
+            match node {
+                Reads::Whole => return,
+                Reads::Nothing => {
+                    *node = Reads::Parts {
+                        fields: BTreeMap::new(),
+                        items: Box::default(),
+                    }
+                }
+                Reads::Parts { .. } => {}
+            }
+            let Reads::Parts { fields, items } = node else {
+                unreachable!("made parts above")
+            };
+            node = match step {
+                Step::Field(slot) => fields.entry(*slot).or_default(),
+                Step::Item => items,
+            };
+        }
+        if whole {
+            *node = Reads::Whole;
+        } else if !node.builds() {
+            *node = Reads::Parts {
+                fields: BTreeMap::new(),
+                items: Box::default(),
+            };
+        }
+    }
+}
+
+/// One step from a value into a part of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Field(u32),
+    Item,
+}
+
+/// A part of the input, as the steps from its root.
+type Place = Vec<Step>;
+
+/// What deciding `target` can read of its input: its rules' `let`s,
+/// conditions, `for` collections, messages and obligations, its waivers'
+/// conditions, the fields its index tests and the subject field.
+pub fn input_reads(program: &Program, target: TargetId) -> Reads {
+    let decl = program.target(target);
+    let mut analysis = Analysis {
+        reads: Reads::Nothing,
+        locals: Vec::new(),
+        lets: Vec::new(),
+        rule: None,
+    };
+    let fields = |slots: &[u32]| slots.iter().map(|&s| Step::Field(s)).collect::<Place>();
+    if let Some(subject) = &decl.subject {
+        analysis.reads.mark(&fields(subject), true);
+    }
+    for guard in &decl.index.guards {
+        analysis.reads.mark(&fields(&guard.slots), true);
+    }
+    for &rule_id in &decl.rules {
+        let rule = program.rule(rule_id);
+        analysis.enter(Some(rule));
+        for clause in &rule.clauses {
+            if let Some(it) = &clause.iteration {
+                let collection = analysis.places(&it.collection);
+                analysis.iterate(it.local.index(), collection);
+            }
+            analysis.read(&clause.condition);
+            for part in clause.message.iter().flatten() {
+                if let MessagePart::Expr(e) = part {
+                    analysis.read(e);
+                }
+            }
+            for (_, e) in &clause.obligations {
+                analysis.read(e);
+            }
+        }
+        for waiver in program.waivers.iter().filter(|w| w.rule == rule_id) {
+            analysis.enter(None);
+            if let Some(condition) = &waiver.condition {
+                analysis.read(condition);
+            }
+        }
+    }
+    analysis.reads
+}
+
+struct Analysis<'p> {
+    reads: Reads,
+    /// The places each local of the current frame can name (slot 0: the input).
+    locals: Vec<Vec<Place>>,
+    /// The places each `let` of the current rule names, once worked out.
+    lets: Vec<Option<Vec<Place>>>,
+    rule: Option<&'p Rule>,
+}
+
+impl<'p> Analysis<'p> {
+    /// A new frame: a rule's (with its `let`s) or a waiver's.
+    fn enter(&mut self, rule: Option<&'p Rule>) {
+        self.locals = vec![vec![Vec::new()]];
+        self.lets = vec![None; rule.map_or(0, |r| r.lets.len())];
+        self.rule = rule;
+    }
+
+    fn bind(&mut self, local: usize, places: Vec<Place>) {
+        if self.locals.len() <= local {
+            self.locals.resize(local + 1, Vec::new());
+        }
+        self.locals[local] = places;
+    }
+
+    /// A loop over `collection`: the list itself is read (its length), and
+    /// `local` names each of its items.
+    fn iterate(&mut self, local: usize, collection: Vec<Place>) {
+        for place in &collection {
+            self.reads.mark(place, false);
+        }
+        let items = collection
+            .into_iter()
+            .map(|mut place| {
+                place.push(Step::Item);
+                place
+            })
+            .collect();
+        self.bind(local, items);
+    }
+
+    /// `e` is used as a value: everything it names is read whole.
+    fn read(&mut self, e: &'p Expr) {
+        for place in self.places(e) {
+            self.reads.mark(&place, true);
+        }
+    }
+
+    fn let_places(&mut self, id: LetId) -> Vec<Place> {
+        if let Some(Some(places)) = self.lets.get(id.index()) {
+            return places.clone();
+        }
+        let Some(e) = self.rule.and_then(|r| r.lets.get(id.index())) else {
+            return Vec::new();
+        };
+        // A `let` runs in a frame of its own making: its loops' locals must
+        // not rebind the locals of the expression that first reads it.
+        let outer = self.locals.clone();
+        self.locals.truncate(1);
+        let places = self.places(e);
+        self.locals = outer;
+        if let Some(slot) = self.lets.get_mut(id.index()) {
+            *slot = Some(places.clone());
+        }
+        places
+    }
+
+    /// The parts of the input `e` can name (none when it makes a new
+    /// value), marking as read whatever it reads to work that out.
+    fn places(&mut self, e: &'p Expr) -> Vec<Place> {
+        let extend = |mut places: Vec<Place>, step: Step| {
+            places.iter_mut().for_each(|p| p.push(step));
+            places
+        };
+        match &e.kind {
+            ExprKind::Const(_) | ExprKind::Data(_) | ExprKind::Now | ExprKind::Error => Vec::new(),
+            ExprKind::Local(id) => self.locals.get(id.index()).cloned().unwrap_or_default(),
+            ExprKind::Let(id) => self.let_places(*id),
+            ExprKind::Field { base, slot, .. } => {
+                let base = self.places(base);
+                extend(base, Step::Field(*slot))
+            }
+            ExprKind::Index { base, index, .. } => {
+                self.read(index);
+                let base = self.places(base);
+                extend(base, Step::Item)
+            }
+            ExprKind::Has {
+                base,
+                slot: Some((_, slot)),
+                ..
+            } => {
+                let base = self.places(base);
+                for place in extend(base, Step::Field(*slot)) {
+                    self.reads.mark(&place, true);
+                }
+                Vec::new()
+            }
+            ExprKind::Binary {
+                op: crate::BinOp::Coalesce,
+                lhs,
+                rhs,
+            } => {
+                let mut places = self.places(lhs);
+                places.extend(self.places(rhs));
+                places
+            }
+            ExprKind::If {
+                condition,
+                then_branch,
+                else_branch,
+            } => {
+                self.read(condition);
+                let mut places = self.places(then_branch);
+                places.extend(self.places(else_branch));
+                places
+            }
+            ExprKind::Quantifier {
+                local,
+                collection,
+                body,
+                ..
+            } => {
+                let collection = self.places(collection);
+                self.iterate(local.index(), collection);
+                self.read(body);
+                Vec::new()
+            }
+            ExprKind::Comprehension {
+                local,
+                collection,
+                element,
+                filter,
+            } => {
+                let collection = self.places(collection);
+                self.iterate(local.index(), collection.clone());
+                if let Some(filter) = filter {
+                    self.read(filter);
+                }
+                // `[x for x in xs if …]` is some of `xs`'s items: reading it
+                // reads theirs. Anything else makes new values of what it reads.
+                if matches!(element.kind, ExprKind::Local(l) if l == *local) {
+                    collection
+                } else {
+                    self.read(element);
+                    Vec::new()
+                }
+            }
+            // Everything else reads its operands whole and makes a new value.
+            ExprKind::DynField { base, .. }
+            | ExprKind::Has { base, .. }
+            | ExprKind::Not(base)
+            | ExprKind::Neg(base)
+            | ExprKind::ToFloat(base)
+            | ExprKind::MatchesConst { lhs: base, .. } => {
+                self.read(base);
+                Vec::new()
+            }
+            ExprKind::Binary { lhs, rhs, .. } => {
+                self.read(lhs);
+                self.read(rhs);
+                Vec::new()
+            }
+            ExprKind::Call { args, .. }
+            | ExprKind::CallFn { args, .. }
+            | ExprKind::List(args)
+            | ExprKind::Record { values: args, .. } => {
+                for arg in args {
+                    self.read(arg);
+                }
+                Vec::new()
+            }
+        }
+    }
+}
