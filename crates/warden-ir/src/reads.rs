@@ -9,8 +9,17 @@
 //! path; any other use of a place (a comparison, a call, a message, a
 //! condition) reads all of it. What it cannot follow, it counts as read
 //! whole, so the answer errs only towards building more.
+//!
+//! A field is found by name in the type of the place it is read from, not
+//! by the slot the checker chose: record types are structural, so a place
+//! of one record type can be read where another is expected (`x ?? {
+//! status: "active" }` has the literal's type, and reads `status` from `x`
+//! by name).
 
-use crate::{Expr, ExprKind, LetId, MessagePart, Program, Rule, TargetId};
+use crate::{
+    Expr, ExprKind, LetId, MessagePart, Program, RecordId, Rule, TargetId, Ty, TypeLookup,
+    TypeTable,
+};
 use std::collections::BTreeMap;
 
 /// What is read of a value.
@@ -112,12 +121,25 @@ enum Step {
 /// A part of the input, as the steps from its root.
 type Place = Vec<Step>;
 
+/// A step as the IR writes it, before it is found in a place's type.
+#[derive(Clone, Copy)]
+enum Access<'n> {
+    Field {
+        record: RecordId,
+        slot: u32,
+        name: &'n str,
+    },
+    Item,
+}
+
 /// What deciding `target` can read of its input: its rules' `let`s,
 /// conditions, `for` collections, messages and obligations, its waivers'
 /// conditions, the fields its index tests and the subject field.
 pub fn input_reads(program: &Program, target: TargetId) -> Reads {
     let decl = program.target(target);
     let mut analysis = Analysis {
+        types: &program.types,
+        root: &decl.ty,
         reads: Reads::Nothing,
         locals: Vec::new(),
         lets: Vec::new(),
@@ -159,6 +181,9 @@ pub fn input_reads(program: &Program, target: TargetId) -> Reads {
 }
 
 struct Analysis<'p> {
+    types: &'p TypeTable,
+    /// The input's type: what a place's type is worked out from.
+    root: &'p Ty,
     reads: Reads,
     /// The places each local of the current frame can name (slot 0: the input).
     locals: Vec<Vec<Place>>,
@@ -175,6 +200,60 @@ impl<'p> Analysis<'p> {
         self.rule = rule;
     }
 
+    /// The declared type of the value at `place`, its `?` taken off;
+    /// `None` past an `any`.
+    fn type_at(&self, place: &[Step]) -> Option<&'p Ty> {
+        let strip = |mut ty: &'p Ty| {
+            while let Ty::Optional(inner) = ty {
+                ty = inner;
+            }
+            ty
+        };
+        let mut ty = strip(self.root);
+        for step in place {
+            ty = strip(match (step, ty) {
+                (Step::Field(slot), Ty::Record(id)) => {
+                    &self.types.record(*id).fields.get(*slot as usize)?.ty
+                }
+                (Step::Item, Ty::List(inner) | Ty::Map(inner)) => inner,
+                _ => return None,
+            });
+        }
+        Some(ty)
+    }
+
+    /// The places one step into each of `places`: the field `name` (the
+    /// checker's `slot` of `record`) found by name in each place's own
+    /// record type, or an item of each list or map. A place the step
+    /// cannot be followed into (an `any`, a field its type does not
+    /// declare, which an open record keeps by name) is read whole.
+    fn step_into(&mut self, places: Vec<Place>, step: Access<'_>) -> Vec<Place> {
+        let mut into = Vec::with_capacity(places.len());
+        for mut place in places {
+            let next = match (step, self.type_at(&place)) {
+                (Access::Field { record, slot, .. }, Some(Ty::Record(id))) if *id == record => {
+                    Some(Step::Field(slot))
+                }
+                (Access::Field { name, .. }, Some(Ty::Record(id))) => self
+                    .types
+                    .record(*id)
+                    .slot(name)
+                    .and_then(|slot| u32::try_from(slot).ok())
+                    .map(Step::Field),
+                (Access::Item, Some(Ty::List(_) | Ty::Map(_))) => Some(Step::Item),
+                _ => None,
+            };
+            match next {
+                Some(step) => {
+                    place.push(step);
+                    into.push(place);
+                }
+                None => self.reads.mark(&place, true),
+            }
+        }
+        into
+    }
+
     fn bind(&mut self, local: usize, places: Vec<Place>) {
         if self.locals.len() <= local {
             self.locals.resize(local + 1, Vec::new());
@@ -188,13 +267,7 @@ impl<'p> Analysis<'p> {
         for place in &collection {
             self.reads.mark(place, false);
         }
-        let items = collection
-            .into_iter()
-            .map(|mut place| {
-                place.push(Step::Item);
-                place
-            })
-            .collect();
+        let items = self.step_into(collection, Access::Item);
         self.bind(local, items);
     }
 
@@ -227,30 +300,42 @@ impl<'p> Analysis<'p> {
     /// The parts of the input `e` can name (none when it makes a new
     /// value), marking as read whatever it reads to work that out.
     fn places(&mut self, e: &'p Expr) -> Vec<Place> {
-        let extend = |mut places: Vec<Place>, step: Step| {
-            places.iter_mut().for_each(|p| p.push(step));
-            places
-        };
         match &e.kind {
             ExprKind::Const(_) | ExprKind::Data(_) | ExprKind::Now | ExprKind::Error => Vec::new(),
             ExprKind::Local(id) => self.locals.get(id.index()).cloned().unwrap_or_default(),
             ExprKind::Let(id) => self.let_places(*id),
-            ExprKind::Field { base, slot, .. } => {
+            ExprKind::Field {
+                base,
+                record,
+                slot,
+                name,
+                ..
+            } => {
                 let base = self.places(base);
-                extend(base, Step::Field(*slot))
+                let field = Access::Field {
+                    record: *record,
+                    slot: *slot,
+                    name,
+                };
+                self.step_into(base, field)
             }
             ExprKind::Index { base, index, .. } => {
                 self.read(index);
                 let base = self.places(base);
-                extend(base, Step::Item)
+                self.step_into(base, Access::Item)
             }
             ExprKind::Has {
                 base,
-                slot: Some((_, slot)),
-                ..
+                slot: Some((record, slot)),
+                name,
             } => {
                 let base = self.places(base);
-                for place in extend(base, Step::Field(*slot)) {
+                let field = Access::Field {
+                    record: *record,
+                    slot: *slot,
+                    name,
+                };
+                for place in self.step_into(base, field) {
                     self.reads.mark(&place, true);
                 }
                 Vec::new()
