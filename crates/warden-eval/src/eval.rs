@@ -165,13 +165,17 @@ impl<'p> Evaluator<'p> {
 
     fn eval_kind(&mut self, e: &'p Expr, frame: &mut Frame<'p>) -> EvalResult {
         // Field chains are read in place: one clone of the result, none of the
-        // records along the way. (Not while explaining: the trace records each step.)
-        if self.trace.is_none()
-            && matches!(e.kind, ExprKind::Field { .. } | ExprKind::DynField { .. })
-        {
+        // records along the way, one step for the chain. While explaining,
+        // the trace gets each link as if it had been evaluated, at no more
+        // cost: an explanation never takes more steps than its decision.
+        if matches!(e.kind, ExprKind::Field { .. } | ExprKind::DynField { .. }) {
             self.ensure_root(e, frame)?;
             if let Some(v) = place(self.data, &self.program.types, frame, e) {
-                return Ok(v.clone());
+                let v = v.clone();
+                if let ExprKind::Field { base, .. } | ExprKind::DynField { base, .. } = &e.kind {
+                    self.trace_place(base, frame);
+                }
+                return Ok(v);
             }
         }
         Ok(match &e.kind {
@@ -428,7 +432,7 @@ impl<'p> Evaluator<'p> {
             }
             _ => {}
         }
-        if self.trace.is_none() && is_comparison(op) {
+        if is_comparison(op) {
             self.ensure_root(lhs, frame)?;
             self.ensure_root(rhs, frame)?;
             let (data, program) = (self.data, self.program);
@@ -437,6 +441,10 @@ impl<'p> Evaluator<'p> {
                 place(data, types, frame, lhs),
                 place(data, types, frame, rhs),
             ) {
+                if self.trace.is_some() {
+                    self.trace_place(lhs, frame);
+                    self.trace_place(rhs, frame);
+                }
                 return self.compare(types, op, l, r, span);
             }
         }
@@ -581,6 +589,32 @@ impl<'p> Evaluator<'p> {
             frame.lets[i] = Some(v);
         }
         Ok(())
+    }
+
+    /// Records in the trace what evaluating `e`, a place read in place
+    /// ([`place`]), would have: each link of its chain, innermost first,
+    /// then `e` (constants are not recorded).
+    fn trace_place(&mut self, e: &'p Expr, frame: &Frame<'p>) {
+        if self.trace.is_none() {
+            return;
+        }
+        if let ExprKind::Field { base, .. } | ExprKind::DynField { base, .. } = &e.kind {
+            self.trace_place(base, frame);
+        }
+        if matches!(e.kind, ExprKind::Const(_)) {
+            return;
+        }
+        let Some(value) = place(self.data, &self.program.types, frame, e) else {
+            return;
+        };
+        let entry = TraceEntry {
+            span: e.span,
+            value: value.clone(),
+            path: chain_path(e).filter(|(_, fields)| !fields.is_empty()),
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.push(entry);
+        }
     }
 
     /// Computes the `let` at the root of a field chain, so the chain can be read in place.
