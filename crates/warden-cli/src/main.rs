@@ -232,6 +232,10 @@ impl LimitArgs {
 struct CompileArgs {
     /// Policy folders or files (default: ./policies, else the bundled stdlib-policies).
     paths: Vec<PathBuf>,
+    /// A policy folder or file, as `check`, `decide`, `test` and `serve`
+    /// take it (repeatable; adds to the paths given without it).
+    #[arg(long = "policy", value_name = "PATH")]
+    policy: Vec<PathBuf>,
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
     format: DiagnosticFormat,
@@ -515,7 +519,10 @@ fn load_engine(workspace: &Workspace) -> Option<Engine> {
 }
 
 fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
-    let paths = PolicyArgs { paths: args.paths }.paths()?;
+    let paths = PolicyArgs {
+        paths: args.paths.into_iter().chain(args.policy).collect(),
+    }
+    .paths()?;
     let workspace = read_workspace(&paths)?;
     let diagnostics = if lint {
         workspace.lint()
