@@ -297,6 +297,19 @@ impl<'p> Analysis<'p> {
         places
     }
 
+    /// The places of the field `name` (the checker's `slot` of `record`)
+    /// of what `base` names.
+    fn field_places(
+        &mut self,
+        base: &'p Expr,
+        record: RecordId,
+        slot: u32,
+        name: &str,
+    ) -> Vec<Place> {
+        let base = self.places(base);
+        self.step_into(base, Access::Field { record, slot, name })
+    }
+
     /// The parts of the input `e` can name (none when it makes a new
     /// value), marking as read whatever it reads to work that out.
     fn places(&mut self, e: &'p Expr) -> Vec<Place> {
@@ -310,15 +323,7 @@ impl<'p> Analysis<'p> {
                 slot,
                 name,
                 ..
-            } => {
-                let base = self.places(base);
-                let field = Access::Field {
-                    record: *record,
-                    slot: *slot,
-                    name,
-                };
-                self.step_into(base, field)
-            }
+            } => self.field_places(base, *record, *slot, name),
             ExprKind::Index { base, index, .. } => {
                 self.read(index);
                 let base = self.places(base);
@@ -329,13 +334,7 @@ impl<'p> Analysis<'p> {
                 slot: Some((record, slot)),
                 name,
             } => {
-                let base = self.places(base);
-                let field = Access::Field {
-                    record: *record,
-                    slot: *slot,
-                    name,
-                };
-                for place in self.step_into(base, field) {
+                for place in self.field_places(base, *record, *slot, name) {
                     self.reads.mark(&place, true);
                 }
                 Vec::new()
