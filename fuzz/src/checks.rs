@@ -102,8 +102,9 @@ pub fn gateway_path(data: &[u8]) {
 /// A policy and a JSON input, split at the first NUL byte: compiling never
 /// panics, and when the policy compiles, deciding the input against each
 /// target never panics and gives the same answer from the compiled form as
-/// from the tree walker, at a budget it finishes within and at budgets small
-/// enough to run out part way (where both must stop at the same step).
+/// from the tree walker, and explained, at a budget it finishes within and
+/// at budgets small enough to run out part way (where all must stop at the
+/// same step).
 pub fn decide(data: &[u8]) {
     let (policy, input) = match data.iter().position(|b| *b == 0) {
         Some(i) => (&data[..i], &data[i + 1..]),
@@ -122,10 +123,11 @@ pub fn decide(data: &[u8]) {
     let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_272_000);
     for target in engine.targets() {
         for budget in [100_000, 5, 20, 60, 200] {
-            let decide = |tree_walk: bool| {
+            let decide = |tree_walk: bool, explain: bool| {
                 let options = DecideOptions {
                     budget,
                     tree_walk,
+                    explain,
                     ..DecideOptions::default()
                 };
                 engine
@@ -134,14 +136,28 @@ pub fn decide(data: &[u8]) {
                         let mut json = serde_json::to_value(decision).expect("serializes");
                         let object = json.as_object_mut().expect("an object");
                         object.remove("decision_id");
+                        for list in ["findings", "warnings", "waived"] {
+                            for finding in object[list].as_array_mut().into_iter().flatten() {
+                                finding.as_object_mut().map(|f| f.remove("trace"));
+                            }
+                        }
                         json
                     })
                     .map_err(|e| e.to_string())
             };
+            let reference = decide(true, false);
             assert_eq!(
-                decide(false),
-                decide(true),
+                decide(false, false),
+                reference,
                 "target `{}`, budget {budget}",
+                target.name
+            );
+            // An explanation is of the decision taken: the same steps, so
+            // the same answer at every budget.
+            assert_eq!(
+                decide(false, true),
+                reference,
+                "explained: target `{}`, budget {budget}",
                 target.name
             );
         }
