@@ -112,7 +112,7 @@ impl Reads {
 }
 
 /// One step from a value into a part of it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
     Field(u32),
     Item,
@@ -344,9 +344,8 @@ impl<'p> Analysis<'p> {
                 lhs,
                 rhs,
             } => {
-                let mut places = self.places(lhs);
-                places.extend(self.places(rhs));
-                places
+                let lhs = self.places(lhs);
+                union(lhs, self.places(rhs))
             }
             ExprKind::If {
                 condition,
@@ -354,9 +353,8 @@ impl<'p> Analysis<'p> {
                 else_branch,
             } => {
                 self.read(condition);
-                let mut places = self.places(then_branch);
-                places.extend(self.places(else_branch));
-                places
+                let then_places = self.places(then_branch);
+                union(then_places, self.places(else_branch))
             }
             ExprKind::Quantifier {
                 local,
@@ -415,4 +413,13 @@ impl<'p> Analysis<'p> {
             }
         }
     }
+}
+
+/// The places either side can name, each once: `let`s that choose between
+/// `let`s (`let b = a ?? a`) would otherwise double them at every step.
+fn union(mut places: Vec<Place>, more: Vec<Place>) -> Vec<Place> {
+    places.extend(more);
+    places.sort_unstable();
+    places.dedup();
+    places
 }

@@ -1,6 +1,7 @@
 //! The clause index of each target: which clauses a literal equality test
 //! on the input lets a decision skip.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use warden_ir::{self as ir, BinOp, ExprKind, Value};
 
@@ -60,11 +61,12 @@ fn conjuncts<'e>(expr: &'e ir::Expr, out: &mut Vec<&'e ir::Expr>) {
 fn find_guard(rule: &ir::Rule, condition: &ir::Expr) -> Option<(Vec<u32>, Vec<Arc<str>>)> {
     let mut parts = Vec::new();
     conjuncts(condition, &mut parts);
+    let lets = vec![Cell::new(None); rule.lets.len()];
     for part in parts {
         if let Some(guard) = guard_of(part) {
             return Some(guard);
         }
-        if part.dynamic || !infallible(rule, part) {
+        if part.dynamic || !infallible(rule, &lets, part) {
             return None;
         }
     }
@@ -130,17 +132,27 @@ fn input_slots(expr: &ir::Expr) -> Option<Vec<u32>> {
     }
 }
 
-/// Whether evaluating `expr` can never raise an evaluation error.
 /// Whether evaluating `expr` can never raise an evaluation error. Values of
 /// static type `any` may be of a kind an operation cannot take, so an
 /// operation that needs a particular kind is fallible when given one.
-fn infallible(rule: &ir::Rule, expr: &ir::Expr) -> bool {
-    let ok = |e: &ir::Expr| infallible(rule, e);
+/// `lets` keeps each `let`'s answer once worked out: a `let` read twice by
+/// the next (`let b = a ?? a`) would otherwise double the work at each.
+fn infallible(rule: &ir::Rule, lets: &[Cell<Option<bool>>], expr: &ir::Expr) -> bool {
+    let ok = |e: &ir::Expr| infallible(rule, lets, e);
     // Operands read as a condition must be booleans.
-    let condition = |e: &ir::Expr| !e.dynamic && infallible(rule, e);
+    let condition = |e: &ir::Expr| !e.dynamic && infallible(rule, lets, e);
     match &expr.kind {
         ExprKind::Const(_) | ExprKind::Local(_) | ExprKind::Data(_) | ExprKind::Now => true,
-        ExprKind::Let(id) => ok(&rule.lets[id.index()]),
+        ExprKind::Let(id) => match lets.get(id.index()).and_then(Cell::get) {
+            Some(known) => known,
+            None => {
+                let known = ok(&rule.lets[id.index()]);
+                if let Some(memo) = lets.get(id.index()) {
+                    memo.set(Some(known));
+                }
+                known
+            }
+        },
         // A field of an `any` value that is not a record or map is an error.
         ExprKind::Field { base, .. } => !base.dynamic && ok(base),
         ExprKind::DynField { base, .. } | ExprKind::Has { base, .. } | ExprKind::ToFloat(base) => {
