@@ -335,7 +335,9 @@ impl<'p> Evaluator<'p> {
     ) -> EvalResult {
         self.charge(comparison_cost(op, l, r), span)?;
         let mut work = 0;
-        let result = compare_op(types, op, l, r, span, &mut work);
+        // Past what is left of the budget the walk stops; the charge below fails.
+        let limit = self.budget.saturating_sub(self.steps).saturating_add(1);
+        let result = compare_op(types, op, l, r, span, &mut work, limit);
         self.charge(work, span)?;
         result
     }
@@ -761,10 +763,11 @@ fn compare_op(
     r: &Value,
     span: Span,
     work: &mut u64,
+    limit: u64,
 ) -> EvalResult {
     Ok(Value::Bool(match op {
-        BinOp::Eq => equal_counted(types, l, r, work),
-        BinOp::NotEq => !equal_counted(types, l, r, work),
+        BinOp::Eq => equal_counted(types, l, r, work, limit),
+        BinOp::NotEq => !equal_counted(types, l, r, work, limit),
         BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
             let Some(ord) = compare(l, r) else {
                 return Err(err(
@@ -780,8 +783,8 @@ fn compare_op(
                 _ => ord != Ordering::Less,
             }
         }
-        BinOp::In => contains(types, r, l, span, work)?,
-        BinOp::NotIn => !contains(types, r, l, span, work)?,
+        BinOp::In => contains(types, r, l, span, work, limit)?,
+        BinOp::NotIn => !contains(types, r, l, span, work, limit)?,
         BinOp::Matches => match (l, r) {
             (Value::Str(s), Value::Str(p)) => {
                 let pattern = builtins::compiled_regex(p)
@@ -833,9 +836,12 @@ fn contains(
     item: &Value,
     span: Span,
     work: &mut u64,
+    limit: u64,
 ) -> Result<bool, EvalError> {
     Ok(match (collection, item) {
-        (Value::List(items), _) => items.iter().any(|i| equal_counted(types, i, item, work)),
+        (Value::List(items), _) => items
+            .iter()
+            .any(|i| equal_counted(types, i, item, work, limit)),
         (Value::Map(m), Value::Str(k)) => {
             *work += k.len() as u64 / 64;
             m.contains_key(k)

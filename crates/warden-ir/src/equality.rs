@@ -33,13 +33,21 @@ pub fn as_f64(v: &Value) -> Option<f64> {
 /// Equality as policies see it: `1 == 1.0`; records and maps equal when
 /// their present fields are, by name (whatever record type they were read as).
 pub fn values_equal(types: &TypeTable, a: &Value, b: &Value) -> bool {
-    equal_counted(types, a, b, &mut 0)
+    equal_counted(types, a, b, &mut 0, u64::MAX)
 }
 
 /// [`values_equal`], adding to `work` one per element looked at and one per
-/// 64 bytes of text compared: linear in the smaller value.
-pub fn equal_counted(types: &TypeTable, a: &Value, b: &Value, work: &mut u64) -> bool {
+/// 64 bytes of text compared: linear in the smaller value. Once `work`
+/// passes `limit` it stops, answering `false`: the caller, which charges
+/// `work` against a budget with no more than `limit` left, then fails
+/// instead of using the answer. (Values built by a policy can share parts:
+/// a record of two copies of a record of two copies… is small to build and
+/// exponential to walk.)
+pub fn equal_counted(types: &TypeTable, a: &Value, b: &Value, work: &mut u64, limit: u64) -> bool {
     *work += 1;
+    if *work > limit {
+        return false;
+    }
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => {
             if Arc::ptr_eq(x, y) {
@@ -53,7 +61,7 @@ pub fn equal_counted(types: &TypeTable, a: &Value, b: &Value, work: &mut u64) ->
             x.len() == y.len()
                 && x.iter()
                     .zip(y.iter())
-                    .all(|(p, q)| equal_counted(types, p, q, work))
+                    .all(|(p, q)| equal_counted(types, p, q, work, limit))
         }
         (Value::Record(x), Value::Record(y))
             if x.ty == y.ty && x.extra.is_none() && y.extra.is_none() =>
@@ -61,7 +69,7 @@ pub fn equal_counted(types: &TypeTable, a: &Value, b: &Value, work: &mut u64) ->
             x.slots
                 .iter()
                 .zip(y.slots.iter())
-                .all(|(p, q)| equal_counted(types, p, q, work))
+                .all(|(p, q)| equal_counted(types, p, q, work, limit))
         }
         (Value::Record(_) | Value::Map(_), Value::Record(_) | Value::Map(_)) => {
             // Same present names, and each field equal: looked up by name,
@@ -79,7 +87,7 @@ pub fn equal_counted(types: &TypeTable, a: &Value, b: &Value, work: &mut u64) ->
             each_named_field(types, a, &mut |name, v| {
                 if equal {
                     equal = named_field(types, b, name)
-                        .is_some_and(|w| equal_counted(types, v, w, work));
+                        .is_some_and(|w| equal_counted(types, v, w, work, limit));
                 }
             });
             equal

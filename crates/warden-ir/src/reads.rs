@@ -121,6 +121,9 @@ enum Step {
 /// A part of the input, as the steps from its root.
 type Place = Vec<Step>;
 
+/// The most places one expression is followed to (see [`Analysis::union`]).
+const MAX_PLACES: usize = 64;
+
 /// A step as the IR writes it, before it is found in a place's type.
 #[derive(Clone, Copy)]
 enum Access<'n> {
@@ -254,6 +257,27 @@ impl<'p> Analysis<'p> {
         into
     }
 
+    /// The places either side can name, each once: `let`s that choose
+    /// between `let`s (`let b = a ?? a`) would otherwise double them at
+    /// each. Past [`MAX_PLACES`] (`let`s choosing between distinct parts at
+    /// each step can name exponentially many), the part they all lie in is
+    /// read whole, and stands for them: what lies below it is built.
+    fn union(&mut self, mut places: Vec<Place>, more: Vec<Place>) -> Vec<Place> {
+        places.extend(more);
+        places.sort_unstable();
+        places.dedup();
+        if places.len() <= MAX_PLACES {
+            return places;
+        }
+        let mut common = places[0].clone();
+        for place in &places[1..] {
+            let shared = common.iter().zip(place).take_while(|(a, b)| a == b).count();
+            common.truncate(shared);
+        }
+        self.reads.mark(&common, true);
+        vec![common]
+    }
+
     fn bind(&mut self, local: usize, places: Vec<Place>) {
         if self.locals.len() <= local {
             self.locals.resize(local + 1, Vec::new());
@@ -345,7 +369,8 @@ impl<'p> Analysis<'p> {
                 rhs,
             } => {
                 let lhs = self.places(lhs);
-                union(lhs, self.places(rhs))
+                let rhs = self.places(rhs);
+                self.union(lhs, rhs)
             }
             ExprKind::If {
                 condition,
@@ -354,7 +379,8 @@ impl<'p> Analysis<'p> {
             } => {
                 self.read(condition);
                 let then_places = self.places(then_branch);
-                union(then_places, self.places(else_branch))
+                let else_places = self.places(else_branch);
+                self.union(then_places, else_places)
             }
             ExprKind::Quantifier {
                 local,
@@ -413,13 +439,4 @@ impl<'p> Analysis<'p> {
             }
         }
     }
-}
-
-/// The places either side can name, each once: `let`s that choose between
-/// `let`s (`let b = a ?? a`) would otherwise double them at every step.
-fn union(mut places: Vec<Place>, more: Vec<Place>) -> Vec<Place> {
-    places.extend(more);
-    places.sort_unstable();
-    places.dedup();
-    places
 }
