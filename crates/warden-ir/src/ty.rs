@@ -110,12 +110,24 @@ pub struct TypeTable {
 
 /// Finds record and union types by id: a program's table, or a table a
 /// file's check adds to on top of the set's (see `warden_sema`).
+/// How many levels of record types without a name a type's text writes out.
+const NAMELESS_SHOWN: u32 = 3;
+
 pub trait TypeLookup {
     fn record(&self, id: RecordId) -> &RecordDef;
     fn enumeration(&self, id: EnumId) -> &EnumDef;
 
     /// How a type reads in a message: `string`, `[Role]`, `"oidc" | "saml"`.
     fn display(&self, ty: &Ty) -> String {
+        self.display_nested(ty, NAMELESS_SHOWN)
+    }
+
+    /// [`TypeLookup::display`], writing out record types that have no name
+    /// `nameless` levels deep, and `{ … }` below: such a type can hold
+    /// itself twice at each level (`let r2 = { a: r1, b: r1 }`), and would
+    /// read exponentially long.
+    fn display_nested(&self, ty: &Ty, nameless: u32) -> String {
+        let display = |ty: &Ty| self.display_nested(ty, nameless);
         match ty {
             Ty::Bool => "bool".into(),
             Ty::Int => "int".into(),
@@ -135,12 +147,13 @@ pub trait TypeLookup {
                     .collect::<Vec<_>>()
                     .join(" | ")
             }
-            Ty::List(inner) => format!("[{}]", self.display(inner)),
-            Ty::Map(inner) => format!("{{string: {}}}", self.display(inner)),
+            Ty::List(inner) => format!("[{}]", display(inner)),
+            Ty::Map(inner) => format!("{{string: {}}}", display(inner)),
             Ty::Record(id) => {
                 let def = self.record(*id);
                 match &def.name {
                     Some(name) => name.clone(),
+                    None if nameless == 0 => "{ … }".into(),
                     None => {
                         let fields: Vec<String> = def
                             .fields
@@ -150,7 +163,7 @@ pub trait TypeLookup {
                                     "{}{}: {}",
                                     f.name,
                                     if f.optional { "?" } else { "" },
-                                    self.display(&f.ty)
+                                    self.display_nested(&f.ty, nameless - 1)
                                 )
                             })
                             .collect();
@@ -163,8 +176,8 @@ pub trait TypeLookup {
                 }
             }
             Ty::Optional(inner) => match **inner {
-                Ty::Enum(_) => format!("({})?", self.display(inner)),
-                _ => format!("{}?", self.display(inner)),
+                Ty::Enum(_) => format!("({})?", display(inner)),
+                _ => format!("{}?", display(inner)),
             },
         }
     }
