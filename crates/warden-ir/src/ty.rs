@@ -191,3 +191,46 @@ impl TypeLookup for TypeTable {
         &self.enums[id.0 as usize]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `let r1 = { a: r0, b: r0 }`, `let r2 = { a: r1, b: r1 }`, …: a type
+    /// without a name that holds the one below twice, 64 levels deep, reads
+    /// in a few lines, not in 2^64 fields.
+    #[test]
+    fn a_nameless_record_type_is_written_out_a_few_levels_deep() {
+        let mut types = TypeTable::default();
+        let field = |name: &str, ty: Ty| FieldDef {
+            name: Arc::from(name),
+            ty,
+            optional: false,
+        };
+        types.records.push(RecordDef {
+            name: None,
+            fields: vec![field("s", Ty::String)],
+            open: false,
+        });
+        for below in 0..64 {
+            types.records.push(RecordDef {
+                name: None,
+                fields: vec![
+                    field("a", Ty::Record(RecordId(below))),
+                    field("b", Ty::Record(RecordId(below))),
+                ],
+                open: false,
+            });
+        }
+        let text = types.display(&Ty::Record(RecordId(64)));
+        assert!(text.len() < 200, "{text}");
+        assert!(
+            text.starts_with("{ a: { a: { a: { … }, b: { … } }"),
+            "{text}"
+        );
+        assert_eq!(
+            types.display(&Ty::Record(RecordId(1))),
+            "{ a: { s: string }, b: { s: string } }"
+        );
+    }
+}

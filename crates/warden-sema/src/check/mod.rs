@@ -132,6 +132,10 @@ pub(crate) struct Checker<'x> {
     /// While checking a clause condition: the input path it reads last.
     recording: bool,
     decisive_path: Option<Place>,
+    /// Whether a record type fits another, once worked out: record types
+    /// can hold one type twice at each level, and comparing them field by
+    /// field anew would take exponential time.
+    record_fits: std::cell::RefCell<rustc_hash::FxHashMap<(ir::RecordId, ir::RecordId), bool>>,
 }
 
 impl<'x> Checker<'x> {
@@ -157,6 +161,7 @@ impl<'x> Checker<'x> {
             element_key: None,
             recording: false,
             decisive_path: None,
+            record_fits: Default::default(),
         }
     }
 

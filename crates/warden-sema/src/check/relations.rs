@@ -27,14 +27,19 @@ impl Checker<'_> {
             (Ty::Int, Ty::Float) => true,
             (Ty::List(a), Ty::List(b)) | (Ty::Map(a), Ty::Map(b)) => self.fits(a, b),
             (Ty::Record(a), Ty::Record(b)) => {
+                if a == b {
+                    return true;
+                }
+                if let Some(known) = self.record_fits.borrow().get(&(*a, *b)) {
+                    return *known;
+                }
                 let types = self.cx.types();
                 let (ra, rb) = (types.record(*a), types.record(*b));
                 // By name, in any order: a value of another record type is read by
                 // field name at run time. A field the target requires must be
                 // required here too; one it makes optional may be missing.
-                a == b
-                    || rb
-                        .fields
+                let fits =
+                    rb.fields
                         .iter()
                         .all(|y| match ra.fields.iter().find(|x| x.name == y.name) {
                             // `g?: U` takes a `U`, a `U?` or `none`; a required field takes only a present value.
@@ -43,7 +48,9 @@ impl Checker<'_> {
                             }
                             Some(x) => !x.optional && self.fits(&x.ty, &y.ty),
                             None => y.optional,
-                        })
+                        });
+                self.record_fits.borrow_mut().insert((*a, *b), fits);
+                fits
             }
             (a, b) => a == b,
         }
