@@ -51,6 +51,7 @@ pub fn declare(files: &[SourceInput<'_>], schemas: &dyn SchemaLoader) -> Declara
         type_decls: Vec::new(),
         fn_decls: Vec::new(),
         schema_cache: FxHashMap::default(),
+        schema_refs: FxHashMap::default(),
         positions: Positions::default(),
         occurrences: Occurrences {
             by_file: Default::default(),
@@ -136,6 +137,11 @@ pub(crate) struct Declarer<'a> {
     fn_decls: Vec<FnDecl<'a>>,
     /// Record types made from a JSON Schema file, by path.
     schema_cache: FxHashMap<String, Ty>,
+    /// The schema being read: the type each `$ref` names, once made (a
+    /// definition used twice at each level would otherwise be made 2^n
+    /// times); `any` while it is being made, so a definition that refers to
+    /// itself ends there.
+    schema_refs: FxHashMap<String, Ty>,
     positions: Positions,
     occurrences: Occurrences,
 }

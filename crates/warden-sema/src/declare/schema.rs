@@ -59,6 +59,7 @@ impl Declarer<'_> {
             }
         };
         let mut depth = 0;
+        self.schema_refs.clear();
         let ty = self.schema_node(&root, &root, alias, &mut depth);
         self.schema_cache.insert(key, ty.clone());
         ty
@@ -95,10 +96,16 @@ impl Declarer<'_> {
                 .strip_prefix("#/")
                 .and_then(|p| p.split('/').try_fold(root, |acc, seg| acc.get(seg)));
             let name = reference.rsplit('/').next();
-            return match target {
-                Some(t) => self.schema_node(t, root, name, depth),
-                None => Ty::Any,
+            let Some(target) = target else {
+                return Ty::Any;
             };
+            if let Some(made) = self.schema_refs.get(reference) {
+                return made.clone();
+            }
+            self.schema_refs.insert(reference.clone(), Ty::Any);
+            let ty = self.schema_node(target, root, name, depth);
+            self.schema_refs.insert(reference.clone(), ty.clone());
+            return ty;
         }
         for combinator in ["anyOf", "oneOf"] {
             if let Some(Json::Array(options)) = obj.get(combinator) {
