@@ -206,15 +206,9 @@ impl<'p> Analysis<'p> {
     /// The declared type of the value at `place`, its `?` taken off;
     /// `None` past an `any`.
     fn type_at(&self, place: &[Step]) -> Option<&'p Ty> {
-        let strip = |mut ty: &'p Ty| {
-            while let Ty::Optional(inner) = ty {
-                ty = inner;
-            }
-            ty
-        };
-        let mut ty = strip(self.root);
+        let mut ty = self.root.present();
         for step in place {
-            ty = strip(match (step, ty) {
+            ty = Ty::present(match (step, ty) {
                 (Step::Field(slot), Ty::Record(id)) => {
                     &self.types.record(*id).fields.get(*slot as usize)?.ty
                 }

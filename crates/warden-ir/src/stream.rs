@@ -104,7 +104,7 @@ impl<'a> StreamLoader<'a> {
             depth_left,
             null_ok: false,
             // Parts of an `any` value are not tracked: built, it is built whole.
-            reads: if matches!(ty.strip_optional(), Ty::Any) && reads.builds() {
+            reads: if matches!(ty.present(), Ty::Any) && reads.builds() {
                 Reads::whole()
             } else {
                 reads
@@ -188,11 +188,7 @@ impl<'l, 'a> TypedSeed<'l, 'a> {
 
     /// The type with its `?` layers removed: a non-null value is read as the inner type.
     fn shape(&self) -> &'l Ty {
-        let mut ty = self.ty;
-        while let Ty::Optional(inner) = ty {
-            ty = inner;
-        }
-        ty
+        self.ty.present()
     }
 
     fn deeper<E: de::Error>(&self) -> Result<usize, E> {

@@ -48,6 +48,14 @@ impl Ty {
             other => other,
         }
     }
+    /// The type with every `?` layer removed: what a present value has.
+    pub fn present(&self) -> &Ty {
+        let mut ty = self;
+        while let Ty::Optional(inner) = ty {
+            ty = inner;
+        }
+        ty
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,11 +116,11 @@ pub struct TypeTable {
     pub enums: Vec<EnumDef>,
 }
 
-/// Finds record and union types by id: a program's table, or a table a
-/// file's check adds to on top of the set's (see `warden_sema`).
 /// How many levels of record types without a name a type's text writes out.
 const NAMELESS_SHOWN: u32 = 3;
 
+/// Finds record and union types by id: a program's table, or a table a
+/// file's check adds to on top of the set's (see `warden_sema`).
 pub trait TypeLookup {
     fn record(&self, id: RecordId) -> &RecordDef;
     fn enumeration(&self, id: EnumId) -> &EnumDef;
