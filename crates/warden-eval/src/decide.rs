@@ -448,7 +448,8 @@ fn render<'p>(
                 warden_ir::MessagePart::Expr(e) => {
                     let value = ev.eval(e, frame)?;
                     // Rendering walks the value: a record or list is printed whole.
-                    ev.charge(warden_ir::builtins::cost::deep_size(&value), e.span)?;
+                    let size = warden_ir::builtins::cost::deep_size(&value, ev.left());
+                    ev.charge(size, e.span)?;
                     text.push_str(&warden_ir::render(&ev.program.types, &value));
                 }
             }
@@ -456,9 +457,11 @@ fn render<'p>(
         finding.message = Some(text);
     }
     for (key, expr) in &clause.obligations {
-        finding
-            .obligations
-            .push((key.clone(), ev.eval(expr, frame)?));
+        let value = ev.eval(expr, frame)?;
+        // The decision writes it out as JSON, all the way down.
+        let size = warden_ir::builtins::cost::deep_size(&value, ev.left());
+        ev.charge(size, expr.span)?;
+        finding.obligations.push((key.clone(), value));
     }
     Ok(())
 }

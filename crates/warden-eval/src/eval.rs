@@ -336,7 +336,7 @@ impl<'p> Evaluator<'p> {
         self.charge(comparison_cost(op, l, r), span)?;
         let mut work = 0;
         // Past what is left of the budget the walk stops; the charge below fails.
-        let limit = self.budget.saturating_sub(self.steps).saturating_add(1);
+        let limit = self.left();
         let result = compare_op(types, op, l, r, span, &mut work, limit);
         self.charge(work, span)?;
         result
@@ -395,7 +395,7 @@ impl<'p> Evaluator<'p> {
         values: &[Value],
         span: Span,
     ) -> EvalResult {
-        self.charge(builtin.cost(values), span)?;
+        self.charge(builtin.cost(values, self.left()), span)?;
         let cx = CallContext {
             now: self.now,
             types: &self.program.types,
@@ -544,6 +544,12 @@ impl<'p> Evaluator<'p> {
             return Ok(());
         }
         self.charge_checked(span)
+    }
+
+    /// What is left of the budget, plus one: how far a walk whose work is
+    /// charged afterwards need go before that charge must fail.
+    pub(crate) fn left(&self) -> u64 {
+        self.budget.saturating_sub(self.steps).saturating_add(1)
     }
 
     /// [`Evaluator::charge`] past its checkpoint: the budget, the clock, or

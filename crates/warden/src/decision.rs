@@ -239,6 +239,20 @@ pub(crate) struct Context<'a> {
     pub string_paths: std::cell::RefCell<StringPaths>,
 }
 
+/// The parts of a value a trace step writes out. A policy can build a list
+/// of two copies of a list of two copies…, small to build and exponential
+/// to write: a larger value is named, not written.
+const TRACE_VALUE_PARTS: u64 = 10_000;
+
+fn shown_in_trace(program: &Program, value: &warden_ir::Value) -> serde_json::Value {
+    if warden_ir::builtins::cost::deep_size(value, TRACE_VALUE_PARTS) > TRACE_VALUE_PARTS {
+        return serde_json::Value::String(format!(
+            "… (more than {TRACE_VALUE_PARTS} parts, not shown)"
+        ));
+    }
+    value_to_json(&program.types, None, value)
+}
+
 /// Per (rule, clause): the path of every string `strings_in` listed.
 pub(crate) type StringPaths =
     rustc_hash::FxHashMap<(warden_ir::RuleId, u32), std::rc::Rc<Vec<String>>>;
@@ -404,7 +418,7 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
                 .unwrap_or_default();
             TraceStep {
                 expr: text.to_string(),
-                value: value_to_json(&program.types, None, &step.value),
+                value: shown_in_trace(program, &step.value),
                 location: location(program, step.span),
                 input_path: step
                     .path

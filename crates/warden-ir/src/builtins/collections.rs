@@ -89,7 +89,7 @@ impl CollectionFn {
 
     /// `unique` compares elements it cannot hash pairwise; sorting pays its
     /// logarithm; the keys and values of a map come sorted.
-    pub(super) fn cost(self, args: &[Value]) -> u64 {
+    pub(super) fn cost(self, args: &[Value], limit: u64) -> u64 {
         let walked = walked(args);
         let log2 = |n: usize| 64 - (n as u64).leading_zeros() as u64;
         match (self, args.first()) {
@@ -104,9 +104,9 @@ impl CollectionFn {
                 // every one kept before it.
                 let unhashable: Vec<&Value> =
                     items.iter().filter(|v| hash_key(v).is_none()).collect();
-                let compared: u64 = unhashable.iter().map(|v| deep_size(v)).sum();
+                let compared: u64 = unhashable.iter().map(|v| deep_size(v, limit)).sum();
                 // Every element is hashed whole.
-                let hashed: u64 = items.iter().map(deep_size).sum();
+                let hashed: u64 = items.iter().map(|v| deep_size(v, limit)).sum();
                 walked + hashed + unhashable.len() as u64 * compared.max(unhashable.len() as u64)
             }
             (CollectionFn::Sort, Some(Value::List(items))) => walked * log2(items.len()),

@@ -59,19 +59,38 @@ pub fn output_cost(a: &Value, b: &Value) -> u64 {
 }
 
 /// Every element and every 64 bytes of text inside `v`, all the way down:
-/// what walking, comparing or rendering it costs.
-pub fn deep_size(v: &Value) -> u64 {
-    match v {
-        Value::List(items) => 1 + items.iter().map(deep_size).sum::<u64>(),
-        Value::Map(m) => 1 + m.values().map(deep_size).sum::<u64>(),
-        Value::Record(r) => {
-            1 + r.slots.iter().map(deep_size).sum::<u64>()
-                + r.extra
-                    .as_ref()
-                    .map_or(0, |x| x.values().map(deep_size).sum())
+/// what walking, comparing or rendering it costs. Counting stops once it
+/// passes `limit`, so the answer is at most about `limit` plus one string's
+/// share: values built by a policy can share parts (a record of two copies
+/// of a record of two copies…), small to build and exponential to walk, and
+/// the count must not itself be that walk.
+pub fn deep_size(v: &Value, limit: u64) -> u64 {
+    let mut counted = 0;
+    count_within(v, limit, &mut counted);
+    counted
+}
+
+fn count_within(v: &Value, limit: u64, counted: &mut u64) {
+    *counted = counted.saturating_add(1);
+    if *counted > limit {
+        return;
+    }
+    let mut each = |x: &Value| {
+        if *counted <= limit {
+            count_within(x, limit, counted);
         }
-        Value::Str(s) => 1 + s.len() as u64 / 64,
-        _ => 1,
+    };
+    match v {
+        Value::List(items) => items.iter().for_each(&mut each),
+        Value::Map(m) => m.values().for_each(&mut each),
+        Value::Record(r) => {
+            r.slots.iter().for_each(&mut each);
+            if let Some(extra) = &r.extra {
+                extra.values().for_each(&mut each);
+            }
+        }
+        Value::Str(s) => *counted = counted.saturating_add(s.len() as u64 / 64),
+        _ => {}
     }
 }
 

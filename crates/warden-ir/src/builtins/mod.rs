@@ -162,9 +162,11 @@ impl Builtin {
     }
 
     /// The steps a call with `args` costs beyond its own, paid before it
-    /// runs: proportional to what it walks and what it builds.
-    pub fn cost(self, args: &[Value]) -> u64 {
-        by_category!(self, f => f.cost(args))
+    /// runs: proportional to what it walks and what it builds. A value's
+    /// size is counted no further than `limit` (what is left of the budget,
+    /// plus one): past it the charge fails anyway.
+    pub fn cost(self, args: &[Value], limit: u64) -> u64 {
+        by_category!(self, f => f.cost(args, limit))
     }
 
     /// Calls it.

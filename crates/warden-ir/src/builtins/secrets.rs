@@ -29,12 +29,12 @@ impl SecretFn {
     }
 
     /// Ten patterns and an entropy measure per token: every byte is costly.
-    pub(super) fn cost(self, args: &[Value]) -> u64 {
+    pub(super) fn cost(self, args: &[Value], limit: u64) -> u64 {
         match self {
             SecretFn::LooksLikeSecret | SecretFn::SecretKind => {
                 scan(text_at(args, 0).len(), SECRET_BYTES_PER_STEP)
             }
-            SecretFn::StringsIn => args.first().map_or(0, deep_size),
+            SecretFn::StringsIn => args.first().map_or(0, |v| deep_size(v, limit)),
         }
     }
 
