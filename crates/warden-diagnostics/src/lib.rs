@@ -214,10 +214,16 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
+    let length = name.chars().count();
+    let limit = (length / 3).max(1);
     // A difference of case alone (`OIDC` for `oidc`) counts as the closest match.
     candidates
         .into_iter()
+        // The distance is at least the difference in length: a name that
+        // differs by more is not measured (a key of megabytes from an
+        // input would otherwise fill a table of its length times each
+        // candidate's).
+        .filter(|c| c.chars().count().abs_diff(length) <= limit)
         .map(|c| {
             (
                 if c.eq_ignore_ascii_case(name) {
@@ -270,5 +276,14 @@ mod tests {
         assert_eq!(did_you_mean("risk_teir", fields), Some("risk_tier"));
         assert_eq!(did_you_mean("nmae", fields), Some("name"));
         assert_eq!(did_you_mean("zzzzzz", fields), None);
+    }
+
+    #[test]
+    fn a_name_far_longer_than_every_candidate_is_not_measured() {
+        // An input's key of 8 MB against the declared names: measuring
+        // would fill 8 million rows (gigabytes, seconds); none is close.
+        let key = "a".repeat(8 << 20);
+        let fields = ["name", "owner", "risk_tier", "registered_at"];
+        assert_eq!(did_you_mean(&key, fields), None);
     }
 }

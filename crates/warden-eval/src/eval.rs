@@ -395,7 +395,7 @@ impl<'p> Evaluator<'p> {
         values: &[Value],
         span: Span,
     ) -> EvalResult {
-        self.charge(builtin.cost(values, self.left()), span)?;
+        self.charge(builtin.cost(values, &self.program.types, self.left()), span)?;
         let cx = CallContext {
             now: self.now,
             types: &self.program.types,

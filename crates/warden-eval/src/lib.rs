@@ -13,4 +13,4 @@ mod eval;
 pub use compiled::Compiled;
 pub use decide::{DataWaiver, Finding, Options, Outcome, Reason, WaivedFinding, WaiverRef, decide};
 pub use eval::{EvalError, TraceEntry};
-pub use warden_ir::builtins::string_paths;
+pub use warden_ir::builtins::{StringPaths, string_paths};

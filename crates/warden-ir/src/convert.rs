@@ -62,15 +62,54 @@ pub fn json_to_value_reading(
     let mut converter = Converter {
         types,
         errors: Vec::new(),
+        unlisted: 0,
         path: Vec::new(),
         undeclared: note.then(Vec::new),
     };
     let value = converter.convert(ty, json, reads);
+    if converter.unlisted > 0 {
+        converter.errors.push(ConversionError {
+            path: "$".into(),
+            expected: format!("at most {LISTED_PROBLEMS} mismatches listed"),
+            found: format!("{} more", converter.unlisted),
+        });
+    }
     if converter.errors.is_empty() {
         Ok((value, converter.undeclared.unwrap_or_default()))
     } else {
         Err(converter.errors)
     }
+}
+
+/// How many mismatches, and how many undeclared fields, one document's
+/// conversion lists: each names its path, and a document of a few
+/// megabytes can hold millions of either (a list of a million wrong items
+/// under a long key would otherwise list that key a million times).
+pub const LISTED_PROBLEMS: usize = 100;
+
+/// The longest key a path writes whole; a longer one is cut, with `…`.
+pub const PATH_KEY_CHARS: usize = 64;
+
+/// Appends `key` to a JSON path: `.name` for a plain name, `["a b"]`
+/// otherwise, cut to [`PATH_KEY_CHARS`] characters (`["aaaa…"]`) so a
+/// path stays short whatever keys a document holds.
+pub fn push_path_key(out: &mut String, key: &str) {
+    let cut = key.char_indices().nth(PATH_KEY_CHARS).map(|(at, _)| at);
+    let plain = cut.is_none()
+        && !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if plain {
+        out.push('.');
+        out.push_str(key);
+        return;
+    }
+    let shown = match cut {
+        Some(at) => format!("{}…", &key[..at]),
+        None => key.to_string(),
+    };
+    out.push_str(&format!("[{shown:?}]"));
 }
 
 /// One step of the path to the value being converted; rendered only on error.
@@ -84,6 +123,8 @@ enum Segment<'j> {
 struct Converter<'a, 'j> {
     types: &'a TypeTable,
     errors: Vec<ConversionError>,
+    /// Mismatches past the first [`LISTED_PROBLEMS`], counted only.
+    unlisted: usize,
     path: Vec<Segment<'j>>,
     /// Fields open records kept without declaring them, when asked for.
     undeclared: Option<Vec<UndeclaredField>>,
@@ -111,29 +152,20 @@ impl<'j> Converter<'_, 'j> {
     fn path_text(&self) -> String {
         let mut out = String::from("$");
         for segment in &self.path {
-            let segment = match segment {
-                Segment::Missing(name) => &Segment::Key(name),
-                other => other,
-            };
             match segment {
                 Segment::Index(i) => out.push_str(&format!("[{i}]")),
-                Segment::Key(key)
-                    if !key.is_empty()
-                        && key
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
-                {
-                    out.push('.');
-                    out.push_str(key);
-                }
-                Segment::Key(key) => out.push_str(&format!("[{key:?}]")),
-                Segment::Missing(_) => unreachable!("rendered as a key above"),
+                Segment::Key(key) => push_path_key(&mut out, key),
+                Segment::Missing(name) => push_path_key(&mut out, name),
             }
         }
         out
     }
 
     fn error(&mut self, expected: String, found: String) {
+        if self.errors.len() >= LISTED_PROBLEMS {
+            self.unlisted += 1;
+            return;
+        }
         let path = self.path_text();
         self.errors.push(ConversionError {
             path,
@@ -256,7 +288,9 @@ impl<'j> Converter<'_, 'j> {
                         }
                         // Unknown fields: kept (as untyped values) by open records, errors in closed ones.
                         None if def.open => {
-                            if self.undeclared.is_some() && !def.fields.is_empty() {
+                            let listed = self.undeclared.as_ref().map(Vec::len);
+                            if listed.is_some_and(|n| n < LISTED_PROBLEMS) && !def.fields.is_empty()
+                            {
                                 self.path.push(Segment::Key(key));
                                 let path = self.path_text();
                                 self.path.pop();

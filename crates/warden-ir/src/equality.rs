@@ -74,9 +74,13 @@ pub fn equal_counted(types: &TypeTable, a: &Value, b: &Value, work: &mut u64, li
         (Value::Record(_) | Value::Map(_), Value::Record(_) | Value::Map(_)) => {
             // Same present names, and each field equal: looked up by name,
             // so two maps of n keys compare in n steps, not n².
+            // A name costs its bytes too: it is hashed and compared whole.
             let present = |v: &Value, work: &mut u64| {
                 let mut n = 0u64;
-                each_named_field(types, v, &mut |_, _| n += 1);
+                each_named_field(types, v, &mut |name, _| {
+                    n += 1;
+                    *work += name.len() as u64 / 64;
+                });
                 *work += n;
                 n
             };
@@ -86,6 +90,7 @@ pub fn equal_counted(types: &TypeTable, a: &Value, b: &Value, work: &mut u64, li
             let mut equal = true;
             each_named_field(types, a, &mut |name, v| {
                 if equal {
+                    *work += name.len() as u64 / 64;
                     equal = named_field(types, b, name)
                         .is_some_and(|w| equal_counted(types, v, w, work, limit));
                 }

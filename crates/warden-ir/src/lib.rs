@@ -18,8 +18,8 @@ mod value;
 
 pub use builtins::Builtin;
 pub use convert::{
-    ConversionError, UndeclaredField, json_to_value, json_to_value_noting, json_to_value_reading,
-    value_to_json,
+    ConversionError, LISTED_PROBLEMS, PATH_KEY_CHARS, UndeclaredField, json_to_value,
+    json_to_value_noting, json_to_value_reading, push_path_key, value_to_json,
 };
 pub use equality::{as_f64, compare, equal_counted, field_by_name, values_equal};
 pub use pattern::{MAX_PATTERN_WEIGHT, Pattern, PatternError, compile_pattern, pattern_weight};

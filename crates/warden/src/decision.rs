@@ -234,9 +234,10 @@ pub(crate) struct Context<'a> {
     pub revision: &'a Arc<str>,
     pub data_revision: &'a Arc<str>,
     pub now: i64,
-    /// The paths of the strings below each `for s in strings_in(…)` clause's
-    /// value, listed once per clause however many of its elements held.
-    pub string_paths: std::cell::RefCell<StringPaths>,
+    /// What names the element of each `for s in strings_in(…)` and `for k
+    /// in keys(…)` clause, found once per clause however many of its
+    /// elements held.
+    pub element_paths: std::cell::RefCell<ElementPathCache>,
 }
 
 /// The parts of a value a trace step writes out. A policy can build a list
@@ -245,7 +246,9 @@ pub(crate) struct Context<'a> {
 const TRACE_VALUE_PARTS: u64 = 10_000;
 
 fn shown_in_trace(program: &Program, value: &warden_ir::Value) -> serde_json::Value {
-    if warden_ir::builtins::cost::deep_size(value, TRACE_VALUE_PARTS) > TRACE_VALUE_PARTS {
+    if warden_ir::builtins::cost::deep_size(&program.types, value, TRACE_VALUE_PARTS)
+        > TRACE_VALUE_PARTS
+    {
         return serde_json::Value::String(format!(
             "… (more than {TRACE_VALUE_PARTS} parts, not shown)"
         ));
@@ -253,9 +256,17 @@ fn shown_in_trace(program: &Program, value: &warden_ir::Value) -> serde_json::Va
     value_to_json(&program.types, None, value)
 }
 
-/// Per (rule, clause): the path of every string `strings_in` listed.
-pub(crate) type StringPaths =
-    rustc_hash::FxHashMap<(warden_ir::RuleId, u32), std::rc::Rc<Vec<String>>>;
+/// Per (rule, clause): what names each element it iterated.
+pub(crate) type ElementPathCache =
+    rustc_hash::FxHashMap<(warden_ir::RuleId, u32), std::rc::Rc<ElementPaths>>;
+
+/// The elements of a clause's `for`, as its findings' paths name them.
+pub(crate) enum ElementPaths {
+    /// The path below the value of every string `strings_in` listed.
+    Strings(warden_eval::StringPaths),
+    /// The map's keys, in the order `keys` lists them.
+    Keys(Vec<Arc<str>>),
+}
 
 pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
     let report = |f: &Finding| finding_report(cx, f, outcome.subject.as_deref());
@@ -466,18 +477,15 @@ fn input_path(
         // finding is about it, whatever else the condition read.
         (_, Some(it), Some(i)) if it.strings => {
             let base = it.path.as_ref()?;
-            let below = {
-                let mut cache = cx.string_paths.borrow_mut();
-                match cache.get(&key) {
-                    Some(paths) => std::rc::Rc::clone(paths),
-                    None => {
-                        let value = value_at(cx, cx.input, &base.fields)?;
-                        let paths =
-                            std::rc::Rc::new(warden_eval::string_paths(&cx.program.types, value));
-                        cache.insert(key, std::rc::Rc::clone(&paths));
-                        paths
-                    }
-                }
+            let below = element_paths(cx, key, || {
+                let value = value_at(cx, cx.input, &base.fields)?;
+                Some(ElementPaths::Strings(warden_eval::string_paths(
+                    &cx.program.types,
+                    value,
+                )))
+            })?;
+            let ElementPaths::Strings(below) = &*below else {
+                return None;
             };
             Some(format!("${}{}", render(base), below.get(i)?))
         }
@@ -485,21 +493,20 @@ fn input_path(
         // is about that entry.
         (_, Some(it), Some(i)) if it.keys => {
             let base = it.path.as_ref().filter(|b| !b.from_element)?;
-            let warden_ir::Value::Map(map) = value_at(cx, cx.input, &base.fields)? else {
+            let keys = element_paths(cx, key, || {
+                let warden_ir::Value::Map(map) = value_at(cx, cx.input, &base.fields)? else {
+                    return None;
+                };
+                let mut keys: Vec<Arc<str>> = map.keys().cloned().collect();
+                keys.sort_unstable();
+                Some(ElementPaths::Keys(keys))
+            })?;
+            let ElementPaths::Keys(keys) = &*keys else {
                 return None;
             };
-            let mut keys: Vec<&str> = map.keys().map(|k| &**k).collect();
-            keys.sort_unstable();
-            let key = keys.get(i)?;
-            let simple = !key.is_empty()
-                && key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-            Some(if simple {
-                format!("${}.{key}", render(base))
-            } else {
-                format!("${}[{key:?}]", render(base))
-            })
+            let mut path = format!("${}", render(base));
+            warden_ir::push_path_key(&mut path, keys.get(i)?);
+            Some(path)
         }
         (Some(p), Some(it), Some(i)) if p.from_element => {
             let base = it.path.as_ref().filter(|b| !b.from_element)?;
@@ -513,6 +520,22 @@ fn input_path(
             .map(|b| format!("${}[{i}]", render(b))),
         _ => None,
     }
+}
+
+/// The clause's element paths from the cache, found by `find` the first time.
+fn element_paths(
+    cx: &Context<'_>,
+    key: (warden_ir::RuleId, u32),
+    find: impl FnOnce() -> Option<ElementPaths>,
+) -> Option<std::rc::Rc<ElementPaths>> {
+    if let Some(found) = cx.element_paths.borrow().get(&key) {
+        return Some(std::rc::Rc::clone(found));
+    }
+    let found = std::rc::Rc::new(find()?);
+    cx.element_paths
+        .borrow_mut()
+        .insert(key, std::rc::Rc::clone(&found));
+    Some(found)
 }
 
 /// The value at `fields` below `value`, read by field name.

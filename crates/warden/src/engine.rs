@@ -565,7 +565,7 @@ impl Engine {
             revision: &self.revision,
             data_revision: &self.data_revision,
             now,
-            string_paths: Default::default(),
+            element_paths: Default::default(),
         };
         let mut decision = decision::build(&cx, &outcome);
         decision::add_undeclared(

@@ -89,12 +89,24 @@ impl CollectionFn {
 
     /// `unique` compares elements it cannot hash pairwise; sorting pays its
     /// logarithm; the keys and values of a map come sorted.
-    pub(super) fn cost(self, args: &[Value], limit: u64) -> u64 {
+    pub(super) fn cost(self, args: &[Value], types: &crate::TypeTable, limit: u64) -> u64 {
         let walked = walked(args);
         let log2 = |n: usize| 64 - (n as u64).leading_zeros() as u64;
+        // Ordering compares text whole: each comparison costs its bytes.
+        let text = |items: &[Value]| -> u64 {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|s| s.len() as u64 / 64)
+                .sum()
+        };
         match (self, args.first()) {
             (CollectionFn::Keys | CollectionFn::Values, Some(Value::Map(m))) => {
-                m.len() as u64 * log2(m.len())
+                let key_text: u64 = m.keys().map(|k| k.len() as u64 / 64).sum();
+                (m.len() as u64 + key_text) * log2(m.len())
+            }
+            (CollectionFn::Min | CollectionFn::Max, Some(Value::List(items))) => {
+                walked + text(items)
             }
             (CollectionFn::Flatten, Some(Value::List(items))) => {
                 walked + items.iter().map(size).sum::<u64>()
@@ -104,12 +116,14 @@ impl CollectionFn {
                 // every one kept before it.
                 let unhashable: Vec<&Value> =
                     items.iter().filter(|v| hash_key(v).is_none()).collect();
-                let compared: u64 = unhashable.iter().map(|v| deep_size(v, limit)).sum();
+                let compared: u64 = unhashable.iter().map(|v| deep_size(types, v, limit)).sum();
                 // Every element is hashed whole.
-                let hashed: u64 = items.iter().map(|v| deep_size(v, limit)).sum();
+                let hashed: u64 = items.iter().map(|v| deep_size(types, v, limit)).sum();
                 walked + hashed + unhashable.len() as u64 * compared.max(unhashable.len() as u64)
             }
-            (CollectionFn::Sort, Some(Value::List(items))) => walked * log2(items.len()),
+            (CollectionFn::Sort, Some(Value::List(items))) => {
+                (walked + text(items)) * log2(items.len())
+            }
             _ => walked,
         }
     }

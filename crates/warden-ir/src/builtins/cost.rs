@@ -3,7 +3,7 @@
 //! evaluator charges these; each built-in's own cost is in its category's
 //! file, made of these measures.
 
-use crate::Value;
+use crate::{TypeLookup, Value};
 
 /// The sizes of a call's arguments: what most built-ins walk.
 pub(crate) fn walked(args: &[Value]) -> u64 {
@@ -58,38 +58,50 @@ pub fn output_cost(a: &Value, b: &Value) -> u64 {
     }
 }
 
-/// Every element and every 64 bytes of text inside `v`, all the way down:
+/// Every element and every 64 bytes of text inside `v`, all the way down,
+/// the names it is written with included (map keys, record field names):
 /// what walking, comparing or rendering it costs. Counting stops once it
 /// passes `limit`, so the answer is at most about `limit` plus one string's
 /// share: values built by a policy can share parts (a record of two copies
 /// of a record of two copies…), small to build and exponential to walk, and
 /// the count must not itself be that walk.
-pub fn deep_size(v: &Value, limit: u64) -> u64 {
+pub fn deep_size(types: &crate::TypeTable, v: &Value, limit: u64) -> u64 {
     let mut counted = 0;
-    count_within(v, limit, &mut counted);
+    count_within(types, v, limit, &mut counted);
     counted
 }
 
-fn count_within(v: &Value, limit: u64, counted: &mut u64) {
+fn count_within(types: &crate::TypeTable, v: &Value, limit: u64, counted: &mut u64) {
+    fn text(counted: &mut u64, s: &str) {
+        *counted = counted.saturating_add(s.len() as u64 / 64);
+    }
     *counted = counted.saturating_add(1);
     if *counted > limit {
         return;
     }
-    let mut each = |x: &Value| {
+    let each = |x: &Value, counted: &mut u64| {
         if *counted <= limit {
-            count_within(x, limit, counted);
+            count_within(types, x, limit, counted);
         }
     };
     match v {
-        Value::List(items) => items.iter().for_each(&mut each),
-        Value::Map(m) => m.values().for_each(&mut each),
+        Value::List(items) => items.iter().for_each(|x| each(x, counted)),
+        Value::Map(m) => m.iter().for_each(|(k, x)| {
+            text(counted, k);
+            each(x, counted);
+        }),
         Value::Record(r) => {
-            r.slots.iter().for_each(&mut each);
-            if let Some(extra) = &r.extra {
-                extra.values().for_each(&mut each);
+            let def = types.record(r.ty);
+            for (field, x) in def.fields.iter().zip(r.slots.iter()) {
+                text(counted, &field.name);
+                each(x, counted);
+            }
+            for (k, x) in r.extra.iter().flat_map(|extra| extra.iter()) {
+                text(counted, k);
+                each(x, counted);
             }
         }
-        Value::Str(s) => *counted = counted.saturating_add(s.len() as u64 / 64),
+        Value::Str(s) => text(counted, s),
         _ => {}
     }
 }

@@ -17,7 +17,7 @@ impl GlobFn {
 
     /// The pattern is compiled to a regular expression on every call, and
     /// matched like one.
-    pub(super) fn cost(self, args: &[Value], _limit: u64) -> u64 {
+    pub(super) fn cost(self, args: &[Value], _types: &crate::TypeTable, _limit: u64) -> u64 {
         let weight = glob_weight(text_at(args, 0)).unwrap_or(0);
         compile_and_match_cost(text_at(args, 0), weight, text_at(args, 1))
     }

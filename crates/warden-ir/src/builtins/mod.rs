@@ -24,7 +24,7 @@ pub use glob::GlobFn;
 pub use net::NetFn;
 pub use regex::RegexFn;
 pub use regex::compiled as compiled_regex;
-pub use secrets::{SecretFn, secret_kind, string_paths};
+pub use secrets::{SecretFn, StringPaths, secret_kind, string_paths};
 pub use semver::SemverFn;
 pub use strings::StringFn;
 pub use time::TimeFn;
@@ -165,8 +165,8 @@ impl Builtin {
     /// runs: proportional to what it walks and what it builds. A value's
     /// size is counted no further than `limit` (what is left of the budget,
     /// plus one): past it the charge fails anyway.
-    pub fn cost(self, args: &[Value], limit: u64) -> u64 {
-        by_category!(self, f => f.cost(args, limit))
+    pub fn cost(self, args: &[Value], types: &crate::TypeTable, limit: u64) -> u64 {
+        by_category!(self, f => f.cost(args, types, limit))
     }
 
     /// Calls it.

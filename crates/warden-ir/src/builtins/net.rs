@@ -18,7 +18,7 @@ impl NetFn {
         Ok(Ty::Bool)
     }
 
-    pub(super) fn cost(self, args: &[Value], _limit: u64) -> u64 {
+    pub(super) fn cost(self, args: &[Value], _types: &crate::TypeTable, _limit: u64) -> u64 {
         walked(args)
     }
 

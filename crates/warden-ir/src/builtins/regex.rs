@@ -21,7 +21,7 @@ impl RegexFn {
     }
 
     /// Compiling the pattern is paid every time, so cached or not costs the same.
-    pub(super) fn cost(self, args: &[Value], _limit: u64) -> u64 {
+    pub(super) fn cost(self, args: &[Value], _types: &crate::TypeTable, _limit: u64) -> u64 {
         regex_cost(text_at(args, 1), text_at(args, 0))
     }
 

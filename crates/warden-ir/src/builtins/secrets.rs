@@ -29,12 +29,12 @@ impl SecretFn {
     }
 
     /// Ten patterns and an entropy measure per token: every byte is costly.
-    pub(super) fn cost(self, args: &[Value], limit: u64) -> u64 {
+    pub(super) fn cost(self, args: &[Value], types: &crate::TypeTable, limit: u64) -> u64 {
         match self {
             SecretFn::LooksLikeSecret | SecretFn::SecretKind => {
                 scan(text_at(args, 0).len(), SECRET_BYTES_PER_STEP)
             }
-            SecretFn::StringsIn => args.first().map_or(0, |v| deep_size(v, limit)),
+            SecretFn::StringsIn => args.first().map_or(0, |v| deep_size(types, v, limit)),
         }
     }
 
@@ -245,26 +245,90 @@ fn each_string<'v>(
 
 /// The path below `v` (`.spec.notes`, `.tags[2]`) of each string
 /// `strings_in(v)` lists, in its order: where a finding about one points.
-pub fn string_paths(types: &crate::TypeTable, v: &Value) -> Vec<String> {
-    let mut paths = Vec::new();
+/// Paths share their prefixes (a node per step, each naming its parent),
+/// so a million strings below one long key hold that key once, and a path
+/// is written only when a finding asks for it.
+pub fn string_paths(types: &crate::TypeTable, v: &Value) -> StringPaths {
+    let mut paths = StringPaths::default();
+    // The steps whose nodes were made last, with those nodes: a walk
+    // depth first changes only the end of its path from one string to the
+    // next, so each string costs the steps its path does not share.
+    let mut made: Vec<(StepKey, u32)> = Vec::new();
     each_string(v, &mut Vec::new(), &mut |steps, _| {
-        let mut path = String::new();
-        for step in steps {
+        let shared = made
+            .iter()
+            .zip(steps)
+            .take_while(|((key, _), step)| *key == StepKey::of(step))
+            .count();
+        made.truncate(shared);
+        for step in &steps[shared..] {
+            let mut segment = String::new();
             match step {
                 Step::Slot(record, i) => {
-                    path.push('.');
-                    path.push_str(&types.record(record.ty).fields[*i].name);
+                    crate::push_path_key(&mut segment, &types.record(record.ty).fields[*i].name)
                 }
-                Step::Key(key) => {
-                    path.push('.');
-                    path.push_str(key);
-                }
-                Step::Index(i) => path.push_str(&format!("[{i}]")),
+                Step::Key(key) => crate::push_path_key(&mut segment, key),
+                Step::Index(i) => segment.push_str(&format!("[{i}]")),
             }
+            let parent = made.last().map(|(_, node)| *node);
+            paths.nodes.push((parent, segment.into_boxed_str()));
+            made.push((StepKey::of(step), paths.nodes.len() as u32 - 1));
         }
-        paths.push(path);
+        paths.strings.push(made.last().map(|(_, node)| *node));
     });
     paths
+}
+
+/// Where each string of a `strings_in` walk sits: see [`string_paths`].
+#[derive(Debug, Default)]
+pub struct StringPaths {
+    /// Each step's parent and its segment (`.notes`, `[2]`).
+    nodes: Vec<(Option<u32>, Box<str>)>,
+    /// Each string's last step; `None` for `v` itself.
+    strings: Vec<Option<u32>>,
+}
+
+impl StringPaths {
+    /// The path of the `i`-th string below the value, e.g. `.spec.notes`.
+    pub fn get(&self, i: usize) -> Option<String> {
+        let mut node = *self.strings.get(i)?;
+        let mut segments = Vec::new();
+        while let Some(at) = node {
+            let (parent, segment) = &self.nodes[at as usize];
+            segments.push(&**segment);
+            node = *parent;
+        }
+        Some(segments.iter().rev().copied().collect())
+    }
+
+    /// How many strings the walk found.
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    /// Whether it found none.
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+}
+
+/// A step compared by identity: the same record slot, the same key (the
+/// same text in memory, not equal text), the same index.
+#[derive(PartialEq)]
+enum StepKey {
+    Slot(*const crate::RecordValue, usize),
+    Key(*const u8, usize),
+    Index(usize),
+}
+
+impl StepKey {
+    fn of(step: &Step<'_>) -> StepKey {
+        match step {
+            Step::Slot(record, i) => StepKey::Slot(*record, *i),
+            Step::Key(key) => StepKey::Key(key.as_ptr(), key.len()),
+            Step::Index(i) => StepKey::Index(*i),
+        }
+    }
 }
 
 #[cfg(test)]

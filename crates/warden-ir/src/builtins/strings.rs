@@ -52,14 +52,14 @@ impl StringFn {
 
     /// A case change reads every byte; what a call builds is paid before
     /// it is built.
-    pub(super) fn cost(self, args: &[Value], limit: u64) -> u64 {
+    pub(super) fn cost(self, args: &[Value], types: &crate::TypeTable, limit: u64) -> u64 {
         let walked = walked(args);
         let text = |i: usize| text_at(args, i).len();
         match self {
             StringFn::Lower | StringFn::Upper => scan(text(0), CASE_BYTES_PER_STEP),
             // One piece per separator at most, each a new string.
             StringFn::Split => walked + (text(0) / text(1).max(1)) as u64,
-            StringFn::ToString => args.first().map_or(0, |v| deep_size(v, limit)),
+            StringFn::ToString => args.first().map_or(0, |v| deep_size(types, v, limit)),
             StringFn::Replace => match args {
                 [Value::Str(s), Value::Str(from), Value::Str(to)] => {
                     let pieces = if from.is_empty() {
@@ -82,7 +82,7 @@ impl StringFn {
                     let rendered: u64 = items
                         .iter()
                         .filter(|v| v.as_str().is_none())
-                        .map(|v| deep_size(v, limit))
+                        .map(|v| deep_size(types, v, limit))
                         .sum();
                     walked + rendered + (bytes / STRING_BYTES_PER_STEP) as u64
                 }

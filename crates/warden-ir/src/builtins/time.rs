@@ -29,7 +29,7 @@ impl TimeFn {
         })
     }
 
-    pub(super) fn cost(self, args: &[Value], _limit: u64) -> u64 {
+    pub(super) fn cost(self, args: &[Value], _types: &crate::TypeTable, _limit: u64) -> u64 {
         walked(args)
     }
 
