@@ -452,6 +452,7 @@ fn render<'p>(
                         warden_ir::builtins::cost::deep_size(&ev.program.types, &value, ev.left());
                     ev.charge(size, e.span)?;
                     text.push_str(&warden_ir::render(&ev.program.types, &value));
+                    ev.clock_after(size, e.span)?;
                 }
             }
         }

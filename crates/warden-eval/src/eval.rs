@@ -395,14 +395,28 @@ impl<'p> Evaluator<'p> {
         values: &[Value],
         span: Span,
     ) -> EvalResult {
-        self.charge(builtin.cost(values, &self.program.types, self.left()), span)?;
+        let cost = builtin.cost(values, &self.program.types, self.left());
+        self.charge(cost, span)?;
         let cx = CallContext {
             now: self.now,
             types: &self.program.types,
         };
-        builtin
-            .call(values, &cx)
-            .map_err(|message| err(Code::E0502, span, message))
+        let result = builtin.call(values, &cx);
+        self.clock_after(cost, span)?;
+        result.map_err(|message| err(Code::E0502, span, message))
+    }
+
+    /// After work priced at `cost` that ran in one piece (a built-in, a
+    /// message written out), a look at the clock if it was priced as much
+    /// as the steps between two looks: the work could not be interrupted,
+    /// but its result is not used past the deadline.
+    pub(crate) fn clock_after(&mut self, cost: u64, span: Span) -> Result<(), EvalError> {
+        if cost < STEPS_PER_CLOCK_CHECK {
+            return Ok(());
+        }
+        self.next_clock_check = self.steps;
+        self.checkpoint = 0;
+        self.charge(0, span)
     }
 
     fn binary(

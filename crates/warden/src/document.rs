@@ -79,7 +79,25 @@ impl Positions {
         let mut node = self.nodes.first()?;
         let mut rest = path.strip_prefix('$')?;
         while !rest.is_empty() {
-            let child = if let Some(after) = rest.strip_prefix('[') {
+            let child = if let Some(after) = rest.strip_prefix("[\"") {
+                // A quoted key (`["a b"]`): to its first unescaped quote.
+                let mut escaped = false;
+                let close = after.find(|c| {
+                    let end = c == '"' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    end
+                })?;
+                let tail = after[close + 1..].strip_prefix(']')?;
+                let key = serde_json::from_str::<String>(&rest[1..close + 3]).ok();
+                rest = tail;
+                match (&node.children, key) {
+                    (Children::Entries(entries), Some(key)) => entries
+                        .binary_search_by(|(k, _, _)| (**k).cmp(key.as_str()))
+                        .ok()
+                        .map(|i| entries[i].1),
+                    _ => None,
+                }
+            } else if let Some(after) = rest.strip_prefix('[') {
                 let (index, tail) = after.split_once(']')?;
                 rest = tail;
                 match (&node.children, index.parse::<usize>()) {
@@ -846,6 +864,22 @@ mod tests {
         assert_eq!(at_key(&doc, "$.spec.roles[1].name"), Some((8, 7)));
         assert_eq!(at_key(&doc, "$.spec.auth.mfa"), None);
         assert_eq!(json.positions.locate_key("$.spec.tls"), Some((2, 12)));
+    }
+
+    #[test]
+    fn quoted_keys_in_paths_are_followed() {
+        let text = "m:
+  \"a b\":
+    - q
+    - 3
+  \"say \\\"hi\\\"\": 1
+";
+        let doc = Document::parse("app.yaml", text).unwrap();
+        let at = |p: &str| doc.positions.locate(p);
+        assert_eq!(at(r#"$.m["a b"][0]"#), Some((3, 7)));
+        assert_eq!(at(r#"$.m["say \"hi\""]"#), Some((5, 17)));
+        // A key cut short (`…`) names no entry: its map is the place.
+        assert_eq!(at("$.m[\"a …\"][0]"), Some((1, 1)));
     }
 
     fn at_key(doc: &Document, path: &str) -> Option<(u32, u32)> {
