@@ -10,7 +10,7 @@ pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool
     // One source cache for every report: rebuilding it per diagnostic made
     // rendering quadratic in the size of the policy set.
     let mut cache = ariadne::sources(files.to_vec());
-    for d in diagnostics {
+    for d in diagnostics.iter().take(SHOWN_DIAGNOSTICS) {
         let Some((path, text)) = files.get(d.primary.span.file.0 as usize) else {
             continue;
         };
@@ -64,5 +64,19 @@ pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool
         }
         let _ = report.finish().write(&mut cache, &mut out);
     }
-    String::from_utf8_lossy(&out).into_owned()
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    if let Some(more) = diagnostics
+        .len()
+        .checked_sub(SHOWN_DIAGNOSTICS)
+        .filter(|n| *n > 0)
+    {
+        text.push_str(&format!(
+            "… and {more} more diagnostics, not shown (`--format json` lists them all)\n"
+        ));
+    }
+    text
 }
+
+/// Diagnostics drawn with their source: each draws its whole line, so
+/// thousands on one long line would print gigabytes.
+pub const SHOWN_DIAGNOSTICS: usize = 200;

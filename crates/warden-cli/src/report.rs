@@ -74,23 +74,33 @@ pub fn policy_path(policy_root: &Path, file: &str) -> String {
 /// quote, a `{…}` or `[…]` to its closing bracket, a plain value to the end
 /// of the line (a trailing `# comment` left out) or, inside a flow
 /// collection (JSON, or YAML's `{ a: b, c: d }`), to the next `,`, `}`, `]`.
-fn underline(text: &str, line: u32, column: u32) -> Option<std::ops::Range<usize>> {
-    let mut offset = 0;
-    for (n, content) in text.split_inclusive('\n').enumerate() {
-        if n + 1 == line as usize {
-            let start = content
-                .char_indices()
-                .nth(column.saturating_sub(1) as usize)
-                .map_or(content.len(), |(i, _)| i);
-            let rest = content[start..].trim_end_matches(['\n', '\r']);
-            let in_flow = flow_depth(&content[..start]) > 0;
-            let len = value_length(rest, in_flow).max(1).min(rest.len().max(1));
-            let end = (start + len).min(content.len());
-            return Some(offset + start..offset + end.max(start));
-        }
-        offset += content.len();
-    }
-    None
+/// `starts` are the file's [`line_starts`].
+fn underline(
+    text: &str,
+    starts: &[usize],
+    line: u32,
+    column: u32,
+) -> Option<std::ops::Range<usize>> {
+    let offset = *starts.get((line as usize).checked_sub(1)?)?;
+    let end_of_line = starts.get(line as usize).copied().unwrap_or(text.len());
+    let content = &text[offset..end_of_line];
+    let start = content
+        .char_indices()
+        .nth(column.saturating_sub(1) as usize)
+        .map_or(content.len(), |(i, _)| i);
+    let rest = content[start..].trim_end_matches(['\n', '\r']);
+    let in_flow = flow_depth(&content[..start]) > 0;
+    let len = value_length(rest, in_flow).max(1).min(rest.len().max(1));
+    let end = (start + len).min(content.len());
+    Some(offset + start..offset + end.max(start))
+}
+
+/// Where each line of `text` starts: found once per file, not per finding.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .filter(|&start| start < text.len())
+        .collect()
 }
 
 /// Walks `text` outside quoted strings (`"…"` with escapes, `'…'`),
@@ -217,6 +227,12 @@ fn rule_line(f: &FindingReport, policy_root: &Path) -> String {
     )
 }
 
+/// Findings per file drawn with their manifest line.
+const SHOWN_SNIPPETS: usize = 200;
+
+/// The longest manifest line a snippet draws.
+const SNIPPET_LINE_BYTES: usize = 2_000;
+
 /// Like a compiler: each finding with the manifest line that decided it underlined.
 pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String {
     let mut out = Vec::new();
@@ -258,18 +274,35 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                 .as_ref()
                 .map_or((u32::MAX, 0), |l| (l.line, l.column))
         });
-        for (f, kind) in reported {
+        // Once per file: the text as shown, its lines, its source cache.
+        let shown = result.text.as_deref().map(|text| {
+            let starts = line_starts(text);
+            let cache = ariadne::sources([(file.to_string(), for_terminal(text))]);
+            (text, starts, cache)
+        });
+        let mut shown = shown;
+        for (n, (f, kind)) in reported.into_iter().enumerate() {
             let code = f.code.clone().unwrap_or_else(|| {
                 f.control
                     .as_deref()
                     .map_or_else(|| f.effect.to_string(), str::to_string)
             });
-            let spot = f.input_location.as_ref().and_then(|loc| {
-                let text = result.text.as_deref()?;
-                Some((underline(text, loc.line, loc.column)?, for_terminal(text)))
-            });
-            match spot {
-                Some((range, text)) => {
+            // Each snippet draws its whole line: past the first few hundred,
+            // or on a line too long to read (one-line JSON), a finding is
+            // listed without one.
+            let spot = f
+                .input_location
+                .as_ref()
+                .filter(|_| n < SHOWN_SNIPPETS)
+                .and_then(|loc| {
+                    let (text, starts, _) = shown.as_ref()?;
+                    let range = underline(text, starts, loc.line, loc.column)?;
+                    let line_start = starts[loc.line as usize - 1];
+                    let line_end = starts.get(loc.line as usize).copied().unwrap_or(text.len());
+                    (line_end - line_start <= SNIPPET_LINE_BYTES).then_some(range)
+                });
+            match spot.zip(shown.as_mut()) {
+                Some((range, (_, _, cache))) => {
                     let name = file.to_string();
                     let label = f.input_path.clone().unwrap_or_else(|| f.rule.to_string());
                     let report = Report::build(kind, (name.clone(), range.clone()))
@@ -278,9 +311,7 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                         .with_message(headline(f))
                         .with_label(Label::new((name.clone(), range)).with_message(label))
                         .with_note(rule_line(f, policy_root));
-                    let _ = report
-                        .finish()
-                        .write(ariadne::sources([(name, text)]), &mut out);
+                    let _ = report.finish().write(&mut *cache, &mut out);
                 }
                 None => {
                     let (word, hue) = match kind {
@@ -720,10 +751,10 @@ fn property(text: &str) -> String {
 
 #[cfg(test)]
 mod underline_tests {
-    use super::underline;
+    use super::{line_starts, underline};
 
     fn shown(text: &str, column: u32) -> &str {
-        &text[underline(text, 1, column).unwrap()]
+        &text[underline(text, &line_starts(text), 1, column).unwrap()]
     }
 
     #[test]

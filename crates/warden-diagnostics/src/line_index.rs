@@ -11,13 +11,28 @@ pub struct LineCol {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LineIndex {
     line_starts: Vec<u32>,
+    /// Per line, whether it is ASCII: its columns are then byte counts, so
+    /// a position on it is found without counting characters from the
+    /// line's start (thousands of positions on one long line would
+    /// otherwise cost its length each).
+    ascii: Vec<bool>,
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
-        LineIndex { line_starts }
+        let ascii = line_starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = line_starts
+                    .get(i + 1)
+                    .map_or(text.len(), |&next| next as usize);
+                text.as_bytes()[start as usize..end].is_ascii()
+            })
+            .collect();
+        LineIndex { line_starts, ascii }
     }
 
     /// The 1-based line and character column of a byte offset.
@@ -25,9 +40,12 @@ impl LineIndex {
         let offset = offset.min(text.len());
         let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
         let start = self.line_starts[line] as usize;
-        let column = text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let column = if self.ascii[line] {
+            offset - start
+        } else {
+            text.get(start..offset)
+                .map_or(offset - start, |s| s.chars().count())
+        };
         LineCol {
             line: line as u32 + 1,
             column: column as u32 + 1,
@@ -41,7 +59,11 @@ impl LineIndex {
         let offset = floor_char_boundary(text, offset.min(text.len()));
         let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
         let start = self.line_starts[line] as usize;
-        let column: usize = text[start..offset].chars().map(char::len_utf16).sum();
+        let column: usize = if self.ascii[line] {
+            offset - start
+        } else {
+            text[start..offset].chars().map(char::len_utf16).sum()
+        };
         (line as u32, column as u32)
     }
 

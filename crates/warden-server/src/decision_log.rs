@@ -794,7 +794,12 @@ pub fn record(
         outcome: decision.decision,
         request_id: masked("context.request_id", at(&["context", "request_id"])),
         http_request_id,
-        rules: decision.findings.iter().map(|f| &*f.rule).collect(),
+        // Each rule once: a decision can hold thousands of findings of one rule.
+        rules: {
+            let mut rules: Vec<&str> = decision.findings.iter().map(|f| &*f.rule).collect();
+            rules.dedup();
+            rules
+        },
         policy_revision: &decision.policy_revision,
         data_revision: &decision.data_revision,
         input: logged_input.flatten(),

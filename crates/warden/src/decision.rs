@@ -238,6 +238,10 @@ pub(crate) struct Context<'a> {
     /// in keys(…)` clause, found once per clause however many of its
     /// elements held.
     pub element_paths: std::cell::RefCell<ElementPathCache>,
+    /// Steps the decision's traces may still show.
+    pub trace_steps_left: std::cell::Cell<usize>,
+    /// Parts of values the decision's traces may still write.
+    pub trace_parts_left: std::cell::Cell<u64>,
 }
 
 /// The parts of a value a trace step writes out. A policy can build a list
@@ -245,14 +249,39 @@ pub(crate) struct Context<'a> {
 /// to write: a larger value is named, not written.
 const TRACE_VALUE_PARTS: u64 = 10_000;
 
-fn shown_in_trace(program: &Program, value: &warden_ir::Value) -> serde_json::Value {
-    if warden_ir::builtins::cost::deep_size(&program.types, value, TRACE_VALUE_PARTS)
-        > TRACE_VALUE_PARTS
-    {
-        return serde_json::Value::String(format!(
-            "… (more than {TRACE_VALUE_PARTS} parts, not shown)"
-        ));
+/// The steps one finding's trace shows.
+const TRACE_STEPS_PER_FINDING: usize = 64;
+
+/// What one decision's traces show in all: steps, and parts of the values
+/// they write. A decision can hold tens of thousands of findings, each
+/// tracing a large value: past these, findings carry no more trace (and
+/// values no more parts), so an explained decision stays within a few
+/// megabytes whatever it decided.
+pub(crate) const TRACE_STEPS_PER_DECISION: usize = 4_096;
+pub(crate) const TRACE_PARTS_PER_DECISION: u64 = 200_000;
+
+/// The longest expression text a trace step writes; a longer one is cut.
+const TRACE_EXPR_CHARS: usize = 200;
+
+fn shown_expr(text: &str) -> String {
+    match text.char_indices().nth(TRACE_EXPR_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
+}
+
+fn shown_in_trace(cx: &Context<'_>, value: &warden_ir::Value) -> serde_json::Value {
+    let program = cx.program;
+    let limit = TRACE_VALUE_PARTS.min(cx.trace_parts_left.get());
+    let parts = warden_ir::builtins::cost::deep_size(&program.types, value, limit);
+    if parts > limit {
+        return serde_json::Value::String(if limit < TRACE_VALUE_PARTS {
+            "… (not shown: the decision's trace has shown all it may)".to_string()
+        } else {
+            format!("… (more than {TRACE_VALUE_PARTS} parts, not shown)")
+        });
+    }
+    cx.trace_parts_left.set(cx.trace_parts_left.get() - parts);
     value_to_json(&program.types, None, value)
 }
 
@@ -391,20 +420,31 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
     // Keep the steps a reader needs: the longest access chain (`app.spec.auth.sso`, not
     // `app` and `app.spec`), each comparison and call, and no whole records.
     let source = &program.files[clause.span.file.0 as usize].text;
+    // The furthest end of a step starting at each place: a step is part of
+    // a longer chain when one starting where it does ends further.
+    let mut furthest: rustc_hash::FxHashMap<(u32, u32), u32> = Default::default();
+    if !f.trace.is_empty() && cx.trace_steps_left.get() > 0 {
+        for b in &f.trace {
+            let end = furthest
+                .entry((b.span.file.0, b.span.range.start))
+                .or_default();
+            *end = (*end).max(b.span.range.end);
+        }
+    }
     let longer_chain = |a: &warden_eval::TraceEntry| {
         let continues = source
             .as_bytes()
             .get(a.span.range.end as usize)
             .is_some_and(|c| matches!(c, b'.' | b'[' | b'?'));
         continues
-            && f.trace.iter().any(|b| {
-                b.span.file == a.span.file
-                    && b.span.range.start == a.span.range.start
-                    && b.span.range.end > a.span.range.end
-            })
+            && furthest
+                .get(&(a.span.file.0, a.span.range.start))
+                .is_some_and(|end| *end > a.span.range.end)
     };
     let mut seen = Vec::new();
-    let trace = f
+    // What is left of the decision's trace: steps, and parts of values.
+    let steps_left = cx.trace_steps_left.get().min(TRACE_STEPS_PER_FINDING);
+    let trace: Vec<TraceStep> = f
         .trace
         .iter()
         .filter(|step| step.span.file == clause.span.file)
@@ -417,10 +457,12 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
         .filter(|step| !longer_chain(step))
         .filter(|step| {
             let fresh = !seen.contains(&step.span);
-            seen.push(step.span);
+            if fresh {
+                seen.push(step.span);
+            }
             fresh
         })
-        .take(64)
+        .take(steps_left)
         .map(|step| {
             let info = &program.files[step.span.file.0 as usize];
             let text = info
@@ -428,8 +470,8 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
                 .get(step.span.range.as_range())
                 .unwrap_or_default();
             TraceStep {
-                expr: text.to_string(),
-                value: shown_in_trace(program, &step.value),
+                expr: shown_expr(text),
+                value: shown_in_trace(cx, &step.value),
                 location: location(program, step.span),
                 input_path: step
                     .path
@@ -438,6 +480,8 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
             }
         })
         .collect();
+    cx.trace_steps_left
+        .set(cx.trace_steps_left.get().saturating_sub(trace.len()));
     let report = &cx.reports.rules[f.rule.index()];
     let fixed = &report.clauses[f.clause as usize];
     FindingReport {
@@ -628,7 +672,7 @@ fn merge_obligations(cx: &Context<'_>, outcome: &Outcome) -> Map<String, Json> {
     if let [(key, value)] = outcome.obligations.as_slice() {
         let merged = match value_to_json(&cx.program.types, None, value) {
             Json::Array(mut items) => {
-                items.sort_by(json_order);
+                sort_json(&mut items);
                 items.dedup();
                 Json::Array(items)
             }
@@ -657,7 +701,7 @@ fn merge_obligations(cx: &Context<'_>, outcome: &Outcome) -> Map<String, Json> {
         } else {
             values
         };
-        items.sort_by(json_order);
+        sort_json(&mut items);
         items.dedup();
         let merged = if !any_list && items.len() == 1 {
             items.pop().expect("one item")
@@ -669,8 +713,10 @@ fn merge_obligations(cx: &Context<'_>, outcome: &Outcome) -> Map<String, Json> {
     out
 }
 
-/// Numbers by value, strings alphabetically, then anything else by its text.
-fn json_order(a: &Json, b: &Json) -> std::cmp::Ordering {
+/// Sorts numbers by value, strings alphabetically, then anything else by
+/// its text, each item's text written once (not once per comparison: a
+/// thousand large items would be written out twenty thousand times).
+fn sort_json(items: &mut Vec<Json>) {
     let rank = |v: &Json| match v {
         Json::Null => 0,
         Json::Bool(_) => 1,
@@ -679,14 +725,21 @@ fn json_order(a: &Json, b: &Json) -> std::cmp::Ordering {
         Json::Array(_) => 4,
         Json::Object(_) => 5,
     };
-    match (a, b) {
+    let text = |v: &Json| match v {
+        Json::Number(_) | Json::String(_) => String::new(),
+        other => other.to_string(),
+    };
+    let mut keyed: Vec<(u8, String, Json)> = std::mem::take(items)
+        .into_iter()
+        .map(|v| (rank(&v), text(&v), v))
+        .collect();
+    keyed.sort_by(|(ra, ta, a), (rb, tb, b)| match (a, b) {
         (Json::Number(x), Json::Number(y)) => x
             .as_f64()
             .partial_cmp(&y.as_f64())
             .unwrap_or(std::cmp::Ordering::Equal),
         (Json::String(x), Json::String(y)) => x.cmp(y),
-        _ => rank(a)
-            .cmp(&rank(b))
-            .then_with(|| a.to_string().cmp(&b.to_string())),
-    }
+        _ => ra.cmp(rb).then_with(|| ta.cmp(tb)),
+    });
+    *items = keyed.into_iter().map(|(_, _, v)| v).collect();
 }

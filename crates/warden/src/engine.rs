@@ -566,6 +566,8 @@ impl Engine {
             data_revision: &self.data_revision,
             now,
             element_paths: Default::default(),
+            trace_steps_left: std::cell::Cell::new(decision::TRACE_STEPS_PER_DECISION),
+            trace_parts_left: std::cell::Cell::new(decision::TRACE_PARTS_PER_DECISION),
         };
         let mut decision = decision::build(&cx, &outcome);
         decision::add_undeclared(
