@@ -725,6 +725,22 @@ fn sort_json(items: &mut Vec<Json>) {
         Json::Array(_) => 4,
         Json::Object(_) => 5,
     };
+    let scalar_order = |a: &Json, b: &Json| match (a, b) {
+        (Json::Number(x), Json::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(std::cmp::Ordering::Equal),
+        (Json::String(x), Json::String(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    };
+    // Numbers and strings (a mask's field names, most often) need no text.
+    if items
+        .iter()
+        .all(|v| matches!(v, Json::Number(_) | Json::String(_)))
+    {
+        items.sort_by(scalar_order);
+        return;
+    }
     let text = |v: &Json| match v {
         Json::Number(_) | Json::String(_) => String::new(),
         other => other.to_string(),
@@ -734,11 +750,9 @@ fn sort_json(items: &mut Vec<Json>) {
         .map(|v| (rank(&v), text(&v), v))
         .collect();
     keyed.sort_by(|(ra, ta, a), (rb, tb, b)| match (a, b) {
-        (Json::Number(x), Json::Number(y)) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(std::cmp::Ordering::Equal),
-        (Json::String(x), Json::String(y)) => x.cmp(y),
+        (Json::Number(_), Json::Number(_)) | (Json::String(_), Json::String(_)) => {
+            scalar_order(a, b)
+        }
         _ => ra.cmp(rb).then_with(|| ta.cmp(tb)),
     });
     *items = keyed.into_iter().map(|(_, _, v)| v).collect();
