@@ -128,6 +128,9 @@ pub enum Progress {
 }
 
 /// Decides every file, using every core; results come back in file order.
+/// Trace steps one `warden check --explain` run keeps, over all its files.
+pub const TRACE_STEPS_PER_RUN: usize = 16_384;
+
 pub fn run(
     engine: &Engine,
     files: &[PathBuf],
@@ -159,6 +162,14 @@ pub fn run(
     }
     let started = Instant::now();
     let next = AtomicUsize::new(0);
+    // Explained decisions are kept until the report is written: past this
+    // many trace steps in the run, files are decided without a trace (a
+    // folder of thousands of manifests would otherwise hold gigabytes).
+    let traces_left = AtomicUsize::new(TRACE_STEPS_PER_RUN);
+    let plain = DecideOptions {
+        explain: false,
+        ..options.clone()
+    };
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len())
@@ -173,7 +184,28 @@ pub fn run(
                         let Some(path) = files.get(i) else {
                             break;
                         };
-                        done.push((i, check_file(engine, path, now, options, limits)));
+                        let options = if options.explain && traces_left.load(Ordering::Relaxed) > 0
+                        {
+                            options
+                        } else {
+                            &plain
+                        };
+                        let result = check_file(engine, path, now, options, limits);
+                        if let Ok(decision) = &result.outcome {
+                            let steps = decision
+                                .findings
+                                .iter()
+                                .chain(&decision.warnings)
+                                .chain(&decision.waived)
+                                .map(|f| f.trace.len())
+                                .sum::<usize>();
+                            let _ = traces_left.fetch_update(
+                                Ordering::Relaxed,
+                                Ordering::Relaxed,
+                                |left| Some(left.saturating_sub(steps)),
+                            );
+                        }
+                        done.push((i, result));
                         bar.inc(1);
                         if matches!(progress, Progress::Auto)
                             && started.elapsed() > Duration::from_millis(500)

@@ -653,7 +653,10 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             ),
         });
     }
-    let mut options = args.limits.decide(args.explain);
+    // Only the JSON report prints traces: the others are decided plainly.
+    let mut options = args
+        .limits
+        .decide(args.explain && matches!(args.format, CheckFormat::Json));
     if args.strict {
         options.undeclared_fields = Some(warden::UndeclaredFields::Deny);
     }

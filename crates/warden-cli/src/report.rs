@@ -296,10 +296,12 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                 .filter(|_| n < SHOWN_SNIPPETS)
                 .and_then(|loc| {
                     let (text, starts, _) = shown.as_ref()?;
-                    let range = underline(text, starts, loc.line, loc.column)?;
-                    let line_start = starts[loc.line as usize - 1];
+                    let line_start = *starts.get((loc.line as usize).checked_sub(1)?)?;
                     let line_end = starts.get(loc.line as usize).copied().unwrap_or(text.len());
-                    (line_end - line_start <= SNIPPET_LINE_BYTES).then_some(range)
+                    if line_end - line_start > SNIPPET_LINE_BYTES {
+                        return None;
+                    }
+                    underline(text, starts, loc.line, loc.column)
                 });
             match spot.zip(shown.as_mut()) {
                 Some((range, (_, _, cache))) => {

@@ -16,7 +16,20 @@ pub struct LineIndex {
     /// line's start (thousands of positions on one long line would
     /// otherwise cost its length each).
     ascii: Vec<bool>,
+    /// On the other lines, every [`CHECKPOINT_BYTES`] or so: a byte offset
+    /// and its character and UTF-16 columns, so a position is counted from
+    /// the checkpoint before it, not from the line's start.
+    checkpoints: Vec<Checkpoint>,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Checkpoint {
+    offset: u32,
+    column: u32,
+    utf16: u32,
+}
+
+const CHECKPOINT_BYTES: usize = 256;
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
@@ -31,8 +44,48 @@ impl LineIndex {
                     .map_or(text.len(), |&next| next as usize);
                 text.as_bytes()[start as usize..end].is_ascii()
             })
-            .collect();
-        LineIndex { line_starts, ascii }
+            .collect::<Vec<bool>>();
+        let mut checkpoints = Vec::new();
+        for (i, &start) in line_starts.iter().enumerate() {
+            if ascii[i] {
+                continue;
+            }
+            let end = line_starts
+                .get(i + 1)
+                .map_or(text.len(), |&next| next as usize);
+            let (mut column, mut utf16, mut last) = (0u32, 0u32, start as usize);
+            checkpoints.push(Checkpoint {
+                offset: start,
+                column,
+                utf16,
+            });
+            for (at, c) in text[start as usize..end].char_indices() {
+                let at = start as usize + at;
+                if at - last >= CHECKPOINT_BYTES {
+                    checkpoints.push(Checkpoint {
+                        offset: at as u32,
+                        column,
+                        utf16,
+                    });
+                    last = at;
+                }
+                column += 1;
+                utf16 += c.len_utf16() as u32;
+            }
+        }
+        LineIndex {
+            line_starts,
+            ascii,
+            checkpoints,
+        }
+    }
+
+    /// The checkpoint at or before `offset` on a line that is not ASCII.
+    fn checkpoint(&self, offset: usize) -> Checkpoint {
+        let at = self
+            .checkpoints
+            .partition_point(|c| c.offset as usize <= offset);
+        self.checkpoints[at.saturating_sub(1)]
     }
 
     /// The 1-based line and character column of a byte offset.
@@ -43,8 +96,9 @@ impl LineIndex {
         let column = if self.ascii[line] {
             offset - start
         } else {
-            text.get(start..offset)
-                .map_or(offset - start, |s| s.chars().count())
+            let from = self.checkpoint(offset);
+            text.get(from.offset as usize..offset)
+                .map_or(offset - start, |s| from.column as usize + s.chars().count())
         };
         LineCol {
             line: line as u32 + 1,
@@ -62,7 +116,12 @@ impl LineIndex {
         let column: usize = if self.ascii[line] {
             offset - start
         } else {
-            text[start..offset].chars().map(char::len_utf16).sum()
+            let from = self.checkpoint(offset);
+            from.utf16 as usize
+                + text[from.offset as usize..offset]
+                    .chars()
+                    .map(char::len_utf16)
+                    .sum::<usize>()
         };
         (line as u32, column as u32)
     }
@@ -164,6 +223,35 @@ mod tests {
             assert_eq!(
                 cursor.position(offset),
                 index.utf16_position(text, offset),
+                "at {offset}"
+            );
+        }
+    }
+
+    #[test]
+    fn positions_on_long_lines_agree_with_counting_from_the_line_start() {
+        // Long lines of mixed width, past several checkpoints, and an ASCII one.
+        let line = "aé😀 \\q".repeat(300);
+        let text = format!("{line}\nplain ascii line\n{line}x");
+        let index = LineIndex::new(&text);
+        for offset in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let before = &text[start..offset];
+            let line = text[..offset].matches('\n').count() as u32;
+            assert_eq!(
+                index.utf16_position(&text, offset),
+                (
+                    line,
+                    before.chars().map(char::len_utf16).sum::<usize>() as u32
+                ),
+                "at {offset}"
+            );
+            assert_eq!(
+                index.line_col(&text, offset),
+                LineCol {
+                    line: line + 1,
+                    column: before.chars().count() as u32 + 1
+                },
                 "at {offset}"
             );
         }

@@ -255,10 +255,11 @@ const TRACE_STEPS_PER_FINDING: usize = 64;
 /// What one decision's traces show in all: steps, and parts of the values
 /// they write. A decision can hold tens of thousands of findings, each
 /// tracing a large value: past these, findings carry no more trace (and
-/// values no more parts), so an explained decision stays within a few
-/// megabytes whatever it decided.
+/// values no more parts). A part is at most 64 bytes of text, which JSON
+/// can write six times over (`\u0001`), so 20,000 parts are at most about
+/// 8 MB, 1.3 MB of plain text.
 pub(crate) const TRACE_STEPS_PER_DECISION: usize = 4_096;
-pub(crate) const TRACE_PARTS_PER_DECISION: u64 = 200_000;
+pub(crate) const TRACE_PARTS_PER_DECISION: u64 = 20_000;
 
 /// The longest expression text a trace step writes; a longer one is cut.
 const TRACE_EXPR_CHARS: usize = 200;
