@@ -835,6 +835,13 @@ fn decide(args: DecideArgs) -> Result<ExitCode, Failure> {
             // Left to its default, the target may just be the wrong one:
             // name the ones the input fits.
             if args.target.is_none() {
+                // Whether the input fits a target is settled by converting
+                // it: each other target is tried with one step, no trace.
+                let options = DecideOptions {
+                    budget: 1,
+                    explain: false,
+                    ..options.clone()
+                };
                 let fits: Vec<String> = engine
                     .targets()
                     .into_iter()

@@ -10,10 +10,36 @@ pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool
     // One source cache for every report: rebuilding it per diagnostic made
     // rendering quadratic in the size of the policy set.
     let mut cache = ariadne::sources(files.to_vec());
+    let mut lines: std::collections::HashMap<usize, warden_diagnostics::LineIndex> =
+        Default::default();
     for d in diagnostics.iter().take(SHOWN_DIAGNOSTICS) {
         let Some((path, text)) = files.get(d.primary.span.file.0 as usize) else {
             continue;
         };
+        // A line too long to read is not drawn: the diagnostic names its place.
+        let index = lines
+            .entry(d.primary.span.file.0 as usize)
+            .or_insert_with(|| warden_diagnostics::LineIndex::new(text));
+        let start = d.primary.span.range.start as usize;
+        if index.line_bounds(text, start).len() > SNIPPET_LINE_BYTES {
+            let at = index.line_col(text, start);
+            let word = match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "advice",
+            };
+            out.extend_from_slice(
+                format!(
+                    "[{}] {word}: {}\n  --> {path}:{}:{}\n",
+                    d.code, d.message, at.line, at.column
+                )
+                .as_bytes(),
+            );
+            if let Some(help) = &d.help {
+                out.extend_from_slice(format!("  help: {help}\n").as_bytes());
+            }
+            continue;
+        }
         let clamp = |r: warden_diagnostics::TextRange| {
             let start = (r.start as usize).min(text.len());
             let end = (r.end as usize).clamp(start, text.len());
@@ -80,3 +106,6 @@ pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool
 /// Diagnostics drawn with their source: each draws its whole line, so
 /// thousands on one long line would print gigabytes.
 pub const SHOWN_DIAGNOSTICS: usize = 200;
+
+/// The longest source line a diagnostic draws.
+const SNIPPET_LINE_BYTES: usize = 2_000;

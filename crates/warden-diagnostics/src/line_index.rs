@@ -80,6 +80,19 @@ impl LineIndex {
         }
     }
 
+    /// The byte range of the line holding `offset` in `text`, its line
+    /// break left out.
+    pub fn line_bounds(&self, text: &str, offset: usize) -> std::ops::Range<usize> {
+        let offset = offset.min(text.len());
+        let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
+        let start = self.line_starts[line] as usize;
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .map_or(text.len(), |&next| next as usize - 1);
+        start..end.max(start)
+    }
+
     /// The checkpoint at or before `offset` on a line that is not ASCII.
     fn checkpoint(&self, offset: usize) -> Checkpoint {
         let at = self

@@ -4,7 +4,7 @@
 //! their types, from the semantic table.
 
 use crate::AnalysisHost;
-use crate::symbols::{SymbolKind, declared_name, doc_of};
+use crate::symbols::{SymbolKind, declared_name, docs_of};
 use warden_ir::{Builtin, Ty, TypeLookup};
 use warden_sema::{Meaning, occurrence_ending_at};
 use warden_syntax::lexer::{Token, TokenKind, lex};
@@ -301,6 +301,8 @@ impl AnalysisHost {
             return Vec::new();
         };
         let record = types.record(*id);
+        // Each declaring file's docs, read once for all the fields.
+        let mut docs: std::collections::HashMap<String, _> = Default::default();
         record
             .fields
             .iter()
@@ -319,7 +321,11 @@ impl AnalysisHost {
                 )
                 .and_then(|span| {
                     let declared_in = self.path_of(span.file)?;
-                    doc_of(self.parse(declared_in)?.tree(), span.range)
+                    if !docs.contains_key(declared_in) {
+                        let found = docs_of(self.parse(declared_in)?.tree());
+                        docs.insert(declared_in.to_string(), found);
+                    }
+                    docs.get(declared_in)?.get(&span.range).cloned()
                 });
                 Completion {
                     detail: Some(types.display(&field.read_ty())),

@@ -57,6 +57,24 @@ pub(crate) fn symbols(file: &SourceFile) -> Vec<Symbol> {
 
 /// The `///` doc of the declaration (an item or a record field) whose name
 /// is written at `at`.
+/// The doc comment of every declaration and record field of `file`, by
+/// the range of its name: [`doc_of`] for many names at once (completing
+/// the fields of a wide record looked each up afresh, quadratic in them).
+pub(crate) fn docs_of(file: &SourceFile) -> std::collections::HashMap<TextRange, String> {
+    let mut docs = std::collections::HashMap::new();
+    for item in &file.items {
+        if let (Some((name, _)), Some(doc)) = (declared_name(&item.kind), &item.doc) {
+            docs.entry(name.range).or_insert_with(|| doc.clone());
+        }
+    }
+    for field in file.record_fields() {
+        if let Some(doc) = &field.doc {
+            docs.entry(field.name.range).or_insert_with(|| doc.clone());
+        }
+    }
+    docs
+}
+
 pub(crate) fn doc_of(file: &SourceFile, at: TextRange) -> Option<String> {
     let item = file
         .items

@@ -364,6 +364,9 @@ impl Engine {
     }
 }
 
+/// The rules a failed expectation names, each once.
+const DESCRIBED_RULES: usize = 20;
+
 /// Why `expectation` does not hold for the test's outcome, or `None` when
 /// it does. Expectations compare rule ids; `decision` only words the failure.
 fn unmet(
@@ -374,13 +377,41 @@ fn unmet(
 ) -> Option<String> {
     let effect = expectation.effect;
     let describe = || {
-        let mut parts: Vec<String> = decision
+        // Each (effect, rule) once, with how many findings it made: a
+        // decision can hold tens of thousands of findings of one rule.
+        let mut counted: Vec<((Option<Effect>, &str), usize)> = Vec::new();
+        let named = decision
             .findings
             .iter()
             .chain(&decision.warnings)
-            .map(|f| format!("{} {}", f.effect, f.rule))
+            .map(|f| (Some(f.effect), &*f.rule))
+            .chain(decision.waived.iter().map(|f| (None, &*f.rule)));
+        for name in named {
+            match counted.iter().position(|(n, _)| *n == name) {
+                Some(at) => counted[at].1 += 1,
+                None if counted.len() < DESCRIBED_RULES => counted.push((name, 1)),
+                None => {}
+            }
+        }
+        let listed: usize = counted.iter().map(|(_, n)| n).sum();
+        let all = decision.findings.len() + decision.warnings.len() + decision.waived.len();
+        let mut parts: Vec<String> = counted
+            .into_iter()
+            .map(|((effect, rule), n)| {
+                let name = match effect {
+                    Some(effect) => format!("{effect} {rule}"),
+                    None => format!("waived {rule}"),
+                };
+                if n == 1 {
+                    name
+                } else {
+                    format!("{name} ×{n}")
+                }
+            })
             .collect();
-        parts.extend(decision.waived.iter().map(|f| format!("waived {}", f.rule)));
+        if all > listed {
+            parts.push(format!("{} more findings", all - listed));
+        }
         if parts.is_empty() {
             let why = decision.reason.as_deref().unwrap_or("no findings");
             format!("the decision was {} ({why})", decision.decision)
