@@ -127,10 +127,10 @@ pub enum Progress {
     Never,
 }
 
-/// Decides every file, using every core; results come back in file order.
 /// Trace steps one `warden check --explain` run keeps, over all its files.
 pub const TRACE_STEPS_PER_RUN: usize = 16_384;
 
+/// Decides every file, using every core; results come back in file order.
 pub fn run(
     engine: &Engine,
     files: &[PathBuf],

@@ -107,5 +107,5 @@ pub fn human(diagnostics: &[Diagnostic], files: &[(String, String)], color: bool
 /// thousands on one long line would print gigabytes.
 pub const SHOWN_DIAGNOSTICS: usize = 200;
 
-/// The longest source line a diagnostic draws.
-const SNIPPET_LINE_BYTES: usize = 2_000;
+/// The longest source line a diagnostic or a `check` finding draws.
+pub const SNIPPET_LINE_BYTES: usize = 2_000;

@@ -4,12 +4,14 @@
 
 use crate::check::{FileResult, TARGET};
 use crate::junit;
+use crate::render::SNIPPET_LINE_BYTES;
 use ariadne::{Color, Config, Fmt, IndexType, Label, Report, ReportKind};
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use warden::{Effect, FindingReport, RuleInfo, Severity, shown_text};
+use warden_diagnostics::LineIndex;
 
 /// Counts for the summary line and the JSON `summary` object.
 pub struct Summary {
@@ -74,16 +76,16 @@ pub fn policy_path(policy_root: &Path, file: &str) -> String {
 /// quote, a `{…}` or `[…]` to its closing bracket, a plain value to the end
 /// of the line (a trailing `# comment` left out) or, inside a flow
 /// collection (JSON, or YAML's `{ a: b, c: d }`), to the next `,`, `}`, `]`.
-/// `starts` are the file's [`line_starts`].
+/// `lines` is the file's index, made once for all its findings.
 fn underline(
     text: &str,
-    starts: &[usize],
+    lines: &LineIndex,
     line: u32,
     column: u32,
 ) -> Option<std::ops::Range<usize>> {
-    let offset = *starts.get((line as usize).checked_sub(1)?)?;
-    let end_of_line = starts.get(line as usize).copied().unwrap_or(text.len());
-    let content = &text[offset..end_of_line];
+    let bounds = lines.line_range(text, (line as usize).checked_sub(1)?)?;
+    let offset = bounds.start;
+    let content = &text[bounds];
     let start = content
         .char_indices()
         .nth(column.saturating_sub(1) as usize)
@@ -93,14 +95,6 @@ fn underline(
     let len = value_length(rest, in_flow).max(1).min(rest.len().max(1));
     let end = (start + len).min(content.len());
     Some(offset + start..offset + end.max(start))
-}
-
-/// Where each line of `text` starts: found once per file, not per finding.
-fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .filter(|&start| start < text.len())
-        .collect()
 }
 
 /// Walks `text` outside quoted strings (`"…"` with escapes, `'…'`),
@@ -230,9 +224,6 @@ fn rule_line(f: &FindingReport, policy_root: &Path) -> String {
 /// Findings per file drawn with their manifest line.
 const SHOWN_SNIPPETS: usize = 200;
 
-/// The longest manifest line a snippet draws.
-const SNIPPET_LINE_BYTES: usize = 2_000;
-
 /// Like a compiler: each finding with the manifest line that decided it underlined.
 pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String {
     let mut out = Vec::new();
@@ -276,9 +267,9 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
         });
         // Once per file: the text as shown, its lines, its source cache.
         let shown = result.text.as_deref().map(|text| {
-            let starts = line_starts(text);
+            let lines = LineIndex::new(text);
             let cache = ariadne::sources([(file.to_string(), for_terminal(text))]);
-            (text, starts, cache)
+            (text, lines, cache)
         });
         let mut shown = shown;
         for (n, (f, kind)) in reported.into_iter().enumerate() {
@@ -295,13 +286,12 @@ pub fn human(results: &[FileResult], policy_root: &Path, color: bool) -> String 
                 .as_ref()
                 .filter(|_| n < SHOWN_SNIPPETS)
                 .and_then(|loc| {
-                    let (text, starts, _) = shown.as_ref()?;
-                    let line_start = *starts.get((loc.line as usize).checked_sub(1)?)?;
-                    let line_end = starts.get(loc.line as usize).copied().unwrap_or(text.len());
-                    if line_end - line_start > SNIPPET_LINE_BYTES {
+                    let (text, lines, _) = shown.as_ref()?;
+                    let bounds = lines.line_range(text, (loc.line as usize).checked_sub(1)?)?;
+                    if bounds.len() > SNIPPET_LINE_BYTES {
                         return None;
                     }
-                    underline(text, starts, loc.line, loc.column)
+                    underline(text, lines, loc.line, loc.column)
                 });
             match spot.zip(shown.as_mut()) {
                 Some((range, (_, _, cache))) => {
@@ -753,10 +743,11 @@ fn property(text: &str) -> String {
 
 #[cfg(test)]
 mod underline_tests {
-    use super::{line_starts, underline};
+    use super::underline;
+    use warden_diagnostics::LineIndex;
 
     fn shown(text: &str, column: u32) -> &str {
-        &text[underline(text, &line_starts(text), 1, column).unwrap()]
+        &text[underline(text, &LineIndex::new(text), 1, column).unwrap()]
     }
 
     #[test]

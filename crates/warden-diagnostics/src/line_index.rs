@@ -85,12 +85,17 @@ impl LineIndex {
     pub fn line_bounds(&self, text: &str, offset: usize) -> std::ops::Range<usize> {
         let offset = offset.min(text.len());
         let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
-        let start = self.line_starts[line] as usize;
+        self.line_range(text, line).unwrap_or(offset..offset)
+    }
+
+    /// The byte range of 0-based `line` in `text`, its line break left out.
+    pub fn line_range(&self, text: &str, line: usize) -> Option<std::ops::Range<usize>> {
+        let start = *self.line_starts.get(line)? as usize;
         let end = self
             .line_starts
             .get(line + 1)
             .map_or(text.len(), |&next| next as usize - 1);
-        start..end.max(start)
+        Some(start..end.max(start))
     }
 
     /// The checkpoint at or before `offset` on a line that is not ASCII.

@@ -448,9 +448,7 @@ fn render<'p>(
                 warden_ir::MessagePart::Expr(e) => {
                     let value = ev.eval(e, frame)?;
                     // Rendering walks the value: a record or list is printed whole.
-                    let size =
-                        warden_ir::builtins::cost::deep_size(&ev.program.types, &value, ev.left());
-                    ev.charge(size, e.span)?;
+                    let size = ev.charge_size(&value, e.span)?;
                     text.push_str(&warden_ir::render(&ev.program.types, &value));
                     ev.clock_after(size, e.span)?;
                 }
@@ -461,8 +459,7 @@ fn render<'p>(
     for (key, expr) in &clause.obligations {
         let value = ev.eval(expr, frame)?;
         // The decision writes it out as JSON, all the way down.
-        let size = warden_ir::builtins::cost::deep_size(&ev.program.types, &value, ev.left());
-        ev.charge(size, expr.span)?;
+        ev.charge_size(&value, expr.span)?;
         finding.obligations.push((key.clone(), value));
     }
     Ok(())

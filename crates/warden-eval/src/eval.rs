@@ -415,8 +415,16 @@ impl<'p> Evaluator<'p> {
             return Ok(());
         }
         self.next_clock_check = self.steps;
-        self.checkpoint = 0;
-        self.charge(0, span)
+        self.charge_checked(span)
+    }
+
+    /// Charges the walk over `value` a rendering or a copy out of the
+    /// evaluator makes (a message's value, an obligation), its size counted
+    /// no further than the budget allows; returns the price.
+    pub(crate) fn charge_size(&mut self, value: &Value, span: Span) -> Result<u64, EvalError> {
+        let size = cost::deep_size(&self.program.types, value, self.left());
+        self.charge(size, span)?;
+        Ok(size)
     }
 
     fn binary(

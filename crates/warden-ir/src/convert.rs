@@ -158,11 +158,16 @@ impl<'j> Converter<'_, 'j> {
         out
     }
 
-    fn error(&mut self, expected: String, found: String) {
+    /// Lists a problem at the current path, `describe` saying what was
+    /// expected and what was found; past [`LISTED_PROBLEMS`] it is counted,
+    /// not described: naming a union of many members for each of a million
+    /// items is work no budget pays for.
+    fn error(&mut self, describe: impl FnOnce(&TypeTable) -> (String, String)) {
         if self.errors.len() >= LISTED_PROBLEMS {
             self.unlisted += 1;
             return;
         }
+        let (expected, found) = describe(self.types);
         let path = self.path_text();
         self.errors.push(ConversionError {
             path,
@@ -172,19 +177,14 @@ impl<'j> Converter<'_, 'j> {
     }
 
     fn mismatch(&mut self, ty: &Ty, json: &Json) -> Value {
-        if self.errors.len() >= LISTED_PROBLEMS {
-            // Counted, not written: naming a union of many members for
-            // each of a million items is work no budget pays for.
-            self.unlisted += 1;
-            return Value::None;
-        }
-        let expected = self.types.display(ty);
-        let mut found = describe(json);
-        // `version: 1.10` in YAML is the number 1.1.
-        if matches!(ty, Ty::String | Ty::Enum(_)) && json.is_number() {
-            found.push_str(" (a number: quote it to write a string)");
-        }
-        self.error(expected, found);
+        self.error(|types| {
+            let mut found = describe(json);
+            // `version: 1.10` in YAML is the number 1.1.
+            if matches!(ty, Ty::String | Ty::Enum(_)) && json.is_number() {
+                found.push_str(" (a number: quote it to write a string)");
+            }
+            (types.display(ty), found)
+        });
         Value::None
     }
 
@@ -315,11 +315,13 @@ impl<'j> Converter<'_, 'j> {
                         }
                         None => {
                             self.path.push(Segment::Key(key));
-                            self.error(
-                                "no field of this name (the record type does not declare it)"
-                                    .into(),
-                                describe(item),
-                            );
+                            self.error(|_| {
+                                (
+                                    "no field of this name (the record type does not declare it)"
+                                        .into(),
+                                    describe(item),
+                                )
+                            });
                             self.path.pop();
                         }
                     }
@@ -329,8 +331,12 @@ impl<'j> Converter<'_, 'j> {
                         continue;
                     }
                     self.path.push(Segment::Missing(field.name.clone()));
-                    let expected = self.types.display(&field.ty);
-                    self.error(expected, "nothing (the field is missing)".into());
+                    self.error(|types| {
+                        (
+                            types.display(&field.ty),
+                            "nothing (the field is missing)".into(),
+                        )
+                    });
                     self.path.pop();
                 }
                 slots.map_or(Value::None, |slots| {

@@ -746,15 +746,11 @@ fn sort_json(items: &mut Vec<Json>) {
         Json::Number(_) | Json::String(_) => String::new(),
         other => other.to_string(),
     };
-    let mut keyed: Vec<(u8, String, Json)> = std::mem::take(items)
+    // Lists and objects of one rank tie in `scalar_order`; their text decides.
+    let mut keyed: Vec<(String, Json)> = std::mem::take(items)
         .into_iter()
-        .map(|v| (rank(&v), text(&v), v))
+        .map(|v| (text(&v), v))
         .collect();
-    keyed.sort_by(|(ra, ta, a), (rb, tb, b)| match (a, b) {
-        (Json::Number(_), Json::Number(_)) | (Json::String(_), Json::String(_)) => {
-            scalar_order(a, b)
-        }
-        _ => ra.cmp(rb).then_with(|| ta.cmp(tb)),
-    });
-    *items = keyed.into_iter().map(|(_, _, v)| v).collect();
+    keyed.sort_by(|(ta, a), (tb, b)| scalar_order(a, b).then_with(|| ta.cmp(tb)));
+    *items = keyed.into_iter().map(|(_, v)| v).collect();
 }

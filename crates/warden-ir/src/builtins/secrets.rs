@@ -300,16 +300,6 @@ impl StringPaths {
         }
         Some(segments.iter().rev().copied().collect())
     }
-
-    /// How many strings the walk found.
-    pub fn len(&self) -> usize {
-        self.strings.len()
-    }
-
-    /// Whether it found none.
-    pub fn is_empty(&self) -> bool {
-        self.strings.is_empty()
-    }
 }
 
 /// A step compared by identity: the same record slot, the same key (the
