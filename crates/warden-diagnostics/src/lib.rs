@@ -209,6 +209,15 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
     });
 }
 
+/// `text` cut after `chars` characters, with `…`: how a long key, value or
+/// expression is shown in a path, a message or a trace.
+pub fn clip(text: &str, chars: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]).into(),
+        None => text.into(),
+    }
+}
+
 /// Suggests the candidate closest to `name` (by edit distance), if one is close enough.
 pub fn did_you_mean<'a>(
     name: &str,

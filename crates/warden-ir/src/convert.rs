@@ -94,8 +94,8 @@ pub const PATH_KEY_CHARS: usize = 64;
 /// otherwise, cut to [`PATH_KEY_CHARS`] characters (`["aaaa…"]`) so a
 /// path stays short whatever keys a document holds.
 pub fn push_path_key(out: &mut String, key: &str) {
-    let cut = key.char_indices().nth(PATH_KEY_CHARS).map(|(at, _)| at);
-    let plain = cut.is_none()
+    let shown = warden_diagnostics::clip(key, PATH_KEY_CHARS);
+    let plain = matches!(shown, std::borrow::Cow::Borrowed(_))
         && !key.is_empty()
         && key
             .chars()
@@ -103,13 +103,9 @@ pub fn push_path_key(out: &mut String, key: &str) {
     if plain {
         out.push('.');
         out.push_str(key);
-        return;
+    } else {
+        out.push_str(&format!("[{shown:?}]"));
     }
-    let shown = match cut {
-        Some(at) => format!("{}…", &key[..at]),
-        None => key.to_string(),
-    };
-    out.push_str(&format!("[{shown:?}]"));
 }
 
 /// One step of the path to the value being converted; rendered only on error.
@@ -135,10 +131,7 @@ fn describe(json: &Json) -> String {
         Json::Null => "null".into(),
         Json::Bool(b) => format!("{b}"),
         Json::Number(n) => format!("{n}"),
-        Json::String(s) => match s.char_indices().nth(40) {
-            Some((at, _)) => format!("{:?}", format!("{}…", &s[..at])),
-            None => format!("{s:?}"),
-        },
+        Json::String(s) => format!("{:?}", warden_diagnostics::clip(s, 40)),
         Json::Array(_) => "a list".into(),
         Json::Object(_) => "an object".into(),
     }

@@ -264,13 +264,6 @@ pub(crate) const TRACE_PARTS_PER_DECISION: u64 = 20_000;
 /// The longest expression text a trace step writes; a longer one is cut.
 const TRACE_EXPR_CHARS: usize = 200;
 
-fn shown_expr(text: &str) -> String {
-    match text.char_indices().nth(TRACE_EXPR_CHARS) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
-}
-
 fn shown_in_trace(cx: &Context<'_>, value: &warden_ir::Value) -> serde_json::Value {
     let program = cx.program;
     let limit = TRACE_VALUE_PARTS.min(cx.trace_parts_left.get());
@@ -471,7 +464,7 @@ fn finding_report(cx: &Context<'_>, f: &Finding, subject: Option<&str>) -> Findi
                 .get(step.span.range.as_range())
                 .unwrap_or_default();
             TraceStep {
-                expr: shown_expr(text),
+                expr: warden_diagnostics::clip(text, TRACE_EXPR_CHARS).into_owned(),
                 value: shown_in_trace(cx, &step.value),
                 location: location(program, step.span),
                 input_path: step
