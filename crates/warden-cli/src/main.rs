@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 allowed / clean; 1 denied; 2 the command could not do its job.
 
+mod bundle;
 mod bundled;
 mod check;
 mod explain;
@@ -52,6 +53,14 @@ enum Command {
     Audit(AuditCommand),
     /// The language server, on standard input and output (editors start it).
     Lsp,
+    /// Build a bundle of a policy set and its data (tar.gz with a manifest of
+    /// digests), signed with an Ed25519 key, for `warden serve --bundle`.
+    Build(bundle::BuildArgs),
+    /// Work with bundles.
+    #[command(subcommand)]
+    Bundle(bundle::BundleCommand),
+    /// Make an Ed25519 key pair to sign bundles with.
+    Keygen(bundle::KeygenArgs),
     /// Start a policy repository: the checklist in `policies/`, an example
     /// manifest in `apps/`, and a GitHub Actions workflow that checks them.
     Init(InitArgs),
@@ -394,6 +403,13 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Audit(AuditCommand::Verify { file, head }) => audit_verify(&file, head.as_deref()),
         Command::Lsp => lsp(),
+        Command::Build(args) => bundle::build(args),
+        Command::Bundle(bundle::BundleCommand::Verify {
+            file,
+            verify_key,
+            format,
+        }) => bundle::verify(&file, verify_key.as_deref(), format),
+        Command::Keygen(args) => bundle::keygen(args),
     };
     match result {
         Ok(code) => code,

@@ -3,7 +3,7 @@
 //!
 //! Ranges: `E00xx` syntax, `E01xx` names, `E02xx` types, `E03xx` policy
 //! semantics, `E04xx` input and data validation, `E05xx` evaluation,
-//! `W0xxx` lints.
+//! `E06xx` policy bundles, `W0xxx` lints.
 
 use crate::Severity;
 use std::fmt;
@@ -109,6 +109,15 @@ codes! {
     E0503, "arithmetic-error", Error, "integer overflow or division by zero";
     E0504, "absent-value", Error, "an absent value reached an operation that needs one";
     E0505, "deadline-exceeded", Error, "a decision ran past its wall-clock deadline";
+    // policy bundles
+    E0601, "bundle-io", Error, "a bundle or key file could not be read or written";
+    E0602, "bundle-content", Error, "the policies or data given to a bundle do not load";
+    E0603, "invalid-bundle", Error, "an archive is not a valid bundle: a path, an entry or the manifest breaks a rule";
+    E0604, "bundle-too-large", Error, "a bundle is larger than a limit allows";
+    E0605, "bundle-digest-mismatch", Error, "a file in a bundle does not match its digest in the manifest";
+    E0606, "unsigned-bundle", Error, "a bundle carries no signature and a verify key is configured";
+    E0607, "bad-bundle-signature", Error, "a bundle's signature does not verify with the verify key";
+    E0608, "invalid-key", Error, "a key file is not an Ed25519 key in PEM";
     // lints
     W0001, "unused-let", Warning, "a `let` binding that is never read";
     W0002, "rule-without-control", Warning, "a rule with no `@control` attribute";

@@ -700,6 +700,9 @@ struct Line<'a> {
     rules: Vec<&'a str>,
     policy_revision: &'a str,
     data_revision: &'a str,
+    /// The signed bundle that decided, when serving one (`--bundle`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bundle_revision: Option<&'a str>,
     /// With `log.include_input`: the input (masked), already serialized.
     #[serde(skip_serializing_if = "Option::is_none")]
     input: Option<Box<RawValue>>,
@@ -802,6 +805,7 @@ pub fn record(
         },
         policy_revision: &decision.policy_revision,
         data_revision: &decision.data_revision,
+        bundle_revision: decision.bundle_revision.as_deref(),
         input: logged_input.flatten(),
     };
     // Strings and JSON values always serialize.

@@ -60,6 +60,10 @@ pub struct Decision {
     /// by name: with the policy revision, it names exactly what decided.
     #[serde(default = "no_revision")]
     pub data_revision: Arc<str>,
+    /// The revision of the signed bundle the policies and data came from
+    /// (`warden serve --bundle`); absent when they were read from folders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_revision: Option<Arc<str>>,
     /// The evaluation time, RFC 3339.
     pub evaluated_at: String,
 }
@@ -233,6 +237,7 @@ pub(crate) struct Context<'a> {
     pub input: &'a warden_ir::Value,
     pub revision: &'a Arc<str>,
     pub data_revision: &'a Arc<str>,
+    pub bundle_revision: Option<&'a Arc<str>>,
     pub now: i64,
     /// What names the element of each `for s in strings_in(…)` and `for k
     /// in keys(…)` clause, found once per clause however many of its
@@ -330,6 +335,7 @@ pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
         decision_id: ulid::Ulid::new().to_string(),
         policy_revision: cx.revision.clone(),
         data_revision: cx.data_revision.clone(),
+        bundle_revision: cx.bundle_revision.cloned(),
         evaluated_at: warden_ir::format_time(cx.now),
     }
 }

@@ -42,6 +42,8 @@ pub struct Engine {
     /// The data files read by [`Engine::with_data_arg`]: a reload whose file
     /// is byte for byte the same takes its values from here.
     data_sources: Arc<[crate::data::DataSource]>,
+    /// The signed bundle the sources and data came from, if any.
+    bundle_revision: Option<Arc<str>>,
 }
 
 /// The data file documents came from, for a reload to share them: the
@@ -134,6 +136,7 @@ impl Engine {
             data_digests: Default::default(),
             data_revision: Arc::from(crate::revision::data_revision(&Default::default())),
             data_sources: Arc::from([]),
+            bundle_revision: None,
         }
     }
 
@@ -420,6 +423,20 @@ impl Engine {
         &self.data_revision
     }
 
+    /// The revision of the bundle this engine was built from
+    /// ([`Engine::with_bundle_revision`]), which every decision names.
+    pub fn bundle_revision(&self) -> Option<&str> {
+        self.bundle_revision.as_deref()
+    }
+
+    /// Records that the policies and data came from the bundle `revision`:
+    /// its decisions name it (`bundle_revision`), beside the policy and
+    /// data revisions.
+    pub fn with_bundle_revision(mut self, revision: &str) -> Engine {
+        self.bundle_revision = Some(Arc::from(revision));
+        self
+    }
+
     /// Decides `input` against `target` at time `now`.
     pub fn decide(
         &self,
@@ -564,6 +581,7 @@ impl Engine {
             input: value,
             revision: &self.revision,
             data_revision: &self.data_revision,
+            bundle_revision: self.bundle_revision.as_ref(),
             now,
             element_paths: Default::default(),
             trace_steps_left: std::cell::Cell::new(decision::TRACE_STEPS_PER_DECISION),

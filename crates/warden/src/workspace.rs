@@ -185,6 +185,14 @@ impl Workspace {
         self.named.keys().map(String::as_str)
     }
 
+    /// The text of a JSON file the policies name, as read for them (or why
+    /// it could not be).
+    pub fn named_text(&self, path: &str) -> Option<Result<&str, &str>> {
+        self.named
+            .get(path)
+            .map(|r| r.as_deref().map_err(String::as_str))
+    }
+
     /// The paths of the set's files, sorted.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)

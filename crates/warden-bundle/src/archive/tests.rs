@@ -1,0 +1,358 @@
+use super::*;
+use crate::generate_key_pair;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey};
+
+/// A policy folder with a named JSON file and a data file beside it.
+fn policy_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policies");
+    std::fs::create_dir(&policy).unwrap();
+    std::fs::write(
+        policy.join("p.warden"),
+        "package p\n\ntarget request: { user: string, ... } default deny\n\ndata allowed: [string]\ndata regions: [string] = file(\"regions.json\")\n\n@control(\"T-1\")\nrule known on request as r {\n  allow when r.user in data.allowed\n}\n",
+    )
+    .unwrap();
+    std::fs::write(policy.join("regions.json"), "[\"eu\"]").unwrap();
+    std::fs::write(policy.join("notes.txt"), "not part of the set").unwrap();
+    std::fs::write(dir.path().join("allowed.json"), "[\"ada\"]").unwrap();
+    dir
+}
+
+fn keys() -> (SigningKey, VerifyingKey) {
+    let pair = generate_key_pair().unwrap();
+    (
+        SigningKey::from_pkcs8_pem(&pair.private_pem).unwrap(),
+        VerifyingKey::from_public_key_pem(&pair.public_pem).unwrap(),
+    )
+}
+
+fn build_bytes(dir: &Path, key: Option<&SigningKey>, at: &str) -> (Vec<u8>, Built) {
+    let mut out = Vec::new();
+    let data = format!("allowed={}", dir.join("allowed.json").display());
+    let workspace = warden::Workspace::read(&[dir.join("policies")]).unwrap();
+    let built = build(&workspace, &[data], key, at.parse().unwrap(), &mut out).unwrap();
+    (out, built)
+}
+
+/// The entries of an archive, as (path, bytes), in order.
+fn entries_of(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    tar.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let path = String::from_utf8(e.path_bytes().to_vec()).unwrap();
+            let mut content = Vec::new();
+            e.read_to_end(&mut content).unwrap();
+            (path, content)
+        })
+        .collect()
+}
+
+/// An archive entry: its name, kind and content.
+type RawEntry<'a> = (&'a str, tar::EntryType, &'a [u8]);
+
+/// An archive of raw entries: the name is written into the header as is
+/// (no check of `..` or `/`), as a hostile archive would.
+fn raw_archive(entries: &[RawEntry]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (name, kind, bytes) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(*kind);
+        if kind.is_symlink() || kind.is_hard_link() {
+            header.set_link_name("/etc/passwd").unwrap();
+        }
+        header.set_cksum();
+        tar.append(&header, *bytes).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+fn rebuilt(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let list: Vec<RawEntry> = entries
+        .iter()
+        .map(|(p, b)| (p.as_str(), tar::EntryType::Regular, b.as_slice()))
+        .collect();
+    raw_archive(&list)
+}
+
+fn read_error(bytes: &[u8]) -> BundleError {
+    read(bytes, &Limits::default(), None).expect_err("refused")
+}
+
+#[test]
+fn a_built_bundle_reads_back_verifies_and_unpacks_to_the_same_policy_revision() {
+    let dir = policy_folder();
+    let (signing, verifying) = keys();
+    let (bytes, built) = build_bytes(dir.path(), Some(&signing), "2026-12-01T00:00:00Z");
+    // Exactly the files the compiler read, and the data file.
+    let listed: Vec<&str> = built.manifest.files.keys().map(String::as_str).collect();
+    assert_eq!(
+        listed,
+        [
+            "data/allowed.json",
+            "policy/p.warden",
+            "policy/regions.json"
+        ]
+    );
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("unpacked");
+    let bundle = read(bytes.as_slice(), &Limits::default(), Some(&target)).unwrap();
+    assert_eq!(bundle.manifest(), &built.manifest);
+    bundle.verify(&verifying).unwrap();
+    let unpacked = bundle.unpacked().unwrap();
+    let from_bundle = warden::Workspace::read(&[&unpacked.policy]).unwrap();
+    let from_folder = warden::Workspace::read(&[dir.path().join("policies")]).unwrap();
+    assert_eq!(from_bundle.revision(), from_folder.revision());
+    let mut engine = from_bundle.engine().unwrap();
+    for arg in &unpacked.data {
+        engine = engine
+            .with_data_arg(arg, &warden::InputLimits::DATA)
+            .unwrap();
+    }
+    let decision = engine
+        .decide(
+            "request",
+            &serde_json::json!({"user": "ada"}),
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+    assert!(decision.is_allowed(), "{decision:?}");
+}
+
+#[test]
+fn the_revision_is_the_content_not_the_build_time() {
+    let dir = policy_folder();
+    let (a, first) = build_bytes(dir.path(), None, "2026-12-01T00:00:00Z");
+    let (b, second) = build_bytes(dir.path(), None, "2026-12-02T00:00:00Z");
+    assert_ne!(a, b);
+    assert_eq!(first.manifest.revision, second.manifest.revision);
+    std::fs::write(dir.path().join("allowed.json"), "[\"ada\", \"bob\"]").unwrap();
+    let (_, third) = build_bytes(dir.path(), None, "2026-12-01T00:00:00Z");
+    assert_ne!(first.manifest.revision, third.manifest.revision);
+}
+
+#[test]
+fn unsigned_and_wrongly_signed_bundles_are_refused() {
+    let dir = policy_folder();
+    let (signing, verifying) = keys();
+    let (_, other) = keys();
+    let (unsigned, _) = build_bytes(dir.path(), None, "2026-12-01T00:00:00Z");
+    let bundle = read(unsigned.as_slice(), &Limits::default(), None).unwrap();
+    assert!(matches!(
+        bundle.verify(&verifying),
+        Err(BundleError::Unsigned)
+    ));
+    let (signed, _) = build_bytes(dir.path(), Some(&signing), "2026-12-01T00:00:00Z");
+    let bundle = read(signed.as_slice(), &Limits::default(), None).unwrap();
+    let err = bundle.verify(&other).unwrap_err();
+    assert!(matches!(err, BundleError::BadSignature { .. }), "{err}");
+    assert_eq!(err.code(), warden::Code::E0607);
+    // A signature moved onto another manifest (same key) does not verify.
+    let mut entries = entries_of(&signed);
+    let (unsigned_entries, signature) = (entries_of(&unsigned), entries[1].clone());
+    assert_eq!(signature.0, SIGNATURE);
+    entries = unsigned_entries;
+    let mut manifest: Manifest = serde_json::from_slice(&entries[0].1).unwrap();
+    manifest.built_at = "2030-01-01T00:00:00Z".into();
+    entries[0].1 = serde_json::to_vec(&manifest).unwrap();
+    entries.insert(1, signature);
+    let bundle = read(rebuilt(&entries).as_slice(), &Limits::default(), None).unwrap();
+    assert!(matches!(
+        bundle.verify(&verifying),
+        Err(BundleError::BadSignature { .. })
+    ));
+}
+
+#[test]
+fn a_changed_file_is_a_digest_mismatch_and_a_changed_listing_a_revision_mismatch() {
+    let dir = policy_folder();
+    let (bytes, _) = build_bytes(dir.path(), None, "2026-12-01T00:00:00Z");
+    let mut entries = entries_of(&bytes);
+    let at = entries
+        .iter()
+        .position(|(p, _)| p == "policy/p.warden")
+        .unwrap();
+    entries[at].1 = b"package p\n".to_vec();
+    let err = read_error(&rebuilt(&entries));
+    assert!(
+        matches!(&err, BundleError::Digest { path } if path == "policy/p.warden"),
+        "{err}"
+    );
+    // The manifest rewritten to list the new digest: the revision no longer matches.
+    let mut manifest: Manifest = serde_json::from_slice(&entries[0].1).unwrap();
+    manifest
+        .files
+        .insert("policy/p.warden".into(), sha256(b"package p\n"));
+    entries[0].1 = serde_json::to_vec(&manifest).unwrap();
+    let err = read_error(&rebuilt(&entries));
+    assert!(err.to_string().contains("revision"), "{err}");
+}
+
+#[test]
+fn paths_links_and_duplicates_that_could_escape_or_mislead_are_refused() {
+    let dir = policy_folder();
+    let (bytes, _) = build_bytes(dir.path(), None, "2026-12-01T00:00:00Z");
+    let good = entries_of(&bytes);
+    let manifest = good[0].1.as_slice();
+    let regular = tar::EntryType::Regular;
+    let cases: Vec<(&str, Vec<RawEntry>)> = vec![
+        (
+            "../",
+            vec![
+                (MANIFEST, regular, manifest),
+                ("policy/../../x", regular, b"x"),
+            ],
+        ),
+        (
+            "absolute",
+            vec![
+                (MANIFEST, regular, manifest),
+                ("/etc/cron.d/x", regular, b"x"),
+            ],
+        ),
+        (
+            "plain relative",
+            vec![(MANIFEST, regular, manifest), ("policy/./x", regular, b"x")],
+        ),
+        (
+            "backslash",
+            vec![
+                (MANIFEST, regular, manifest),
+                ("policy\\..\\x", regular, b"x"),
+            ],
+        ),
+        (
+            "not a regular file",
+            vec![
+                (MANIFEST, regular, manifest),
+                ("policy/l", tar::EntryType::Symlink, b""),
+            ],
+        ),
+        (
+            "not a regular file",
+            vec![
+                (MANIFEST, regular, manifest),
+                ("policy/h", tar::EntryType::Link, b""),
+            ],
+        ),
+        (
+            "not a regular file",
+            vec![
+                (MANIFEST, regular, manifest),
+                ("policy/c", tar::EntryType::Char, b""),
+            ],
+        ),
+        (
+            "twice",
+            vec![(MANIFEST, regular, manifest), (MANIFEST, regular, manifest)],
+        ),
+        (
+            "outside",
+            vec![(MANIFEST, regular, manifest), ("etc/x", regular, b"x")],
+        ),
+        (
+            "both a file and a folder",
+            vec![("policy/a", regular, b"x"), ("policy/a/b", regular, b"x")],
+        ),
+        (
+            "no `manifest.json`",
+            vec![("policy/p.warden", regular, b"x")],
+        ),
+        (
+            "not in the manifest",
+            vec![
+                (MANIFEST, regular, manifest),
+                ("policy/extra.warden", regular, b"x"),
+            ],
+        ),
+        (
+            "in the manifest but not in the archive",
+            vec![(MANIFEST, regular, manifest)],
+        ),
+    ];
+    for (why, entries) in cases {
+        let err = read_error(&raw_archive(&entries));
+        assert!(err.to_string().contains(why), "{why}: {err}");
+        assert_eq!(err.code(), warden::Code::E0603, "{why}: {err}");
+    }
+    // Not an archive at all.
+    assert_eq!(read_error(b"not gzip").code(), warden::Code::E0603);
+}
+
+#[test]
+fn sizes_are_bounded_before_they_are_read_whole() {
+    let small = Limits {
+        max_archive_bytes: 4 << 10,
+        max_unpacked_bytes: 64 << 10,
+        max_entries: 5,
+        max_path_bytes: 64,
+    };
+    // A gzip bomb: 32 MB of zeros compress to a few kilobytes.
+    let zeros = vec![0u8; 32 << 20];
+    let bomb = raw_archive(&[("policy/zeros.json", tar::EntryType::Regular, &zeros)]);
+    let big = Limits {
+        max_archive_bytes: 1 << 20,
+        ..small.clone()
+    };
+    let err = read(bomb.as_slice(), &big, None).unwrap_err();
+    assert!(matches!(err, BundleError::TooLarge(_)), "{err}");
+    let err = read(bomb.as_slice(), &small, None).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the archive is larger than 4096 bytes"),
+        "{err}"
+    );
+    let many: Vec<String> = (0..10).map(|i| format!("policy/{i}.warden")).collect();
+    let entries: Vec<_> = many
+        .iter()
+        .map(|p| (p.as_str(), tar::EntryType::Regular, &b"x"[..]))
+        .collect();
+    let err = read(raw_archive(&entries).as_slice(), &big, None).unwrap_err();
+    assert!(err.to_string().contains("more than 5 entries"), "{err}");
+    let long = format!("policy/{}", "a".repeat(80));
+    let err = read(
+        raw_archive(&[(long.as_str(), tar::EntryType::Regular, b"x")]).as_slice(),
+        &big,
+        None,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("longer than 64 bytes"), "{err}");
+}
+
+#[test]
+fn a_refused_bundle_leaves_nothing_unpacked() {
+    let dir = policy_folder();
+    let (bytes, _) = build_bytes(dir.path(), None, "2026-12-01T00:00:00Z");
+    let mut entries = entries_of(&bytes);
+    let last = entries.len() - 1;
+    entries[last].1.push(b' ');
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("x");
+    assert!(
+        read(
+            rebuilt(&entries).as_slice(),
+            &Limits::default(),
+            Some(&target)
+        )
+        .is_err()
+    );
+    assert!(!target.exists());
+}
+
+#[test]
+fn a_set_that_does_not_compile_is_not_bundled() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.warden"),
+        "package p\nrule r on nothing as x { deny when x }\n",
+    )
+    .unwrap();
+    let workspace = warden::Workspace::read(&[dir.path()]).unwrap();
+    let err = build(&workspace, &[], None, jiff::Timestamp::now(), Vec::new()).unwrap_err();
+    assert_eq!(err.code(), warden::Code::E0602, "{err}");
+}
