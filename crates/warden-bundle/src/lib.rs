@@ -28,6 +28,7 @@ mod keys;
 mod manifest;
 
 pub use archive::{Built, Bundle, Limits, Unpacked, build, read};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use keys::{KeyPair, generate_key_pair, key_id, read_signing_key, read_verifying_key};
 pub use manifest::{DataEntry, FORMAT, MANIFEST, Manifest, SIGNATURE, SignatureFile};
 

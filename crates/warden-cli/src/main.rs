@@ -47,7 +47,7 @@ enum Command {
     /// Decide one input against a target and print the decision JSON.
     Decide(DecideArgs),
     /// Serve decisions over HTTP: JSON API, AuthZEN, nginx `auth_request`, Envoy `ext_authz`.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Work with decision logs.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -126,6 +126,23 @@ struct ServeArgs {
     /// Do not reload when the policy or data files change (SIGHUP and `POST /v1/reload` still do).
     #[arg(long, env = "WARDEN_NO_WATCH")]
     no_watch: bool,
+    /// Serve the signed bundle at this URL (`warden build`), polled for new
+    /// revisions, instead of `--policy` and `--data`.
+    #[arg(long, env = "WARDEN_BUNDLE", value_name = "URL")]
+    bundle: Option<String>,
+    /// The Ed25519 public key (PEM) bundles must be signed with.
+    #[arg(long, env = "WARDEN_VERIFY_KEY", value_name = "FILE")]
+    verify_key: Option<PathBuf>,
+    /// How often to poll the bundle URL (default 10s).
+    #[arg(long, env = "WARDEN_POLL", value_name = "DURATION")]
+    poll: Option<String>,
+    /// Keep the last bundle served here, to serve it after a restart while
+    /// the bundle URL cannot be reached.
+    #[arg(long, env = "WARDEN_BUNDLE_CACHE", value_name = "DIR")]
+    bundle_cache: Option<PathBuf>,
+    /// Serve bundles nobody signed (digests are still checked).
+    #[arg(long, env = "WARDEN_ALLOW_UNSIGNED_BUNDLES")]
+    allow_unsigned_bundles: bool,
     /// Serve HTTPS, TLS 1.3 only, with this certificate chain (PEM).
     #[arg(
         long,
@@ -400,7 +417,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain_command(args),
         Command::Init(args) => init(args),
         Command::Fmt(args) => fmt(args),
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Audit(AuditCommand::Verify { file, head }) => audit_verify(&file, head.as_deref()),
         Command::Lsp => lsp(),
         Command::Build(args) => bundle::build(args),
@@ -899,9 +916,28 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
         }
         None => warden_server::ServerConfig::default(),
     };
+    if let Some(url) = args.bundle {
+        config.bundle.get_or_insert_with(Default::default).url = url;
+    }
+    if let Some(bundle) = &mut config.bundle {
+        if args.verify_key.is_some() {
+            bundle.verify_key = args.verify_key;
+        }
+        if let Some(poll) = args.poll {
+            bundle.poll = poll;
+        }
+        if args.bundle_cache.is_some() {
+            bundle.cache_dir = args.bundle_cache;
+        }
+        bundle.allow_unsigned |= args.allow_unsigned_bundles;
+    } else if args.verify_key.is_some() || args.poll.is_some() || args.bundle_cache.is_some() {
+        return Err(Failure(
+            "--verify-key, --poll and --bundle-cache go with --bundle URL".into(),
+        ));
+    }
     if !args.policy.is_empty() {
         config.policy = args.policy;
-    } else if config.policy.is_empty() {
+    } else if config.policy.is_empty() && config.bundle.is_none() {
         config.policy = vec![default_policy()?];
         // The server logs the revision as it starts serving.
         note_built_in("in the server's log");

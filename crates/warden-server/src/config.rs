@@ -17,6 +17,9 @@ pub struct ServerConfig {
     pub grpc_addr: Option<SocketAddr>,
     /// Policy folders or files, composed into one set.
     pub policy: Vec<PathBuf>,
+    /// Serve a signed bundle fetched from a URL instead (`[bundle]`):
+    /// `policy` and `data` are then empty, the bundle carries both.
+    pub bundle: Option<BundleSource>,
     /// Data files (`FILE`, or `NAME=FILE` for one document).
     pub data: Vec<String>,
     /// Where to append the hash-chained decision log (none: no log).
@@ -58,6 +61,7 @@ impl Default for ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8181)),
             grpc_addr: None,
             policy: Vec::new(),
+            bundle: None,
             data: Vec::new(),
             decision_log: None,
             admin_token: None,
@@ -70,6 +74,73 @@ impl Default for ServerConfig {
             tls: None,
             base_url: None,
         }
+    }
+}
+
+/// Where the policy set comes from when it is a bundle (`warden build`),
+/// and how it is trusted.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BundleSource {
+    /// `http://…` or `https://…` (fetched with `If-None-Match`).
+    pub url: String,
+    /// The Ed25519 public key (PEM) bundles must be signed with; an
+    /// unsigned bundle, or one another key signed, is refused.
+    pub verify_key: Option<PathBuf>,
+    /// Serve unsigned bundles (digests are still checked). Off by default:
+    /// without `verify_key` the server does not start unless this is set.
+    pub allow_unsigned: bool,
+    /// How often to ask for a new bundle (`10s`, `1m`; at least 1 s).
+    pub poll: String,
+    /// Where the last bundle served is kept, so a restart serves it while
+    /// the bundle server is down (default: not kept).
+    pub cache_dir: Option<PathBuf>,
+    /// A PEM file of CA certificates that an `https://` bundle server's
+    /// certificate must chain to (default: the web's public roots).
+    pub ca_file: Option<PathBuf>,
+    /// Longest one fetch may take, in milliseconds.
+    pub timeout_ms: u64,
+    /// Largest bundle fetched (compressed), in bytes.
+    pub max_bytes: u64,
+    /// Largest bundle unpacked, in bytes.
+    pub max_unpacked_bytes: u64,
+}
+
+impl Default for BundleSource {
+    fn default() -> Self {
+        let limits = warden_bundle::Limits::default();
+        BundleSource {
+            url: String::new(),
+            verify_key: None,
+            allow_unsigned: false,
+            poll: "10s".into(),
+            cache_dir: None,
+            ca_file: None,
+            timeout_ms: 30_000,
+            max_bytes: limits.max_archive_bytes,
+            max_unpacked_bytes: limits.max_unpacked_bytes,
+        }
+    }
+}
+
+impl BundleSource {
+    /// The poll interval, or why `poll` is not one.
+    pub fn poll_interval(&self) -> Result<std::time::Duration, String> {
+        let parsed: jiff::SignedDuration = self.poll.parse().map_err(|e| {
+            format!(
+                "`poll = \"{}\"` is not a duration such as `10s` ({e})",
+                self.poll.escape_default()
+            )
+        })?;
+        let interval = std::time::Duration::try_from(parsed)
+            .map_err(|_| format!("`poll = \"{}\"` is negative", self.poll.escape_default()))?;
+        if interval < std::time::Duration::from_secs(1) {
+            return Err(format!(
+                "`poll = \"{}\"` is shorter than 1 s",
+                self.poll.escape_default()
+            ));
+        }
+        Ok(interval)
     }
 }
 
@@ -337,6 +408,18 @@ impl ServerConfig {
         }
         if let Some(p) = &mut self.auth.tokens_file {
             at(p);
+        }
+        if let Some(bundle) = &mut self.bundle {
+            for p in [
+                &mut bundle.verify_key,
+                &mut bundle.cache_dir,
+                &mut bundle.ca_file,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                at(p);
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod authzen;
 mod body;
+pub mod bundle;
 pub mod caller_auth;
 pub mod config;
 pub mod decision_log;
@@ -52,6 +53,8 @@ pub enum ServerError {
     #[error("{0}")]
     Auth(#[from] caller_auth::AuthConfigError),
     #[error("{0}")]
+    Bundle(#[from] bundle::FeedError),
+    #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
@@ -89,6 +92,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/reload", post(routes::reload_route))
         .route("/health", get(routes::health_route))
         .route("/ready", get(routes::ready_route))
+        .route("/v1/status", get(routes::status_route))
         .route("/metrics", get(routes::metrics_route))
         .route(
             "/.well-known/authzen-configuration",
@@ -147,11 +151,29 @@ pub async fn run(
     on_listening: impl Fn(&str, SocketAddr),
 ) -> Result<(), ServerError> {
     let callers = caller_auth::CallerTokens::from_config(&config.auth)?;
+    let feed = match &config.bundle {
+        Some(source) => {
+            if !config.policy.is_empty() || !config.data.is_empty() {
+                return Err(ServerError::Bundle(bundle::FeedError::Config(
+                    "a bundle carries the policies and data: give either `policy`/`data` \
+                     (`--policy`, `--data`) or `[bundle]` (`--bundle`), not both"
+                        .into(),
+                )));
+            }
+            let feed = bundle::BundleFeed::new(source)?;
+            feed.sweep();
+            Some(feed)
+        }
+        None => None,
+    };
     let startup = config.clone();
-    let engine = tokio::task::spawn_blocking(move || load(&startup, None))
-        .await
-        .map_err(|e| ServerError::Io(std::io::Error::other(e)))??
-        .engine;
+    let (engine, feed) = tokio::task::spawn_blocking(move || match feed {
+        Some(feed) => (feed.first(&startup), Some(feed)),
+        None => (load(&startup, None), None),
+    })
+    .await
+    .map_err(|e| ServerError::Io(std::io::Error::other(e)))?;
+    let engine = engine?.engine;
     // Past a file-size limit (`ulimit -f`) a write should fail (EFBIG), which
     // the decision log handles (decisions refused, the write cut back, ready
     // again once it fits), rather than the signal killing the server.
@@ -194,7 +216,10 @@ pub async fn run(
         Some(url) => checked_base_url(&url)?,
         None => format!("{scheme}://{local}"),
     });
-    let state = Arc::new(AppState::new(config, engine, log, callers));
+    let state = Arc::new(AppState::new(config, engine, log, callers, feed));
+    if let Some(feed) = &state.bundle {
+        state.metrics.bundle_polled(&feed.status());
+    }
     announce_surfaces(&state);
     let limits = state.config.limits.clone();
     let first_byte = Duration::from_millis(limits.header_read_timeout_ms);
@@ -252,7 +277,8 @@ pub async fn run(
         terminate,
     ));
     let hangups = tokio::spawn(reload_on_sighup(Arc::clone(&state), hangup));
-    let watch = if state.config.watch {
+    let polls = tokio::spawn(poll_bundle(Arc::clone(&state)));
+    let watch = if state.config.watch && state.bundle.is_none() {
         match watch::start(Arc::clone(&state)) {
             Ok(watch) => Some(watch),
             Err(e) => {
@@ -285,7 +311,7 @@ pub async fn run(
             Ok(Ok(Ok(()))) => {}
         }
     }
-    for task in [signals, hangups] {
+    for task in [signals, hangups, polls] {
         task.abort();
         let _ = task.await;
     }
@@ -301,6 +327,27 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Polls the bundle source, when there is one, every `poll` interval (a
+/// tenth of it more or less at random, so replicas started together do not
+/// ask at the same instant).
+async fn poll_bundle(state: Arc<AppState>) {
+    let Some(feed) = &state.bundle else {
+        return;
+    };
+    let interval = feed.poll_interval();
+    loop {
+        let spread = interval.as_millis() as u64 / 10;
+        let jitter = if spread == 0 {
+            0
+        } else {
+            u64::from(ulid::Ulid::new().random() as u32) % (2 * spread)
+        };
+        let wait = interval - Duration::from_millis(spread) + Duration::from_millis(jitter);
+        tokio::time::sleep(wait).await;
+        let _ = state.reload("poll").await;
+    }
 }
 
 /// Says at start which decision surfaces are on, and which target each decides.

@@ -44,6 +44,9 @@ pub struct Metrics {
     pub revision: Family<RevisionLabels, Gauge>,
     pub reloads: Family<ResultLabels, Counter>,
     pub errors: Family<ErrorLabels, Counter>,
+    pub bundle_revision: Family<RevisionLabels, Gauge>,
+    pub bundle_fetches: Family<ResultLabels, Counter>,
+    pub bundle_last_success: Gauge,
 }
 
 impl Default for Metrics {
@@ -82,7 +85,28 @@ impl Default for Metrics {
             "Requests answered with an error, by its code (bad-json, E0401, ...); denials are not errors",
             errors.clone(),
         );
+        let bundle_revision = Family::<RevisionLabels, Gauge>::default();
+        registry.register(
+            "bundle_revision",
+            "The bundle revision being served, with `--bundle` (value 1)",
+            bundle_revision.clone(),
+        );
+        let bundle_fetches = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "bundle_fetches",
+            "Polls of the bundle source, by result (updated, not-modified, unchanged, failed, refused)",
+            bundle_fetches.clone(),
+        );
+        let bundle_last_success = Gauge::default();
+        registry.register(
+            "bundle_last_success_timestamp_seconds",
+            "When a poll of the bundle source last succeeded (Unix seconds; 0: never)",
+            bundle_last_success.clone(),
+        );
         Metrics {
+            bundle_revision,
+            bundle_fetches,
+            bundle_last_success,
             registry,
             decisions,
             findings,
@@ -115,14 +139,36 @@ impl Metrics {
         self.latency.observe(seconds);
     }
 
-    /// Marks `revision` as the one served.
-    pub fn serving(&self, revision: &str) {
+    /// Marks `revision` (and the bundle it came from) as the one served.
+    pub fn serving(&self, revision: &str, bundle: Option<&str>) {
         self.revision.clear();
         self.revision
             .get_or_create(&RevisionLabels {
                 revision: revision.to_string(),
             })
             .set(1);
+        self.bundle_revision.clear();
+        if let Some(bundle) = bundle {
+            self.bundle_revision
+                .get_or_create(&RevisionLabels {
+                    revision: bundle.to_string(),
+                })
+                .set(1);
+        }
+    }
+
+    /// Counts a poll of the bundle source, as its status records it.
+    pub fn bundle_polled(&self, status: &crate::bundle::FeedStatus) {
+        if let Some(result) = status.last_result {
+            self.bundle_fetches
+                .get_or_create(&ResultLabels {
+                    result: result.into(),
+                })
+                .inc();
+        }
+        if let Some(at) = status.last_success_seconds {
+            self.bundle_last_success.set(at);
+        }
     }
 
     /// The text exposition.

@@ -441,7 +441,27 @@ pub async fn policies_route(State(state): Shared) -> Json<Json_> {
                     "control": r.control, "doc": r.doc, "location": r.location })
         })
         .collect();
-    Json(json!({ "policy_revision": engine.revision(), "targets": targets, "rules": rules }))
+    let mut answer = json!({ "policy_revision": engine.revision(),
+        "data_revision": engine.data_revision(), "targets": targets, "rules": rules });
+    if let Some(bundle) = engine.bundle_revision() {
+        answer["bundle_revision"] = json!(bundle);
+    }
+    Json(answer)
+}
+
+/// `GET /v1/status`: what an operator asks of a replica: what it serves,
+/// where that came from, and whether its sources and sinks keep up.
+pub async fn status_route(State(state): Shared) -> Json<Json_> {
+    let engine = state.engine.load();
+    Json(json!({
+        "status": if state.ready() { "ready" } else { "not-ready" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "policy_revision": engine.revision(),
+        "data_revision": engine.data_revision(),
+        "bundle_revision": engine.bundle_revision(),
+        "bundle": state.bundle.as_ref().map(|feed| feed.status()),
+        "decision_log": state.log.as_ref().map(|log| json!({ "failed": log.failed() })),
+    }))
 }
 
 /// `GET /health`: the process answers.

@@ -25,6 +25,8 @@ pub struct AppState {
     pub evaluations: tokio::sync::Semaphore,
     /// The tokens callers of the decision endpoints present (`[auth]`).
     pub callers: crate::caller_auth::CallerTokens,
+    /// The bundle source polled, when the set comes from one (`[bundle]`).
+    pub bundle: Option<crate::bundle::BundleFeed>,
 }
 
 /// Why a policy set could not be served.
@@ -36,6 +38,12 @@ pub enum LoadError {
     Compile(Vec<warden::DiagnosticReport>),
     #[error("the compiling task failed: {0}")]
     Task(String),
+    /// A bundle could not be fetched, or was refused.
+    #[error("{0}")]
+    Fetch(#[from] crate::bundle::FetchError),
+    /// No bundle could be served (at start).
+    #[error("{0}")]
+    Bundle(String),
     #[error(
         "`{setting} = \"{target}\"` names a target the policy set does not declare; it declares {}",
         describe_targets(.available)
@@ -92,7 +100,18 @@ impl LoadError {
 /// A reload passes the engine serving now: a data file that has not changed
 /// is shared with it rather than read into a second copy.
 pub fn load(config: &ServerConfig, previous: Option<&Engine>) -> Result<Loaded, LoadError> {
-    let workspace = Workspace::read(&config.policy)?;
+    load_from(config, &config.policy, &config.data, previous)
+}
+
+/// [`load`] with the policy paths and data arguments given (a bundle's,
+/// unpacked) rather than the configuration's.
+pub fn load_from(
+    config: &ServerConfig,
+    policy: &[std::path::PathBuf],
+    data: &[String],
+    previous: Option<&Engine>,
+) -> Result<Loaded, LoadError> {
+    let workspace = Workspace::read(policy)?;
     // A file left out of the set (a link leaving the folder, a FIFO) is
     // said, as `warden check` says it: its rules are not enforced.
     let skipped: Vec<String> = workspace
@@ -116,7 +135,7 @@ pub fn load(config: &ServerConfig, previous: Option<&Engine>) -> Result<Loaded, 
         max_bytes: config.limits.max_data_bytes,
         max_depth: config.limits.max_json_depth,
     };
-    for arg in &config.data {
+    for arg in data {
         engine = engine.with_data_arg_reusing(arg, &limits, previous)?;
     }
     Ok(Loaded { engine, skipped })
@@ -135,9 +154,10 @@ impl AppState {
         engine: Engine,
         log: Option<DecisionLog>,
         callers: crate::caller_auth::CallerTokens,
+        bundle: Option<crate::bundle::BundleFeed>,
     ) -> AppState {
         let metrics = Metrics::default();
-        metrics.serving(engine.revision());
+        metrics.serving(engine.revision(), engine.bundle_revision());
         AppState {
             engine: ArcSwap::from_pointee(engine),
             metrics,
@@ -146,6 +166,7 @@ impl AppState {
             reloading: tokio::sync::Mutex::new(()),
             evaluations: tokio::sync::Semaphore::new(config.limits.evaluations()),
             callers,
+            bundle,
             config,
         }
     }
@@ -163,22 +184,36 @@ impl AppState {
         let _one_at_a_time = self.reloading.lock().await;
         let state = Arc::clone(self);
         let serving = self.engine.load_full();
-        let loaded = tokio::task::spawn_blocking(move || load(&state.config, Some(&serving)))
-            .await
-            .unwrap_or_else(|e| Err(LoadError::Task(e.to_string())));
+        let loaded = tokio::task::spawn_blocking(move || match &state.bundle {
+            Some(feed) => feed.update(&state.config, Some(&serving)),
+            None => load(&state.config, Some(&serving)).map(Some),
+        })
+        .await
+        .unwrap_or_else(|e| Err(LoadError::Task(e.to_string())));
+        if let Some(feed) = &self.bundle {
+            self.metrics.bundle_polled(&feed.status());
+        }
         match loaded {
-            Ok(Loaded { engine, skipped }) => {
+            // The bundle source has nothing new.
+            Ok(None) => Ok((self.engine.load().revision().to_string(), Vec::new())),
+            Ok(Some(Loaded { engine, skipped })) => {
                 let revision = engine.revision().to_string();
+                let bundle_revision = engine.bundle_revision().map(str::to_string);
                 let replaced = self.engine.swap(Arc::new(engine));
                 tokio::spawn(release_replaced(replaced));
-                self.metrics.serving(&revision);
+                self.metrics.serving(&revision, bundle_revision.as_deref());
                 self.metrics
                     .reloads
                     .get_or_create(&crate::metrics::ResultLabels {
                         result: "ok".into(),
                     })
                     .inc();
-                tracing::info!(%revision, trigger = why, "policy set reloaded");
+                match &bundle_revision {
+                    Some(bundle) => {
+                        tracing::info!(%revision, %bundle, trigger = why, "bundle swapped in")
+                    }
+                    None => tracing::info!(%revision, trigger = why, "policy set reloaded"),
+                }
                 Ok((revision, skipped))
             }
             Err(e) => {

@@ -1,0 +1,496 @@
+//! Serving a signed bundle (`warden build`) fetched over HTTP(S): the
+//! policy set and its data come from one URL that every replica polls.
+//!
+//! Each poll asks with `If-None-Match` (a `304` costs nothing); a new bundle
+//! is read within its limits, its digests and revision checked, its
+//! signature verified, then unpacked, compiled and swapped in whole. Any
+//! failure on the way leaves the revision being served in place and is
+//! shown in `/v1/status` and the metrics. The last bundle served is kept in
+//! `cache_dir` (when set), so a restart while the bundle server is down
+//! still serves it.
+
+use crate::config::{BundleSource, ServerConfig};
+use crate::state::{LoadError, Loaded, load_from};
+use serde::Serialize;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+use warden_bundle::BundleError;
+use warden_bundle::VerifyingKey;
+
+/// The file the last bundle served is kept in, in `cache_dir`.
+const CACHED: &str = "bundle.tar.gz";
+/// The longest ETag kept (a server could send megabytes).
+const ETAG_BYTES: usize = 512;
+
+/// Why the bundle source cannot be used at all (the server does not start).
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("[bundle] {0}")]
+    Config(String),
+    #[error("[bundle] {0}")]
+    Key(#[from] BundleError),
+}
+
+/// A bundle fetched, or why not.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("cannot fetch {url}: {why}")]
+    Transport { url: String, why: String },
+    #[error("{url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{0}")]
+    Bundle(#[from] BundleError),
+}
+
+impl FetchError {
+    /// The code `/v1/status` and the metrics give: the bundle error's
+    /// permanent code, or `fetch-failed`.
+    pub fn code(&self) -> String {
+        match self {
+            FetchError::Bundle(e) => e.code().to_string(),
+            _ => "fetch-failed".into(),
+        }
+    }
+}
+
+/// What a server said identifies the bundle it sent.
+#[derive(Clone, Debug)]
+enum Validator {
+    ETag(String),
+    LastModified(String),
+}
+
+/// What a poll found.
+enum Fetched {
+    /// `304 Not Modified`.
+    NotModified,
+    /// A bundle's bytes, with the ETag to ask with next time.
+    Bundle {
+        bytes: Vec<u8>,
+        etag: Option<Validator>,
+    },
+}
+
+/// What `/v1/status` says of the bundle source.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FeedStatus {
+    /// The URL polled.
+    pub source: String,
+    /// The bundle revision being served.
+    pub revision: Option<String>,
+    /// When that bundle was built.
+    pub built_at: Option<String>,
+    /// The key that signed it (none: unsigned, with `allow_unsigned`).
+    pub signed_by: Option<String>,
+    /// Whether it was read from `cache_dir` at start (the source failed).
+    pub from_cache: bool,
+    /// When the last poll ran (RFC 3339).
+    pub last_fetch: Option<String>,
+    /// What it found: `updated`, `not-modified`, `unchanged` (a new ETag,
+    /// the same revision), `failed` (no bundle came) or `refused` (one came
+    /// and was not served).
+    pub last_result: Option<&'static str>,
+    /// When a poll last succeeded (anything but `failed` and `refused`).
+    pub last_success: Option<String>,
+    /// The last poll's error, when it failed or refused.
+    pub last_error: Option<StatusError>,
+    /// The validator the next poll sends: the ETag (`If-None-Match`), else
+    /// the `Last-Modified` date (`If-Modified-Since`).
+    #[serde(skip)]
+    etag: Option<Validator>,
+    /// The last successful poll, as seconds since the epoch (for metrics).
+    #[serde(skip)]
+    pub last_success_seconds: Option<i64>,
+}
+
+/// An error as `/v1/status` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusError {
+    pub code: String,
+    pub message: String,
+}
+
+/// Polls one bundle source.
+pub struct BundleFeed {
+    source: BundleSource,
+    poll: Duration,
+    agent: ureq::Agent,
+    key: Option<VerifyingKey>,
+    limits: warden_bundle::Limits,
+    /// Where bundles are unpacked while loading (removed after).
+    work_dir: PathBuf,
+    /// Removed when the feed is dropped (no `cache_dir` given).
+    temporary: bool,
+    status: Mutex<FeedStatus>,
+}
+
+impl Drop for BundleFeed {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.work_dir);
+        }
+    }
+}
+
+impl BundleFeed {
+    /// Checks the `[bundle]` settings and reads the verify key and CA file.
+    pub fn new(source: &BundleSource) -> Result<BundleFeed, FeedError> {
+        let url = source.url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(FeedError::Config(format!(
+                "url `{}` is not an http(s) URL",
+                url.escape_default()
+            )));
+        }
+        let poll = source.poll_interval().map_err(FeedError::Config)?;
+        let key = match &source.verify_key {
+            Some(path) => Some(warden_bundle::read_verifying_key(path)?),
+            None if source.allow_unsigned => None,
+            None => {
+                return Err(FeedError::Config(
+                    "no verify key: give `--verify-key FILE` (`[bundle] verify_key`), or set \
+                     `allow_unsigned = true` to serve bundles nobody signed"
+                        .into(),
+                ));
+            }
+        };
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(ca) = &source.ca_file {
+            let pem = warden::read_file_bounded(ca, 1 << 20)
+                .map_err(|e| FeedError::Config(format!("ca_file: {e}")))?;
+            let certs: Vec<_> = ureq::tls::parse_pem(pem.as_bytes())
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(FeedError::Config(format!(
+                    "ca_file `{}` holds no PEM certificate",
+                    ca.display()
+                )));
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_millis(source.timeout_ms.max(1))))
+            .http_status_as_error(false)
+            .max_redirects(5)
+            .tls_config(tls.build())
+            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        let (work_dir, temporary) = match &source.cache_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    FeedError::Config(format!("cache_dir `{}`: {e}", dir.display()))
+                })?;
+                (dir.clone(), false)
+            }
+            None => {
+                let dir = std::env::temp_dir().join(format!(
+                    "warden-bundle-{}-{}",
+                    std::process::id(),
+                    ulid::Ulid::new()
+                ));
+                std::fs::create_dir(&dir)
+                    .map_err(|e| FeedError::Config(format!("`{}`: {e}", dir.display())))?;
+                (dir, true)
+            }
+        };
+        Ok(BundleFeed {
+            poll,
+            agent,
+            key,
+            limits: warden_bundle::Limits {
+                max_archive_bytes: source.max_bytes,
+                max_unpacked_bytes: source.max_unpacked_bytes,
+                ..warden_bundle::Limits::default()
+            },
+            work_dir,
+            temporary,
+            status: Mutex::new(FeedStatus {
+                source: url.to_string(),
+                ..FeedStatus::default()
+            }),
+            source: source.clone(),
+        })
+    }
+
+    /// How often to poll.
+    pub fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+
+    /// What `/v1/status` shows.
+    pub fn status(&self) -> FeedStatus {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FeedStatus> {
+        // A panic while holding it leaves a status that is still whole.
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Asks the source for a bundle newer than the ETag held.
+    fn fetch(&self, etag: Option<&Validator>) -> Result<Fetched, FetchError> {
+        let url = &self.source.url;
+        let transport = |e: ureq::Error| FetchError::Transport {
+            url: url.clone(),
+            why: e.to_string(),
+        };
+        let mut request = self.agent.get(url);
+        match etag {
+            Some(Validator::ETag(tag)) => request = request.header("If-None-Match", tag),
+            Some(Validator::LastModified(date)) => {
+                request = request.header("If-Modified-Since", date);
+            }
+            None => {}
+        }
+        let mut response = request.call().map_err(transport)?;
+        let status = response.status().as_u16();
+        if status == 304 && etag.is_some() {
+            return Ok(Fetched::NotModified);
+        }
+        if status != 200 {
+            return Err(FetchError::Status {
+                url: url.clone(),
+                status,
+            });
+        }
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| v.len() <= ETAG_BYTES)
+                .map(str::to_string)
+        };
+        let etag = header("etag")
+            .map(Validator::ETag)
+            .or_else(|| header("last-modified").map(Validator::LastModified));
+        let limit = self.limits.max_archive_bytes;
+        let mut bytes = Vec::new();
+        response
+            .body_mut()
+            .as_reader()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| FetchError::Transport {
+                url: url.clone(),
+                why: e.to_string(),
+            })?;
+        if bytes.len() as u64 > limit {
+            return Err(
+                BundleError::TooLarge(format!("the archive is larger than {limit} bytes")).into(),
+            );
+        }
+        Ok(Fetched::Bundle { bytes, etag })
+    }
+
+    /// Reads, checks and verifies a bundle, unpacking it into a new folder
+    /// of the work folder.
+    fn open(&self, bytes: &[u8]) -> Result<OpenBundle, BundleError> {
+        let dir = self
+            .work_dir
+            .join(format!("unpacking-{}", ulid::Ulid::new()));
+        let bundle = warden_bundle::read(bytes, &self.limits, Some(&dir))?;
+        let unpacked = OpenBundle {
+            revision: bundle.manifest().revision.clone(),
+            built_at: bundle.manifest().built_at.clone(),
+            signed_by: bundle.signature().map(|s| s.key_id.clone()),
+            unpacked: bundle.unpacked().expect("read with a folder"),
+        };
+        if let Some(key) = &self.key
+            && let Err(e) = bundle.verify(key)
+        {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        Ok(unpacked)
+    }
+
+    /// Compiles an opened bundle with the server's settings.
+    fn load(
+        &self,
+        config: &ServerConfig,
+        open: &OpenBundle,
+        previous: Option<&warden::Engine>,
+    ) -> Result<Loaded, LoadError> {
+        let loaded = load_from(
+            config,
+            std::slice::from_ref(&open.unpacked.policy),
+            &open.unpacked.data,
+            previous,
+        );
+        let _ = std::fs::remove_dir_all(&open.unpacked.dir);
+        let mut loaded = loaded?;
+        loaded.engine = loaded.engine.with_bundle_revision(&open.revision);
+        Ok(loaded)
+    }
+
+    /// Keeps `bytes` as the last bundle served (replaced in one step).
+    fn keep(&self, bytes: &[u8]) {
+        if self.temporary {
+            return;
+        }
+        let partial = self.work_dir.join(format!(".{CACHED}.partial"));
+        let kept = std::fs::write(&partial, bytes)
+            .and_then(|()| std::fs::File::open(&partial)?.sync_all())
+            .and_then(|()| std::fs::rename(&partial, self.work_dir.join(CACHED)));
+        if let Err(e) = kept {
+            tracing::warn!(
+                "cannot keep the bundle in `{}`: {e}",
+                self.work_dir.display()
+            );
+        }
+    }
+
+    /// Records a poll's outcome: its error's code and message, if any.
+    fn record(&self, result: &'static str, error: Option<StatusError>) {
+        let now = jiff::Timestamp::now();
+        let mut status = self.lock();
+        status.last_fetch = Some(now.to_string());
+        status.last_result = Some(result);
+        if error.is_none() {
+            status.last_success = Some(now.to_string());
+            status.last_success_seconds = Some(now.as_second());
+        }
+        status.last_error = error;
+    }
+
+    fn serving(&self, open: &OpenBundle, etag: Option<Validator>, from_cache: bool) {
+        let mut status = self.lock();
+        status.revision = Some(open.revision.clone());
+        status.built_at = Some(open.built_at.clone());
+        status.signed_by = open.signed_by.clone();
+        status.from_cache = from_cache;
+        status.etag = etag;
+    }
+
+    /// The first policy set: the source's bundle, else the one kept in
+    /// `cache_dir` (the source's error stays in the status), else why
+    /// neither could be served.
+    pub fn first(&self, config: &ServerConfig) -> Result<Loaded, LoadError> {
+        let source_error = match self.update(config, None) {
+            Ok(Some(loaded)) => return Ok(loaded),
+            Ok(None) => LoadError::Bundle("the bundle source sent no bundle".into()),
+            Err(e) => e,
+        };
+        let cached = self.work_dir.join(CACHED);
+        if self.temporary || !cached.is_file() {
+            return Err(source_error);
+        }
+        tracing::error!(
+            "{source_error}; serving the bundle kept in `{}`",
+            cached.display()
+        );
+        let kept = |e: &dyn std::fmt::Display| {
+            LoadError::Bundle(format!("{source_error}; and the kept bundle: {e}"))
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(&cached)
+            .and_then(|file| {
+                file.take(self.limits.max_archive_bytes + 1)
+                    .read_to_end(&mut bytes)
+            })
+            .map_err(|e| kept(&e))?;
+        let open = self.open(&bytes).map_err(|e| kept(&e))?;
+        let loaded = self.load(config, &open, None).map_err(|e| kept(&e))?;
+        self.serving(&open, None, true);
+        Ok(loaded)
+    }
+
+    /// One poll, or the first fetch (`serving` none: no ETag is sent):
+    /// `Ok(None)` when there is nothing new to serve, `Ok(Some)` with the
+    /// new set, or why a new bundle was not served. The status says which.
+    pub fn update(
+        &self,
+        config: &ServerConfig,
+        serving: Option<&warden::Engine>,
+    ) -> Result<Option<Loaded>, LoadError> {
+        let refused = |e: &dyn std::fmt::Display, code: String| StatusError {
+            code,
+            message: e.to_string(),
+        };
+        let etag = serving.and_then(|_| self.lock().etag.clone());
+        let (bytes, etag) = match self.fetch(etag.as_ref()) {
+            Ok(Fetched::NotModified) => {
+                self.record("not-modified", None);
+                return Ok(None);
+            }
+            Ok(Fetched::Bundle { bytes, etag }) => (bytes, etag),
+            Err(e) => {
+                let result = if matches!(e, FetchError::Bundle(_)) {
+                    "refused"
+                } else {
+                    "failed"
+                };
+                self.record(result, Some(refused(&e, e.code())));
+                return Err(LoadError::Fetch(e));
+            }
+        };
+        let open = match self.open(&bytes) {
+            Ok(open) => open,
+            Err(e) => {
+                self.record("refused", Some(refused(&e, e.code().to_string())));
+                return Err(LoadError::Fetch(e.into()));
+            }
+        };
+        if serving.and_then(|s| s.bundle_revision()) == Some(open.revision.as_str()) {
+            let _ = std::fs::remove_dir_all(&open.unpacked.dir);
+            self.lock().etag = etag;
+            self.record("unchanged", None);
+            return Ok(None);
+        }
+        match self.load(config, &open, serving) {
+            Ok(loaded) => {
+                self.keep(&bytes);
+                self.serving(&open, etag, false);
+                self.record("updated", None);
+                Ok(Some(loaded))
+            }
+            Err(e) => {
+                let code = e
+                    .diagnostics()
+                    .first()
+                    .map_or_else(|| "load-failed".to_string(), |d| d.code.to_string());
+                self.record("refused", Some(refused(&e, code)));
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes what earlier runs left unpacked in the work folder.
+    pub fn sweep(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.work_dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("unpacking-")
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
+    /// The work folder.
+    pub fn work_dir(&self) -> &Path {
+        &self.work_dir
+    }
+}
+
+/// A bundle checked and unpacked, ready to compile.
+struct OpenBundle {
+    revision: String,
+    built_at: String,
+    signed_by: Option<String>,
+    unpacked: warden_bundle::Unpacked,
+}
