@@ -7,29 +7,9 @@
 mod common;
 
 use common::scratch;
-use common::server::{Server, client, free_port, upstream};
-use std::process::{Child, Command, Stdio};
+use common::server::{Nginx, Server, client, free_port, upstream};
+use std::process::Command;
 use std::time::Duration;
-
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM: the master stops its workers at once and waits for them,
-        // so none is left behind (SIGKILL would orphan them).
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn nginx_auth_request_enforces_decisions_and_fails_closed() {
@@ -49,37 +29,12 @@ fn nginx_auth_request_enforces_decisions_and_fails_closed() {
     let authz = server.url.trim_start_matches("http://").to_string();
     let (upstream_port, seen) = upstream();
     let port = free_port();
-    std::fs::create_dir_all(dir.join("tmp")).unwrap();
     let conf = include_str!("../../../tests/server/nginx.conf")
         .replace("$DIR", dir.to_str().unwrap())
         .replace("$PORT", &port.to_string())
         .replace("$UPSTREAM", &format!("127.0.0.1:{upstream_port}"))
         .replace("$WARDEN", &authz);
-    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-    let conf = dir.join("nginx.conf");
-    let check = Command::new("nginx")
-        .args([
-            "-t",
-            "-c",
-            conf.to_str().unwrap(),
-            "-p",
-            dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let _nginx = Nginx(
-        Command::new("nginx")
-            .args(["-c", conf.to_str().unwrap(), "-p", dir.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _nginx = Nginx::start(&dir, &conf);
     let agent = client();
     let url = format!("http://127.0.0.1:{port}/crm-lite/records/1");
     let ask = |user: &str, method: &str| -> Option<(u16, String)> {

@@ -29,11 +29,21 @@ impl Server {
 
     /// [`Server::start_in`], with the command adjusted first (limits, environment).
     pub fn start_with(dir: &Path, args: &[&str], adjust: impl FnOnce(&mut Command)) -> Server {
+        Server::start_on(dir, args, "127.0.0.1:0", adjust)
+    }
+
+    /// [`Server::start_with`] on the address `addr`.
+    pub fn start_on(
+        dir: &Path,
+        args: &[&str],
+        addr: &str,
+        adjust: impl FnOnce(&mut Command),
+    ) -> Server {
         let mut command = Command::new(super::warden_bin());
         command
             .arg("serve")
             .args(args)
-            .args(["--addr", "127.0.0.1:0"])
+            .args(["--addr", addr])
             .current_dir(dir)
             .env("NO_COLOR", "1")
             .env_remove("WARDEN_ADMIN_TOKEN")
@@ -179,4 +189,50 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A real nginx running a configuration (`daemon off`, paths under `dir`);
+/// stopped with SIGTERM when dropped.
+pub struct Nginx(Child);
+
+impl Nginx {
+    /// Writes `conf` to `dir/nginx.conf`, checks it with `nginx -t`, and starts nginx.
+    pub fn start(dir: &Path, conf: &str) -> Nginx {
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let args = ["-c", path.to_str().unwrap(), "-p", dir.to_str().unwrap()];
+        let check = Command::new("nginx").arg("-t").args(args).output().unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        Nginx(
+            Command::new("nginx")
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: the master stops its workers at once and waits for them,
+        // so none is left behind (SIGKILL would orphan them).
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
