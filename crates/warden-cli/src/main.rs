@@ -140,6 +140,14 @@ struct ServeArgs {
     /// the bundle URL cannot be reached.
     #[arg(long, env = "WARDEN_BUNDLE_CACHE", value_name = "DIR")]
     bundle_cache: Option<PathBuf>,
+    /// Ship the decision log to this HTTP endpoint: batches of gzip JSON
+    /// lines, retried with backoff; the log is the queue (`[ship.http]`).
+    #[arg(long, env = "WARDEN_SHIP_HTTP", value_name = "URL")]
+    ship_http: Option<String>,
+    /// Ship the decision log to this syslog server: RFC 5424 over TCP
+    /// (`[ship.syslog]`).
+    #[arg(long, env = "WARDEN_SHIP_SYSLOG", value_name = "HOST:PORT")]
+    ship_syslog: Option<String>,
     /// Serve bundles nobody signed (digests are still checked).
     #[arg(long, env = "WARDEN_ALLOW_UNSIGNED_BUNDLES")]
     allow_unsigned_bundles: bool,
@@ -934,6 +942,12 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
         return Err(Failure(
             "--verify-key, --poll and --bundle-cache go with --bundle URL".into(),
         ));
+    }
+    if let Some(url) = args.ship_http {
+        config.ship.http.get_or_insert_with(Default::default).url = url;
+    }
+    if let Some(addr) = args.ship_syslog {
+        config.ship.syslog.get_or_insert_with(Default::default).addr = addr;
     }
     if !args.policy.is_empty() {
         config.policy = args.policy;

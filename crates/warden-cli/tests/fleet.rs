@@ -203,7 +203,10 @@ fn a_new_bundle_reaches_every_replica_under_load_without_a_failed_request() {
     // once all have, only the second. (Each replica, on its own, never goes
     // back: its log shows that below.)
     for revisions in &seen {
-        assert!(revisions.iter().all(|r| *r == first || *r == second), "{revisions:?}");
+        assert!(
+            revisions.iter().all(|r| *r == first || *r == second),
+            "{revisions:?}"
+        );
         assert_eq!(revisions.last(), Some(&second), "{revisions:?}");
     }
     for server in servers {

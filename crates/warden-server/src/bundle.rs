@@ -158,32 +158,11 @@ impl BundleFeed {
                 ));
             }
         };
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(ca) = &source.ca_file {
-            let pem = warden::read_file_bounded(ca, 1 << 20)
-                .map_err(|e| FeedError::Config(format!("ca_file: {e}")))?;
-            let certs: Vec<_> = ureq::tls::parse_pem(pem.as_bytes())
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                return Err(FeedError::Config(format!(
-                    "ca_file `{}` holds no PEM certificate",
-                    ca.display()
-                )));
-            }
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_millis(source.timeout_ms.max(1))))
-            .http_status_as_error(false)
-            .max_redirects(5)
-            .tls_config(tls.build())
-            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = http_agent(
+            source.ca_file.as_deref(),
+            Duration::from_millis(source.timeout_ms.max(1)),
+        )
+        .map_err(FeedError::Config)?;
         let (work_dir, temporary) = match &source.cache_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -485,6 +464,37 @@ impl BundleFeed {
     pub fn work_dir(&self) -> &Path {
         &self.work_dir
     }
+}
+
+/// An HTTP client for the bundle source and the log sink: every status
+/// comes back as a response, at most 5 redirects, `timeout` for the whole
+/// exchange, and with `ca_file` only the CAs it holds are trusted.
+pub(crate) fn http_agent(ca_file: Option<&Path>, timeout: Duration) -> Result<ureq::Agent, String> {
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if let Some(ca) = ca_file {
+        let pem = warden::read_file_bounded(ca, 1 << 20).map_err(|e| format!("ca_file: {e}"))?;
+        let certs: Vec<_> = ureq::tls::parse_pem(pem.as_bytes())
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            return Err(format!(
+                "ca_file `{}` holds no PEM certificate",
+                ca.display()
+            ));
+        }
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+    }
+    Ok(ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(5)
+        .tls_config(tls.build())
+        .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into())
 }
 
 /// A bundle checked and unpacked, ready to compile.

@@ -34,6 +34,8 @@ pub struct ServerConfig {
     /// Who may ask for decisions.
     pub auth: CallerAuth,
     pub log: LogConfig,
+    /// Where the decision log is shipped (`[ship.http]`, `[ship.syslog]`).
+    pub ship: ShipConfig,
     /// Serve HTTPS (TLS 1.3 only) with these files.
     pub tls: Option<TlsFiles>,
     /// The URL clients reach the server at (`https://pdp.acme.example`),
@@ -71,6 +73,7 @@ impl Default for ServerConfig {
             authzen: AuthzenConfig::default(),
             auth: CallerAuth::default(),
             log: LogConfig::default(),
+            ship: ShipConfig::default(),
             tls: None,
             base_url: None,
         }
@@ -141,6 +144,78 @@ impl BundleSource {
             ));
         }
         Ok(interval)
+    }
+}
+
+/// Shipping the decision log: the log file is the queue, so a `decision_log`
+/// is required.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShipConfig {
+    pub http: Option<HttpShip>,
+    pub syslog: Option<SyslogShip>,
+}
+
+/// Batches of gzip-compressed JSON lines, POSTed to `url`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpShip {
+    pub url: String,
+    /// A file holding the bearer token the sink asks for.
+    pub token_file: Option<PathBuf>,
+    /// CA certificates (PEM) the sink's certificate must chain to.
+    pub ca_file: Option<PathBuf>,
+    /// Most lines per batch.
+    pub batch_lines: usize,
+    /// Most bytes per batch (before compression).
+    pub batch_bytes: usize,
+    /// Longest one POST may take, in milliseconds.
+    pub timeout_ms: u64,
+    /// Longest wait between retries, in milliseconds (the first is 250 ms,
+    /// doubled each time).
+    pub max_backoff_ms: u64,
+}
+
+impl Default for HttpShip {
+    fn default() -> Self {
+        HttpShip {
+            url: String::new(),
+            token_file: None,
+            ca_file: None,
+            batch_lines: 1_000,
+            batch_bytes: 1 << 20,
+            timeout_ms: 10_000,
+            max_backoff_ms: 30_000,
+        }
+    }
+}
+
+/// RFC 5424 messages over TCP (octet counting) to a syslog server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyslogShip {
+    /// `host:port` of the syslog server's TCP input.
+    pub addr: String,
+    /// The APP-NAME field.
+    pub app_name: String,
+    /// The facility (16: local0).
+    pub facility: u8,
+    /// Most lines per write.
+    pub batch_lines: usize,
+    pub timeout_ms: u64,
+    pub max_backoff_ms: u64,
+}
+
+impl Default for SyslogShip {
+    fn default() -> Self {
+        SyslogShip {
+            addr: String::new(),
+            app_name: "warden".into(),
+            facility: 16,
+            batch_lines: 1_000,
+            timeout_ms: 10_000,
+            max_backoff_ms: 30_000,
+        }
     }
 }
 
@@ -408,6 +483,14 @@ impl ServerConfig {
         }
         if let Some(p) = &mut self.auth.tokens_file {
             at(p);
+        }
+        if let Some(http) = &mut self.ship.http {
+            for p in [&mut http.token_file, &mut http.ca_file]
+                .into_iter()
+                .flatten()
+            {
+                at(p);
+            }
         }
         if let Some(bundle) = &mut self.bundle {
             for p in [

@@ -44,6 +44,18 @@ pub fn line_hash(line: &[u8]) -> String {
 pub struct DecisionLog {
     tx: mpsc::Sender<Message>,
     failed: Arc<AtomicBool>,
+    committed: Arc<Committed>,
+    path: PathBuf,
+}
+
+/// How far the log is written for good: readers (the shippers) take lines
+/// only below `length`, never a line of a write that may still be cut back.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// Bytes of whole, written lines.
+    pub length: std::sync::atomic::AtomicU64,
+    /// The `seq` of the last of them.
+    pub seq: std::sync::atomic::AtomicU64,
 }
 
 /// What the writer is sent.
@@ -130,7 +142,13 @@ impl DecisionLog {
         }
         let (tx, rx) = mpsc::channel(16_384);
         let failed = Arc::new(AtomicBool::new(false));
+        let committed = Arc::new(Committed::default());
+        committed.length.store(opened.length, Ordering::Release);
+        committed
+            .seq
+            .store(opened.head.seq as u64, Ordering::Release);
         let writer = Writer {
+            committed: Arc::clone(&committed),
             file,
             length: opened.length,
             head: opened.head,
@@ -147,6 +165,8 @@ impl DecisionLog {
             DecisionLog {
                 tx: tx.clone(),
                 failed,
+                committed,
+                path: path.to_path_buf(),
             },
             LogWriter { thread, tx },
         ))
@@ -169,6 +189,16 @@ impl DecisionLog {
     /// Whether writing fails (the server is then not ready).
     pub fn failed(&self) -> bool {
         self.failed.load(Ordering::Relaxed)
+    }
+
+    /// How far the log is written for good.
+    pub fn committed(&self) -> Arc<Committed> {
+        Arc::clone(&self.committed)
+    }
+
+    /// The log file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
@@ -311,6 +341,7 @@ fn last_newline_before(file: &mut File, end: u64) -> std::io::Result<Option<u64>
 /// The writer thread's state.
 struct Writer {
     file: File,
+    committed: Arc<Committed>,
     /// The length of the file's whole lines: where a failed write is cut back to.
     length: u64,
     head: Head,
@@ -459,6 +490,10 @@ impl Writer {
             Ok(()) => {
                 self.length += bytes.len() as u64;
                 self.head = head;
+                self.committed
+                    .seq
+                    .store(self.head.seq as u64, Ordering::Release);
+                self.committed.length.store(self.length, Ordering::Release);
                 self.recovered = None;
                 if self.failed.swap(false, Ordering::Relaxed) {
                     tracing::info!("the decision log is written again; decisions are answered");

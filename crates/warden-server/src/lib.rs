@@ -16,6 +16,7 @@ mod grpc;
 pub(crate) mod listen;
 mod metrics;
 mod routes;
+pub mod ship;
 mod state;
 mod watch;
 
@@ -27,6 +28,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -191,6 +193,7 @@ pub async fn run(
         }
         None => (None, None),
     };
+    let shippers = start_shipping(&config, log.as_ref())?;
     let tls = match &config.tls {
         Some(files) => Some(listen::tls_config(
             &files.cert,
@@ -216,7 +219,8 @@ pub async fn run(
         Some(url) => checked_base_url(&url)?,
         None => format!("{scheme}://{local}"),
     });
-    let state = Arc::new(AppState::new(config, engine, log, callers, feed));
+    let handles = shippers.iter().map(ship::Shipper::handle).collect();
+    let state = Arc::new(AppState::new(config, engine, log, callers, feed, handles));
     if let Some(feed) = &state.bundle {
         state.metrics.bundle_polled(&feed.status());
     }
@@ -325,8 +329,90 @@ pub async fn run(
         // (`warden audit verify --head`).
         tracing::info!(lines = head.seq, head = %head.hash, "decision log closed");
     }
+    // Every line is written: the sinks get what they can of it in a few
+    // seconds; the rest waits in the log for the next start.
+    for shipper in shippers {
+        shipper.finish(Duration::from_secs(5)).await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts a shipper for each sink configured (`[ship.http]`, `[ship.syslog]`).
+fn start_shipping(
+    config: &ServerConfig,
+    log: Option<&decision_log::DecisionLog>,
+) -> Result<Vec<ship::Shipper>, ServerError> {
+    let (http, syslog) = (&config.ship.http, &config.ship.syslog);
+    if http.is_none() && syslog.is_none() {
+        return Ok(Vec::new());
+    }
+    let bad = |why: String| ServerError::Io(std::io::Error::other(why));
+    let Some(log) = log else {
+        return Err(bad(
+            "shipping needs a decision log (`--decision-log FILE`): the log is the queue \
+             that keeps every line until its sink has taken it"
+                .into(),
+        ));
+    };
+    let mut shippers = Vec::new();
+    let cursor = |kind: &str| PathBuf::from(format!("{}.ship-{kind}.cursor", log.path().display()));
+    if let Some(http) = http {
+        let token = match &http.token_file {
+            Some(path) => Some(
+                warden::read_file_bounded(path, 64 << 10)
+                    .map_err(|e| bad(format!("[ship.http] token_file: {e}")))?
+                    .trim()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let sink = ship::HttpSink::new(
+            &http.url,
+            token,
+            http.ca_file.as_deref(),
+            Duration::from_millis(http.timeout_ms.max(1)),
+        )
+        .map_err(|e| bad(format!("[ship.http] {e}")))?;
+        let pace = ship::Pace {
+            batch_lines: http.batch_lines.max(1),
+            batch_bytes: http.batch_bytes.max(1),
+            idle: Duration::from_millis(100),
+            first_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_millis(http.max_backoff_ms.max(250)),
+        };
+        shippers.push(ship::Shipper::start(
+            log.path(),
+            cursor("http"),
+            log.committed(),
+            Box::new(sink),
+            pace,
+        )?);
+    }
+    if let Some(syslog) = syslog {
+        let sink = ship::SyslogSink::new(
+            &syslog.addr,
+            &syslog.app_name,
+            syslog.facility,
+            Duration::from_millis(syslog.timeout_ms.max(1)),
+        )
+        .map_err(|e| bad(format!("[ship.syslog] {e}")))?;
+        let pace = ship::Pace {
+            batch_lines: syslog.batch_lines.max(1),
+            batch_bytes: 1 << 20,
+            idle: Duration::from_millis(100),
+            first_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_millis(syslog.max_backoff_ms.max(250)),
+        };
+        shippers.push(ship::Shipper::start(
+            log.path(),
+            cursor("syslog"),
+            log.committed(),
+            Box::new(sink),
+            pace,
+        )?);
+    }
+    Ok(shippers)
 }
 
 /// Polls the bundle source, when there is one, every `poll` interval (a

@@ -31,6 +31,11 @@ pub struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SinkLabels {
+    pub sink: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ErrorLabels {
     pub code: String,
 }
@@ -47,6 +52,10 @@ pub struct Metrics {
     pub bundle_revision: Family<RevisionLabels, Gauge>,
     pub bundle_fetches: Family<ResultLabels, Counter>,
     pub bundle_last_success: Gauge,
+    pub ship_queue: Family<SinkLabels, Gauge>,
+    pub ship_lag: Family<SinkLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub ship_shipped: Family<SinkLabels, Gauge>,
+    pub ship_failures: Family<SinkLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -103,7 +112,35 @@ impl Default for Metrics {
             "When a poll of the bundle source last succeeded (Unix seconds; 0: never)",
             bundle_last_success.clone(),
         );
+        let ship_queue = Family::<SinkLabels, Gauge>::default();
+        registry.register(
+            "ship_queue_lines",
+            "Decision-log lines written but not yet delivered to the sink",
+            ship_queue.clone(),
+        );
+        let ship_lag = Family::<SinkLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "ship_lag_seconds",
+            "How long the oldest line not yet delivered to the sink has waited",
+            ship_lag.clone(),
+        );
+        let ship_shipped = Family::<SinkLabels, Gauge>::default();
+        registry.register(
+            "ship_delivered_lines",
+            "Decision-log lines delivered to the sink since the server started",
+            ship_shipped.clone(),
+        );
+        let ship_failures = Family::<SinkLabels, Gauge>::default();
+        registry.register(
+            "ship_failed_attempts",
+            "Failed deliveries to the sink since the server started (each retried)",
+            ship_failures.clone(),
+        );
         Metrics {
+            ship_queue,
+            ship_lag,
+            ship_shipped,
+            ship_failures,
             bundle_revision,
             bundle_fetches,
             bundle_last_success,
@@ -168,6 +205,25 @@ impl Metrics {
         }
         if let Some(at) = status.last_success_seconds {
             self.bundle_last_success.set(at);
+        }
+    }
+
+    /// Sets the shipping gauges from the sinks' statuses.
+    pub fn shipping(&self, statuses: &[crate::ship::ShipStatus]) {
+        for status in statuses {
+            let labels = SinkLabels {
+                sink: status.sink.to_string(),
+            };
+            self.ship_queue
+                .get_or_create(&labels)
+                .set(status.queue_depth as i64);
+            self.ship_lag.get_or_create(&labels).set(status.lag_seconds);
+            self.ship_shipped
+                .get_or_create(&labels)
+                .set(status.shipped as i64);
+            self.ship_failures
+                .get_or_create(&labels)
+                .set(status.failures as i64);
         }
     }
 

@@ -461,6 +461,7 @@ pub async fn status_route(State(state): Shared) -> Json<Json_> {
         "bundle_revision": engine.bundle_revision(),
         "bundle": state.bundle.as_ref().map(|feed| feed.status()),
         "decision_log": state.log.as_ref().map(|log| json!({ "failed": log.failed() })),
+        "shipping": state.shipping.iter().map(|s| s.status()).collect::<Vec<_>>(),
     }))
 }
 
@@ -485,6 +486,8 @@ pub async fn ready_route(State(state): Shared) -> Response {
 
 /// `GET /metrics`.
 pub async fn metrics_route(State(state): Shared) -> Response {
+    let shipping: Vec<_> = state.shipping.iter().map(|s| s.status()).collect();
+    state.metrics.shipping(&shipping);
     (
         [(
             header::CONTENT_TYPE,

@@ -27,6 +27,8 @@ pub struct AppState {
     pub callers: crate::caller_auth::CallerTokens,
     /// The bundle source polled, when the set comes from one (`[bundle]`).
     pub bundle: Option<crate::bundle::BundleFeed>,
+    /// The sinks the decision log is shipped to.
+    pub shipping: Vec<crate::ship::ShipHandle>,
 }
 
 /// Why a policy set could not be served.
@@ -155,6 +157,7 @@ impl AppState {
         log: Option<DecisionLog>,
         callers: crate::caller_auth::CallerTokens,
         bundle: Option<crate::bundle::BundleFeed>,
+        shipping: Vec<crate::ship::ShipHandle>,
     ) -> AppState {
         let metrics = Metrics::default();
         metrics.serving(engine.revision(), engine.bundle_revision());
@@ -167,6 +170,7 @@ impl AppState {
             evaluations: tokio::sync::Semaphore::new(config.limits.evaluations()),
             callers,
             bundle,
+            shipping,
             config,
         }
     }

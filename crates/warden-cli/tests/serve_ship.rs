@@ -1,0 +1,341 @@
+//! Shipping the decision log as an operator runs it: `warden serve
+//! --ship-http` against an HTTP sink that goes down, loses an answer, and
+//! sees the server killed with `kill -9`; and `--ship-syslog` into a real
+//! rsyslog. Every decision arrives once (a batch sent again after a lost
+//! answer carries the same `Idempotency-Key`), in order, and the lines
+//! received verify as a hash chain. `.ci/run` installs rsyslog; without it
+//! (outside CI) the syslog test says so and passes.
+
+mod common;
+
+use common::server::{Server, client, free_port};
+use common::{scratch, warden_in};
+use serde_json::Value as Json;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    Up,
+    /// Answers 503.
+    Unavailable,
+    /// Closes the connection without reading or answering.
+    Drop,
+    /// Takes the next batch, then closes without answering (the answer is
+    /// lost); up again after.
+    LoseAnswer,
+}
+
+/// The batches a sink took: each one's key and lines.
+type Batches = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// An HTTP sink: records each batch (its `Idempotency-Key` and its lines).
+struct Sink {
+    url: String,
+    mode: Arc<Mutex<Mode>>,
+    batches: Batches,
+}
+
+impl Sink {
+    fn start() -> Sink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/ingest", listener.local_addr().unwrap());
+        let mode = Arc::new(Mutex::new(Mode::Up));
+        let batches: Batches = Arc::default();
+        let (m, b) = (Arc::clone(&mode), Arc::clone(&batches));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let now = *m.lock().unwrap();
+                if now == Mode::Drop {
+                    drop(stream);
+                    continue;
+                }
+                let mut reader = BufReader::new(&stream);
+                let (mut length, mut key, mut gzip) = (0usize, String::new(), false);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    } else if lower.starts_with("idempotency-key:") {
+                        key = line[16..].trim().to_string();
+                    } else if lower.starts_with("content-encoding: gzip") {
+                        gzip = true;
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                let mut out = &stream;
+                if now == Mode::Unavailable {
+                    let _ = out.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    continue;
+                }
+                assert!(gzip, "batches are gzip-compressed");
+                let mut lines = Vec::new();
+                flate2::read::GzDecoder::new(&body[..])
+                    .read_to_end(&mut lines)
+                    .unwrap();
+                b.lock().unwrap().push((key, lines));
+                if now == Mode::LoseAnswer {
+                    *m.lock().unwrap() = Mode::Up;
+                    drop(stream);
+                    continue;
+                }
+                let _ = out.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            }
+        });
+        Sink { url, mode, batches }
+    }
+
+    fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    /// The lines received, each batch once (by its key), in order; and how
+    /// many batches came more than once.
+    fn received(&self) -> (Vec<u8>, usize) {
+        let mut seen = std::collections::HashSet::new();
+        let (mut lines, mut again) = (Vec::new(), 0);
+        for (key, batch) in self.batches.lock().unwrap().iter() {
+            if seen.insert(key.clone()) {
+                lines.extend_from_slice(batch);
+            } else {
+                again += 1;
+            }
+        }
+        (lines, again)
+    }
+}
+
+fn decide(server: &Server, n: usize, from: usize) {
+    let agent = client();
+    for i in from..from + n {
+        let body = format!(
+            r#"{{"target": "request", "input": {{"principal": {{"id": "user-{i}"}}, "action": "read", "resource": {{"app_id": "app-{i}"}}}}}}"#
+        );
+        let response = agent
+            .post(&format!("{}/v1/decide", server.url))
+            .header("Content-Type", "application/json")
+            .send(body.as_str())
+            .unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "decisions are answered whatever the sink does"
+        );
+    }
+}
+
+fn shipping(server: &Server) -> Json {
+    let mut response = client()
+        .get(&format!("{}/v1/status", server.url))
+        .call()
+        .unwrap();
+    let status: Json =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    status["shipping"][0].clone()
+}
+
+fn wait_until(what: &str, within: Duration, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn serve(dir: &Path, log: &Path, ship: &[&str]) -> Server {
+    let mut args = vec![
+        "--policy",
+        "stdlib-policies",
+        "--data",
+        "catalog=tests/server/catalog.json",
+        "--decision-log",
+        log.to_str().unwrap(),
+        "--no-watch",
+    ];
+    args.extend_from_slice(ship);
+    Server::start_in(dir, &args)
+}
+
+#[test]
+fn every_decision_reaches_the_http_sink_once_through_outages_and_kill_9() {
+    let dir = scratch("ship-http");
+    let log = dir.join("decisions.jsonl");
+    let sink = Sink::start();
+    let root = common::root();
+    let server = serve(&root, &log, &["--ship-http", &sink.url]);
+    decide(&server, 150, 0);
+    wait_until("the first lines arrive", Duration::from_secs(10), || {
+        sink.received().0.iter().filter(|b| **b == b'\n').count() == 150
+    });
+
+    // Down (503): decisions are still answered, their lines wait in the log.
+    sink.set(Mode::Unavailable);
+    decide(&server, 150, 150);
+    wait_until("the outage shows", Duration::from_secs(10), || {
+        let s = shipping(&server);
+        s["queue_depth"].as_u64() == Some(150)
+            && s["last_error"].as_str().is_some_and(|e| e.contains("503"))
+    });
+    let metrics = client()
+        .get(&format!("{}/metrics", server.url))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("warden_ship_queue_lines{sink=\"http\"} 150"),
+        "{metrics}"
+    );
+    // Back, but the answer to the first batch is lost: it comes again.
+    sink.set(Mode::LoseAnswer);
+    wait_until("the backlog drains", Duration::from_secs(30), || {
+        shipping(&server)["queue_depth"] == 0
+    });
+
+    // Down (connections dropped), and the server killed with -9 meanwhile.
+    sink.set(Mode::Drop);
+    decide(&server, 100, 300);
+    wait_until("the drop shows", Duration::from_secs(10), || {
+        shipping(&server)["failures"].as_u64() > Some(0) && shipping(&server)["queue_depth"] == 100
+    });
+    server.signal("KILL");
+    drop(server);
+    sink.set(Mode::Up);
+    let server = serve(&root, &log, &["--ship-http", &sink.url]);
+    wait_until(
+        "what was left is sent after the restart",
+        Duration::from_secs(30),
+        || shipping(&server)["queue_depth"] == 0,
+    );
+    decide(&server, 50, 400);
+    assert_eq!(server.stop(), Some(0));
+
+    // Exactly the log, once each, in order; and it verifies as a chain.
+    let (received, again) = sink.received();
+    let written = std::fs::read(&log).unwrap();
+    assert_eq!(written.iter().filter(|b| **b == b'\n').count(), 450);
+    assert!(
+        received == written,
+        "the sink holds {} bytes, the log {}",
+        received.len(),
+        written.len()
+    );
+    assert!(
+        again >= 1,
+        "the batch whose answer was lost came again, under its key"
+    );
+    let copy = dir.join("received.jsonl");
+    std::fs::write(&copy, &received).unwrap();
+    let verified = warden_in(&dir, &["audit", "verify", copy.to_str().unwrap()]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn shipping_without_a_decision_log_is_refused_at_start() {
+    let out = Command::new(common::warden_bin())
+        .args([
+            "serve",
+            "--policy",
+            "stdlib-policies",
+            "--ship-http",
+            "http://127.0.0.1:9/x",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shipping needs a decision log"));
+}
+
+#[test]
+fn every_decision_reaches_a_real_rsyslog_as_rfc5424() {
+    if !common::installed(
+        Command::new("rsyslogd").arg("-v").output().is_ok(),
+        "rsyslog",
+    ) {
+        return;
+    }
+    let dir = scratch("ship-syslog");
+    let port = free_port();
+    let received = dir.join("received.log");
+    std::fs::write(
+        dir.join("rsyslog.conf"),
+        format!(
+            r#"global(workDirectory="{dir}" maxMessageSize="64k")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="{port}")
+template(name="line" type="string" string="%app-name% %msgid% %structured-data% %msg%\n")
+if $app-name == "warden" then {{ action(type="omfile" file="{received}" template="line") stop }}
+"#,
+            dir = dir.display(),
+            received = received.display()
+        ),
+    )
+    .unwrap();
+    let mut rsyslog = Command::new("rsyslogd")
+        .args(["-n", "-f"])
+        .arg(dir.join("rsyslog.conf"))
+        .arg("-i")
+        .arg(dir.join("rsyslog.pid"))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "rsyslog did not listen");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = dir.join("decisions.jsonl");
+    let addr = format!("127.0.0.1:{port}");
+    let server = serve(&common::root(), &log, &["--ship-syslog", &addr]);
+    decide(&server, 60, 0);
+    wait_until("rsyslog writes every line", Duration::from_secs(20), || {
+        std::fs::read_to_string(&received).is_ok_and(|t| t.lines().count() == 60)
+    });
+    assert_eq!(server.stop(), Some(0));
+    let _ = Command::new("kill")
+        .args(["-TERM", &rsyslog.id().to_string()])
+        .status();
+    let _ = rsyslog.wait();
+
+    let written = std::fs::read_to_string(&log).unwrap();
+    let got = std::fs::read_to_string(&received).unwrap();
+    for (i, (line, want)) in got.lines().zip(written.lines()).enumerate() {
+        // APP-NAME, MSGID, the seq as structured data, then the line as written.
+        let seq = i + 1;
+        let head = format!("warden decision [warden@32473 seq=\"{seq}\"] ");
+        assert!(line.starts_with(&head), "{line}");
+        assert_eq!(line[head.len()..].trim_start(), want, "line {seq}");
+    }
+    let copy = dir.join("from-syslog.jsonl");
+    let lines: Vec<&str> = got
+        .lines()
+        .map(|l| l.split_once("] ").unwrap().1.trim_start())
+        .collect();
+    std::fs::write(&copy, lines.join("\n") + "\n").unwrap();
+    assert!(
+        warden_in(&dir, &["audit", "verify", copy.to_str().unwrap()])
+            .status
+            .success()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,626 @@
+//! Shipping the decision log to a SIEM: the log file itself is the
+//! disk-backed queue. Each sink reads the log from where it last
+//! delivered (a cursor kept beside the log: byte offset, `seq` and hash of
+//! the last line delivered), sends the next lines exactly as written (so
+//! the hash chain verifies at the other end too), and moves its cursor only
+//! once the sink has taken them. A sink that is down is retried with
+//! exponential backoff; decisions are still answered meanwhile (their lines
+//! wait in the log), and a restart, even after `kill -9`, resumes from the
+//! cursor.
+//!
+//! Two sinks: HTTP (each batch one gzip-compressed JSON-lines POST, with an
+//! `Idempotency-Key` so a batch sent again after a lost answer is taken
+//! once), and syslog (RFC 5424 over TCP, octet-counted frames, RFC 6587).
+
+use crate::decision_log::{Committed, GENESIS, line_hash};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where a sink has delivered up to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Cursor {
+    /// The byte offset after the last line delivered.
+    offset: u64,
+    /// Its `seq` (0: none yet).
+    seq: u64,
+    /// Its hash: the `prev` the next line must carry.
+    hash: String,
+}
+
+impl Cursor {
+    fn start() -> Cursor {
+        Cursor {
+            offset: 0,
+            seq: 0,
+            hash: GENESIS.to_string(),
+        }
+    }
+}
+
+/// A run of whole lines read from the log, ready to send.
+pub struct Batch {
+    /// The lines as written, each with its newline.
+    pub bytes: Vec<u8>,
+    /// Where each line starts in `bytes`, and its `seq`.
+    pub lines: Vec<(usize, u64)>,
+    /// The hash of the last line.
+    pub last_hash: String,
+    /// When the first line was written (its `timestamp`).
+    pub first_written: Option<jiff::Timestamp>,
+}
+
+impl Batch {
+    /// Each line without its newline, with its `seq`.
+    pub fn each(&self) -> impl Iterator<Item = (&[u8], u64)> {
+        self.lines.iter().enumerate().map(|(i, &(start, seq))| {
+            let end = self
+                .lines
+                .get(i + 1)
+                .map_or(self.bytes.len(), |&(next, _)| next);
+            (&self.bytes[start..end - 1], seq)
+        })
+    }
+
+    fn first_seq(&self) -> u64 {
+        self.lines.first().map_or(0, |l| l.1)
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.lines.last().map_or(0, |l| l.1)
+    }
+}
+
+/// Where lines go.
+pub trait Sink: Send {
+    /// `http` or `syslog`.
+    fn kind(&self) -> &'static str;
+    /// The URL or address, for the status.
+    fn target(&self) -> String;
+    /// Delivers a batch; `Ok` only once the sink has taken every line.
+    fn send(&mut self, batch: &Batch) -> Result<(), String>;
+}
+
+/// What `/v1/status` and the metrics say of one sink.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ShipStatus {
+    pub sink: &'static str,
+    pub target: String,
+    /// The `seq` of the last line delivered.
+    pub shipped_seq: u64,
+    /// The `seq` of the last line written to the log.
+    pub logged_seq: u64,
+    /// Lines written but not yet delivered.
+    pub queue_depth: u64,
+    /// How long the oldest line not yet delivered has waited, in seconds.
+    pub lag_seconds: f64,
+    /// Lines delivered since the server started.
+    pub shipped: u64,
+    /// Failed attempts since the server started.
+    pub failures: u64,
+    pub last_success: Option<String>,
+    pub last_error: Option<String>,
+    /// When the oldest line not yet delivered was written.
+    #[serde(skip)]
+    pending_since: Option<jiff::Timestamp>,
+}
+
+/// How a shipper batches and retries.
+#[derive(Clone, Debug)]
+pub struct Pace {
+    pub batch_lines: usize,
+    pub batch_bytes: usize,
+    /// How often the log is looked at when there is nothing to send.
+    pub idle: Duration,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+/// A running shipper.
+pub struct Shipper {
+    handle: ShipHandle,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What reads a shipper's status (`/v1/status`, `/metrics`).
+#[derive(Clone)]
+pub struct ShipHandle {
+    status: Arc<Mutex<ShipStatus>>,
+    committed: Arc<Committed>,
+}
+
+impl Shipper {
+    /// Starts shipping `log` to `sink`, from the cursor kept in `cursor_path`.
+    pub fn start(
+        log: &Path,
+        cursor_path: PathBuf,
+        committed: Arc<Committed>,
+        sink: Box<dyn Sink>,
+        pace: Pace,
+    ) -> std::io::Result<Shipper> {
+        let status = Arc::new(Mutex::new(ShipStatus {
+            sink: sink.kind(),
+            target: sink.target(),
+            ..ShipStatus::default()
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut run = Run {
+            log: log.to_path_buf(),
+            cursor_path,
+            committed: Arc::clone(&committed),
+            sink,
+            pace,
+            status: Arc::clone(&status),
+            stop: Arc::clone(&stop),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("ship-{}", run.sink.kind()))
+            .spawn(move || run.run())?;
+        Ok(Shipper {
+            handle: ShipHandle { status, committed },
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// What reads its status.
+    pub fn handle(&self) -> ShipHandle {
+        self.handle.clone()
+    }
+
+    /// The sink's status now.
+    pub fn status(&self) -> ShipStatus {
+        self.handle.status()
+    }
+
+    /// Delivers what the log holds, for at most `within`, then stops.
+    pub async fn finish(mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.status().queue_depth > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        let left = self.status().queue_depth;
+        if left > 0 {
+            tracing::warn!(
+                sink = self.status().sink,
+                left,
+                "stopping with lines not yet delivered; they are sent at the next start"
+            );
+        }
+    }
+}
+
+impl ShipHandle {
+    /// The sink's status now.
+    pub fn status(&self) -> ShipStatus {
+        let mut status = lock(&self.status).clone();
+        status.logged_seq = self.committed.seq.load(Ordering::Acquire);
+        status.queue_depth = status.logged_seq.saturating_sub(status.shipped_seq);
+        status.lag_seconds = match (status.queue_depth, status.pending_since) {
+            (0, _) | (_, None) => 0.0,
+            (_, Some(since)) => {
+                (jiff::Timestamp::now().as_millisecond() - since.as_millisecond()).max(0) as f64
+                    / 1000.0
+            }
+        };
+        status
+    }
+}
+
+fn lock(status: &Mutex<ShipStatus>) -> std::sync::MutexGuard<'_, ShipStatus> {
+    status.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The shipper thread's state.
+struct Run {
+    log: PathBuf,
+    cursor_path: PathBuf,
+    committed: Arc<Committed>,
+    sink: Box<dyn Sink>,
+    pace: Pace,
+    status: Arc<Mutex<ShipStatus>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// The longest line read: a record is far smaller (the writer's bound).
+const LONGEST_LINE: u64 = 64 << 20;
+
+impl Run {
+    fn run(&mut self) {
+        let mut cursor = self.load_cursor();
+        lock(&self.status).shipped_seq = cursor.seq;
+        let mut backoff = self.pace.first_backoff;
+        let mut pending: Option<Batch> = None;
+        while !self.stop.load(Ordering::SeqCst) {
+            if pending.is_none() {
+                match self.read_batch(&cursor) {
+                    Ok(Some(batch)) => {
+                        lock(&self.status).pending_since = batch.first_written;
+                        pending = Some(batch);
+                    }
+                    Ok(None) => {
+                        self.sleep(self.pace.idle);
+                        continue;
+                    }
+                    Err(e) => {
+                        self.failed(&format!("reading the decision log: {e}"));
+                        self.sleep(backoff);
+                        backoff = (backoff * 2).min(self.pace.max_backoff);
+                        continue;
+                    }
+                }
+            }
+            let Some(batch) = &pending else { continue };
+            match self.sink.send(batch) {
+                Ok(()) => {
+                    cursor = Cursor {
+                        offset: cursor.offset + batch.bytes.len() as u64,
+                        seq: batch.last_seq(),
+                        hash: batch.last_hash.clone(),
+                    };
+                    if let Err(e) = self.save_cursor(&cursor) {
+                        tracing::warn!(
+                            "cannot save the shipping cursor `{}`: {e}; a restart sends these lines again",
+                            self.cursor_path.display()
+                        );
+                    }
+                    let mut status = lock(&self.status);
+                    status.shipped_seq = cursor.seq;
+                    status.shipped += batch.lines.len() as u64;
+                    status.last_success = Some(jiff::Timestamp::now().to_string());
+                    status.last_error = None;
+                    status.pending_since = None;
+                    drop(status);
+                    pending = None;
+                    backoff = self.pace.first_backoff;
+                }
+                Err(e) => {
+                    self.failed(&e);
+                    // A tenth more or less at random: replicas that lost the
+                    // same sink do not all come back at the same instant.
+                    let spread = backoff.as_millis() as u64 / 10;
+                    let jitter = if spread == 0 {
+                        0
+                    } else {
+                        u64::from(ulid::Ulid::new().random() as u32) % (2 * spread)
+                    };
+                    self.sleep(
+                        backoff - Duration::from_millis(spread) + Duration::from_millis(jitter),
+                    );
+                    backoff = (backoff * 2).min(self.pace.max_backoff);
+                }
+            }
+        }
+    }
+
+    /// Sleeps up to `how_long`, waking early to stop.
+    fn sleep(&self, how_long: Duration) {
+        let until = Instant::now() + how_long;
+        while !self.stop.load(Ordering::SeqCst) {
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                return;
+            };
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+    }
+
+    fn failed(&self, why: &str) {
+        let mut status = lock(&self.status);
+        status.failures += 1;
+        if status.last_error.as_deref() != Some(why) {
+            tracing::warn!(sink = status.sink, target = %status.target, "shipping the decision log: {why}; retrying");
+        }
+        status.last_error = Some(why.to_string());
+    }
+
+    /// The cursor kept, or the start of the log. A cursor past the end of
+    /// the log, or whose line the log no longer holds (the log was replaced),
+    /// starts over: lines may then be sent twice, never skipped.
+    fn load_cursor(&self) -> Cursor {
+        let kept = std::fs::read(&self.cursor_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok());
+        let Some(cursor) = kept else {
+            return Cursor::start();
+        };
+        if cursor.offset == 0 {
+            return Cursor::start();
+        }
+        let holds = self
+            .line_before(cursor.offset)
+            .is_ok_and(|line| line.is_some_and(|line| line_hash(&line) == cursor.hash));
+        if holds {
+            cursor
+        } else {
+            tracing::warn!(
+                "the decision log no longer holds the last line shipped (it was replaced or cut); shipping it from its start"
+            );
+            Cursor::start()
+        }
+    }
+
+    /// The line that ends just before `offset` (without its newline).
+    fn line_before(&self, offset: u64) -> std::io::Result<Option<Vec<u8>>> {
+        let mut file = std::fs::File::open(&self.log)?;
+        if file.metadata()?.len() < offset {
+            return Ok(None);
+        }
+        let from = offset.saturating_sub(LONGEST_LINE.min(offset));
+        let back = (offset - from).min(1 << 20);
+        let start = offset - back;
+        file.seek(SeekFrom::Start(start))?;
+        let mut tail = vec![0; back as usize];
+        file.read_exact(&mut tail)?;
+        if tail.last() != Some(&b'\n') {
+            return Ok(None);
+        }
+        tail.pop();
+        let begin = tail.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+        if begin == 0 && start != 0 {
+            return Ok(None);
+        }
+        Ok(Some(tail[begin..].to_vec()))
+    }
+
+    fn save_cursor(&self, cursor: &Cursor) -> std::io::Result<()> {
+        let partial = self.cursor_path.with_extension("partial");
+        let mut file = std::fs::File::create(&partial)?;
+        file.write_all(&serde_json::to_vec(cursor).unwrap_or_default())?;
+        file.sync_data()?;
+        std::fs::rename(&partial, &self.cursor_path)
+    }
+
+    /// The next lines after `cursor`, up to the committed end of the log.
+    fn read_batch(&self, cursor: &Cursor) -> std::io::Result<Option<Batch>> {
+        let end = self.committed.length.load(Ordering::Acquire);
+        if cursor.offset >= end {
+            return Ok(None);
+        }
+        let mut file = std::fs::File::open(&self.log)?;
+        file.seek(SeekFrom::Start(cursor.offset))?;
+        let mut reader = BufReader::new(file.take(end - cursor.offset));
+        let mut batch = Batch {
+            bytes: Vec::new(),
+            lines: Vec::new(),
+            last_hash: cursor.hash.clone(),
+            first_written: None,
+        };
+        let mut expected_prev = cursor.hash.clone();
+        while batch.lines.len() < self.pace.batch_lines
+            && (batch.bytes.len() < self.pace.batch_bytes || batch.lines.is_empty())
+        {
+            let start = batch.bytes.len();
+            let n = (&mut reader)
+                .take(LONGEST_LINE)
+                .read_until(b'\n', &mut batch.bytes)?;
+            if n == 0 {
+                break;
+            }
+            if batch.bytes.last() != Some(&b'\n') {
+                // Committed bytes always end a line: this is not the log
+                // the writer writes.
+                return Err(std::io::Error::other(
+                    "a line without its end below the committed length",
+                ));
+            }
+            let line = &batch.bytes[start..batch.bytes.len() - 1];
+            let record: serde_json::Value = serde_json::from_slice(line)
+                .map_err(|e| std::io::Error::other(format!("a line that is not JSON: {e}")))?;
+            let seq = record.get("seq").and_then(|s| s.as_u64()).unwrap_or(0);
+            let prev = record.get("prev").and_then(|p| p.as_str()).unwrap_or("");
+            if prev != expected_prev {
+                tracing::warn!(
+                    seq,
+                    "the decision log's chain breaks before this line; it is shipped as it is (`warden audit verify` names the break)"
+                );
+            }
+            if batch.lines.is_empty() {
+                batch.first_written = record
+                    .get("timestamp")
+                    .and_then(|t| t.as_str())
+                    .and_then(|t| t.parse().ok());
+            }
+            expected_prev = line_hash(line);
+            batch.lines.push((start, seq));
+        }
+        if batch.lines.is_empty() {
+            return Ok(None);
+        }
+        batch.last_hash = expected_prev;
+        Ok(Some(batch))
+    }
+}
+
+/// The HTTP sink: one POST per batch, the lines gzip-compressed.
+pub struct HttpSink {
+    url: String,
+    agent: ureq::Agent,
+    token: Option<String>,
+}
+
+impl HttpSink {
+    pub fn new(
+        url: &str,
+        token: Option<String>,
+        ca_file: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<HttpSink, String> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!("`{}` is not an http(s) URL", url.escape_default()));
+        }
+        let agent = crate::bundle::http_agent(ca_file, timeout)?;
+        Ok(HttpSink {
+            url: url.to_string(),
+            agent,
+            token,
+        })
+    }
+}
+
+impl Sink for HttpSink {
+    fn kind(&self) -> &'static str {
+        "http"
+    }
+
+    fn target(&self) -> String {
+        self.url.clone()
+    }
+
+    fn send(&mut self, batch: &Batch) -> Result<(), String> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&batch.bytes).map_err(|e| e.to_string())?;
+        let body = gz.finish().map_err(|e| e.to_string())?;
+        let mut request = self
+            .agent
+            .post(&self.url)
+            .header("Content-Type", "application/x-ndjson")
+            .header("Content-Encoding", "gzip")
+            // The same lines are the same key: a sink that took a batch whose
+            // answer was lost drops it when it comes again.
+            .header("Idempotency-Key", &batch.last_hash)
+            .header("X-Warden-First-Seq", batch.first_seq().to_string())
+            .header("X-Warden-Last-Seq", batch.last_seq().to_string());
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let response = request.send(&body[..]).map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(format!("{} answered HTTP {status}", self.url))
+        }
+    }
+}
+
+/// The syslog sink: RFC 5424 messages over TCP, octet-counted (RFC 6587),
+/// the decision line as the message, its `seq` as structured data.
+pub struct SyslogSink {
+    addr: String,
+    app_name: String,
+    hostname: String,
+    /// `facility * 8 + severity` (informational).
+    priority: u8,
+    stream: Option<std::net::TcpStream>,
+    timeout: Duration,
+}
+
+impl SyslogSink {
+    pub fn new(
+        addr: &str,
+        app_name: &str,
+        facility: u8,
+        timeout: Duration,
+    ) -> Result<SyslogSink, String> {
+        if facility > 23 {
+            return Err(format!("facility {facility} is not 0-23"));
+        }
+        let printable =
+            |s: &str| !s.is_empty() && s.len() <= 48 && s.bytes().all(|b| (33..=126).contains(&b));
+        if !printable(app_name) {
+            return Err(format!(
+                "app name `{}` is not 1-48 printable ASCII characters",
+                app_name.escape_default()
+            ));
+        }
+        let hostname = hostname()
+            .filter(|h| printable(h))
+            .unwrap_or_else(|| "-".into());
+        Ok(SyslogSink {
+            addr: addr.to_string(),
+            app_name: app_name.to_string(),
+            hostname,
+            priority: facility * 8 + 6,
+            stream: None,
+            timeout,
+        })
+    }
+
+    fn connect(&mut self) -> Result<&mut std::net::TcpStream, String> {
+        if self.stream.is_none() {
+            use std::net::ToSocketAddrs;
+            let addr = self
+                .addr
+                .to_socket_addrs()
+                .map_err(|e| format!("{}: {e}", self.addr))?
+                .next()
+                .ok_or_else(|| format!("{}: no address", self.addr))?;
+            let stream = std::net::TcpStream::connect_timeout(&addr, self.timeout)
+                .map_err(|e| format!("{}: {e}", self.addr))?;
+            stream
+                .set_write_timeout(Some(self.timeout))
+                .map_err(|e| e.to_string())?;
+            let _ = stream.set_nodelay(true);
+            self.stream = Some(stream);
+        }
+        Ok(self.stream.as_mut().expect("connected"))
+    }
+}
+
+impl Sink for SyslogSink {
+    fn kind(&self) -> &'static str {
+        "syslog"
+    }
+
+    fn target(&self) -> String {
+        self.addr.clone()
+    }
+
+    fn send(&mut self, batch: &Batch) -> Result<(), String> {
+        let mut frames = Vec::with_capacity(batch.bytes.len() + batch.lines.len() * 128);
+        for (line, seq) in batch.each() {
+            let at = serde_json::from_slice::<serde_json::Value>(line)
+                .ok()
+                .and_then(|r| {
+                    r.get("timestamp")?
+                        .as_str()?
+                        .parse::<jiff::Timestamp>()
+                        .ok()
+                })
+                .unwrap_or_else(jiff::Timestamp::now);
+            let message = format!(
+                "<{}>1 {} {} {} {} decision [warden@32473 seq=\"{seq}\"] ",
+                self.priority,
+                at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
+                self.hostname,
+                self.app_name,
+                std::process::id(),
+            );
+            frames.extend_from_slice(format!("{} ", message.len() + line.len()).as_bytes());
+            frames.extend_from_slice(message.as_bytes());
+            frames.extend_from_slice(line);
+        }
+        let addr = self.addr.clone();
+        let sent = self.connect().and_then(|stream| {
+            stream
+                .write_all(&frames)
+                .and_then(|()| stream.flush())
+                .map_err(|e| format!("{addr}: {e}"))
+        });
+        if sent.is_err() {
+            // A broken connection is not reused: the batch goes again on a new one.
+            self.stream = None;
+        }
+        sent
+    }
+}
+
+/// This machine's name.
+fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: `gethostname` writes at most `len` bytes into the buffer given.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8(buf[..end].to_vec()).ok()
+}
