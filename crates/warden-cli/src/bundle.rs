@@ -40,6 +40,27 @@ pub(crate) enum BundleCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: VerifyFormat,
     },
+    /// Store a bundle in an OCI registry, as a one-layer artifact that
+    /// `warden serve --bundle oci://…` pulls. The bundle is checked first.
+    Push(PushArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct PushArgs {
+    /// The bundle (`.tar.gz`).
+    file: PathBuf,
+    /// Where: `oci://REGISTRY/REPOSITORY:TAG`. Credentials come from
+    /// `WARDEN_REGISTRY_USERNAME` and `WARDEN_REGISTRY_PASSWORD`.
+    reference: String,
+    /// Check its signature with this public key before pushing.
+    #[arg(long, value_name = "KEY")]
+    verify_key: Option<PathBuf>,
+    /// Talk plain HTTP to the registry (HTTPS otherwise).
+    #[arg(long)]
+    plain_http: bool,
+    /// CA certificates (PEM) the registry's certificate must chain to.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -224,6 +245,66 @@ pub(crate) fn verify(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `warden bundle push`.
+pub(crate) fn push(args: PushArgs) -> Result<ExitCode, Failure> {
+    let key = match &args.verify_key {
+        Some(path) => Some(warden_bundle::read_verifying_key(path).map_err(failure)?),
+        None => None,
+    };
+    let file = &args.file;
+    let limits = warden_bundle::Limits::default();
+    let bytes = read_bounded(file, limits.max_archive_bytes)?;
+    let bundle = warden_bundle::read(bytes.as_slice(), &limits, None).map_err(|e| Failure {
+        code: Some(e.code()),
+        message: format!("{}: {e}; not pushed", file.display()),
+    })?;
+    if let Some(key) = &key {
+        bundle.verify(key).map_err(|e| Failure {
+            code: Some(e.code()),
+            message: format!("{}: {e}; not pushed", file.display()),
+        })?;
+    }
+    let revision = bundle.manifest().revision.clone();
+    let source = warden_server::oci::OciSource::new(
+        &args.reference,
+        args.plain_http,
+        args.ca_file.as_deref(),
+        std::time::Duration::from_secs(60),
+    )
+    .map_err(Failure)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let url = runtime
+        .block_on(source.push(bytes, &revision))
+        .map_err(|e| Failure(format!("push failed: {e}")))?;
+    print_out(&format!(
+        "pushed {} (revision {revision}) to {}: {url}",
+        file.display(),
+        args.reference
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a whole file of at most `limit` bytes.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
+    use std::io::Read;
+    let io = |e: std::io::Error| failure(BundleError::io(path.display(), e));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(failure(BundleError::TooLarge(format!(
+            "`{}` is larger than {limit} bytes",
+            path.display()
+        ))));
+    }
+    Ok(bytes)
 }
 
 /// `warden keygen`.

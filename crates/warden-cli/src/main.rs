@@ -148,6 +148,9 @@ struct ServeArgs {
     /// (`[ship.syslog]`).
     #[arg(long, env = "WARDEN_SHIP_SYSLOG", value_name = "HOST:PORT")]
     ship_syslog: Option<String>,
+    /// Talk plain HTTP to the OCI registry of an `oci://` bundle.
+    #[arg(long, env = "WARDEN_REGISTRY_PLAIN_HTTP")]
+    registry_plain_http: bool,
     /// Serve bundles nobody signed (digests are still checked).
     #[arg(long, env = "WARDEN_ALLOW_UNSIGNED_BUNDLES")]
     allow_unsigned_bundles: bool,
@@ -434,6 +437,7 @@ fn main() -> ExitCode {
             verify_key,
             format,
         }) => bundle::verify(&file, verify_key.as_deref(), format),
+        Command::Bundle(bundle::BundleCommand::Push(args)) => bundle::push(args),
         Command::Keygen(args) => bundle::keygen(args),
     };
     match result {
@@ -938,6 +942,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Failure> {
             bundle.cache_dir = args.bundle_cache;
         }
         bundle.allow_unsigned |= args.allow_unsigned_bundles;
+        bundle.plain_http |= args.registry_plain_http;
     } else if args.verify_key.is_some() || args.poll.is_some() || args.bundle_cache.is_some() {
         return Err(Failure(
             "--verify-key, --poll and --bundle-cache go with --bundle URL".into(),

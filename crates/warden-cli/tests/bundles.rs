@@ -1,6 +1,9 @@
 //! Signed bundles as a user makes and serves them: `warden keygen`,
 //! `warden build`, `warden bundle verify`, and `warden serve --bundle` polling
-//! a plain HTTP server that answers `If-None-Match` with 304.
+//! a plain HTTP server that answers `If-None-Match` with 304, or a real OCI
+//! registry (Debian's `docker-registry`, which `.ci/run` installs; without
+//! it, outside CI, that test says so and passes) that `warden bundle push`
+//! stores bundles in.
 
 mod common;
 
@@ -405,5 +408,145 @@ fn serve_polls_a_bundle_swaps_new_revisions_and_refuses_bad_ones() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no verify key"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A real registry (`docker-registry serve`) on a free loopback port.
+struct Registry {
+    child: std::process::Child,
+    host: String,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Registry {
+        let port = common::server::free_port();
+        let host = format!("127.0.0.1:{port}");
+        let config = dir.join("registry.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nstorage: {{ filesystem: {{ rootdirectory: {} }} }}\nhttp: {{ addr: {host} }}\n",
+                dir.join("registry-data").display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let registry = Registry { child, host };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let ping = format!("http://{}/v2/", registry.host);
+        while client()
+            .get(&ping)
+            .call()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+            != 200
+        {
+            assert!(Instant::now() < deadline, "the registry did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        registry
+    }
+}
+
+#[test]
+fn bundles_pushed_to_an_oci_registry_are_pulled_verified_and_swapped() {
+    let present = std::process::Command::new("docker-registry")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !common::installed(present, "docker-registry") {
+        return;
+    }
+    let dir = scratch("bundle-oci");
+    let registry = Registry::start(&dir);
+    assert!(
+        warden_in(&dir, &["keygen", "-o", "release"])
+            .status
+            .success()
+    );
+    let policy = policy_copy(&dir);
+    let first = build(&dir, &policy, "v1.tar.gz", Some("release.pem"));
+    let reference = format!("oci://{}/warden/checklist:prod", registry.host);
+    let push = |file: &str| warden_in(&dir, &["bundle", "push", file, &reference, "--plain-http"]);
+    let pushed = push("v1.tar.gz");
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    assert!(stdout(&pushed).contains(&first), "{}", stdout(&pushed));
+
+    let server = Server::start_in(
+        &dir,
+        &[
+            "--bundle",
+            &reference,
+            "--registry-plain-http",
+            "--verify-key",
+            "release.pub.pem",
+            "--poll",
+            "1s",
+        ],
+    );
+    assert_eq!(
+        get_json(&format!("{}/v1/status", server.url))["bundle_revision"],
+        first.as_str()
+    );
+    // Unchanged: the manifest digest is asked for, nothing pulled.
+    wait_status(&server, Duration::from_secs(10), |s| {
+        s["bundle"]["last_result"] == "not-modified"
+    });
+
+    let rules = policy.join("rules/gateway.warden");
+    let mut text = std::fs::read_to_string(&rules).unwrap();
+    text.push_str("\n// revision two\n");
+    std::fs::write(&rules, text).unwrap();
+    let second = build(&dir, &policy, "v2.tar.gz", Some("release.pem"));
+    assert!(push("v2.tar.gz").status.success());
+    wait_status(&server, Duration::from_secs(3), |s| {
+        s["bundle_revision"] == second.as_str()
+    });
+
+    // An unsigned bundle pushed over it is refused; the second keeps serving.
+    build(&dir, &policy, "unsigned.tar.gz", None);
+    std::fs::write(policy.join("extra.warden"), "package extra\n").unwrap();
+    let third = build(&dir, &policy, "unsigned.tar.gz", None);
+    assert_ne!(third, second);
+    assert!(push("unsigned.tar.gz").status.success());
+    let status = wait_status(&server, Duration::from_secs(5), |s| {
+        s["bundle"]["last_error"]["code"] == "E0606"
+    });
+    assert_eq!(status["bundle_revision"], second.as_str());
+    // `bundle push` itself checks a bundle before it leaves: a signature
+    // that does not verify is not pushed.
+    let refused = warden_in(
+        &dir,
+        &[
+            "bundle",
+            "push",
+            "unsigned.tar.gz",
+            &reference,
+            "--plain-http",
+            "--verify-key",
+            "release.pub.pem",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("E0606"));
+    drop(server);
+    drop(registry);
     std::fs::remove_dir_all(&dir).ok();
 }

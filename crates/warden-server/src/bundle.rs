@@ -117,6 +117,8 @@ pub struct BundleFeed {
     source: BundleSource,
     poll: Duration,
     agent: ureq::Agent,
+    /// The registry, for an `oci://` source.
+    oci: Option<crate::oci::OciSource>,
     key: Option<VerifyingKey>,
     limits: warden_bundle::Limits,
     /// Where bundles are unpacked while loading (removed after).
@@ -138,14 +140,28 @@ impl BundleFeed {
     /// Checks the `[bundle]` settings and reads the verify key and CA file.
     pub fn new(source: &BundleSource) -> Result<BundleFeed, FeedError> {
         let url = source.url.trim();
-        if !(url.starts_with("http://") || url.starts_with("https://"))
+        if !(url.starts_with("http://") || url.starts_with("https://") || crate::oci::is_oci(url))
             || url.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(FeedError::Config(format!(
-                "url `{}` is not an http(s) URL",
+                "url `{}` is neither an http(s) URL nor an oci:// reference",
                 url.escape_default()
             )));
         }
+        let timeout = Duration::from_millis(source.timeout_ms.max(1));
+        let oci = if crate::oci::is_oci(url) {
+            Some(
+                crate::oci::OciSource::new(
+                    url,
+                    source.plain_http,
+                    source.ca_file.as_deref(),
+                    timeout,
+                )
+                .map_err(FeedError::Config)?,
+            )
+        } else {
+            None
+        };
         let poll = source.poll_interval().map_err(FeedError::Config)?;
         let key = match &source.verify_key {
             Some(path) => Some(warden_bundle::read_verifying_key(path)?),
@@ -158,11 +174,7 @@ impl BundleFeed {
                 ));
             }
         };
-        let agent = http_agent(
-            source.ca_file.as_deref(),
-            Duration::from_millis(source.timeout_ms.max(1)),
-        )
-        .map_err(FeedError::Config)?;
+        let agent = http_agent(source.ca_file.as_deref(), timeout).map_err(FeedError::Config)?;
         let (work_dir, temporary) = match &source.cache_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -184,6 +196,7 @@ impl BundleFeed {
         Ok(BundleFeed {
             poll,
             agent,
+            oci,
             key,
             limits: warden_bundle::Limits {
                 max_archive_bytes: source.max_bytes,
@@ -217,6 +230,9 @@ impl BundleFeed {
 
     /// Asks the source for a bundle newer than the ETag held.
     fn fetch(&self, etag: Option<&Validator>) -> Result<Fetched, FetchError> {
+        if let Some(oci) = &self.oci {
+            return self.fetch_oci(oci, etag);
+        }
         let url = &self.source.url;
         let transport = |e: ureq::Error| FetchError::Transport {
             url: url.clone(),
@@ -269,6 +285,33 @@ impl BundleFeed {
             );
         }
         Ok(Fetched::Bundle { bytes, etag })
+    }
+
+    /// [`BundleFeed::fetch`] from a registry: the manifest's digest is the
+    /// validator. Runs on a blocking thread of the server's runtime.
+    fn fetch_oci(
+        &self,
+        oci: &crate::oci::OciSource,
+        held: Option<&Validator>,
+    ) -> Result<Fetched, FetchError> {
+        let transport = |why: String| FetchError::Transport {
+            url: self.source.url.clone(),
+            why,
+        };
+        let runtime = tokio::runtime::Handle::current();
+        if let Some(Validator::ETag(digest)) = held {
+            let now = runtime.block_on(oci.digest()).map_err(transport)?;
+            if &now == digest {
+                return Ok(Fetched::NotModified);
+            }
+        }
+        let (bytes, digest) = runtime
+            .block_on(oci.pull(self.limits.max_archive_bytes))
+            .map_err(transport)?;
+        Ok(Fetched::Bundle {
+            bytes,
+            etag: Some(Validator::ETag(digest)),
+        })
     }
 
     /// Reads, checks and verifies a bundle, unpacking it into a new folder

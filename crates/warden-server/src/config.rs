@@ -85,8 +85,13 @@ impl Default for ServerConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BundleSource {
-    /// `http://…` or `https://…` (fetched with `If-None-Match`).
+    /// `http://…` or `https://…` (fetched with `If-None-Match`), or
+    /// `oci://REGISTRY/REPOSITORY:TAG` (an artifact `warden bundle push`
+    /// stored; its manifest digest polled).
     pub url: String,
+    /// Talk plain HTTP to the OCI registry (one on loopback, or inside the
+    /// cluster without TLS); HTTPS otherwise.
+    pub plain_http: bool,
     /// The Ed25519 public key (PEM) bundles must be signed with; an
     /// unsigned bundle, or one another key signed, is refused.
     pub verify_key: Option<PathBuf>,
@@ -114,6 +119,7 @@ impl Default for BundleSource {
         let limits = warden_bundle::Limits::default();
         BundleSource {
             url: String::new(),
+            plain_http: false,
             verify_key: None,
             allow_unsigned: false,
             poll: "10s".into(),

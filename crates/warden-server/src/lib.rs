@@ -15,6 +15,7 @@ mod gateway;
 mod grpc;
 pub(crate) mod listen;
 mod metrics;
+pub mod oci;
 mod routes;
 pub mod ship;
 mod state;
