@@ -7,6 +7,7 @@ mod bundle;
 mod bundled;
 mod check;
 mod explain;
+mod fleet;
 mod junit;
 mod render;
 mod report;
@@ -61,6 +62,9 @@ enum Command {
     Bundle(bundle::BundleCommand),
     /// Make an Ed25519 key pair to sign bundles with.
     Keygen(bundle::KeygenArgs),
+    /// Look at a fleet of `warden serve` replicas.
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
     /// Start a policy repository: the checklist in `policies/`, an example
     /// manifest in `apps/`, and a GitHub Actions workflow that checks them.
     Init(InitArgs),
@@ -439,6 +443,11 @@ fn main() -> ExitCode {
         }) => bundle::verify(&file, verify_key.as_deref(), format),
         Command::Bundle(bundle::BundleCommand::Push(args)) => bundle::push(args),
         Command::Keygen(args) => bundle::keygen(args),
+        Command::Fleet(fleet::FleetCommand::Status {
+            urls,
+            format,
+            timeout_ms,
+        }) => fleet::status(&urls, format, timeout_ms),
     };
     match result {
         Ok(code) => code,

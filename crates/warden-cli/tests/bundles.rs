@@ -550,3 +550,56 @@ fn bundles_pushed_to_an_oci_registry_are_pulled_verified_and_swapped() {
     drop(registry);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn fleet_status_names_the_replica_that_lags_and_the_one_that_does_not_answer() {
+    let dir = scratch("fleet-status");
+    assert!(
+        warden_in(&dir, &["keygen", "-o", "release"])
+            .status
+            .success()
+    );
+    let policy = policy_copy(&dir);
+    let old = build(&dir, &policy, "v1.tar.gz", Some("release.pem"));
+    let rules = policy.join("rules/gateway.warden");
+    let mut text = std::fs::read_to_string(&rules).unwrap();
+    text.push_str("\n// newer\n");
+    std::fs::write(&rules, text).unwrap();
+    // Built a second later: `built_at` says which is newer.
+    std::thread::sleep(Duration::from_millis(1100));
+    let new = build(&dir, &policy, "v2.tar.gz", Some("release.pem"));
+    let (behind, ahead) = (FileServer::start(), FileServer::start());
+    behind.publish(&dir.join("v1.tar.gz"));
+    ahead.publish(&dir.join("v2.tar.gz"));
+    let start = |source: &FileServer| {
+        Server::start_in(
+            &dir,
+            &["--bundle", &source.url, "--verify-key", "release.pub.pem"],
+        )
+    };
+    let (a, b, c) = (start(&ahead), start(&behind), start(&ahead));
+    let gone = format!("http://127.0.0.1:{}", common::server::free_port());
+    let view = warden_in(&dir, &["fleet", "status", &a.url, &b.url, &c.url, &gone]);
+    let text = stdout(&view);
+    assert_eq!(view.status.code(), Some(1), "{text}");
+    let line = |url: &str| {
+        text.lines()
+            .find(|l| l.starts_with(url))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line(&a.url).contains(" ok "), "{text}");
+    assert!(line(&b.url).contains(" lags "), "{text}");
+    assert!(line(&b.url).contains(&old[..19]), "{text}");
+    assert!(line(&c.url).contains(" ok "), "{text}");
+    assert!(line(&gone).contains(" unreachable "), "{text}");
+    assert!(text.contains(&format!("newest revision: {new}")), "{text}");
+    let json = warden_in(
+        &dir,
+        &["fleet", "status", &a.url, &b.url, "--format", "json"],
+    );
+    let answer: Json = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(answer["replicas"][1]["state"], "lags");
+    assert_eq!(answer["newest"], new.as_str());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -192,6 +192,18 @@ fn a_new_bundle_reaches_every_replica_under_load_without_a_failed_request() {
         std::thread::sleep(Duration::from_millis(50));
     }
     eprintln!("converged after {converged:?} (poll {POLL_SECONDS} s)");
+    // The operator's view: every replica on the newest revision.
+    let urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
+    let mut args = vec!["fleet", "status"];
+    args.extend(&urls);
+    let view = warden_in(&dir, &args);
+    assert_eq!(view.status.code(), Some(0), "{}", stdout(&view));
+    assert_eq!(
+        stdout(&view).lines().filter(|l| l.contains(" ok ")).count(),
+        3,
+        "{}",
+        stdout(&view)
+    );
     std::thread::sleep(Duration::from_secs(1));
     stop.store(true, Ordering::SeqCst);
     let seen: Vec<Vec<String>> = clients.into_iter().map(|c| c.join().unwrap()).collect();

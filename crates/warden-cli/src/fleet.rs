@@ -1,0 +1,180 @@
+//! `warden fleet status URL...`: one line per replica, from its
+//! `/v1/status`, so an operator sees at a glance which replicas lag.
+
+use crate::{Failure, print_out};
+use serde_json::{Value as Json, json};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(clap::Subcommand)]
+pub(crate) enum FleetCommand {
+    /// Ask each replica for its `/v1/status`: what it serves, whether its
+    /// bundle source and log sinks keep up. Exit 1 when one lags, is not
+    /// ready or does not answer.
+    Status {
+        /// Each replica's base URL (`http://10.0.0.7:8181`).
+        #[arg(required = true, value_name = "URL")]
+        urls: Vec<String>,
+        /// `text` (default) or `json`.
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::bundle::VerifyFormat,
+        /// How long to wait for each replica, in milliseconds.
+        #[arg(long, default_value_t = 5_000)]
+        timeout_ms: u64,
+    },
+}
+
+/// The largest status answer read.
+const STATUS_BYTES: u64 = 1 << 20;
+
+/// One replica's answer, or why there is none.
+fn ask(agent: &ureq::Agent, base: &str) -> Result<Json, String> {
+    let url = format!("{}/v1/status", base.trim_end_matches('/'));
+    let mut response = agent.get(&url).call().map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(format!("HTTP {status}"));
+    }
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(STATUS_BYTES)
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| format!("not a status: {e}"))
+}
+
+/// What a replica serves: its bundle revision, else its policy revision.
+fn serving(status: &Json) -> Option<&str> {
+    status["bundle_revision"]
+        .as_str()
+        .or_else(|| status["policy_revision"].as_str())
+}
+
+/// `sha256:0123456789ab` for a table.
+fn short(revision: &str) -> String {
+    revision.chars().take(19).collect()
+}
+
+pub(crate) fn status(
+    urls: &[String],
+    format: crate::bundle::VerifyFormat,
+    timeout_ms: u64,
+) -> Result<ExitCode, Failure> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_millis(timeout_ms.max(1))))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    // Replicas are asked at once: one that hangs costs its timeout, not the sum.
+    let answers: Vec<Result<Json, String>> = std::thread::scope(|scope| {
+        let asking: Vec<_> = urls
+            .iter()
+            .map(|url| {
+                let agent = agent.clone();
+                scope.spawn(move || ask(&agent, url))
+            })
+            .collect();
+        asking
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("the request failed".into()))
+            })
+            .collect()
+    });
+    // The newest revision: the one built last, else the one most replicas serve.
+    let newest = answers
+        .iter()
+        .filter_map(|a| a.as_ref().ok())
+        .max_by_key(|s| {
+            let built = s["bundle"]["built_at"].as_str().unwrap_or("").to_string();
+            let agree = answers
+                .iter()
+                .filter_map(|a| a.as_ref().ok())
+                .filter(|o| serving(o) == serving(s))
+                .count();
+            (built, agree)
+        })
+        .and_then(serving)
+        .map(str::to_string);
+    let mut rows = Vec::new();
+    let mut healthy = true;
+    for (url, answer) in urls.iter().zip(&answers) {
+        let row = match answer {
+            Err(why) => {
+                healthy = false;
+                json!({ "url": url, "state": "unreachable", "error": why })
+            }
+            Ok(status) => {
+                let revision = serving(status);
+                let lags = newest.is_some() && revision != newest.as_deref();
+                let ready = status["status"] == "ready";
+                let bundle = &status["bundle"];
+                let queue: u64 = status["shipping"].as_array().map_or(0, |s| {
+                    s.iter().filter_map(|s| s["queue_depth"].as_u64()).sum()
+                });
+                let lag = status["shipping"].as_array().map_or(0.0, |s| {
+                    s.iter()
+                        .filter_map(|s| s["lag_seconds"].as_f64())
+                        .fold(0.0, f64::max)
+                });
+                let state = match (ready, lags) {
+                    (false, _) => "not-ready",
+                    (true, true) => "lags",
+                    (true, false) => "ok",
+                };
+                healthy &= state == "ok";
+                json!({
+                    "url": url,
+                    "state": state,
+                    "revision": revision,
+                    "bundle_source": bundle["source"],
+                    "last_fetch": bundle["last_result"],
+                    "fetch_error": bundle["last_error"]["message"],
+                    "ship_queue": queue,
+                    "ship_lag_seconds": lag,
+                })
+            }
+        };
+        rows.push(row);
+    }
+    match format {
+        crate::bundle::VerifyFormat::Json => {
+            print_out(&json!({ "newest": newest, "replicas": rows }).to_string())
+        }
+        crate::bundle::VerifyFormat::Text => {
+            let width = urls.iter().map(String::len).max().unwrap_or(0).max(7);
+            let mut out = format!(
+                "{:<width$}  {:<11}  {:<19}  {:<14}  {:>10}  {:>8}  ERROR\n",
+                "REPLICA", "STATE", "REVISION", "LAST FETCH", "SHIP QUEUE", "SHIP LAG"
+            );
+            for row in &rows {
+                let text = |key: &str| row[key].as_str().unwrap_or("-").to_string();
+                let error = row["error"]
+                    .as_str()
+                    .or_else(|| row["fetch_error"].as_str())
+                    .unwrap_or("");
+                out.push_str(&format!(
+                    "{:<width$}  {:<11}  {:<19}  {:<14}  {:>10}  {:>7.1}s  {}\n",
+                    text("url"),
+                    text("state"),
+                    short(&text("revision")),
+                    text("last_fetch"),
+                    row["ship_queue"].as_u64().unwrap_or(0),
+                    row["ship_lag_seconds"].as_f64().unwrap_or(0.0),
+                    error.chars().take(120).collect::<String>(),
+                ));
+            }
+            if let Some(newest) = &newest {
+                out.push_str(&format!("newest revision: {newest}"));
+            }
+            print_out(out.trim_end());
+        }
+    }
+    Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
