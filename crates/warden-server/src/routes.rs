@@ -473,8 +473,12 @@ pub async fn health_route() -> Json<Json_> {
 /// `GET /ready`: a policy set is loaded and the server is not shutting down.
 pub async fn ready_route(State(state): Shared) -> Response {
     if state.ready() {
-        Json(json!({ "status": "ready", "policy_revision": state.engine.load().revision() }))
-            .into_response()
+        let engine = state.engine.load();
+        let mut answer = json!({ "status": "ready", "policy_revision": engine.revision() });
+        if let Some(bundle) = engine.bundle_revision() {
+            answer["bundle_revision"] = json!(bundle);
+        }
+        Json(answer).into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
