@@ -338,7 +338,7 @@ fn read_entries(
         if let Some(file) = hasher.file.take() {
             file.sync_all().map_err(|e| BundleError::io(&path, e))?;
         }
-        files.insert(path, crate::manifest::hex(&hasher.hasher.finalize()));
+        files.insert(path, warden::sha256_hex(&hasher.hasher.finalize()));
     }
     let manifest_bytes = manifest_bytes
         .ok_or_else(|| BundleError::Invalid(format!("there is no `{MANIFEST}` in the archive")))?;

@@ -2,7 +2,6 @@
 //! for it.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// The format this version writes and reads.
@@ -84,14 +83,5 @@ pub struct SignatureFile {
 
 /// `sha256:` and the hex digest of `bytes`.
 pub(crate) fn sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-pub(crate) fn hex(digest: &[u8]) -> String {
-    let mut out = String::with_capacity(7 + 2 * digest.len());
-    out.push_str("sha256:");
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    warden::sha256_text(bytes)
 }

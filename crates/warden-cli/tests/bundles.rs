@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::server::{Server, client};
+use common::server::{Server, client, get_json, get_text};
 use common::{scratch, stdout, warden, warden_in};
 use serde_json::Value as Json;
 use std::io::{BufRead, BufReader, Write};
@@ -125,11 +125,6 @@ fn build(dir: &Path, policy: &Path, out: &str, key: Option<&str>) -> String {
         .and_then(|rest| rest.split(',').next())
         .expect("the revision is printed")
         .to_string()
-}
-
-fn get_json(url: &str) -> Json {
-    let mut response = client().get(url).call().unwrap();
-    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
 }
 
 /// Polls `/v1/status` until `done` holds of it, or fails after `within`.
@@ -319,13 +314,7 @@ fn serve_polls_a_bundle_swaps_new_revisions_and_refuses_bad_ones() {
     });
     let policies = get_json(&format!("{}/v1/policies", server.url));
     assert_eq!(policies["bundle_revision"], second.as_str());
-    let metrics = client()
-        .get(&format!("{}/metrics", server.url))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let metrics = get_text(&format!("{}/metrics", server.url));
     assert!(
         metrics.contains(&format!(
             "warden_bundle_revision{{revision=\"{second}\"}} 1"

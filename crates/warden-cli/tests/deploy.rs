@@ -8,6 +8,18 @@ mod common;
 use common::root;
 use std::process::Command;
 
+/// Runs a checker, which must pass; what it printed.
+fn passes(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    text
+}
+
 #[test]
 fn the_kubernetes_manifests_validate_against_the_schemas() {
     let Some(validate) = common::installed_client("kubernetes-validate") else {
@@ -33,17 +45,7 @@ fn the_kubernetes_manifests_validate_against_the_schemas() {
             "deploy/kubernetes/{kind}.yaml"
         );
     }
-    let out = Command::new(validate)
-        .arg("--strict")
-        .args(&files)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
+    let text = passes(Command::new(validate).arg("--strict").args(&files));
     assert_eq!(
         text.matches(" passed for resource ").count(),
         files.len(),
@@ -111,17 +113,7 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
         );
     let path = dir.join("warden.service");
     std::fs::write(&path, unit).unwrap();
-    let out = Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(&path)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
+    let text = passes(Command::new("systemd-analyze").arg("verify").arg(&path));
     assert!(
         !text.contains("warden.service:"),
         "no warning about the unit: {text}"

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::server::{Nginx, Server, client, free_port};
+use common::server::{Nginx, Server, client, free_port, get_json};
 use common::{scratch, stdout, warden_in};
 use serde_json::Value as Json;
 use std::path::Path;
@@ -51,11 +51,7 @@ fn build(dir: &Path, out: &str) -> String {
 }
 
 fn status(server: &Server) -> Json {
-    let mut response = client()
-        .get(&format!("{}/v1/status", server.url))
-        .call()
-        .unwrap();
-    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+    get_json(&format!("{}/v1/status", server.url))
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::server::{Server, client, free_port};
+use common::server::{Server, client, free_port, get_json, get_text};
 use common::{scratch, warden_in};
 use serde_json::Value as Json;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -134,13 +134,7 @@ fn decide(server: &Server, n: usize, from: usize) {
 }
 
 fn shipping(server: &Server) -> Json {
-    let mut response = client()
-        .get(&format!("{}/v1/status", server.url))
-        .call()
-        .unwrap();
-    let status: Json =
-        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
-    status["shipping"][0].clone()
+    get_json(&format!("{}/v1/status", server.url))["shipping"][0].clone()
 }
 
 fn wait_until(what: &str, within: Duration, done: impl Fn() -> bool) {
@@ -188,13 +182,7 @@ fn every_decision_reaches_the_http_sink_once_through_outages_and_kill_9() {
         s["queue_depth"].as_u64() == Some(150)
             && s["last_error"].as_str().is_some_and(|e| e.contains("503"))
     });
-    let metrics = client()
-        .get(&format!("{}/metrics", server.url))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let metrics = get_text(&format!("{}/metrics", server.url));
     assert!(
         metrics.contains("warden_ship_queue_lines{sink=\"http\"} 150"),
         "{metrics}"

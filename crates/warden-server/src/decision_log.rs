@@ -16,7 +16,6 @@
 use crate::config::{Durability, LogConfig};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json, json};
-use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -30,13 +29,7 @@ pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000
 
 /// `sha256:` and the hex digest of a line (without its newline).
 pub fn line_hash(line: &[u8]) -> String {
-    let digest = Sha256::digest(line);
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    warden::sha256_text(line)
 }
 
 /// A handle to the writer; cheap to clone.

@@ -77,6 +77,7 @@ pub use files::{
 };
 pub use limits::InputLimits;
 pub use report::{DiagnosticReport, Place, RelatedPlace};
+pub use revision::{hex as sha256_hex, sha256_text};
 pub use source::PolicySources;
 pub use testing::{
     ClauseCoverage, Coverage, PolicyFolders, RuleCoverage, TestFailure, TestResult, TestRun,

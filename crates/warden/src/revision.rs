@@ -4,8 +4,14 @@
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
+/// `sha256:` and the hex digest of `bytes`: how every digest is written
+/// (revisions, decision-log lines, bundle files).
+pub fn sha256_text(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 /// `sha256:` and the hex digest.
-pub(crate) fn hex(digest: &[u8]) -> String {
+pub fn hex(digest: &[u8]) -> String {
     let mut out = String::with_capacity(7 + 2 * digest.len());
     out.push_str("sha256:");
     for b in digest {

@@ -152,6 +152,22 @@ pub fn client() -> ureq::Agent {
         .into()
 }
 
+/// The body of `GET url`, as text.
+pub fn get_text(url: &str) -> String {
+    client()
+        .get(url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+}
+
+/// The JSON body of `GET url`.
+pub fn get_json(url: &str) -> serde_json::Value {
+    serde_json::from_str(&get_text(url)).unwrap()
+}
+
 /// An upstream that answers 200 `upstream ok` and records, per request, the
 /// `X-Warden-Mask` header it was sent (`-` when none).
 pub fn upstream() -> (u16, Arc<Mutex<Vec<String>>>) {
