@@ -380,6 +380,21 @@ fn serve_polls_a_bundle_swaps_new_revisions_and_refuses_bad_ones() {
     let status = get_json(&format!("{}/v1/status", server.url));
     assert_eq!(status["bundle_revision"], second.as_str(), "{status:#}");
     assert_eq!(status["bundle"]["from_cache"], true);
+    // A second server on the same cache folder does not start.
+    let second_server = std::process::Command::new(common::warden_bin())
+        .arg("serve")
+        .args(args)
+        .args(["--addr", "127.0.0.1:0"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(second_server.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&second_server.stderr)
+            .contains("give each server its own cache_dir"),
+        "{}",
+        String::from_utf8_lossy(&second_server.stderr)
+    );
     assert_eq!(status["bundle"]["last_error"]["code"], "fetch-failed");
     // The source back: the next poll finds the revision it serves.
     source.down.store(false, Ordering::SeqCst);

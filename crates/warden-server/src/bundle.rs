@@ -126,6 +126,35 @@ pub struct BundleFeed {
     /// Removed when the feed is dropped (no `cache_dir` given).
     temporary: bool,
     status: Mutex<FeedStatus>,
+    /// Held while the feed lives ([`lock_folder`]).
+    _lock: std::fs::File,
+}
+
+/// Takes the work folder for this process alone (`flock` on `.lock` in it).
+fn lock_folder(dir: &Path) -> std::io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".lock"))?;
+    // SAFETY: flock on a descriptor this function owns.
+    let locked = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    if locked != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(if e.kind() == std::io::ErrorKind::WouldBlock {
+            std::io::Error::other(
+                "another `warden serve` uses this folder; give each server its own cache_dir",
+            )
+        } else {
+            e
+        });
+    }
+    Ok(file)
 }
 
 impl Drop for BundleFeed {
@@ -193,7 +222,12 @@ impl BundleFeed {
                 (dir, true)
             }
         };
+        // One server per folder: another's start would sweep away what this
+        // one is unpacking, and two would replace each other's kept bundle.
+        let lock = lock_folder(&work_dir)
+            .map_err(|e| FeedError::Config(format!("cache_dir `{}`: {e}", work_dir.display())))?;
         Ok(BundleFeed {
+            _lock: lock,
             poll,
             agent,
             oci,
