@@ -115,39 +115,33 @@ pub(crate) fn build(args: BuildArgs) -> Result<ExitCode, Failure> {
         )));
     }
     let output = &args.output;
-    let name = output
-        .file_name()
-        .ok_or_else(|| Failure(format!("`{}` names no file", output.display())))?;
-    let partial = output.with_file_name(format!(
-        ".{}.partial-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let io = |e: std::io::Error| failure(BundleError::io(output.display(), e));
-    let file = std::fs::File::create(&partial).map_err(io)?;
-    let mut writer = std::io::BufWriter::new(file);
-    let built = warden_bundle::build(
-        &workspace,
-        &args.data,
-        key.as_ref(),
-        jiff::Timestamp::now(),
-        &mut writer,
-    );
-    let written = built.and_then(|built| {
-        let file = writer
-            .into_inner()
-            .map_err(|e| BundleError::io(output.display(), e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| BundleError::io(output.display(), e))?;
-        std::fs::rename(&partial, output).map_err(|e| BundleError::io(output.display(), e))?;
-        Ok(built)
-    });
-    let built = match written {
-        Ok(built) => built,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(failure(e));
+    // Built into a new file beside the output, renamed over it once whole.
+    let mut built = None;
+    let mut failed = None;
+    let written = warden::replace_file(output, |file| {
+        let mut writer = std::io::BufWriter::new(file);
+        match warden_bundle::build(
+            &workspace,
+            &args.data,
+            key.as_ref(),
+            jiff::Timestamp::now(),
+            &mut writer,
+        ) {
+            Ok(done) => {
+                built = Some(done);
+                writer.flush()
+            }
+            Err(e) => {
+                failed = Some(e);
+                Err(std::io::Error::other("not built"))
+            }
         }
+    });
+    let built = match (written, built, failed) {
+        (_, _, Some(e)) => return Err(failure(e)),
+        (Err(e), _, None) => return Err(failure(BundleError::io(output.display(), e))),
+        (Ok(()), Some(built), None) => built,
+        (Ok(()), None, None) => return Err(Failure("the bundle was not built".into())),
     };
     let signed = match &key {
         Some(key) => format!(

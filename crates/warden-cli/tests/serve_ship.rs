@@ -28,6 +28,12 @@ enum Mode {
     /// Takes the next batch, then closes without answering (the answer is
     /// lost); up again after.
     LoseAnswer,
+    /// Takes every batch and answers 500, as a sink that stored it and
+    /// then failed would.
+    StoreThenFail,
+    /// Answers `302` to `/elsewhere`, which answers 200 to a `GET` (a login
+    /// page): nothing is taken.
+    Redirect,
 }
 
 /// The batches a sink took: each one's key and lines.
@@ -57,6 +63,14 @@ impl Sink {
                 let mut reader = BufReader::new(&stream);
                 let (mut length, mut key, mut gzip) = (0usize, String::new(), false);
                 let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                if line.starts_with("GET ") {
+                    let _ = (&stream).write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    );
+                    continue;
+                }
+                line.clear();
                 while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
                     let lower = line.to_ascii_lowercase();
                     if let Some(v) = lower.strip_prefix("content-length:") {
@@ -77,6 +91,10 @@ impl Sink {
                     let _ = out.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
                     continue;
                 }
+                if now == Mode::Redirect {
+                    let _ = out.write_all(b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    continue;
+                }
                 assert!(gzip, "batches are gzip-compressed");
                 let mut lines = Vec::new();
                 flate2::read::GzDecoder::new(&body[..])
@@ -86,6 +104,10 @@ impl Sink {
                 if now == Mode::LoseAnswer {
                     *m.lock().unwrap() = Mode::Up;
                     drop(stream);
+                    continue;
+                }
+                if now == Mode::StoreThenFail {
+                    let _ = out.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
                     continue;
                 }
                 let _ = out.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
@@ -193,12 +215,26 @@ fn every_decision_reaches_the_http_sink_once_through_outages_and_kill_9() {
         shipping(&server)["queue_depth"] == 0
     });
 
-    // Down (connections dropped), and the server killed with -9 meanwhile.
-    sink.set(Mode::Drop);
+    // Redirected elsewhere: not taken, retried.
+    sink.set(Mode::Redirect);
     decide(&server, 100, 300);
+    wait_until("the redirect shows", Duration::from_secs(10), || {
+        let s = shipping(&server);
+        s["queue_depth"] == 100 && s["last_error"].as_str().is_some_and(|e| e.contains("302"))
+    });
+    // Down (connections dropped).
+    sink.set(Mode::Drop);
     wait_until("the drop shows", Duration::from_secs(10), || {
         shipping(&server)["failures"].as_u64() > Some(0) && shipping(&server)["queue_depth"] == 100
     });
+    // The sink stores a batch but answers 500: the same lines go again and
+    // again; the server is killed, more decisions waiting behind them.
+    sink.set(Mode::StoreThenFail);
+    let stored = sink.batches.lock().unwrap().len();
+    wait_until("a batch is stored", Duration::from_secs(10), || {
+        sink.batches.lock().unwrap().len() > stored
+    });
+    decide(&server, 50, 400);
     server.signal("KILL");
     drop(server);
     sink.set(Mode::Up);
@@ -208,13 +244,13 @@ fn every_decision_reaches_the_http_sink_once_through_outages_and_kill_9() {
         Duration::from_secs(30),
         || shipping(&server)["queue_depth"] == 0,
     );
-    decide(&server, 50, 400);
+    decide(&server, 50, 450);
     assert_eq!(server.stop(), Some(0));
 
     // Exactly the log, once each, in order; and it verifies as a chain.
     let (received, again) = sink.received();
     let written = std::fs::read(&log).unwrap();
-    assert_eq!(written.iter().filter(|b| **b == b'\n').count(), 450);
+    assert_eq!(written.iter().filter(|b| **b == b'\n').count(), 500);
     assert!(
         received == written,
         "the sink holds {} bytes, the log {}",

@@ -126,6 +126,8 @@ pub struct BundleFeed {
     /// Removed when the feed is dropped (no `cache_dir` given).
     temporary: bool,
     status: Mutex<FeedStatus>,
+    /// A bundle loaded and about to be swapped in.
+    staged: Mutex<Option<(OpenBundle, Option<Validator>)>>,
     /// Held while the feed lives ([`lock_folder`]).
     _lock: std::fs::File,
 }
@@ -203,7 +205,7 @@ impl BundleFeed {
                 ));
             }
         };
-        let agent = http_agent(source.ca_file.as_deref(), timeout).map_err(FeedError::Config)?;
+        let agent = http_agent(source.ca_file.as_deref(), timeout, 5).map_err(FeedError::Config)?;
         let (work_dir, temporary) = match &source.cache_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -239,6 +241,7 @@ impl BundleFeed {
             },
             work_dir,
             temporary,
+            staged: Mutex::new(None),
             status: Mutex::new(FeedStatus {
                 source: url.to_string(),
                 ..FeedStatus::default()
@@ -322,30 +325,27 @@ impl BundleFeed {
     }
 
     /// [`BundleFeed::fetch`] from a registry: the manifest's digest is the
-    /// validator. Runs on a blocking thread of the server's runtime.
+    /// validator.
     fn fetch_oci(
         &self,
         oci: &crate::oci::OciSource,
         held: Option<&Validator>,
     ) -> Result<Fetched, FetchError> {
-        let transport = |why: String| FetchError::Transport {
-            url: self.source.url.clone(),
-            why,
+        let held = match held {
+            Some(Validator::ETag(digest)) => Some(digest.as_str()),
+            _ => None,
         };
-        let runtime = tokio::runtime::Handle::current();
-        if let Some(Validator::ETag(digest)) = held {
-            let now = runtime.block_on(oci.digest()).map_err(transport)?;
-            if &now == digest {
-                return Ok(Fetched::NotModified);
-            }
+        match oci.pull_if_changed(held, self.limits.max_archive_bytes) {
+            Ok(None) => Ok(Fetched::NotModified),
+            Ok(Some((bytes, digest))) => Ok(Fetched::Bundle {
+                bytes,
+                etag: Some(Validator::ETag(digest)),
+            }),
+            Err(why) => Err(FetchError::Transport {
+                url: self.source.url.clone(),
+                why,
+            }),
         }
-        let (bytes, digest) = runtime
-            .block_on(oci.pull(self.limits.max_archive_bytes))
-            .map_err(transport)?;
-        Ok(Fetched::Bundle {
-            bytes,
-            etag: Some(Validator::ETag(digest)),
-        })
     }
 
     /// Reads, checks and verifies a bundle, unpacking it into a new folder
@@ -394,10 +394,9 @@ impl BundleFeed {
         if self.temporary {
             return;
         }
-        let partial = self.work_dir.join(format!(".{CACHED}.partial"));
-        let kept = std::fs::write(&partial, bytes)
-            .and_then(|()| std::fs::File::open(&partial)?.sync_all())
-            .and_then(|()| std::fs::rename(&partial, self.work_dir.join(CACHED)));
+        let kept = warden::replace_file(&self.work_dir.join(CACHED), |file| {
+            std::io::Write::write_all(file, bytes)
+        });
         if let Err(e) = kept {
             tracing::warn!(
                 "cannot keep the bundle in `{}`: {e}",
@@ -426,6 +425,20 @@ impl BundleFeed {
         status.signed_by = open.signed_by.clone();
         status.from_cache = from_cache;
         status.etag = etag;
+    }
+
+    /// Notes a bundle about to be swapped in; [`BundleFeed::swapped`]
+    /// makes the status say it once it serves, not a moment before.
+    fn stage(&self, open: OpenBundle, etag: Option<Validator>) {
+        *self.staged.lock().unwrap_or_else(|p| p.into_inner()) = Some((open, etag));
+    }
+
+    /// The staged bundle now serves.
+    pub fn swapped(&self) {
+        let staged = self.staged.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((open, etag)) = staged {
+            self.serving(&open, etag, false);
+        }
     }
 
     /// The first policy set: the source's bundle, else the one kept in
@@ -506,7 +519,11 @@ impl BundleFeed {
         match self.load(config, &open, serving) {
             Ok(loaded) => {
                 self.keep(&bytes);
-                self.serving(&open, etag, false);
+                if serving.is_some() {
+                    self.stage(open, etag);
+                } else {
+                    self.serving(&open, etag, false);
+                }
                 self.record("updated", None);
                 Ok(Some(loaded))
             }
@@ -544,9 +561,13 @@ impl BundleFeed {
 }
 
 /// An HTTP client for the bundle source and the log sink: every status
-/// comes back as a response, at most 5 redirects, `timeout` for the whole
-/// exchange, and with `ca_file` only the CAs it holds are trusted.
-pub(crate) fn http_agent(ca_file: Option<&Path>, timeout: Duration) -> Result<ureq::Agent, String> {
+/// comes back as a response, at most `redirects` followed, `timeout` for
+/// the whole exchange, and with `ca_file` only the CAs it holds are trusted.
+pub(crate) fn http_agent(
+    ca_file: Option<&Path>,
+    timeout: Duration,
+    redirects: u32,
+) -> Result<ureq::Agent, String> {
     let mut tls = ureq::tls::TlsConfig::builder();
     if let Some(ca) = ca_file {
         let pem = warden::read_file_bounded(ca, 1 << 20).map_err(|e| format!("ca_file: {e}"))?;
@@ -567,7 +588,7 @@ pub(crate) fn http_agent(ca_file: Option<&Path>, timeout: Duration) -> Result<ur
     Ok(ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
-        .max_redirects(5)
+        .max_redirects(redirects)
         .tls_config(tls.build())
         .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -306,7 +306,7 @@ fn last_whole_line(file: &mut File, len: u64) -> std::io::Result<(u64, Option<Ve
 }
 
 /// The offset of the last newline before `end`, searched backwards.
-fn last_newline_before(file: &mut File, end: u64) -> std::io::Result<Option<u64>> {
+pub(crate) fn last_newline_before(file: &mut File, end: u64) -> std::io::Result<Option<u64>> {
     const CHUNK: u64 = 64 * 1024;
     // A record is far smaller than this, inputs included: past it the end
     // of the file is not a log.

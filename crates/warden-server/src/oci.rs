@@ -1,24 +1,41 @@
 //! Bundles in an OCI registry (the distribution standard container images
 //! travel by): `warden bundle push` stores a bundle as a one-layer OCI
-//! artifact, and `warden serve --bundle oci://…` polls its manifest digest
-//! (a `HEAD`, as cheap as an ETag) and pulls the layer when it changes.
-//! The bundle inside is verified exactly as one fetched over HTTP.
+//! artifact (through `oci-client`), and `warden serve --bundle oci://…`
+//! reads its manifest each poll and pulls the layer when the manifest's
+//! digest changes. The bundle inside is verified exactly as one fetched
+//! over HTTP.
+//!
+//! The pull side is three bounded `GET`s of the distribution API (a token,
+//! the manifest, the blob) rather than `oci-client`'s pull: that reads every
+//! answer whole (manifest, token, error bodies) with no size bound, and a
+//! server polling a registry must not let one answer take its memory.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 /// The layer's media type: a bundle as `warden build` writes it.
 pub const LAYER_MEDIA_TYPE: &str = "application/vnd.warden.bundle.layer.v1.tar+gzip";
 /// The config blob's media type (`{}`: a bundle carries its own manifest).
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.warden.bundle.config.v1+json";
 
+/// The largest manifest read (one is a few hundred bytes).
+const MANIFEST_BYTES: u64 = 4 << 20;
+/// The largest token answer read.
+const TOKEN_BYTES: u64 = 1 << 20;
+/// The manifest types asked for.
+const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
 /// An `oci://REGISTRY/REPOSITORY:TAG` (or `@sha256:…`) source.
 pub struct OciSource {
     client: oci_client::Client,
     reference: oci_client::Reference,
     auth: oci_client::secrets::RegistryAuth,
+    /// For pulls: every answer bounded, the whole exchange within `timeout`.
+    agent: ureq::Agent,
+    scheme: &'static str,
+    timeout: std::time::Duration,
+    /// A bearer token the registry gave, reused until it is refused.
+    token: std::sync::Mutex<Option<String>>,
 }
 
 /// Whether a source is an OCI reference.
@@ -76,56 +93,203 @@ impl OciSource {
             client: oci_client::Client::new(config),
             reference,
             auth,
+            agent: crate::bundle::http_agent(ca_file, timeout, 5)?,
+            scheme: if plain_http { "http" } else { "https" },
+            timeout,
+            token: std::sync::Mutex::new(None),
         })
     }
 
-    /// The digest of the manifest the reference names now.
-    pub async fn digest(&self) -> Result<String, String> {
-        self.client
-            .fetch_manifest_digest(&self.reference, &self.auth)
-            .await
-            .map_err(|e| format!("{}: {e}", self.reference))
+    fn shown(&self, e: &dyn std::fmt::Display) -> String {
+        format!("{}: {e}", self.reference)
     }
 
-    /// The bundle the reference names, at most `max_bytes`, and the
-    /// manifest's digest.
-    pub async fn pull(&self, max_bytes: u64) -> Result<(Vec<u8>, String), String> {
-        let shown = |e: &dyn std::fmt::Display| format!("{}: {e}", self.reference);
-        let (manifest, digest) = self
-            .client
-            .pull_image_manifest(&self.reference, &self.auth)
-            .await
-            .map_err(|e| shown(&e))?;
+    /// `GET url`, answering the registry's challenge once if it asks for
+    /// credentials (`WWW-Authenticate: Bearer …` or `Basic`); the body read
+    /// up to `limit` bytes (more is an error). Blocking.
+    fn get(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        limit: u64,
+    ) -> Result<(Vec<u8>, ureq::http::HeaderMap), String> {
+        let mut challenged = false;
+        loop {
+            let mut request = self.agent.get(url);
+            if let Some(accept) = accept {
+                request = request.header("Accept", accept);
+            }
+            let token = self.token.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            match (&token, &self.auth) {
+                (Some(token), _) => {
+                    request = request.header("Authorization", format!("Bearer {token}"))
+                }
+                (None, oci_client::secrets::RegistryAuth::Basic(user, password)) => {
+                    request = request.header("Authorization", basic(user, password));
+                }
+                _ => {}
+            }
+            let mut response = request.call().map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            if status == 401 && !challenged {
+                challenged = true;
+                let challenge = response
+                    .headers()
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .chars()
+                    .take(2048)
+                    .collect::<String>();
+                let token = self.bearer_token(&challenge)?;
+                *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
+                continue;
+            }
+            if status != 200 {
+                return Err(format!("{url} answered HTTP {status}"));
+            }
+            let headers = response.headers().clone();
+            let body = read_bounded(response.body_mut().as_reader(), limit)
+                .map_err(|e| format!("{url}: {e}"))?;
+            return Ok((body, headers));
+        }
+    }
+
+    /// A token from the realm a `Bearer` challenge names (the registry's
+    /// token service), asked with the credentials when there are any.
+    fn bearer_token(&self, challenge: &str) -> Result<String, String> {
+        let Some(params) = challenge.strip_prefix("Bearer ") else {
+            return Err(format!(
+                "the registry asks for credentials (`{}`) this server does not have",
+                challenge.escape_default()
+            ));
+        };
+        let field = |name: &str| {
+            params.split(',').find_map(|part| {
+                let (key, value) = part.trim().split_once('=')?;
+                (key == name).then(|| value.trim_matches('"').to_string())
+            })
+        };
+        let realm = field("realm").ok_or("the registry's challenge names no realm")?;
+        if !(realm.starts_with("https://") || realm.starts_with("http://")) {
+            return Err(format!(
+                "the token realm `{}` is not an http(s) URL",
+                realm.escape_default()
+            ));
+        }
+        let mut request = self.agent.get(&realm);
+        for name in ["service", "scope"] {
+            if let Some(value) = field(name) {
+                request = request.query(name, &value);
+            }
+        }
+        if let oci_client::secrets::RegistryAuth::Basic(user, password) = &self.auth {
+            request = request.header("Authorization", basic(user, password));
+        }
+        let mut response = request.call().map_err(|e| format!("{realm}: {e}"))?;
+        if response.status().as_u16() != 200 {
+            return Err(format!(
+                "{realm} answered HTTP {}",
+                response.status().as_u16()
+            ));
+        }
+        let body = read_bounded(response.body_mut().as_reader(), TOKEN_BYTES)
+            .map_err(|e| format!("{realm}: {e}"))?;
+        let answer: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| format!("{realm}: not a token answer: {e}"))?;
+        answer
+            .get("token")
+            .or_else(|| answer.get("access_token"))
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| format!("{realm}: no token in the answer"))
+    }
+
+    fn manifest_url(&self) -> String {
+        let what = self
+            .reference
+            .digest()
+            .or(self.reference.tag())
+            .unwrap_or("latest");
+        format!(
+            "{}://{}/v2/{}/manifests/{what}",
+            self.scheme,
+            self.reference.resolve_registry(),
+            self.reference.repository()
+        )
+    }
+
+    /// The manifest the reference names now, and its digest (`sha256:` of
+    /// its bytes). Blocking.
+    fn manifest(&self) -> Result<(oci_client::manifest::OciImageManifest, String), String> {
+        let (bytes, _) = self
+            .get(&self.manifest_url(), Some(ACCEPT), MANIFEST_BYTES)
+            .map_err(|e| self.shown(&e))?;
+        let digest = warden::sha256_text(&bytes);
+        let manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| self.shown(&format!("not an image manifest: {e}")))?;
+        Ok((manifest, digest))
+    }
+
+    /// The manifest's digest now, or the bundle when it differs from
+    /// `held`: `Ok(None)` when unchanged. At most `max_bytes`, the whole
+    /// exchange within the timeout given. Blocking.
+    pub fn pull_if_changed(
+        &self,
+        held: Option<&str>,
+        max_bytes: u64,
+    ) -> Result<Option<(Vec<u8>, String)>, String> {
+        let started = std::time::Instant::now();
+        let (manifest, digest) = self.manifest()?;
+        if held == Some(digest.as_str()) {
+            return Ok(None);
+        }
         let layer = match manifest.layers.as_slice() {
             [layer] if layer.media_type == LAYER_MEDIA_TYPE => layer,
             _ => {
-                return Err(shown(&format!(
+                return Err(self.shown(&format!(
                     "not a Warden bundle: an artifact of one `{LAYER_MEDIA_TYPE}` layer is expected \
                      (push it with `warden bundle push`)"
                 )));
             }
         };
         if layer.size < 0 || layer.size as u64 > max_bytes {
-            return Err(shown(&format!(
+            return Err(self.shown(&format!(
                 "the bundle is larger than {max_bytes} bytes ({} listed)",
                 layer.size
             )));
         }
-        let mut out = Bounded {
-            bytes: Vec::new(),
-            limit: max_bytes,
-        };
-        // The client checks the blob against its digest as it reads.
-        self.client
-            .pull_blob(&self.reference, layer, &mut out)
-            .await
-            .map_err(|e| shown(&e))?;
-        Ok((out.bytes, digest))
+        if started.elapsed() >= self.timeout {
+            return Err(self.shown(&"the registry took longer than the fetch timeout"));
+        }
+        let url = format!(
+            "{}://{}/v2/{}/blobs/{}",
+            self.scheme,
+            self.reference.resolve_registry(),
+            self.reference.repository(),
+            layer.digest
+        );
+        let (bytes, _) = self
+            .get(&url, None, max_bytes)
+            .map_err(|e| self.shown(&e))?;
+        if warden::sha256_text(&bytes) != layer.digest {
+            return Err(self.shown(&format!(
+                "the layer does not match its digest {}",
+                layer.digest
+            )));
+        }
+        Ok(Some((bytes, digest)))
     }
 
     /// Pushes `bundle` (a `.tar.gz` from `warden build`) under the
     /// reference, with its revision as an annotation; the manifest's URL.
     pub async fn push(&self, bundle: Vec<u8>, revision: &str) -> Result<String, String> {
+        tokio::time::timeout(self.timeout, self.push_unbounded(bundle, revision))
+            .await
+            .map_err(|_| self.shown(&format!("the push took longer than {:?}", self.timeout)))?
+    }
+
+    async fn push_unbounded(&self, bundle: Vec<u8>, revision: &str) -> Result<String, String> {
         let mut annotations = BTreeMap::new();
         annotations.insert(
             "org.opencontainers.image.title".to_string(),
@@ -157,34 +321,25 @@ impl OciSource {
     }
 }
 
-/// A sink for a blob that refuses to grow past its limit.
-struct Bounded {
-    bytes: Vec<u8>,
-    limit: u64,
+/// `Basic` credentials for a header.
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }
 
-impl tokio::io::AsyncWrite for Bounded {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let this = self.get_mut();
-        if (this.bytes.len() + buf.len()) as u64 > this.limit {
-            return Poll::Ready(Err(std::io::Error::other(format!(
-                "the bundle is larger than {} bytes",
-                this.limit
-            ))));
-        }
-        this.bytes.extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
+/// Reads at most `limit` bytes; more is an error.
+fn read_bounded(reader: impl std::io::Read, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    reader
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("the answer is larger than {limit} bytes"));
     }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
+    Ok(bytes)
 }

@@ -29,6 +29,10 @@ struct Cursor {
     seq: u64,
     /// Its hash: the `prev` the next line must carry.
     hash: String,
+    /// Where the batch being sent ends: after a restart the same lines go
+    /// again as one batch, under the same `Idempotency-Key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sending_until: Option<u64>,
 }
 
 impl Cursor {
@@ -37,6 +41,7 @@ impl Cursor {
             offset: 0,
             seq: 0,
             hash: GENESIS.to_string(),
+            sending_until: None,
         }
     }
 }
@@ -244,10 +249,23 @@ impl Run {
                 match self.read_batch(&cursor) {
                     Ok(Some(batch)) => {
                         lock(&self.status).pending_since = batch.first_written;
+                        cursor.sending_until = Some(cursor.offset + batch.bytes.len() as u64);
+                        if let Err(e) = self.save_cursor(&cursor) {
+                            tracing::warn!(
+                                "cannot save the shipping cursor `{}`: {e}",
+                                self.cursor_path.display()
+                            );
+                        }
                         pending = Some(batch);
                     }
                     Ok(None) => {
                         self.sleep(self.pace.idle);
+                        continue;
+                    }
+                    Err(_) if cursor.sending_until.is_some() => {
+                        // A batch kept from before a restart that the log
+                        // no longer ends a line at: read afresh.
+                        cursor.sending_until = None;
                         continue;
                     }
                     Err(e) => {
@@ -265,6 +283,7 @@ impl Run {
                         offset: cursor.offset + batch.bytes.len() as u64,
                         seq: batch.last_seq(),
                         hash: batch.last_hash.clone(),
+                        sending_until: None,
                     };
                     if let Err(e) = self.save_cursor(&cursor) {
                         tracing::warn!(
@@ -323,64 +342,72 @@ impl Run {
 
     /// The cursor kept, or the start of the log. A cursor past the end of
     /// the log, or whose line the log no longer holds (the log was replaced),
-    /// starts over: lines may then be sent twice, never skipped.
+    /// starts over: lines may then be sent twice, never skipped. The `seq`
+    /// is the line's own, whatever the cursor file says.
     fn load_cursor(&self) -> Cursor {
-        let kept = std::fs::read(&self.cursor_path)
+        let kept = warden::read_file_bounded(&self.cursor_path, 64 << 10)
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok());
+            .and_then(|text| serde_json::from_str::<Cursor>(&text).ok());
         let Some(cursor) = kept else {
             return Cursor::start();
         };
         if cursor.offset == 0 {
             return Cursor::start();
         }
-        let holds = self
-            .line_before(cursor.offset)
-            .is_ok_and(|line| line.is_some_and(|line| line_hash(&line) == cursor.hash));
-        if holds {
-            cursor
-        } else {
-            tracing::warn!(
-                "the decision log no longer holds the last line shipped (it was replaced or cut); shipping it from its start"
-            );
-            Cursor::start()
+        let line = self.line_before(cursor.offset).ok().flatten();
+        let seq = line
+            .as_ref()
+            .filter(|line| line_hash(line) == cursor.hash)
+            .and_then(|line| {
+                serde_json::from_slice::<serde_json::Value>(line)
+                    .ok()?
+                    .get("seq")?
+                    .as_u64()
+            });
+        match seq {
+            Some(seq) => Cursor { seq, ..cursor },
+            None => {
+                tracing::warn!(
+                    "the decision log no longer holds the last line shipped (it was replaced or cut); shipping it from its start"
+                );
+                Cursor::start()
+            }
         }
     }
 
-    /// The line that ends just before `offset` (without its newline).
+    /// The whole line that ends just before `offset` (without its newline).
     fn line_before(&self, offset: u64) -> std::io::Result<Option<Vec<u8>>> {
         let mut file = std::fs::File::open(&self.log)?;
-        if file.metadata()?.len() < offset {
+        if offset == 0 || file.metadata()?.len() < offset {
             return Ok(None);
         }
-        let from = offset.saturating_sub(LONGEST_LINE.min(offset));
-        let back = (offset - from).min(1 << 20);
-        let start = offset - back;
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(offset - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            return Ok(None);
+        }
+        let start =
+            crate::decision_log::last_newline_before(&mut file, offset - 1)?.map_or(0, |p| p + 1);
+        let mut line = vec![0; (offset - 1 - start) as usize];
         file.seek(SeekFrom::Start(start))?;
-        let mut tail = vec![0; back as usize];
-        file.read_exact(&mut tail)?;
-        if tail.last() != Some(&b'\n') {
-            return Ok(None);
-        }
-        tail.pop();
-        let begin = tail.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-        if begin == 0 && start != 0 {
-            return Ok(None);
-        }
-        Ok(Some(tail[begin..].to_vec()))
+        file.read_exact(&mut line)?;
+        Ok(Some(line))
     }
 
     fn save_cursor(&self, cursor: &Cursor) -> std::io::Result<()> {
-        let partial = self.cursor_path.with_extension("partial");
-        let mut file = std::fs::File::create(&partial)?;
-        file.write_all(&serde_json::to_vec(cursor).unwrap_or_default())?;
-        file.sync_data()?;
-        std::fs::rename(&partial, &self.cursor_path)
+        let bytes = serde_json::to_vec(cursor).unwrap_or_default();
+        warden::replace_file(&self.cursor_path, |file| file.write_all(&bytes))
     }
 
     /// The next lines after `cursor`, up to the committed end of the log.
     fn read_batch(&self, cursor: &Cursor) -> std::io::Result<Option<Batch>> {
-        let end = self.committed.length.load(Ordering::Acquire);
+        let committed = self.committed.length.load(Ordering::Acquire);
+        // A batch begun before a restart is sent again whole, as it was.
+        let resent = cursor
+            .sending_until
+            .filter(|until| *until > cursor.offset && *until <= committed);
+        let end = resent.unwrap_or(committed);
         if cursor.offset >= end {
             return Ok(None);
         }
@@ -394,8 +421,9 @@ impl Run {
             first_written: None,
         };
         let mut expected_prev = cursor.hash.clone();
-        while batch.lines.len() < self.pace.batch_lines
-            && (batch.bytes.len() < self.pace.batch_bytes || batch.lines.is_empty())
+        while resent.is_some()
+            || (batch.lines.len() < self.pace.batch_lines
+                && (batch.bytes.len() < self.pace.batch_bytes || batch.lines.is_empty()))
         {
             let start = batch.bytes.len();
             let n = (&mut reader)
@@ -456,7 +484,9 @@ impl HttpSink {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!("`{}` is not an http(s) URL", url.escape_default()));
         }
-        let agent = crate::bundle::http_agent(ca_file, timeout)?;
+        // No redirect is followed: a POST answered 302 and followed by a GET
+        // that answers 200 (a login page) would count lines as delivered.
+        let agent = crate::bundle::http_agent(ca_file, timeout, 0)?;
         Ok(HttpSink {
             url: url.to_string(),
             agent,

@@ -204,6 +204,9 @@ impl AppState {
                 let revision = engine.revision().to_string();
                 let bundle_revision = engine.bundle_revision().map(str::to_string);
                 let replaced = self.engine.swap(Arc::new(engine));
+                if let Some(feed) = &self.bundle {
+                    feed.swapped();
+                }
                 tokio::spawn(release_replaced(replaced));
                 self.metrics.serving(&revision, bundle_revision.as_deref());
                 self.metrics

@@ -357,3 +357,32 @@ pub fn confined(folder: &Path, path: &Path) -> Result<PathBuf, EngineError> {
     }
     Ok(real)
 }
+
+/// Replaces `path` in one step: `write` fills a new file beside it (a fresh
+/// name, created exclusively, so a link planted there is never written
+/// through), which is flushed to disk and renamed over `path`. On any error
+/// the new file is removed and `path` is as it was.
+pub fn replace_file(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other(format!("`{}` names no file", path.display())))?;
+    let partial = path.with_file_name(format!(
+        ".{}.partial-{}",
+        name.to_string_lossy(),
+        ulid::Ulid::new()
+    ));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)?;
+    let done = write(&mut file)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&partial, path));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    done
+}

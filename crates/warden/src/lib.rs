@@ -73,7 +73,7 @@ pub use engine::{DecideOptions, Engine, RuleInfo, TargetInfo, parse_now};
 pub use error::{DecideError, EngineError, PathError};
 pub use files::{
     Skipped, Walk, confined, files_below, read_file_bounded, read_stdin_bounded, read_text,
-    shown_text,
+    replace_file, shown_text,
 };
 pub use limits::InputLimits;
 pub use report::{DiagnosticReport, Place, RelatedPlace};
