@@ -43,14 +43,15 @@ const PATH_DEPTH: usize = 32;
 /// Where the policy files are, in a bundle.
 const POLICY_DIR: &str = "policy";
 
-/// A bundle read and checked: every file listed in its manifest with the
-/// digest it has, and the revision its content gives. Whether it is
-/// *trusted* is [`Bundle::verify`]'s question.
+/// A bundle read and checked: its manifest first (and, when [`read`] was
+/// given a key, its signature by that key, before any other file is read),
+/// then every file listed in it with the digest it has, and the revision its
+/// content gives.
 #[derive(Debug)]
 pub struct Bundle {
     manifest: Manifest,
-    manifest_bytes: Vec<u8>,
     signature: Option<SignatureFile>,
+    verified_by: Option<String>,
     unpacked: Option<PathBuf>,
 }
 
@@ -76,29 +77,22 @@ impl Bundle {
         self.signature.as_ref()
     }
 
-    /// Whether `key` signed this manifest: an unsigned bundle, or one that
-    /// another key signed, or whose manifest changed since, is refused.
-    pub fn verify(&self, key: &VerifyingKey) -> Result<(), BundleError> {
-        let Some(signature) = &self.signature else {
-            return Err(BundleError::Unsigned);
-        };
-        let bad = || BundleError::BadSignature {
-            expected: key_id(key),
-            signed_by: signature.key_id.chars().take(80).collect(),
-        };
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(signature.signature.as_bytes())
-            .map_err(|_| bad())?;
-        let signature = ed25519_dalek::Signature::from_slice(&bytes).map_err(|_| bad())?;
-        key.verify_strict(&self.manifest_bytes, &signature)
-            .map_err(|_| bad())
+    /// The id of the key the signature was verified with ([`read`] given a
+    /// key); none when it was not checked.
+    pub fn verified_by(&self) -> Option<&str> {
+        self.verified_by.as_deref()
     }
 
     /// Where the files were unpacked ([`read`] with a folder).
     pub fn unpacked(&self) -> Option<Unpacked> {
-        let dir = self.unpacked.clone()?;
-        let data = self
-            .manifest
+        Some(Unpacked::of(&self.manifest, self.unpacked.as_ref()?))
+    }
+}
+
+impl Unpacked {
+    /// The files of `manifest` unpacked in `dir`.
+    pub fn of(manifest: &Manifest, dir: &Path) -> Unpacked {
+        let data = manifest
             .data
             .iter()
             .map(|entry| {
@@ -109,11 +103,11 @@ impl Bundle {
                 }
             })
             .collect();
-        Some(Unpacked {
-            policy: dir.join(&self.manifest.policy),
-            dir,
+        Unpacked {
+            policy: dir.join(&manifest.policy),
+            dir: dir.to_path_buf(),
             data,
-        })
+        }
     }
 }
 
@@ -196,19 +190,23 @@ fn checked_path(raw: &[u8], limits: &Limits) -> Result<String, BundleError> {
     Ok(text.to_string())
 }
 
-/// Reads a bundle from `archive` within `limits`, checking its structure,
-/// every file's digest and the revision; with `unpack_to` (a folder that
-/// must not exist yet), its files are written there as they are read. On
-/// any error the folder is removed.
+/// Reads a bundle from `archive` within `limits`. `manifest.json` must come
+/// first (then `manifest.sig`, if any): it is parsed and its revision
+/// checked, and with `key` its signature is verified, before any other
+/// entry is read; every later entry must be a file the manifest lists, with
+/// the digest it lists. With `unpack_to` (a folder that must not exist yet),
+/// files are written there as they are read, so nothing an unverified or
+/// unlisted entry holds is ever written. On any error the folder is removed.
 pub fn read(
     archive: impl Read,
     limits: &Limits,
+    key: Option<&VerifyingKey>,
     unpack_to: Option<&Path>,
 ) -> Result<Bundle, BundleError> {
     if let Some(dir) = unpack_to {
         std::fs::create_dir(dir).map_err(|e| BundleError::io(dir.display(), e))?;
     }
-    let read = read_entries(archive, limits, unpack_to);
+    let read = read_entries(archive, limits, key, unpack_to);
     if read.is_err()
         && let Some(dir) = unpack_to
     {
@@ -220,6 +218,7 @@ pub fn read(
 fn read_entries(
     archive: impl Read,
     limits: &Limits,
+    key: Option<&VerifyingKey>,
     unpack_to: Option<&Path>,
 ) -> Result<Bundle, BundleError> {
     let compressed = Bounded {
@@ -232,8 +231,12 @@ fn read_entries(
     let mut unpacked_left = limits.max_unpacked_bytes;
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     let mut folders: BTreeSet<String> = BTreeSet::new();
-    let mut manifest_bytes = None;
-    let mut signature_bytes = None;
+    let mut manifest: Option<Manifest> = None;
+    let mut manifest_bytes = Vec::new();
+    let mut signature: Option<SignatureFile> = None;
+    // Whether the signature has been looked at (the first entry after the
+    // manifest and its signature settles it).
+    let mut authenticated: Option<Option<String>> = None;
     let mut entries = 0usize;
     for entry in tar.entries().map_err(archive_error)? {
         let mut entry = entry.map_err(archive_error)?;
@@ -314,12 +317,39 @@ fn read_entries(
             unpacked_left -= bytes.len() as u64;
             files.insert(path.clone(), String::new());
             if path == MANIFEST {
-                manifest_bytes = Some(bytes);
+                if entries != 1 {
+                    return Err(BundleError::Invalid(format!(
+                        "`{MANIFEST}` is not the first entry of the archive"
+                    )));
+                }
+                let parsed = parse_manifest(&bytes)?;
+                check_manifest(&parsed, limits)?;
+                manifest = Some(parsed);
+                manifest_bytes = bytes;
             } else {
-                signature_bytes = Some(bytes);
+                if entries != 2 {
+                    return Err(BundleError::Invalid(format!(
+                        "`{SIGNATURE}` does not follow `{MANIFEST}`"
+                    )));
+                }
+                signature = Some(parse_signature(&bytes)?);
             }
             continue;
         }
+        let Some(listed) = &manifest else {
+            return Err(BundleError::Invalid(format!(
+                "`{MANIFEST}` is not the first entry of the archive"
+            )));
+        };
+        if authenticated.is_none() {
+            authenticated = Some(authenticate(&manifest_bytes, signature.as_ref(), key)?);
+        }
+        let Some(expected) = listed.files.get(&path) else {
+            return Err(BundleError::Invalid(format!(
+                "`{path}` is in the archive but not in the manifest"
+            )));
+        };
+        let expected = expected.clone();
         let mut hasher = HashingWriter {
             hasher: Sha256::new(),
             file: match unpack_to {
@@ -338,35 +368,94 @@ fn read_entries(
         if let Some(file) = hasher.file.take() {
             file.sync_all().map_err(|e| BundleError::io(&path, e))?;
         }
-        files.insert(path, warden::sha256_hex(&hasher.hasher.finalize()));
+        let digest = warden::sha256_hex(&hasher.hasher.finalize());
+        if digest != expected {
+            return Err(BundleError::Digest { path });
+        }
+        files.insert(path, digest);
     }
-    let manifest_bytes = manifest_bytes
+    let manifest = manifest
         .ok_or_else(|| BundleError::Invalid(format!("there is no `{MANIFEST}` in the archive")))?;
+    let verified_by = match authenticated {
+        Some(verified_by) => verified_by,
+        None => authenticate(&manifest_bytes, signature.as_ref(), key)?,
+    };
     files.remove(MANIFEST);
     files.remove(SIGNATURE);
-    let manifest = parse_manifest(&manifest_bytes)?;
-    check_against_manifest(&manifest, &files)?;
-    let signature = match signature_bytes {
-        None => None,
-        Some(bytes) => {
-            let signature: SignatureFile = serde_json::from_slice(&bytes).map_err(|e| {
-                BundleError::Invalid(format!("`{SIGNATURE}` is not a signature file: {e}"))
-            })?;
-            if signature.algorithm != "ed25519" {
-                return Err(BundleError::Invalid(format!(
-                    "`{SIGNATURE}` uses the algorithm `{}`; only `ed25519` is read",
-                    signature.algorithm.chars().take(40).collect::<String>()
-                )));
-            }
-            Some(signature)
-        }
-    };
+    if let Some(missing) = manifest.files.keys().find(|p| !files.contains_key(*p)) {
+        return Err(BundleError::Invalid(format!(
+            "`{}` is in the manifest but not in the archive",
+            missing
+                .chars()
+                .take(200)
+                .collect::<String>()
+                .escape_default()
+        )));
+    }
     Ok(Bundle {
         manifest,
-        manifest_bytes,
         signature,
+        verified_by,
         unpacked: unpack_to.map(Path::to_path_buf),
     })
+}
+
+/// `manifest.sig` as read: Ed25519, and a key id of the form keys have.
+fn parse_signature(bytes: &[u8]) -> Result<SignatureFile, BundleError> {
+    let signature: SignatureFile = serde_json::from_slice(bytes)
+        .map_err(|e| BundleError::Invalid(format!("`{SIGNATURE}` is not a signature file: {e}")))?;
+    if signature.algorithm != "ed25519" {
+        return Err(BundleError::Invalid(format!(
+            "`{SIGNATURE}` uses the algorithm `{}`; only `ed25519` is read",
+            signature
+                .algorithm
+                .chars()
+                .take(40)
+                .collect::<String>()
+                .escape_default()
+        )));
+    }
+    let id_is_hex = signature
+        .key_id
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !id_is_hex {
+        return Err(BundleError::Invalid(format!(
+            "`{SIGNATURE}` names the key `{}`, not a key id (`sha256:` and 16 hex digits)",
+            signature
+                .key_id
+                .chars()
+                .take(40)
+                .collect::<String>()
+                .escape_default()
+        )));
+    }
+    Ok(signature)
+}
+
+/// With a key, whether it signed the manifest: the key's id when it did.
+fn authenticate(
+    manifest_bytes: &[u8],
+    signature: Option<&SignatureFile>,
+    key: Option<&VerifyingKey>,
+) -> Result<Option<String>, BundleError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let Some(signature) = signature else {
+        return Err(BundleError::Unsigned);
+    };
+    let bad = || BundleError::BadSignature {
+        expected: key_id(key),
+        signed_by: signature.key_id.clone(),
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(signature.signature.as_bytes())
+        .map_err(|_| bad())?;
+    let parsed = ed25519_dalek::Signature::from_slice(&bytes).map_err(|_| bad())?;
+    key.verify_strict(manifest_bytes, &parsed)
+        .map_err(|_| bad())?;
+    Ok(Some(key_id(key)))
 }
 
 /// Creates `path` below `dir` (a folder [`read`] made, which holds only what
@@ -428,12 +517,10 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, BundleError> {
         .map_err(|e| BundleError::Invalid(format!("`{MANIFEST}` is not a bundle manifest: {e}")))
 }
 
-/// Every file is listed with the digest it has, every listed file is there,
-/// the data files are listed files, and the revision is the content's.
-fn check_against_manifest(
-    manifest: &Manifest,
-    files: &BTreeMap<String, String>,
-) -> Result<(), BundleError> {
+/// What the manifest says holds together: the policy folder is `policy`,
+/// every listed path is one the archive could hold, the data files are
+/// listed files of `data/`, and the revision is the content's.
+fn check_manifest(manifest: &Manifest, limits: &Limits) -> Result<(), BundleError> {
     if manifest.policy != POLICY_DIR {
         return Err(BundleError::Invalid(format!(
             "the manifest's policy folder is `{}`, not `{POLICY_DIR}`",
@@ -445,31 +532,40 @@ fn check_against_manifest(
                 .escape_default()
         )));
     }
-    for (path, digest) in files {
-        match manifest.files.get(path) {
-            None => {
-                return Err(BundleError::Invalid(format!(
-                    "`{path}` is in the archive but not in the manifest"
-                )));
-            }
-            Some(listed) if listed != digest => {
-                return Err(BundleError::Digest { path: path.clone() });
-            }
-            Some(_) => {}
-        }
-    }
-    if let Some(missing) = manifest.files.keys().find(|p| !files.contains_key(*p)) {
-        return Err(BundleError::Invalid(format!(
-            "`{}` is in the manifest but not in the archive",
-            missing
-                .chars()
-                .take(200)
-                .collect::<String>()
-                .escape_default()
+    if manifest.files.len() > limits.max_entries {
+        return Err(BundleError::TooLarge(format!(
+            "its manifest lists more than {} files",
+            limits.max_entries
         )));
     }
+    for path in manifest.files.keys() {
+        // Sorted, so a file's folder comes just before it: `a` then `a/b`.
+        let mut ancestor = path.as_str();
+        while let Some((parent, _)) = ancestor.rsplit_once('/') {
+            if manifest.files.contains_key(parent) {
+                return Err(BundleError::Invalid(format!(
+                    "the manifest lists `{}` both as a file and a folder",
+                    parent
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                        .escape_default()
+                )));
+            }
+            ancestor = parent;
+        }
+        let checked = checked_path(path.as_bytes(), limits)?;
+        if checked != *path
+            || !(path.starts_with(&format!("{POLICY_DIR}/")) || path.starts_with("data/"))
+        {
+            return Err(BundleError::Invalid(format!(
+                "the manifest lists `{}`, which is not a file of `{POLICY_DIR}/` or `data/`",
+                path.chars().take(200).collect::<String>().escape_default()
+            )));
+        }
+    }
     for entry in &manifest.data {
-        if !entry.file.starts_with("data/") || !files.contains_key(&entry.file) {
+        if !entry.file.starts_with("data/") || !manifest.files.contains_key(&entry.file) {
             return Err(BundleError::Invalid(format!(
                 "the data file `{}` is not a file of the bundle's `data/`",
                 entry
@@ -493,6 +589,17 @@ fn check_against_manifest(
         return Err(BundleError::Invalid(
             "the manifest's revision is not the one its content gives".into(),
         ));
+    }
+    if manifest.built_time().is_none() {
+        return Err(BundleError::Invalid(format!(
+            "the manifest's build time `{}` is not an RFC 3339 time",
+            manifest
+                .built_at
+                .chars()
+                .take(60)
+                .collect::<String>()
+                .escape_default()
+        )));
     }
     Ok(())
 }

@@ -75,6 +75,17 @@ pub enum BundleError {
         /// The key id the signature names.
         signed_by: String,
     },
+    /// The bundle was built before the one being served: an old bundle
+    /// replayed is not a way back.
+    #[error(
+        "the bundle was built at {built_at}, before the one served (built at {newest}); to roll back, build the old policies again"
+    )]
+    Older {
+        /// When it was built.
+        built_at: String,
+        /// When the one served was built.
+        newest: String,
+    },
     /// A key file is not an Ed25519 key in PEM.
     #[error("{path}: {why}")]
     Key {
@@ -97,6 +108,7 @@ impl BundleError {
             BundleError::Digest { .. } => Code::E0605,
             BundleError::Unsigned => Code::E0606,
             BundleError::BadSignature { .. } => Code::E0607,
+            BundleError::Older { .. } => Code::E0609,
             BundleError::Key { .. } => Code::E0608,
         }
     }

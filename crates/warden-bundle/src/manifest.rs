@@ -54,6 +54,16 @@ struct RevisionInput<'a> {
 }
 
 impl Manifest {
+    /// When it was built, read from `built_at`.
+    pub fn built_time(&self) -> Option<jiff::Timestamp> {
+        Self::parse_time(&self.built_at)
+    }
+
+    /// A `built_at` as a time.
+    pub fn parse_time(text: &str) -> Option<jiff::Timestamp> {
+        text.parse().ok()
+    }
+
     /// The revision the manifest's content gives.
     pub fn content_revision(&self) -> String {
         let input = RevisionInput {

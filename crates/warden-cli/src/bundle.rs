@@ -175,14 +175,9 @@ pub(crate) fn verify(
     let checked = warden_bundle::read(
         std::io::BufReader::new(opened),
         &warden_bundle::Limits::default(),
+        key.as_ref(),
         None,
-    )
-    .and_then(|bundle| {
-        if let Some(key) = &key {
-            bundle.verify(key)?;
-        }
-        Ok(bundle)
-    });
+    );
     let bundle = match checked {
         Ok(bundle) => bundle,
         Err(e @ BundleError::Io { .. }) => return Err(failure(e)),
@@ -205,6 +200,9 @@ pub(crate) fn verify(
         }
     };
     let manifest = bundle.manifest();
+    // The id of the key that verified it; unverified, only what the
+    // signature file claims (a checked form: `sha256:` and 16 hex digits).
+    let verified_by = bundle.verified_by().map(str::to_string);
     let signed_by = bundle.signature().map(|s| s.key_id.clone());
     match format {
         VerifyFormat::Json => print_out(
@@ -215,8 +213,8 @@ pub(crate) fn verify(
                 "built_at": manifest.built_at,
                 "files": manifest.files,
                 "data": manifest.data,
-                "signed_by": signed_by,
-                "signature_verified": key.is_some(),
+                "signed_by": verified_by.as_ref().or(signed_by.as_ref()),
+                "signature_verified": verified_by.is_some(),
             })
             .to_string(),
         ),
@@ -250,16 +248,13 @@ pub(crate) fn push(args: PushArgs) -> Result<ExitCode, Failure> {
     let file = &args.file;
     let limits = warden_bundle::Limits::default();
     let bytes = read_bounded(file, limits.max_archive_bytes)?;
-    let bundle = warden_bundle::read(bytes.as_slice(), &limits, None).map_err(|e| Failure {
-        code: Some(e.code()),
-        message: format!("{}: {e}; not pushed", file.display()),
-    })?;
-    if let Some(key) = &key {
-        bundle.verify(key).map_err(|e| Failure {
-            code: Some(e.code()),
-            message: format!("{}: {e}; not pushed", file.display()),
+    let bundle =
+        warden_bundle::read(bytes.as_slice(), &limits, key.as_ref(), None).map_err(|e| {
+            Failure {
+                code: Some(e.code()),
+                message: format!("{}: {e}; not pushed", file.display()),
+            }
         })?;
-    }
     let revision = bundle.manifest().revision.clone();
     let source = warden_server::oci::OciSource::new(
         &args.reference,

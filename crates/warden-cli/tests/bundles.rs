@@ -330,6 +330,8 @@ fn serve_polls_a_bundle_swaps_new_revisions_and_refuses_bad_ones() {
     build(&dir, &policy, "intruder.tar.gz", Some("intruder.pem"));
     std::fs::write(dir.join("garbage.tar.gz"), b"<html>not a bundle</html>").unwrap();
     for (file, code) in [
+        // The first revision again: built before the one served.
+        ("v1.tar.gz", "E0609"),
         ("unsigned.tar.gz", "E0606"),
         ("intruder.tar.gz", "E0607"),
         ("garbage.tar.gz", "E0603"),
@@ -342,6 +344,13 @@ fn serve_polls_a_bundle_swaps_new_revisions_and_refuses_bad_ones() {
         assert_eq!(status["bundle_revision"], second.as_str());
         assert_eq!(decide(&server)["bundle_revision"], second.as_str());
     }
+    // A refused bundle is asked for with its ETag, not downloaded again,
+    // and stays refused for its reason.
+    let before = source.not_modified.load(Ordering::SeqCst);
+    let status = wait_status(&server, Duration::from_secs(5), |_| {
+        source.not_modified.load(Ordering::SeqCst) >= before + 2
+    });
+    assert_eq!(status["bundle"]["last_error"]["code"], "E0603");
     // The source down: the error is shown, the revision keeps serving.
     source.down.store(true, Ordering::SeqCst);
     let status = wait_status(&server, Duration::from_secs(5), |s| {

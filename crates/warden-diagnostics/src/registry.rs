@@ -118,6 +118,7 @@ codes! {
     E0606, "unsigned-bundle", Error, "a bundle carries no signature and a verify key is configured";
     E0607, "bad-bundle-signature", Error, "a bundle's signature does not verify with the verify key";
     E0608, "invalid-key", Error, "a key file is not an Ed25519 key in PEM";
+    E0609, "older-bundle", Error, "a bundle was built before the one being served";
     // lints
     W0001, "unused-let", Warning, "a `let` binding that is never read";
     W0002, "rule-without-control", Warning, "a rule with no `@control` attribute";

@@ -103,6 +103,10 @@ pub struct FeedStatus {
     /// The last successful poll, as seconds since the epoch (for metrics).
     #[serde(skip)]
     pub last_success_seconds: Option<i64>,
+    /// The validator of the bundle last refused, and why: asked with, so an
+    /// unchanged refused bundle is not downloaded again.
+    #[serde(skip)]
+    refused: Option<(Validator, StatusError)>,
 }
 
 /// An error as `/v1/status` shows it.
@@ -354,20 +358,15 @@ impl BundleFeed {
         let dir = self
             .work_dir
             .join(format!("unpacking-{}", ulid::Ulid::new()));
-        let bundle = warden_bundle::read(bytes, &self.limits, Some(&dir))?;
-        let unpacked = OpenBundle {
+        let bundle = warden_bundle::read(bytes, &self.limits, self.key.as_ref(), Some(&dir))?;
+        let unpacked = warden_bundle::Unpacked::of(bundle.manifest(), &dir);
+        Ok(OpenBundle {
             revision: bundle.manifest().revision.clone(),
             built_at: bundle.manifest().built_at.clone(),
-            signed_by: bundle.signature().map(|s| s.key_id.clone()),
-            unpacked: bundle.unpacked().expect("read with a folder"),
-        };
-        if let Some(key) = &self.key
-            && let Err(e) = bundle.verify(key)
-        {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
-        }
-        Ok(unpacked)
+            // Only a key this server verified with is named.
+            signed_by: bundle.verified_by().map(str::to_string),
+            unpacked,
+        })
     }
 
     /// Compiles an opened bundle with the server's settings.
@@ -445,15 +444,27 @@ impl BundleFeed {
     /// `cache_dir` (the source's error stays in the status), else why
     /// neither could be served.
     pub fn first(&self, config: &ServerConfig) -> Result<Loaded, LoadError> {
-        let source_error = match self.update(config, None) {
+        let cached = self.work_dir.join(CACHED);
+        let kept = if self.temporary {
+            None
+        } else {
+            self.read_kept(&cached)
+        };
+        // The kept bundle is the floor: one older than it is not served.
+        let floor = kept
+            .as_deref()
+            .and_then(|bytes| {
+                warden_bundle::read(bytes, &self.limits, self.key.as_ref(), None).ok()
+            })
+            .and_then(|bundle| bundle.manifest().built_time());
+        let source_error = match self.update(config, None, floor) {
             Ok(Some(loaded)) => return Ok(loaded),
             Ok(None) => LoadError::Bundle("the bundle source sent no bundle".into()),
             Err(e) => e,
         };
-        let cached = self.work_dir.join(CACHED);
-        if self.temporary || !cached.is_file() {
+        let Some(bytes) = kept else {
             return Err(source_error);
-        }
+        };
         tracing::error!(
             "{source_error}; serving the bundle kept in `{}`",
             cached.display()
@@ -461,13 +472,6 @@ impl BundleFeed {
         let kept = |e: &dyn std::fmt::Display| {
             LoadError::Bundle(format!("{source_error}; and the kept bundle: {e}"))
         };
-        let mut bytes = Vec::new();
-        std::fs::File::open(&cached)
-            .and_then(|file| {
-                file.take(self.limits.max_archive_bytes + 1)
-                    .read_to_end(&mut bytes)
-            })
-            .map_err(|e| kept(&e))?;
         let open = self.open(&bytes).map_err(|e| kept(&e))?;
         let loaded = self.load(config, &open, None).map_err(|e| kept(&e))?;
         self.serving(&open, None, true);
@@ -481,14 +485,34 @@ impl BundleFeed {
         &self,
         config: &ServerConfig,
         serving: Option<&warden::Engine>,
+        floor: Option<jiff::Timestamp>,
     ) -> Result<Option<Loaded>, LoadError> {
-        let refused = |e: &dyn std::fmt::Display, code: String| StatusError {
+        let status_error = |e: &dyn std::fmt::Display, code: String| StatusError {
             code,
             message: e.to_string(),
         };
-        let etag = serving.and_then(|_| self.lock().etag.clone());
-        let (bytes, etag) = match self.fetch(etag.as_ref()) {
+        // Asked with the validator of the bundle last refused, if any: a
+        // refused bundle that has not changed is not fetched again, and
+        // stays refused for the same reason.
+        let (held, refused_before) = match serving {
+            Some(_) => {
+                let status = self.lock();
+                let refused = status.refused.clone();
+                let held = refused
+                    .as_ref()
+                    .map(|(v, _)| v.clone())
+                    .or_else(|| status.etag.clone());
+                (held, refused)
+            }
+            None => (None, None),
+        };
+        let (bytes, etag) = match self.fetch(held.as_ref()) {
             Ok(Fetched::NotModified) => {
+                if let Some((_, error)) = refused_before {
+                    let message = error.message.clone();
+                    self.record("refused", Some(error));
+                    return Err(LoadError::Bundle(message));
+                }
                 self.record("not-modified", None);
                 return Ok(None);
             }
@@ -499,17 +523,38 @@ impl BundleFeed {
                 } else {
                     "failed"
                 };
-                self.record(result, Some(refused(&e, e.code())));
+                self.record(result, Some(status_error(&e, e.code())));
                 return Err(LoadError::Fetch(e));
             }
+        };
+        let refuse = |error: StatusError| {
+            let mut status = self.lock();
+            status.refused = etag.clone().map(|v| (v, error.clone()));
+            drop(status);
+            self.record("refused", Some(error));
         };
         let open = match self.open(&bytes) {
             Ok(open) => open,
             Err(e) => {
-                self.record("refused", Some(refused(&e, e.code().to_string())));
+                refuse(status_error(&e, e.code().to_string()));
                 return Err(LoadError::Fetch(e.into()));
             }
         };
+        // No going back: a bundle built before the one served (or kept) is
+        // an old one replayed. To roll back, build the old policies again.
+        let built = warden_bundle::Manifest::parse_time(&open.built_at);
+        if let (Some(floor), Some(built)) = (floor, built)
+            && built < floor
+        {
+            let _ = std::fs::remove_dir_all(&open.unpacked.dir);
+            let e = BundleError::Older {
+                built_at: open.built_at.clone(),
+                newest: floor.to_string(),
+            };
+            refuse(status_error(&e, e.code().to_string()));
+            return Err(LoadError::Fetch(e.into()));
+        }
+        self.lock().refused = None;
         if serving.and_then(|s| s.bundle_revision()) == Some(open.revision.as_str()) {
             let _ = std::fs::remove_dir_all(&open.unpacked.dir);
             self.lock().etag = etag;
@@ -532,10 +577,30 @@ impl BundleFeed {
                     .diagnostics()
                     .first()
                     .map_or_else(|| "load-failed".to_string(), |d| d.code.to_string());
-                self.record("refused", Some(refused(&e, code)));
+                refuse(status_error(&e, code));
                 Err(e)
             }
         }
+    }
+
+    /// When the bundle being served was built: no older one is taken.
+    pub fn built_at(&self) -> Option<jiff::Timestamp> {
+        self.lock()
+            .built_at
+            .as_deref()
+            .and_then(warden_bundle::Manifest::parse_time)
+    }
+
+    /// The bytes of the bundle kept in `cache_dir`, if there is one.
+    fn read_kept(&self, cached: &Path) -> Option<Vec<u8>> {
+        let mut bytes = Vec::new();
+        std::fs::File::open(cached)
+            .and_then(|file| {
+                file.take(self.limits.max_archive_bytes + 1)
+                    .read_to_end(&mut bytes)
+            })
+            .ok()?;
+        Some(bytes)
     }
 
     /// Removes what earlier runs left unpacked in the work folder.

@@ -189,7 +189,7 @@ impl AppState {
         let state = Arc::clone(self);
         let serving = self.engine.load_full();
         let loaded = tokio::task::spawn_blocking(move || match &state.bundle {
-            Some(feed) => feed.update(&state.config, Some(&serving)),
+            Some(feed) => feed.update(&state.config, Some(&serving), feed.built_at()),
             None => load(&state.config, Some(&serving)).map(Some),
         })
         .await

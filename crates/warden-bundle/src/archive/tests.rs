@@ -72,6 +72,23 @@ fn raw_archive(entries: &[RawEntry]) -> Vec<u8> {
     tar.into_inner().unwrap().finish().unwrap()
 }
 
+/// A manifest listing `files` (path, content), with the revision they give.
+fn listing(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut manifest = Manifest {
+        format: crate::FORMAT.into(),
+        revision: String::new(),
+        built_at: "2026-12-01T00:00:00Z".into(),
+        policy: "policy".into(),
+        data: Vec::new(),
+        files: files
+            .iter()
+            .map(|(p, b)| (p.to_string(), sha256(b)))
+            .collect(),
+    };
+    manifest.revision = manifest.content_revision();
+    serde_json::to_vec(&manifest).unwrap()
+}
+
 fn rebuilt(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     let list: Vec<RawEntry> = entries
         .iter()
@@ -81,7 +98,7 @@ fn rebuilt(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
 }
 
 fn read_error(bytes: &[u8]) -> BundleError {
-    read(bytes, &Limits::default(), None).expect_err("refused")
+    read(bytes, &Limits::default(), None, None).expect_err("refused")
 }
 
 #[test]
@@ -101,9 +118,15 @@ fn a_built_bundle_reads_back_verifies_and_unpacks_to_the_same_policy_revision() 
     );
     let out = tempfile::tempdir().unwrap();
     let target = out.path().join("unpacked");
-    let bundle = read(bytes.as_slice(), &Limits::default(), Some(&target)).unwrap();
+    let bundle = read(
+        bytes.as_slice(),
+        &Limits::default(),
+        Some(&verifying),
+        Some(&target),
+    )
+    .unwrap();
     assert_eq!(bundle.manifest(), &built.manifest);
-    bundle.verify(&verifying).unwrap();
+    assert_eq!(bundle.verified_by(), Some(key_id(&verifying).as_str()));
     let unpacked = bundle.unpacked().unwrap();
     let from_bundle = warden::Workspace::read(&[&unpacked.policy]).unwrap();
     let from_folder = warden::Workspace::read(&[dir.path().join("policies")]).unwrap();
@@ -141,31 +164,88 @@ fn unsigned_and_wrongly_signed_bundles_are_refused() {
     let dir = policy_folder();
     let (signing, verifying) = keys();
     let (_, other) = keys();
+    let with = |bytes: &[u8], key: &VerifyingKey| read(bytes, &Limits::default(), Some(key), None);
     let (unsigned, _) = build_bytes(dir.path(), None, "2026-12-01T00:00:00Z");
-    let bundle = read(unsigned.as_slice(), &Limits::default(), None).unwrap();
     assert!(matches!(
-        bundle.verify(&verifying),
+        with(&unsigned, &verifying),
         Err(BundleError::Unsigned)
     ));
+    // Without a key it reads (digests checked), verified by nobody.
+    let read_unchecked = read(unsigned.as_slice(), &Limits::default(), None, None).unwrap();
+    assert_eq!(read_unchecked.verified_by(), None);
     let (signed, _) = build_bytes(dir.path(), Some(&signing), "2026-12-01T00:00:00Z");
-    let bundle = read(signed.as_slice(), &Limits::default(), None).unwrap();
-    let err = bundle.verify(&other).unwrap_err();
+    let err = with(&signed, &other).unwrap_err();
     assert!(matches!(err, BundleError::BadSignature { .. }), "{err}");
     assert_eq!(err.code(), warden::Code::E0607);
     // A signature moved onto another manifest (same key) does not verify.
-    let mut entries = entries_of(&signed);
-    let (unsigned_entries, signature) = (entries_of(&unsigned), entries[1].clone());
+    let signature = entries_of(&signed)[1].clone();
     assert_eq!(signature.0, SIGNATURE);
-    entries = unsigned_entries;
+    let mut entries = entries_of(&unsigned);
     let mut manifest: Manifest = serde_json::from_slice(&entries[0].1).unwrap();
     manifest.built_at = "2030-01-01T00:00:00Z".into();
     entries[0].1 = serde_json::to_vec(&manifest).unwrap();
-    entries.insert(1, signature);
-    let bundle = read(rebuilt(&entries).as_slice(), &Limits::default(), None).unwrap();
+    entries.insert(1, signature.clone());
     assert!(matches!(
-        bundle.verify(&verifying),
+        with(&rebuilt(&entries), &verifying),
         Err(BundleError::BadSignature { .. })
     ));
+    // The key id is not signed: one that is not an id is refused outright
+    // (it was shown to operators as it came, escape sequences and all).
+    let mut spoofed = entries_of(&signed);
+    let mut file: SignatureFile = serde_json::from_slice(&spoofed[1].1).unwrap();
+    file.key_id = "sha256:0000\u{1b}[2J".into();
+    spoofed[1].1 = serde_json::to_vec(&file).unwrap();
+    let err = with(&rebuilt(&spoofed), &verifying).unwrap_err();
+    assert_eq!(err.code(), warden::Code::E0603, "{err}");
+}
+
+#[test]
+fn nothing_is_read_past_an_unverified_manifest_and_nothing_unlisted_is_written() {
+    let dir = policy_folder();
+    let (signing, verifying) = keys();
+    let (signed, _) = build_bytes(dir.path(), Some(&signing), "2026-12-01T00:00:00Z");
+    let (unsigned, _) = build_bytes(dir.path(), None, "2026-12-01T00:00:00Z");
+    let out = tempfile::tempdir().unwrap();
+    // An unsigned manifest, then 32 MB: refused at the manifest, before
+    // the big entry is read or written.
+    let mut entries = entries_of(&unsigned);
+    entries.insert(1, ("policy/zeros.json".into(), vec![0; 32 << 20]));
+    let target = out.path().join("a");
+    let err = read(
+        rebuilt(&entries).as_slice(),
+        &Limits::default(),
+        Some(&verifying),
+        Some(&target),
+    )
+    .unwrap_err();
+    assert!(matches!(err, BundleError::Unsigned), "{err}");
+    assert!(!target.exists());
+    // Signed, but with an entry the manifest does not list: refused before
+    // its content is written.
+    let mut entries = entries_of(&signed);
+    entries.insert(
+        2,
+        ("policy/extra.warden".into(), b"package extra\n".to_vec()),
+    );
+    let target = out.path().join("b");
+    let err = read(
+        rebuilt(&entries).as_slice(),
+        &Limits::default(),
+        Some(&verifying),
+        Some(&target),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not in the manifest"), "{err}");
+    assert!(!target.exists());
+    // The manifest must come first, the signature right after it.
+    let mut entries = entries_of(&signed);
+    entries.swap(0, 2);
+    let err = read(rebuilt(&entries).as_slice(), &Limits::default(), None, None).unwrap_err();
+    assert!(err.to_string().contains("first entry"), "{err}");
+    let mut entries = entries_of(&signed);
+    entries.swap(1, 2);
+    let err = read(rebuilt(&entries).as_slice(), &Limits::default(), None, None).unwrap_err();
+    assert!(err.to_string().contains("does not follow"), "{err}");
 }
 
 #[test]
@@ -199,6 +279,7 @@ fn paths_links_and_duplicates_that_could_escape_or_mislead_are_refused() {
     let (bytes, _) = build_bytes(dir.path(), None, "2026-12-01T00:00:00Z");
     let good = entries_of(&bytes);
     let manifest = good[0].1.as_slice();
+    let conflict = listing(&[("policy/a", b"x"), ("policy/a/b", b"x")]);
     let regular = tar::EntryType::Regular;
     let cases: Vec<(&str, Vec<RawEntry>)> = vec![
         (
@@ -256,11 +337,11 @@ fn paths_links_and_duplicates_that_could_escape_or_mislead_are_refused() {
             vec![(MANIFEST, regular, manifest), ("etc/x", regular, b"x")],
         ),
         (
-            "both a file and a folder",
-            vec![("policy/a", regular, b"x"), ("policy/a/b", regular, b"x")],
+            "both as a file and a folder",
+            vec![(MANIFEST, regular, &conflict), ("policy/a", regular, b"x")],
         ),
         (
-            "no `manifest.json`",
+            "`manifest.json` is not the first entry",
             vec![("policy/p.warden", regular, b"x")],
         ),
         (
@@ -280,6 +361,11 @@ fn paths_links_and_duplicates_that_could_escape_or_mislead_are_refused() {
         assert!(err.to_string().contains(why), "{why}: {err}");
         assert_eq!(err.code(), warden::Code::E0603, "{why}: {err}");
     }
+    let err = read_error(&raw_archive(&[]));
+    assert!(
+        err.to_string().contains("there is no `manifest.json`"),
+        "{err}"
+    );
     // Not an archive at all.
     assert_eq!(read_error(b"not gzip").code(), warden::Code::E0603);
 }
@@ -294,30 +380,41 @@ fn sizes_are_bounded_before_they_are_read_whole() {
     };
     // A gzip bomb: 32 MB of zeros compress to a few kilobytes.
     let zeros = vec![0u8; 32 << 20];
-    let bomb = raw_archive(&[("policy/zeros.json", tar::EntryType::Regular, &zeros)]);
+    let listed = listing(&[("policy/zeros.json", &zeros)]);
+    let regular = tar::EntryType::Regular;
+    let bomb = raw_archive(&[
+        (MANIFEST, regular, &listed),
+        ("policy/zeros.json", regular, &zeros),
+    ]);
     let big = Limits {
         max_archive_bytes: 1 << 20,
         ..small.clone()
     };
-    let err = read(bomb.as_slice(), &big, None).unwrap_err();
+    let err = read(bomb.as_slice(), &big, None, None).unwrap_err();
     assert!(matches!(err, BundleError::TooLarge(_)), "{err}");
-    let err = read(bomb.as_slice(), &small, None).unwrap_err();
+    let err = read(bomb.as_slice(), &small, None, None).unwrap_err();
     assert!(
         err.to_string()
             .contains("the archive is larger than 4096 bytes"),
         "{err}"
     );
     let many: Vec<String> = (0..10).map(|i| format!("policy/{i}.warden")).collect();
-    let entries: Vec<_> = many
-        .iter()
-        .map(|p| (p.as_str(), tar::EntryType::Regular, &b"x"[..]))
-        .collect();
-    let err = read(raw_archive(&entries).as_slice(), &big, None).unwrap_err();
-    assert!(err.to_string().contains("more than 5 entries"), "{err}");
-    let long = format!("policy/{}", "a".repeat(80));
+    let files: Vec<(&str, &[u8])> = many.iter().map(|p| (p.as_str(), &b"x"[..])).collect();
+    let listed = listing(&files);
     let err = read(
-        raw_archive(&[(long.as_str(), tar::EntryType::Regular, b"x")]).as_slice(),
+        raw_archive(&[(MANIFEST, regular, &listed)]).as_slice(),
         &big,
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("lists more than 5 files"), "{err}");
+    let long = format!("policy/{}", "a".repeat(80));
+    let listed = listing(&[(long.as_str(), b"x")]);
+    let err = read(
+        raw_archive(&[(MANIFEST, regular, &listed)]).as_slice(),
+        &big,
+        None,
         None,
     )
     .unwrap_err();
@@ -337,6 +434,7 @@ fn a_refused_bundle_leaves_nothing_unpacked() {
         read(
             rebuilt(&entries).as_slice(),
             &Limits::default(),
+            None,
             Some(&target)
         )
         .is_err()
