@@ -149,7 +149,8 @@ struct ServeArgs {
     #[arg(long, env = "WARDEN_SHIP_HTTP", value_name = "URL")]
     ship_http: Option<String>,
     /// Ship the decision log to this syslog server: RFC 5424 over TCP
-    /// (`[ship.syslog]`).
+    /// (`HOST:PORT`), or over RELP, which acknowledges each line
+    /// (`relp://HOST:PORT`) (`[ship.syslog]`).
     #[arg(long, env = "WARDEN_SHIP_SYSLOG", value_name = "HOST:PORT")]
     ship_syslog: Option<String>,
     /// Talk plain HTTP to the OCI registry of an `oci://` bundle.

@@ -291,58 +291,104 @@ fn shipping_without_a_decision_log_is_refused_at_start() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("shipping needs a decision log"));
 }
 
-#[test]
-fn every_decision_reaches_a_real_rsyslog_as_rfc5424() {
-    if !common::installed(
-        Command::new("rsyslogd").arg("-v").output().is_ok(),
-        "rsyslog",
-    ) {
-        return;
-    }
-    let dir = scratch("ship-syslog");
-    let port = free_port();
-    let received = dir.join("received.log");
-    std::fs::write(
-        dir.join("rsyslog.conf"),
-        format!(
-            r#"global(workDirectory="{dir}" maxMessageSize="64k")
-module(load="imtcp")
-input(type="imtcp" address="127.0.0.1" port="{port}")
+/// A real rsyslog on `port` taking `transport` (`tcp` or `relp`), writing
+/// what it receives to `received`; stopped with SIGTERM when dropped.
+struct Rsyslog(std::process::Child);
+
+impl Rsyslog {
+    fn start(dir: &Path, transport: &str, port: u16, received: &Path) -> Rsyslog {
+        let (module, input) = match transport {
+            "relp" => ("imrelp", "imrelp"),
+            _ => ("imtcp", "imtcp"),
+        };
+        std::fs::write(
+            dir.join("rsyslog.conf"),
+            format!(
+                r#"global(workDirectory="{dir}" maxMessageSize="64k")
+module(load="{module}")
+input(type="{input}" address="127.0.0.1" port="{port}")
 template(name="line" type="string" string="%app-name% %msgid% %structured-data% %msg%\n")
 if $app-name == "warden" then {{ action(type="omfile" file="{received}" template="line") stop }}
 "#,
-            dir = dir.display(),
-            received = received.display()
-        ),
-    )
-    .unwrap();
-    let mut rsyslog = Command::new("rsyslogd")
-        .args(["-n", "-f"])
-        .arg(dir.join("rsyslog.conf"))
-        .arg("-i")
-        .arg(dir.join("rsyslog.pid"))
-        .spawn()
+                dir = dir.display(),
+                received = received.display()
+            ),
+        )
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "rsyslog did not listen");
-        std::thread::sleep(Duration::from_millis(100));
+        let child = Command::new("rsyslogd")
+            .args(["-n", "-f"])
+            .arg(dir.join("rsyslog.conf"))
+            .arg("-i")
+            .arg(dir.join("rsyslog.pid"))
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "rsyslog did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Rsyslog(child)
     }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Ships to a real rsyslog over `transport`, restarting rsyslog midway:
+/// every line arrives, in order, as RFC 5424 with its `seq`, and what
+/// arrived verifies as a chain.
+fn rsyslog_receives_every_line(transport: &str) {
+    let present = Command::new("rsyslogd").arg("-v").output().is_ok()
+        && (transport != "relp"
+            || Path::new("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so").exists());
+    if !common::installed(present, "rsyslog (with rsyslog-relp)") {
+        return;
+    }
+    let dir = scratch(&format!("ship-syslog-{transport}"));
+    let port = free_port();
+    let received = dir.join("received.log");
+    let lines_received = || std::fs::read_to_string(&received).map_or(0, |t| t.lines().count());
+    let rsyslog = Rsyslog::start(&dir, transport, port, &received);
     let log = dir.join("decisions.jsonl");
-    let addr = format!("127.0.0.1:{port}");
+    let addr = match transport {
+        "relp" => format!("relp://127.0.0.1:{port}"),
+        _ => format!("127.0.0.1:{port}"),
+    };
     let server = serve(&common::root(), &log, &["--ship-syslog", &addr]);
-    decide(&server, 60, 0);
-    wait_until("rsyslog writes every line", Duration::from_secs(20), || {
-        std::fs::read_to_string(&received).is_ok_and(|t| t.lines().count() == 60)
+    decide(&server, 30, 0);
+    wait_until(
+        "rsyslog writes the first lines",
+        Duration::from_secs(20),
+        || lines_received() == 30,
+    );
+    // rsyslog restarted: the lines decided meanwhile wait, then arrive.
+    drop(rsyslog);
+    decide(&server, 30, 30);
+    wait_until("the outage shows", Duration::from_secs(20), || {
+        shipping(&server)["failures"].as_u64() > Some(0)
+    });
+    assert_eq!(
+        shipping(&server)["queue_depth"],
+        30,
+        "{}",
+        shipping(&server)
+    );
+    let rsyslog = Rsyslog::start(&dir, transport, port, &received);
+    wait_until("rsyslog writes every line", Duration::from_secs(30), || {
+        lines_received() >= 60
     });
     assert_eq!(server.stop(), Some(0));
-    let _ = Command::new("kill")
-        .args(["-TERM", &rsyslog.id().to_string()])
-        .status();
-    let _ = rsyslog.wait();
+    drop(rsyslog);
 
     let written = std::fs::read_to_string(&log).unwrap();
     let got = std::fs::read_to_string(&received).unwrap();
+    assert_eq!(got.lines().count(), 60, "{got}");
     for (i, (line, want)) in got.lines().zip(written.lines()).enumerate() {
         // APP-NAME, MSGID, the seq as structured data, then the line as written.
         let seq = i + 1;
@@ -362,4 +408,14 @@ if $app-name == "warden" then {{ action(type="omfile" file="{received}" template
             .success()
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn every_decision_reaches_a_real_rsyslog_over_tcp_through_its_restart() {
+    rsyslog_receives_every_line("tcp");
+}
+
+#[test]
+fn every_decision_reaches_a_real_rsyslog_over_relp_through_its_restart() {
+    rsyslog_receives_every_line("relp");
 }

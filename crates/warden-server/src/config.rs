@@ -196,11 +196,13 @@ impl Default for HttpShip {
     }
 }
 
-/// RFC 5424 messages over TCP (octet counting) to a syslog server.
+/// RFC 5424 messages to a syslog server: over TCP (octet counting), or over
+/// RELP (`relp://HOST:PORT`), where the server acknowledges each message.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyslogShip {
-    /// `host:port` of the syslog server's TCP input.
+    /// `HOST:PORT` of the syslog server's TCP input, or `relp://HOST:PORT`
+    /// of its RELP input.
     pub addr: String,
     /// The APP-NAME field.
     pub app_name: String,

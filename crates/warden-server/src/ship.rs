@@ -535,6 +535,10 @@ impl Sink for HttpSink {
 /// the decision line as the message, its `seq` as structured data.
 pub struct SyslogSink {
     addr: String,
+    /// RELP (acknowledged) rather than plain TCP.
+    relp: bool,
+    /// The next RELP transaction number.
+    txnr: u32,
     app_name: String,
     hostname: String,
     /// `facility * 8 + severity` (informational).
@@ -564,7 +568,13 @@ impl SyslogSink {
         let hostname = hostname()
             .filter(|h| printable(h))
             .unwrap_or_else(|| "-".into());
+        let (relp, addr) = match addr.strip_prefix("relp://") {
+            Some(rest) => (true, rest),
+            None => (false, addr.strip_prefix("tcp://").unwrap_or(addr)),
+        };
         Ok(SyslogSink {
+            relp,
+            txnr: 1,
             addr: addr.to_string(),
             app_name: app_name.to_string(),
             hostname,
@@ -587,11 +597,77 @@ impl SyslogSink {
                 .map_err(|e| format!("{}: {e}", self.addr))?;
             stream
                 .set_write_timeout(Some(self.timeout))
+                .and_then(|()| stream.set_read_timeout(Some(self.timeout)))
                 .map_err(|e| e.to_string())?;
             let _ = stream.set_nodelay(true);
             self.stream = Some(stream);
+            if self.relp {
+                self.txnr = 1;
+                let offer = format!(
+                    "relp_version=0\nrelp_software=warden,{},https://example.invalid/warden\ncommands=syslog",
+                    env!("CARGO_PKG_VERSION")
+                );
+                let mut frame = Vec::new();
+                self.relp_frame(&mut frame, "open", offer.as_bytes());
+                let answer = self.relp_exchange(&frame, 1);
+                if let Err(e) = answer {
+                    self.stream = None;
+                    return Err(format!("{}: opening the RELP session: {e}", self.addr));
+                }
+            }
+        } else if !self.relp && peer_closed(self.stream.as_ref().expect("connected")) {
+            // A syslog server that went away leaves the socket writable for
+            // a while: lines written into it would be lost. Reconnect.
+            self.stream = None;
+            return self.connect();
         }
         Ok(self.stream.as_mut().expect("connected"))
+    }
+
+    /// Appends a RELP frame (`TXNR COMMAND LEN DATA\n`) with the next
+    /// transaction number.
+    fn relp_frame(&mut self, out: &mut Vec<u8>, command: &str, data: &[u8]) {
+        out.extend_from_slice(format!("{} {command} {}", self.txnr, data.len()).as_bytes());
+        if !data.is_empty() {
+            out.push(b' ');
+            out.extend_from_slice(data);
+        }
+        out.push(b'\n');
+        // 1 to 999,999,999, then 1 again (RELP).
+        self.txnr = if self.txnr >= 999_999_999 {
+            1
+        } else {
+            self.txnr + 1
+        };
+    }
+
+    /// Writes `frames` and reads `count` responses, each of which must be
+    /// `200`: only then did the server take the messages.
+    fn relp_exchange(&mut self, frames: &[u8], count: usize) -> Result<(), String> {
+        let stream = self.stream.as_mut().ok_or("not connected")?;
+        stream.write_all(frames).map_err(|e| e.to_string())?;
+        stream.flush().map_err(|e| e.to_string())?;
+        let mut reader = BufReader::new(&*stream);
+        for _ in 0..count {
+            let (command, data) = read_relp_frame(&mut reader)?;
+            match command.as_str() {
+                "rsp" if data.starts_with(b"200") => {}
+                "rsp" => {
+                    return Err(format!(
+                        "the server answered `{}`",
+                        String::from_utf8_lossy(&data[..data.len().min(200)]).escape_default()
+                    ));
+                }
+                "serverclose" => return Err("the server closed the session".into()),
+                other => {
+                    return Err(format!(
+                        "unexpected RELP command `{}`",
+                        other.escape_default()
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -605,7 +681,7 @@ impl Sink for SyslogSink {
     }
 
     fn send(&mut self, batch: &Batch) -> Result<(), String> {
-        let mut frames = Vec::with_capacity(batch.bytes.len() + batch.lines.len() * 128);
+        let mut messages = Vec::with_capacity(batch.lines.len());
         for (line, seq) in batch.each() {
             let at = serde_json::from_slice::<serde_json::Value>(line)
                 .ok()
@@ -616,31 +692,132 @@ impl Sink for SyslogSink {
                         .ok()
                 })
                 .unwrap_or_else(jiff::Timestamp::now);
-            let message = format!(
+            let mut message = format!(
                 "<{}>1 {} {} {} {} decision [warden@32473 seq=\"{seq}\"] ",
                 self.priority,
                 at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
                 self.hostname,
                 self.app_name,
                 std::process::id(),
-            );
-            frames.extend_from_slice(format!("{} ", message.len() + line.len()).as_bytes());
-            frames.extend_from_slice(message.as_bytes());
-            frames.extend_from_slice(line);
+            )
+            .into_bytes();
+            message.extend_from_slice(line);
+            messages.push(message);
         }
         let addr = self.addr.clone();
-        let sent = self.connect().and_then(|stream| {
-            stream
-                .write_all(&frames)
-                .and_then(|()| stream.flush())
-                .map_err(|e| format!("{addr}: {e}"))
-        });
+        let sent = self
+            .connect()
+            .map(|_| ())
+            .and_then(|()| self.deliver(&messages, &addr));
         if sent.is_err() {
             // A broken connection is not reused: the batch goes again on a new one.
             self.stream = None;
         }
         sent
     }
+}
+
+impl SyslogSink {
+    /// Writes the messages on the open connection; with RELP, waits for
+    /// each to be answered `200`.
+    fn deliver(&mut self, messages: &[Vec<u8>], addr: &str) -> Result<(), String> {
+        if self.relp {
+            // At most RELP_WINDOW messages unanswered at a time.
+            for window in messages.chunks(RELP_WINDOW) {
+                let mut frames = Vec::new();
+                for message in window {
+                    self.relp_frame(&mut frames, "syslog", message);
+                }
+                self.relp_exchange(&frames, window.len())
+                    .map_err(|e| format!("{addr}: {e}"))?;
+            }
+            return Ok(());
+        }
+        let mut frames = Vec::new();
+        for message in messages {
+            frames.extend_from_slice(format!("{} ", message.len()).as_bytes());
+            frames.extend_from_slice(message);
+        }
+        let stream = self.stream.as_mut().ok_or("not connected")?;
+        stream
+            .write_all(&frames)
+            .and_then(|()| stream.flush())
+            .map_err(|e| format!("{addr}: {e}"))
+    }
+}
+
+/// Messages sent before their answers are read (RELP's window).
+const RELP_WINDOW: usize = 128;
+/// The largest RELP answer read.
+const RELP_ANSWER_BYTES: usize = 64 << 10;
+
+/// Reads one RELP frame: its command and data.
+fn read_relp_frame(reader: &mut impl BufRead) -> Result<(String, Vec<u8>), String> {
+    let mut field = |what: &str, longest: usize| -> Result<String, String> {
+        let mut bytes = Vec::new();
+        loop {
+            let mut byte = [0u8; 1];
+            reader
+                .read_exact(&mut byte)
+                .map_err(|e| format!("reading the answer: {e}"))?;
+            match byte[0] {
+                b' ' | b'\n' if !bytes.is_empty() => {
+                    bytes.push(byte[0]);
+                    break;
+                }
+                b if b.is_ascii_graphic() && bytes.len() < longest => bytes.push(b),
+                _ => return Err(format!("a malformed RELP {what}")),
+            }
+        }
+        String::from_utf8(bytes).map_err(|_| format!("a malformed RELP {what}"))
+    };
+    let _txnr = field("transaction number", 9)?;
+    let command = field("command", 32)?;
+    let length = field("length", 9)?;
+    let ended = length.ends_with('\n');
+    let length: usize = length
+        .trim_end()
+        .parse()
+        .map_err(|_| "a malformed RELP length".to_string())?;
+    if length > RELP_ANSWER_BYTES {
+        return Err(format!("a RELP answer of {length} bytes"));
+    }
+    let mut data = vec![0; length];
+    if length > 0 {
+        if ended {
+            return Err("a malformed RELP frame".into());
+        }
+        reader
+            .read_exact(&mut data)
+            .map_err(|e| format!("reading the answer: {e}"))?;
+        let mut trailer = [0u8; 1];
+        reader
+            .read_exact(&mut trailer)
+            .map_err(|e| format!("reading the answer: {e}"))?;
+        if trailer[0] != b'\n' {
+            return Err("a RELP frame without its end".into());
+        }
+    } else if !ended {
+        let mut trailer = [0u8; 1];
+        let _ = reader.read_exact(&mut trailer);
+    }
+    Ok((command.trim_end().to_string(), data))
+}
+
+/// Whether the other end has closed the connection (a read would return
+/// its end at once).
+fn peer_closed(stream: &std::net::TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return true;
+    }
+    let mut byte = [0u8; 1];
+    let closed = match stream.peek(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    let _ = stream.set_nonblocking(false);
+    closed
 }
 
 /// This machine's name.
