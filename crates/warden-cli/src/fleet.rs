@@ -9,8 +9,9 @@ use std::time::Duration;
 #[derive(clap::Subcommand)]
 pub(crate) enum FleetCommand {
     /// Ask each replica for its `/v1/status`: what it serves, whether its
-    /// bundle source and log sinks keep up. Exit 1 when one lags, is not
-    /// ready or does not answer.
+    /// bundle source and log sinks keep up. Exit 1 when one is not `ok`:
+    /// it lags, its bundle fetch or its log shipping fails, it is not ready,
+    /// or it does not answer.
     Status {
         /// Each replica's base URL (`http://10.0.0.7:8181`).
         #[arg(required = true, value_name = "URL")]
@@ -29,6 +30,9 @@ const STATUS_BYTES: u64 = 1 << 20;
 
 /// One replica's answer, or why there is none.
 fn ask(agent: &ureq::Agent, base: &str) -> Result<Json, String> {
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err("not a URL: give it with http:// or https://".into());
+    }
     let url = format!("{}/v1/status", base.trim_end_matches('/'));
     let mut response = agent.get(&url).call().map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
@@ -54,6 +58,25 @@ fn serving(status: &Json) -> Option<&str> {
 /// `sha256:0123456789ab` for a table.
 fn short(revision: &str) -> String {
     revision.chars().take(19).collect()
+}
+
+/// A replica's text as a terminal may show it: no control characters (a
+/// hostile replica's escape sequences), at most `longest` characters.
+fn shown(text: &str, longest: usize) -> String {
+    text.chars()
+        .take(longest)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// When a replica says its bundle was built; none for a time to come (a
+/// replica's clock, or its claim, is not believed past a few minutes ahead).
+fn built_at(status: &Json) -> Option<jiff::Timestamp> {
+    let at: jiff::Timestamp = status["bundle"]["built_at"].as_str()?.parse().ok()?;
+    let soon = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_mins(5))
+        .ok()?;
+    (at <= soon).then_some(at)
 }
 
 pub(crate) fn status(
@@ -88,7 +111,7 @@ pub(crate) fn status(
         .iter()
         .filter_map(|a| a.as_ref().ok())
         .max_by_key(|s| {
-            let built = s["bundle"]["built_at"].as_str().unwrap_or("").to_string();
+            let built = built_at(s);
             let agree = answers
                 .iter()
                 .filter_map(|a| a.as_ref().ok())
@@ -111,18 +134,28 @@ pub(crate) fn status(
                 let lags = newest.is_some() && revision != newest.as_deref();
                 let ready = status["status"] == "ready";
                 let bundle = &status["bundle"];
-                let queue: u64 = status["shipping"].as_array().map_or(0, |s| {
-                    s.iter().filter_map(|s| s["queue_depth"].as_u64()).sum()
-                });
+                let sinks = status["shipping"].as_array().cloned().unwrap_or_default();
+                let queue = sinks
+                    .iter()
+                    .filter_map(|s| s["queue_depth"].as_u64())
+                    .fold(0u64, u64::saturating_add);
+                let ship_error = sinks.iter().find_map(|s| s["last_error"].as_str());
                 let lag = status["shipping"].as_array().map_or(0.0, |s| {
                     s.iter()
                         .filter_map(|s| s["lag_seconds"].as_f64())
                         .fold(0.0, f64::max)
                 });
-                let state = match (ready, lags) {
-                    (false, _) => "not-ready",
-                    (true, true) => "lags",
-                    (true, false) => "ok",
+                let fetch = bundle["last_result"].as_str();
+                let state = if !ready {
+                    "not-ready"
+                } else if lags {
+                    "lags"
+                } else if matches!(fetch, Some("failed" | "refused")) {
+                    "fetch-failing"
+                } else if ship_error.is_some() {
+                    "ship-failing"
+                } else {
+                    "ok"
                 };
                 healthy &= state == "ok";
                 json!({
@@ -132,6 +165,7 @@ pub(crate) fn status(
                     "bundle_source": bundle["source"],
                     "last_fetch": bundle["last_result"],
                     "fetch_error": bundle["last_error"]["message"],
+                    "ship_error": ship_error,
                     "ship_queue": queue,
                     "ship_lag_seconds": lag,
                 })
@@ -146,28 +180,34 @@ pub(crate) fn status(
         crate::bundle::VerifyFormat::Text => {
             let width = urls.iter().map(String::len).max().unwrap_or(0).max(7);
             let mut out = format!(
-                "{:<width$}  {:<11}  {:<19}  {:<14}  {:>10}  {:>8}  ERROR\n",
+                "{:<width$}  {:<13}  {:<19}  {:<14}  {:>10}  {:>8}  ERROR\n",
                 "REPLICA", "STATE", "REVISION", "LAST FETCH", "SHIP QUEUE", "SHIP LAG"
             );
             for row in &rows {
-                let text = |key: &str| row[key].as_str().unwrap_or("-").to_string();
+                let text = |key: &str| shown(row[key].as_str().unwrap_or("-"), 200);
                 let error = row["error"]
                     .as_str()
                     .or_else(|| row["fetch_error"].as_str())
+                    .or_else(|| row["ship_error"].as_str())
                     .unwrap_or("");
+                let (queue, lag) =
+                    match (row["ship_queue"].as_u64(), row["ship_lag_seconds"].as_f64()) {
+                        (Some(queue), Some(lag)) => (queue.to_string(), format!("{lag:.1}s")),
+                        _ => ("-".to_string(), "-".to_string()),
+                    };
                 out.push_str(&format!(
-                    "{:<width$}  {:<11}  {:<19}  {:<14}  {:>10}  {:>7.1}s  {}\n",
+                    "{:<width$}  {:<13}  {:<19}  {:<14}  {:>10}  {:>8}  {}\n",
                     text("url"),
                     text("state"),
                     short(&text("revision")),
                     text("last_fetch"),
-                    row["ship_queue"].as_u64().unwrap_or(0),
-                    row["ship_lag_seconds"].as_f64().unwrap_or(0.0),
-                    error.chars().take(120).collect::<String>(),
+                    queue,
+                    lag,
+                    shown(error, 120),
                 ));
             }
             if let Some(newest) = &newest {
-                out.push_str(&format!("newest revision: {newest}"));
+                out.push_str(&format!("newest revision: {}", shown(newest, 80)));
             }
             print_out(out.trim_end());
         }

@@ -564,6 +564,14 @@ fn bundles_pushed_to_an_oci_registry_are_pulled_verified_and_swapped() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The line of `warden fleet status` that starts with `url`.
+fn line_of(text: &str, url: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with(url))
+        .unwrap_or_else(|| panic!("no line for {url}: {text}"))
+        .to_string()
+}
+
 #[test]
 fn fleet_status_names_the_replica_that_lags_and_the_one_that_does_not_answer() {
     let dir = scratch("fleet-status");
@@ -587,7 +595,14 @@ fn fleet_status_names_the_replica_that_lags_and_the_one_that_does_not_answer() {
     let start = |source: &FileServer| {
         Server::start_in(
             &dir,
-            &["--bundle", &source.url, "--verify-key", "release.pub.pem"],
+            &[
+                "--bundle",
+                &source.url,
+                "--verify-key",
+                "release.pub.pem",
+                "--poll",
+                "1s",
+            ],
         )
     };
     let (a, b, c) = (start(&ahead), start(&behind), start(&ahead));
@@ -595,12 +610,7 @@ fn fleet_status_names_the_replica_that_lags_and_the_one_that_does_not_answer() {
     let view = warden_in(&dir, &["fleet", "status", &a.url, &b.url, &c.url, &gone]);
     let text = stdout(&view);
     assert_eq!(view.status.code(), Some(1), "{text}");
-    let line = |url: &str| {
-        text.lines()
-            .find(|l| l.starts_with(url))
-            .unwrap()
-            .to_string()
-    };
+    let line = |url: &str| line_of(&text, url);
     assert!(line(&a.url).contains(" ok "), "{text}");
     assert!(line(&b.url).contains(" lags "), "{text}");
     assert!(line(&b.url).contains(&old[..19]), "{text}");
@@ -614,5 +624,53 @@ fn fleet_status_names_the_replica_that_lags_and_the_one_that_does_not_answer() {
     let answer: Json = serde_json::from_str(&stdout(&json)).unwrap();
     assert_eq!(answer["replicas"][1]["state"], "lags");
     assert_eq!(answer["newest"], new.as_str());
+
+    // A replica that claims a bundle built in the year 9999, a queue of
+    // u64::MAX lines and escape sequences: the others are not said to lag,
+    // nothing overflows, nothing reaches the terminal raw.
+    let hostile = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hostile_url = format!("http://{}", hostile.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in hostile.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let body = serde_json::json!({
+                "status": "ready",
+                "bundle_revision": "sha256:fake\u{1b}[2J",
+                "bundle": { "built_at": "9999-01-01T00:00:00Z", "last_result": "updated\u{1b}[31m" },
+                "shipping": [{ "queue_depth": u64::MAX }, { "queue_depth": 1 }],
+            })
+            .to_string();
+            let _ = write!(
+                &stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let view = warden_in(&dir, &["fleet", "status", &a.url, &hostile_url]);
+    let text = stdout(&view);
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(line_of(&text, &a.url).contains(" ok "), "{text}");
+    assert!(
+        line_of(&text, &hostile_url).contains(&u64::MAX.to_string()),
+        "{text}"
+    );
+
+    // The bundle source down: the replicas that poll it say so.
+    ahead.down.store(true, Ordering::SeqCst);
+    wait_status(&a, Duration::from_secs(5), |s| {
+        s["bundle"]["last_result"] == "failed"
+    });
+    let view = warden_in(&dir, &["fleet", "status", &a.url]);
+    assert_eq!(view.status.code(), Some(1));
+    assert!(
+        stdout(&view).contains(" fetch-failing "),
+        "{}",
+        stdout(&view)
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
