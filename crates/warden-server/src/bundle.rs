@@ -203,8 +203,9 @@ impl BundleFeed {
             None if source.allow_unsigned => None,
             None => {
                 return Err(FeedError::Config(
-                    "no verify key: give `--verify-key FILE` (`[bundle] verify_key`), or set \
-                     `allow_unsigned = true` to serve bundles nobody signed"
+                    "no verify key: give `--verify-key FILE` (`[bundle] verify_key`), or, to \
+                     serve bundles nobody signed, `--allow-unsigned-bundles` \
+                     (`[bundle] allow_unsigned = true`)"
                         .into(),
                 ));
             }

@@ -155,11 +155,24 @@ impl BundleSource {
 
 /// Shipping the decision log: the log file is the queue, so a `decision_log`
 /// is required.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ShipConfig {
     pub http: Option<HttpShip>,
     pub syslog: Option<SyslogShip>,
+    /// On shutdown, how long the sinks may take to receive the log's tail,
+    /// in milliseconds; what is left is sent at the next start.
+    pub finish_ms: u64,
+}
+
+impl Default for ShipConfig {
+    fn default() -> Self {
+        ShipConfig {
+            http: None,
+            syslog: None,
+            finish_ms: 5_000,
+        }
+    }
 }
 
 /// Batches of gzip-compressed JSON lines, POSTed to `url`.

@@ -228,7 +228,15 @@ pub async fn run(
     announce_surfaces(&state);
     let limits = state.config.limits.clone();
     let first_byte = Duration::from_millis(limits.header_read_timeout_ms);
-    tracing::info!(addr = %local, %scheme, revision = %state.engine.load().revision(), "serving decisions");
+    {
+        let engine = state.engine.load();
+        match engine.bundle_revision() {
+            Some(bundle) => tracing::info!(addr = %local, %scheme, bundle_revision = %bundle,
+                policy_revision = %engine.revision(), "serving decisions"),
+            None => tracing::info!(addr = %local, %scheme, policy_revision = %engine.revision(),
+                "serving decisions"),
+        }
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
     // Signal handlers are in place before the address is announced: a
@@ -323,6 +331,7 @@ pub async fn run(
     if let Some(watch) = watch {
         watch.stop().await;
     }
+    let state_ship_finish_ms = state.config.ship.finish_ms;
     drop(state);
     if let Some(writer) = writer {
         let head = writer.finish().await?;
@@ -333,7 +342,9 @@ pub async fn run(
     // Every line is written: the sinks get what they can of it in a few
     // seconds; the rest waits in the log for the next start.
     for shipper in shippers {
-        shipper.finish(Duration::from_secs(5)).await;
+        shipper
+            .finish(Duration::from_millis(state_ship_finish_ms))
+            .await;
     }
     tracing::info!("stopped");
     Ok(())
@@ -370,6 +381,7 @@ fn start_shipping(
         };
         let sink = ship::HttpSink::new(
             &http.url,
+            log.path(),
             token,
             http.ca_file.as_deref(),
             Duration::from_millis(http.timeout_ms.max(1)),

@@ -129,7 +129,16 @@ impl OciSource {
                 }
                 _ => {}
             }
-            let mut response = request.call().map_err(|e| e.to_string())?;
+            let mut response = request.call().map_err(|e| {
+                if self.scheme == "https" {
+                    format!(
+                        "{e} (a registry without TLS needs `--registry-plain-http`, \
+                         `[bundle] plain_http = true`, or `bundle push --plain-http`)"
+                    )
+                } else {
+                    e.to_string()
+                }
+            })?;
             let status = response.status().as_u16();
             if status == 401 && !challenged {
                 challenged = true;
@@ -317,7 +326,14 @@ impl OciSource {
             .push(&self.reference, &layers, config, &self.auth, Some(manifest))
             .await
             .map(|pushed| pushed.manifest_url)
-            .map_err(|e| format!("{}: {e}", self.reference))
+            .map_err(|e| {
+                let hint = if self.scheme == "https" {
+                    " (a registry without TLS needs `--plain-http`)"
+                } else {
+                    ""
+                };
+                format!("{}: {e}{hint}", self.reference)
+            })
     }
 }
 

@@ -470,6 +470,8 @@ impl Run {
 /// The HTTP sink: one POST per batch, the lines gzip-compressed.
 pub struct HttpSink {
     url: String,
+    /// This machine's name and the log's path.
+    replica: String,
     agent: ureq::Agent,
     token: Option<String>,
 }
@@ -477,6 +479,7 @@ pub struct HttpSink {
 impl HttpSink {
     pub fn new(
         url: &str,
+        log: &Path,
         token: Option<String>,
         ca_file: Option<&Path>,
         timeout: Duration,
@@ -487,7 +490,17 @@ impl HttpSink {
         // No redirect is followed: a POST answered 302 and followed by a GET
         // that answers 200 (a login page) would count lines as delivered.
         let agent = crate::bundle::http_agent(ca_file, timeout, 0)?;
+        let replica: String = format!(
+            "{}:{}",
+            hostname().unwrap_or_else(|| "-".into()),
+            log.display()
+        )
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+        .take(256)
+        .collect();
         Ok(HttpSink {
+            replica,
             url: url.to_string(),
             agent,
             token,
@@ -517,7 +530,9 @@ impl Sink for HttpSink {
             // answer was lost drops it when it comes again.
             .header("Idempotency-Key", &batch.last_hash)
             .header("X-Warden-First-Seq", batch.first_seq().to_string())
-            .header("X-Warden-Last-Seq", batch.last_seq().to_string());
+            .header("X-Warden-Last-Seq", batch.last_seq().to_string())
+            // Each replica's log is a chain of its own: this says which.
+            .header("X-Warden-Replica", &self.replica);
         if let Some(token) = &self.token {
             request = request.header("Authorization", format!("Bearer {token}"));
         }
