@@ -605,7 +605,14 @@ fn fleet_status_names_the_replica_that_lags_and_the_one_that_does_not_answer() {
             ],
         )
     };
+    // What a server killed with -9 left in the temporary folder is swept
+    // by the next one that starts without a cache folder.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let left = std::env::temp_dir().join(format!("warden-bundle-{}-LEFT", gone.id()));
+    std::fs::create_dir_all(left.join("unpacking-x")).unwrap();
     let (a, b, c) = (start(&ahead), start(&behind), start(&ahead));
+    assert!(!left.exists(), "the dead server's folder is swept");
     let gone = format!("http://127.0.0.1:{}", common::server::free_port());
     let view = warden_in(&dir, &["fleet", "status", &a.url, &b.url, &c.url, &gone]);
     let text = stdout(&view);

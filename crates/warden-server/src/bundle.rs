@@ -136,6 +136,30 @@ pub struct BundleFeed {
     _lock: std::fs::File,
 }
 
+/// Removes the temporary work folders (`warden-bundle-PID-…`) of servers
+/// that are gone (killed before they could remove their own).
+fn sweep_dead_servers_folders() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("warden-bundle-")
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 sends nothing; it asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Takes the work folder for this process alone (`flock` on `.lock` in it).
 fn lock_folder(dir: &Path) -> std::io::Result<std::fs::File> {
     let file = std::fs::OpenOptions::new()
@@ -219,6 +243,7 @@ impl BundleFeed {
                 (dir.clone(), false)
             }
             None => {
+                sweep_dead_servers_folders();
                 let dir = std::env::temp_dir().join(format!(
                     "warden-bundle-{}-{}",
                     std::process::id(),
@@ -604,18 +629,18 @@ impl BundleFeed {
         Some(bytes)
     }
 
-    /// Removes what earlier runs left unpacked in the work folder.
+    /// Removes what earlier runs left in the work folder: bundles half
+    /// unpacked, a kept bundle half written (a `kill -9` in the middle).
     pub fn sweep(&self) {
         let Ok(entries) = std::fs::read_dir(&self.work_dir) else {
             return;
         };
         for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with("unpacking-")
-            {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("unpacking-") {
                 let _ = std::fs::remove_dir_all(entry.path());
+            } else if name.starts_with(&format!(".{CACHED}.partial-")) {
+                let _ = std::fs::remove_file(entry.path());
             }
         }
     }
