@@ -10,7 +10,7 @@
 //! still serves it.
 
 use crate::config::{BundleSource, ServerConfig};
-use crate::state::{LoadError, Loaded, load_from};
+use crate::load::{LoadError, Loaded, load_from};
 use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -234,7 +234,8 @@ impl BundleFeed {
                 ));
             }
         };
-        let agent = http_agent(source.ca_file.as_deref(), timeout, 5).map_err(FeedError::Config)?;
+        let agent = crate::http_client::agent(source.ca_file.as_deref(), timeout, 5)
+            .map_err(FeedError::Config)?;
         let (work_dir, temporary) = match &source.cache_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -550,7 +551,7 @@ impl BundleFeed {
                     "failed"
                 };
                 self.record(result, Some(status_error(&e, e.code())));
-                return Err(LoadError::Fetch(e));
+                return Err(LoadError::Fetch(e.to_string()));
             }
         };
         let refuse = |error: StatusError| {
@@ -563,7 +564,7 @@ impl BundleFeed {
             Ok(open) => open,
             Err(e) => {
                 refuse(status_error(&e, e.code().to_string()));
-                return Err(LoadError::Fetch(e.into()));
+                return Err(LoadError::Fetch(e.to_string()));
             }
         };
         // No going back: a bundle built before the one served (or kept) is
@@ -578,7 +579,7 @@ impl BundleFeed {
                 newest: floor.to_string(),
             };
             refuse(status_error(&e, e.code().to_string()));
-            return Err(LoadError::Fetch(e.into()));
+            return Err(LoadError::Fetch(e.to_string()));
         }
         self.lock().refused = None;
         if serving.and_then(|s| s.bundle_revision()) == Some(open.revision.as_str()) {
@@ -649,41 +650,6 @@ impl BundleFeed {
     pub fn work_dir(&self) -> &Path {
         &self.work_dir
     }
-}
-
-/// An HTTP client for the bundle source and the log sink: every status
-/// comes back as a response, at most `redirects` followed, `timeout` for
-/// the whole exchange, and with `ca_file` only the CAs it holds are trusted.
-pub(crate) fn http_agent(
-    ca_file: Option<&Path>,
-    timeout: Duration,
-    redirects: u32,
-) -> Result<ureq::Agent, String> {
-    let mut tls = ureq::tls::TlsConfig::builder();
-    if let Some(ca) = ca_file {
-        let pem = warden::read_file_bounded(ca, 1 << 20).map_err(|e| format!("ca_file: {e}"))?;
-        let certs: Vec<_> = ureq::tls::parse_pem(pem.as_bytes())
-            .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
-                _ => None,
-            })
-            .collect();
-        if certs.is_empty() {
-            return Err(format!(
-                "ca_file `{}` holds no PEM certificate",
-                ca.display()
-            ));
-        }
-        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-    }
-    Ok(ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(redirects)
-        .tls_config(tls.build())
-        .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into())
 }
 
 /// A bundle checked and unpacked, ready to compile.

@@ -13,7 +13,9 @@ pub mod decision_log;
 mod error;
 mod gateway;
 mod grpc;
+mod http_client;
 pub(crate) mod listen;
+mod load;
 mod metrics;
 pub mod oci;
 mod routes;
@@ -23,7 +25,8 @@ mod watch;
 
 pub use config::ServerConfig;
 pub use gateway::canonical_path;
-pub use state::{AppState, LoadError, load};
+pub use load::{LoadError, load};
+pub use state::AppState;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -223,7 +226,10 @@ pub async fn run(
     let handles = shippers.iter().map(ship::Shipper::handle).collect();
     let state = Arc::new(AppState::new(config, engine, log, callers, feed, handles));
     if let Some(feed) = &state.bundle {
-        state.metrics.bundle_polled(&feed.status());
+        let status = feed.status();
+        state
+            .metrics
+            .bundle_polled(status.last_result, status.last_success_seconds);
     }
     announce_surfaces(&state);
     let limits = state.config.limits.clone();

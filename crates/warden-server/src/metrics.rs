@@ -35,6 +35,15 @@ pub struct SinkLabels {
     pub sink: String,
 }
 
+/// What the metrics show of one log sink.
+pub struct SinkFigures {
+    pub sink: &'static str,
+    pub queue_depth: u64,
+    pub lag_seconds: f64,
+    pub shipped: u64,
+    pub failures: u64,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ErrorLabels {
     pub code: String,
@@ -194,23 +203,24 @@ impl Metrics {
         }
     }
 
-    /// Counts a poll of the bundle source, as its status records it.
-    pub fn bundle_polled(&self, status: &crate::bundle::FeedStatus) {
-        if let Some(result) = status.last_result {
+    /// Counts a poll of the bundle source: what it found, and when a poll
+    /// last succeeded.
+    pub fn bundle_polled(&self, last_result: Option<&str>, last_success: Option<i64>) {
+        if let Some(result) = last_result {
             self.bundle_fetches
                 .get_or_create(&ResultLabels {
                     result: result.into(),
                 })
                 .inc();
         }
-        if let Some(at) = status.last_success_seconds {
+        if let Some(at) = last_success {
             self.bundle_last_success.set(at);
         }
     }
 
-    /// Sets the shipping gauges from the sinks' statuses.
-    pub fn shipping(&self, statuses: &[crate::ship::ShipStatus]) {
-        for status in statuses {
+    /// Sets the shipping gauges from the sinks' figures.
+    pub fn shipping(&self, sinks: &[SinkFigures]) {
+        for status in sinks {
             let labels = SinkLabels {
                 sink: status.sink.to_string(),
             };

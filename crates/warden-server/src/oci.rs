@@ -93,7 +93,7 @@ impl OciSource {
             client: oci_client::Client::new(config),
             reference,
             auth,
-            agent: crate::bundle::http_agent(ca_file, timeout, 5)?,
+            agent: crate::http_client::agent(ca_file, timeout, 5)?,
             scheme: if plain_http { "http" } else { "https" },
             timeout,
             token: std::sync::Mutex::new(None),

@@ -490,7 +490,20 @@ pub async fn ready_route(State(state): Shared) -> Response {
 
 /// `GET /metrics`.
 pub async fn metrics_route(State(state): Shared) -> Response {
-    let shipping: Vec<_> = state.shipping.iter().map(|s| s.status()).collect();
+    let shipping: Vec<_> = state
+        .shipping
+        .iter()
+        .map(|s| {
+            let s = s.status();
+            crate::metrics::SinkFigures {
+                sink: s.sink,
+                queue_depth: s.queue_depth,
+                lag_seconds: s.lag_seconds,
+                shipped: s.shipped,
+                failures: s.failures,
+            }
+        })
+        .collect();
     state.metrics.shipping(&shipping);
     (
         [(

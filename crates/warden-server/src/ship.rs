@@ -489,7 +489,7 @@ impl HttpSink {
         }
         // No redirect is followed: a POST answered 302 and followed by a GET
         // that answers 200 (a login page) would count lines as delivered.
-        let agent = crate::bundle::http_agent(ca_file, timeout, 0)?;
+        let agent = crate::http_client::agent(ca_file, timeout, 0)?;
         let replica: String = format!(
             "{}:{}",
             hostname().unwrap_or_else(|| "-".into()),
