@@ -227,7 +227,16 @@ fn read_entries(
         what: "the archive",
         limit: limits.max_archive_bytes,
     };
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(compressed));
+    // The whole stream unpacked, headers included, is bounded too: a second
+    // wall behind the per-file checks below.
+    let headers = 1_024 * (limits.max_entries as u64 + 2);
+    let unpacked = Bounded {
+        inner: flate2::read::GzDecoder::new(compressed),
+        left: limits.max_unpacked_bytes.saturating_add(headers),
+        what: "the unpacked archive",
+        limit: limits.max_unpacked_bytes.saturating_add(headers),
+    };
+    let mut tar = tar::Archive::new(unpacked);
     let mut unpacked_left = limits.max_unpacked_bytes;
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     let mut folders: BTreeSet<String> = BTreeSet::new();
@@ -238,7 +247,11 @@ fn read_entries(
     // manifest and its signature settles it).
     let mut authenticated: Option<Option<String>> = None;
     let mut entries = 0usize;
-    for entry in tar.entries().map_err(archive_error)? {
+    // Raw: the tar reader would read a long-name or PAX entry whole, before
+    // anything here could look at its size; a GNU long name is read here,
+    // within the path limit, and the rest of those extensions refused.
+    let mut long_name: Option<Vec<u8>> = None;
+    for entry in tar.entries().map_err(archive_error)?.raw(true) {
         let mut entry = entry.map_err(archive_error)?;
         entries += 1;
         if entries > limits.max_entries {
@@ -247,8 +260,40 @@ fn read_entries(
                 limits.max_entries
             )));
         }
-        let path = checked_path(&entry.path_bytes(), limits)?;
         let kind = entry.header().entry_type();
+        if kind.is_gnu_longname() {
+            let size = entry.header().size().map_err(archive_error)?;
+            if size > limits.max_path_bytes as u64 + 1 || long_name.is_some() {
+                return Err(BundleError::Invalid(format!(
+                    "a long name of {size} bytes (at most {})",
+                    limits.max_path_bytes
+                )));
+            }
+            let mut name = Vec::new();
+            (&mut entry)
+                .take(size)
+                .read_to_end(&mut name)
+                .map_err(archive_error)?;
+            while name.last() == Some(&0) {
+                name.pop();
+            }
+            long_name = Some(name);
+            entries -= 1;
+            continue;
+        }
+        if kind.is_gnu_longlink()
+            || kind.is_pax_local_extensions()
+            || kind.is_pax_global_extensions()
+        {
+            return Err(BundleError::Invalid(format!(
+                "a {kind:?} entry; a bundle holds plain entries only (`warden build` writes them)"
+            )));
+        }
+        let raw_path = match long_name.take() {
+            Some(name) => name,
+            None => entry.path_bytes().into_owned(),
+        };
+        let path = checked_path(&raw_path, limits)?;
         if kind.is_dir() {
             if files.contains_key(&path) {
                 return Err(BundleError::Invalid(format!(

@@ -65,7 +65,13 @@ fn short(revision: &str) -> String {
 fn shown(text: &str, longest: usize) -> String {
     text.chars()
         .take(longest)
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| {
+            // Control characters, and the invisible ones that reorder or
+            // hide text (bidirectional overrides, zero-width characters).
+            let hiding = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}' | '\u{feff}');
+            if c.is_control() || hiding { '?' } else { c }
+        })
         .collect()
 }
 

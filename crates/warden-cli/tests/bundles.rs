@@ -329,7 +329,25 @@ fn serve_polls_a_bundle_swaps_new_revisions_and_refuses_bad_ones() {
     assert_eq!(unsigned, second);
     build(&dir, &policy, "intruder.tar.gz", Some("intruder.pem"));
     std::fs::write(dir.join("garbage.tar.gz"), b"<html>not a bundle</html>").unwrap();
+    // Built with a clock years ahead (signed all the same): it would hold
+    // every later bundle back.
+    let workspace = warden::Workspace::read(&[&policy]).unwrap();
+    let key = warden_bundle::read_signing_key(&dir.join("release.pem")).unwrap();
+    let data = format!(
+        "catalog={}",
+        common::root().join("tests/server/catalog.json").display()
+    );
+    let future = std::fs::File::create(dir.join("future.tar.gz")).unwrap();
+    warden_bundle::build(
+        &workspace,
+        &[data],
+        Some(&key),
+        "2099-01-01T00:00:00Z".parse().unwrap(),
+        future,
+    )
+    .unwrap();
     for (file, code) in [
+        ("future.tar.gz", "E0603"),
         // The first revision again: built before the one served.
         ("v1.tar.gz", "E0609"),
         ("unsigned.tar.gz", "E0606"),

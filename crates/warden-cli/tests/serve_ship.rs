@@ -273,6 +273,78 @@ fn every_decision_reaches_the_http_sink_once_through_outages_and_kill_9() {
 }
 
 #[test]
+fn a_first_batch_in_flight_at_kill_9_goes_again_under_its_key() {
+    let dir = scratch("ship-first-batch");
+    let log = dir.join("decisions.jsonl");
+    let sink = Sink::start();
+    sink.set(Mode::StoreThenFail);
+    let root = common::root();
+    let server = serve(&root, &log, &["--ship-http", &sink.url]);
+    decide(&server, 5, 0);
+    wait_until("the first batch is stored", Duration::from_secs(10), || {
+        !sink.batches.lock().unwrap().is_empty()
+    });
+    decide(&server, 5, 5);
+    server.signal("KILL");
+    drop(server);
+    sink.set(Mode::Up);
+    let server = serve(&root, &log, &["--ship-http", &sink.url]);
+    wait_until("everything is sent", Duration::from_secs(20), || {
+        shipping(&server)["queue_depth"] == 0
+    });
+    assert_eq!(server.stop(), Some(0));
+    let (received, again) = sink.received();
+    assert!(
+        received == std::fs::read(&log).unwrap(),
+        "each line once, by key"
+    );
+    assert!(again >= 1, "the first batch came again under its key");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_relp_answer_to_a_message_never_sent_is_no_delivery() {
+    // A RELP server that opens the session, then answers every message
+    // `200 OK` under a transaction number it was never sent.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("relp://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(&stream);
+            let mut out = &stream;
+            let mut frame = Vec::new();
+            while reader.read_until(b'\n', &mut frame).is_ok_and(|n| n > 0) {
+                let text = String::from_utf8_lossy(&frame).to_string();
+                if text.contains(" open ") {
+                    // The offer has newlines inside: read up to its last field.
+                    while !String::from_utf8_lossy(&frame).contains("commands=") {
+                        if reader.read_until(b'\n', &mut frame).unwrap_or(0) == 0 {
+                            break;
+                        }
+                    }
+                    let _ = out.write_all(b"1 rsp 6 200 OK\n");
+                } else if text.contains(" syslog ") {
+                    let _ = out.write_all(b"424242 rsp 6 200 OK\n");
+                }
+                frame.clear();
+            }
+        }
+    });
+    let dir = scratch("ship-relp-txnr");
+    let log = dir.join("decisions.jsonl");
+    let server = serve(&common::root(), &log, &["--ship-syslog", &addr]);
+    decide(&server, 3, 0);
+    wait_until("the wrong answer shows", Duration::from_secs(10), || {
+        shipping(&server)["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("was not sent"))
+    });
+    assert_eq!(shipping(&server)["queue_depth"], 3);
+    assert_eq!(server.stop(), Some(0));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn shipping_without_a_decision_log_is_refused_at_start() {
     let out = Command::new(common::warden_bin())
         .args([

@@ -154,7 +154,9 @@ fn sweep_dead_servers_folders() {
         // SAFETY: signal 0 sends nothing; it asks whether the process exists.
         let gone = unsafe { libc::kill(pid, 0) } != 0
             && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        if gone {
+        // A folder whose lock is held is in use, whatever its name says (a
+        // process in another PID namespace sharing this /tmp).
+        if gone && lock_folder(&entry.path()).is_ok() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
@@ -525,9 +527,12 @@ impl BundleFeed {
             Some(_) => {
                 let status = self.lock();
                 let refused = status.refused.clone();
+                // Only a strong validator names one body: a refused
+                // bundle's date would hide a later one given the same date.
                 let held = refused
                     .as_ref()
                     .map(|(v, _)| v.clone())
+                    .filter(|v| matches!(v, Validator::ETag(_)))
                     .or_else(|| status.etag.clone());
                 (held, refused)
             }
@@ -554,22 +559,46 @@ impl BundleFeed {
                 return Err(LoadError::Fetch(e.to_string()));
             }
         };
-        let refuse = |error: StatusError| {
+        // A refusal for what the bundle is (invalid, unsigned, older, not
+        // compiling) is remembered with its validator; one for what this
+        // machine lacked a moment (a file it could not write) is not: the
+        // next poll tries the bundle again.
+        let refuse = |error: StatusError, intrinsic: bool| {
             let mut status = self.lock();
-            status.refused = etag.clone().map(|v| (v, error.clone()));
+            status.refused = etag
+                .clone()
+                .filter(|_| intrinsic)
+                .map(|v| (v, error.clone()));
             drop(status);
             self.record("refused", Some(error));
         };
         let open = match self.open(&bytes) {
             Ok(open) => open,
             Err(e) => {
-                refuse(status_error(&e, e.code().to_string()));
+                let intrinsic = !matches!(e, BundleError::Io { .. });
+                refuse(status_error(&e, e.code().to_string()), intrinsic);
                 return Err(LoadError::Fetch(e.to_string()));
             }
         };
         // No going back: a bundle built before the one served (or kept) is
         // an old one replayed. To roll back, build the old policies again.
+        // And no bundle from the future: one would hold every later bundle
+        // back (a build machine with a wrong clock).
         let built = warden_bundle::Manifest::parse_time(&open.built_at);
+        let soon = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_mins(5))
+            .ok();
+        if let (Some(built), Some(soon)) = (built, soon)
+            && built > soon
+        {
+            let _ = std::fs::remove_dir_all(&open.unpacked.dir);
+            let e = BundleError::Invalid(format!(
+                "it was built at {}, more than 5 minutes from now: the building machine's clock is wrong",
+                open.built_at
+            ));
+            refuse(status_error(&e, e.code().to_string()), true);
+            return Err(LoadError::Fetch(e.to_string()));
+        }
         if let (Some(floor), Some(built)) = (floor, built)
             && built < floor
         {
@@ -578,7 +607,7 @@ impl BundleFeed {
                 built_at: open.built_at.clone(),
                 newest: floor.to_string(),
             };
-            refuse(status_error(&e, e.code().to_string()));
+            refuse(status_error(&e, e.code().to_string()), true);
             return Err(LoadError::Fetch(e.to_string()));
         }
         self.lock().refused = None;
@@ -604,7 +633,12 @@ impl BundleFeed {
                     .diagnostics()
                     .first()
                     .map_or_else(|| "load-failed".to_string(), |d| d.code.to_string());
-                refuse(status_error(&e, code));
+                // Everything but a failure to read a file is the bundle's.
+                let intrinsic = !matches!(
+                    e,
+                    LoadError::Engine(warden::EngineError::Io { .. }) | LoadError::Task(_)
+                );
+                refuse(status_error(&e, code), intrinsic);
                 Err(e)
             }
         }

@@ -104,18 +104,26 @@ impl OciSource {
         format!("{}: {e}", self.reference)
     }
 
-    /// `GET url`, answering the registry's challenge once if it asks for
-    /// credentials (`WWW-Authenticate: Bearer …` or `Basic`); the body read
-    /// up to `limit` bytes (more is an error). Blocking.
+    /// `GET url` by `until`, answering the registry's challenge once if it
+    /// asks for credentials (`WWW-Authenticate: Bearer …` or `Basic`): they
+    /// are sent only where asked for, never up front. The body read up to
+    /// `limit` bytes (more is an error). Blocking.
     fn get(
         &self,
         url: &str,
         accept: Option<&str>,
         limit: u64,
+        until: std::time::Instant,
     ) -> Result<(Vec<u8>, ureq::http::HeaderMap), String> {
         let mut challenged = false;
+        let mut send_basic = false;
         loop {
-            let mut request = self.agent.get(url);
+            let mut request = self
+                .agent
+                .get(url)
+                .config()
+                .timeout_global(Some(left_until(until)?))
+                .build();
             if let Some(accept) = accept {
                 request = request.header("Accept", accept);
             }
@@ -124,7 +132,7 @@ impl OciSource {
                 (Some(token), _) => {
                     request = request.header("Authorization", format!("Bearer {token}"))
                 }
-                (None, oci_client::secrets::RegistryAuth::Basic(user, password)) => {
+                (None, oci_client::secrets::RegistryAuth::Basic(user, password)) if send_basic => {
                     request = request.header("Authorization", basic(user, password));
                 }
                 _ => {}
@@ -150,7 +158,11 @@ impl OciSource {
                     .chars()
                     .take(2048)
                     .collect::<String>();
-                let token = self.bearer_token(&challenge)?;
+                if challenge.starts_with("Basic") {
+                    send_basic = true;
+                    continue;
+                }
+                let token = self.bearer_token(&challenge, until)?;
                 *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
                 continue;
             }
@@ -165,8 +177,9 @@ impl OciSource {
     }
 
     /// A token from the realm a `Bearer` challenge names (the registry's
-    /// token service), asked with the credentials when there are any.
-    fn bearer_token(&self, challenge: &str) -> Result<String, String> {
+    /// token service), asked with the credentials when there are any, over
+    /// TLS whenever the registry is reached over TLS.
+    fn bearer_token(&self, challenge: &str, until: std::time::Instant) -> Result<String, String> {
         let Some(params) = challenge.strip_prefix("Bearer ") else {
             return Err(format!(
                 "the registry asks for credentials (`{}`) this server does not have",
@@ -180,13 +193,19 @@ impl OciSource {
             })
         };
         let realm = field("realm").ok_or("the registry's challenge names no realm")?;
-        if !(realm.starts_with("https://") || realm.starts_with("http://")) {
+        let plain_allowed = self.scheme == "http" && realm.starts_with("http://");
+        if !(realm.starts_with("https://") || plain_allowed) {
             return Err(format!(
-                "the token realm `{}` is not an http(s) URL",
+                "the token realm `{}` is not an https URL",
                 realm.escape_default()
             ));
         }
-        let mut request = self.agent.get(&realm);
+        let mut request = self
+            .agent
+            .get(&realm)
+            .config()
+            .timeout_global(Some(left_until(until)?))
+            .build();
         for name in ["service", "scope"] {
             if let Some(value) = field(name) {
                 request = request.query(name, &value);
@@ -230,11 +249,21 @@ impl OciSource {
 
     /// The manifest the reference names now, and its digest (`sha256:` of
     /// its bytes). Blocking.
-    fn manifest(&self) -> Result<(oci_client::manifest::OciImageManifest, String), String> {
+    fn manifest(
+        &self,
+        until: std::time::Instant,
+    ) -> Result<(oci_client::manifest::OciImageManifest, String), String> {
         let (bytes, _) = self
-            .get(&self.manifest_url(), Some(ACCEPT), MANIFEST_BYTES)
+            .get(&self.manifest_url(), Some(ACCEPT), MANIFEST_BYTES, until)
             .map_err(|e| self.shown(&e))?;
         let digest = warden::sha256_text(&bytes);
+        if let Some(pinned) = self.reference.digest()
+            && pinned != digest
+        {
+            return Err(self.shown(&format!(
+                "the registry sent a manifest of digest {digest}, not the {pinned} the reference pins"
+            )));
+        }
         let manifest = serde_json::from_slice(&bytes)
             .map_err(|e| self.shown(&format!("not an image manifest: {e}")))?;
         Ok((manifest, digest))
@@ -248,8 +277,9 @@ impl OciSource {
         held: Option<&str>,
         max_bytes: u64,
     ) -> Result<Option<(Vec<u8>, String)>, String> {
-        let started = std::time::Instant::now();
-        let (manifest, digest) = self.manifest()?;
+        // One deadline for the whole exchange: token, manifest and blob.
+        let until = std::time::Instant::now() + self.timeout;
+        let (manifest, digest) = self.manifest(until)?;
         if held == Some(digest.as_str()) {
             return Ok(None);
         }
@@ -268,9 +298,6 @@ impl OciSource {
                 layer.size
             )));
         }
-        if started.elapsed() >= self.timeout {
-            return Err(self.shown(&"the registry took longer than the fetch timeout"));
-        }
         let url = format!(
             "{}://{}/v2/{}/blobs/{}",
             self.scheme,
@@ -279,7 +306,7 @@ impl OciSource {
             layer.digest
         );
         let (bytes, _) = self
-            .get(&url, None, max_bytes)
+            .get(&url, None, max_bytes, until)
             .map_err(|e| self.shown(&e))?;
         if warden::sha256_text(&bytes) != layer.digest {
             return Err(self.shown(&format!(
@@ -335,6 +362,14 @@ impl OciSource {
                 format!("{}: {e}{hint}", self.reference)
             })
     }
+}
+
+/// What is left until `until`, or that the time is up.
+fn left_until(until: std::time::Instant) -> Result<std::time::Duration, String> {
+    until
+        .checked_duration_since(std::time::Instant::now())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| "the registry took longer than the fetch timeout".to_string())
 }
 
 /// `Basic` credentials for a header.

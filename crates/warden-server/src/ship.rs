@@ -352,7 +352,11 @@ impl Run {
             return Cursor::start();
         };
         if cursor.offset == 0 {
-            return Cursor::start();
+            // Nothing delivered yet; a first batch may be in flight.
+            return Cursor {
+                sending_until: cursor.sending_until,
+                ..Cursor::start()
+            };
         }
         let line = self.line_before(cursor.offset).ok().flatten();
         let seq = line
@@ -560,6 +564,9 @@ pub struct SyslogSink {
     priority: u8,
     stream: Option<std::net::TcpStream>,
     timeout: Duration,
+    /// When the send under way must be done by: each send, its connect,
+    /// writes and RELP answers included, within `timeout`.
+    deadline: Instant,
 }
 
 impl SyslogSink {
@@ -596,6 +603,7 @@ impl SyslogSink {
             priority: facility * 8 + 6,
             stream: None,
             timeout,
+            deadline: Instant::now(),
         })
     }
 
@@ -608,12 +616,13 @@ impl SyslogSink {
                 .map_err(|e| format!("{}: {e}", self.addr))?
                 .next()
                 .ok_or_else(|| format!("{}: no address", self.addr))?;
-            let stream = std::net::TcpStream::connect_timeout(&addr, self.timeout)
+            let left = self
+                .deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| format!("{}: timed out", self.addr))?;
+            let stream = std::net::TcpStream::connect_timeout(&addr, left)
                 .map_err(|e| format!("{}: {e}", self.addr))?;
-            stream
-                .set_write_timeout(Some(self.timeout))
-                .and_then(|()| stream.set_read_timeout(Some(self.timeout)))
-                .map_err(|e| e.to_string())?;
             let _ = stream.set_nodelay(true);
             self.stream = Some(stream);
             if self.relp {
@@ -623,8 +632,8 @@ impl SyslogSink {
                     env!("CARGO_PKG_VERSION")
                 );
                 let mut frame = Vec::new();
-                self.relp_frame(&mut frame, "open", offer.as_bytes());
-                let answer = self.relp_exchange(&frame, 1);
+                let open = self.relp_frame(&mut frame, "open", offer.as_bytes());
+                let answer = self.relp_exchange(&frame, &[open]);
                 if let Err(e) = answer {
                     self.stream = None;
                     return Err(format!("{}: opening the RELP session: {e}", self.addr));
@@ -640,37 +649,47 @@ impl SyslogSink {
     }
 
     /// Appends a RELP frame (`TXNR COMMAND LEN DATA\n`) with the next
-    /// transaction number.
-    fn relp_frame(&mut self, out: &mut Vec<u8>, command: &str, data: &[u8]) {
-        out.extend_from_slice(format!("{} {command} {}", self.txnr, data.len()).as_bytes());
+    /// transaction number, which it returns.
+    fn relp_frame(&mut self, out: &mut Vec<u8>, command: &str, data: &[u8]) -> u32 {
+        let txnr = self.txnr;
+        out.extend_from_slice(format!("{txnr} {command} {}", data.len()).as_bytes());
         if !data.is_empty() {
             out.push(b' ');
             out.extend_from_slice(data);
         }
         out.push(b'\n');
         // 1 to 999,999,999, then 1 again (RELP).
-        self.txnr = if self.txnr >= 999_999_999 {
-            1
-        } else {
-            self.txnr + 1
-        };
+        self.txnr = if txnr >= 999_999_999 { 1 } else { txnr + 1 };
+        txnr
     }
 
-    /// Writes `frames` and reads `count` responses, each of which must be
-    /// `200`: only then did the server take the messages.
-    fn relp_exchange(&mut self, frames: &[u8], count: usize) -> Result<(), String> {
-        let stream = self.stream.as_mut().ok_or("not connected")?;
-        stream.write_all(frames).map_err(|e| e.to_string())?;
-        stream.flush().map_err(|e| e.to_string())?;
-        let mut reader = BufReader::new(&*stream);
-        for _ in 0..count {
-            let (command, data) = read_relp_frame(&mut reader)?;
+    /// Writes `frames` and reads an answer for each transaction of
+    /// `txnrs`, which must be `200`: only then did the server take the
+    /// messages. An answer to no transaction sent is an error.
+    fn relp_exchange(&mut self, frames: &[u8], txnrs: &[u32]) -> Result<(), String> {
+        let until = self.deadline;
+        let stream = self.stream.as_ref().ok_or("not connected")?;
+        let mut io = Deadline { stream, until };
+        io.write_all(frames).map_err(|e| e.to_string())?;
+        let mut outstanding: std::collections::HashSet<u32> = txnrs.iter().copied().collect();
+        let mut reader = BufReader::new(io);
+        while !outstanding.is_empty() {
+            let (txnr, command, data) = read_relp_frame(&mut reader)?;
             match command.as_str() {
-                "rsp" if data.starts_with(b"200") => {}
+                "rsp" if outstanding.contains(&txnr) => {
+                    let ok = data.starts_with(b"200")
+                        && matches!(data.get(3), None | Some(b' ' | b'\n'));
+                    if !ok {
+                        return Err(format!(
+                            "the server answered `{}`",
+                            String::from_utf8_lossy(&data[..data.len().min(200)]).escape_default()
+                        ));
+                    }
+                    outstanding.remove(&txnr);
+                }
                 "rsp" => {
                     return Err(format!(
-                        "the server answered `{}`",
-                        String::from_utf8_lossy(&data[..data.len().min(200)]).escape_default()
+                        "an answer to transaction {txnr}, which was not sent"
                     ));
                 }
                 "serverclose" => return Err("the server closed the session".into()),
@@ -686,6 +705,40 @@ impl SyslogSink {
     }
 }
 
+/// A connection read and written within a deadline: each call gets what is
+/// left of it (a server that answers a byte at a time cannot stretch one
+/// send past the timeout).
+struct Deadline<'a> {
+    stream: &'a std::net::TcpStream,
+    until: Instant,
+}
+
+impl Deadline<'_> {
+    fn left(&self) -> std::io::Result<Duration> {
+        self.until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"))
+    }
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.stream.set_read_timeout(Some(self.left()?))?;
+        (&*self.stream).read(buf)
+    }
+}
+
+impl Write for Deadline<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.stream.set_write_timeout(Some(self.left()?))?;
+        (&*self.stream).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Sink for SyslogSink {
     fn kind(&self) -> &'static str {
         "syslog"
@@ -696,6 +749,7 @@ impl Sink for SyslogSink {
     }
 
     fn send(&mut self, batch: &Batch) -> Result<(), String> {
+        self.deadline = Instant::now() + self.timeout;
         let mut messages = Vec::with_capacity(batch.lines.len());
         for (line, seq) in batch.each() {
             let at = serde_json::from_slice::<serde_json::Value>(line)
@@ -740,10 +794,11 @@ impl SyslogSink {
             // At most RELP_WINDOW messages unanswered at a time.
             for window in messages.chunks(RELP_WINDOW) {
                 let mut frames = Vec::new();
-                for message in window {
-                    self.relp_frame(&mut frames, "syslog", message);
-                }
-                self.relp_exchange(&frames, window.len())
+                let txnrs: Vec<u32> = window
+                    .iter()
+                    .map(|message| self.relp_frame(&mut frames, "syslog", message))
+                    .collect();
+                self.relp_exchange(&frames, &txnrs)
                     .map_err(|e| format!("{addr}: {e}"))?;
             }
             return Ok(());
@@ -753,11 +808,13 @@ impl SyslogSink {
             frames.extend_from_slice(format!("{} ", message.len()).as_bytes());
             frames.extend_from_slice(message);
         }
-        let stream = self.stream.as_mut().ok_or("not connected")?;
-        stream
-            .write_all(&frames)
-            .and_then(|()| stream.flush())
-            .map_err(|e| format!("{addr}: {e}"))
+        let stream = self.stream.as_ref().ok_or("not connected")?;
+        Deadline {
+            stream,
+            until: self.deadline,
+        }
+        .write_all(&frames)
+        .map_err(|e| format!("{addr}: {e}"))
     }
 }
 
@@ -766,8 +823,8 @@ const RELP_WINDOW: usize = 128;
 /// The largest RELP answer read.
 const RELP_ANSWER_BYTES: usize = 64 << 10;
 
-/// Reads one RELP frame: its command and data.
-fn read_relp_frame(reader: &mut impl BufRead) -> Result<(String, Vec<u8>), String> {
+/// Reads one RELP frame: its transaction number, command and data.
+fn read_relp_frame(reader: &mut impl BufRead) -> Result<(u32, String, Vec<u8>), String> {
     let mut field = |what: &str, longest: usize| -> Result<String, String> {
         let mut bytes = Vec::new();
         loop {
@@ -786,7 +843,10 @@ fn read_relp_frame(reader: &mut impl BufRead) -> Result<(String, Vec<u8>), Strin
         }
         String::from_utf8(bytes).map_err(|_| format!("a malformed RELP {what}"))
     };
-    let _txnr = field("transaction number", 9)?;
+    let txnr: u32 = field("transaction number", 9)?
+        .trim_end()
+        .parse()
+        .map_err(|_| "a malformed RELP transaction number".to_string())?;
     let command = field("command", 32)?;
     let length = field("length", 9)?;
     let ended = length.ends_with('\n');
@@ -816,7 +876,7 @@ fn read_relp_frame(reader: &mut impl BufRead) -> Result<(String, Vec<u8>), Strin
         let mut trailer = [0u8; 1];
         let _ = reader.read_exact(&mut trailer);
     }
-    Ok((command.trim_end().to_string(), data))
+    Ok((txnr, command.trim_end().to_string(), data))
 }
 
 /// Whether the other end has closed the connection (a read would return

@@ -454,3 +454,42 @@ fn a_set_that_does_not_compile_is_not_bundled() {
     let err = build(&workspace, &[], None, jiff::Timestamp::now(), Vec::new()).unwrap_err();
     assert_eq!(err.code(), warden::Code::E0602, "{err}");
 }
+
+#[test]
+fn long_names_are_read_within_the_path_limit_and_other_extensions_refused() {
+    // A path over 100 bytes: `warden build` writes it as a GNU long name,
+    // which reads back.
+    let dir = policy_folder();
+    let deep = dir.path().join("policies").join("d".repeat(120));
+    std::fs::create_dir(&deep).unwrap();
+    std::fs::write(deep.join("q.warden"), "package q\n").unwrap();
+    let (bytes, built) = build_bytes(dir.path(), None, "2026-12-01T00:00:00Z");
+    assert!(built.manifest.files.keys().any(|p| p.len() > 100));
+    read(bytes.as_slice(), &Limits::default(), None, None).unwrap();
+
+    // A long-name or PAX entry of 16 MiB (the tar reader would read it whole
+    // into memory before anything else could look): refused from its
+    // header, before a byte of it is read.
+    let small = Limits {
+        max_unpacked_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let zeros = vec![0u8; 16 << 20];
+    for kind in [
+        tar::EntryType::GNULongName,
+        tar::EntryType::XHeader,
+        tar::EntryType::XGlobalHeader,
+    ] {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        let mut header = tar::Header::new_gnu();
+        header.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+        header.set_entry_type(kind);
+        header.set_size(zeros.len() as u64);
+        header.set_cksum();
+        tar.append(&header, zeros.as_slice()).unwrap();
+        let archive = tar.into_inner().unwrap().finish().unwrap();
+        let err = read(archive.as_slice(), &small, None, None).unwrap_err();
+        assert_eq!(err.code(), warden::Code::E0603, "{kind:?}: {err}");
+    }
+}
