@@ -46,11 +46,8 @@ printf '[log]\ndurability = "fsync"\n' > "$DIR/fsync.toml"
 
 python3 - "$DIR/results" <<'PY'
 import sys
-def ms(t):
-    for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if t.endswith(unit) and not (unit == "s" and t.endswith(("us", "ms"))):
-            return float(t[: -len(unit)]) * f
-    return float(t)
+sys.path.insert(0, "benches")
+from wrk import ms
 rows = {}
 for line in open(sys.argv[1]):
     name, rps, p50, p99, lines = line.split()
