@@ -299,7 +299,9 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
 /// `warden keygen`.
 pub(crate) fn keygen(args: KeygenArgs) -> Result<ExitCode, Failure> {
     let pair = warden_bundle::generate_key_pair().map_err(failure)?;
-    let base = args.out.display().to_string();
+    // `-o release.pem` means `release`: not `release.pem.pem`.
+    let shown = args.out.display().to_string();
+    let base = shown.strip_suffix(".pem").unwrap_or(&shown).to_string();
     let private = PathBuf::from(format!("{base}.pem"));
     let public = PathBuf::from(format!("{base}.pub.pem"));
     for path in [&private, &public] {

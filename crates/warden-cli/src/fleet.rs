@@ -141,11 +141,16 @@ pub(crate) fn status(
                 let ready = status["status"] == "ready";
                 let bundle = &status["bundle"];
                 let sinks = status["shipping"].as_array().cloned().unwrap_or_default();
+                // The slowest sink's queue: each sink takes the same lines.
                 let queue = sinks
                     .iter()
                     .filter_map(|s| s["queue_depth"].as_u64())
-                    .fold(0u64, u64::saturating_add);
-                let ship_error = sinks.iter().find_map(|s| s["last_error"].as_str());
+                    .max()
+                    .unwrap_or(0);
+                let ship_error = sinks.iter().find_map(|s| {
+                    let error = s["last_error"].as_str()?;
+                    Some(format!("{}: {error}", s["sink"].as_str().unwrap_or("sink")))
+                });
                 let lag = status["shipping"].as_array().map_or(0.0, |s| {
                     s.iter()
                         .filter_map(|s| s["lag_seconds"].as_f64())
@@ -209,7 +214,7 @@ pub(crate) fn status(
                     text("last_fetch"),
                     queue,
                     lag,
-                    shown(error, 120),
+                    shown(error, 240),
                 ));
             }
             if let Some(newest) = &newest {

@@ -137,15 +137,19 @@ impl BundleSource {
     pub fn poll_interval(&self) -> Result<std::time::Duration, String> {
         let parsed: jiff::SignedDuration = self.poll.parse().map_err(|e| {
             format!(
-                "`poll = \"{}\"` is not a duration such as `10s` ({e})",
+                "the poll interval `{}` (`--poll`, `[bundle] poll`) is not a duration such as `10s` ({e})",
                 self.poll.escape_default()
             )
         })?;
-        let interval = std::time::Duration::try_from(parsed)
-            .map_err(|_| format!("`poll = \"{}\"` is negative", self.poll.escape_default()))?;
+        let interval = std::time::Duration::try_from(parsed).map_err(|_| {
+            format!(
+                "the poll interval `{}` (`--poll`, `[bundle] poll`) is negative",
+                self.poll.escape_default()
+            )
+        })?;
         if interval < std::time::Duration::from_secs(1) {
             return Err(format!(
-                "`poll = \"{}\"` is shorter than 1 s",
+                "the poll interval `{}` (`--poll`, `[bundle] poll`) is shorter than 1 s",
                 self.poll.escape_default()
             ));
         }

@@ -411,6 +411,7 @@ fn start_shipping(
     if let Some(syslog) = syslog {
         let sink = ship::SyslogSink::new(
             &syslog.addr,
+            log.path(),
             &syslog.app_name,
             syslog.facility,
             Duration::from_millis(syslog.timeout_ms.max(1)),

@@ -140,8 +140,8 @@ impl OciSource {
             let mut response = request.call().map_err(|e| {
                 if self.scheme == "https" {
                     format!(
-                        "{e} (a registry without TLS needs `--registry-plain-http`, \
-                         `[bundle] plain_http = true`, or `bundle push --plain-http`)"
+                        "{e} (a registry without TLS needs `--registry-plain-http` or \
+                         `[bundle] plain_http = true`)"
                     )
                 } else {
                     e.to_string()

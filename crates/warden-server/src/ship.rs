@@ -540,7 +540,9 @@ impl Sink for HttpSink {
         if let Some(token) = &self.token {
             request = request.header("Authorization", format!("Bearer {token}"));
         }
-        let response = request.send(&body[..]).map_err(|e| e.to_string())?;
+        let response = request
+            .send(&body[..])
+            .map_err(|e| format!("{}: {e}", self.url))?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
             Ok(())
@@ -562,6 +564,9 @@ pub struct SyslogSink {
     hostname: String,
     /// `facility * 8 + severity` (informational).
     priority: u8,
+    /// PROCID: this replica's log, named for good (a hash of the host and
+    /// the log's path), so a syslog server can keep each chain apart.
+    replica: String,
     stream: Option<std::net::TcpStream>,
     timeout: Duration,
     /// When the send under way must be done by: each send, its connect,
@@ -572,6 +577,7 @@ pub struct SyslogSink {
 impl SyslogSink {
     pub fn new(
         addr: &str,
+        log: &Path,
         app_name: &str,
         facility: u8,
         timeout: Duration,
@@ -594,7 +600,13 @@ impl SyslogSink {
             Some(rest) => (true, rest),
             None => (false, addr.strip_prefix("tcp://").unwrap_or(addr)),
         };
+        let replica = warden::sha256_text(format!("{hostname}:{}", log.display()).as_bytes())
+            ["sha256:".len()..]
+            .chars()
+            .take(12)
+            .collect();
         Ok(SyslogSink {
+            replica,
             relp,
             txnr: 1,
             addr: addr.to_string(),
@@ -745,7 +757,11 @@ impl Sink for SyslogSink {
     }
 
     fn target(&self) -> String {
-        self.addr.clone()
+        if self.relp {
+            format!("relp://{}", self.addr)
+        } else {
+            self.addr.clone()
+        }
     }
 
     fn send(&mut self, batch: &Batch) -> Result<(), String> {
@@ -767,7 +783,7 @@ impl Sink for SyslogSink {
                 at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
                 self.hostname,
                 self.app_name,
-                std::process::id(),
+                self.replica,
             )
             .into_bytes();
             message.extend_from_slice(line);

@@ -70,6 +70,10 @@ impl AppState {
         let _one_at_a_time = self.reloading.lock().await;
         let state = Arc::clone(self);
         let serving = self.engine.load_full();
+        let error_before = self
+            .bundle
+            .as_ref()
+            .and_then(|feed| feed.status().last_error.map(|e| e.message));
         let loaded = tokio::task::spawn_blocking(move || match &state.bundle {
             Some(feed) => feed.update(&state.config, Some(&serving), feed.built_at()),
             None => load(&state.config, Some(&serving)).map(Some),
@@ -106,6 +110,20 @@ impl AppState {
                     None => tracing::info!(%revision, trigger = why, "policy set reloaded"),
                 }
                 Ok((revision, skipped))
+            }
+            Err(e) if self.bundle.is_some() => {
+                // Said once, not at every poll while it lasts: `/v1/status`
+                // and the metrics show it meanwhile.
+                if error_before.as_deref() != Some(e.to_string().as_str()) {
+                    for d in e.diagnostics() {
+                        tracing::error!(code = %d.code, file = %d.place.file, line = d.place.line, "{}", d.message);
+                    }
+                    tracing::error!(
+                        trigger = why,
+                        "no new bundle taken, the revision served stays: {e}"
+                    );
+                }
+                Err(e)
             }
             Err(e) => {
                 self.metrics
