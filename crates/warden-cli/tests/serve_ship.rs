@@ -379,7 +379,7 @@ impl Rsyslog {
                 r#"global(workDirectory="{dir}" maxMessageSize="64k")
 module(load="{module}")
 input(type="{input}" address="127.0.0.1" port="{port}")
-template(name="line" type="string" string="%app-name% %msgid% %structured-data% %msg%\n")
+template(name="line" type="string" string="%app-name% %procid% %msgid% %structured-data% %msg%\n")
 if $app-name == "warden" then {{ action(type="omfile" file="{received}" template="line") stop }}
 "#,
                 dir = dir.display(),
@@ -461,10 +461,18 @@ fn rsyslog_receives_every_line(transport: &str) {
     let written = std::fs::read_to_string(&log).unwrap();
     let got = std::fs::read_to_string(&received).unwrap();
     assert_eq!(got.lines().count(), 60, "{got}");
+    // PROCID names the replica's log, the same across its messages: 12
+    // hex digits.
+    let procid = got.split(' ').nth(1).unwrap_or("").to_string();
+    assert!(
+        procid.len() == 12 && procid.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{procid}"
+    );
     for (i, (line, want)) in got.lines().zip(written.lines()).enumerate() {
-        // APP-NAME, MSGID, the seq as structured data, then the line as written.
+        // APP-NAME, PROCID, MSGID, the seq as structured data, then the line
+        // as written.
         let seq = i + 1;
-        let head = format!("warden decision [warden@32473 seq=\"{seq}\"] ");
+        let head = format!("warden {procid} decision [warden@32473 seq=\"{seq}\"] ");
         assert!(line.starts_with(&head), "{line}");
         assert_eq!(line[head.len()..].trim_start(), want, "line {seq}");
     }
