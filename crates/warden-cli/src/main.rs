@@ -6,6 +6,7 @@
 mod bundle;
 mod bundled;
 mod check;
+mod diff;
 mod explain;
 mod fleet;
 mod junit;
@@ -62,6 +63,10 @@ enum Command {
     Bundle(bundle::BundleCommand),
     /// Make an Ed25519 key pair to sign bundles with.
     Keygen(bundle::KeygenArgs),
+    /// What a policy change does to decisions: both sets (the change, and a
+    /// base folder or git revision) decide the same manifests; every decision
+    /// that changed, grouped by rule.
+    Diff(diff::DiffArgs),
     /// Look at a fleet of `warden serve` replicas.
     #[command(subcommand)]
     Fleet(fleet::FleetCommand),
@@ -444,6 +449,7 @@ fn main() -> ExitCode {
         }) => bundle::verify(&file, verify_key.as_deref(), format),
         Command::Bundle(bundle::BundleCommand::Push(args)) => bundle::push(args),
         Command::Keygen(args) => bundle::keygen(args),
+        Command::Diff(args) => diff::diff(args),
         Command::Fleet(fleet::FleetCommand::Status {
             urls,
             format,

@@ -1,0 +1,406 @@
+//! `warden diff`: what a policy change does to decisions. Both policy sets
+//! (the change and its base: a folder, or a git revision of the same
+//! folder) decide every manifest given; each decision that changed is
+//! reported (verdict, findings added or removed, obligations), grouped by
+//! rule, as text, as a pull-request comment (markdown) or as JSON.
+
+use crate::check::{self, FileResult};
+use crate::{Failure, PolicyArgs, describe, engine_with_data, parse_now, print_out};
+use serde_json::{Value as Json, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub(crate) struct DiffArgs {
+    /// The policy set before the change: a folder, or a git revision
+    /// (`main`, `HEAD~1`, a commit) of the `--policy` folder.
+    #[arg(long, value_name = "DIR_OR_GIT_REV")]
+    base: String,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// Manifests, or folders of them, decided by both sets (repeatable).
+    #[arg(long = "inputs", value_name = "PATH", required = true)]
+    inputs: Vec<PathBuf>,
+    /// A data file both sets decide with (repeatable).
+    #[arg(long = "data", value_name = "[NAME=]FILE")]
+    data: Vec<String>,
+    /// The evaluation time, RFC 3339 (default: now): the same for both.
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+    /// `human` (default), `markdown` (a pull-request comment) or `json`.
+    #[arg(long, value_enum, default_value = "human")]
+    format: DiffFormat,
+    /// Exit 1 when any decision changed.
+    #[arg(long)]
+    fail_on_change: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum DiffFormat {
+    Human,
+    Markdown,
+    Json,
+}
+
+/// What one input's decision was, for comparing.
+#[derive(Clone, Debug, PartialEq)]
+struct Outcome {
+    /// `allow`, `deny`, or `error E0401` when it could not be decided.
+    verdict: String,
+    /// Rules with a deny or allow finding.
+    findings: BTreeSet<String>,
+    /// Rules with a warning.
+    warnings: BTreeSet<String>,
+    obligations: Json,
+}
+
+impl Outcome {
+    fn of(result: &FileResult) -> Outcome {
+        match &result.outcome {
+            Ok(decision) => Outcome {
+                verdict: decision.decision.as_str().to_string(),
+                findings: decision
+                    .findings
+                    .iter()
+                    .map(|f| f.rule.to_string())
+                    .collect(),
+                warnings: decision
+                    .warnings
+                    .iter()
+                    .map(|f| f.rule.to_string())
+                    .collect(),
+                obligations: Json::Object(decision.obligations.clone()),
+            },
+            Err(e) => Outcome {
+                verdict: format!("error {}", e.code),
+                findings: BTreeSet::new(),
+                warnings: BTreeSet::new(),
+                obligations: Json::Null,
+            },
+        }
+    }
+}
+
+/// One input whose decision changed.
+struct Change {
+    file: String,
+    before: Outcome,
+    after: Outcome,
+}
+
+impl Change {
+    fn added(&self) -> impl Iterator<Item = &String> {
+        self.after.findings.difference(&self.before.findings)
+    }
+    fn removed(&self) -> impl Iterator<Item = &String> {
+        self.before.findings.difference(&self.after.findings)
+    }
+    fn to_json(&self) -> Json {
+        json!({
+            "file": self.file,
+            "before": self.before.verdict,
+            "after": self.after.verdict,
+            "findings_added": self.added().collect::<Vec<_>>(),
+            "findings_removed": self.removed().collect::<Vec<_>>(),
+            "warnings_added": self.after.warnings.difference(&self.before.warnings).collect::<Vec<_>>(),
+            "warnings_removed": self.before.warnings.difference(&self.after.warnings).collect::<Vec<_>>(),
+            "obligations_changed": self.before.obligations != self.after.obligations,
+        })
+    }
+}
+
+/// The base policy set on disk: the folder named, or the revision's files
+/// unpacked into a temporary folder (removed when this is dropped).
+struct Base {
+    path: PathBuf,
+    temporary: Option<PathBuf>,
+}
+
+impl Drop for Base {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.temporary {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// `--base`: an existing path is a folder (or file) of policies; anything
+/// else is a git revision of the `--policy` folder, read with `git archive`.
+fn base_of(base: &str, policy: &Path) -> Result<Base, Failure> {
+    if Path::new(base).exists() {
+        return Ok(Base {
+            path: PathBuf::from(base),
+            temporary: None,
+        });
+    }
+    if base.starts_with('-') || base.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Failure(format!(
+            "`--base {}` is neither a folder nor a git revision",
+            base.escape_default()
+        )));
+    }
+    let folder = if policy.is_dir() {
+        policy.to_path_buf()
+    } else {
+        policy
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    let git = |args: &[&str]| -> Result<String, Failure> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&folder)
+            .args(args)
+            .output()
+            .map_err(|e| Failure(format!("`--base {base}`: cannot run git: {e}")))?;
+        if !out.status.success() {
+            return Err(Failure(format!(
+                "`--base {base}` is not a folder, and git cannot read it as a revision of `{}`: {}",
+                folder.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    };
+    let prefix = git(&["rev-parse", "--show-prefix"])?;
+    let commit = git(&["rev-parse", "--verify", &format!("{base}^{{commit}}")])?;
+    let dir = std::env::temp_dir().join(format!(
+        "warden-diff-{}-{}",
+        std::process::id(),
+        &commit[..commit.len().min(12)]
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| Failure(format!("`{}`: {e}", dir.display())))?;
+    let base_folder = Base {
+        path: dir.join(&prefix),
+        temporary: Some(dir.clone()),
+    };
+    // `git archive` of the folder at that revision, unpacked here.
+    let archive = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&folder)
+        .args(["archive", "--format=tar", &commit, "--", "."])
+        .output()
+        .map_err(|e| Failure(format!("`--base {base}`: cannot run git: {e}")))?;
+    if !archive.status.success() {
+        return Err(Failure(format!(
+            "`--base {base}`: git archive failed: {}",
+            String::from_utf8_lossy(&archive.stderr).trim()
+        )));
+    }
+    std::fs::create_dir_all(&base_folder.path)
+        .map_err(|e| Failure(format!("`{}`: {e}", base_folder.path.display())))?;
+    tar::Archive::new(archive.stdout.as_slice())
+        .unpack(&base_folder.path)
+        .map_err(|e| Failure(format!("`--base {base}`: {e}")))?;
+    Ok(base_folder)
+}
+
+/// `warden diff`.
+pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
+    let now = parse_now(args.now.as_deref())?;
+    let (files, skipped) = check::collect(&args.inputs)?;
+    crate::warn_skipped(&skipped);
+    let paths = args.policy.paths()?;
+    let [policy] = paths.as_slice() else {
+        return Err(Failure(
+            "`warden diff` compares one policy folder (one `--policy`)".into(),
+        ));
+    };
+    let base = base_of(&args.base, policy)?;
+    let limits = warden::InputLimits::DATA;
+    let (after_engine, _) = engine_with_data(&args.policy, &args.data, &limits)?;
+    let base_args = PolicyArgs {
+        paths: vec![base.path.clone()],
+    };
+    let (before_engine, _) = engine_with_data(&base_args, &args.data, &limits)?;
+    for (engine, which) in [(&before_engine, "base"), (&after_engine, "changed")] {
+        if !engine.has_target(check::TARGET) {
+            return Err(Failure(format!(
+                "the {which} policies declare no `{}` target to decide manifests against",
+                check::TARGET
+            )));
+        }
+    }
+    let options = warden::DecideOptions::default();
+    let input_limits = warden::InputLimits::INPUT;
+    let decide = |engine: &warden::Engine| {
+        check::run(
+            engine,
+            &files,
+            now,
+            &options,
+            &input_limits,
+            check::Progress::Never,
+        )
+    };
+    let before = decide(&before_engine);
+    let after = decide(&after_engine);
+    let changes: Vec<Change> = before
+        .iter()
+        .zip(&after)
+        .filter_map(|(b, a)| {
+            let (before, after) = (Outcome::of(b), Outcome::of(a));
+            (before != after).then(|| Change {
+                file: a.file.clone(),
+                before,
+                after,
+            })
+        })
+        .collect();
+    let text = match args.format {
+        DiffFormat::Json => serde_json::to_string_pretty(&json!({
+            "base": args.base,
+            "base_revision": before_engine.revision(),
+            "revision": after_engine.revision(),
+            "inputs": files.len(),
+            "changed": changes.len(),
+            "by_rule": by_rule(&changes).into_iter().map(|(rule, (added, removed))| {
+                (rule, json!({ "now_fires_on": added, "no_longer_fires_on": removed }))
+            }).collect::<serde_json::Map<_, _>>(),
+            "changes": changes.iter().map(Change::to_json).collect::<Vec<_>>(),
+        }))?,
+        DiffFormat::Markdown => markdown(&args.base, &describe(&paths), files.len(), &changes),
+        DiffFormat::Human => human(&args.base, files.len(), &changes),
+    };
+    print_out(text.trim_end());
+    Ok(if args.fail_on_change && !changes.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Per rule, the inputs it now fires on and those it no longer fires on.
+fn by_rule(changes: &[Change]) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
+    let mut rules: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    for change in changes {
+        for rule in change.added() {
+            rules
+                .entry(rule.clone())
+                .or_default()
+                .0
+                .push(change.file.clone());
+        }
+        for rule in change.removed() {
+            rules
+                .entry(rule.clone())
+                .or_default()
+                .1
+                .push(change.file.clone());
+        }
+    }
+    rules
+}
+
+/// How many inputs went each way, as `allow → deny: 3`.
+fn transitions(changes: &[Change]) -> BTreeMap<(String, String), usize> {
+    let mut counts = BTreeMap::new();
+    for change in changes {
+        *counts
+            .entry((change.before.verdict.clone(), change.after.verdict.clone()))
+            .or_default() += 1;
+    }
+    counts
+}
+
+/// At most `n` names, then how many more.
+fn listed(files: &[String], n: usize) -> String {
+    let mut out = files.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+    if files.len() > n {
+        out.push_str(&format!(" and {} more", files.len() - n));
+    }
+    out
+}
+
+fn human(base: &str, inputs: usize, changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return format!("no decision changed against `{base}` ({inputs} inputs decided by both)");
+    }
+    let mut out = format!(
+        "{} of {inputs} decisions changed against `{base}`\n",
+        changes.len()
+    );
+    for ((from, to), n) in transitions(changes) {
+        if from != to {
+            out.push_str(&format!("  {from} -> {to}: {n}\n"));
+        }
+    }
+    for (rule, (added, removed)) in by_rule(changes) {
+        if !added.is_empty() {
+            out.push_str(&format!(
+                "  {rule}: now fires on {} ({})\n",
+                added.len(),
+                listed(&added, 5)
+            ));
+        }
+        if !removed.is_empty() {
+            out.push_str(&format!(
+                "  {rule}: no longer fires on {} ({})\n",
+                removed.len(),
+                listed(&removed, 5)
+            ));
+        }
+    }
+    for change in changes {
+        let mut what = Vec::new();
+        if change.before.verdict != change.after.verdict {
+            what.push(format!(
+                "{} -> {}",
+                change.before.verdict, change.after.verdict
+            ));
+        }
+        if change.before.warnings != change.after.warnings {
+            what.push("warnings changed".into());
+        }
+        if change.before.obligations != change.after.obligations {
+            what.push("obligations changed".into());
+        }
+        if what.is_empty() {
+            what.push("findings changed".into());
+        }
+        out.push_str(&format!("  {}: {}\n", change.file, what.join("; ")));
+    }
+    out
+}
+
+/// A pull-request comment.
+fn markdown(base: &str, policy: &str, inputs: usize, changes: &[Change]) -> String {
+    let mut out = String::from("### Warden: decisions changed by this policy change\n\n");
+    if changes.is_empty() {
+        out.push_str(&format!(
+            "No decision changed: {inputs} inputs decided by `{policy}` and by `{base}` alike.\n"
+        ));
+        return out;
+    }
+    out.push_str(&format!(
+        "**{} of {inputs}** decisions differ between `{base}` and `{policy}`.\n\n",
+        changes.len()
+    ));
+    out.push_str("| before | after | inputs |\n| --- | --- | ---: |\n");
+    for ((from, to), n) in transitions(changes) {
+        let to = if from == to {
+            format!("{to} (findings changed)")
+        } else {
+            format!("**{to}**")
+        };
+        out.push_str(&format!("| {from} | {to} | {n} |\n"));
+    }
+    out.push_str("\n| rule | now fires on | no longer fires on |\n| --- | --- | --- |\n");
+    for (rule, (added, removed)) in by_rule(changes) {
+        let cell = |files: &[String]| {
+            if files.is_empty() {
+                "—".to_string()
+            } else {
+                format!("{} ({})", files.len(), listed(files, 3).replace('|', "\\|"))
+            }
+        };
+        out.push_str(&format!(
+            "| `{rule}` | {} | {} |\n",
+            cell(&added),
+            cell(&removed)
+        ));
+    }
+    out
+}

@@ -1,0 +1,158 @@
+//! `warden diff` as a reviewer runs it on a policy change: the base as a
+//! folder or as a git revision, every manifest decided by both sets, the
+//! changed decisions grouped by rule, in each format.
+
+mod common;
+
+use common::{scratch, stdout, warden_in};
+use serde_json::Value as Json;
+use std::path::Path;
+
+/// A copy of the checklist at `dir/NAME`.
+fn checklist(dir: &Path, name: &str) {
+    common::copy_tree(&common::root().join("stdlib-policies"), &dir.join(name));
+}
+
+/// The change under review: MFA now required of every app, public ones too.
+fn tighten_mfa(policy: &Path) {
+    let file = policy.join("rules/identity.warden");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let changed = text.replace(
+        "deny when lib.classification(app) != \"public\" and app.spec.auth?.mfa != \"required\"",
+        "deny when app.spec.auth?.mfa != \"required\"",
+    );
+    assert_ne!(text, changed, "the rule is as the test expects");
+    std::fs::write(file, changed).unwrap();
+}
+
+const NOW: &str = "2026-05-20T00:00:00Z";
+const RULE: &str = "microapps.identity.mfa_above_public";
+
+fn diff(dir: &Path, base: &str, policy: &str, more: &[&str]) -> std::process::Output {
+    let inputs = common::root().join("stdlib-policies/examples/manifests");
+    let mut args = vec![
+        "diff",
+        "--base",
+        base,
+        "--policy",
+        policy,
+        "--inputs",
+        inputs.to_str().unwrap(),
+        "--now",
+        NOW,
+    ];
+    args.extend_from_slice(more);
+    warden_in(dir, &args)
+}
+
+#[test]
+fn a_tightened_rule_shows_the_decisions_it_turns_and_nothing_else() {
+    let dir = scratch("diff-folders");
+    checklist(&dir, "base");
+    checklist(&dir, "head");
+    tighten_mfa(&dir.join("head"));
+
+    let out = diff(&dir, "base", "head", &["--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    let changes = report["changes"].as_array().unwrap();
+    // The public app without MFA, allowed before, is denied now by that rule;
+    // no other decision moved.
+    let flipped: Vec<&Json> = changes
+        .iter()
+        .filter(|c| {
+            c["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("compliant-public-no-mfa.yaml")
+        })
+        .collect();
+    assert_eq!(flipped.len(), 1, "{report:#}");
+    assert_eq!(flipped[0]["before"], "allow");
+    assert_eq!(flipped[0]["after"], "deny");
+    assert_eq!(flipped[0]["findings_added"], serde_json::json!([RULE]));
+    for change in changes {
+        let added = change["findings_added"].as_array().unwrap();
+        assert!(added.iter().all(|r| r == RULE), "{change}");
+        assert!(
+            change["findings_removed"].as_array().unwrap().is_empty(),
+            "{change}"
+        );
+    }
+    assert_eq!(
+        report["by_rule"].as_object().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+    assert_eq!(report["changed"].as_u64(), Some(changes.len() as u64));
+
+    let human = stdout(&diff(&dir, "base", "head", &[]));
+    assert!(human.contains("allow -> deny: 1"), "{human}");
+    assert!(human.contains(&format!("{RULE}: now fires on")), "{human}");
+    let markdown = stdout(&diff(&dir, "base", "head", &["--format", "markdown"]));
+    assert!(markdown.contains("| allow | **deny** | 1 |"), "{markdown}");
+    assert!(markdown.contains(&format!("| `{RULE}` |")), "{markdown}");
+    // --fail-on-change: exit 1 when any decision changed, 0 when none did.
+    assert_eq!(
+        diff(&dir, "base", "head", &["--fail-on-change"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let same = diff(&dir, "base", "base", &["--fail-on-change"]);
+    assert_eq!(same.status.code(), Some(0));
+    assert!(
+        stdout(&same).contains("no decision changed"),
+        "{}",
+        stdout(&same)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_base_can_be_a_git_revision_of_the_policy_folder() {
+    let dir = scratch("diff-git");
+    checklist(&dir, "policies");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.email=ci@example.invalid", "-c", "user.name=ci"])
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "the checklist"]);
+    tighten_mfa(&dir.join("policies"));
+    let out = diff(&dir, "HEAD", "policies", &["--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(
+        report["by_rule"][RULE]["now_fires_on"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{report:#}"
+    );
+    // The base is unpacked aside and removed: the work tree is untouched.
+    assert_ne!(report["base_revision"], report["revision"]);
+    let missing = diff(&dir, "no-such-revision", "policies", &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not a folder"));
+    std::fs::remove_dir_all(&dir).ok();
+}
