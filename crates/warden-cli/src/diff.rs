@@ -20,8 +20,19 @@ pub(crate) struct DiffArgs {
     #[command(flatten)]
     policy: PolicyArgs,
     /// Manifests, or folders of them, decided by both sets (repeatable).
-    #[arg(long = "inputs", value_name = "PATH", required = true)]
+    #[arg(
+        long = "inputs",
+        value_name = "PATH",
+        required_unless_present = "decision_logs"
+    )]
     inputs: Vec<PathBuf>,
+    /// A decision log whose inputs (logged with `log.include_input`) both
+    /// sets decide again, each against its target at its time (repeatable).
+    #[arg(long = "decision-log", value_name = "FILE")]
+    decision_logs: Vec<PathBuf>,
+    /// Most decision-log records replayed, over all logs.
+    #[arg(long, default_value_t = 100_000)]
+    max_records: usize,
     /// A data file both sets decide with (repeatable).
     #[arg(long = "data", value_name = "[NAME=]FILE")]
     data: Vec<String>,
@@ -57,7 +68,11 @@ struct Outcome {
 
 impl Outcome {
     fn of(result: &FileResult) -> Outcome {
-        match &result.outcome {
+        Outcome::decided(result.outcome.as_ref().map_err(|e| e.code.to_string()))
+    }
+
+    fn decided(outcome: Result<&warden::Decision, String>) -> Outcome {
+        match outcome {
             Ok(decision) => Outcome {
                 verdict: decision.decision.as_str().to_string(),
                 findings: decision
@@ -72,8 +87,8 @@ impl Outcome {
                     .collect(),
                 obligations: Json::Object(decision.obligations.clone()),
             },
-            Err(e) => Outcome {
-                verdict: format!("error {}", e.code),
+            Err(code) => Outcome {
+                verdict: format!("error {code}"),
                 findings: BTreeSet::new(),
                 warnings: BTreeSet::new(),
                 obligations: Json::Null,
@@ -200,8 +215,13 @@ fn base_of(base: &str, policy: &Path) -> Result<Base, Failure> {
 /// `warden diff`.
 pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
     let now = parse_now(args.now.as_deref())?;
-    let (files, skipped) = check::collect(&args.inputs)?;
+    let (files, skipped) = if args.inputs.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        check::collect(&args.inputs)?
+    };
     crate::warn_skipped(&skipped);
+    let (records, unreplayable) = read_records(&args.decision_logs, args.max_records)?;
     let paths = args.policy.paths()?;
     let [policy] = paths.as_slice() else {
         return Err(Failure(
@@ -216,7 +236,7 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
     };
     let (before_engine, _) = engine_with_data(&base_args, &args.data, &limits)?;
     for (engine, which) in [(&before_engine, "base"), (&after_engine, "changed")] {
-        if !engine.has_target(check::TARGET) {
+        if !files.is_empty() && !engine.has_target(check::TARGET) {
             return Err(Failure(format!(
                 "the {which} policies declare no `{}` target to decide manifests against",
                 check::TARGET
@@ -237,7 +257,7 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
     };
     let before = decide(&before_engine);
     let after = decide(&after_engine);
-    let changes: Vec<Change> = before
+    let mut changes: Vec<Change> = before
         .iter()
         .zip(&after)
         .filter_map(|(b, a)| {
@@ -249,20 +269,42 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
             })
         })
         .collect();
+    for record in &records {
+        let when = args.now.as_deref().map_or(record.at, |_| now);
+        let replay = |engine: &warden::Engine| {
+            let decided = engine.decide_with(&record.target, &record.input, when, &options);
+            Outcome::decided(decided.as_ref().map_err(|e| e.code().to_string()))
+        };
+        let (before, after) = (replay(&before_engine), replay(&after_engine));
+        if before != after {
+            changes.push(Change {
+                file: record.label.clone(),
+                before,
+                after,
+            });
+        }
+    }
+    if unreplayable > 0 {
+        eprintln!(
+            "warden diff: {unreplayable} decision-log record(s) not replayed: no input logged \
+             (log.include_input off, or the input too large), or no target (an older log)"
+        );
+    }
+    let decided = files.len() + records.len();
     let text = match args.format {
         DiffFormat::Json => serde_json::to_string_pretty(&json!({
             "base": args.base,
             "base_revision": before_engine.revision(),
             "revision": after_engine.revision(),
-            "inputs": files.len(),
+            "inputs": decided,
             "changed": changes.len(),
             "by_rule": by_rule(&changes).into_iter().map(|(rule, (added, removed))| {
                 (rule, json!({ "now_fires_on": added, "no_longer_fires_on": removed }))
             }).collect::<serde_json::Map<_, _>>(),
             "changes": changes.iter().map(Change::to_json).collect::<Vec<_>>(),
         }))?,
-        DiffFormat::Markdown => markdown(&args.base, &describe(&paths), files.len(), &changes),
-        DiffFormat::Human => human(&args.base, files.len(), &changes),
+        DiffFormat::Markdown => markdown(&args.base, &describe(&paths), decided, &changes),
+        DiffFormat::Human => human(&args.base, decided, &changes),
     };
     print_out(text.trim_end());
     Ok(if args.fail_on_change && !changes.is_empty() {
@@ -270,6 +312,66 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A decision-log record to decide again.
+struct Record {
+    /// `FILE:LINE`.
+    label: String,
+    target: String,
+    input: Json,
+    at: std::time::SystemTime,
+}
+
+/// The longest decision-log line read.
+const LONGEST_LINE: u64 = 64 << 20;
+
+/// The records of `logs` that can be replayed (an input and a target), at
+/// most `most`, and how many could not.
+fn read_records(logs: &[PathBuf], most: usize) -> Result<(Vec<Record>, usize), Failure> {
+    use std::io::{BufRead, Read};
+    let mut records = Vec::new();
+    let mut unreplayable = 0;
+    for log in logs {
+        let file = std::fs::File::open(log)
+            .map_err(|e| Failure(format!("cannot read `{}`: {e}", log.display())))?;
+        let mut reader = std::io::BufReader::new(file);
+        let mut line = Vec::new();
+        let mut number = 0usize;
+        while records.len() < most {
+            line.clear();
+            let n = (&mut reader)
+                .take(LONGEST_LINE)
+                .read_until(b'\n', &mut line)
+                .map_err(|e| Failure(format!("`{}`: {e}", log.display())))?;
+            if n == 0 {
+                break;
+            }
+            number += 1;
+            let Ok(record) = serde_json::from_slice::<Json>(&line) else {
+                unreplayable += 1;
+                continue;
+            };
+            let input = record.get("input").filter(|i| i.get("omitted").is_none());
+            let target = record.get("target").and_then(Json::as_str);
+            let at = record
+                .get("evaluated_at")
+                .and_then(Json::as_str)
+                .and_then(warden::parse_now);
+            match (input, target, at) {
+                (Some(input), Some(target), Some(at)) => records.push(Record {
+                    label: format!("{}:{number}", log.display()),
+                    target: target.to_string(),
+                    input: input.clone(),
+                    at,
+                }),
+                _ if record.get("decision_id").is_some() => unreplayable += 1,
+                // A repair event, not a decision.
+                _ => {}
+            }
+        }
+    }
+    Ok((records, unreplayable))
 }
 
 /// Per rule, the inputs it now fires on and those it no longer fires on.

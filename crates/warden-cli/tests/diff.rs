@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::server::{Server, client};
 use common::{scratch, stdout, warden_in};
 use serde_json::Value as Json;
 use std::path::Path;
@@ -154,5 +155,90 @@ fn the_base_can_be_a_git_revision_of_the_policy_folder() {
     let missing = diff(&dir, "no-such-revision", "policies", &[]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("not a folder"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn requests_recorded_in_a_decision_log_are_decided_again_by_both_sets() {
+    let dir = scratch("diff-log");
+    checklist(&dir, "base");
+    checklist(&dir, "head");
+    // The change under review: MFA for every app, public ones too.
+    let file = dir.join("head/rules/gateway.warden");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let changed = text.replace(
+        "and (app.classification ?? \"internal\") != \"public\"\n    and req.principal.mfa != true",
+        "and req.principal.mfa != true",
+    );
+    assert_ne!(text, changed, "the rule is as the test expects");
+    std::fs::write(&file, changed).unwrap();
+
+    // Traffic recorded by the base, inputs logged.
+    std::fs::write(dir.join("warden.toml"), "[log]\ninclude_input = true\n").unwrap();
+    let catalog = common::root().join("tests/server/catalog.json");
+    let data = format!("catalog={}", catalog.display());
+    let server = Server::start_in(
+        &dir,
+        &[
+            "--config",
+            "warden.toml",
+            "--policy",
+            "base",
+            "--data",
+            &data,
+            "--decision-log",
+            "decisions.jsonl",
+        ],
+    );
+    let ask = |app: &str, mfa: bool| {
+        let body = serde_json::json!({ "target": "request", "input": {
+            "principal": { "id": "u-123", "type": "user", "authenticated_via": "sso", "mfa": mfa },
+            "action": "read", "resource": { "type": "record", "app_id": app, "id": "r-1" },
+            "context": { "ip": "10.0.0.1", "request_id": "q" } } });
+        let response = client()
+            .post(&format!("{}/v1/decide", server.url))
+            .header("Content-Type", "application/json")
+            .send(body.to_string().as_str())
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    };
+    ask("lunch-poll", false); // public, no MFA: allowed by the base, not by the change
+    ask("lunch-poll", true);
+    ask("crm-lite", true);
+    assert_eq!(server.stop(), Some(0));
+
+    let out = warden_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "base",
+            "--policy",
+            "head",
+            "--data",
+            &data,
+            "--decision-log",
+            "decisions.jsonl",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["inputs"], 3, "{report:#}");
+    let changes = report["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{report:#}");
+    assert_eq!(changes[0]["file"], "decisions.jsonl:1");
+    assert_eq!(changes[0]["before"], "allow");
+    assert_eq!(changes[0]["after"], "deny");
+    assert_eq!(
+        changes[0]["findings_added"],
+        serde_json::json!(["microapps.gateway.strong_authentication"])
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

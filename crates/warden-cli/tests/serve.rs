@@ -628,6 +628,7 @@ fn the_decision_log_chains_every_decision_and_audit_verify_finds_tampering() {
         "resource_id",
         "ip_address",
         "outcome",
+        "target",
         "request_id",
         "rules",
         "policy_revision",

@@ -722,6 +722,9 @@ struct Line<'a> {
     resource_id: Json,
     ip_address: Json,
     outcome: warden::Verdict,
+    /// The target decided: with the logged input, what `warden diff
+    /// --decision-log` replays.
+    target: &'a str,
     request_id: Json,
     /// The `X-Request-ID` of the HTTP request that asked.
     http_request_id: Option<&'a str>,
@@ -823,6 +826,7 @@ pub fn record(
         resource_id: masked("resource.id", resource_id),
         ip_address: masked("context.ip", at(&["context", "ip"])),
         outcome: decision.decision,
+        target: &decision.target,
         request_id: masked("context.request_id", at(&["context", "request_id"])),
         http_request_id,
         // Each rule once: a decision can hold thousands of findings of one rule.
