@@ -99,6 +99,63 @@ fn the_github_workflow_steps_run_as_documented() {
 }
 
 #[test]
+fn the_pull_request_impact_job_reports_what_a_policy_change_turns() {
+    let workflow = warden::parse_document("warden.yml", &block(&ci_md(), "workflow")).unwrap();
+    let steps = workflow["jobs"]["impact"]["steps"].as_array().unwrap();
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert_eq!(runs.len(), 3, "install, diff, comment");
+    // The base branch, as the checkout (fetch-depth 0) has it.
+    let dir = repository("impact");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.email=ci@example.invalid", "-c", "user.name=ci"])
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "policies and apps"]);
+    git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    // The pull request: apps below high risk may go without SSO.
+    let file = dir.join("policies/identity.warden");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let changed = text.replace(
+        "  deny when app.spec.auth.sso == \"none\"\n",
+        "  deny when app.spec.auth.sso == \"none\" and app.metadata.risk_tier == \"high\"\n",
+    );
+    assert_ne!(text, changed, "the example is as the test expects");
+    std::fs::write(&file, changed).unwrap();
+    let line = runs[1].replace("${{ github.base_ref }}", "main");
+    let (code, out, err) = run(&dir, &line);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let comment = std::fs::read_to_string(dir.join("warden-diff.md")).unwrap();
+    assert!(
+        comment.starts_with("### Warden: decisions changed by this policy change"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("between `origin/main` and `policies`"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("| `microapps.identity.sso_required` |"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("no longer fires on") || comment.contains("| — |"),
+        "{comment}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn the_pre_commit_hooks_run_as_documented() {
     let config = warden::parse_document("pre-commit.yaml", &block(&ci_md(), "pre-commit")).unwrap();
     let hooks = config["repos"][0]["hooks"].as_array().unwrap();
