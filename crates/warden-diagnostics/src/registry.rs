@@ -127,6 +127,7 @@ codes! {
     W0005, "untested-rule", Warning, "a rule that no `test` block names in an `expect`";
     W0006, "skipped-file", Warning, "a file in a folder was left out: not a regular file, or a link out of the folder";
     W0007, "undeclared-field", Warning, "an input field, or a key of a test's patch, that the target's type does not declare";
+    W0008, "shadowed-allow", Warning, "an `allow` clause that a `deny` clause of its rule overrides on every input it holds for";
 }
 
 impl Code {

@@ -1,0 +1,51 @@
+//! The analyses `warden lint` adds, each on an input it must flag and on
+//! look-alikes it must not.
+
+use warden::{PolicySources, Workspace};
+
+const HEAD: &str = "package p\n\ntarget request: { id: string, mfa: bool, action: \"read\" | \"write\", tags: [string], labels: [string] } default deny\n\n";
+
+/// The codes `warden lint` reports for a rule body, with their lines.
+fn lint(rules: &str) -> Vec<(String, u32)> {
+    let text = format!("{HEAD}{rules}");
+    let workspace =
+        Workspace::from_sources(PolicySources::from_texts([("p.warden", text.as_str())]));
+    workspace
+        .lint()
+        .iter()
+        .filter(|d| d.code.to_string() != "W0002" && d.code.to_string() != "W0005")
+        .map(|d| {
+            let line = workspace.place(d.primary.span).map_or(0, |p| p.line);
+            (d.code.to_string(), line)
+        })
+        .collect()
+}
+
+#[test]
+fn an_allow_a_deny_of_its_rule_always_overrides_is_flagged() {
+    let found = lint(
+        "rule r on request as q {\n  deny when q.action == \"write\" and not q.mfa\n  allow when q.action == \"write\"   and   not q.mfa // laid out otherwise\n}\n",
+    );
+    assert_eq!(found, [("W0008".to_string(), 7)]);
+    // Over the same collection, with the same condition.
+    let found = lint(
+        "rule r on request as q {\n  deny for t in q.tags when t == \"x\"\n  allow for t in q.tags when t == \"x\"\n}\n",
+    );
+    assert_eq!(found, [("W0008".to_string(), 7)]);
+}
+
+#[test]
+fn allows_that_can_matter_are_not_flagged() {
+    for rules in [
+        // Another condition.
+        "rule r on request as q {\n  deny when q.action == \"write\" and not q.mfa\n  allow when q.action == \"write\" and q.mfa\n}\n",
+        // The same condition over another collection.
+        "rule r on request as q {\n  deny for t in q.tags when t == \"x\"\n  allow for t in q.labels when t == \"x\"\n}\n",
+        // The same condition once iterated, once not.
+        "rule r on request as q {\n  deny for t in q.tags when q.mfa\n  allow when q.mfa\n}\n",
+        // A deny of another rule: a rule's own clauses only.
+        "rule r on request as q {\n  deny when q.mfa\n}\nrule s on request as q {\n  allow when q.mfa\n}\n",
+    ] {
+        assert_eq!(lint(rules), [], "{rules}");
+    }
+}
