@@ -286,6 +286,9 @@ struct CompileArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
     format: DiagnosticFormat,
+    /// The time `lint` judges waivers' `until` dates by, RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -585,11 +588,12 @@ fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
     }
     .paths()?;
     let workspace = read_workspace(&paths)?;
-    let diagnostics = if lint {
-        workspace.lint()
+    let diagnostics: Vec<warden::Diagnostic> = if lint {
+        workspace.lint_at(parse_now(args.now.as_deref())?)
     } else {
-        workspace.diagnostics()
+        workspace.diagnostics().to_vec()
     };
+    let diagnostics = diagnostics.as_slice();
     match args.format {
         DiagnosticFormat::Human => {
             if !diagnostics.is_empty() {

@@ -432,3 +432,32 @@ fn init_starts_a_repository_that_passes_its_own_checks_today() {
     assert_eq!(code, Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn lint_names_waivers_past_their_date_as_of_now() {
+    let dir = scratch("lint-expired-waiver");
+    std::fs::write(
+        dir.join("p.warden"),
+        "package p\n\ntarget manifest: { name: string } default allow\n\n/// Names are set.\n@control(\"GOV-1\")\nrule named on manifest as m {\n  deny when m.name == \"\"\n}\n\nwaiver legacy for p.named\n  until 2026-03-01\n  reason \"migration, SEC-1\"\n  approved_by \"ciso@example.invalid\"\n\ntest empty {\n  given manifest = { name: \"\" }\n  expect waived p.named\n}\n",
+    )
+    .unwrap();
+    let lint = |now: &str| {
+        warden_in(
+            &dir,
+            &["lint", "p.warden", "--now", now, "--format", "json"],
+        )
+    };
+    let after: serde_json::Value =
+        serde_json::from_str(&stdout(&lint("2026-06-01T00:00:00Z"))).unwrap();
+    let codes: Vec<&str> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["W0004"], "{after:#}");
+    let before: serde_json::Value =
+        serde_json::from_str(&stdout(&lint("2026-01-01T00:00:00Z"))).unwrap();
+    assert_eq!(before.as_array().unwrap().len(), 0, "{before:#}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -286,6 +286,34 @@ impl Workspace {
         warden_db::lint(&self.db, self.set)
     }
 
+    /// [`Workspace::lint`], and what depends on the time `now` (which the
+    /// cached lints cannot): the set's waivers whose `until` has passed
+    /// (W0004), so an expired exception shows before a decision meets it.
+    pub fn lint_at(&self, now: std::time::SystemTime) -> Vec<Diagnostic> {
+        let mut diagnostics = self.lint().to_vec();
+        let compiled = warden_db::compile(&self.db, self.set);
+        if !compiled.has_errors() {
+            let now = crate::engine::micros(now);
+            for waiver in compiled.program.waivers.iter().filter(|w| w.until <= now) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        warden_diagnostics::Code::W0004,
+                        waiver.span,
+                        format!(
+                            "waiver `{}` expired on {}: the findings it waived are findings again",
+                            waiver.name,
+                            warden_ir::format_time(waiver.until)
+                        ),
+                    )
+                    .with_label("past its `until` date")
+                    .with_help("renew it with a new `until` and a fresh approval, or remove it and fix what it waived"),
+                );
+            }
+            warden_diagnostics::sort(&mut diagnostics);
+        }
+        diagnostics
+    }
+
     /// The set as an engine, or why not: every diagnostic, when there is an
     /// error among them.
     pub fn engine(&self) -> Result<Engine, EngineError> {
