@@ -23,13 +23,17 @@ pub(crate) struct DiffArgs {
     #[arg(
         long = "inputs",
         value_name = "PATH",
-        required_unless_present = "decision_logs"
+        required_unless_present_any = ["decision_logs", "tests"]
     )]
     inputs: Vec<PathBuf>,
     /// A decision log whose inputs (logged with `log.include_input`) both
     /// sets decide again, each against its target at its time (repeatable).
     #[arg(long = "decision-log", value_name = "FILE")]
     decision_logs: Vec<PathBuf>,
+    /// Also decide the inputs of the changed set's `test` blocks (each with
+    /// the data and time its test gives) with both sets.
+    #[arg(long)]
+    tests: bool,
     /// Most decision-log records replayed, over all logs.
     #[arg(long, default_value_t = 100_000)]
     max_records: usize,
@@ -230,7 +234,7 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
     };
     let base = base_of(&args.base, policy)?;
     let limits = warden::InputLimits::DATA;
-    let (after_engine, _) = engine_with_data(&args.policy, &args.data, &limits)?;
+    let (after_engine, after_workspace) = engine_with_data(&args.policy, &args.data, &limits)?;
     let base_args = PolicyArgs {
         paths: vec![base.path.clone()],
     };
@@ -284,13 +288,48 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
             });
         }
     }
+    let mut cases_decided = 0;
+    if args.tests {
+        let cases =
+            after_engine.test_cases(Some(after_workspace.folders()), &warden::InputLimits::INPUT);
+        for case in cases {
+            let Ok(case) = case else {
+                continue;
+            };
+            let when = args.now.as_deref().map_or(case.now, |_| now);
+            let replay = |engine: &warden::Engine| {
+                let mut engine = engine.clone();
+                for (name, value) in &case.data {
+                    match engine.with_data(&json!({ name: value })) {
+                        Ok(with) => engine = with,
+                        Err(e) => {
+                            return Outcome::decided(Err(e
+                                .code()
+                                .map_or_else(|| "data".to_string(), |c| c.to_string())));
+                        }
+                    }
+                }
+                let decided = engine.decide_with(&case.target, &case.input, when, &options);
+                Outcome::decided(decided.as_ref().map_err(|e| e.code().to_string()))
+            };
+            cases_decided += 1;
+            let (before, after) = (replay(&before_engine), replay(&after_engine));
+            if before != after {
+                changes.push(Change {
+                    file: format!("test {}", case.name),
+                    before,
+                    after,
+                });
+            }
+        }
+    }
     if unreplayable > 0 {
         eprintln!(
             "warden diff: {unreplayable} decision-log record(s) not replayed: no input logged \
              (log.include_input off, or the input too large), or no target (an older log)"
         );
     }
-    let decided = files.len() + records.len();
+    let decided = files.len() + records.len() + cases_decided;
     let text = match args.format {
         DiffFormat::Json => serde_json::to_string_pretty(&json!({
             "base": args.base,

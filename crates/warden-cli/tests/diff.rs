@@ -98,6 +98,25 @@ fn a_tightened_rule_shows_the_decisions_it_turns_and_nothing_else() {
     let markdown = stdout(&diff(&dir, "base", "head", &["--format", "markdown"]));
     assert!(markdown.contains("| allow | **deny** | 1 |"), "{markdown}");
     assert!(markdown.contains(&format!("| `{RULE}` |")), "{markdown}");
+    // The changed set's own tests, each with its data and time.
+    let tests = warden_in(
+        &dir,
+        &[
+            "diff", "--base", "base", "--policy", "head", "--tests", "--format", "json",
+        ],
+    );
+    let report: Json = serde_json::from_str(&stdout(&tests)).unwrap();
+    let turned: Vec<&Json> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["file"] == "test microapps.tests.checklist.public_data_app_without_mfa_passes"
+        })
+        .collect();
+    assert_eq!(turned.len(), 1, "{report:#}");
+    assert_eq!(turned[0]["before"], "allow");
+    assert_eq!(turned[0]["after"], "deny");
     // --fail-on-change: exit 1 when any decision changed, 0 when none did.
     assert_eq!(
         diff(&dir, "base", "head", &["--fail-on-change"])

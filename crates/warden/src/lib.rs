@@ -80,8 +80,8 @@ pub use report::{DiagnosticReport, Place, RelatedPlace};
 pub use revision::{hex as sha256_hex, sha256_text};
 pub use source::PolicySources;
 pub use testing::{
-    ClauseCoverage, Coverage, PolicyFolders, RuleCoverage, TestFailure, TestResult, TestRun,
-    TestStatus, TestSummary, read_fixture,
+    ClauseCoverage, Coverage, PolicyFolders, RuleCoverage, TestCase, TestFailure, TestResult,
+    TestRun, TestStatus, TestSummary, read_fixture,
 };
 pub use warden_diagnostics::{Code, Diagnostic, Severity as DiagnosticSeverity};
 pub use warden_ir::{Effect, Severity, UndeclaredFields};

@@ -266,15 +266,15 @@ impl Engine {
         }
     }
 
-    /// The test's decision and the outcome it was built from, or why it
-    /// could not run (and where, when a fixture is to blame).
-    fn run_one(
+    /// What a test decides, read: its target, its input (a fixture read and
+    /// patched), the data documents and waivers it gives, and its time; or
+    /// why it cannot be read (and where, when a fixture is to blame).
+    fn case(
         &self,
         test: &Test,
         folders: Option<&PolicyFolders>,
-        options: &DecideOptions,
         limits: &InputLimits,
-    ) -> Result<(Decision, Outcome), (String, Option<warden_diagnostics::Span>)> {
+    ) -> Result<TestCase, (String, Option<warden_diagnostics::Span>)> {
         let program = self.program();
         let Some((target, input)) = &test.given else {
             return Err((
@@ -335,33 +335,81 @@ impl Engine {
                 }
             }
         };
-        let mut engine = self.clone();
-        for (data, value) in &test.data {
-            let name = program.data[data.index()].name.to_string();
-            engine = engine
-                .with_data(&json!({ name: read(value)? }))
-                .map_err(|e| (e.to_string(), None))?;
+        let mut data = serde_json::Map::new();
+        for (id, value) in &test.data {
+            data.insert(program.data[id.index()].name.to_string(), read(value)?);
         }
         if let Some(waivers) = &test.waivers {
+            data.insert("waivers".into(), read(waivers)?);
+        }
+        Ok(TestCase {
+            name: test.name.clone(),
+            target: program.target(*target).name.to_string(),
+            input: read(input)?,
+            data,
+            now: test
+                .at
+                .map_or_else(SystemTime::now, crate::engine::time_of_micros),
+            fixture: match input {
+                TestInput::Fixture { span, .. } => Some(*span),
+                TestInput::Inline(_) => None,
+            },
+        })
+    }
+
+    /// Every test's input as read ([`TestCase`]), or why a test's cannot
+    /// be: what `warden diff` decides again with another policy set.
+    pub fn test_cases(
+        &self,
+        folders: Option<&PolicyFolders>,
+        limits: &InputLimits,
+    ) -> Vec<Result<TestCase, String>> {
+        self.tests()
+            .iter()
+            .map(|test| self.case(test, folders, limits).map_err(|(why, _)| why))
+            .collect()
+    }
+
+    /// The test's decision and the outcome it was built from, or why it
+    /// could not run (and where, when a fixture is to blame).
+    fn run_one(
+        &self,
+        test: &Test,
+        folders: Option<&PolicyFolders>,
+        options: &DecideOptions,
+        limits: &InputLimits,
+    ) -> Result<(Decision, Outcome), (String, Option<warden_diagnostics::Span>)> {
+        let case = self.case(test, folders, limits)?;
+        let mut engine = self.clone();
+        for (name, value) in &case.data {
             engine = engine
-                .with_data(&json!({ "waivers": read(waivers)? }))
+                .with_data(&json!({ name: value }))
                 .map_err(|e| (e.to_string(), None))?;
         }
-        let now = test
-            .at
-            .map_or_else(SystemTime::now, crate::engine::time_of_micros);
-        let target_name = program.target(*target).name.to_string();
         engine
-            .decide_outcome(&target_name, &read(input)?, now, options)
+            .decide_outcome(&case.target, &case.input, case.now, options)
             .map_err(|e| {
                 // An input mismatch is the fixture's (or the inline input's) fault.
-                let span = match input {
-                    TestInput::Fixture { span, .. } => Some(*span),
-                    TestInput::Inline(_) => None,
-                };
-                (format!("[{}] {e}", e.code()), span)
+                (format!("[{}] {e}", e.code()), case.fixture)
             })
     }
+}
+
+/// A test's input as read, with what it gives beside it.
+#[derive(Clone, Debug)]
+pub struct TestCase {
+    /// `package.test`.
+    pub name: String,
+    /// The target it decides.
+    pub target: String,
+    /// The input, fixture read and patches laid over it.
+    pub input: Json,
+    /// The data documents it gives (`given data.NAME`), and `waivers`.
+    pub data: serde_json::Map<String, Json>,
+    /// Its time (`at`), else now.
+    pub now: SystemTime,
+    /// The fixture's place, when the input is one.
+    fixture: Option<warden_diagnostics::Span>,
 }
 
 /// The rules a failed expectation names, each once.
