@@ -289,6 +289,17 @@ struct CompileArgs {
     /// The time `lint` judges waivers' `until` dates by, RFC 3339 (default: now).
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
+    /// `lint`: print each rule's cost bound, in the sizes of the collections
+    /// it walks (`O(|manifest.spec.endpoints| × |data.egress|)`).
+    #[arg(long)]
+    cost: bool,
+    /// `lint`: refuse (exit 2) a rule whose cost bound, with every
+    /// collection of `--size-cap` elements, exceeds this.
+    #[arg(long, value_name = "N")]
+    max_cost: Option<u128>,
+    /// The size each collection is taken to have for `--max-cost`.
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    size_cap: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -615,11 +626,38 @@ fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
             &workspace.reports(diagnostics),
         )?),
     }
-    Ok(if diagnostics.iter().any(warden::Diagnostic::is_error) {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let mut too_costly = false;
+    if lint
+        && (args.cost || args.max_cost.is_some())
+        && let Ok(engine) = workspace.engine()
+    {
+        let mut bounds = engine.rule_costs();
+        bounds.sort_by(|a, b| b.1.degree().cmp(&a.1.degree()).then(a.0.cmp(&b.0)));
+        for (rule, bound) in &bounds {
+            let at_cap = bound.at(|_| args.size_cap);
+            let over = args.max_cost.is_some_and(|max| at_cap > max);
+            too_costly |= over;
+            if args.cost || over {
+                let verdict = if over {
+                    format!(
+                        "  error: {at_cap} with collections of {} elements, over --max-cost {}",
+                        args.size_cap,
+                        args.max_cost.unwrap_or_default()
+                    )
+                } else {
+                    String::new()
+                };
+                print_out(&format!("{rule}: {bound}{verdict}"));
+            }
+        }
+    }
+    Ok(
+        if too_costly || diagnostics.iter().any(warden::Diagnostic::is_error) {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 /// Writes to standard error; a reader that went away (`2>&1 | head`) is not an error.

@@ -461,3 +461,49 @@ fn lint_names_waivers_past_their_date_as_of_now() {
     assert_eq!(before.as_array().unwrap().len(), 0, "{before:#}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn lint_prints_cost_bounds_and_refuses_rules_over_the_cap() {
+    let bounds = warden(&["lint", "--policy", "stdlib-policies", "--cost"]);
+    assert_eq!(bounds.status.code(), Some(0));
+    let text = stdout(&bounds);
+    assert!(
+        text.contains("microapps.thirdparty.dpa_for_pii: O(|manifest.spec.data.pii_fields| × |manifest.spec.integrations|)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("microapps.identity.mfa_above_public: O(1)"),
+        "{text}"
+    );
+    // Collections of 100: a product of two is 10,000, over a cap of 1,000.
+    let capped = warden(&[
+        "lint",
+        "--policy",
+        "stdlib-policies",
+        "--max-cost",
+        "1000",
+        "--size-cap",
+        "100",
+    ]);
+    assert_eq!(capped.status.code(), Some(2));
+    assert!(
+        stdout(&capped).contains("dpa_for_pii"),
+        "{}",
+        stdout(&capped)
+    );
+    assert!(
+        stdout(&capped).contains("over --max-cost 1000"),
+        "{}",
+        stdout(&capped)
+    );
+    let roomy = warden(&[
+        "lint",
+        "--policy",
+        "stdlib-policies",
+        "--max-cost",
+        "1000000000",
+        "--size-cap",
+        "100",
+    ]);
+    assert_eq!(roomy.status.code(), Some(0), "{}", stdout(&roomy));
+}

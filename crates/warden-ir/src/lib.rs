@@ -8,6 +8,7 @@
 
 pub mod builtins;
 mod convert;
+mod cost;
 mod equality;
 mod pattern;
 mod program;
@@ -21,6 +22,7 @@ pub use convert::{
     ConversionError, LISTED_PROBLEMS, PATH_KEY_CHARS, UndeclaredField, json_to_value,
     json_to_value_noting, json_to_value_reading, push_path_key, value_to_json,
 };
+pub use cost::{CostBound, rule_cost};
 pub use equality::{as_f64, compare, equal_counted, field_by_name, values_equal};
 pub use pattern::{MAX_PATTERN_WEIGHT, Pattern, PatternError, compile_pattern, pattern_weight};
 pub use program::*;

@@ -340,6 +340,16 @@ impl Engine {
         self.program.target_by_name(name).is_some()
     }
 
+    /// Each rule's cost bound, in the sizes of the collections it walks
+    /// (`warden lint --cost`), by rule name.
+    pub fn rule_costs(&self) -> Vec<(String, warden_ir::CostBound)> {
+        self.program
+            .rules
+            .iter()
+            .map(|rule| (rule.name.clone(), warden_ir::rule_cost(&self.program, rule)))
+            .collect()
+    }
+
     /// The compiled program, for tests and benchmarks of what the compiler
     /// built (its indexes); only with the `internals` feature. Not part of
     /// the API: callers ask [`Engine::targets`], [`Engine::rules`] and

@@ -84,5 +84,5 @@ pub use testing::{
     TestRun, TestStatus, TestSummary, read_fixture,
 };
 pub use warden_diagnostics::{Code, Diagnostic, Severity as DiagnosticSeverity};
-pub use warden_ir::{Effect, Severity, UndeclaredFields};
+pub use warden_ir::{CostBound, Effect, Severity, UndeclaredFields};
 pub use workspace::Workspace;

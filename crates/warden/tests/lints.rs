@@ -49,3 +49,45 @@ fn allows_that_can_matter_are_not_flagged() {
         assert_eq!(lint(rules), [], "{rules}");
     }
 }
+
+/// Each rule's cost bound, by name, as `warden lint --cost` prints it.
+fn costs(rules: &str) -> Vec<(String, String)> {
+    let text = format!("{HEAD}data allowed: [string] = []\n\n{rules}");
+    let workspace =
+        Workspace::from_sources(PolicySources::from_texts([("p.warden", text.as_str())]));
+    let engine = workspace.engine().expect("compiles");
+    let mut out: Vec<(String, String)> = engine
+        .rule_costs()
+        .into_iter()
+        .map(|(rule, bound)| (rule, bound.to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_rule_costs_the_product_of_the_collections_it_walks_nested() {
+    let found = costs(concat!(
+        "rule flat on request as q {\n  deny when q.action == \"write\" and not q.mfa\n}\n",
+        "rule member on request as q {\n  deny when q.id in data.allowed\n}\n",
+        "rule nested on request as q {\n  deny for t in q.tags when t in data.allowed\n}\n",
+        "rule quantified on request as q {\n  deny when any t in q.tags: any l in q.labels: t == l\n}\n",
+        "rule literal on request as q {\n  deny when q.id in [\"a\", \"b\"]\n}\n",
+    ));
+    assert_eq!(
+        found,
+        [
+            ("p.flat".to_string(), "O(1)".to_string()),
+            ("p.literal".to_string(), "O(1)".to_string()),
+            ("p.member".to_string(), "O(|data.allowed|)".to_string()),
+            (
+                "p.nested".to_string(),
+                "O(|data.allowed| × |request.tags|)".to_string()
+            ),
+            (
+                "p.quantified".to_string(),
+                "O(|request.labels| × |request.tags|)".to_string()
+            ),
+        ]
+    );
+}

@@ -1,0 +1,332 @@
+//! A compile-time bound on what deciding a rule costs, in the sizes of the
+//! collections it walks: `O(|manifest.spec.endpoints| × |data.egress|)`.
+//!
+//! The bound counts walks: a `for` clause, a quantifier or comprehension
+//! over a collection multiplies the cost of what it does per element by
+//! the collection's size; `x in c` and a built-in given a collection (or a
+//! text) are linear in it. It is an upper bound by shape, not by value: a
+//! walk that stops early, or a map looked up by key, is still counted
+//! whole. `let` bindings are counted once (they are evaluated at most once
+//! per decision), and a function's body where it is called.
+
+use crate::{BinOp, Expr, ExprKind, Function, LocalId, Program, Rule};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+/// A sum of products of collection sizes; only the products no other
+/// product contains are kept (`|a|` is dropped beside `|a| × |b|`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CostBound {
+    /// Each product, its sizes' names sorted; `[]` is a constant.
+    terms: BTreeSet<Vec<String>>,
+}
+
+impl CostBound {
+    /// `O(1)`.
+    pub fn constant() -> CostBound {
+        CostBound {
+            terms: BTreeSet::from([Vec::new()]),
+        }
+    }
+
+    /// `O(|size|)`.
+    fn linear(size: String) -> CostBound {
+        CostBound {
+            terms: BTreeSet::from([vec![size]]),
+        }
+    }
+
+    fn add(&mut self, other: CostBound) {
+        self.terms.extend(other.terms);
+        self.prune();
+    }
+
+    fn plus(mut self, other: CostBound) -> CostBound {
+        self.add(other);
+        self
+    }
+
+    /// Every product multiplied by `size`.
+    fn times(&self, size: &str) -> CostBound {
+        let mut out = CostBound::default();
+        for term in &self.terms {
+            let mut term = term.clone();
+            term.push(size.to_string());
+            term.sort();
+            out.terms.insert(term);
+        }
+        out.prune();
+        out
+    }
+
+    /// Drops each product that another one contains.
+    fn prune(&mut self) {
+        let all: Vec<Vec<String>> = self.terms.iter().cloned().collect();
+        self.terms.retain(|t| {
+            !all.iter()
+                .any(|other| other != t && other.len() > t.len() && contains(other, t))
+        });
+    }
+
+    /// The largest number of sizes multiplied in one product (0: constant).
+    pub fn degree(&self) -> usize {
+        self.terms.iter().map(Vec::len).max().unwrap_or(0)
+    }
+
+    /// The bound's value with each collection of size `size(name)`.
+    pub fn at(&self, size: impl Fn(&str) -> u64) -> u128 {
+        self.terms
+            .iter()
+            .map(|term| {
+                term.iter().fold(1u128, |acc, name| {
+                    acc.saturating_mul(u128::from(size(name)))
+                })
+            })
+            .fold(0u128, u128::saturating_add)
+    }
+
+    /// The sizes the bound names.
+    pub fn sizes(&self) -> BTreeSet<&str> {
+        self.terms.iter().flatten().map(String::as_str).collect()
+    }
+}
+
+/// Whether the multiset `big` holds every element of `small`.
+fn contains(big: &[String], small: &[String]) -> bool {
+    let mut left: Vec<&String> = big.iter().collect();
+    small.iter().all(|s| {
+        left.iter()
+            .position(|b| *b == s)
+            .map(|i| left.remove(i))
+            .is_some()
+    })
+}
+
+impl fmt::Display for CostBound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut terms: Vec<&Vec<String>> = self.terms.iter().collect();
+        terms.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        let shown: Vec<String> = terms
+            .iter()
+            .map(|t| {
+                if t.is_empty() {
+                    "1".to_string()
+                } else {
+                    t.iter()
+                        .map(|s| format!("|{s}|"))
+                        .collect::<Vec<_>>()
+                        .join(" × ")
+                }
+            })
+            .collect();
+        write!(f, "O({})", shown.join(" + "))
+    }
+}
+
+/// The cost bound of deciding `rule`: its clauses, their iterations, and
+/// its `let` bindings once each.
+pub fn rule_cost(program: &Program, rule: &Rule) -> CostBound {
+    let root = program.target(rule.target).name.to_string();
+    let mut walk = Walk {
+        program,
+        names: HashMap::from([(0, root)]),
+        lets: &rule.lets,
+        depth: 0,
+    };
+    let mut total = CostBound::constant();
+    for e in &rule.lets {
+        total.add(walk.expr(e));
+    }
+    for clause in &rule.clauses {
+        // The element's name first: the condition reads it.
+        let size = clause.iteration.as_ref().map(|it| {
+            let size = walk.size_name(&it.collection);
+            walk.names.insert(it.local.0, format!("{size}[]"));
+            size
+        });
+        let mut per_element = walk.expr(&clause.condition);
+        for (_, o) in &clause.obligations {
+            per_element.add(walk.expr(o));
+        }
+        for part in clause.message.iter().flatten() {
+            if let crate::MessagePart::Expr(e) = part {
+                per_element.add(walk.expr(e));
+            }
+        }
+        match (&clause.iteration, size) {
+            (Some(it), Some(size)) => {
+                total.add(walk.expr(&it.collection));
+                total.add(per_element.times(&size));
+            }
+            _ => total.add(per_element),
+        }
+    }
+    total
+}
+
+/// Deepest nesting of function calls followed (functions cannot recurse;
+/// this only bounds the walk itself).
+const CALL_DEPTH: usize = 32;
+
+struct Walk<'a> {
+    program: &'a Program,
+    /// What each local names: the rule's input, or the element of a
+    /// collection (`manifest.spec.endpoints[]`).
+    names: HashMap<u32, String>,
+    lets: &'a [Expr],
+    depth: usize,
+}
+
+impl Walk<'_> {
+    fn expr(&mut self, e: &Expr) -> CostBound {
+        match &e.kind {
+            ExprKind::Const(_)
+            | ExprKind::Local(_)
+            | ExprKind::Let(_)
+            | ExprKind::Data(_)
+            | ExprKind::Now
+            | ExprKind::Error => CostBound::constant(),
+            ExprKind::Field { base, .. }
+            | ExprKind::DynField { base, .. }
+            | ExprKind::Has { base, .. }
+            | ExprKind::Not(base)
+            | ExprKind::Neg(base)
+            | ExprKind::ToFloat(base)
+            | ExprKind::MatchesConst { lhs: base, .. } => self.expr(base),
+            ExprKind::Index { base, index, .. } => self.expr(base).plus(self.expr(index)),
+            ExprKind::Binary { op, lhs, rhs } => {
+                let both = self.expr(lhs).plus(self.expr(rhs));
+                match op {
+                    // Membership in a literal list is a constant's worth.
+                    BinOp::In | BinOp::NotIn
+                        if !matches!(rhs.kind, ExprKind::Const(_) | ExprKind::List(_)) =>
+                    {
+                        both.plus(CostBound::linear(self.size_name(rhs)))
+                    }
+                    _ => both,
+                }
+            }
+            ExprKind::Call { builtin, args } => {
+                // A collection built-in walks what it is given: linear in
+                // each argument. The others work on one value (a text's
+                // length is not a collection's size).
+                let walks = matches!(builtin, crate::Builtin::Collections(_));
+                let mut cost = CostBound::constant();
+                for a in args {
+                    cost.add(self.expr(a));
+                    if walks && !matches!(a.kind, ExprKind::Const(_) | ExprKind::List(_)) {
+                        cost.add(CostBound::linear(self.size_name(a)));
+                    }
+                }
+                cost
+            }
+            ExprKind::CallFn { func, args } => {
+                let mut cost = CostBound::constant();
+                for a in args {
+                    cost.add(self.expr(a));
+                }
+                let function = &self.program.functions[func.0 as usize];
+                cost.plus(self.function(function, args))
+            }
+            ExprKind::If {
+                condition,
+                then_branch,
+                else_branch,
+            } => self
+                .expr(condition)
+                .plus(self.expr(then_branch))
+                .plus(self.expr(else_branch)),
+            ExprKind::Quantifier {
+                local,
+                collection,
+                body,
+                ..
+            } => self.walk(*local, collection, &[body]),
+            ExprKind::Comprehension {
+                local,
+                collection,
+                element,
+                filter,
+            } => {
+                let mut parts: Vec<&Expr> = vec![element];
+                if let Some(f) = filter {
+                    parts.push(f);
+                }
+                self.walk(*local, collection, &parts)
+            }
+            ExprKind::List(items) | ExprKind::Record { values: items, .. } => {
+                let mut cost = CostBound::constant();
+                for i in items {
+                    cost.add(self.expr(i));
+                }
+                cost
+            }
+        }
+    }
+
+    /// `parts`, once per element of `collection`, the element in `local`.
+    fn walk(&mut self, local: LocalId, collection: &Expr, parts: &[&Expr]) -> CostBound {
+        let size = self.size_name(collection);
+        self.names.insert(local.0, format!("{size}[]"));
+        let mut per_element = CostBound::constant();
+        for p in parts {
+            per_element.add(self.expr(p));
+        }
+        self.expr(collection).plus(per_element.times(&size))
+    }
+
+    /// A function's body, its parameters named by what the call passes.
+    fn function(&mut self, function: &Function, args: &[Expr]) -> CostBound {
+        if self.depth >= CALL_DEPTH {
+            return CostBound::constant();
+        }
+        let names: HashMap<u32, String> = (0..function.params)
+            .map(|i| {
+                let name = args
+                    .get(i as usize)
+                    .map_or_else(|| format!("{}#{i}", function.name), |a| self.size_name(a));
+                (i, name)
+            })
+            .collect();
+        let mut inner = Walk {
+            program: self.program,
+            names,
+            lets: &[],
+            depth: self.depth + 1,
+        };
+        inner.expr(&function.body)
+    }
+
+    /// What a collection (or text) is called in a bound: its path from the
+    /// input, a data document or an element (`manifest.spec.endpoints`).
+    fn size_name(&self, e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Local(l) => self.names.get(&l.0).cloned().unwrap_or_else(|| "…".into()),
+            ExprKind::Let(l) => self
+                .lets
+                .get(l.0 as usize)
+                .map_or_else(|| "…".into(), |e| self.size_name(e)),
+            ExprKind::Data(d) => format!("data.{}", self.program.data[d.0 as usize].name),
+            ExprKind::Field { base, name, .. } | ExprKind::DynField { base, name, .. } => {
+                format!("{}.{name}", self.size_name(base))
+            }
+            ExprKind::Index { base, .. } => format!("{}[…]", self.size_name(base)),
+            ExprKind::Call { builtin, args } => {
+                let inner: Vec<String> = args.iter().map(|a| self.size_name(a)).collect();
+                format!("{}({})", builtin.name(), inner.join(", "))
+            }
+            ExprKind::Comprehension { collection, .. } => self.size_name(collection),
+            ExprKind::CallFn { func, args } => {
+                let inner: Vec<String> = args.iter().map(|a| self.size_name(a)).collect();
+                let name = &self.program.functions[func.0 as usize].name;
+                format!("{name}({})", inner.join(", "))
+            }
+            ExprKind::Binary {
+                op: BinOp::Coalesce,
+                lhs,
+                ..
+            } => self.size_name(lhs),
+            _ => "…".into(),
+        }
+    }
+}
