@@ -29,9 +29,10 @@ impl AnalysisHost {
                 let rule = program.rules.get(id.index())?;
                 let target = &program.target(rule.target).name;
                 format!(
-                    "```warden\nrule {name} on {target}\n```\n\n`{}` · {}",
+                    "```warden\nrule {name} on {target}\n```\n\n`{}` · {} · cost {}",
                     rule.name,
-                    rule_summary(rule)
+                    rule_summary(rule),
+                    warden_ir::rule_cost(program, rule)
                 )
             }
             Meaning::Type(_) => format!("```warden\ntype {name}\n```"),

@@ -91,3 +91,20 @@ fn the_input_shows_the_target_type() {
             ```"#]],
     );
 }
+
+#[test]
+fn a_rule_shows_its_cost_bound() {
+    check(
+        &format!(
+            "{SCHEMA}//- rules.warden\npackage r\nimport s\n/// Every endpoint has a URL.\nrule x$0 on manifest as app {{\n  deny for e in app.endpoints when e.url == \"\"\n}}\n"
+        ),
+        expect![[r#"
+            ```warden
+            rule x on manifest
+            ```
+
+            `r.x` · severity medium · cost O(|manifest.endpoints|)
+
+            Every endpoint has a URL."#]],
+    );
+}
