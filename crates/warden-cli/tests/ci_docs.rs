@@ -106,19 +106,7 @@ fn the_pull_request_impact_job_reports_what_a_policy_change_turns() {
     assert_eq!(runs.len(), 3, "install, diff, comment");
     // The base branch, as the checkout (fetch-depth 0) has it.
     let dir = repository("impact");
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.email=ci@example.invalid", "-c", "user.name=ci"])
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let git = |args: &[&str]| common::git(&dir, args);
     git(&["init", "-q", "-b", "main"]);
     git(&["add", "-A"]);
     git(&["commit", "-qm", "policies and apps"]);

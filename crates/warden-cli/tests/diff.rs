@@ -138,19 +138,7 @@ fn a_tightened_rule_shows_the_decisions_it_turns_and_nothing_else() {
 fn the_base_can_be_a_git_revision_of_the_policy_folder() {
     let dir = scratch("diff-git");
     checklist(&dir, "policies");
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.email=ci@example.invalid", "-c", "user.name=ci"])
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let git = |args: &[&str]| common::git(&dir, args);
     git(&["init", "-q"]);
     git(&["add", "-A"]);
     git(&["commit", "-qm", "the checklist"]);

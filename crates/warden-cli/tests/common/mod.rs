@@ -266,3 +266,18 @@ pub fn run_measured(command: &mut Command, bound: std::time::Duration) -> Result
         elapsed: started.elapsed(),
     })
 }
+
+/// Runs `git ARGS` in `dir` (as a CI user), which must succeed.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.email=ci@example.invalid", "-c", "user.name=ci"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
