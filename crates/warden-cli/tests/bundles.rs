@@ -309,7 +309,7 @@ fn serve_polls_a_bundle_swaps_new_revisions_and_refuses_bad_ones() {
     let second = build(&dir, &policy, "v2.tar.gz", Some("release.pem"));
     assert_ne!(first, second);
     source.publish(&dir.join("v2.tar.gz"));
-    wait_status(&server, Duration::from_secs(3), |s| {
+    wait_status(&server, Duration::from_secs(10), |s| {
         s["bundle_revision"] == second.as_str()
     });
     let policies = get_json(&format!("{}/v1/policies", server.url));
@@ -547,7 +547,7 @@ fn bundles_pushed_to_an_oci_registry_are_pulled_verified_and_swapped() {
     std::fs::write(&rules, text).unwrap();
     let second = build(&dir, &policy, "v2.tar.gz", Some("release.pem"));
     assert!(push("v2.tar.gz").status.success());
-    wait_status(&server, Duration::from_secs(3), |s| {
+    wait_status(&server, Duration::from_secs(10), |s| {
         s["bundle_revision"] == second.as_str()
     });
 
