@@ -484,7 +484,8 @@ fn human(base: &str, inputs: usize, changes: &[Change]) -> String {
             ));
         }
     }
-    for change in changes {
+    // Each input, up to a screenful or so; JSON lists them all.
+    for change in changes.iter().take(LISTED_INPUTS) {
         let mut what = Vec::new();
         if change.before.verdict != change.after.verdict {
             what.push(format!(
@@ -503,8 +504,17 @@ fn human(base: &str, inputs: usize, changes: &[Change]) -> String {
         }
         out.push_str(&format!("  {}: {}\n", change.file, what.join("; ")));
     }
+    if changes.len() > LISTED_INPUTS {
+        out.push_str(&format!(
+            "  … and {} more inputs (`--format json` lists them all)\n",
+            changes.len() - LISTED_INPUTS
+        ));
+    }
     out
 }
+
+/// Inputs the human report lists one by one.
+const LISTED_INPUTS: usize = 200;
 
 /// A pull-request comment.
 fn markdown(base: &str, policy: &str, inputs: usize, changes: &[Change]) -> String {
