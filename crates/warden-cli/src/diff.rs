@@ -70,6 +70,15 @@ struct Outcome {
     obligations: Json,
 }
 
+/// A finding as compared: its rule, and the code of an evaluation error
+/// (`t.r [E0503]`), so a rule that now fails is not the rule that fires.
+fn keyed(finding: &warden::FindingReport) -> String {
+    match &finding.code {
+        Some(code) => format!("{} [{code}]", finding.rule),
+        None => finding.rule.to_string(),
+    }
+}
+
 impl Outcome {
     fn of(result: &FileResult) -> Outcome {
         Outcome::decided(result.outcome.as_ref().map_err(|e| e.code.to_string()))
@@ -79,15 +88,11 @@ impl Outcome {
         match outcome {
             Ok(decision) => Outcome {
                 verdict: decision.decision.as_str().to_string(),
-                findings: decision
-                    .findings
-                    .iter()
-                    .map(|f| f.rule.to_string())
-                    .collect(),
+                findings: decision.findings.iter().map(keyed).collect(),
                 warnings: decision
                     .warnings
                     .iter()
-                    .map(|f| f.rule.to_string())
+                    .map(|f| format!("{} (warning)", keyed(f)))
                     .collect(),
                 obligations: Json::Object(decision.obligations.clone()),
             },
@@ -109,11 +114,20 @@ struct Change {
 }
 
 impl Change {
+    /// Findings (warnings included, marked) it has now and had not.
     fn added(&self) -> impl Iterator<Item = &String> {
-        self.after.findings.difference(&self.before.findings)
+        let warnings = self.after.warnings.difference(&self.before.warnings);
+        self.after
+            .findings
+            .difference(&self.before.findings)
+            .chain(warnings)
     }
     fn removed(&self) -> impl Iterator<Item = &String> {
-        self.before.findings.difference(&self.after.findings)
+        let warnings = self.before.warnings.difference(&self.after.warnings);
+        self.before
+            .findings
+            .difference(&self.after.findings)
+            .chain(warnings)
     }
     fn to_json(&self) -> Json {
         json!({
@@ -145,7 +159,10 @@ impl Drop for Base {
 }
 
 /// `--base`: an existing path is a folder (or file) of policies; anything
-/// else is a git revision of the `--policy` folder, read with `git archive`.
+/// else is a git revision of the `--policy` folder (or file). The
+/// revision's files are read blob by blob (`git ls-tree`, `git cat-file`),
+/// exactly as committed (no `.gitattributes` export rules), into a new
+/// temporary folder.
 fn base_of(base: &str, policy: &Path) -> Result<Base, Failure> {
     if Path::new(base).exists() {
         return Ok(Base {
@@ -159,20 +176,41 @@ fn base_of(base: &str, policy: &Path) -> Result<Base, Failure> {
             base.escape_default()
         )));
     }
-    let folder = if policy.is_dir() {
-        policy.to_path_buf()
+    let (folder, file) = if policy.is_dir() {
+        (policy.to_path_buf(), None)
     } else {
-        policy
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        (
+            policy
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            policy.file_name().map(PathBuf::from),
+        )
     };
-    let git = |args: &[&str]| -> Result<String, Failure> {
-        let out = std::process::Command::new("git")
+    let git = |args: &[&str], stdin: Option<&[u8]>| -> Result<Vec<u8>, Failure> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("git")
             .arg("-C")
             .arg(&folder)
             .args(args)
-            .output()
+            .stdin(if stdin.is_some() {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .map_err(|e| Failure(format!("`--base {base}`: cannot run git: {e}")))?;
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            let input = input.to_vec();
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+            });
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Failure(format!("`--base {base}`: git: {e}")))?;
         if !out.status.success() {
             return Err(Failure(format!(
                 "`--base {base}` is not a folder, and git cannot read it as a revision of `{}`: {}",
@@ -180,52 +218,101 @@ fn base_of(base: &str, policy: &Path) -> Result<Base, Failure> {
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+        Ok(out.stdout)
     };
-    let prefix = git(&["rev-parse", "--show-prefix"])?;
-    let commit = git(&["rev-parse", "--verify", &format!("{base}^{{commit}}")])?;
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).trim_end().to_string();
+    let commit = text(git(
+        &["rev-parse", "--verify", &format!("{base}^{{commit}}")],
+        None,
+    )?);
+    // A fresh folder of our own: created, not reused (a folder planted
+    // under the same name is refused).
     let dir = std::env::temp_dir().join(format!(
         "warden-diff-{}-{}",
         std::process::id(),
-        &commit[..commit.len().min(12)]
+        ulid::Ulid::new()
     ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| Failure(format!("`{}`: {e}", dir.display())))?;
-    let base_folder = Base {
-        path: dir.join(&prefix),
+    std::fs::create_dir(&dir).map_err(|e| Failure(format!("`{}`: {e}", dir.display())))?;
+    let held = Base {
+        path: match &file {
+            Some(name) => dir.join(name),
+            None => dir.clone(),
+        },
         temporary: Some(dir.clone()),
     };
-    // `git archive` of the folder at that revision, unpacked here.
-    let archive = std::process::Command::new("git")
-        .arg("-C")
-        .arg(&folder)
-        .args(["archive", "--format=tar", &commit, "--", "."])
-        .output()
-        .map_err(|e| Failure(format!("`--base {base}`: cannot run git: {e}")))?;
-    if !archive.status.success() {
+    // The folder's files at that revision: regular blobs only (links and
+    // submodules are left out, as a folder walk leaves out links).
+    let listing = git(&["ls-tree", "-r", "-z", &commit, "--", "."], None)?;
+    let mut blobs: Vec<(String, String)> = Vec::new();
+    for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        let entry = String::from_utf8_lossy(entry);
+        let Some((meta, path)) = entry.split_once('\t') else {
+            continue;
+        };
+        let mut meta = meta.split(' ');
+        let (Some(mode), Some("blob"), Some(hash)) = (meta.next(), meta.next(), meta.next()) else {
+            continue;
+        };
+        if !matches!(mode, "100644" | "100755") {
+            continue;
+        }
+        let plain = !path.is_empty()
+            && path
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != "..");
+        if plain && file.as_ref().is_none_or(|f| Path::new(path) == f.as_path()) {
+            blobs.push((hash.to_string(), path.to_string()));
+        }
+    }
+    if blobs.len() > MOST_BASE_FILES {
         return Err(Failure(format!(
-            "`--base {base}`: git archive failed: {}",
-            String::from_utf8_lossy(&archive.stderr).trim()
+            "`--base {base}`: the folder holds more than {MOST_BASE_FILES} files at that revision"
         )));
     }
-    std::fs::create_dir_all(&base_folder.path)
-        .map_err(|e| Failure(format!("`{}`: {e}", base_folder.path.display())))?;
-    tar::Archive::new(archive.stdout.as_slice())
-        .unpack(&base_folder.path)
-        .map_err(|e| Failure(format!("`--base {base}`: {e}")))?;
-    Ok(base_folder)
+    let limit = warden::InputLimits::POLICY_FILE.max_bytes;
+    let mut written = 0u64;
+    for (hash, path) in &blobs {
+        let bytes = git(&["cat-file", "blob", hash], None)?;
+        if bytes.len() > limit {
+            continue;
+        }
+        written += bytes.len() as u64;
+        if written > MOST_BASE_BYTES {
+            return Err(Failure(format!(
+                "`--base {base}`: the folder holds more than {MOST_BASE_BYTES} bytes at that revision"
+            )));
+        }
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Failure(format!("`{}`: {e}", parent.display())))?;
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+            .map_err(|e| Failure(format!("`{}`: {e}", target.display())))?;
+    }
+    Ok(held)
 }
+
+/// Most files, and bytes, read of a base revision.
+const MOST_BASE_FILES: usize = 10_000;
+const MOST_BASE_BYTES: u64 = 256 << 20;
 
 /// `warden diff`.
 pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
     let now = parse_now(args.now.as_deref())?;
-    let (files, skipped) = if args.inputs.is_empty() {
+    let (mut files, skipped) = if args.inputs.is_empty() {
         (Vec::new(), Vec::new())
     } else {
         check::collect(&args.inputs)?
     };
+    // A file reached twice (a folder and a file in it) is one input.
+    let mut seen = BTreeSet::new();
+    files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
     crate::warn_skipped(&skipped);
-    let (records, unreplayable) = read_records(&args.decision_logs, args.max_records)?;
     let paths = args.policy.paths()?;
     let [policy] = paths.as_slice() else {
         return Err(Failure(
@@ -273,7 +360,7 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
             })
         })
         .collect();
-    for record in &records {
+    let counts = replay_records(&args.decision_logs, args.max_records, |record| {
         let when = args.now.as_deref().map_or(record.at, |_| now);
         let replay = |engine: &warden::Engine| {
             let decided = engine.decide_with(&record.target, &record.input, when, &options);
@@ -287,7 +374,7 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
                 after,
             });
         }
-    }
+    })?;
     let mut cases_decided = 0;
     if args.tests {
         let cases =
@@ -323,13 +410,22 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
             }
         }
     }
-    if unreplayable > 0 {
+    if counts.unreplayable > 0 {
         eprintln!(
-            "warden diff: {unreplayable} decision-log record(s) not replayed: no input logged \
-             (log.include_input off, or the input too large), or no target (an older log)"
+            "warden diff: {} decision-log record(s) not replayed: no input logged \
+             (log.include_input off, or the input too large), no target (an older log), \
+             or not a record",
+            counts.unreplayable
         );
     }
-    let decided = files.len() + records.len() + cases_decided;
+    if counts.left_out > 0 {
+        eprintln!(
+            "warden diff: {} decision-log record(s) past --max-records {} not replayed",
+            counts.left_out, args.max_records
+        );
+    }
+
+    let decided = files.len() + counts.replayed + cases_decided;
     let text = match args.format {
         DiffFormat::Json => serde_json::to_string_pretty(&json!({
             "base": args.base,
@@ -365,19 +461,41 @@ struct Record {
 /// The longest decision-log line read.
 const LONGEST_LINE: u64 = 64 << 20;
 
-/// The records of `logs` that can be replayed (an input and a target), at
-/// most `most`, and how many could not.
-fn read_records(logs: &[PathBuf], most: usize) -> Result<(Vec<Record>, usize), Failure> {
+/// What reading the decision logs found.
+#[derive(Default)]
+struct LogCounts {
+    replayed: usize,
+    /// Decision records without an input or a target, or not JSON.
+    unreplayable: usize,
+    /// Records past `--max-records`.
+    left_out: usize,
+}
+
+/// Each record of `logs` that can be replayed (an input and a target),
+/// given to `replay` as it is read (a log is not held whole), at most
+/// `most` of them.
+fn replay_records(
+    logs: &[PathBuf],
+    most: usize,
+    mut replay: impl FnMut(Record),
+) -> Result<LogCounts, Failure> {
     use std::io::{BufRead, Read};
-    let mut records = Vec::new();
-    let mut unreplayable = 0;
+    let mut counts = LogCounts::default();
     for log in logs {
+        let meta = std::fs::metadata(log)
+            .map_err(|e| Failure(format!("cannot read `{}`: {e}", log.display())))?;
+        if !meta.is_file() {
+            return Err(Failure(format!(
+                "`{}` is not a regular file; a decision log is",
+                log.display()
+            )));
+        }
         let file = std::fs::File::open(log)
             .map_err(|e| Failure(format!("cannot read `{}`: {e}", log.display())))?;
         let mut reader = std::io::BufReader::new(file);
         let mut line = Vec::new();
         let mut number = 0usize;
-        while records.len() < most {
+        loop {
             line.clear();
             let n = (&mut reader)
                 .take(LONGEST_LINE)
@@ -387,30 +505,62 @@ fn read_records(logs: &[PathBuf], most: usize) -> Result<(Vec<Record>, usize), F
                 break;
             }
             number += 1;
+            if line.last() != Some(&b'\n') && n as u64 == LONGEST_LINE {
+                // Longer than any record: the rest of it is skipped too.
+                let mut rest = Vec::new();
+                while (&mut reader)
+                    .take(LONGEST_LINE)
+                    .read_until(b'\n', &mut rest)
+                    .map_err(|e| Failure(format!("`{}`: {e}", log.display())))?
+                    > 0
+                    && rest.last() != Some(&b'\n')
+                {
+                    rest.clear();
+                }
+                counts.unreplayable += 1;
+                continue;
+            }
             let Ok(record) = serde_json::from_slice::<Json>(&line) else {
-                unreplayable += 1;
+                counts.unreplayable += 1;
                 continue;
             };
-            let input = record.get("input").filter(|i| i.get("omitted").is_none());
+            // The server's placeholder for an input too large to log is
+            // exactly `{omitted, bytes, sha256}`; any other input replays.
+            let placeholder = |i: &Json| {
+                i.as_object().is_some_and(|o| {
+                    o.len() == 3
+                        && o.contains_key("omitted")
+                        && o.contains_key("bytes")
+                        && o.contains_key("sha256")
+                })
+            };
+            let input = record.get("input").filter(|i| !placeholder(i));
             let target = record.get("target").and_then(Json::as_str);
             let at = record
                 .get("evaluated_at")
                 .and_then(Json::as_str)
                 .and_then(warden::parse_now);
             match (input, target, at) {
-                (Some(input), Some(target), Some(at)) => records.push(Record {
-                    label: format!("{}:{number}", log.display()),
-                    target: target.to_string(),
-                    input: input.clone(),
-                    at,
-                }),
-                _ if record.get("decision_id").is_some() => unreplayable += 1,
+                (Some(input), Some(target), Some(at)) => {
+                    if counts.replayed >= most {
+                        counts.left_out += 1;
+                        continue;
+                    }
+                    counts.replayed += 1;
+                    replay(Record {
+                        label: format!("{}:{number}", log.display()),
+                        target: target.to_string(),
+                        input: input.clone(),
+                        at,
+                    });
+                }
+                _ if record.get("decision_id").is_some() => counts.unreplayable += 1,
                 // A repair event, not a decision.
                 _ => {}
             }
         }
     }
-    Ok((records, unreplayable))
+    Ok(counts)
 }
 
 /// Per rule, the inputs it now fires on and those it no longer fires on.
@@ -446,9 +596,29 @@ fn transitions(changes: &[Change]) -> BTreeMap<(String, String), usize> {
     counts
 }
 
+/// A name from the inputs (a file name a pull request chose) as a report
+/// may show it: no control characters (a newline would forge report
+/// lines).
+fn shown(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// A name as markdown shows it: in a code span, so no HTML, link or
+/// emphasis in it takes effect, and no `|` ends a table cell.
+fn code(name: &str) -> String {
+    format!("`{}`", shown(name).replace('`', "'").replace('|', "\\|"))
+}
+
 /// At most `n` names, then how many more.
 fn listed(files: &[String], n: usize) -> String {
-    let mut out = files.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+    let mut out = files
+        .iter()
+        .take(n)
+        .map(|f| shown(f))
+        .collect::<Vec<_>>()
+        .join(", ");
     if files.len() > n {
         out.push_str(&format!(" and {} more", files.len() - n));
     }
@@ -502,7 +672,7 @@ fn human(base: &str, inputs: usize, changes: &[Change]) -> String {
         if what.is_empty() {
             what.push("findings changed".into());
         }
-        out.push_str(&format!("  {}: {}\n", change.file, what.join("; ")));
+        out.push_str(&format!("  {}: {}\n", shown(&change.file), what.join("; ")));
     }
     if changes.len() > LISTED_INPUTS {
         out.push_str(&format!(
@@ -544,11 +714,17 @@ fn markdown(base: &str, policy: &str, inputs: usize, changes: &[Change]) -> Stri
             if files.is_empty() {
                 "—".to_string()
             } else {
-                format!("{} ({})", files.len(), listed(files, 3).replace('|', "\\|"))
+                let names: Vec<String> = files.iter().take(3).map(|f| code(f)).collect();
+                let more = match files.len() {
+                    n if n > 3 => format!(" and {} more", n - 3),
+                    _ => String::new(),
+                };
+                format!("{} ({}{more})", files.len(), names.join(", "))
             }
         };
         out.push_str(&format!(
-            "| `{rule}` | {} | {} |\n",
+            "| {} | {} | {} |\n",
+            code(&rule),
             cell(&added),
             cell(&removed)
         ));

@@ -249,3 +249,112 @@ fn requests_recorded_in_a_decision_log_are_decided_again_by_both_sets() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A small policy set in `dir/NAME`: a manifest `{ n: int }`, denied past `limit`.
+fn small_set(dir: &Path, name: &str, condition: &str) {
+    let folder = dir.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("a.warden"),
+        format!("package t\n\ntarget manifest: {{ n: int }} default allow\n\n@control(\"X-1\")\nrule big on manifest as m {{\n  deny when {condition}\n}}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("b.warden"),
+        "package u\nimport t\n\n@control(\"X-2\")\nrule huge on manifest as m {\n  deny when m.n > 100\n}\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_git_base_is_the_revision_as_committed_whatever_the_export_rules() {
+    let dir = scratch("diff-git-exact");
+    small_set(&dir, "pol", "m.n > 5");
+    std::fs::create_dir_all(dir.join("in")).unwrap();
+    std::fs::write(dir.join("in/x.json"), r#"{"n": 200}"#).unwrap();
+    // `git archive` would leave b.warden out of the base.
+    std::fs::write(dir.join(".gitattributes"), "pol/b.warden export-ignore\n").unwrap();
+    common::git(&dir, &["init", "-q"]);
+    common::git(&dir, &["add", "-A"]);
+    common::git(&dir, &["commit", "-qm", "base"]);
+    for policy in ["pol", "pol/a.warden"] {
+        let out = warden_in(
+            &dir,
+            &[
+                "diff",
+                "--base",
+                "HEAD",
+                "--policy",
+                policy,
+                "--inputs",
+                "in",
+                "--fail-on-change",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{policy}: {}", stdout(&out));
+        assert!(
+            stdout(&out).contains("no decision changed"),
+            "{policy}: {}",
+            stdout(&out)
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_rule_that_now_fails_is_not_the_rule_firing_and_names_cannot_forge_a_report() {
+    let dir = scratch("diff-errors-names");
+    small_set(&dir, "base", "m.n > 5");
+    small_set(&dir, "head", "m.n / (m.n - m.n) > 5");
+    let inputs = dir.join("in");
+    std::fs::create_dir_all(&inputs).unwrap();
+    // A pull request chooses its file names.
+    let forged = "x\n**No decision changed** <details>.json";
+    std::fs::write(inputs.join(forged), r#"{"n": 10}"#).unwrap();
+    let json = warden_in(
+        &dir,
+        &[
+            "diff", "--base", "base", "--policy", "head", "--inputs", "in", "--format", "json",
+        ],
+    );
+    let report: Json = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(
+        report["changes"][0]["findings_added"],
+        serde_json::json!(["t.big [E0503]"]),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["changes"][0]["findings_removed"],
+        serde_json::json!(["t.big"]),
+        "{report:#}"
+    );
+    let markdown = stdout(&warden_in(
+        &dir,
+        &[
+            "diff", "--base", "base", "--policy", "head", "--inputs", "in", "--format", "markdown",
+        ],
+    ));
+    assert!(
+        !markdown
+            .lines()
+            .any(|l| l.starts_with("**No decision changed**")),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("`in/x?**No decision changed** <details>.json`"),
+        "{markdown}"
+    );
+    let human = stdout(&warden_in(
+        &dir,
+        &[
+            "diff", "--base", "base", "--policy", "head", "--inputs", "in",
+        ],
+    ));
+    assert!(
+        !human
+            .lines()
+            .any(|l| l.starts_with("**No decision changed**")),
+        "{human}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
