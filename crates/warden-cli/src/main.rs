@@ -622,18 +622,33 @@ fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
                 plural(warnings)
             ));
         }
+        // With `--cost`, one JSON document holds both.
+        DiagnosticFormat::Json if lint && args.cost => {}
         DiagnosticFormat::Json => print_out(&serde_json::to_string_pretty(
             &workspace.reports(diagnostics),
         )?),
     }
     let mut too_costly = false;
+    let mut costs = Vec::new();
     if lint
         && (args.cost || args.max_cost.is_some())
         && let Ok(engine) = workspace.engine()
     {
         let mut bounds = engine.rule_costs();
         bounds.sort_by(|a, b| b.1.degree().cmp(&a.1.degree()).then(a.0.cmp(&b.0)));
+        let json = matches!(args.format, DiagnosticFormat::Json);
         for (rule, bound) in &bounds {
+            if json {
+                let at_cap = bound.at(|_| args.size_cap);
+                let over = args.max_cost.is_some_and(|max| at_cap > max);
+                too_costly |= over;
+                costs.push(serde_json::json!({
+                    "rule": rule, "bound": bound.to_string(),
+                    "at_size_cap": if bound.is_unbounded() { serde_json::Value::Null } else { at_cap.to_string().into() },
+                    "over_max_cost": over,
+                }));
+                continue;
+            }
             let at_cap = bound.at(|_| args.size_cap);
             let over = args.max_cost.is_some_and(|max| at_cap > max);
             too_costly |= over;
@@ -650,6 +665,13 @@ fn compile(args: CompileArgs, lint: bool) -> Result<ExitCode, Failure> {
                 print_out(&format!("{rule}: {bound}{verdict}"));
             }
         }
+    }
+    if lint && args.cost && matches!(args.format, DiagnosticFormat::Json) {
+        print_out(&serde_json::to_string_pretty(&serde_json::json!({
+            "diagnostics": workspace.reports(diagnostics),
+            "costs": costs,
+            "size_cap": args.size_cap,
+        }))?);
     }
     Ok(
         if too_costly || diagnostics.iter().any(warden::Diagnostic::is_error) {

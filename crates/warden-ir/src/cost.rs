@@ -19,24 +19,58 @@ use std::fmt;
 pub struct CostBound {
     /// Each product, its sizes' names sorted; `[]` is a constant.
     terms: BTreeSet<Vec<String>>,
+    /// The analysis gave up (calls nested too deep, too much to walk, too
+    /// many products): no bound is claimed, `O(?)`, over any cap.
+    unbounded: bool,
 }
+
+/// Most products a bound keeps before it gives up.
+const MOST_TERMS: usize = 64;
+/// Most expressions one rule's analysis visits before it gives up.
+const MOST_STEPS: usize = 100_000;
+/// The longest name of a size shown (a name built by nested calls grows).
+const NAME_CHARS: usize = 120;
+/// What names a literal: no size (a literal list costs a constant).
+const LITERAL: &str = "";
 
 impl CostBound {
     /// `O(1)`.
     pub fn constant() -> CostBound {
         CostBound {
             terms: BTreeSet::from([Vec::new()]),
+            unbounded: false,
         }
     }
 
-    /// `O(|size|)`.
+    /// No bound claimed.
+    fn unbounded() -> CostBound {
+        CostBound {
+            terms: BTreeSet::new(),
+            unbounded: true,
+        }
+    }
+
+    /// Whether the analysis gave up.
+    pub fn is_unbounded(&self) -> bool {
+        self.unbounded
+    }
+
+    /// `O(|size|)` (a literal: `O(1)`).
     fn linear(size: String) -> CostBound {
+        if size == LITERAL {
+            return CostBound::constant();
+        }
         CostBound {
             terms: BTreeSet::from([vec![size]]),
+            unbounded: false,
         }
     }
 
     fn add(&mut self, other: CostBound) {
+        if self.unbounded || other.unbounded {
+            *self = CostBound::unbounded();
+            return;
+        }
         self.terms.extend(other.terms);
         self.prune();
     }
@@ -48,6 +82,9 @@ impl CostBound {
 
     /// Every product multiplied by `size`.
     fn times(&self, size: &str) -> CostBound {
+        if self.unbounded || size == LITERAL {
+            return self.clone();
+        }
         let mut out = CostBound::default();
         for term in &self.terms {
             let mut term = term.clone();
@@ -66,6 +103,9 @@ impl CostBound {
             !all.iter()
                 .any(|other| other != t && other.len() > t.len() && contains(other, t))
         });
+        if self.terms.len() > MOST_TERMS {
+            *self = CostBound::unbounded();
+        }
     }
 
     /// The largest number of sizes multiplied in one product (0: constant).
@@ -75,6 +115,9 @@ impl CostBound {
 
     /// The bound's value with each collection of size `size(name)`.
     pub fn at(&self, size: impl Fn(&str) -> u64) -> u128 {
+        if self.unbounded {
+            return u128::MAX;
+        }
         self.terms
             .iter()
             .map(|term| {
@@ -104,6 +147,9 @@ fn contains(big: &[String], small: &[String]) -> bool {
 
 impl fmt::Display for CostBound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.unbounded {
+            return f.write_str("O(?)");
+        }
         let mut terms: Vec<&Vec<String>> = self.terms.iter().collect();
         terms.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         let shown: Vec<String> = terms
@@ -132,6 +178,8 @@ pub fn rule_cost(program: &Program, rule: &Rule) -> CostBound {
         names: HashMap::from([(0, root)]),
         lets: &rule.lets,
         depth: 0,
+        steps: 0,
+        gave_up: false,
     };
     let mut total = CostBound::constant();
     for e in &rule.lets {
@@ -161,6 +209,9 @@ pub fn rule_cost(program: &Program, rule: &Rule) -> CostBound {
             _ => total.add(per_element),
         }
     }
+    if walk.gave_up {
+        return CostBound::unbounded();
+    }
     total
 }
 
@@ -175,10 +226,20 @@ struct Walk<'a> {
     names: HashMap<u32, String>,
     lets: &'a [Expr],
     depth: usize,
+    /// Expressions visited: past `MOST_STEPS` the analysis gives up (each
+    /// call is walked again where it is made, so a chain of calls that
+    /// call twice would take exponential time).
+    steps: usize,
+    gave_up: bool,
 }
 
 impl Walk<'_> {
     fn expr(&mut self, e: &Expr) -> CostBound {
+        self.steps += 1;
+        if self.steps > MOST_STEPS || self.gave_up {
+            self.gave_up = true;
+            return CostBound::constant();
+        }
         match &e.kind {
             ExprKind::Const(_)
             | ExprKind::Local(_)
@@ -278,6 +339,7 @@ impl Walk<'_> {
     /// A function's body, its parameters named by what the call passes.
     fn function(&mut self, function: &Function, args: &[Expr]) -> CostBound {
         if self.depth >= CALL_DEPTH {
+            self.gave_up = true;
             return CostBound::constant();
         }
         let names: HashMap<u32, String> = (0..function.params)
@@ -293,14 +355,42 @@ impl Walk<'_> {
             names,
             lets: &[],
             depth: self.depth + 1,
+            steps: self.steps,
+            gave_up: false,
         };
-        inner.expr(&function.body)
+        let cost = inner.expr(&function.body);
+        self.steps = inner.steps;
+        self.gave_up |= inner.gave_up;
+        cost
     }
 
     /// What a collection (or text) is called in a bound: its path from the
     /// input, a data document or an element (`manifest.spec.endpoints`).
     fn size_name(&self, e: &Expr) -> String {
+        let name = self.full_name(e);
+        if name.chars().count() > NAME_CHARS {
+            let cut: String = name.chars().take(NAME_CHARS).collect();
+            format!("{cut}…")
+        } else {
+            name
+        }
+    }
+
+    /// A call's arguments as a name shows them (a literal as `[…]`).
+    fn arg_names(&self, args: &[Expr]) -> String {
+        let names: Vec<String> = args
+            .iter()
+            .map(|a| match self.size_name(a) {
+                name if name == LITERAL => "[…]".to_string(),
+                name => name,
+            })
+            .collect();
+        names.join(", ")
+    }
+
+    fn full_name(&self, e: &Expr) -> String {
         match &e.kind {
+            ExprKind::Const(_) | ExprKind::List(_) => LITERAL.to_string(),
             ExprKind::Local(l) => self.names.get(&l.0).cloned().unwrap_or_else(|| "…".into()),
             ExprKind::Let(l) => self
                 .lets
@@ -312,14 +402,12 @@ impl Walk<'_> {
             }
             ExprKind::Index { base, .. } => format!("{}[…]", self.size_name(base)),
             ExprKind::Call { builtin, args } => {
-                let inner: Vec<String> = args.iter().map(|a| self.size_name(a)).collect();
-                format!("{}({})", builtin.name(), inner.join(", "))
+                format!("{}({})", builtin.name(), self.arg_names(args))
             }
             ExprKind::Comprehension { collection, .. } => self.size_name(collection),
             ExprKind::CallFn { func, args } => {
-                let inner: Vec<String> = args.iter().map(|a| self.size_name(a)).collect();
                 let name = &self.program.functions[func.0 as usize].name;
-                format!("{name}({})", inner.join(", "))
+                format!("{name}({})", self.arg_names(args))
             }
             ExprKind::Binary {
                 op: BinOp::Coalesce,

@@ -91,3 +91,23 @@ fn a_rule_costs_the_product_of_the_collections_it_walks_nested() {
         ]
     );
 }
+
+#[test]
+fn calls_nested_past_what_the_analysis_follows_claim_no_bound() {
+    // f0 walks its list; each fN calls fN-1, 40 deep: no bound is claimed
+    // rather than a constant one.
+    let mut functions = String::from("fn f0(xs: [string]) -> bool = any x in xs: x == \"k\"\n");
+    for i in 1..40 {
+        functions.push_str(&format!("fn f{i}(xs: [string]) -> bool = f{}(xs)\n", i - 1));
+    }
+    let found = costs(&format!(
+        "{functions}rule deep on request as q {{\n  deny when f39(q.tags)\n}}\nrule shallow on request as q {{\n  deny when f5(q.tags)\n}}\n"
+    ));
+    assert_eq!(
+        found,
+        [
+            ("p.deep".to_string(), "O(?)".to_string()),
+            ("p.shallow".to_string(), "O(|request.tags|)".to_string()),
+        ]
+    );
+}
