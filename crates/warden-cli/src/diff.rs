@@ -145,8 +145,8 @@ impl Change {
 
 /// The base policy set on disk: the folder named, or the revision's files
 /// unpacked into a temporary folder (removed when this is dropped).
-struct Base {
-    path: PathBuf,
+pub(crate) struct Base {
+    pub(crate) path: PathBuf,
     temporary: Option<PathBuf>,
 }
 
@@ -163,7 +163,7 @@ impl Drop for Base {
 /// revision's files are read blob by blob (`git ls-tree`, `git cat-file`),
 /// exactly as committed (no `.gitattributes` export rules), into a new
 /// temporary folder.
-fn base_of(base: &str, policy: &Path) -> Result<Base, Failure> {
+pub(crate) fn base_of(base: &str, policy: &Path) -> Result<Base, Failure> {
     if Path::new(base).exists() {
         return Ok(Base {
             path: PathBuf::from(base),

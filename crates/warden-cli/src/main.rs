@@ -13,6 +13,7 @@ mod junit;
 mod render;
 mod report;
 mod test_report;
+mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -67,6 +68,11 @@ enum Command {
     /// base folder or git revision) decide the same manifests; every decision
     /// that changed, grouped by rule.
     Diff(diff::DiffArgs),
+    /// Prove or refute with an SMT solver, over every input within a bound:
+    /// a change is a safe tightening, two sets are equivalent, a rule never
+    /// fires, a target always denies (needs the `verify` feature).
+    #[command(subcommand)]
+    Verify(verify::VerifyCommand),
     /// Look at a fleet of `warden serve` replicas.
     #[command(subcommand)]
     Fleet(fleet::FleetCommand),
@@ -464,6 +470,7 @@ fn main() -> ExitCode {
         Command::Bundle(bundle::BundleCommand::Push(args)) => bundle::push(args),
         Command::Keygen(args) => bundle::keygen(args),
         Command::Diff(args) => diff::diff(args),
+        Command::Verify(command) => verify::verify(command),
         Command::Fleet(fleet::FleetCommand::Status {
             urls,
             format,

@@ -3,7 +3,7 @@
 //!
 //! Ranges: `E00xx` syntax, `E01xx` names, `E02xx` types, `E03xx` policy
 //! semantics, `E04xx` input and data validation, `E05xx` evaluation,
-//! `E06xx` policy bundles, `W0xxx` lints.
+//! `E06xx` policy bundles, `E07xx` symbolic checks, `W0xxx` lints.
 
 use crate::Severity;
 use std::fmt;
@@ -119,6 +119,9 @@ codes! {
     E0607, "bad-bundle-signature", Error, "a bundle's signature does not verify with the verify key";
     E0608, "invalid-key", Error, "a key file is not an Ed25519 key in PEM";
     E0609, "older-bundle", Error, "a bundle was built before the one being served";
+    // symbolic checks
+    E0701, "no-solver", Error, "`warden verify` needs a build with the solver (the `verify` feature and z3)";
+    E0702, "verify-request", Error, "a `warden verify` request names no such rule or target, or a bound out of range";
     // lints
     W0001, "unused-let", Warning, "a `let` binding that is never read";
     W0002, "rule-without-control", Warning, "a rule with no `@control` attribute";

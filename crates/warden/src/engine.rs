@@ -360,6 +360,15 @@ impl Engine {
         &self.program
     }
 
+    /// The data documents' values (one per declared document) and the
+    /// waivers data files hold, as decisions read them; only with the
+    /// `internals` feature, for the symbolic checks (`warden-verify`).
+    #[cfg(feature = "internals")]
+    #[doc(hidden)]
+    pub fn compiled_data(&self) -> (&[Value], &[DataWaiver]) {
+        (&self.data, &self.data_waivers)
+    }
+
     /// The program as the evaluator runs it (its rules compiled); only with
     /// the `internals` feature, for benchmarks of the evaluator alone.
     #[cfg(feature = "internals")]
