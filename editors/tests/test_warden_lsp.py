@@ -454,6 +454,63 @@ async def test_code_lenses_run_a_test_and_evaluate_a_fixture(client: LanguageCli
     assert lenses[0].command.title == "Evaluate against fixture…"
 
 
+async def test_decisions_vs_main_lens_counts_what_a_change_moves(client: LanguageClient):
+    import subprocess
+
+    root = client.workspace_root
+
+    @client.feature(T.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh(params):
+        pass
+
+    def git(*args):
+        subprocess.run(
+            ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci", *args],
+            cwd=root, check=True, capture_output=True,
+        )
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+
+    schema_uri, _, _ = await open_file(client, "schema/manifest.warden")
+    schema = T.TextDocumentIdentifier(uri=schema_uri)
+
+    async def impact_lens():
+        lenses = await client.text_document_code_lens_async(T.CodeLensParams(text_document=schema))
+        return next(l for l in lenses if l.command.command == "warden.lsp.impact")
+
+    lens = await impact_lens()
+    assert lens.command.title == "Decisions vs main"
+    assert list(lens.command.arguments) == [{"target": "manifest"}]
+    outcome = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command=lens.command.command, arguments=lens.command.arguments)
+    )
+    assert outcome["base"] == "main" and outcome["compared"] > 20 and outcome["changed"] == [], outcome
+    assert (await impact_lens()).command.title == f"Decisions vs main · 0 of {outcome['compared']} changed"
+
+    # An edit, unsaved, that lets `sso: none` through: one test's decision moves.
+    rules_uri, rules_text, _ = await open_file(client, "rules/identity.warden")
+    loosened = rules_text.replace('in ["oidc", "saml"])', 'in ["oidc", "saml", "none"])', 1)
+    assert loosened != rules_text
+    await published(client, rules_uri, lambda: change(client, rules_uri, loosened))
+    outcome = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command=lens.command.command, arguments=lens.command.arguments)
+    )
+    moved = outcome["changed"]
+    assert len(moved) == 1, outcome
+    assert moved[0]["test"].endswith("app_without_sso_is_denied")
+    assert moved[0]["before"].startswith("deny") and moved[0]["after"].startswith("allow"), moved
+    assert (await impact_lens()).command.title == f"Decisions vs main · 1 of {outcome['compared']} changed"
+
+    # A base that is not a revision: the lens says so, and nothing breaks.
+    outcome = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command="warden.lsp.impact", arguments=[{"target": "manifest", "base": "no-such-branch"}])
+    )
+    assert outcome is None
+    assert (await impact_lens()).command.title == "Decisions vs main · not compared"
+
+
 async def test_create_a_test_for_a_rule(client: LanguageClient):
     uri, text, _ = await open_file(client, "rules/identity.warden")
     at = position_of(text, "rule scim_provisioning", "rule s")

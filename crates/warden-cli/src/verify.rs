@@ -32,6 +32,15 @@ pub(crate) enum VerifyCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Prove that a rule's denials never decide (whenever it denies, another
+    /// rule denies too: removing it changes no decision), or show an input
+    /// it alone denies.
+    Shadowed {
+        /// The rule, `package.rule`.
+        rule: String,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// Prove that a target allows no input, or show one it allows.
     AlwaysDenies {
         /// The target, e.g. `manifest`.
@@ -104,6 +113,7 @@ pub(crate) fn verify(command: VerifyCommand) -> Result<ExitCode, Failure> {
         VerifyCommand::Tightening { base, common } => (Check::Tightening, Some(base), common),
         VerifyCommand::Equivalent { base, common } => (Check::Equivalent, Some(base), common),
         VerifyCommand::NeverFires { rule, common } => (Check::NeverFires { rule }, None, common),
+        VerifyCommand::Shadowed { rule, common } => (Check::Shadowed { rule }, None, common),
         VerifyCommand::AlwaysDenies { target, common } => {
             (Check::AlwaysDenies { target }, None, common)
         }
@@ -173,6 +183,10 @@ fn meaning(check: &Check, verdict: Verdict) -> &'static str {
         (Check::Equivalent, Verdict::Fails) => "the two sets decide an input differently",
         (Check::NeverFires { .. }, Verdict::Holds) => "the rule makes no finding for any input",
         (Check::NeverFires { .. }, Verdict::Fails) => "the rule fires on an input",
+        (Check::Shadowed { .. }, Verdict::Holds) => {
+            "whenever the rule denies, another rule denies too: it decides nothing"
+        }
+        (Check::Shadowed { .. }, Verdict::Fails) => "the rule alone denies an input",
         (Check::AlwaysDenies { .. }, Verdict::Holds) => "the target allows no input",
         (Check::AlwaysDenies { .. }, Verdict::Fails) => "the target allows an input",
         (_, Verdict::Unknown) => "not proved, not refuted",

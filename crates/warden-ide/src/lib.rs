@@ -13,7 +13,7 @@ mod symbols;
 
 pub use complete::{Completion, CompletionKind};
 pub use highlight::Highlight;
-pub use run::{Lens, LensKind, evaluate, run_tests};
+pub use run::{Impact, Lens, LensKind, evaluate, impact, run_tests};
 pub use symbols::{Symbol, SymbolKind};
 pub use warden_db::Cancelled;
 

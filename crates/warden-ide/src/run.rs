@@ -24,6 +24,9 @@ pub enum LensKind {
     RunTest { test: String },
     /// Decide an input of `target` read from a fixture file.
     Evaluate { target: String },
+    /// Decide the set's test inputs of `target` with the set and with its
+    /// base on `main`: how many decisions the change moves.
+    Impact { target: String },
 }
 
 impl AnalysisHost {
@@ -62,11 +65,25 @@ impl AnalysisHost {
                     ),
                     _ => return None,
                 };
-                Some(Lens {
-                    range: name.range,
-                    kind,
-                })
+                // A target also shows what the change does to decisions.
+                let impact = match &item.kind {
+                    ItemKind::Target(target) => Some(Lens {
+                        range: name.range,
+                        kind: LensKind::Impact {
+                            target: target.name.text.clone(),
+                        },
+                    }),
+                    _ => None,
+                };
+                Some(
+                    std::iter::once(Lens {
+                        range: name.range,
+                        kind,
+                    })
+                    .chain(impact),
+                )
             })
+            .flatten()
             .collect()
     }
 
@@ -277,4 +294,63 @@ pub fn evaluate(
     engine
         .decide(target, &document.value, now)
         .map_err(|e| e.to_string())
+}
+
+/// What a change does to the decisions of a target's test inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Impact {
+    /// Test inputs of the target decided by both sets.
+    pub compared: usize,
+    /// Those whose decision moved: the test, and its verdicts before and after.
+    pub changed: Vec<(String, String, String)>,
+}
+
+/// Decides every test input of `target` (with the data and time its test
+/// gives) with `base` and with `engine`, as `warden diff --tests` does:
+/// a decision moved when its verdict or the rules with findings did.
+pub fn impact(base: &Engine, engine: &Engine, root: Option<&Path>, target: &str) -> Impact {
+    let folders = root.map(warden::PolicyFolders::single);
+    let mut compared = 0;
+    let mut changed = Vec::new();
+    for case in engine
+        .test_cases(folders.as_ref(), &warden::InputLimits::INPUT)
+        .into_iter()
+        .flatten()
+        .filter(|case| case.target == target)
+    {
+        let outcome = |engine: &Engine| -> String {
+            let mut engine = engine.clone();
+            for (name, value) in &case.data {
+                match engine.with_data(&serde_json::json!({ name: value })) {
+                    Ok(with) => engine = with,
+                    Err(e) => {
+                        return format!(
+                            "error {}",
+                            e.code().map_or("data".into(), |c| c.to_string())
+                        );
+                    }
+                }
+            }
+            match engine.decide(&case.target, &case.input, case.now) {
+                Ok(decision) => {
+                    let mut rules: Vec<&str> = decision
+                        .findings
+                        .iter()
+                        .chain(&decision.warnings)
+                        .map(|f| &*f.rule)
+                        .collect();
+                    rules.sort_unstable();
+                    rules.dedup();
+                    format!("{} ({})", decision.decision, rules.join(", "))
+                }
+                Err(e) => format!("error {}", e.code()),
+            }
+        };
+        compared += 1;
+        let (before, after) = (outcome(base), outcome(engine));
+        if before != after {
+            changed.push((case.name.clone(), before, after));
+        }
+    }
+    Impact { compared, changed }
 }

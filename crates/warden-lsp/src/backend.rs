@@ -36,6 +36,8 @@ pub(crate) struct Backend {
 pub(crate) struct LensResults {
     pub(crate) tests: HashMap<String, String>,
     pub(crate) evaluations: HashMap<String, String>,
+    /// "Decisions vs main": by target.
+    pub(crate) impacts: HashMap<String, String>,
 }
 
 /// Runs a handler, mapping a cancelled query (a change arrived while it
@@ -92,6 +94,7 @@ impl Backend {
         let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
         results.tests.clear();
         results.evaluations.clear();
+        results.impacts.clear();
     }
 
     /// Asks the client to fetch code lenses again (their titles changed).

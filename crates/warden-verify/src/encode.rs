@@ -118,6 +118,9 @@ pub(crate) struct Decision {
     /// Per rule of the target: one of its clauses holds for the input (a
     /// finding, whatever its effect), by rule name.
     pub fires: Vec<(String, Bool)>,
+    /// What denies, by the rule it comes from (`None`: an undeclared field):
+    /// its unwaived deny findings and its failures.
+    pub denials: Vec<(Option<String>, Bool)>,
 }
 
 pub(crate) struct Encoder<'p> {
@@ -188,11 +191,11 @@ impl<'p> Encoder<'p> {
     pub(crate) fn decision(&mut self, target: TargetId, input: &Sym, extended: &Bool) -> Decision {
         let program = self.program;
         let target_def = program.target(target);
-        let mut denies = Vec::new();
+        let mut denials: Vec<(Option<String>, Bool)> = Vec::new();
         let mut allows = Vec::new();
         let mut fires = Vec::new();
         if target_def.undeclared_fields == UndeclaredFields::Deny {
-            denies.push(extended.clone());
+            denials.push((None, extended.clone()));
         }
         for &rule_id in &target_def.rules {
             let rule = program.rule(rule_id);
@@ -219,7 +222,7 @@ impl<'p> Encoder<'p> {
                 };
                 // A clause that fails is a deny finding, whatever its effect,
                 // and no waiver lifts it.
-                denies.push(errs.clone());
+                denials.push((Some(rule.name.clone()), errs.clone()));
                 rule_fires.push(holds.clone());
                 match clause.effect {
                     Effect::Deny if !rule.enforce_warn => rule_denies.push(holds),
@@ -229,17 +232,25 @@ impl<'p> Encoder<'p> {
             }
             if !rule_denies.is_empty() {
                 let waived = self.waived(rule_id, input);
-                denies.push(and(&[or(&rule_denies), not(&waived)]));
+                denials.push((
+                    Some(rule.name.clone()),
+                    and(&[or(&rule_denies), not(&waived)]),
+                ));
             }
             fires.push((rule.name.clone(), or(&rule_fires)));
         }
-        let denied = or(&denies);
+        let all: Vec<Bool> = denials.iter().map(|(_, d)| d.clone()).collect();
+        let denied = or(&all);
         let allowed = if target_def.default_allow {
             not(&denied)
         } else {
             and(&[not(&denied), or(&allows)])
         };
-        Decision { allowed, fires }
+        Decision {
+            allowed,
+            fires,
+            denials,
+        }
     }
 
     /// Whether a waiver in force lifts the rule's deny findings for this input.

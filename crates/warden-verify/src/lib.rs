@@ -41,6 +41,9 @@ pub enum Check {
     NeverFires { rule: String },
     /// The target allows no input.
     AlwaysDenies { target: String },
+    /// The rule's denials never decide: whenever it denies, another rule
+    /// denies too (or the decision fails), so removing it changes nothing.
+    Shadowed { rule: String },
 }
 
 impl Check {
@@ -50,6 +53,7 @@ impl Check {
             Check::Equivalent => "equivalent",
             Check::NeverFires { .. } => "never-fires",
             Check::AlwaysDenies { .. } => "always-denies",
+            Check::Shadowed { .. } => "shadowed",
         }
     }
     /// Whether it compares two policy sets.
@@ -321,6 +325,7 @@ mod solve {
         input: Input,
         allowed: Bool,
         fires: Vec<(String, Bool)>,
+        denials: Vec<(Option<String>, Bool)>,
         abstracted: Vec<Abstraction>,
         applications: Vec<Application>,
     }
@@ -371,6 +376,7 @@ mod solve {
             input,
             allowed: decision.allowed,
             fires: decision.fires,
+            denials: decision.denials,
             abstracted: encoder.abstracted,
             applications: encoder.applications,
         })
@@ -470,7 +476,7 @@ mod solve {
         let program = policy.compiled_program();
         let mut results = Vec::new();
         match check {
-            Check::NeverFires { rule } => {
+            Check::NeverFires { rule } | Check::Shadowed { rule } => {
                 let Some(rule_id) = program.rule_by_name(rule) else {
                     return Err(VerifyError::UnknownRule { name: rule.clone() });
                 };
@@ -548,7 +554,7 @@ mod solve {
         let mut result = TargetResult {
             target: target.to_string(),
             rule: match check {
-                Check::NeverFires { rule } => Some(rule.clone()),
+                Check::NeverFires { rule } | Check::Shadowed { rule } => Some(rule.clone()),
                 _ => None,
             },
             verdict: Verdict::Unknown,
@@ -585,6 +591,23 @@ mod solve {
                 .map(|(_, fires)| fires.clone())
                 .unwrap_or_else(sym::f),
             Check::AlwaysDenies { .. } => sides[last].allowed.clone(),
+            // It denies, and nothing else does.
+            Check::Shadowed { rule } => {
+                let side = &sides[last];
+                let mine: Vec<Bool> = side
+                    .denials
+                    .iter()
+                    .filter(|(name, _)| name.as_deref() == Some(rule))
+                    .map(|(_, d)| d.clone())
+                    .collect();
+                let others: Vec<Bool> = side
+                    .denials
+                    .iter()
+                    .filter(|(name, _)| name.as_deref() != Some(rule))
+                    .map(|(_, d)| d.clone())
+                    .collect();
+                sym::and(&[sym::or(&mine), sym::not(&sym::or(&others))])
+            }
             Check::Tightening => sym::and(&[sym::not(&sides[0].allowed), sides[1].allowed.clone()]),
             Check::Equivalent => sides[0].allowed.xor(&sides[1].allowed),
         };
@@ -684,6 +707,15 @@ mod solve {
             let confirmed = match check {
                 Check::NeverFires { rule } => fires(&decisions[last], rule),
                 Check::AlwaysDenies { .. } => decisions[last].is_allowed(),
+                Check::Shadowed { rule } => {
+                    let decision = &decisions[last];
+                    !decision.is_allowed()
+                        && decision
+                            .findings
+                            .iter()
+                            .filter(|f| f.effect == warden::Effect::Deny)
+                            .all(|f| &*f.rule == rule)
+                }
                 Check::Tightening => !decisions[0].is_allowed() && decisions[1].is_allowed(),
                 Check::Equivalent => decisions[0].is_allowed() != decisions[1].is_allowed(),
             };

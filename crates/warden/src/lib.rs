@@ -49,6 +49,7 @@
 
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+mod base;
 mod data;
 mod decision;
 mod document;
@@ -62,6 +63,7 @@ mod source;
 mod testing;
 mod workspace;
 
+pub use base::{BaseCheckout, checkout_base};
 pub use decision::{
     Decision, FindingReport, Location, TraceStep, UNDECLARED_FIELD_RULE, Verdict, WaiverReport,
 };

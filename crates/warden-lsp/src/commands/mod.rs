@@ -2,6 +2,7 @@
 //! lenses name.
 
 mod evaluate;
+mod impact;
 mod run_test;
 
 use crate::backend::Backend;
@@ -12,6 +13,7 @@ use tower_lsp_server::ls_types::*;
 /// name them.
 pub(crate) const RUN_TEST: &str = "warden.lsp.runTest";
 pub(crate) const EVALUATE: &str = "warden.lsp.evaluate";
+pub(crate) const IMPACT: &str = "warden.lsp.impact";
 
 pub(crate) async fn execute(
     backend: &Backend,
@@ -20,6 +22,7 @@ pub(crate) async fn execute(
     match params.command.as_str() {
         RUN_TEST => run_test::run_test(backend, params.arguments).await,
         EVALUATE => evaluate::evaluate(backend, params.arguments).await,
+        IMPACT => impact::impact(backend, params.arguments).await,
         other => Err(tower_lsp_server::jsonrpc::Error::invalid_params(format!(
             "unknown command `{other}`"
         ))),

@@ -1,8 +1,9 @@
-//! `textDocument/codeLens`: "Run test" over each test and "Evaluate
-//! against fixture…" over each target, titled with the last outcome.
+//! `textDocument/codeLens`: "Run test" over each test, "Evaluate against
+//! fixture…" over each target, and "Decisions vs main" over each target,
+//! titled with the last outcome.
 
 use crate::backend::Backend;
-use crate::commands::{EVALUATE, RUN_TEST};
+use crate::commands::{EVALUATE, IMPACT, RUN_TEST};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use warden_ide::LensKind;
@@ -11,9 +12,13 @@ pub(crate) async fn code_lens(
     backend: &Backend,
     params: CodeLensParams,
 ) -> Result<Option<Vec<CodeLens>>> {
-    let (tests, evaluations) = {
+    let (tests, evaluations, impacts) = {
         let results = backend.results.lock().unwrap_or_else(|p| p.into_inner());
-        (results.tests.clone(), results.evaluations.clone())
+        (
+            results.tests.clone(),
+            results.evaluations.clone(),
+            results.impacts.clone(),
+        )
     };
     backend
         .guarded(move |state| {
@@ -41,6 +46,14 @@ pub(crate) async fn code_lens(
                                 None => "Evaluate against fixture…".into(),
                             },
                             command: EVALUATE.into(),
+                            arguments: Some(vec![serde_json::json!({ "target": target })]),
+                        },
+                        LensKind::Impact { target } => Command {
+                            title: match impacts.get(&target) {
+                                Some(outcome) => format!("Decisions vs main · {outcome}"),
+                                None => "Decisions vs main".into(),
+                            },
+                            command: IMPACT.into(),
                             arguments: Some(vec![serde_json::json!({ "target": target })]),
                         },
                     };

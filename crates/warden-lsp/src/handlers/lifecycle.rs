@@ -2,7 +2,7 @@
 //! capabilities, the server's, and the first diagnostics.
 
 use crate::backend::Backend;
-use crate::commands::{EVALUATE, RUN_TEST};
+use crate::commands::{EVALUATE, IMPACT, RUN_TEST};
 use crate::convert::LEGEND;
 use std::path::PathBuf;
 use tower_lsp_server::jsonrpc::Result;
@@ -95,7 +95,7 @@ pub(crate) fn initialize(backend: &Backend, params: InitializeParams) -> Result<
                 resolve_provider: Some(false),
             }),
             execute_command_provider: Some(ExecuteCommandOptions {
-                commands: vec![RUN_TEST.into(), EVALUATE.into()],
+                commands: vec![RUN_TEST.into(), EVALUATE.into(), IMPACT.into()],
                 ..ExecuteCommandOptions::default()
             }),
             semantic_tokens_provider: Some(
