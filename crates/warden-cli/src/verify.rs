@@ -206,9 +206,19 @@ fn human(check: &Check, report: &Report) -> String {
             result.verdict.as_str(),
             meaning(check, result.verdict)
         ));
+        let particular: Vec<String> = report
+            .list_bounds
+            .iter()
+            .map(|(path, n)| format!("{path} at most {n}"))
+            .collect();
         out.push_str(&format!(
-            "  bound: every input whose lists hold at most {} elements\n",
-            report.max_items
+            "  bound: every input whose lists hold at most {} elements{}\n",
+            report.max_items,
+            if particular.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", particular.join(", "))
+            }
         ));
         if let Some(reason) = &result.reason {
             out.push_str(&format!("  why: {reason}\n"));

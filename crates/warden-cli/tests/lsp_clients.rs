@@ -38,5 +38,5 @@ fn pytest_lsp_drives_the_language_server() {
         "{report}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(report.contains("31 passed, 1 skipped"), "{report}");
+    assert!(report.contains("33 passed, 1 skipped"), "{report}");
 }

@@ -299,8 +299,14 @@ impl<'p> Encoder<'p> {
                 (None, _) => applies.push(t()),
                 (Some(name), Some(value)) => {
                     let (present, value) = value.split_optional();
-                    if let Sym::Str(s) = sym::text(value) {
-                        applies.push(and(&[present, s.eq(str_lit(name))]));
+                    match (sym::text(value), sym::try_lit(name)) {
+                        (Sym::Str(s), Some(name)) => applies.push(and(&[present, s.eq(name)])),
+                        // A subject z3 cannot write: whether it applies is left open.
+                        _ => applies.push(Bool::new_const(format!(
+                            "abstract:data-waiver:{}:{}",
+                            waiver.waiver.name,
+                            program.rule(rule).name
+                        ))),
                     }
                 }
                 (Some(_), None) => {}
@@ -371,6 +377,31 @@ impl<'p> Encoder<'p> {
             )),
             None => Ok(Sym::None),
         }
+    }
+
+    /// Whether a value holds a record of an open type (`...`).
+    fn holds_open_record(&self, v: &Sym) -> bool {
+        use warden_ir::TypeLookup;
+        let mut stack = vec![v];
+        let mut seen = 0;
+        while let Some(v) = stack.pop() {
+            seen += 1;
+            if seen > MOST_VALUE_PARTS {
+                return true;
+            }
+            match v {
+                Sym::Record(id, fields) => {
+                    if self.program.types.record(*id).open {
+                        return true;
+                    }
+                    stack.extend(fields.iter());
+                }
+                Sym::Opt(_, inner) => stack.push(inner),
+                Sym::List { items, .. } => stack.extend(items.iter().map(|(_, i)| i)),
+                _ => {}
+            }
+        }
+        false
     }
 
     /// Charges the work of handing on (copying) a value, and refuses one
@@ -751,6 +782,20 @@ impl<'p> Encoder<'p> {
             _ => {}
         }
         let err = or(&[l.err.clone(), r.err.clone()]);
+        // An open record keeps undeclared fields, which equality compares
+        // and verify does not model.
+        // (Comparing with `none`, or with a value that holds no record,
+        // looks at no field.)
+        if matches!(op, BinOp::Eq | BinOp::NotEq | BinOp::In | BinOp::NotIn)
+            && (self.holds_open_record(&l.v) || self.holds_open_record(&r.v))
+            && holds_record(&l.v)
+            && holds_record(&r.v)
+        {
+            return Err(unsupported(
+                span,
+                "comparing records that may carry undeclared fields",
+            ));
+        }
         let (v, op_err) = match op {
             BinOp::Eq => (Sym::Bool(equal(&l.v, &r.v, span)?), f()),
             BinOp::NotEq => (Sym::Bool(not(&equal(&l.v, &r.v, span)?)), f()),
@@ -766,12 +811,12 @@ impl<'p> Encoder<'p> {
                         BinOp::Gt => a.gt(b),
                         _ => a.ge(b),
                     },
-                    (Sym::Str(a), Sym::Str(b)) => match op {
-                        BinOp::Lt => a.str_lt(b),
-                        BinOp::LtEq => a.str_le(b),
-                        BinOp::Gt => b.str_lt(a),
-                        _ => b.str_le(a),
-                    },
+                    // Strings are not ordered here: z3 4.8 holds no
+                    // character past U+2FFFF, and those order above all
+                    // it holds, so an order proved would not be sound.
+                    (Sym::Str(_), Sym::Str(_)) => {
+                        return Err(unsupported(span, "ordering strings"));
+                    }
                     (Sym::None, _) | (_, Sym::None) => f(),
                     _ => {
                         return Err(unsupported(
@@ -811,6 +856,7 @@ impl<'p> Encoder<'p> {
                             BinOp::Sub => Int::sub(&[a.clone(), b.clone()]),
                             _ => Int::mul(&[a.clone(), b.clone()]),
                         };
+                        too_large(&result, span)?;
                         let overflow = or(&[
                             result.lt(Int::from_i64(i64::MIN)),
                             result.gt(Int::from_i64(i64::MAX)),
@@ -818,7 +864,9 @@ impl<'p> Encoder<'p> {
                         (Sym::Int(result), or(&[absent, overflow]))
                     }
                     (Sym::Str(a), Sym::Str(b)) if op == BinOp::Add => {
-                        (Sym::Str(Str::concat(&[a.clone(), b.clone()])), absent)
+                        let joined = Str::concat(&[a.clone(), b.clone()]);
+                        too_large(&joined, span)?;
+                        (Sym::Str(joined), absent)
                     }
                     _ => {
                         return Err(unsupported(
@@ -1018,8 +1066,8 @@ impl<'p> Encoder<'p> {
         let value = match out {
             Out::Bool => Sym::Bool(applied.as_bool().unwrap_or_else(f)),
             Out::Int => Sym::Int(applied.as_int().unwrap_or_else(|| Int::from_i64(0))),
-            Out::Str => Sym::Str(applied.as_string().unwrap_or_else(|| str_lit(""))),
-            Out::OptStr => Sym::Str(applied.as_string().unwrap_or_else(|| str_lit("")))
+            Out::Str => Sym::Str(applied.as_string().unwrap_or_else(|| Str::from(""))),
+            Out::OptStr => Sym::Str(applied.as_string().unwrap_or_else(|| Str::from("")))
                 .optional(present.clone().unwrap_or_else(f)),
         };
         let (witnessed, among_witnesses) =
@@ -1114,11 +1162,10 @@ impl<'p> Encoder<'p> {
                                 answer.push(v.eq(Int::from_i64(*i)));
                             }
                         }
-                        Value::Str(text) => {
-                            if let Some(v) = applied.as_string() {
-                                answer.push(v.eq(str_lit(text)));
-                            }
-                        }
+                        Value::Str(text) => match (applied.as_string(), sym::try_lit(text)) {
+                            (Some(v), Some(text)) => answer.push(v.eq(text)),
+                            _ => continue,
+                        },
                         _ => continue,
                     }
                 }
@@ -1171,6 +1218,38 @@ impl<'p> Encoder<'p> {
     }
 }
 
+/// The most nodes a term may have written out (its shared parts counted
+/// each time they occur): z3 rewrites a term whole before a check's time
+/// limit starts, so a string doubled twenty times over (`let v1 = v0 + v0`
+/// …) would hold it for minutes.
+const MOST_TERM_NODES: usize = 20_000;
+
+/// Whether a value may hold a record (anywhere inside).
+fn holds_record(v: &Sym) -> bool {
+    match v {
+        Sym::Record(..) => true,
+        Sym::Opt(_, inner) => holds_record(inner),
+        Sym::List { items, .. } => items.iter().any(|(_, i)| holds_record(i)),
+        _ => false,
+    }
+}
+
+fn too_large(term: &impl Ast, span: Span) -> Encoded<()> {
+    let mut seen = 0usize;
+    let mut stack: Vec<Dynamic> = vec![Dynamic::from_ast(term)];
+    while let Some(t) = stack.pop() {
+        seen += 1;
+        if seen > MOST_TERM_NODES {
+            return Err(unsupported(
+                span,
+                "a term of more than 20,000 parts written out (a value doubled over and over)",
+            ));
+        }
+        stack.extend(t.children());
+    }
+    Ok(())
+}
+
 fn unsupported(span: Span, what: &str) -> Unsupported {
     Unsupported {
         what: what.to_string(),
@@ -1219,7 +1298,10 @@ fn constant(v: &Value, span: Span, left: &mut usize) -> Encoded<Sym> {
         Value::None => Sym::None,
         Value::Bool(b) => Sym::Bool(Bool::from_bool(*b)),
         Value::Int(i) | Value::Time(i) | Value::Duration(i) => Sym::Int(Int::from_i64(*i)),
-        Value::Str(s) => Sym::Str(str_lit(s)),
+        Value::Str(s) => Sym::Str(
+            sym::try_lit(s)
+                .ok_or_else(|| unsupported(span, "a string past U+2FFFF (z3 4.8 holds none)"))?,
+        ),
         Value::List(items) => {
             let mut out = Vec::with_capacity(items.len().min(*left));
             for item in items.iter() {
@@ -1353,7 +1435,7 @@ impl Hashing<'_> {
                     ..
                 } => (name, optional_chain).hash(&mut hasher),
                 ExprKind::Index { optional_chain, .. } => optional_chain.hash(&mut hasher),
-                ExprKind::Has { name, .. } => name.hash(&mut hasher),
+                ExprKind::Has { name, slot, .. } => (name, slot.is_some()).hash(&mut hasher),
                 ExprKind::Call { builtin, args } => (builtin.name(), args.len()).hash(&mut hasher),
                 ExprKind::CallFn { func, args } => {
                     args.len().hash(&mut hasher);
@@ -1379,7 +1461,13 @@ impl Hashing<'_> {
                 ExprKind::Comprehension { local, filter, .. } => {
                     (local.0, filter.is_some()).hash(&mut hasher)
                 }
-                ExprKind::Record { values, .. } => values.len().hash(&mut hasher),
+                ExprKind::Record { ty, values } => {
+                    use warden_ir::TypeLookup;
+                    values.len().hash(&mut hasher);
+                    for field in &self.program.types.record(*ty).fields {
+                        (&field.name, field.optional).hash(&mut hasher);
+                    }
+                }
                 ExprKind::List(items) => items.len().hash(&mut hasher),
                 _ => {}
             }
@@ -1396,6 +1484,7 @@ fn witnesses(program: &Program, data: &[Value]) -> Vec<String> {
     let add = |text: &str, out: &mut Vec<String>| {
         if out.len() < MOST_WITNESSES
             && text.chars().count() <= 200
+            && sym::escape(text).is_some()
             && !out.iter().any(|w| w == text)
         {
             out.push(text.to_string());

@@ -3,9 +3,53 @@
 //! the two policy sets of a comparison read the same constants wherever
 //! their types agree), and the counterexample read back from a model.
 
-use crate::sym::{Sym, and, str_lit, t};
+use crate::sym::{Sym, and, t};
 use serde_json::{Map, Value as Json};
 use warden_ir::{Reads, Ty, TypeLookup, TypeTable};
+
+/// 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z, in µs from 1970.
+const FIRST_TIME: i64 = -62_167_219_200_000_000;
+const PAST_LAST_TIME: i64 = 253_402_300_800_000_000;
+/// The largest offset RFC 3339 writes, ±23:59, in µs.
+const MOST_OFFSET: i64 = (23 * 3600 + 59 * 60) * 1_000_000;
+/// Durations that are not whole milliseconds are written in ISO 8601
+/// (`PT0.0005S`), read through a float: exact below 2^53 µs, so below 9e15 µs.
+const ISO_DURATION_LIMIT: i64 = 9_000_000_000_000_000;
+
+/// 9999-12-31T00:00:00Z, which only the date `9999-12-31` writes.
+const LAST_DATE: i64 = PAST_LAST_TIME - 86_400_000_000;
+
+/// The last instant a timestamp (RFC 3339 text) holds.
+fn last_timestamp() -> i64 {
+    jiff::Timestamp::MAX.as_microsecond()
+}
+
+/// A time as a document writes it: UTC within years 0000 to 9999, else
+/// with the offset (+23:59) that brings it there; the last date as a date.
+fn time_text(micros: i64) -> String {
+    if micros > last_timestamp() && micros == LAST_DATE {
+        return "9999-12-31".into();
+    }
+    let (local, offset) = if micros < FIRST_TIME {
+        (micros + MOST_OFFSET, "+23:59")
+    } else if micros >= PAST_LAST_TIME {
+        (micros - MOST_OFFSET, "-23:59")
+    } else {
+        return warden_ir::format_time(micros);
+    };
+    let utc = warden_ir::format_time(local);
+    format!("{}{offset}", utc.trim_end_matches('Z'))
+}
+
+/// A duration as a document writes it: compact when whole milliseconds,
+/// else ISO 8601 with microseconds.
+fn duration_text(micros: i64) -> String {
+    if micros % 1000 == 0 {
+        warden_ir::format_duration(micros)
+    } else {
+        format!("PT{}.{:06}S", micros / 1_000_000, micros % 1_000_000)
+    }
+}
 
 /// What stands for a part of the input no rule reads.
 pub(crate) const UNREAD: &str = "part of the input no rule reads";
@@ -113,8 +157,15 @@ impl Input {
         max_items: u32,
     ) -> Result<Sym, TooLarge> {
         self.leaf()?;
-        if !reads.builds() {
-            return Ok(Sym::Opaque(UNREAD));
+        // A part no rule reads (or a map) is not modelled, but may still
+        // carry an undeclared field, which `@undeclared_fields(deny)` denies.
+        let opaque = !reads.builds() || matches!(ty, Ty::Map(_));
+        if opaque {
+            if can_extend(types, ty, &mut Vec::new()) {
+                let extra = Bool::new_const(format!("{path}:extended-below"));
+                self.extensions.push((held.clone(), extra));
+            }
+            return Ok(Sym::Opaque(if reads.builds() { "map" } else { UNREAD }));
         }
         Ok(match ty {
             Ty::Bool => Sym::Bool(Bool::new_const(format!("{path}:bool"))),
@@ -126,21 +177,29 @@ impl Input {
             }
             Ty::Time => {
                 let i = Int::new_const(format!("{path}:time"));
-                // Years 0000 to 9999: what RFC 3339 writes.
-                self.well_formed
-                    .push(i.ge(Int::from_i64(-62_167_219_200_000_000)));
-                self.well_formed
-                    .push(i.lt(Int::from_i64(253_402_300_800_000_000)));
+                // What a document can write: RFC 3339 from year 0000 (its
+                // offsets, up to +23:59, reach a day before in UTC) to the
+                // last instant a timestamp holds (9999-12-30T22:00Z), and
+                // the date 9999-12-31 (midnight).
+                self.well_formed.push(crate::sym::or(&[
+                    and(&[
+                        i.ge(Int::from_i64(FIRST_TIME - MOST_OFFSET)),
+                        i.le(Int::from_i64(last_timestamp())),
+                    ]),
+                    i.eq(Int::from_i64(LAST_DATE)),
+                ]));
                 Sym::Int(i)
             }
             Ty::Duration => {
                 let i = Int::new_const(format!("{path}:duration"));
-                // What `90d`, `1h30m` or `500ms` write: whole milliseconds, not negative.
+                // What `90d`, `500ms` or ISO `PT0.0005S` write: not
+                // negative; past 9e15 µs only whole milliseconds (compact).
                 self.well_formed.push(i.ge(Int::from_i64(0)));
-                self.well_formed
-                    .push(i.le(Int::from_i64(9_000_000_000_000_000_000)));
-                self.well_formed
-                    .push(i.modulo(Int::from_i64(1000)).eq(Int::from_i64(0)));
+                self.well_formed.push(i.le(Int::from_i64(i64::MAX)));
+                self.well_formed.push(crate::sym::or(&[
+                    i.lt(Int::from_i64(ISO_DURATION_LIMIT)),
+                    i.modulo(Int::from_i64(1000)).eq(Int::from_i64(0)),
+                ]));
                 Sym::Int(i)
             }
             Ty::String => Sym::Str(Str::new_const(format!("{path}:str"))),
@@ -225,7 +284,15 @@ fn read_back(types: &TypeTable, ty: &Ty, value: &Sym, model: &Model, path: &str)
     };
     let int_of = |i: &Int| model.eval(i, true).and_then(|i| i.as_i64()).unwrap_or(0);
     match (ty, value) {
-        (_, Sym::Opaque(_)) => least(types, ty, &mut 0),
+        (_, Sym::Opaque(_)) => {
+            let extra = Bool::new_const(format!("{path}:extended-below"));
+            if can_extend(types, ty, &mut Vec::new()) && bool_of(&extra) {
+                least_with_extra(types, ty, &mut Vec::new())
+                    .unwrap_or_else(|| least(types, ty, &mut 0))
+            } else {
+                least(types, ty, &mut 0)
+            }
+        }
         (Ty::Optional(inner), _) => {
             let (present, value) = value.split_optional();
             if bool_of(&present) {
@@ -236,8 +303,8 @@ fn read_back(types: &TypeTable, ty: &Ty, value: &Sym, model: &Model, path: &str)
         }
         (Ty::Bool, Sym::Bool(b)) => Json::Bool(bool_of(b)),
         (Ty::Int, Sym::Int(i)) => Json::from(int_of(i)),
-        (Ty::Time, Sym::Int(i)) => Json::String(warden_ir::format_time(int_of(i))),
-        (Ty::Duration, Sym::Int(i)) => Json::String(warden_ir::format_duration(int_of(i))),
+        (Ty::Time, Sym::Int(i)) => Json::String(time_text(int_of(i))),
+        (Ty::Duration, Sym::Int(i)) => Json::String(duration_text(int_of(i))),
         (Ty::Enum(_), Sym::Enum(members, i)) => usize::try_from(int_of(i))
             .ok()
             .and_then(|k| members.get(k))
@@ -277,6 +344,99 @@ fn read_back(types: &TypeTable, ty: &Ty, value: &Sym, model: &Model, path: &str)
             Json::Object(object)
         }
         _ => Json::Null,
+    }
+}
+
+/// Whether a value of `ty` can hold an open record that declares fields
+/// (one an undeclared field can be added to). `visiting`: records on the
+/// way down (types do not nest themselves, but the walk is bounded).
+fn can_extend(types: &TypeTable, ty: &Ty, visiting: &mut Vec<warden_ir::RecordId>) -> bool {
+    match ty {
+        Ty::Optional(inner) | Ty::List(inner) | Ty::Map(inner) => {
+            can_extend(types, inner, visiting)
+        }
+        Ty::Record(id) => {
+            if visiting.contains(id) || visiting.len() > 64 {
+                return false;
+            }
+            let def = types.record(*id);
+            if def.open && !def.fields.is_empty() {
+                return true;
+            }
+            visiting.push(*id);
+            let found = def
+                .fields
+                .iter()
+                .any(|f| can_extend(types, &f.ty, visiting));
+            visiting.pop();
+            found
+        }
+        _ => false,
+    }
+}
+
+/// The least value of `ty` with an undeclared field in its first open
+/// record that declares fields.
+fn least_with_extra(
+    types: &TypeTable,
+    ty: &Ty,
+    visiting: &mut Vec<warden_ir::RecordId>,
+) -> Option<Json> {
+    match ty {
+        Ty::Optional(inner) => least_with_extra(types, inner, visiting),
+        Ty::List(inner) => Some(Json::Array(vec![least_with_extra(types, inner, visiting)?])),
+        Ty::Map(inner) => {
+            let mut m = Map::new();
+            m.insert("k".into(), least_with_extra(types, inner, visiting)?);
+            Some(Json::Object(m))
+        }
+        Ty::Record(id) => {
+            if visiting.contains(id) || visiting.len() > 64 {
+                return None;
+            }
+            let def = types.record(*id);
+            let Json::Object(mut object) = least(types, ty, &mut 0) else {
+                return None;
+            };
+            if def.open && !def.fields.is_empty() && def.slot(UNDECLARED_FIELD).is_none() {
+                object.insert(UNDECLARED_FIELD.to_string(), Json::Bool(true));
+                return Some(Json::Object(object));
+            }
+            visiting.push(*id);
+            let found = def.fields.iter().find_map(|f| {
+                least_with_extra(types, &f.ty, visiting).map(|v| (f.name.to_string(), v))
+            });
+            visiting.pop();
+            let (name, value) = found?;
+            object.insert(name, value);
+            Some(Json::Object(object))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `json`, read as `ty`, holds a field an open record does not
+/// declare (where the converter notes one: in records that declare fields).
+fn has_undeclared(types: &TypeTable, ty: &Ty, json: &Json, depth: u32) -> bool {
+    if depth > 256 {
+        return false;
+    }
+    match (ty, json) {
+        (Ty::Optional(inner), _) => has_undeclared(types, inner, json, depth + 1),
+        (Ty::List(inner), Json::Array(items)) => items
+            .iter()
+            .any(|i| has_undeclared(types, inner, i, depth + 1)),
+        (Ty::Map(inner), Json::Object(entries)) => entries
+            .values()
+            .any(|v| has_undeclared(types, inner, v, depth + 1)),
+        (Ty::Record(id), Json::Object(entries)) => {
+            let def = types.record(*id);
+            entries.iter().any(|(key, value)| match def.slot(key) {
+                Some(slot) => has_undeclared(types, &def.fields[slot].ty, value, depth + 1),
+                None => def.open && !def.fields.is_empty(),
+            })
+        }
+        _ => false,
     }
 }
 
@@ -370,7 +530,13 @@ fn pin(
 ) -> Result<(), String> {
     let bad = || format!("{path}: {json} does not fit");
     match (ty, value) {
-        (Ty::Float | Ty::Map(_) | Ty::Any, _) | (_, Sym::Opaque(_)) => {}
+        (_, Sym::Opaque(_)) => {
+            if can_extend(types, ty, &mut Vec::new()) {
+                let extra = Bool::new_const(format!("{path}:extended-below"));
+                out.push(extra.eq(Bool::from_bool(has_undeclared(types, ty, json, 0))));
+            }
+        }
+        (Ty::Float | Ty::Map(_) | Ty::Any, _) => {}
         (Ty::Optional(inner), _) => {
             let (present, value) = value.split_optional();
             if json.is_null() {
@@ -396,7 +562,7 @@ fn pin(
             out.push(i.eq(Int::from_i64(k as i64)));
         }
         (Ty::String | Ty::Enum(_), Sym::Str(s)) => {
-            out.push(s.eq(str_lit(json.as_str().ok_or_else(bad)?)))
+            out.push(s.eq(crate::sym::try_lit(json.as_str().ok_or_else(bad)?).ok_or_else(bad)?))
         }
         (Ty::List(inner), Sym::List { items, .. }) => {
             let array = json.as_array().ok_or_else(bad)?;
@@ -440,4 +606,42 @@ fn pin(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every time and duration the solver may pick is written as text the
+    /// converter reads back to the same value.
+    #[test]
+    fn times_and_durations_read_back_as_written() {
+        for micros in [
+            FIRST_TIME - MOST_OFFSET,
+            FIRST_TIME - 1,
+            FIRST_TIME,
+            0,
+            1,
+            1_767_225_600_000_001,
+            last_timestamp(),
+            LAST_DATE,
+        ] {
+            let text = time_text(micros);
+            assert_eq!(warden_ir::parse_time(&text), Some(micros), "{text}");
+        }
+        for micros in [
+            0,
+            1,
+            500,
+            999,
+            1000,
+            1_500_000,
+            86_400_000_000,
+            ISO_DURATION_LIMIT - 1,
+            i64::MAX - i64::MAX % 1000,
+        ] {
+            let text = duration_text(micros);
+            assert_eq!(warden_ir::parse_duration(&text), Some(micros), "{text}");
+        }
+    }
 }

@@ -103,6 +103,9 @@ pub const MOST_TIMEOUT: Duration = Duration::from_secs(3_600);
 pub struct Report {
     pub check: &'static str,
     pub max_items: u32,
+    /// The bounds `--items` gave particular lists, by path.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub list_bounds: std::collections::BTreeMap<String, u32>,
     pub results: Vec<TargetResult>,
 }
 
@@ -197,6 +200,10 @@ pub enum VerifyError {
     UnknownTarget { name: String, known: Vec<String> },
     #[error("the two policy sets share no target to compare")]
     NothingToCompare,
+    #[error(
+        "`--items {path}=…` names no list of any target's input (write items of a list as `[]`: `spec.roles[].scopes`)"
+    )]
+    NoSuchList { path: String },
     #[error("`{what}` must be between {least} and {most}")]
     OutOfRange {
         what: &'static str,
@@ -474,6 +481,19 @@ mod solve {
         options: &Options,
     ) -> Result<Report, VerifyError> {
         let program = policy.compiled_program();
+        for (path, _) in &options.list_bounds {
+            let names_a_list = base
+                .into_iter()
+                .chain(Some(policy))
+                .flat_map(|e| {
+                    let p = e.compiled_program();
+                    p.targets.iter().map(move |t| (p, t.ty.clone()))
+                })
+                .any(|(p, ty)| list_at(&p.types, &ty, path));
+            if !names_a_list {
+                return Err(VerifyError::NoSuchList { path: path.clone() });
+            }
+        }
         let mut results = Vec::new();
         match check {
             Check::NeverFires { rule } | Check::Shadowed { rule } => {
@@ -534,6 +554,7 @@ mod solve {
         Ok(Report {
             check: check.name(),
             max_items: options.max_items,
+            list_bounds: options.list_bounds.iter().cloned().collect(),
             results,
         })
     }
@@ -753,10 +774,24 @@ mod solve {
                 );
             }
             if learned == 0 {
-                result.reason = Some(
-                    "the solver's candidate is decided otherwise by the evaluator, and there is nothing to learn from it (an encoding gap: please report it)"
-                        .into(),
-                );
+                let cut_short = decisions.iter().any(|d| {
+                    d.findings
+                        .iter()
+                        .any(|f| matches!(f.code.as_deref(), Some("E0501" | "E0505")))
+                });
+                let clauses_abstracted = result
+                    .abstracted
+                    .iter()
+                    .any(|a| !a.why.contains("left uninterpreted"));
+                result.reason = Some(if cut_short {
+                    "the evaluator ran out of its step budget (or deadline) on the solver's candidate; verify does not model the budget".into()
+                } else if clauses_abstracted {
+                    "the solver's candidate rests on a clause verify abstracted (listed below), which the evaluator decides otherwise".into()
+                } else if sides.len() == 2 {
+                    "the solver's candidate is decided otherwise by the evaluator: where the two sets' input types differ, one set may read it otherwise".into()
+                } else {
+                    "the solver's candidate is decided otherwise by the evaluator, and there is nothing to learn from it (an encoding gap: please report it)".into()
+                });
                 return result;
             }
         }
@@ -764,6 +799,32 @@ mod solve {
             "after {MOST_ROUNDS} candidates that rest on what verify abstracted, each decided otherwise by the evaluator"
         ));
         result
+    }
+
+    /// Whether `path` (`spec.logging.fields`, items as `[]`) leads to a
+    /// list in `ty`.
+    fn list_at(types: &warden_ir::TypeTable, ty: &warden_ir::Ty, path: &str) -> bool {
+        use warden_ir::{Ty, TypeLookup};
+        let mut ty = ty.present().clone();
+        let mut rest = path;
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix("[]") {
+                let Ty::List(inner) = ty else { return false };
+                ty = inner.present().clone();
+                rest = after.strip_prefix('.').unwrap_or(after);
+                continue;
+            }
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let (name, after) = rest.split_at(end);
+            let Ty::Record(id) = ty else { return false };
+            let def = types.record(id);
+            let Some(slot) = def.slot(name) else {
+                return false;
+            };
+            ty = def.fields[slot].ty.present().clone();
+            rest = after.strip_prefix('.').unwrap_or(after);
+        }
+        matches!(ty, Ty::List(_))
     }
 
     /// A note when the policy writes a list of literals longer than the
@@ -870,8 +931,8 @@ mod solve {
                                 }
                             }
                             (Value::Str(s), v) => {
-                                if let Some(v) = v.as_string() {
-                                    facts.push(v.eq(sym::str_lit(s)));
+                                if let (Some(v), Some(s)) = (v.as_string(), sym::try_lit(s)) {
+                                    facts.push(v.eq(s));
                                 }
                             }
                             _ => {}

@@ -65,7 +65,7 @@ fn node(hir: &Hir, budget: &mut usize) -> Option<Regexp> {
         HirKind::Empty => Regexp::literal(""),
         HirKind::Literal(lit) => {
             let text = std::str::from_utf8(&lit.0).ok()?;
-            Regexp::literal(&escape(text))
+            Regexp::literal(&escape(text)?)
         }
         HirKind::Class(Class::Unicode(class)) => match ranges(class, budget) {
             Some(re) => re,
@@ -118,7 +118,7 @@ fn ranges(class: &regex_syntax::hir::ClassUnicode, budget: &mut usize) -> Option
         *budget = budget.checked_sub(1)?;
         let (lo, hi) = (range.start(), range.end());
         if lo == hi {
-            out.push(Regexp::literal(&escape(&lo.to_string())));
+            out.push(Regexp::literal(&escape(&lo.to_string())?));
         } else if plain(lo) && plain(hi) {
             out.push(Regexp::range(&lo, &hi));
         } else {

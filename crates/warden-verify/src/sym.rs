@@ -82,21 +82,36 @@ pub(crate) fn not(b: &Bool) -> Bool {
 /// A string literal as z3 reads it: every character outside printable
 /// ASCII, and the backslash, written `\u{…}` (z3 takes the text as
 /// escapes, and raw UTF-8 as one character per byte).
+///
+/// Panics on text z3 cannot hold (see [`try_lit`]): only for text verify
+/// wrote itself.
 pub(crate) fn str_lit(text: &str) -> Str {
-    Str::from(escape(text).as_str())
+    try_lit(text).unwrap_or_else(|| Str::from(""))
 }
 
-/// Text as z3's `Z3_mk_string` reads it (see [`str_lit`]).
-pub(crate) fn escape(text: &str) -> String {
+/// A string literal, or `None` when the text holds a character past
+/// U+2FFFF: z3 4.8's strings stop there. Whatever reads such a literal is
+/// abstracted.
+pub(crate) fn try_lit(text: &str) -> Option<Str> {
+    Some(Str::from(escape(text)?.as_str()))
+}
+
+/// The last character z3 4.8's strings hold.
+pub(crate) const LAST_CHAR: u32 = 0x2FFFF;
+
+/// Text as z3's `Z3_mk_string` reads it (see [`try_lit`]).
+pub(crate) fn escape(text: &str) -> Option<String> {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if (' '..='~').contains(&c) && c != '\\' {
             escaped.push(c);
-        } else {
+        } else if c as u32 <= LAST_CHAR {
             escaped.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            return None;
         }
     }
-    escaped
+    Some(escaped)
 }
 
 /// The text of a string literal; `None` for any other term (a constant's
@@ -240,9 +255,14 @@ pub(crate) fn size(v: &Sym, limit: usize) -> usize {
 pub(crate) fn text(v: Sym) -> Sym {
     match v {
         Sym::Enum(members, i) => {
-            let mut out = str_lit(members.last().map_or("", |m| m));
+            let Some(mut out) = try_lit(members.last().map_or("", |m| m)) else {
+                return Sym::Opaque("union member past U+2FFFF");
+            };
             for (k, m) in members.iter().enumerate().rev().skip(1) {
-                out = i.eq(Int::from_i64(k as i64)).ite(&str_lit(m), &out);
+                let Some(lit) = try_lit(m) else {
+                    return Sym::Opaque("union member past U+2FFFF");
+                };
+                out = i.eq(Int::from_i64(k as i64)).ite(&lit, &out);
             }
             Sym::Str(out)
         }
