@@ -70,7 +70,8 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Prove or refute with an SMT solver, over every input within a bound:
     /// a change is a safe tightening, two sets are equivalent, a rule never
-    /// fires, a target always denies (needs the `verify` feature).
+    /// fires, a target always denies, removing a rule changes nothing
+    /// (needs the `verify` feature).
     #[command(subcommand)]
     Verify(verify::VerifyCommand),
     /// Look at a fleet of `warden serve` replicas.

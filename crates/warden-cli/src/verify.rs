@@ -24,17 +24,17 @@ pub(crate) enum VerifyCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
-    /// Prove that a rule (`package.rule`) can never make a finding, or show
-    /// an input it fires on.
+    /// Prove that a rule (`package.rule`) can never make a finding (no
+    /// clause holds, none fails), or show an input it makes one on.
     NeverFires {
         /// The rule, `package.rule`.
         rule: String,
         #[command(flatten)]
         common: CommonArgs,
     },
-    /// Prove that a rule's denials never decide (whenever it denies, another
-    /// rule denies too: removing it changes no decision), or show an input
-    /// it alone denies.
+    /// Prove that removing a rule changes no decision (whenever it denies,
+    /// another rule denies too; whenever it allows, another allows), or show
+    /// an input whose decision it changes.
     Shadowed {
         /// The rule, `package.rule`.
         rule: String,
@@ -132,6 +132,12 @@ pub(crate) fn verify(command: VerifyCommand) -> Result<ExitCode, Failure> {
         list_bounds: common.list_bounds.clone(),
         progress: matches!(common.format, VerifyFormat::Human)
             && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        policy_folder: common
+            .policy
+            .paths()?
+            .into_iter()
+            .next()
+            .filter(|p| p.is_dir()),
     };
     let report = match &base {
         Some(base_args) => {
@@ -181,12 +187,14 @@ fn meaning(check: &Check, verdict: Verdict) -> &'static str {
         (Check::Tightening, Verdict::Fails) => "the policy set allows an input its base denies",
         (Check::Equivalent, Verdict::Holds) => "the two sets decide every input alike",
         (Check::Equivalent, Verdict::Fails) => "the two sets decide an input differently",
-        (Check::NeverFires { .. }, Verdict::Holds) => "the rule makes no finding for any input",
-        (Check::NeverFires { .. }, Verdict::Fails) => "the rule fires on an input",
-        (Check::Shadowed { .. }, Verdict::Holds) => {
-            "whenever the rule denies, another rule denies too: it decides nothing"
+        (Check::NeverFires { .. }, Verdict::Holds) => {
+            "the rule makes no finding for any input (no clause holds, none fails)"
         }
-        (Check::Shadowed { .. }, Verdict::Fails) => "the rule alone denies an input",
+        (Check::NeverFires { .. }, Verdict::Fails) => "the rule makes a finding on an input",
+        (Check::Shadowed { .. }, Verdict::Holds) => "removing the rule changes no decision",
+        (Check::Shadowed { .. }, Verdict::Fails) => {
+            "removing the rule changes the decision of an input"
+        }
         (Check::AlwaysDenies { .. }, Verdict::Holds) => "the target allows no input",
         (Check::AlwaysDenies { .. }, Verdict::Fails) => "the target allows an input",
         (_, Verdict::Unknown) => "not proved, not refuted",
@@ -233,8 +241,18 @@ fn human(check: &Check, report: &Report) -> String {
                 } else {
                     format!(" ({})", d.findings.join(", "))
                 };
-                out.push_str(&format!("  {label}: {}{findings}\n", d.decision));
+                let warnings = if d.warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!("; warnings: {}", d.warnings.join(", "))
+                };
+                out.push_str(&format!("  {label}: {}{findings}{warnings}\n", d.decision));
             }
+        }
+        if let Some(test) = &result.from_test {
+            out.push_str(&format!(
+                "  found in the input of test {test} (decided at its own data and time)\n"
+            ));
         }
         if let Some(input) = &result.counterexample {
             let label = if result.verdict == Verdict::Fails {

@@ -341,7 +341,11 @@ pub fn impact(base: &Engine, engine: &Engine, root: Option<&Path>, target: &str)
                         .collect();
                     rules.sort_unstable();
                     rules.dedup();
-                    format!("{} ({})", decision.decision, rules.join(", "))
+                    if rules.is_empty() {
+                        decision.decision.to_string()
+                    } else {
+                        format!("{} ({})", decision.decision, rules.join(", "))
+                    }
                 }
                 Err(e) => format!("error {}", e.code()),
             }

@@ -199,6 +199,23 @@ pub fn rule_cost(program: &Program, rule: &Rule) -> CostBound {
         for part in clause.message.iter().flatten() {
             if let crate::MessagePart::Expr(e) = part {
                 per_element.add(walk.expr(e));
+                // A message writes its values out whole.
+                if walk.walks(e) {
+                    per_element.add(CostBound::linear(walk.size_name(e)));
+                }
+            }
+        }
+        // A deny finding may be excused: each waiver of the rule is
+        // looked at once per finding.
+        if clause.effect == crate::Effect::Deny {
+            for waiver in program
+                .waivers
+                .iter()
+                .filter(|w| program.rule(w.rule).name == rule.name)
+            {
+                if let Some(condition) = &waiver.condition {
+                    per_element.add(walk.expr(condition));
+                }
             }
         }
         match (&clause.iteration, size) {
@@ -256,7 +273,19 @@ impl Walk<'_> {
             | ExprKind::MatchesConst { lhs: base, .. } => self.expr(base),
             ExprKind::Index { base, index, .. } => self.expr(base).plus(self.expr(index)),
             ExprKind::Binary { op, lhs, rhs } => {
-                let both = self.expr(lhs).plus(self.expr(rhs));
+                let mut both = self.expr(lhs).plus(self.expr(rhs));
+                // Comparing two collections walks them (`==` element by
+                // element, ordering too); a text is one value.
+                if matches!(
+                    op,
+                    BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
+                ) {
+                    for side in [lhs, rhs] {
+                        if self.walks(side) {
+                            both.add(CostBound::linear(self.size_name(side)));
+                        }
+                    }
+                }
                 match op {
                     // Membership in a literal list is a constant's worth.
                     BinOp::In | BinOp::NotIn
@@ -272,10 +301,18 @@ impl Walk<'_> {
                 // each argument. The others work on one value (a text's
                 // length is not a collection's size).
                 let walks = matches!(builtin, crate::Builtin::Collections(_));
+                // Writing a value out, or searching it, walks it whole.
+                let writes = matches!(
+                    builtin,
+                    crate::Builtin::Strings(
+                        crate::builtins::StringFn::ToString | crate::builtins::StringFn::Join
+                    ) | crate::Builtin::Secrets(crate::builtins::SecretFn::StringsIn)
+                );
                 let mut cost = CostBound::constant();
                 for a in args {
                     cost.add(self.expr(a));
-                    if walks && !matches!(a.kind, ExprKind::Const(_) | ExprKind::List(_)) {
+                    let literal = matches!(a.kind, ExprKind::Const(_) | ExprKind::List(_));
+                    if !literal && (walks || (writes && self.walks(a))) {
                         cost.add(CostBound::linear(self.size_name(a)));
                     }
                 }
@@ -362,6 +399,56 @@ impl Walk<'_> {
         self.steps = inner.steps;
         self.gave_up |= inner.gave_up;
         cost
+    }
+
+    /// Whether the value of `e` is a collection walked when compared or
+    /// written out: a list, a map, an `any`, or a record holding one, by
+    /// the type of the field, data document or `let` it reads. (A loop
+    /// variable or a parameter is not typed here: counted as one value.)
+    fn walks(&self, e: &Expr) -> bool {
+        use crate::{Ty, TypeLookup};
+        fn ty_walks(types: &crate::TypeTable, ty: &Ty, depth: u32) -> bool {
+            if depth > 16 {
+                return true;
+            }
+            match ty {
+                Ty::List(_) | Ty::Map(_) | Ty::Any => true,
+                Ty::Optional(inner) => ty_walks(types, inner, depth + 1),
+                Ty::Record(id) => {
+                    let def = types.record(*id);
+                    def.open || def.fields.iter().any(|f| ty_walks(types, &f.ty, depth + 1))
+                }
+                _ => false,
+            }
+        }
+        let types = &self.program.types;
+        match &e.kind {
+            ExprKind::Field { record, slot, .. } => types
+                .record(*record)
+                .fields
+                .get(*slot as usize)
+                .is_some_and(|f| ty_walks(types, &f.ty, 0)),
+            ExprKind::DynField { .. } | ExprKind::Comprehension { .. } => true,
+            ExprKind::Data(id) => ty_walks(types, &self.program.data[id.0 as usize].ty, 0),
+            ExprKind::Let(id) => self.lets.get(id.0 as usize).is_some_and(|l| self.walks(l)),
+            ExprKind::Binary {
+                op: BinOp::Coalesce,
+                lhs,
+                rhs,
+            } => self.walks(lhs) || self.walks(rhs),
+            ExprKind::Call {
+                builtin: crate::Builtin::Collections(c),
+                ..
+            } => matches!(
+                c,
+                crate::builtins::CollectionFn::Keys
+                    | crate::builtins::CollectionFn::Values
+                    | crate::builtins::CollectionFn::Unique
+                    | crate::builtins::CollectionFn::Sort
+                    | crate::builtins::CollectionFn::Flatten
+            ),
+            _ => false,
+        }
     }
 
     /// What a collection (or text) is called in a bound: its path from the

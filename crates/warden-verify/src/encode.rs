@@ -13,6 +13,7 @@
 //! a counterexample is only reported after the real evaluator agrees.
 
 use crate::sym::{self, Encoded, Sym, Unsupported, and, equal, f, merge, not, or, str_lit, t};
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use warden_diagnostics::Span;
@@ -121,6 +122,35 @@ pub(crate) struct Decision {
     /// What denies, by the rule it comes from (`None`: an undeclared field):
     /// its unwaived deny findings and its failures.
     pub denials: Vec<(Option<String>, Bool)>,
+    /// Per rule: one of its clauses fails (a deny finding with a code).
+    pub fails: Vec<(String, Bool)>,
+    /// What allows, by rule: its allow findings.
+    pub allows: Vec<(String, Bool)>,
+    /// `default allow`: allowed when nothing denies.
+    pub default_allow: bool,
+}
+
+impl Decision {
+    /// Whether the target allows the input once `rule` is removed.
+    pub(crate) fn allowed_without(&self, rule: &str) -> Bool {
+        let denies: Vec<Bool> = self
+            .denials
+            .iter()
+            .filter(|(name, _)| name.as_deref() != Some(rule))
+            .map(|(_, d)| d.clone())
+            .collect();
+        let allows: Vec<Bool> = self
+            .allows
+            .iter()
+            .filter(|(name, _)| name != rule)
+            .map(|(_, a)| a.clone())
+            .collect();
+        if self.default_allow {
+            not(&or(&denies))
+        } else {
+            and(&[not(&or(&denies)), or(&allows)])
+        }
+    }
 }
 
 pub(crate) struct Encoder<'p> {
@@ -193,7 +223,9 @@ impl<'p> Encoder<'p> {
         let target_def = program.target(target);
         let mut denials: Vec<(Option<String>, Bool)> = Vec::new();
         let mut allows = Vec::new();
+        let mut allows_by_rule = Vec::new();
         let mut fires = Vec::new();
+        let mut fails = Vec::new();
         if target_def.undeclared_fields == UndeclaredFields::Deny {
             denials.push((None, extended.clone()));
         }
@@ -206,6 +238,8 @@ impl<'p> Encoder<'p> {
             };
             frame.locals[0] = Some(input.clone());
             let mut rule_fires = Vec::new();
+            let mut rule_fails = Vec::new();
+            let mut rule_allows = Vec::new();
             let mut rule_denies = Vec::new();
             for (index, clause) in rule.clauses.iter().enumerate() {
                 self.current = Some((rule_id, clause.span));
@@ -223,10 +257,14 @@ impl<'p> Encoder<'p> {
                 // A clause that fails is a deny finding, whatever its effect,
                 // and no waiver lifts it.
                 denials.push((Some(rule.name.clone()), errs.clone()));
+                rule_fails.push(errs.clone());
                 rule_fires.push(holds.clone());
                 match clause.effect {
                     Effect::Deny if !rule.enforce_warn => rule_denies.push(holds),
-                    Effect::Allow => allows.push(holds),
+                    Effect::Allow => {
+                        allows.push(holds.clone());
+                        rule_allows.push(holds);
+                    }
                     Effect::Deny | Effect::Warn => {}
                 }
             }
@@ -238,6 +276,8 @@ impl<'p> Encoder<'p> {
                 ));
             }
             fires.push((rule.name.clone(), or(&rule_fires)));
+            fails.push((rule.name.clone(), or(&rule_fails)));
+            allows_by_rule.push((rule.name.clone(), or(&rule_allows)));
         }
         let all: Vec<Bool> = denials.iter().map(|(_, d)| d.clone()).collect();
         let denied = or(&all);
@@ -250,6 +290,9 @@ impl<'p> Encoder<'p> {
             allowed,
             fires,
             denials,
+            fails,
+            allows: allows_by_rule,
+            default_allow: target_def.default_allow,
         }
     }
 
@@ -1349,8 +1392,14 @@ fn clause_key(program: &Program, data: &[Value], rule: RuleId, index: usize) -> 
         lets: &rule_def.lets,
         let_hashes: vec![None; rule_def.lets.len()],
         fn_hashes: vec![None; program.functions.len()],
+        type_hashes: HashMap::new(),
     };
     let mut hasher = DefaultHasher::new();
+    // The input's type too: the same text reads other things from
+    // another type (`strings_in` sees undeclared fields' names).
+    hashing
+        .ty(&program.target(rule_def.target).ty, 0)
+        .hash(&mut hasher);
     rule_def.name.hash(&mut hasher);
     rule_def.enforce_warn.hash(&mut hasher);
     clause.effect.hash(&mut hasher);
@@ -1370,8 +1419,11 @@ fn waiver_key(program: &Program, data: &[Value], waiver: &warden_ir::Waiver) -> 
         lets: &[],
         let_hashes: Vec::new(),
         fn_hashes: vec![None; program.functions.len()],
+        type_hashes: HashMap::new(),
     };
     let mut hasher = DefaultHasher::new();
+    let target = program.rule(waiver.rule).target;
+    hashing.ty(&program.target(target).ty, 0).hash(&mut hasher);
     waiver.name.hash(&mut hasher);
     if let Some(condition) = &waiver.condition {
         hashing.expr(condition, 0).hash(&mut hasher);
@@ -1388,9 +1440,48 @@ struct Hashing<'p> {
     lets: &'p [Expr],
     let_hashes: Vec<Option<u64>>,
     fn_hashes: Vec<Option<u64>>,
+    /// Each record type's content, hashed once.
+    type_hashes: HashMap<warden_ir::RecordId, u64>,
 }
 
 impl Hashing<'_> {
+    /// A type by its content (field names, optionality, members, openness).
+    fn ty(&mut self, ty: &warden_ir::Ty, depth: u32) -> u64 {
+        use warden_ir::{Ty, TypeLookup};
+        let mut hasher = DefaultHasher::new();
+        std::mem::discriminant(ty).hash(&mut hasher);
+        if depth > 64 {
+            return hasher.finish();
+        }
+        match ty {
+            Ty::Record(id) => {
+                if let Some(h) = self.type_hashes.get(id) {
+                    return *h;
+                }
+                let def = self.program.types.record(*id);
+                def.open.hash(&mut hasher);
+                for field in &def.fields {
+                    (&field.name, field.optional).hash(&mut hasher);
+                    self.ty(&field.ty, depth + 1).hash(&mut hasher);
+                }
+                let h = hasher.finish();
+                self.type_hashes.insert(*id, h);
+                return h;
+            }
+            Ty::Enum(id) => self
+                .program
+                .types
+                .enumeration(*id)
+                .members
+                .hash(&mut hasher),
+            Ty::List(inner) | Ty::Map(inner) | Ty::Optional(inner) => {
+                self.ty(inner, depth + 1).hash(&mut hasher)
+            }
+            _ => {}
+        }
+        hasher.finish()
+    }
+
     fn expr(&mut self, e: &Expr, depth: u32) -> u64 {
         let mut hasher = DefaultHasher::new();
         if depth > MOST_CALL_DEPTH {
@@ -1427,9 +1518,14 @@ impl Hashing<'_> {
                 ExprKind::Field {
                     name,
                     optional_chain,
+                    record,
                     ..
+                } => {
+                    (name, optional_chain).hash(&mut hasher);
+                    self.ty(&warden_ir::Ty::Record(*record), 0)
+                        .hash(&mut hasher);
                 }
-                | ExprKind::DynField {
+                ExprKind::DynField {
                     name,
                     optional_chain,
                     ..

@@ -37,12 +37,14 @@ pub enum Check {
     Tightening,
     /// The base and the changed set decide every input alike.
     Equivalent,
-    /// The rule (`package.rule`) makes a finding for no input.
+    /// The rule (`package.rule`) makes a finding for no input: none of its
+    /// clauses holds, and none fails (a failure is a deny finding too).
     NeverFires { rule: String },
     /// The target allows no input.
     AlwaysDenies { target: String },
-    /// The rule's denials never decide: whenever it denies, another rule
-    /// denies too (or the decision fails), so removing it changes nothing.
+    /// Removing the rule changes no decision: whenever it denies, another
+    /// rule denies too, and whenever it allows, another allows too (or the
+    /// target allows by default).
     Shadowed { rule: String },
 }
 
@@ -78,6 +80,9 @@ pub struct Options {
     pub list_bounds: Vec<(String, u32)>,
     /// Say on standard error how the search goes (each candidate).
     pub progress: bool,
+    /// The policy folder, where its tests' fixtures are read from (the
+    /// tests' inputs are tried before any solving).
+    pub policy_folder: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -89,6 +94,7 @@ impl Default for Options {
             targets: None,
             list_bounds: Vec::new(),
             progress: false,
+            policy_folder: None,
         }
     }
 }
@@ -155,6 +161,10 @@ pub struct TargetResult {
     /// elements says nothing of an input that must list 9 values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The test whose input refutes the property, when one does (its data
+    /// and time, not `--now`, decided it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_test: Option<String>,
     /// The input that refutes the property (or the solver's candidate,
     /// when the evaluator did not confirm it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,7 +183,11 @@ pub struct TargetResult {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct DecisionSummary {
     pub decision: String,
+    /// Rules with a deny or allow finding (a failure with its code).
     pub findings: Vec<String>,
+    /// Rules with a warning, or a deny finding a waiver lifted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[cfg(feature = "solver")]
@@ -191,7 +205,7 @@ pub struct Abstraction {
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error(
-        "this build of warden has no solver: build it with `--features verify` (needs Debian's libz3-dev)"
+        "this build of warden has no solver: install it with `cargo install --path crates/warden-cli --features verify` (needs Debian's libz3-dev)"
     )]
     NoSolver,
     #[error("no rule `{name}` in the policy set")]
@@ -332,7 +346,7 @@ mod solve {
         input: Input,
         allowed: Bool,
         fires: Vec<(String, Bool)>,
-        denials: Vec<(Option<String>, Bool)>,
+        decision: crate::encode::Decision,
         abstracted: Vec<Abstraction>,
         applications: Vec<Application>,
     }
@@ -381,12 +395,23 @@ mod solve {
         Ok(Side {
             engine,
             input,
-            allowed: decision.allowed,
-            fires: decision.fires,
-            denials: decision.denials,
+            allowed: decision.allowed.clone(),
+            fires: decision.fires.clone(),
+            decision,
             abstracted: encoder.abstracted,
             applications: encoder.applications,
         })
+    }
+
+    fn set_timeout(solver: &Solver, timeout: Duration) {
+        let mut params = Params::new();
+        params.set_u32(
+            "timeout",
+            u32::try_from(timeout.as_millis())
+                .unwrap_or(u32::MAX)
+                .max(1),
+        );
+        solver.set_params(&params);
     }
 
     fn solver(timeout: Duration) -> Solver {
@@ -403,21 +428,94 @@ mod solve {
     }
 
     fn summary(decision: &warden::Decision) -> DecisionSummary {
-        let mut findings: Vec<String> = decision
-            .findings
-            .iter()
-            .chain(&decision.warnings)
-            .chain(&decision.waived)
-            .map(|f| match &f.code {
-                Some(code) => format!("{} ({code})", f.rule),
-                None => f.rule.to_string(),
-            })
-            .collect();
-        findings.dedup();
+        let named = |list: &mut dyn Iterator<Item = &warden::FindingReport>| {
+            let mut names: Vec<String> = list
+                .map(|f| match &f.code {
+                    Some(code) => format!("{} ({code})", f.rule),
+                    None => f.rule.to_string(),
+                })
+                .collect();
+            names.dedup();
+            names
+        };
         DecisionSummary {
             decision: decision.decision.as_str().to_string(),
-            findings,
+            findings: named(&mut decision.findings.iter()),
+            warnings: named(&mut decision.warnings.iter().chain(&decision.waived)),
         }
+    }
+
+    /// Whether the decisions on one input refute `check` (`decisions`: the
+    /// base's first when it compares).
+    fn refutes(
+        check: &Check,
+        decisions: &[warden::Decision],
+        policy: &Engine,
+        target: &str,
+    ) -> bool {
+        let last = decisions.len() - 1;
+        match check {
+            Check::NeverFires { rule } => decisions[last]
+                .findings
+                .iter()
+                .chain(&decisions[last].warnings)
+                .chain(&decisions[last].waived)
+                .any(|f| &*f.rule == rule),
+            Check::AlwaysDenies { .. } => decisions[last].is_allowed(),
+            Check::Shadowed { rule } => {
+                let decision = &decisions[last];
+                let others = |effect: warden::Effect| {
+                    decision
+                        .findings
+                        .iter()
+                        .any(|f| f.effect == effect && &*f.rule != rule)
+                };
+                let default_allow = policy
+                    .targets()
+                    .iter()
+                    .any(|t| t.name == target && t.default_allow);
+                let allowed_without = !others(warden::Effect::Deny)
+                    && (default_allow || others(warden::Effect::Allow));
+                decision.is_allowed() != allowed_without
+            }
+            Check::Tightening => !decisions[0].is_allowed() && decisions[1].is_allowed(),
+            Check::Equivalent => decisions[0].is_allowed() != decisions[1].is_allowed(),
+        }
+    }
+
+    /// The policy set's own test inputs of `target` that refute `check`,
+    /// decided by the evaluator before any solving: a counterexample a
+    /// test already holds is found at once, and the same every run.
+    fn from_tests(
+        check: &Check,
+        engines: &[&Engine],
+        target: &str,
+        options: &Options,
+    ) -> Option<(String, Json, Vec<warden::Decision>)> {
+        let policy = engines[engines.len() - 1];
+        let folders = options
+            .policy_folder
+            .as_deref()
+            .map(warden::PolicyFolders::single);
+        for case in policy
+            .test_cases(folders.as_ref(), &warden::InputLimits::INPUT)
+            .into_iter()
+            .flatten()
+            .filter(|case| case.target == target)
+        {
+            let mut decisions = Vec::new();
+            for engine in engines {
+                let mut engine = (*engine).clone();
+                for (name, value) in &case.data {
+                    engine = engine.with_data(&serde_json::json!({ name: value })).ok()?;
+                }
+                decisions.push(engine.decide(target, &case.input, case.now).ok()?);
+            }
+            if refutes(check, &decisions, policy, target) {
+                return Some((case.name.clone(), case.input.clone(), decisions));
+            }
+        }
+        None
     }
 
     fn undecided(solver: &Solver) -> String {
@@ -581,11 +679,27 @@ mod solve {
             verdict: Verdict::Unknown,
             reason: None,
             note: None,
+            from_test: None,
             counterexample: None,
             base: None,
             policy: None,
             abstracted: Vec::new(),
         };
+        // The budget covers encoding too, not only the solver.
+        let started = Instant::now();
+        let engines: Vec<&Engine> = base.into_iter().chain(Some(policy)).collect();
+        // The tests' inputs first: a refutation they hold needs no solver.
+        // (Only with the test's own data and time; the evaluator decides.)
+        if let Some((test, input, decisions)) = from_tests(check, &engines, target, options) {
+            result.verdict = Verdict::Fails;
+            result.from_test = Some(test);
+            result.counterexample = Some(input);
+            if base.is_some() {
+                result.base = Some(summary(&decisions[0]));
+            }
+            result.policy = Some(summary(&decisions[decisions.len() - 1]));
+            return result;
+        }
         let mut sides = Vec::new();
         for engine in base.into_iter().chain(Some(policy)) {
             match side(engine, target, options) {
@@ -605,34 +719,26 @@ mod solve {
         }
         let last = sides.len() - 1;
         let goal = match check {
-            Check::NeverFires { rule } => sides[last]
-                .fires
-                .iter()
-                .find(|(name, _)| name == rule)
-                .map(|(_, fires)| fires.clone())
-                .unwrap_or_else(sym::f),
+            // It holds or fails (a failure is a deny finding too).
+            Check::NeverFires { rule } => {
+                let side = &sides[last];
+                let of = |list: &[(String, Bool)]| {
+                    list.iter()
+                        .find(|(name, _)| name == rule)
+                        .map(|(_, b)| b.clone())
+                        .unwrap_or_else(sym::f)
+                };
+                sym::or(&[of(&side.fires), of(&side.decision.fails)])
+            }
             Check::AlwaysDenies { .. } => sides[last].allowed.clone(),
-            // It denies, and nothing else does.
+            // Removing it would change the decision.
             Check::Shadowed { rule } => {
                 let side = &sides[last];
-                let mine: Vec<Bool> = side
-                    .denials
-                    .iter()
-                    .filter(|(name, _)| name.as_deref() == Some(rule))
-                    .map(|(_, d)| d.clone())
-                    .collect();
-                let others: Vec<Bool> = side
-                    .denials
-                    .iter()
-                    .filter(|(name, _)| name.as_deref() != Some(rule))
-                    .map(|(_, d)| d.clone())
-                    .collect();
-                sym::and(&[sym::or(&mine), sym::not(&sym::or(&others))])
+                side.allowed.xor(side.decision.allowed_without(rule))
             }
             Check::Tightening => sym::and(&[sym::not(&sides[0].allowed), sides[1].allowed.clone()]),
             Check::Equivalent => sides[0].allowed.xor(&sides[1].allowed),
         };
-        let started = Instant::now();
         let solver = solver(options.timeout);
         for side in &sides {
             for w in &side.input.well_formed {
@@ -654,13 +760,15 @@ mod solve {
                 );
                 return result;
             }
-            let mut params = Params::new();
-            params.set_u32(
-                "timeout",
-                u32::try_from(left.as_millis()).unwrap_or(u32::MAX).max(1),
-            );
-            solver.set_params(&params);
             let restricted = !taught.is_empty();
+            // Among witnesses first, for a quarter of what is left (at
+            // least 5 s): the rest for the search everywhere.
+            let first = if restricted {
+                left.min((left / 4).max(Duration::from_secs(5)))
+            } else {
+                left
+            };
+            set_timeout(&solver, first);
             let mut answer = if restricted {
                 solver.check_assumptions(std::slice::from_ref(&witnessed))
             } else {
@@ -679,11 +787,48 @@ mod solve {
                 );
             }
             if restricted && answer != SatResult::Sat {
-                // Nothing among the witnesses: search everywhere.
+                // Nothing among the witnesses: search everywhere, in what is left.
+                let left = options.timeout.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    result.reason = Some(
+                        "the solver ran out of time (raise --timeout, or lower --max-items)".into(),
+                    );
+                    return result;
+                }
+                set_timeout(&solver, left);
                 answer = solver.check();
             }
             match answer {
                 SatResult::Unsat => {
+                    // A proof about allowing, where nothing within the
+                    // bound is allowed, says nothing.
+                    if matches!(
+                        check,
+                        Check::Tightening | Check::Equivalent | Check::Shadowed { .. }
+                    ) {
+                        let anything = Solver::new();
+                        set_timeout(&anything, Duration::from_secs(10));
+                        for side in &sides {
+                            for w in &side.input.well_formed {
+                                anything.assert(w);
+                            }
+                        }
+                        let allowed: Vec<Bool> = sides.iter().map(|s| s.allowed.clone()).collect();
+                        anything.assert(sym::or(&allowed));
+                        if anything.check() != SatResult::Sat {
+                            result.reason = Some(format!(
+                                "no input within the bound is allowed{}, so the proof says nothing: \
+                                 raise the bound (see the note)",
+                                if sides.len() == 2 {
+                                    " by either set"
+                                } else {
+                                    ""
+                                }
+                            ));
+                            result.note = bound_note(&sides, target, options);
+                            return result;
+                        }
+                    }
                     result.verdict = Verdict::Holds;
                     result.note = bound_note(&sides, target, options);
                     result.reason = None;
@@ -725,21 +870,7 @@ mod solve {
                     }
                 }
             }
-            let confirmed = match check {
-                Check::NeverFires { rule } => fires(&decisions[last], rule),
-                Check::AlwaysDenies { .. } => decisions[last].is_allowed(),
-                Check::Shadowed { rule } => {
-                    let decision = &decisions[last];
-                    !decision.is_allowed()
-                        && decision
-                            .findings
-                            .iter()
-                            .filter(|f| f.effect == warden::Effect::Deny)
-                            .all(|f| &*f.rule == rule)
-                }
-                Check::Tightening => !decisions[0].is_allowed() && decisions[1].is_allowed(),
-                Check::Equivalent => decisions[0].is_allowed() != decisions[1].is_allowed(),
-            };
+            let confirmed = refutes(check, &decisions, policy, target);
             result.counterexample = Some(json.clone());
             if base.is_some() {
                 result.base = Some(summary(&decisions[0]));
@@ -870,16 +1001,6 @@ mod solve {
                  (--items PATH={n}) or raise --max-items"
             )
         })
-    }
-
-    /// Whether `rule` made a finding (not a failure) in `decision`.
-    fn fires(decision: &warden::Decision, rule: &str) -> bool {
-        decision
-            .findings
-            .iter()
-            .chain(&decision.warnings)
-            .chain(&decision.waived)
-            .any(|f| &*f.rule == rule && f.code.is_none())
     }
 
     /// Asserts what the evaluator's decision on the candidate says about

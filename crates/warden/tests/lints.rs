@@ -111,3 +111,46 @@ fn calls_nested_past_what_the_analysis_follows_claim_no_bound() {
         ]
     );
 }
+
+#[test]
+fn comparing_or_writing_out_a_collection_counts_its_size() {
+    let found = costs(concat!(
+        // Two lists compared element by element.
+        "rule same on request as q {\n  deny when q.tags == q.labels\n}\n",
+        // A list written into a message, and through to_string and join.
+        "rule shown on request as q {\n  deny when q.mfa\n    message \"tags {q.tags}\"\n}\n",
+        "rule joined on request as q {\n  deny when join(q.tags, \",\") == \"x\" or to_string(q.labels) == \"y\"\n}\n",
+        // A text compared and written is one value: no size.
+        "rule text on request as q {\n  deny when q.id == \"x\"\n    message \"id {q.id}\"\n}\n",
+    ));
+    assert_eq!(
+        found,
+        [
+            (
+                "p.joined".to_string(),
+                "O(|request.labels| + |request.tags|)".to_string()
+            ),
+            (
+                "p.same".to_string(),
+                "O(|request.labels| + |request.tags|)".to_string()
+            ),
+            ("p.shown".to_string(), "O(|request.tags|)".to_string()),
+            ("p.text".to_string(), "O(1)".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn a_waiver_condition_is_counted_once_per_finding_it_may_excuse() {
+    let found = costs(concat!(
+        "rule per_tag on request as q {\n  deny for t in q.tags when t == \"x\"\n}\n",
+        "waiver some_labels for p.per_tag\n  when any l in q.labels: l == \"ok\"\n  until 2099-01-01\n  reason \"labelled requests are reviewed elsewhere\"\n  approved_by \"secops@acme.example\"\n",
+    ));
+    assert_eq!(
+        found,
+        [(
+            "p.per_tag".to_string(),
+            "O(|request.labels| × |request.tags|)".to_string()
+        )]
+    );
+}
