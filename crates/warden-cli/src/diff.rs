@@ -233,17 +233,14 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
             };
             let when = args.now.as_deref().map_or(case.now, |_| now);
             let replay = |engine: &warden::Engine| {
-                let mut engine = engine.clone();
-                for (name, value) in &case.data {
-                    match engine.with_data(&json!({ name: value })) {
-                        Ok(with) => engine = with,
-                        Err(e) => {
-                            return Outcome::decided(Err(e
-                                .code()
-                                .map_or_else(|| "data".to_string(), |c| c.to_string())));
-                        }
+                let engine = match engine.with_test_data(&case.data) {
+                    Ok(engine) => engine,
+                    Err(e) => {
+                        return Outcome::decided(Err(e
+                            .code()
+                            .map_or_else(|| "data".to_string(), |c| c.to_string())));
                     }
-                }
+                };
                 let decided = engine.decide_with(&case.target, &case.input, when, &options);
                 Outcome::decided(decided.as_ref().map_err(|e| e.code().to_string()))
             };

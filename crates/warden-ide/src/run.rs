@@ -319,18 +319,15 @@ pub fn impact(base: &Engine, engine: &Engine, root: Option<&Path>, target: &str)
         .filter(|case| case.target == target)
     {
         let outcome = |engine: &Engine| -> String {
-            let mut engine = engine.clone();
-            for (name, value) in &case.data {
-                match engine.with_data(&serde_json::json!({ name: value })) {
-                    Ok(with) => engine = with,
-                    Err(e) => {
-                        return format!(
-                            "error {}",
-                            e.code().map_or("data".into(), |c| c.to_string())
-                        );
-                    }
+            let engine = match engine.with_test_data(&case.data) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    return format!(
+                        "error {}",
+                        e.code().map_or("data".into(), |c| c.to_string())
+                    );
                 }
-            }
+            };
             match engine.decide(&case.target, &case.input, case.now) {
                 Ok(decision) => {
                     let mut rules: Vec<&str> = decision

@@ -505,10 +505,7 @@ mod solve {
         {
             let mut decisions = Vec::new();
             for engine in engines {
-                let mut engine = (*engine).clone();
-                for (name, value) in &case.data {
-                    engine = engine.with_data(&serde_json::json!({ name: value })).ok()?;
-                }
+                let engine = engine.with_test_data(&case.data).ok()?;
                 decisions.push(engine.decide(target, &case.input, case.now).ok()?);
             }
             if refutes(check, &decisions, policy, target) {

@@ -357,6 +357,22 @@ impl Engine {
         })
     }
 
+    /// The engine with a test case's data documents given (`given
+    /// data.NAME`), each merged as `--data NAME=FILE` would: how `warden
+    /// diff --tests`, `warden verify` and the editor decide a case.
+    pub fn with_test_data(
+        &self,
+        data: &serde_json::Map<String, Json>,
+    ) -> Result<Engine, EngineError> {
+        let mut engine = self.clone();
+        for (name, value) in data {
+            let mut one = serde_json::Map::new();
+            one.insert(name.clone(), value.clone());
+            engine = engine.with_data(&Json::Object(one))?;
+        }
+        Ok(engine)
+    }
+
     /// Every test's input as read ([`TestCase`]), or why a test's cannot
     /// be: what `warden diff` decides again with another policy set.
     pub fn test_cases(
