@@ -159,6 +159,21 @@ fn the_base_can_be_a_git_revision_of_the_policy_folder() {
     );
     // The base is unpacked aside and removed: the work tree is untouched.
     assert_ne!(report["base_revision"], report["revision"]);
+    // A folder a killed run left (its process gone) is removed by the
+    // next run; one of a running process is not.
+    let temp = std::env::temp_dir();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let abandoned = temp.join(format!("warden-diff-{dead}-01KILLEDBYSIGTERM"));
+    let running = temp.join(format!("warden-diff-{}-01STILLRUNNING", std::process::id()));
+    for d in [&abandoned, &running] {
+        std::fs::create_dir_all(d.join("policies")).unwrap();
+    }
+    diff(&dir, "HEAD", "policies", &[]);
+    assert!(!abandoned.exists(), "a dead run's folder is removed");
+    assert!(running.exists(), "a live run's folder is kept");
+    std::fs::remove_dir_all(&running).ok();
     let missing = diff(&dir, "no-such-revision", "policies", &[]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("not a folder"));

@@ -86,6 +86,9 @@ pub fn checkout_base(base: &str, policy: &Path) -> Result<BaseCheckout, String> 
         &["rev-parse", "--verify", &format!("{base}^{{commit}}")],
         None,
     )?);
+    // A run killed before it could clean up (SIGKILL, SIGTERM) leaves its
+    // folder: the next run removes those whose process is gone.
+    remove_abandoned(&std::env::temp_dir());
     // A fresh folder of our own: created, not reused (a folder planted
     // under the same name is refused).
     let dir = std::env::temp_dir().join(format!(
@@ -160,3 +163,36 @@ pub fn checkout_base(base: &str, policy: &Path) -> Result<BaseCheckout, String> 
 /// Most files, and bytes, read of a base revision.
 const MOST_BASE_FILES: usize = 10_000;
 const MOST_BASE_BYTES: u64 = 256 << 20;
+
+/// Removes `warden-diff-PID-…` folders in `temp` whose process no longer
+/// runs, and that this user owns (a folder is never followed through a
+/// link: `remove_dir_all` does not follow them).
+fn remove_abandoned(temp: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    // SAFETY: `getuid` reads the process's user id; it cannot fail.
+    let me = unsafe { libc::getuid() };
+    for entry in entries.flatten().take(100_000) {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("warden-diff-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if !meta.is_dir() || meta.uid() != me || pid <= 0 {
+            continue;
+        }
+        // SAFETY: signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
