@@ -5,7 +5,9 @@
 //! rule, as text, as a pull-request comment (markdown) or as JSON.
 
 use crate::check::{self, FileResult};
-use crate::{Failure, PolicyArgs, describe, engine_with_data, parse_now, print_out};
+use crate::{
+    Failure, PolicyArgs, base_engine_with_data, describe, engine_with_data, parse_now, print_out,
+};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -173,7 +175,7 @@ pub(crate) fn diff(args: DiffArgs) -> Result<ExitCode, Failure> {
     let base_args = PolicyArgs {
         paths: vec![base.path.clone()],
     };
-    let (before_engine, _) = engine_with_data(&base_args, &args.data, &limits)?;
+    let (before_engine, _) = base_engine_with_data(&base_args, &args.data, &limits)?;
     for (engine, which) in [(&before_engine, "base"), (&after_engine, "changed")] {
         if !files.is_empty() && !engine.has_target(check::TARGET) {
             return Err(Failure(format!(

@@ -747,6 +747,34 @@ fn parse_now(now: Option<&str>) -> Result<SystemTime, Failure> {
 
 /// Compiles the policy set and merges the data files: the engine a command
 /// decides with, and the workspace (whose folders locate the policy files).
+/// [`engine_with_data`] for a base a change is compared with: a `NAME=FILE`
+/// argument for a document the base does not declare (the change adds it)
+/// is left out of the base, said on standard error, instead of refused.
+fn base_engine_with_data(
+    policy: &PolicyArgs,
+    data: &[String],
+    limits: &warden::InputLimits,
+) -> Result<(Engine, Workspace), Failure> {
+    let (engine, _) = engine_with_data(policy, &[], limits)?;
+    let kept: Vec<String> = data
+        .iter()
+        .filter(|arg| {
+            let (name, _) = warden::split_data_arg(arg, |p| Path::new(p).exists());
+            match name {
+                Some(name) if !engine.declares_data(name) => {
+                    eprintln!(
+                        "warden: the base declares no data document `{name}`: `{arg}` is left out of it"
+                    );
+                    false
+                }
+                _ => true,
+            }
+        })
+        .cloned()
+        .collect();
+    engine_with_data(policy, &kept, limits)
+}
+
 fn engine_with_data(
     policy: &PolicyArgs,
     data: &[String],

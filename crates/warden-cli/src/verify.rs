@@ -2,7 +2,7 @@
 //! `warden-verify`, built in with the `verify` feature).
 
 use crate::diff::base_of;
-use crate::{Failure, PolicyArgs, engine_with_data, parse_now, print_out};
+use crate::{Failure, PolicyArgs, base_engine_with_data, engine_with_data, parse_now, print_out};
 use std::process::ExitCode;
 use warden_verify::{Check, Options, Report, Verdict};
 
@@ -151,7 +151,7 @@ pub(crate) fn verify(command: VerifyCommand) -> Result<ExitCode, Failure> {
             let base_policy = PolicyArgs {
                 paths: vec![base.path.clone()],
             };
-            let (base_engine, _) = engine_with_data(&base_policy, &common.data, &limits)?;
+            let (base_engine, _) = base_engine_with_data(&base_policy, &common.data, &limits)?;
             warden_verify::verify(&check, Some(&base_engine), &engine, &options)
         }
         None => warden_verify::verify(&check, None, &engine, &options),

@@ -373,3 +373,45 @@ fn a_rule_that_now_fails_is_not_the_rule_firing_and_names_cannot_forge_a_report(
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_data_document_the_change_adds_is_left_out_of_the_base() {
+    let dir = scratch("diff-new-data");
+    small_set(&dir, "base", "m.n > 5");
+    small_set(&dir, "pol", "m.n > 5 or m.n in data.blocked");
+    let a = dir.join("pol/a.warden");
+    let text = std::fs::read_to_string(&a).unwrap();
+    std::fs::write(
+        &a,
+        text.replace("target manifest", "data blocked: [int]\n\ntarget manifest"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("blocked.json"), "[3]").unwrap();
+    std::fs::create_dir_all(dir.join("in")).unwrap();
+    std::fs::write(dir.join("in/x.json"), r#"{"n": 3}"#).unwrap();
+    let out = warden_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "base",
+            "--policy",
+            "pol",
+            "--inputs",
+            "in",
+            "--data",
+            "blocked=blocked.json",
+            "--format",
+            "json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the base declares no data document `blocked`"),
+        "{stderr}"
+    );
+    let report: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["changed"], 1, "{report:#}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -140,6 +140,11 @@ impl Engine {
         }
     }
 
+    /// Whether the policy set declares a data document of this name.
+    pub fn declares_data(&self, name: &str) -> bool {
+        self.program.data_by_name(name).is_some()
+    }
+
     /// Merges a data object (`{"catalog": {...}}` supplies `data.catalog`), each
     /// document validated against its declaration; `waivers` adds waivers.
     pub fn with_data(self, json: &Json) -> Result<Engine, EngineError> {
