@@ -251,7 +251,7 @@ fn human(check: &Check, report: &Report) -> String {
         }
         if let Some(test) = &result.from_test {
             out.push_str(&format!(
-                "  found in the input of test {test} (decided at its own data and time)\n"
+                "  found in the input of test {test} (decided here at --now, with the data given)\n"
             ));
         }
         if let Some(input) = &result.counterexample {

@@ -18,7 +18,14 @@ mod cases {
 
     const NOW: &str = "2026-06-01T00:00:00Z";
 
-    fn decide(dir: &Path, policy: &str, target: &str, input: &Json) -> String {
+    fn decide(
+        dir: &Path,
+        policy: &str,
+        target: &str,
+        input: &Json,
+        now: &str,
+        data: &[&str],
+    ) -> String {
         let file = std::env::temp_dir().join(format!(
             "warden-verify-counterexample-{}-{}.json",
             std::process::id(),
@@ -27,13 +34,10 @@ mod cases {
         std::fs::write(&file, input.to_string()).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
         command.current_dir(dir).args([
-            "decide", "--policy", policy, "--target", target, "--now", NOW,
+            "decide", "--policy", policy, "--target", target, "--now", now,
         ]);
-        if policy.contains("stdlib-policies") {
-            command.arg("--data").arg(format!(
-                "catalog={}",
-                Path::new(policy).join("examples/catalog.json").display()
-            ));
+        for d in data {
+            command.arg("--data").arg(d);
         }
         let output = command.arg(&file).output().unwrap();
         std::fs::remove_file(&file).ok();
@@ -57,7 +61,22 @@ mod cases {
             .current_dir(dir)
             .arg("verify")
             .args(args.split_whitespace())
-            .args(["--now", NOW, "--format", "json"]);
+            .args(["--format", "json"]);
+        let words: Vec<&str> = args.split_whitespace().collect();
+        let data: Vec<&str> = words
+            .windows(2)
+            .filter(|w| w[0] == "--data")
+            .map(|w| w[1])
+            .collect();
+        let now = args
+            .split_whitespace()
+            .skip_while(|a| *a != "--now")
+            .nth(1)
+            .unwrap_or(NOW)
+            .to_string();
+        if !args.contains("--now") {
+            command.args(["--now", NOW]);
+        }
         if !args.contains("--policy") {
             command.args(["--policy", "policy"]);
         }
@@ -76,19 +95,19 @@ mod cases {
         let mut projected = Vec::new();
         for result in report["results"].as_array().ok_or("no results")? {
             let target = result["target"].as_str().unwrap_or_default();
-            // A counterexample from a test was decided at the test's own
-            // data and time; one the solver found, at `--now`.
-            if result["verdict"] == "fails" && result.get("from_test").is_none() {
+            // Every counterexample, from a test's input or the solver, is
+            // decided at `--now` with the data given.
+            if result["verdict"] == "fails" {
                 // The counterexample is decided as the report says, by the binary.
                 let input = &result["counterexample"];
-                let policy = decide(dir, &policy_dir, target, input);
+                let policy = decide(dir, &policy_dir, target, input, &now, &data);
                 assert_eq!(
                     json!(policy),
                     result["policy"]["decision"],
                     "{path}: policy"
                 );
                 if dir.join("base").exists() {
-                    let base = decide(dir, "base", target, input);
+                    let base = decide(dir, "base", target, input, &now, &data);
                     assert_eq!(json!(base), result["base"]["decision"], "{path}: base");
                 }
             }

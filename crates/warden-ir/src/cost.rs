@@ -176,6 +176,7 @@ pub fn rule_cost(program: &Program, rule: &Rule) -> CostBound {
     let mut walk = Walk {
         program,
         names: HashMap::from([(0, root)]),
+        local_types: HashMap::from([(0, program.target(rule.target).ty.clone())]),
         lets: &rule.lets,
         depth: 0,
         steps: 0,
@@ -190,6 +191,7 @@ pub fn rule_cost(program: &Program, rule: &Rule) -> CostBound {
         let size = clause.iteration.as_ref().map(|it| {
             let size = walk.size_name(&it.collection);
             walk.names.insert(it.local.0, format!("{size}[]"));
+            walk.bind_element(it.local, &it.collection);
             size
         });
         let mut per_element = walk.expr(&clause.condition);
@@ -241,6 +243,9 @@ struct Walk<'a> {
     /// What each local names: the rule's input, or the element of a
     /// collection (`manifest.spec.endpoints[]`).
     names: HashMap<u32, String>,
+    /// What each loop variable holds, when the collection's type is known
+    /// (an element compared whole walks what it holds).
+    local_types: HashMap<u32, crate::Ty>,
     lets: &'a [Expr],
     depth: usize,
     /// Expressions visited: past `MOST_STEPS` the analysis gives up (each
@@ -366,6 +371,7 @@ impl Walk<'_> {
     fn walk(&mut self, local: LocalId, collection: &Expr, parts: &[&Expr]) -> CostBound {
         let size = self.size_name(collection);
         self.names.insert(local.0, format!("{size}[]"));
+        self.bind_element(local, collection);
         let mut per_element = CostBound::constant();
         for p in parts {
             per_element.add(self.expr(p));
@@ -390,6 +396,7 @@ impl Walk<'_> {
         let mut inner = Walk {
             program: self.program,
             names,
+            local_types: HashMap::new(),
             lets: &[],
             depth: self.depth + 1,
             steps: self.steps,
@@ -429,6 +436,10 @@ impl Walk<'_> {
                 .get(*slot as usize)
                 .is_some_and(|f| ty_walks(types, &f.ty, 0)),
             ExprKind::DynField { .. } | ExprKind::Comprehension { .. } => true,
+            ExprKind::Local(l) => self
+                .local_types
+                .get(&l.0)
+                .is_some_and(|ty| ty_walks(types, ty, 0)),
             ExprKind::Data(id) => ty_walks(types, &self.program.data[id.0 as usize].ty, 0),
             ExprKind::Let(id) => self.lets.get(id.0 as usize).is_some_and(|l| self.walks(l)),
             ExprKind::Binary {
@@ -448,6 +459,43 @@ impl Walk<'_> {
                     | crate::builtins::CollectionFn::Flatten
             ),
             _ => false,
+        }
+    }
+
+    /// Records what a loop variable over `collection` holds, when its
+    /// type is known: the element type of the list read.
+    fn bind_element(&mut self, local: LocalId, collection: &Expr) {
+        match self.type_of(collection).map(|ty| ty.present().clone()) {
+            Some(crate::Ty::List(inner)) => {
+                self.local_types.insert(local.0, (*inner).clone());
+            }
+            _ => {
+                self.local_types.remove(&local.0);
+            }
+        }
+    }
+
+    /// The type of what `e` reads, where it is a field, a data document,
+    /// a `let`, a loop variable, or `x ?? default`.
+    fn type_of(&self, e: &Expr) -> Option<crate::Ty> {
+        use crate::TypeLookup;
+        match &e.kind {
+            ExprKind::Field { record, slot, .. } => self
+                .program
+                .types
+                .record(*record)
+                .fields
+                .get(*slot as usize)
+                .map(|f| f.read_ty()),
+            ExprKind::Data(id) => Some(self.program.data[id.0 as usize].ty.clone()),
+            ExprKind::Let(id) => self.lets.get(id.0 as usize).and_then(|l| self.type_of(l)),
+            ExprKind::Local(l) => self.local_types.get(&l.0).cloned(),
+            ExprKind::Binary {
+                op: BinOp::Coalesce,
+                lhs,
+                ..
+            } => self.type_of(lhs),
+            _ => None,
         }
     }
 

@@ -344,12 +344,30 @@ impl<'p> Encoder<'p> {
                     let (present, value) = value.split_optional();
                     match (sym::text(value), sym::try_lit(name)) {
                         (Sym::Str(s), Some(name)) => applies.push(and(&[present, s.eq(name)])),
-                        // A subject z3 cannot write: whether it applies is left open.
-                        _ => applies.push(Bool::new_const(format!(
-                            "abstract:data-waiver:{}:{}",
-                            waiver.waiver.name,
-                            program.rule(rule).name
-                        ))),
+                        // A subject z3 cannot write: whether it applies is
+                        // left open, named by the field the subject is read
+                        // from too (two sets may read it from others).
+                        _ => {
+                            let target = program.target(program.rule(rule).target);
+                            let key = clause_key(program, self.data, rule, 0);
+                            applies.push(Bool::new_const(format!(
+                                "abstract:data-waiver:{}:{}:{:?}:{key:016x}",
+                                waiver.waiver.name,
+                                program.rule(rule).name,
+                                target.subject,
+                            )));
+                            self.abstract_clause(
+                                rule,
+                                target.span,
+                                &Unsupported {
+                                    what: format!(
+                                        "the data waiver `{}`, whose subject z3 cannot write",
+                                        waiver.waiver.name
+                                    ),
+                                    span: target.span,
+                                },
+                            );
+                        }
                     }
                 }
                 (Some(_), None) => {}

@@ -484,8 +484,9 @@ mod solve {
     }
 
     /// The policy set's own test inputs of `target` that refute `check`,
-    /// decided by the evaluator before any solving: a counterexample a
-    /// test already holds is found at once, and the same every run.
+    /// decided by the evaluator before any solving (with verify's data and
+    /// at `--now`): a counterexample a test already holds is found at
+    /// once, and the same every run.
     fn from_tests(
         check: &Check,
         engines: &[&Engine],
@@ -503,11 +504,15 @@ mod solve {
             .flatten()
             .filter(|case| case.target == target)
         {
-            let mut decisions = Vec::new();
-            for engine in engines {
-                let engine = engine.with_test_data(&case.data).ok()?;
-                decisions.push(engine.decide(target, &case.input, case.now).ok()?);
-            }
+            // Decided as the check asks: with the data given to verify and
+            // at `--now` (not the test's own `given data` and `at`).
+            let decisions: Option<Vec<warden::Decision>> = engines
+                .iter()
+                .map(|engine| engine.decide(target, &case.input, options.now).ok())
+                .collect();
+            let Some(decisions) = decisions else {
+                continue;
+            };
             if refutes(check, &decisions, policy, target) {
                 return Some((case.name.clone(), case.input.clone(), decisions));
             }
@@ -810,8 +815,21 @@ mod solve {
                                 anything.assert(w);
                             }
                         }
-                        let allowed: Vec<Bool> = sides.iter().map(|s| s.allowed.clone()).collect();
-                        anything.assert(sym::or(&allowed));
+                        // What must be allowable for the proof to say
+                        // anything: the changed set (a tightening), either
+                        // set (an equivalence), the set with or without
+                        // the rule (shadowed).
+                        let allowed = match check {
+                            Check::Tightening => sides[last].allowed.clone(),
+                            Check::Shadowed { rule } => sym::or(&[
+                                sides[last].allowed.clone(),
+                                sides[last].decision.allowed_without(rule),
+                            ]),
+                            _ => sym::or(
+                                &sides.iter().map(|s| s.allowed.clone()).collect::<Vec<_>>(),
+                            ),
+                        };
+                        anything.assert(&allowed);
                         if anything.check() != SatResult::Sat {
                             result.reason = Some(format!(
                                 "no input within the bound is allowed{}, so the proof says nothing: \

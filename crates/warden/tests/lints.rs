@@ -3,7 +3,7 @@
 
 use warden::{PolicySources, Workspace};
 
-const HEAD: &str = "package p\n\ntarget request: { id: string, mfa: bool, action: \"read\" | \"write\", tags: [string], labels: [string] } default deny\n\n";
+const HEAD: &str = "package p\n\ntarget request: { id: string, mfa: bool, action: \"read\" | \"write\", tags: [string], labels: [string], groups: [[string]] } default deny\n\n";
 
 /// The codes `warden lint` reports for a rule body, with their lines.
 fn lint(rules: &str) -> Vec<(String, u32)> {
@@ -120,6 +120,8 @@ fn comparing_or_writing_out_a_collection_counts_its_size() {
         // A list written into a message, and through to_string and join.
         "rule shown on request as q {\n  deny when q.mfa\n    message \"tags {q.tags}\"\n}\n",
         "rule joined on request as q {\n  deny when join(q.tags, \",\") == \"x\" or to_string(q.labels) == \"y\"\n}\n",
+        // An element compared whole (here a list of lists' element).
+        "rule pairs on request as q {\n  deny for t in q.groups when t == q.labels\n}\n",
         // A text compared and written is one value: no size.
         "rule text on request as q {\n  deny when q.id == \"x\"\n    message \"id {q.id}\"\n}\n",
     ));
@@ -129,6 +131,11 @@ fn comparing_or_writing_out_a_collection_counts_its_size() {
             (
                 "p.joined".to_string(),
                 "O(|request.labels| + |request.tags|)".to_string()
+            ),
+            (
+                "p.pairs".to_string(),
+                "O(|request.groups| × |request.groups[]| + |request.groups| × |request.labels|)"
+                    .to_string()
             ),
             (
                 "p.same".to_string(),
