@@ -3,7 +3,7 @@
 use super::decision_summary;
 use crate::backend::Backend;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
@@ -15,21 +15,9 @@ pub(crate) async fn evaluate(
     arguments: Vec<serde_json::Value>,
 ) -> Result<Option<serde_json::Value>> {
     let invalid = |message: String| tower_lsp_server::jsonrpc::Error::invalid_params(message);
-    let argument = arguments.into_iter().next().unwrap_or_default();
-    let Some(target) = argument
-        .get("target")
-        .and_then(|t| t.as_str())
-        .map(str::to_string)
-    else {
-        return Err(invalid(
-            "expected {\"target\": NAME, \"fixture\"?: PATH}".into(),
-        ));
-    };
-    let root = backend
-        .state()
-        .root
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("."));
+    let (target, argument) =
+        super::target_argument(arguments, "{\"target\": NAME, \"fixture\"?: PATH}")?;
+    let root = super::workspace_root(backend);
     let fixture = match argument.get("fixture").and_then(|f| f.as_str()) {
         Some(given) => root.join(given),
         None => {

@@ -1,7 +1,6 @@
 //! `warden.lsp.impact {target, base?}`: "Decisions vs main".
 
 use crate::backend::Backend;
-use std::path::PathBuf;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
@@ -16,27 +15,14 @@ pub(crate) async fn impact(
     backend: &Backend,
     arguments: Vec<serde_json::Value>,
 ) -> Result<Option<serde_json::Value>> {
-    let invalid = |message: String| tower_lsp_server::jsonrpc::Error::invalid_params(message);
-    let argument = arguments.into_iter().next().unwrap_or_default();
-    let Some(target) = argument
-        .get("target")
-        .and_then(|t| t.as_str())
-        .map(str::to_string)
-    else {
-        return Err(invalid(
-            "expected {\"target\": NAME, \"base\"?: REVISION}".into(),
-        ));
-    };
+    let (target, argument) =
+        super::target_argument(arguments, "{\"target\": NAME, \"base\"?: REVISION}")?;
     let base = argument
         .get("base")
         .and_then(|b| b.as_str())
         .unwrap_or(DEFAULT_BASE)
         .to_string();
-    let root = backend
-        .state()
-        .root
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("."));
+    let root = super::workspace_root(backend);
     let engine = backend.engine().await?;
     let target_for = target.clone();
     let outcome = tokio::task::spawn_blocking(move || -> std::result::Result<_, String> {

@@ -29,6 +29,30 @@ pub(crate) async fn execute(
     }
 }
 
+/// A lens command's one argument, `{"target": NAME, …}`: the target and
+/// the whole object (`shape` says what was expected, for the error).
+fn target_argument(
+    arguments: Vec<serde_json::Value>,
+    shape: &str,
+) -> Result<(String, serde_json::Value)> {
+    let argument = arguments.into_iter().next().unwrap_or_default();
+    match argument.get("target").and_then(|t| t.as_str()) {
+        Some(target) => Ok((target.to_string(), argument.clone())),
+        None => Err(tower_lsp_server::jsonrpc::Error::invalid_params(format!(
+            "expected {shape}"
+        ))),
+    }
+}
+
+/// The workspace folder the server was started on (else the current one).
+fn workspace_root(backend: &Backend) -> std::path::PathBuf {
+    backend
+        .state()
+        .root
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
 /// `deny · 2 findings, 1 warning`.
 fn decision_summary(decision: &warden::Decision) -> String {
     let count = |n: usize, what: &str| match n {
