@@ -205,7 +205,7 @@ pub struct Abstraction {
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error(
-        "this build of warden has no solver: install it with `cargo install --path crates/warden-cli --features verify` (needs Debian's libz3-dev)"
+        "this build of warden has no solver: install it with `cargo install --locked --path crates/warden-cli --features verify` (needs Debian's libz3-dev)"
     )]
     NoSolver,
     #[error("no rule `{name}` in the policy set")]
