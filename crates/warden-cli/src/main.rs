@@ -755,30 +755,34 @@ fn base_engine_with_data(
     data: &[String],
     limits: &warden::InputLimits,
 ) -> Result<(Engine, Workspace), Failure> {
-    let (engine, _) = engine_with_data(policy, &[], limits)?;
-    let kept: Vec<String> = data
-        .iter()
-        .filter(|arg| {
-            let (name, _) = warden::split_data_arg(arg, |p| Path::new(p).exists());
-            match name {
-                Some(name) if !engine.declares_data(name) => {
-                    eprintln!(
-                        "warden: the base declares no data document `{name}`: `{arg}` is left out of it"
-                    );
-                    false
-                }
-                _ => true,
+    compiled_with_data(policy, data, limits, |engine, arg| {
+        let (name, _) = warden::split_data_arg(arg, |p| Path::new(p).exists());
+        match name {
+            Some(name) if !engine.declares_data(name) => {
+                eprintln!(
+                    "warden: the base declares no data document `{name}`: `{arg}` is left out of it"
+                );
+                false
             }
-        })
-        .cloned()
-        .collect();
-    engine_with_data(policy, &kept, limits)
+            _ => true,
+        }
+    })
 }
 
 fn engine_with_data(
     policy: &PolicyArgs,
     data: &[String],
     limits: &warden::InputLimits,
+) -> Result<(Engine, Workspace), Failure> {
+    compiled_with_data(policy, data, limits, |_, _| true)
+}
+
+/// Compiles the set once, then merges each data argument `keep` accepts.
+fn compiled_with_data(
+    policy: &PolicyArgs,
+    data: &[String],
+    limits: &warden::InputLimits,
+    keep: impl Fn(&Engine, &str) -> bool,
 ) -> Result<(Engine, Workspace), Failure> {
     let paths = policy.paths()?;
     let workspace = read_workspace(&paths)?;
@@ -789,6 +793,9 @@ fn engine_with_data(
         )));
     };
     for arg in data {
+        if !keep(&engine, arg) {
+            continue;
+        }
         let failure = |e: warden::EngineError| Failure {
             code: e.code(),
             message: format!("{arg}: {e}"),

@@ -509,11 +509,20 @@ pub(crate) fn merge_json(a: Json, b: Json) -> Json {
     }
 }
 
+/// Why an input could not be pinned.
+#[derive(Debug)]
+pub(crate) enum Unpinned {
+    /// A list holds more elements than the bound gives it slots.
+    LongerThanBound,
+    /// The document does not fit the type (a path and what is there).
+    Mismatch(String),
+}
+
 impl Input {
     /// Constraints that pin the symbolic input to `json` (for checking the
     /// encoding against the evaluator); `None` when `json` does not fit the
     /// bound (a longer list) or the type.
-    pub(crate) fn pin(&self, types: &TypeTable, json: &Json) -> Result<Vec<Bool>, String> {
+    pub(crate) fn pin(&self, types: &TypeTable, json: &Json) -> Result<Vec<Bool>, Unpinned> {
         let mut out = Vec::new();
         pin(types, &self.ty, &self.value, json, "$", &mut out)?;
         Ok(out)
@@ -527,8 +536,8 @@ fn pin(
     json: &Json,
     path: &str,
     out: &mut Vec<Bool>,
-) -> Result<(), String> {
-    let bad = || format!("{path}: {json} does not fit");
+) -> Result<(), Unpinned> {
+    let bad = || Unpinned::Mismatch(format!("{path}: {json} does not fit"));
     match (ty, value) {
         (_, Sym::Opaque(_)) => {
             if can_extend(types, ty, &mut Vec::new()) {
@@ -567,7 +576,7 @@ fn pin(
         (Ty::List(inner), Sym::List { items, .. }) => {
             let array = json.as_array().ok_or_else(bad)?;
             if array.len() > items.len() {
-                return Err(format!("{path}: a list longer than the bound"));
+                return Err(Unpinned::LongerThanBound);
             }
             for (i, (present, item)) in items.iter().enumerate() {
                 match array.get(i) {
@@ -599,10 +608,10 @@ fn pin(
             }
         }
         _ => {
-            return Err(format!(
+            return Err(Unpinned::Mismatch(format!(
                 "{path}: a {} for a value of type {ty:?}",
                 value.kind()
-            ));
+            )));
         }
     }
     Ok(())

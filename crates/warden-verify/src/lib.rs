@@ -161,8 +161,8 @@ pub struct TargetResult {
     /// elements says nothing of an input that must list 9 values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// The test whose input refutes the property, when one does (its data
-    /// and time, not `--now`, decided it).
+    /// The test whose input refutes the property, when one does (decided
+    /// at `--now`, with the data given, as any counterexample).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from_test: Option<String>,
     /// The input that refutes the property (or the solver's candidate,
@@ -321,7 +321,7 @@ pub fn verify(
 mod solve {
     use super::*;
     use crate::encode::{Application, Applied, Encoder};
-    use crate::input::{Input, merge_json};
+    use crate::input::{Input, Unpinned, merge_json};
     use std::time::Instant;
     use warden::DecideOptions;
     use warden_ir::Value;
@@ -333,19 +333,12 @@ mod solve {
     /// unknown.
     const MOST_ROUNDS: u32 = 64;
 
-    fn micros(t: SystemTime) -> i64 {
-        match t.duration_since(SystemTime::UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
-        }
-    }
+    use warden::micros;
 
     /// One policy set's side of a check: its decision over the input.
     struct Side<'e> {
         engine: &'e Engine,
         input: Input,
-        allowed: Bool,
-        fires: Vec<(String, Bool)>,
         decision: crate::encode::Decision,
         abstracted: Vec<Abstraction>,
         applications: Vec<Application>,
@@ -367,11 +360,30 @@ mod solve {
         warden_ir::input_reads(&stripped, target)
     }
 
-    fn side<'e>(engine: &'e Engine, target: &str, options: &Options) -> Result<Side<'e>, String> {
+    /// Why a side could not be built.
+    enum SideError {
+        /// The input at this bound has more values than verify builds.
+        TooLarge(String),
+        NoTarget(String),
+    }
+
+    impl SideError {
+        fn message(self) -> String {
+            match self {
+                SideError::TooLarge(m) | SideError::NoTarget(m) => m,
+            }
+        }
+    }
+
+    fn side<'e>(
+        engine: &'e Engine,
+        target: &str,
+        options: &Options,
+    ) -> Result<Side<'e>, SideError> {
         let program = engine.compiled_program();
         let (data, data_waivers) = engine.compiled_data();
         let Some(target_id) = program.target_by_name(target) else {
-            return Err(format!("no target `{target}`"));
+            return Err(SideError::NoTarget(format!("no target `{target}`")));
         };
         let ty = program.target(target_id).ty.clone();
         let reads = decision_reads(program, target_id);
@@ -383,20 +395,18 @@ mod solve {
             &options.list_bounds,
         )
         .map_err(|_| {
-            format!(
+            SideError::TooLarge(format!(
                 "an input of `{target}` with lists of {} elements has more than {} values: \
                  try a smaller --max-items",
                 options.max_items,
                 crate::input::MOST_LEAVES
-            )
+            ))
         })?;
         let mut encoder = Encoder::new(program, data, data_waivers, micros(options.now));
         let decision = encoder.decision(target_id, &input.value, &input.extended());
         Ok(Side {
             engine,
             input,
-            allowed: decision.allowed.clone(),
-            fires: decision.fires.clone(),
             decision,
             abstracted: encoder.abstracted,
             applications: encoder.applications,
@@ -416,14 +426,7 @@ mod solve {
 
     fn solver(timeout: Duration) -> Solver {
         let solver = Solver::new();
-        let mut params = Params::new();
-        params.set_u32(
-            "timeout",
-            u32::try_from(timeout.as_millis())
-                .unwrap_or(u32::MAX)
-                .max(1),
-        );
-        solver.set_params(&params);
+        set_timeout(&solver, timeout);
         solver
     }
 
@@ -541,14 +544,14 @@ mod solve {
     ) -> Result<Option<EncodedDecision>, String> {
         let side = match side(engine, target, options) {
             Ok(side) => side,
-            Err(why) if why.contains("smaller --max-items") => return Ok(None),
-            Err(why) => return Err(why),
+            Err(SideError::TooLarge(_)) => return Ok(None),
+            Err(why) => return Err(why.message()),
         };
         let types = &engine.compiled_program().types;
         let pins = match side.input.pin(types, input) {
             Ok(pins) => pins,
-            Err(why) if why.ends_with("longer than the bound") => return Ok(None),
-            Err(why) => return Err(why),
+            Err(Unpinned::LongerThanBound) => return Ok(None),
+            Err(Unpinned::Mismatch(why)) => return Err(why),
         };
         let solver = solver(options.timeout);
         for c in side.input.well_formed.iter().chain(&pins) {
@@ -564,8 +567,9 @@ mod solve {
         let model = solver.get_model().ok_or("no model")?;
         let value = |b: &Bool| model.eval(b, true).and_then(|b| b.as_bool());
         Ok(Some(EncodedDecision {
-            allowed: value(&side.allowed),
+            allowed: value(&side.decision.allowed),
             fires: side
+                .decision
                 .fires
                 .iter()
                 .map(|(name, fires)| (name.clone(), value(fires)))
@@ -707,7 +711,7 @@ mod solve {
             match side(engine, target, options) {
                 Ok(side) => sides.push(side),
                 Err(reason) => {
-                    result.reason = Some(reason);
+                    result.reason = Some(reason.message());
                     return result;
                 }
             }
@@ -730,16 +734,21 @@ mod solve {
                         .map(|(_, b)| b.clone())
                         .unwrap_or_else(sym::f)
                 };
-                sym::or(&[of(&side.fires), of(&side.decision.fails)])
+                sym::or(&[of(&side.decision.fires), of(&side.decision.fails)])
             }
-            Check::AlwaysDenies { .. } => sides[last].allowed.clone(),
+            Check::AlwaysDenies { .. } => sides[last].decision.allowed.clone(),
             // Removing it would change the decision.
             Check::Shadowed { rule } => {
                 let side = &sides[last];
-                side.allowed.xor(side.decision.allowed_without(rule))
+                side.decision
+                    .allowed
+                    .xor(side.decision.allowed_without(rule))
             }
-            Check::Tightening => sym::and(&[sym::not(&sides[0].allowed), sides[1].allowed.clone()]),
-            Check::Equivalent => sides[0].allowed.xor(&sides[1].allowed),
+            Check::Tightening => sym::and(&[
+                sym::not(&sides[0].decision.allowed),
+                sides[1].decision.allowed.clone(),
+            ]),
+            Check::Equivalent => sides[0].decision.allowed.xor(&sides[1].decision.allowed),
         };
         let solver = solver(options.timeout);
         for side in &sides {
@@ -820,13 +829,16 @@ mod solve {
                         // set (an equivalence), the set with or without
                         // the rule (shadowed).
                         let allowed = match check {
-                            Check::Tightening => sides[last].allowed.clone(),
+                            Check::Tightening => sides[last].decision.allowed.clone(),
                             Check::Shadowed { rule } => sym::or(&[
-                                sides[last].allowed.clone(),
+                                sides[last].decision.allowed.clone(),
                                 sides[last].decision.allowed_without(rule),
                             ]),
                             _ => sym::or(
-                                &sides.iter().map(|s| s.allowed.clone()).collect::<Vec<_>>(),
+                                &sides
+                                    .iter()
+                                    .map(|s| s.decision.allowed.clone())
+                                    .collect::<Vec<_>>(),
                             ),
                         };
                         anything.assert(&allowed);

@@ -711,7 +711,9 @@ fn within(
     Ok((outcome.exhausted != Some(warden_diagnostics::Code::E0501)).then_some(decision))
 }
 
-pub(crate) fn micros(t: SystemTime) -> i64 {
+/// A time as the IR holds it: microseconds since the epoch (negative
+/// before it), saturating.
+pub fn micros(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
