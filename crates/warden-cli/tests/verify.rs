@@ -123,6 +123,7 @@ mod cases {
                 "verdict": result["verdict"],
                 "base": result.get("base").map(|b| &b["decision"]),
                 "policy": result.get("policy").map(|p| &p["decision"]),
+                "reason": result.get("reason"),
                 "note": result.get("note"),
                 "from_test": result.get("from_test"),
                 "abstracted": abstracted,

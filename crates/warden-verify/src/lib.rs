@@ -845,11 +845,11 @@ mod solve {
                         if anything.check() != SatResult::Sat {
                             result.reason = Some(format!(
                                 "no input within the bound is allowed{}, so the proof says nothing: \
-                                 raise the bound (see the note)",
-                                if sides.len() == 2 {
-                                    " by either set"
-                                } else {
-                                    ""
+                                 raise the bound (see the note, if any)",
+                                match check {
+                                    Check::Tightening => " by the changed set",
+                                    Check::Equivalent => " by either set",
+                                    _ => " with the rule or without it",
                                 }
                             ));
                             result.note = bound_note(&sides, target, options);
