@@ -6,6 +6,7 @@
 mod bundle;
 mod bundled;
 mod check;
+mod dashboard;
 mod diff;
 mod explain;
 mod fleet;
@@ -74,6 +75,10 @@ enum Command {
     /// (needs the `verify` feature).
     #[command(subcommand)]
     Verify(verify::VerifyCommand),
+    /// The governance dashboard: KPIs, charts and sortable tables from the
+    /// catalog, the manifests, kept check runs and decision logs, as one
+    /// self-contained HTML page or as JSON.
+    Report(Box<dashboard::ReportArgs>),
     /// Look at a fleet of `warden serve` replicas.
     #[command(subcommand)]
     Fleet(fleet::FleetCommand),
@@ -472,6 +477,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => bundle::keygen(args),
         Command::Diff(args) => diff::diff(args),
         Command::Verify(command) => verify::verify(command),
+        Command::Report(args) => dashboard::report(*args),
         Command::Fleet(fleet::FleetCommand::Status {
             urls,
             format,

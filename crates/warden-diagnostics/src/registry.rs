@@ -3,7 +3,7 @@
 //!
 //! Ranges: `E00xx` syntax, `E01xx` names, `E02xx` types, `E03xx` policy
 //! semantics, `E04xx` input and data validation, `E05xx` evaluation,
-//! `E06xx` policy bundles, `E07xx` symbolic checks, `W0xxx` lints.
+//! `E06xx` policy bundles, `E07xx` symbolic checks, `E08xx` reports, `W0xxx` lints.
 
 use crate::Severity;
 use std::fmt;
@@ -122,6 +122,8 @@ codes! {
     // symbolic checks
     E0701, "no-solver", Error, "`warden verify` needs a build with the solver (the `verify` feature and z3)";
     E0702, "verify-request", Error, "a `warden verify` request names no such rule or target, or a bound out of range";
+    // reports
+    E0801, "report-input", Error, "a `warden report` input is not what it must be: a catalog without `apps`, a file that is not a kept check run, a period out of range";
     // lints
     W0001, "unused-let", Warning, "a `let` binding that is never read";
     W0002, "rule-without-control", Warning, "a rule with no `@control` attribute";

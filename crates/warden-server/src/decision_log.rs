@@ -580,74 +580,208 @@ pub enum VerifyError {
 /// Checks every line's `seq` and `prev`, reading the file as a stream (in
 /// constant memory, whatever its size); the chain's head when intact.
 pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
+    let reading = walk(path, true, |_, _| {})?;
+    if let Some(first) = reading.breaks.into_iter().next() {
+        return Err(VerifyError::Broken {
+            line: first.line,
+            why: first.why,
+        });
+    }
+    if let Some(bytes) = reading.truncated {
+        return Err(VerifyError::Truncated {
+            line: reading.head.seq + 1,
+            bytes,
+            intact: reading.head,
+        });
+    }
+    Ok(Verified {
+        head: reading.head,
+        events: reading.events,
+    })
+}
+
+/// The longest line [`read`] takes whole: a longer one is a break, skipped
+/// without being held in memory.
+pub const LONGEST_LINE: usize = 64 * 1024 * 1024;
+
+/// The most breaks [`read`] lists; the rest are counted.
+pub const LISTED_BREAKS: usize = 100;
+
+/// One line where the chain does not hold.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Break {
+    /// Its line number, from 1.
+    pub line: usize,
+    pub why: String,
+}
+
+/// What reading a whole log found: every whole line was read, whether or
+/// not its link to the line before holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reading {
+    /// The last whole line: its number and hash.
+    pub head: Head,
+    /// Lines that record an event of the log itself (a repair).
+    pub events: usize,
+    /// The first [`LISTED_BREAKS`] lines whose link does not hold.
+    pub breaks: Vec<Break>,
+    /// How many breaks there were in all.
+    pub break_count: usize,
+    /// The last line was cut short: its length in bytes.
+    pub truncated: Option<usize>,
+}
+
+/// Reads every line of a decision log as a stream (in constant memory),
+/// checking each line's link to the one before and handing each whole JSON
+/// object to `visit` with whether its link holds. A break does not stop
+/// the reading: the chain is followed again from the line after it, so
+/// one changed line costs one break, and every break is reported.
+pub fn read(
+    path: &Path,
+    visit: impl FnMut(&Map<String, Json>, bool),
+) -> Result<Reading, VerifyError> {
+    walk(path, false, visit)
+}
+
+fn walk(
+    path: &Path,
+    stop_at_break: bool,
+    mut visit: impl FnMut(&Map<String, Json>, bool),
+) -> Result<Reading, VerifyError> {
     let io = |source| VerifyError::Io {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(io)?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
-    let mut prev = GENESIS.to_string();
-    let mut count = 0;
-    let mut events = 0;
+    let mut reading = Reading {
+        head: Head {
+            seq: 0,
+            hash: GENESIS.to_string(),
+        },
+        events: 0,
+        breaks: Vec::new(),
+        break_count: 0,
+        truncated: None,
+    };
+    // What the next line's `seq` should be: its number, unless lines were
+    // removed or repeated before it (then the chain is followed from there).
+    let mut expected_seq = 1u64;
     let mut line: Vec<u8> = Vec::new();
     loop {
         line.clear();
-        let read = reader.read_until(b'\n', &mut line).map_err(io)?;
+        let (read, whole, too_long) = read_line_within(&mut reader, &mut line).map_err(io)?;
         if read == 0 {
             break;
         }
-        let number = count + 1;
-        if line.last() != Some(&b'\n') {
-            return Err(VerifyError::Truncated {
-                line: number,
-                bytes: line.len(),
-                intact: Head {
-                    seq: count,
-                    hash: prev,
-                },
-            });
+        let number = reading.head.seq + 1;
+        if !whole {
+            reading.truncated = Some(read);
+            break;
         }
-        line.pop();
-        let broken = |why: String| VerifyError::Broken { line: number, why };
-        let record: Map<String, Json> = serde_json::from_slice(&line)
-            .map_err(|e| broken(format!("not a JSON object ({e}): the line was changed")))?;
-        let seq = record.get("seq").and_then(Json::as_u64);
-        if seq != Some(number as u64) {
-            let why = match seq {
-                Some(seq) if seq > number as u64 => format!(
-                    "holds decision {seq}, expected {number}: {} line(s) before it were removed",
-                    seq - number as u64
-                ),
-                Some(seq) => {
-                    format!(
-                        "holds decision {seq}, expected {number}: lines were reordered or repeated"
-                    )
+        let why = if too_long {
+            Some(format!(
+                "is longer than {} MiB: not a line the log writes",
+                LONGEST_LINE >> 20
+            ))
+        } else {
+            match serde_json::from_slice::<Map<String, Json>>(&line) {
+                Err(e) => Some(format!("not a JSON object ({e}): the line was changed")),
+                Ok(record) => {
+                    let why = link_fault(&record, number, expected_seq, &reading.head.hash);
+                    if let Some(seq) = record.get("seq").and_then(Json::as_u64) {
+                        expected_seq = seq;
+                    }
+                    if record.contains_key("event") {
+                        reading.events += 1;
+                    }
+                    visit(&record, why.is_none());
+                    why
                 }
-                None => "has no `seq`: the line was changed".to_string(),
-            };
-            return Err(broken(why));
+            }
+        };
+        if let Some(why) = why {
+            reading.break_count += 1;
+            if reading.breaks.len() < LISTED_BREAKS {
+                reading.breaks.push(Break { line: number, why });
+            }
+            if stop_at_break {
+                return Ok(reading);
+            }
         }
-        if record.get("prev").and_then(Json::as_str) != Some(prev.as_str()) {
-            let why = if number == 1 {
-                "does not start the chain: lines before it were removed".to_string()
-            } else {
-                format!("does not follow line {}: that line was changed", number - 1)
-            };
-            return Err(broken(why));
+        expected_seq += 1;
+        reading.head = Head {
+            seq: number,
+            // A line too long to hold is hashed as nothing: the next link breaks too.
+            hash: if too_long { String::new() } else { line_hash(&line) },
+        };
+    }
+    Ok(reading)
+}
+
+/// Why `record`, line `number`, does not follow the line before (whose
+/// hash is `prev`), or `None` when it does.
+fn link_fault(
+    record: &Map<String, Json>,
+    number: usize,
+    expected_seq: u64,
+    prev: &str,
+) -> Option<String> {
+    let seq = record.get("seq").and_then(Json::as_u64);
+    if seq != Some(expected_seq) {
+        return Some(match seq {
+            Some(seq) if seq > expected_seq => format!(
+                "holds decision {seq}, expected {expected_seq}: {} line(s) before it were removed",
+                seq - expected_seq
+            ),
+            Some(seq) => format!(
+                "holds decision {seq}, expected {expected_seq}: lines were reordered or repeated"
+            ),
+            None => "has no `seq`: the line was changed".to_string(),
+        });
+    }
+    if record.get("prev").and_then(Json::as_str) != Some(prev) {
+        return Some(if number == 1 {
+            "does not start the chain: lines before it were removed".to_string()
+        } else {
+            format!("does not follow line {}: that line was changed", number - 1)
+        });
+    }
+    None
+}
+
+/// Reads one line into `line` (without its newline), holding at most
+/// [`LONGEST_LINE`] bytes of it: the bytes read, whether the line ended in a
+/// newline, and whether it was longer than what was held.
+fn read_line_within(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<(usize, bool, bool)> {
+    let mut read = 0;
+    let mut too_long = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((read, false, too_long));
         }
-        prev = line_hash(&line);
-        count = number;
-        if record.contains_key("event") {
-            events += 1;
+        let (chunk, ends) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..i], true),
+            None => (available, false),
+        };
+        if !too_long && line.len() + chunk.len() <= LONGEST_LINE {
+            line.extend_from_slice(chunk);
+        } else {
+            too_long = true;
+            line.clear();
+        }
+        let used = chunk.len() + usize::from(ends);
+        read += used;
+        reader.consume(used);
+        if ends {
+            return Ok((read, true, too_long));
         }
     }
-    Ok(Verified {
-        head: Head {
-            seq: count,
-            hash: prev,
-        },
-        events,
-    })
 }
 
 /// An intact log: the head of its chain, and how many of its lines record
@@ -703,6 +837,8 @@ const AUDIT_PATHS: &[&[&str]] = &[
     &["action", "name"],
     &["resource", "type"],
     &["resource", "id"],
+    &["resource", "app_id"],
+    &["resource", "properties", "app_id"],
     &["context", "ip"],
     &["context", "request_id"],
 ];
@@ -720,6 +856,10 @@ struct Line<'a> {
     action: Json,
     resource_type: Json,
     resource_id: Json,
+    /// The micro app asked about: the input's `resource.app_id` (an AuthZEN
+    /// resource's `properties.app_id`), which `warden report` counts by.
+    #[serde(skip_serializing_if = "Json::is_null")]
+    app_id: Json,
     ip_address: Json,
     outcome: warden::Verdict,
     /// The target decided: with the logged input, what `warden diff
@@ -729,6 +869,10 @@ struct Line<'a> {
     /// The `X-Request-ID` of the HTTP request that asked.
     http_request_id: Option<&'a str>,
     rules: Vec<&'a str>,
+    /// Of those, the rules whose deny findings decided a denial: what
+    /// `warden report` counts denials by control with.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    deny_rules: Vec<&'a str>,
     policy_revision: &'a str,
     data_revision: &'a str,
     /// The signed bundle that decided, when serving one (`--bundle`).
@@ -824,6 +968,13 @@ pub fn record(
         action: masked(action_path, action),
         resource_type: masked("resource.type", at(&["resource", "type"])),
         resource_id: masked("resource.id", resource_id),
+        app_id: match at(&["resource", "app_id"]) {
+            Json::Null => masked(
+                "resource.properties.app_id",
+                at(&["resource", "properties", "app_id"]),
+            ),
+            id => masked("resource.app_id", id),
+        },
         ip_address: masked("context.ip", at(&["context", "ip"])),
         outcome: decision.decision,
         target: &decision.target,
@@ -832,6 +983,16 @@ pub fn record(
         // Each rule once: a decision can hold thousands of findings of one rule.
         rules: {
             let mut rules: Vec<&str> = decision.findings.iter().map(|f| &*f.rule).collect();
+            rules.dedup();
+            rules
+        },
+        deny_rules: {
+            let mut rules: Vec<&str> = decision
+                .findings
+                .iter()
+                .filter(|f| f.effect == warden::Effect::Deny)
+                .map(|f| &*f.rule)
+                .collect();
             rules.dedup();
             rules
         },

@@ -75,6 +75,33 @@ pub struct RuleInfo {
     pub source: String,
 }
 
+/// A waiver as a report describes it: one a policy file declares, or one a
+/// data file (`--data waivers.json`) supplies.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct WaiverInfo {
+    /// Its name (`package.waiver` for a declared one).
+    pub name: String,
+    /// The rule it waives (`package.rule`).
+    pub rule: String,
+    /// The subject it is limited to (a data waiver's `subject`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// When it stops applying, RFC 3339.
+    pub until: String,
+    /// `until` in microseconds since the epoch.
+    #[serde(skip)]
+    pub until_micros: i64,
+    /// Why the finding is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub approved_by: String,
+    /// `policy` (a `waiver` declaration) or `data`.
+    pub source: &'static str,
+    /// Where a policy file declares it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<crate::Location>,
+}
+
 /// A target as callers see it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct TargetInfo {
@@ -429,6 +456,49 @@ impl Engine {
             .collect();
         rules.sort_by(|a, b| a.name.cmp(&b.name));
         rules
+    }
+
+    /// Every waiver, from policy files then from data, each in name order.
+    pub fn waivers(&self) -> Vec<WaiverInfo> {
+        let program = &self.program;
+        let info = |name: &str, rule, until: i64, reason: &str, approved_by: &str| WaiverInfo {
+            name: name.to_string(),
+            rule: program.rule(rule).name.clone(),
+            subject: None,
+            until: warden_ir::format_time(until),
+            until_micros: until,
+            reason: reason.to_string(),
+            approved_by: approved_by.to_string(),
+            source: "policy",
+            location: None,
+        };
+        let mut declared: Vec<WaiverInfo> = program
+            .waivers
+            .iter()
+            .map(|w| WaiverInfo {
+                location: Some(crate::decision::location(program, w.span)),
+                ..info(&w.name, w.rule, w.until, &w.reason, &w.approved_by)
+            })
+            .collect();
+        declared.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut supplied: Vec<WaiverInfo> = self
+            .data_waivers
+            .iter()
+            .map(|d| WaiverInfo {
+                subject: d.subject.clone(),
+                source: "data",
+                ..info(
+                    &d.waiver.name,
+                    d.waiver.rule,
+                    d.waiver.until,
+                    &d.waiver.reason,
+                    &d.waiver.approved_by,
+                )
+            })
+            .collect();
+        supplied.sort_by(|a, b| a.name.cmp(&b.name));
+        declared.extend(supplied);
+        declared
     }
 
     /// Warnings from compiling (lints); errors never reach an engine.

@@ -71,7 +71,7 @@ pub use document::{
     Document, Positions, parse_document, parse_document_with, parse_json_paths, parse_json_with,
     read_data_arg, read_data_arg_with, split_data_arg,
 };
-pub use engine::{DecideOptions, Engine, RuleInfo, TargetInfo, micros, parse_now};
+pub use engine::{DecideOptions, Engine, RuleInfo, TargetInfo, WaiverInfo, micros, parse_now};
 pub use error::{DecideError, EngineError, PathError};
 pub use files::{
     Skipped, Walk, confined, files_below, read_file_bounded, read_stdin_bounded, read_text,

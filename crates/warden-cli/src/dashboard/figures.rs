@@ -1,0 +1,965 @@
+//! The report's figures: what each input says, gathered into one
+//! [`Figures`] value that both the JSON and the HTML form print.
+
+use crate::check::FileResult;
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+use warden::Engine;
+use warden_server::decision_log;
+
+const DAY: i64 = 86_400_000_000;
+/// Apps expiring within this many days are flagged, as are waivers.
+pub const SOON_DAYS: i64 = 14;
+/// An active app with no decision at the gateway in this many days is stale.
+pub const STALE_DAYS: i64 = 30;
+/// The most distinct apps the logs are counted by; decisions about others
+/// are counted apart.
+const MOST_APPS: usize = 100_000;
+/// The most distinct revisions kept per source.
+const MOST_REVISIONS: usize = 100;
+/// A period longer than this many days is drawn in weeks, not days.
+const DAILY_UP_TO: i64 = 120;
+/// The label of denials no rule's deny finding names (a target that
+/// denies when no rule allows).
+pub const NO_RULE_ALLOWED: &str = "no rule allowed";
+
+/// Everything the report shows.
+#[derive(Serialize)]
+pub struct Figures {
+    /// What this document is, and its version.
+    pub report: &'static str,
+    /// The report's time.
+    pub now: String,
+    pub period: Period,
+    pub sources: Sources,
+    pub kpis: Kpis,
+    pub compliance_by_control: Vec<ControlRate>,
+    pub compliance_by_tier: Vec<TierRate>,
+    pub compliance_trend: Vec<TrendPoint>,
+    pub denials_by_control: Vec<ControlCount>,
+    pub denials_over_time: Vec<Bucket>,
+    pub apps: Vec<AppRow>,
+    pub waivers: Vec<WaiverRow>,
+}
+
+#[derive(Serialize)]
+pub struct Period {
+    pub from: String,
+    pub to: String,
+    pub days: u32,
+    /// `day` or `week`: the width of one bar of the time series.
+    pub bucket: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct Sources {
+    pub catalog: CatalogSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifests: Option<ManifestSource>,
+    pub check_runs: Vec<CheckRunSource>,
+    pub decision_logs: Vec<LogSource>,
+    /// The policy revisions the figures come from, and where each was seen.
+    pub policy_revisions: Vec<RevisionSeen>,
+    pub data_revisions: Vec<RevisionSeen>,
+}
+
+#[derive(Serialize)]
+pub struct CatalogSource {
+    pub file: String,
+    pub sha256: String,
+    pub apps: usize,
+}
+
+#[derive(Serialize)]
+pub struct ManifestSource {
+    pub paths: Vec<String>,
+    pub files: usize,
+    pub decided: usize,
+    /// Files that could not be decided (not a manifest, not the schema).
+    pub errors: usize,
+}
+
+#[derive(Serialize)]
+pub struct CheckRunSource {
+    pub file: String,
+    pub evaluated_at: Option<String>,
+    pub files: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Chain {
+    /// Every line follows the one before.
+    Intact,
+    /// Some line does not: it or one before it was changed, removed or moved.
+    Broken,
+    /// Intact, but the last line was cut short (a crash mid-write).
+    Truncated,
+}
+
+impl Chain {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Chain::Intact => "intact",
+            Chain::Broken => "broken",
+            Chain::Truncated => "truncated",
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct LogSource {
+    pub file: String,
+    pub chain: Chain,
+    /// Whole lines read.
+    pub lines: usize,
+    /// Lines that record a decision (not an event of the log itself).
+    pub decisions: u64,
+    /// Decisions within the period: the ones the figures count.
+    pub in_period: u64,
+    /// Decisions whose line does not follow the one before: counted, and
+    /// shown as not vouched for by the chain.
+    pub unverified: u64,
+    /// The first lines where the chain breaks.
+    pub breaks: Vec<decision_log::Break>,
+    pub break_count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated_bytes: Option<usize>,
+    /// The hash of the last whole line.
+    pub head: String,
+    pub first: Option<String>,
+    pub last: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct RevisionSeen {
+    pub revision: String,
+    pub seen_in: Vec<String>,
+}
+
+/// A median and an average over some apps, in days.
+#[derive(Serialize, Default)]
+pub struct Stat {
+    pub apps: usize,
+    pub median: Option<f64>,
+    pub average: Option<f64>,
+}
+
+impl Stat {
+    fn of(mut values: Vec<f64>) -> Stat {
+        if values.is_empty() {
+            return Stat::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let median = if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        };
+        Stat {
+            apps: n,
+            median: Some(round(median)),
+            average: Some(round(values.iter().sum::<f64>() / n as f64)),
+        }
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+#[derive(Serialize)]
+pub struct Kpis {
+    /// Apps the catalog, the logs or the manifests name.
+    pub apps_known: usize,
+    pub apps_registered: usize,
+    pub apps_active: usize,
+    /// Registered apps among the known ones.
+    pub registered_share: Option<f64>,
+    /// Apps the gateway decided about that the catalog does not hold.
+    pub unregistered_at_gateway: usize,
+    pub expiring_soon: usize,
+    pub expired_with_traffic: usize,
+    pub stale: Option<usize>,
+    pub lifetime_days: Stat,
+    /// From `metadata.registered_at` to an approved review, by risk tier.
+    pub approval_days: BTreeMap<String, Stat>,
+    pub manifests_decided: usize,
+    pub compliance_rate: Option<f64>,
+    pub waivers_in_force: usize,
+    pub waivers_expiring: usize,
+    pub waivers_expired: usize,
+    pub decisions: u64,
+    pub denials: u64,
+    /// Decisions about apps past the 100,000 the report counts one by one.
+    pub decisions_about_uncounted_apps: u64,
+}
+
+#[derive(Serialize)]
+pub struct ControlRate {
+    pub control: String,
+    pub manifests: usize,
+    pub failing: usize,
+    pub waived: usize,
+    pub rate: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct TierRate {
+    pub tier: String,
+    pub manifests: usize,
+    pub passing: usize,
+    pub rate: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct TrendPoint {
+    pub at: String,
+    /// The run's file, or `now` for the manifests decided for this report.
+    pub source: String,
+    pub passed: usize,
+    pub failed: usize,
+    pub rate: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct ControlCount {
+    pub control: String,
+    pub denials: u64,
+}
+
+#[derive(Serialize)]
+pub struct Bucket {
+    pub start: String,
+    pub decisions: u64,
+    pub denials: u64,
+    pub by_control: BTreeMap<String, u64>,
+}
+
+#[derive(Serialize, Default)]
+pub struct AppRow {
+    pub app: String,
+    pub registered: bool,
+    pub status: Option<String>,
+    pub risk_tier: Option<String>,
+    pub owner: Option<String>,
+    pub expires_at: Option<String>,
+    pub days_to_expiry: Option<f64>,
+    pub registered_at: Option<String>,
+    pub lifetime_days: Option<f64>,
+    pub approval_days: Option<f64>,
+    /// Decisions about it in the period, and how many denied.
+    pub decisions: u64,
+    pub denials: u64,
+    pub last_seen: Option<String>,
+    /// Decisions taken after its registration expired.
+    pub decisions_after_expiry: u64,
+    /// `passed`, `failed` or absent: its manifest as decided now.
+    pub manifest: Option<&'static str>,
+    pub failing_controls: Vec<String>,
+    pub flags: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct WaiverRow {
+    #[serde(flatten)]
+    pub waiver: warden::WaiverInfo,
+    pub control: Option<String>,
+    /// `in_force`, `expiring` (within 14 days) or `expired`.
+    pub state: &'static str,
+    pub days_left: f64,
+}
+
+/// What one app's traffic in the logs was.
+#[derive(Default)]
+struct Traffic {
+    decisions: u64,
+    denials: u64,
+    last: i64,
+    after_expiry: u64,
+}
+
+/// One manifest as decided now.
+struct ManifestState {
+    app: Option<String>,
+    tier: Option<String>,
+    registered_at: Option<i64>,
+    reviewed_at: Option<i64>,
+    passed: bool,
+    failing: BTreeSet<String>,
+    waived: BTreeSet<String>,
+}
+
+/// The inputs as they are read; [`Inputs::finish`] makes the figures.
+pub struct Inputs<'a> {
+    engine: &'a Engine,
+    now: i64,
+    from: i64,
+    days: u32,
+    bucket: i64,
+    catalog_file: PathBuf,
+    catalog_sha: String,
+    catalog: Map<String, Json>,
+    /// Each rule's control, for findings and log lines.
+    controls: HashMap<String, String>,
+    manifest_paths: Vec<String>,
+    manifests: Vec<ManifestState>,
+    manifest_files: usize,
+    manifest_errors: usize,
+    check_runs: Vec<CheckRunSource>,
+    trend: Vec<TrendPoint>,
+    logs: Vec<LogSource>,
+    traffic: HashMap<String, Traffic>,
+    untracked_apps: u64,
+    buckets: Vec<Bucket>,
+    denials_by_control: BTreeMap<String, u64>,
+    decisions: u64,
+    denials: u64,
+    policy_revisions: BTreeMap<String, BTreeSet<String>>,
+    data_revisions: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn time_of(text: &str) -> Option<i64> {
+    warden::parse_now(text).map(warden::micros)
+}
+
+fn text_at<'j>(value: &'j Json, path: &[&str]) -> Option<&'j str> {
+    path.iter()
+        .try_fold(value, |v, key| v.get(key))
+        .and_then(Json::as_str)
+}
+
+fn note(seen: &mut BTreeMap<String, BTreeSet<String>>, revision: Option<&str>, source: &str) {
+    let Some(revision) = revision else { return };
+    if seen.len() >= MOST_REVISIONS && !seen.contains_key(revision) {
+        return;
+    }
+    seen.entry(revision.to_string())
+        .or_default()
+        .insert(source.to_string());
+}
+
+impl<'a> Inputs<'a> {
+    pub fn new(
+        engine: &'a Engine,
+        now: SystemTime,
+        days: u32,
+        catalog_file: &Path,
+        catalog: Map<String, Json>,
+    ) -> Inputs<'a> {
+        let now = warden::micros(now);
+        let from = now - i64::from(days) * DAY;
+        let bucket = if i64::from(days) <= DAILY_UP_TO {
+            DAY
+        } else {
+            7 * DAY
+        };
+        let count = (now - from + bucket - 1) / bucket;
+        let buckets = (0..count)
+            .map(|i| Bucket {
+                start: warden_ir::format_time(from + i * bucket),
+                decisions: 0,
+                denials: 0,
+                by_control: BTreeMap::new(),
+            })
+            .collect();
+        let catalog_sha =
+            warden::sha256_text(serde_json::to_string(&catalog).unwrap_or_default().as_bytes());
+        let controls = engine
+            .rules()
+            .into_iter()
+            .filter_map(|r| Some((r.name, r.control?)))
+            .collect();
+        let mut inputs = Inputs {
+            engine,
+            now,
+            from,
+            days,
+            bucket,
+            catalog_file: catalog_file.to_path_buf(),
+            catalog_sha,
+            catalog,
+            controls,
+            manifest_paths: Vec::new(),
+            manifests: Vec::new(),
+            manifest_files: 0,
+            manifest_errors: 0,
+            check_runs: Vec::new(),
+            trend: Vec::new(),
+            logs: Vec::new(),
+            traffic: HashMap::new(),
+            untracked_apps: 0,
+            buckets,
+            denials_by_control: BTreeMap::new(),
+            decisions: 0,
+            denials: 0,
+            policy_revisions: BTreeMap::new(),
+            data_revisions: BTreeMap::new(),
+        };
+        let (policy, data) = (
+            engine.revision().to_string(),
+            engine.data_revision().to_string(),
+        );
+        note(&mut inputs.policy_revisions, Some(&policy), "this report");
+        note(&mut inputs.data_revisions, Some(&data), "this report");
+        inputs
+    }
+
+    fn apps(&self) -> &Map<String, Json> {
+        // `read_catalog` admits only a catalog whose `apps` is an object.
+        self.catalog
+            .get("apps")
+            .and_then(Json::as_object)
+            .expect("a catalog has apps")
+    }
+
+    fn control_of(&self, rule: &str) -> String {
+        self.controls
+            .get(rule)
+            .cloned()
+            .unwrap_or_else(|| rule.to_string())
+    }
+
+    /// The manifests decided now: compliance, tiers, approval times.
+    pub fn add_manifests(&mut self, paths: &[PathBuf], results: &[FileResult]) {
+        self.manifest_paths = paths.iter().map(|p| p.display().to_string()).collect();
+        self.manifest_files = results.len();
+        for result in results {
+            let Ok(decision) = &result.outcome else {
+                self.manifest_errors += 1;
+                continue;
+            };
+            let document = result
+                .text
+                .as_deref()
+                .and_then(|t| warden::parse_document(&result.file, t).ok())
+                .unwrap_or(Json::Null);
+            let decision = serde_json::to_value(decision).unwrap_or(Json::Null);
+            let metadata = |key: &str| text_at(&document, &["metadata", key]).map(str::to_string);
+            let approved = text_at(&document, &["metadata", "approval", "status"]) == Some("approved");
+            let (failing, waived) = self.controls_of(&decision);
+            self.manifests.push(ManifestState {
+                app: metadata("name").or_else(|| subject_of(&decision)),
+                tier: metadata("risk_tier"),
+                registered_at: metadata("registered_at").as_deref().and_then(time_of),
+                reviewed_at: approved
+                    .then(|| text_at(&document, &["metadata", "approval", "reviewed_at"]))
+                    .flatten()
+                    .and_then(time_of),
+                passed: decision.get("decision").and_then(Json::as_str) == Some("allow"),
+                failing,
+                waived,
+            });
+        }
+        let passed = self.manifests.iter().filter(|m| m.passed).count();
+        let decided = self.manifests.len();
+        self.trend.push(TrendPoint {
+            at: warden_ir::format_time(self.now),
+            source: "now".into(),
+            passed,
+            failed: decided - passed,
+            rate: rate(passed, decided),
+        });
+    }
+
+    /// The controls a decision's deny findings fail, and those waived.
+    fn controls_of(&self, decision: &Json) -> (BTreeSet<String>, BTreeSet<String>) {
+        let controls = |key: &str, deny_only: bool| -> BTreeSet<String> {
+            decision
+                .get(key)
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|f| !deny_only || f.get("effect").and_then(Json::as_str) == Some("deny"))
+                .filter_map(|f| {
+                    let control = f.get("control").and_then(Json::as_str).map(str::to_string);
+                    control.or_else(|| Some(self.control_of(f.get("rule")?.as_str()?)))
+                })
+                .collect()
+        };
+        (controls("findings", true), controls("waived", false))
+    }
+
+    /// One kept `warden check --format json` output: a point of the trend.
+    pub fn add_check_run(&mut self, file: &Path, run: &Json) -> Result<(), String> {
+        let not_a_run = || {
+            "not the output of `warden check --format json` (an object with `summary` and `results`)"
+                .to_string()
+        };
+        let summary = run.get("summary").ok_or_else(not_a_run)?;
+        let results = run
+            .get("results")
+            .and_then(Json::as_array)
+            .ok_or_else(not_a_run)?;
+        let count = |key: &str| {
+            summary
+                .get(key)
+                .and_then(Json::as_u64)
+                .map(|n| n as usize)
+                .ok_or_else(not_a_run)
+        };
+        let (files, passed, failed) = (count("files")?, count("passed")?, count("failed")?);
+        let errors = count("errors").unwrap_or(0);
+        let name = file.display().to_string();
+        let mut at = None;
+        for result in results {
+            let Some(decision) = result.get("decision") else {
+                continue;
+            };
+            if at.is_none() {
+                at = text_at(decision, &["evaluated_at"]).and_then(time_of);
+            }
+            note(
+                &mut self.policy_revisions,
+                text_at(decision, &["policy_revision"]),
+                &name,
+            );
+            note(
+                &mut self.data_revisions,
+                text_at(decision, &["data_revision"]),
+                &name,
+            );
+        }
+        if let Some(at) = at {
+            self.trend.push(TrendPoint {
+                at: warden_ir::format_time(at),
+                source: name.clone(),
+                passed,
+                failed,
+                rate: rate(passed, passed + failed),
+            });
+        }
+        self.check_runs.push(CheckRunSource {
+            file: name,
+            evaluated_at: at.map(warden_ir::format_time),
+            files,
+            passed,
+            failed,
+            errors,
+        });
+        Ok(())
+    }
+
+    /// One decision log, its chain verified as it is read.
+    pub fn add_decision_log(&mut self, file: &Path) -> Result<(), decision_log::VerifyError> {
+        let name = file.display().to_string();
+        let expiry: HashMap<String, i64> = self
+            .apps()
+            .iter()
+            .filter_map(|(id, app)| Some((id.clone(), time_of(app.get("expires_at")?.as_str()?)?)))
+            .collect();
+        let mut source = LogSource {
+            file: name.clone(),
+            chain: Chain::Intact,
+            lines: 0,
+            decisions: 0,
+            in_period: 0,
+            unverified: 0,
+            breaks: Vec::new(),
+            break_count: 0,
+            truncated_bytes: None,
+            head: String::new(),
+            first: None,
+            last: None,
+        };
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        let mut policy_revisions = BTreeMap::new();
+        let mut data_revisions = BTreeMap::new();
+        let reading = decision_log::read(file, |line, linked| {
+            if line.contains_key("event") {
+                return;
+            }
+            source.decisions += 1;
+            if !linked {
+                source.unverified += 1;
+            }
+            let line = Json::Object(line.clone());
+            let at = text_at(&line, &["evaluated_at"])
+                .or_else(|| text_at(&line, &["timestamp"]))
+                .and_then(time_of);
+            let Some(at) = at else { return };
+            first = first.min(at);
+            last = last.max(at);
+            if at < self.from || at > self.now {
+                return;
+            }
+            source.in_period += 1;
+            note(
+                &mut policy_revisions,
+                text_at(&line, &["policy_revision"]),
+                &name,
+            );
+            note(&mut data_revisions, text_at(&line, &["data_revision"]), &name);
+            let denied = text_at(&line, &["outcome"]) == Some("deny");
+            self.decisions += 1;
+            // `at` is within the period, so there is a bucket; the period's
+            // last instant belongs to its last bucket.
+            let index = ((at - self.from) / self.bucket) as usize;
+            let last = self.buckets.len() - 1;
+            let bucket = &mut self.buckets[index.min(last)];
+            bucket.decisions += 1;
+            if denied {
+                self.denials += 1;
+                bucket.denials += 1;
+                // `deny_rules` names the rules whose deny findings decided;
+                // a line written before it had only `rules`, every finding's.
+                let rules = line
+                    .get("deny_rules")
+                    .or_else(|| line.get("rules"))
+                    .and_then(Json::as_array);
+                let mut controls: BTreeSet<String> = rules
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Json::as_str)
+                    .map(|r| {
+                        self.controls
+                            .get(r)
+                            .cloned()
+                            .unwrap_or_else(|| r.to_string())
+                    })
+                    .collect();
+                if controls.is_empty() {
+                    controls.insert(NO_RULE_ALLOWED.to_string());
+                }
+                for control in controls {
+                    *bucket.by_control.entry(control.clone()).or_default() += 1;
+                    *self.denials_by_control.entry(control).or_default() += 1;
+                }
+            }
+            let Some(app) = text_at(&line, &["app_id"])
+                .or_else(|| text_at(&line, &["input", "resource", "app_id"]))
+            else {
+                return;
+            };
+            if self.traffic.len() >= MOST_APPS && !self.traffic.contains_key(app) {
+                self.untracked_apps += 1;
+                return;
+            }
+            let traffic = self.traffic.entry(app.to_string()).or_default();
+            traffic.decisions += 1;
+            traffic.denials += u64::from(denied);
+            traffic.last = traffic.last.max(at);
+            if expiry.get(app).is_some_and(|&expires| at > expires) {
+                traffic.after_expiry += 1;
+            }
+        })?;
+        for (revision, seen) in policy_revisions {
+            for s in seen {
+                note(&mut self.policy_revisions, Some(&revision), &s);
+            }
+        }
+        for (revision, seen) in data_revisions {
+            for s in seen {
+                note(&mut self.data_revisions, Some(&revision), &s);
+            }
+        }
+        source.lines = reading.head.seq;
+        source.head = reading.head.hash;
+        source.break_count = reading.break_count;
+        source.breaks = reading.breaks;
+        source.truncated_bytes = reading.truncated;
+        source.chain = if source.break_count > 0 {
+            Chain::Broken
+        } else if source.truncated_bytes.is_some() {
+            Chain::Truncated
+        } else {
+            Chain::Intact
+        };
+        if first <= last {
+            source.first = Some(warden_ir::format_time(first));
+            source.last = Some(warden_ir::format_time(last));
+        }
+        self.logs.push(source);
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Figures {
+        let now = self.now;
+        let days_from_now = |t: i64| round((t - now) as f64 / DAY as f64);
+        let has_logs = !self.logs.is_empty();
+        let mut rows: BTreeMap<String, AppRow> = BTreeMap::new();
+        for (id, app) in self.apps() {
+            let field = |key: &str| app.get(key).and_then(Json::as_str).map(str::to_string);
+            let expires = field("expires_at").as_deref().and_then(time_of);
+            rows.insert(
+                id.clone(),
+                AppRow {
+                    app: id.clone(),
+                    registered: true,
+                    status: field("status"),
+                    risk_tier: field("risk_tier"),
+                    owner: field("owner"),
+                    expires_at: expires.map(warden_ir::format_time),
+                    days_to_expiry: expires.map(days_from_now),
+                    registered_at: field("registered_at"),
+                    ..AppRow::default()
+                },
+            );
+        }
+        for (id, traffic) in &self.traffic {
+            let r = row(&mut rows, id);
+            r.decisions = traffic.decisions;
+            r.denials = traffic.denials;
+            r.last_seen = Some(warden_ir::format_time(traffic.last));
+            r.decisions_after_expiry = traffic.after_expiry;
+        }
+        let mut approval: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for m in &self.manifests {
+            let days = match (m.registered_at, m.reviewed_at) {
+                (Some(registered), Some(reviewed)) if reviewed >= registered => {
+                    Some(round((reviewed - registered) as f64 / DAY as f64))
+                }
+                _ => None,
+            };
+            if let Some(days) = days {
+                let tier = m.tier.clone().unwrap_or_else(|| "unset".into());
+                approval.entry(tier).or_default().push(days);
+            }
+            let Some(app) = &m.app else { continue };
+            let r = row(&mut rows, app);
+            // Of several manifests of one app, a failing one speaks for it.
+            if r.manifest != Some("failed") {
+                r.manifest = Some(if m.passed { "passed" } else { "failed" });
+            }
+            r.failing_controls.extend(m.failing.iter().cloned());
+            r.failing_controls.sort();
+            r.failing_controls.dedup();
+            r.risk_tier = r.risk_tier.take().or_else(|| m.tier.clone());
+            if r.registered_at.is_none() {
+                r.registered_at = m.registered_at.map(warden_ir::format_time);
+            }
+            r.approval_days = r.approval_days.or(days);
+        }
+        let mut lifetimes = Vec::new();
+        for r in rows.values_mut() {
+            let status = r.status.as_deref();
+            let start = r.registered_at.as_deref().and_then(time_of);
+            let retired_at = self.catalog["apps"]
+                .get(&r.app)
+                .and_then(|a| a.get("retired_at"))
+                .and_then(Json::as_str)
+                .and_then(time_of);
+            let end = match (status, retired_at) {
+                (_, Some(at)) => Some(at),
+                (Some("retired"), None) => None,
+                _ if r.registered => Some(now),
+                _ => None,
+            };
+            if let (Some(start), Some(end)) = (start, end)
+                && end >= start
+            {
+                let days = round((end - start) as f64 / DAY as f64);
+                r.lifetime_days = Some(days);
+                lifetimes.push(days);
+            }
+            let active = status == Some("active");
+            if !r.registered {
+                r.flags.push("unregistered");
+            }
+            if let Some(days) = r.days_to_expiry {
+                if days < 0.0 && status != Some("retired") {
+                    r.flags.push("expired");
+                } else if active && days < SOON_DAYS as f64 {
+                    r.flags.push("expiring");
+                }
+            }
+            if r.decisions_after_expiry > 0 {
+                r.flags.push("expired-with-traffic");
+            }
+            let recent = r
+                .last_seen
+                .as_deref()
+                .and_then(time_of)
+                .is_some_and(|t| t >= now - STALE_DAYS * DAY);
+            if has_logs && r.registered && active && !recent {
+                r.flags.push("stale");
+            }
+            if r.manifest == Some("failed") {
+                r.flags.push("non-compliant");
+            }
+        }
+        let apps: Vec<AppRow> = rows.into_values().collect();
+        let count = |flag: &str| apps.iter().filter(|a| a.flags.contains(&flag)).count();
+        let registered = apps.iter().filter(|a| a.registered).count();
+
+        // Compliance by control: every control a manifest rule checks.
+        let decided = self.manifests.len();
+        let mut by_control: BTreeMap<String, (usize, usize)> = self
+            .engine
+            .rules()
+            .into_iter()
+            .filter(|r| r.target == crate::check::TARGET)
+            .map(|r| (r.control.unwrap_or(r.name), (0, 0)))
+            .collect();
+        for m in &self.manifests {
+            for c in &m.failing {
+                by_control.entry(c.clone()).or_default().0 += 1;
+            }
+            for c in &m.waived {
+                by_control.entry(c.clone()).or_default().1 += 1;
+            }
+        }
+        let compliance_by_control = if decided == 0 {
+            Vec::new()
+        } else {
+            by_control
+                .into_iter()
+                .map(|(control, (failing, waived))| ControlRate {
+                    control,
+                    manifests: decided,
+                    failing,
+                    waived,
+                    rate: rate(decided - failing, decided),
+                })
+                .collect()
+        };
+        let mut by_tier: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for m in &self.manifests {
+            let t = by_tier
+                .entry(m.tier.clone().unwrap_or_else(|| "unset".into()))
+                .or_default();
+            t.0 += 1;
+            t.1 += usize::from(m.passed);
+        }
+        let compliance_by_tier = by_tier
+            .into_iter()
+            .map(|(tier, (manifests, passing))| TierRate {
+                tier,
+                manifests,
+                passing,
+                rate: rate(passing, manifests),
+            })
+            .collect();
+        let passed = self.manifests.iter().filter(|m| m.passed).count();
+
+        let waivers: Vec<WaiverRow> = self
+            .engine
+            .waivers()
+            .into_iter()
+            .map(|w| {
+                let days_left = days_from_now(w.until_micros);
+                let state = if w.until_micros < now {
+                    "expired"
+                } else if days_left < SOON_DAYS as f64 {
+                    "expiring"
+                } else {
+                    "in_force"
+                };
+                WaiverRow {
+                    control: self.controls.get(&w.rule).cloned(),
+                    waiver: w,
+                    state,
+                    days_left,
+                }
+            })
+            .collect();
+        let waiver_count = |s: &str| waivers.iter().filter(|w| w.state == s).count();
+        self.trend.sort_by(|a, b| a.at.cmp(&b.at));
+        let mut denials_by_control: Vec<ControlCount> = std::mem::take(&mut self.denials_by_control)
+            .into_iter()
+            .map(|(control, denials)| ControlCount { control, denials })
+            .collect();
+        denials_by_control.sort_by(|a, b| b.denials.cmp(&a.denials).then(a.control.cmp(&b.control)));
+        let revisions = |seen: BTreeMap<String, BTreeSet<String>>| {
+            seen.into_iter()
+                .map(|(revision, seen_in)| RevisionSeen {
+                    revision,
+                    seen_in: seen_in.into_iter().collect(),
+                })
+                .collect()
+        };
+        let approval_days = approval
+            .into_iter()
+            .map(|(tier, days)| (tier, Stat::of(days)))
+            .collect();
+        Figures {
+            report: "warden.report/v1",
+            now: warden_ir::format_time(now),
+            period: Period {
+                from: warden_ir::format_time(self.from),
+                to: warden_ir::format_time(now),
+                days: self.days,
+                bucket: if self.bucket == DAY { "day" } else { "week" },
+            },
+            kpis: Kpis {
+                apps_known: apps.len(),
+                apps_registered: registered,
+                apps_active: apps
+                    .iter()
+                    .filter(|a| a.status.as_deref() == Some("active"))
+                    .count(),
+                registered_share: rate(registered, apps.len()),
+                unregistered_at_gateway: apps
+                    .iter()
+                    .filter(|a| !a.registered && a.decisions > 0)
+                    .count(),
+                expiring_soon: count("expiring"),
+                expired_with_traffic: count("expired-with-traffic"),
+                stale: has_logs.then(|| count("stale")),
+                lifetime_days: Stat::of(lifetimes),
+                approval_days,
+                manifests_decided: decided,
+                compliance_rate: rate(passed, decided),
+                waivers_in_force: waiver_count("in_force"),
+                waivers_expiring: waiver_count("expiring"),
+                waivers_expired: waiver_count("expired"),
+                decisions: self.decisions,
+                denials: self.denials,
+                decisions_about_uncounted_apps: self.untracked_apps,
+            },
+            sources: Sources {
+                catalog: CatalogSource {
+                    file: self.catalog_file.display().to_string(),
+                    sha256: self.catalog_sha.clone(),
+                    apps: self.apps().len(),
+                },
+                manifests: (!self.manifest_paths.is_empty()).then(|| ManifestSource {
+                    paths: self.manifest_paths.clone(),
+                    files: self.manifest_files,
+                    decided,
+                    errors: self.manifest_errors,
+                }),
+                check_runs: std::mem::take(&mut self.check_runs),
+                decision_logs: std::mem::take(&mut self.logs),
+                policy_revisions: revisions(std::mem::take(&mut self.policy_revisions)),
+                data_revisions: revisions(std::mem::take(&mut self.data_revisions)),
+            },
+            compliance_by_control,
+            compliance_by_tier,
+            compliance_trend: std::mem::take(&mut self.trend),
+            denials_by_control,
+            denials_over_time: std::mem::take(&mut self.buckets),
+            apps,
+            waivers,
+        }
+    }
+}
+
+/// The row of app `id`, made for an app the catalog does not hold.
+fn row<'m>(rows: &'m mut BTreeMap<String, AppRow>, id: &str) -> &'m mut AppRow {
+    rows.entry(id.to_string()).or_insert_with(|| AppRow {
+        app: id.to_string(),
+        ..AppRow::default()
+    })
+}
+
+/// The app a decision's findings are about.
+fn subject_of(decision: &Json) -> Option<String> {
+    decision
+        .get("findings")?
+        .as_array()?
+        .iter()
+        .find_map(|f| f.get("subject")?.as_str().map(str::to_string))
+}
+
+/// `part / whole` as a percentage with one decimal, when there is a whole.
+fn rate(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| round(part as f64 * 100.0 / whole as f64))
+}

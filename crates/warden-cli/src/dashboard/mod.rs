@@ -1,0 +1,217 @@
+//! `warden report`: the governance dashboard. The catalog, the manifests
+//! (decided now), `warden check --format json` results kept from earlier
+//! runs and the gateway's decision logs (their hash chains verified while
+//! read) become one set of figures ([`Figures`]), printed as JSON or drawn
+//! as one self-contained HTML page ([`html`]).
+
+mod chart;
+mod figures;
+mod html;
+
+use crate::{Failure, LimitArgs, PolicyArgs, check};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use warden::Code;
+
+/// How `warden report` prints.
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// One self-contained HTML page: no request leaves it.
+    Html,
+    /// The same figures, for other dashboards.
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// The app catalog (JSON or YAML): `{"apps": {...}}`, as `data.catalog`
+    /// holds it; it is also the `catalog` data the manifests are decided with.
+    #[arg(long, value_name = "FILE")]
+    catalog: PathBuf,
+    /// Manifests (files, or folders searched for `*.yaml`, `*.yml`,
+    /// `*.json`) decided now against the `manifest` target (repeatable).
+    #[arg(long = "manifests", value_name = "PATH")]
+    manifests: Vec<PathBuf>,
+    /// A decision log of `warden serve` (repeatable): its hash chain is
+    /// verified while read, and a break is shown on the page.
+    #[arg(long = "decision-log", value_name = "FILE")]
+    decision_logs: Vec<PathBuf>,
+    /// The output of an earlier `warden check --format json` run, kept for
+    /// the compliance trend (repeatable).
+    #[arg(long = "check-run", value_name = "FILE")]
+    check_runs: Vec<PathBuf>,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// More data for deciding the manifests, as `warden check` takes it
+    /// (`waivers=waivers.json`, ...); its waivers are listed too.
+    #[arg(long = "data", value_name = "[NAME=]FILE")]
+    data: Vec<String>,
+    /// The report's time, RFC 3339 (default: now): expiry and waivers are
+    /// judged at it, and the period ends at it.
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+    /// How many days before `--now` the period covers (1 to 3660).
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    days: u32,
+    /// `html` (default) or `json`.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    format: ReportFormat,
+    /// Write the report here instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// The most `--check-run` files and decision logs one report reads.
+const MOST_FILES: usize = 1000;
+
+/// A request `warden report` cannot take (E0801).
+fn bad(message: String) -> Failure {
+    Failure {
+        code: Some(Code::E0801),
+        message,
+    }
+}
+
+pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
+    let now = crate::parse_now(args.now.as_deref())?;
+    if !(1..=3660).contains(&args.days) {
+        return Err(bad(format!(
+            "--days {}: the period is 1 to 3660 days",
+            args.days
+        )));
+    }
+    if args.check_runs.len() > MOST_FILES || args.decision_logs.len() > MOST_FILES {
+        return Err(bad(format!(
+            "at most {MOST_FILES} check runs and {MOST_FILES} decision logs"
+        )));
+    }
+    let data_limits = args.limits.data();
+    let catalog = read_catalog(&args.catalog, &data_limits)?;
+    // The catalog is the manifests' `data.catalog` too, unless given apart.
+    let mut data = args.data.clone();
+    let (engine, _) = crate::engine_with_data(&args.policy, &[], &data_limits)?;
+    let names_catalog = data.iter().any(|d| {
+        warden::split_data_arg(d, |p| Path::new(p).exists()).0 == Some("catalog")
+    });
+    if engine.declares_data("catalog") && !names_catalog {
+        data.insert(0, format!("catalog={}", args.catalog.display()));
+    }
+    drop(engine);
+    let (engine, _) = crate::engine_with_data(&args.policy, &data, &data_limits)?;
+
+    let mut inputs = figures::Inputs::new(&engine, now, args.days, &args.catalog, catalog);
+    if !args.manifests.is_empty() {
+        if !engine.has_target(check::TARGET) {
+            return Err(Failure {
+                code: Some(Code::E0404),
+                message: format!(
+                    "the policy set declares no `{}` target to decide the manifests with",
+                    check::TARGET
+                ),
+            });
+        }
+        let (files, skipped) = check::collect(&args.manifests)?;
+        crate::warn_skipped(&skipped);
+        let results = check::run(
+            &engine,
+            &files,
+            now,
+            &args.limits.decide(false),
+            &args.limits.input(),
+            check::Progress::Never,
+        );
+        inputs.add_manifests(&args.manifests, &results);
+    }
+    for file in &args.check_runs {
+        let run = read_json(file, &data_limits)?;
+        inputs
+            .add_check_run(file, &run)
+            .map_err(|why| bad(format!("{}: {why}", file.display())))?;
+    }
+    for file in &args.decision_logs {
+        regular_file(file)?;
+        inputs
+            .add_decision_log(file)
+            .map_err(|e| Failure(format!("{}: {e}", file.display())))?;
+    }
+    let figures = inputs.finish();
+    let text = match args.format {
+        ReportFormat::Json => serde_json::to_string_pretty(&figures)?,
+        ReportFormat::Html => html::page(&figures),
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text.as_bytes()).map_err(|e| {
+                Failure(format!("cannot write `{}`: {e}", path.display()))
+            })?;
+        }
+        None => crate::print_out(text.trim_end()),
+    }
+    for log in &figures.sources.decision_logs {
+        if log.chain != figures::Chain::Intact {
+            crate::print_err(&format!(
+                "warning: {}: the hash chain is {}: the report shows where\n",
+                log.file,
+                log.chain.as_str()
+            ));
+        }
+    }
+    let broken = figures
+        .sources
+        .decision_logs
+        .iter()
+        .any(|l| l.chain != figures::Chain::Intact);
+    Ok(if broken {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The catalog document: `{"apps": {...}}`, or a data file that holds it
+/// as `{"catalog": {"apps": {...}}}`.
+fn read_catalog(
+    path: &Path,
+    limits: &warden::InputLimits,
+) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
+    let mut document = read_json(path, limits)?;
+    if document.get("apps").is_none()
+        && let Some(inner) = document.get_mut("catalog")
+    {
+        document = inner.take();
+    }
+    match document {
+        serde_json::Value::Object(map) if map.get("apps").is_some_and(|a| a.is_object()) => {
+            Ok(map)
+        }
+        _ => Err(bad(format!(
+            "{}: not a catalog: expected an object with `apps`, an object of apps by id",
+            path.display()
+        ))),
+    }
+}
+
+/// A JSON or YAML file, within the data limits.
+fn read_json(path: &Path, limits: &warden::InputLimits) -> Result<serde_json::Value, Failure> {
+    let coded = |e: warden::EngineError| Failure {
+        code: e.code(),
+        message: e.to_string(),
+    };
+    let name = path.display().to_string();
+    let text = warden::read_file_bounded(path, limits.max_bytes).map_err(coded)?;
+    warden::parse_document_with(&name, &text, limits).map_err(coded)
+}
+
+/// A decision log must be a regular file: opening a FIFO would wait forever.
+fn regular_file(path: &Path) -> Result<(), Failure> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(Failure {
+            code: Some(Code::E0409),
+            message: format!("`{}` is not a regular file", path.display()),
+        }),
+        Err(e) => Err(Failure(format!("cannot read `{}`: {e}", path.display()))),
+    }
+}
