@@ -1,5 +1,6 @@
-//! Every command in `docs/cli.md` runs as written, from the repository root,
-//! with the exit code its block states (```` ```sh exit=N ````).
+//! Every command in `docs/cli.md` and `docs/report.md` runs as written,
+//! from the repository root, with the exit code its block states
+//! (```` ```sh exit=N ````).
 
 mod common;
 
@@ -7,7 +8,9 @@ use common::{root, shell};
 
 #[test]
 fn every_command_in_the_cli_docs_runs_with_its_exit_code() {
-    let text = std::fs::read_to_string(root().join("docs/cli.md")).unwrap();
+    let text = ["docs/cli.md", "docs/report.md"]
+        .map(|doc| std::fs::read_to_string(root().join(doc)).unwrap())
+        .join("\n");
     let mut lines = text.lines();
     let mut ran = 0;
     while let Some(line) = lines.next() {
