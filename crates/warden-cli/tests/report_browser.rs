@@ -131,7 +131,8 @@ fn the_page_shows_the_figures_charts_and_sortable_tables_in_chromium() {
     let (page, figures_file) = (dir.join("report.html"), dir.join("report.json"));
     assert_eq!(report(&dir, &log, "html", &page), 0);
     assert_eq!(report(&dir, &log, "json", &figures_file), 0);
-    let figures: Json = serde_json::from_str(&std::fs::read_to_string(&figures_file).unwrap()).unwrap();
+    let figures: Json =
+        serde_json::from_str(&std::fs::read_to_string(&figures_file).unwrap()).unwrap();
     let html = std::fs::read_to_string(&page).unwrap();
 
     // Nothing on the page asks for anything: no element has a source or a
@@ -143,20 +144,42 @@ fn the_page_shows_the_figures_charts_and_sortable_tables_in_chromium() {
         assert!(!t.contains(" src=") && !t.contains(" href="), "{t}");
     }
 
-    // Sorted by decisions (column 8), most first, as the address asks.
-    let url = format!("file://{}#sort=apps:8:desc", page.display());
+    // Sorted by decisions, most first, as the address asks.
+    let headers = part(&html, r#"<table class="sortable" id="apps""#, "</thead>");
+    let column = Regex::new(r#"<th data-column="(\d+)"[^>]*>decisions<"#).unwrap();
+    let decisions = column.captures(headers).expect("a decisions column")[1].to_string();
+    let url = format!("file://{}#sort=apps:{decisions}:desc", page.display());
     let dom = chromium(&dir, &url, None);
-    assert!(dom.contains(r#"data-ready="true""#), "the script did not run");
+    assert!(
+        dom.contains(r#"data-ready="true""#),
+        "the script did not run"
+    );
 
     // Tiles: the same figures as the JSON form.
     let k = &figures["kpis"];
     for (kpi, expected) in [
         ("registered_share", shown(&k["registered_share"], "%")),
-        ("unregistered_at_gateway", k["unregistered_at_gateway"].to_string()),
+        (
+            "unregistered_at_gateway",
+            k["unregistered_at_gateway"].to_string(),
+        ),
         ("expiring_soon", k["expiring_soon"].to_string()),
-        ("expired_with_traffic", k["expired_with_traffic"].to_string()),
-        ("lifetime_median", shown(&k["lifetime_days"]["median"], " d")),
-        ("approval_low_median", shown(&k["approval_days"]["low"]["median"], " d")),
+        (
+            "expired_with_traffic",
+            k["expired_with_traffic"].to_string(),
+        ),
+        (
+            "inactive_with_traffic",
+            k["inactive_with_traffic"].to_string(),
+        ),
+        (
+            "lifetime_median",
+            shown(&k["lifetime_days"]["median"], " d"),
+        ),
+        (
+            "approval_low_median",
+            shown(&k["approval_days"]["low"]["median"], " d"),
+        ),
         ("stale", k["stale"].to_string()),
         ("compliance_rate", shown(&k["compliance_rate"], "%")),
         ("denials", k["denials"].to_string()),
@@ -164,7 +187,13 @@ fn the_page_shows_the_figures_charts_and_sortable_tables_in_chromium() {
         assert_eq!(tile(&dom, kpi), expected, "tile {kpi}");
     }
     // The example has something for every tile to show.
-    for kpi in ["unregistered_at_gateway", "expiring_soon", "expired_with_traffic", "stale"] {
+    for kpi in [
+        "unregistered_at_gateway",
+        "expiring_soon",
+        "expired_with_traffic",
+        "inactive_with_traffic",
+        "stale",
+    ] {
         assert_ne!(k[kpi], 0, "{kpi}");
     }
 
@@ -202,7 +231,10 @@ fn the_page_shows_the_figures_charts_and_sortable_tables_in_chromium() {
 
     // The apps table, sorted by the page's script: decisions descending.
     let table = part(&dom, r#"<table class="sortable" id="apps""#, "</table>");
-    assert!(table.contains(r#"data-sorted="8:desc""#), "not sorted");
+    assert!(
+        table.contains(&format!(r#"data-sorted="{decisions}:desc""#)),
+        "not sorted"
+    );
     let first = Regex::new(r#"<tbody><tr><td data-sort="([^"]*)""#).unwrap();
     let busiest = figures["apps"]
         .as_array()
@@ -210,7 +242,10 @@ fn the_page_shows_the_figures_charts_and_sortable_tables_in_chromium() {
         .iter()
         .max_by_key(|a| a["decisions"].as_u64())
         .unwrap();
-    assert_eq!(&first.captures(table).unwrap()[1], busiest["app"].as_str().unwrap());
+    assert_eq!(
+        &first.captures(table).unwrap()[1],
+        busiest["app"].as_str().unwrap()
+    );
     let rows = table.matches("<tr>").count() - 1;
     assert_eq!(rows, figures["apps"].as_array().unwrap().len());
 
@@ -222,7 +257,10 @@ fn the_page_shows_the_figures_charts_and_sortable_tables_in_chromium() {
         .iter()
         .chain(figures["sources"]["data_revisions"].as_array().unwrap())
     {
-        assert!(dom.contains(revision["revision"].as_str().unwrap()), "{revision}");
+        assert!(
+            dom.contains(revision["revision"].as_str().unwrap()),
+            "{revision}"
+        );
     }
     let logged = &figures["sources"]["decision_logs"][0];
     assert!(dom.contains(&format!(
@@ -230,13 +268,20 @@ fn the_page_shows_the_figures_charts_and_sortable_tables_in_chromium() {
         logged["decisions"], logged["in_period"]
     )));
     assert_eq!(logged["chain"], "intact");
-    assert!(!dom.contains(r#"class="banner""#), "an intact log has no banner");
+    assert!(
+        !dom.contains(r#"class="banner""#),
+        "an intact log has no banner"
+    );
 
     // A screenshot as a user would take one.
     let shot = dir.join("report.png");
     chromium(&dir, &format!("file://{}", page.display()), Some(&shot));
     let png = std::fs::read(&shot).unwrap();
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{}", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{}",
+        png.len()
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -255,7 +300,10 @@ fn a_broken_chain_is_shown_first_and_hostile_log_values_stay_text() {
         .collect();
     // An attacker turns a denial into an allow, and adds an app whose id
     // and rule are markup.
-    let denied = lines.iter().position(|l| l.contains(r#""outcome":"deny""#)).unwrap();
+    let denied = lines
+        .iter()
+        .position(|l| l.contains(r#""outcome":"deny""#))
+        .unwrap();
     lines[denied] = lines[denied].replace(r#""outcome":"deny""#, r#""outcome":"allow""#);
     lines.push(
         serde_json::json!({"seq": 201, "prev": "sha256:0", "outcome": "deny",
@@ -265,20 +313,38 @@ fn a_broken_chain_is_shown_first_and_hostile_log_values_stay_text() {
     );
     std::fs::write(&log, lines.join("\n") + "\n").unwrap();
     let page = dir.join("report.html");
-    assert_eq!(report(&dir, &log, "html", &page), 1, "a broken chain exits 1");
+    assert_eq!(
+        report(&dir, &log, "html", &page),
+        1,
+        "a broken chain exits 1"
+    );
     let dom = chromium(&dir, &format!("file://{}", page.display()), None);
-    let banner = part(&dom, r#"<section class="banner" data-chain="broken""#, "</section>");
+    let banner = part(
+        &dom,
+        r#"<section class="banner" data-chain="broken""#,
+        "</section>",
+    );
     assert!(
-        banner.contains(&format!("line {}: does not follow line {}", denied + 2, denied + 1)),
+        banner.contains(&format!(
+            "line {}: does not follow line {}",
+            denied + 2,
+            denied + 1
+        )),
         "{banner}"
     );
-    assert!(banner.contains("line 201: does not follow line 200"), "{banner}");
+    assert!(
+        banner.contains("line 201: does not follow line 200"),
+        "{banner}"
+    );
     // The banner comes before the tiles.
     assert!(dom.find(r#"class="banner""#) < dom.find(r#"class="tiles""#));
     // Markup from the log is text: one script (the page's), no image.
     assert_eq!(dom.matches("<script").count(), 1, "{dom}");
     assert!(!dom.contains("<img"), "an element was made from the log");
-    assert!(dom.contains("&lt;script&gt;document.title"), "the app id is shown as text");
+    assert!(
+        dom.contains("&lt;script&gt;document.title"),
+        "the app id is shown as text"
+    );
     assert!(!dom.contains("<title>owned"), "the log's script ran");
     std::fs::remove_dir_all(&dir).ok();
 }

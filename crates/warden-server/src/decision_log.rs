@@ -14,8 +14,9 @@
 //! chain resumes after the last whole line.
 
 use crate::config::{Durability, LogConfig};
+pub use crate::log_line::{LogLine, Scalar};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -602,7 +603,7 @@ pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
 
 /// The longest line [`read`] takes whole: a longer one is a break, skipped
 /// without being held in memory.
-pub const LONGEST_LINE: usize = 64 * 1024 * 1024;
+pub const LONGEST_LINE: usize = 16 * 1024 * 1024;
 
 /// The most breaks [`read`] lists; the rest are counted.
 pub const LISTED_BREAKS: usize = 100;
@@ -636,17 +637,14 @@ pub struct Reading {
 /// object to `visit` with whether its link holds. A break does not stop
 /// the reading: the chain is followed again from the line after it, so
 /// one changed line costs one break, and every break is reported.
-pub fn read(
-    path: &Path,
-    visit: impl FnMut(&Map<String, Json>, bool),
-) -> Result<Reading, VerifyError> {
+pub fn read(path: &Path, visit: impl FnMut(&LogLine, bool)) -> Result<Reading, VerifyError> {
     walk(path, false, visit)
 }
 
 fn walk(
     path: &Path,
     stop_at_break: bool,
-    mut visit: impl FnMut(&Map<String, Json>, bool),
+    mut visit: impl FnMut(&LogLine, bool),
 ) -> Result<Reading, VerifyError> {
     let io = |source| VerifyError::Io {
         path: path.to_path_buf(),
@@ -675,7 +673,9 @@ fn walk(
             break;
         }
         let number = reading.head.seq + 1;
-        if !whole {
+        // A tail too long to be a line is not a write cut short (the server
+        // would not start on it): it is a break.
+        if !whole && !too_long {
             reading.truncated = Some(read);
             break;
         }
@@ -685,14 +685,14 @@ fn walk(
                 LONGEST_LINE >> 20
             ))
         } else {
-            match serde_json::from_slice::<Map<String, Json>>(&line) {
-                Err(e) => Some(format!("not a JSON object ({e}): the line was changed")),
+            match LogLine::parse(&line) {
+                Err(e) => Some(format!("{e}: the line was changed")),
                 Ok(record) => {
                     let why = link_fault(&record, number, expected_seq, &reading.head.hash);
-                    if let Some(seq) = record.get("seq").and_then(Json::as_u64) {
+                    if let Some(seq) = record.seq.as_u64() {
                         expected_seq = seq;
                     }
-                    if record.contains_key("event") {
+                    if record.event.0 {
                         reading.events += 1;
                     }
                     visit(&record, why.is_none());
@@ -709,11 +709,15 @@ fn walk(
                 return Ok(reading);
             }
         }
-        expected_seq += 1;
+        expected_seq = expected_seq.saturating_add(1);
         reading.head = Head {
             seq: number,
             // A line too long to hold is hashed as nothing: the next link breaks too.
-            hash: if too_long { String::new() } else { line_hash(&line) },
+            hash: if too_long {
+                String::new()
+            } else {
+                line_hash(&line)
+            },
         };
     }
     Ok(reading)
@@ -721,13 +725,8 @@ fn walk(
 
 /// Why `record`, line `number`, does not follow the line before (whose
 /// hash is `prev`), or `None` when it does.
-fn link_fault(
-    record: &Map<String, Json>,
-    number: usize,
-    expected_seq: u64,
-    prev: &str,
-) -> Option<String> {
-    let seq = record.get("seq").and_then(Json::as_u64);
+fn link_fault(record: &LogLine, number: usize, expected_seq: u64, prev: &str) -> Option<String> {
+    let seq = record.seq.as_u64();
     if seq != Some(expected_seq) {
         return Some(match seq {
             Some(seq) if seq > expected_seq => format!(
@@ -740,7 +739,7 @@ fn link_fault(
             None => "has no `seq`: the line was changed".to_string(),
         });
     }
-    if record.get("prev").and_then(Json::as_str) != Some(prev) {
+    if record.prev.as_str() != Some(prev) {
         return Some(if number == 1 {
             "does not start the chain: lines before it were removed".to_string()
         } else {
@@ -753,7 +752,10 @@ fn link_fault(
 /// Reads one line into `line` (without its newline), holding at most
 /// [`LONGEST_LINE`] bytes of it: the bytes read, whether the line ended in a
 /// newline, and whether it was longer than what was held.
-fn read_line_within(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<(usize, bool, bool)> {
+fn read_line_within(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+) -> std::io::Result<(usize, bool, bool)> {
     let mut read = 0;
     let mut too_long = false;
     loop {

@@ -16,6 +16,7 @@ mod grpc;
 mod http_client;
 pub(crate) mod listen;
 mod load;
+pub mod log_line;
 mod metrics;
 pub mod oci;
 mod routes;

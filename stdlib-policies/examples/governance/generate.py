@@ -3,16 +3,23 @@
 of micro apps (catalog.json, waivers.json, manifests/), four weekly check
 runs (check-runs/, each the output of `warden check --format json`) and a
 decision log written by a real `warden serve` over eight weeks of gateway
-traffic (decision-log.jsonl, hash-chained).
+traffic (decision-log.jsonl, hash-chained; the server's clock is set to each
+request's time with libfaketime, Debian's `faketime`).
 
     python3 stdlib-policies/examples/governance/generate.py target/release/warden
 
-Everything is seeded: the same binary makes the same files (but the log's
-`timestamp` and `decision_id`, which the server sets). The report's time is
-NOW below; run `warden report` with `--now 2026-06-15T00:00:00Z`.
+It rewrites the files in this folder. Everything is seeded, so the same
+binary makes the same decisions and the same figures; what the server and
+`warden check` set afresh differs from run to run: each decision's
+`decision_id`, and in the log each line's `http_request_id` and the
+fractions of a second of its times, and so each line's `prev` (the hash
+chain). The
+report's time is NOW below; run `warden report` with
+`--now 2026-06-15T00:00:00Z`.
 """
 
 import json
+import os
 import random
 import re
 import shutil
@@ -125,48 +132,64 @@ def free_port():
         return s.getsockname()[1]
 
 
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
 def gateway_log(warden, catalog_file, log_file):
-    """Eight weeks of gateway traffic, decided by a real `warden serve`."""
+    """Eight weeks of gateway traffic, decided and logged by a real
+    `warden serve` whose clock libfaketime (Debian `faketime`) sets to each
+    request's time, so every line's `timestamp` is when it happened."""
+    if not Path(FAKETIME).exists():
+        sys.exit(f"needs {FAKETIME}: apt-get install faketime")
+    rng = random.Random(17)
+    apps = [a[0] for a in APPS] + SHADOW
+    weights = [30, 12, 3, 2, 8, 10, 6, 14, 9, 8, 5, 3, 2]
+    traffic = []
+    for day in range(56, -1, -1):
+        for _ in range(rng.randint(5, 11)):
+            app = rng.choices(apps, weights)[0]
+            if app == "survey-builder" and day < 40:
+                continue  # nobody has used it for 40 days: stale
+            user, action = rng.choice([("u-123", "read"), ("u-123", "read"), ("u-7", "write"),
+                                       ("u-1", "delete"), ("u-123", "write"), ("u-55", "read")])
+            when = NOW - timedelta(days=day, hours=rng.randint(1, 20), minutes=rng.randint(0, 59))
+            traffic.append((when, {
+                "principal": {"id": user, "type": "user", "groups": ["staff"],
+                              "authenticated_via": "sso" if rng.random() > 0.03 else "password",
+                              "mfa": rng.random() > 0.08},
+                "action": action,
+                "resource": {"type": "record", "app_id": app, "id": f"r-{rng.randint(1, 999)}",
+                             "fields": ["name"]},
+                "context": {"ip": f"10.1.{rng.randint(0, 9)}.{rng.randint(1, 250)}",
+                            "request_id": f"req-{day}-{rng.randint(0, 10**6)}"},
+            }))
+    traffic.sort(key=lambda t: t[0])
     port = free_port()
-    server = subprocess.Popen(
-        [warden, "serve", "--policy", str(STDLIB), "--data", f"catalog={catalog_file}",
-         "--addr", f"127.0.0.1:{port}", "--decision-log", str(log_file), "--no-watch"],
-        stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/ready", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        rng = random.Random(17)
-        apps = [a[0] for a in APPS] + SHADOW
-        weights = [30, 12, 3, 2, 8, 10, 6, 14, 9, 8, 5, 3, 2]
-        for day in range(56, -1, -1):
-            for _ in range(rng.randint(5, 11)):
-                app = rng.choices(apps, weights)[0]
-                if app == "survey-builder" and day < 40:
-                    continue  # nobody has used it for 40 days: stale
-                user, action = rng.choice([("u-123", "read"), ("u-123", "read"), ("u-7", "write"),
-                                           ("u-1", "delete"), ("u-123", "write"), ("u-55", "read")])
-                mfa = rng.random() > 0.08
-                when = (NOW - timedelta(days=day, hours=rng.randint(1, 20), minutes=rng.randint(0, 59)))
-                request = {
-                    "principal": {"id": user, "type": "user", "groups": ["staff"],
-                                  "authenticated_via": "sso" if rng.random() > 0.03 else "password", "mfa": mfa},
-                    "action": action,
-                    "resource": {"type": "record", "app_id": app, "id": f"r-{rng.randint(1, 999)}", "fields": ["name"]},
-                    "context": {"ip": f"10.1.{rng.randint(0, 9)}.{rng.randint(1, 250)}",
-                                "request_id": f"req-{day}-{rng.randint(0, 10**6)}"},
-                }
-                body = json.dumps({"target": "request", "input": request,
-                                   "now": when.strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
+    with tempfile.TemporaryDirectory() as scratch:
+        clock = Path(scratch) / "clock"
+        clock.write_text("@" + traffic[0][0].strftime("%Y-%m-%d %H:%M:%S"))
+        env = dict(os.environ, LD_PRELOAD=FAKETIME, FAKETIME_TIMESTAMP_FILE=str(clock),
+                   FAKETIME_NO_CACHE="1")
+        server = subprocess.Popen(
+            [warden, "serve", "--policy", str(STDLIB), "--data", f"catalog={catalog_file}",
+             "--addr", f"127.0.0.1:{port}", "--decision-log", str(log_file), "--no-watch"],
+            stderr=subprocess.DEVNULL, env=env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(base + "/ready", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            for when, request in traffic:
+                clock.write_text("@" + when.strftime("%Y-%m-%d %H:%M:%S"))
+                body = json.dumps({"target": "request", "input": request}).encode()
                 urllib.request.urlopen(urllib.request.Request(
                     base + "/v1/decide", body, {"Content-Type": "application/json"}), timeout=10).read()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
 
 
 def main():
@@ -194,6 +217,9 @@ def main():
     log = HERE / "decision-log.jsonl"
     log.unlink(missing_ok=True)
     gateway_log(warden, HERE / "catalog.json", log)
+    lines = sum(1 for _ in log.open())
+    print(f"wrote {HERE}: catalog.json, waivers.json, {len(APPS) - 1} manifests, "
+          f"4 check runs, decision-log.jsonl ({lines} decisions)")
 
 
 if __name__ == "__main__":

@@ -141,10 +141,20 @@ fn grid(
     }
 }
 
+/// One bar of [`percent_bars`].
+pub struct Bar {
+    pub label: String,
+    pub percent: f64,
+    /// What the tooltip adds.
+    pub note: String,
+    /// Items met only through a waiver: drawn in their own color.
+    pub waived: usize,
+}
+
 /// One horizontal bar per item, its value a percentage.
-pub fn percent_bars(id: &str, title: &str, items: &[(String, f64, String)]) -> String {
+pub fn percent_bars(id: &str, title: &str, items: &[Bar]) -> String {
     let row = 22.0;
-    let (left, right) = (120.0, 60.0);
+    let (left, right) = (90.0, 130.0);
     let width = 560.0;
     let height = row * items.len().max(1) as f64 + 10.0;
     let plot_w = width - left - right;
@@ -155,10 +165,18 @@ pub fn percent_bars(id: &str, title: &str, items: &[(String, f64, String)]) -> S
         id = escape(id),
         title = escape(title),
     );
-    for (i, (label, percent, note)) in items.iter().enumerate() {
+    for (i, bar) in items.iter().enumerate() {
+        let (label, percent, note) = (&bar.label, &bar.percent, &bar.note);
         let y = 5.0 + i as f64 * row;
         let w = percent.clamp(0.0, 100.0) / 100.0 * plot_w;
-        let fill = if *percent >= 100.0 {
+        let shown = if bar.waived > 0 {
+            format!("{percent}% ({} waived)", bar.waived)
+        } else {
+            format!("{percent}%")
+        };
+        let fill = if bar.waived > 0 {
+            "#56B4E9"
+        } else if *percent >= 100.0 {
             "#009E73"
         } else if *percent >= 80.0 {
             "#E69F00"
@@ -167,7 +185,7 @@ pub fn percent_bars(id: &str, title: &str, items: &[(String, f64, String)]) -> S
         };
         let _ = write!(
             svg,
-            r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect class="track" x="{left}" y="{:.1}" width="{plot_w:.1}" height="14"/><rect class="bar" x="{left}" y="{:.1}" width="{w:.1}" height="14" fill="{fill}" data-label="{}" data-value="{percent}"><title>{}: {percent}% {}</title></rect><text class="value" x="{:.1}" y="{:.1}">{percent}%</text>"#,
+            r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect class="track" x="{left}" y="{:.1}" width="{plot_w:.1}" height="14"/><rect class="bar" x="{left}" y="{:.1}" width="{w:.1}" height="14" fill="{fill}" data-label="{}" data-value="{percent}"><title>{}: {percent}% {}</title></rect><text class="value" x="{:.1}" y="{:.1}">{shown}</text>"#,
             left - 8.0,
             y + 11.0,
             escape(label),
@@ -259,7 +277,12 @@ mod tests {
         let svg = percent_bars(
             "x\"><script>",
             "</title><script>alert(1)</script>",
-            &[("<b>&".into(), 50.0, "'".into())],
+            &[Bar {
+                label: "<b>&".into(),
+                percent: 50.0,
+                note: "'".into(),
+                waived: 0,
+            }],
         );
         assert!(!svg.contains("<script"), "{svg}");
         assert!(!svg.contains("<b>"), "{svg}");

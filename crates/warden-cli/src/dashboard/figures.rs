@@ -20,6 +20,14 @@ pub const STALE_DAYS: i64 = 30;
 const MOST_APPS: usize = 100_000;
 /// The most distinct revisions kept per source.
 const MOST_REVISIONS: usize = 100;
+/// The most distinct controls denials are counted by; the others are
+/// counted together.
+const MOST_CONTROLS: usize = 1000;
+/// Where denials past [`MOST_CONTROLS`] controls are counted.
+pub const OTHER_CONTROLS: &str = "other controls";
+/// A decision taken for a time this far (5 minutes) from when it was
+/// logged was decided for another time (a `/v1/decide` caller's `now`).
+const OTHER_TIME: i64 = 5 * 60 * 1_000_000;
 /// A period longer than this many days is drawn in weeks, not days.
 const DAILY_UP_TO: i64 = 120;
 /// The label of denials no rule's deny finding names (a target that
@@ -43,6 +51,9 @@ pub struct Figures {
     pub denials_over_time: Vec<Bucket>,
     pub apps: Vec<AppRow>,
     pub waivers: Vec<WaiverRow>,
+    /// What was left out or counted apart: inputs given twice, manifests
+    /// that could not be decided, catalog entries that are no app.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -86,6 +97,8 @@ pub struct ManifestSource {
 pub struct CheckRunSource {
     pub file: String,
     pub evaluated_at: Option<String>,
+    /// Whether it was taken within the period (only those are drawn).
+    pub in_period: bool,
     pub files: usize,
     pub passed: usize,
     pub failed: usize,
@@ -126,6 +139,9 @@ pub struct LogSource {
     /// Decisions whose line does not follow the one before: counted, and
     /// shown as not vouched for by the chain.
     pub unverified: u64,
+    /// Decisions taken for a time more than 5 minutes from when they were
+    /// logged (a `/v1/decide` caller's `now`): placed at the logged time.
+    pub decided_for_other_times: u64,
     /// The first lines where the chain breaks.
     pub breaks: Vec<decision_log::Break>,
     pub break_count: usize,
@@ -171,8 +187,10 @@ impl Stat {
     }
 }
 
+/// One decimal; never `-0`.
 fn round(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
+    let rounded = (x * 10.0).round() / 10.0;
+    if rounded == 0.0 { 0.0 } else { rounded }
 }
 
 #[derive(Serialize)]
@@ -183,23 +201,41 @@ pub struct Kpis {
     pub apps_active: usize,
     /// Registered apps among the known ones.
     pub registered_share: Option<f64>,
-    /// Apps the gateway decided about that the catalog does not hold.
-    pub unregistered_at_gateway: usize,
+    /// Apps the gateway decided about in the period that the catalog does
+    /// not hold (`None` without a decision log).
+    pub unregistered_at_gateway: Option<usize>,
     pub expiring_soon: usize,
-    pub expired_with_traffic: usize,
+    /// Apps with decisions in the period taken after their registration lapsed.
+    pub expired_with_traffic: Option<usize>,
+    /// Disabled or retired apps with decisions in the period (a retired
+    /// app with `retired_at`: decisions after it).
+    pub inactive_with_traffic: Option<usize>,
     pub stale: Option<usize>,
     pub lifetime_days: Stat,
     /// From `metadata.registered_at` to an approved review, by risk tier.
-    pub approval_days: BTreeMap<String, Stat>,
+    pub approval_days: BTreeMap<String, ApprovalStat>,
     pub manifests_decided: usize,
     pub compliance_rate: Option<f64>,
+    /// Waivers not yet expired, those expiring within 14 days included.
     pub waivers_in_force: usize,
     pub waivers_expiring: usize,
     pub waivers_expired: usize,
-    pub decisions: u64,
-    pub denials: u64,
+    pub decisions: Option<u64>,
+    pub denials: Option<u64>,
     /// Decisions about apps past the 100,000 the report counts one by one.
     pub decisions_about_uncounted_apps: u64,
+}
+
+/// Approval times of one risk tier's manifests, in days.
+#[derive(Serialize, Default)]
+pub struct ApprovalStat {
+    /// Manifests of the tier decided.
+    pub manifests: usize,
+    /// Of those, the ones with an approved review (the others need none,
+    /// or wait for one).
+    pub approved: usize,
+    pub median: Option<f64>,
+    pub average: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -251,6 +287,9 @@ pub struct AppRow {
     pub risk_tier: Option<String>,
     pub owner: Option<String>,
     pub expires_at: Option<String>,
+    /// `expires_at` exactly: flags compare it, not the rounded days.
+    #[serde(skip)]
+    pub expires_micros: Option<i64>,
     pub days_to_expiry: Option<f64>,
     pub registered_at: Option<String>,
     pub lifetime_days: Option<f64>,
@@ -261,6 +300,9 @@ pub struct AppRow {
     pub last_seen: Option<String>,
     /// Decisions taken after its registration expired.
     pub decisions_after_expiry: u64,
+    /// Decisions taken after it was retired (`retired_at`), or in the
+    /// period while it is disabled.
+    pub decisions_while_inactive: u64,
     /// `passed`, `failed` or absent: its manifest as decided now.
     pub manifest: Option<&'static str>,
     pub failing_controls: Vec<String>,
@@ -280,10 +322,83 @@ pub struct WaiverRow {
 /// What one app's traffic in the logs was.
 #[derive(Default)]
 struct Traffic {
+    /// Decisions in the period, and how many denied.
     decisions: u64,
     denials: u64,
-    last: i64,
+    /// The last decision at or before the report's time, in or before the period.
+    last: Option<i64>,
     after_expiry: u64,
+    after_retired: u64,
+}
+
+/// Counts of one bucket of one log.
+#[derive(Clone, Default)]
+struct Counts {
+    decisions: u64,
+    denials: u64,
+    by_control: BTreeMap<String, u64>,
+}
+
+/// What one decision log adds to the report, kept apart until the log is
+/// known not to repeat one already read.
+#[derive(Default)]
+struct Tally {
+    decisions: u64,
+    denials: u64,
+    buckets: Vec<Counts>,
+    by_control: BTreeMap<String, u64>,
+    apps: HashMap<String, Traffic>,
+    untracked_apps: u64,
+    policy_revisions: BTreeMap<String, BTreeSet<String>>,
+    data_revisions: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Tally {
+    /// An app's traffic, unless it is past the apps counted one by one.
+    fn traffic(&mut self, app: &str) -> Option<&mut Traffic> {
+        if self.apps.len() >= MOST_APPS && !self.apps.contains_key(app) {
+            self.untracked_apps += 1;
+            return None;
+        }
+        Some(self.apps.entry(app.to_string()).or_default())
+    }
+
+    fn seen(&mut self, app: &str, at: i64) {
+        if self.apps.len() >= MOST_APPS && !self.apps.contains_key(app) {
+            return;
+        }
+        let traffic = self.apps.entry(app.to_string()).or_default();
+        traffic.last = traffic.last.max(Some(at));
+    }
+
+    /// A denial counted for `control` in bucket `index`; past
+    /// [`MOST_CONTROLS`] names, under "other controls".
+    fn denied(&mut self, index: usize, control: String) {
+        let control =
+            if self.by_control.len() >= MOST_CONTROLS && !self.by_control.contains_key(&control) {
+                OTHER_CONTROLS.to_string()
+            } else {
+                control
+            };
+        *self.buckets[index]
+            .by_control
+            .entry(control.clone())
+            .or_default() += 1;
+        *self.by_control.entry(control).or_default() += 1;
+    }
+
+    fn revisions(&mut self, line: &decision_log::LogLine, source: &str) {
+        note(
+            &mut self.policy_revisions,
+            line.policy_revision.as_str(),
+            source,
+        );
+        note(
+            &mut self.data_revisions,
+            line.data_revision.as_str(),
+            source,
+        );
+    }
 }
 
 /// One manifest as decided now.
@@ -318,6 +433,8 @@ pub struct Inputs<'a> {
     logs: Vec<LogSource>,
     traffic: HashMap<String, Traffic>,
     untracked_apps: u64,
+    /// What was left out or counted apart, for the page and standard error.
+    skipped: Vec<String>,
     buckets: Vec<Bucket>,
     denials_by_control: BTreeMap<String, u64>,
     decisions: u64,
@@ -352,7 +469,7 @@ impl<'a> Inputs<'a> {
         now: SystemTime,
         days: u32,
         catalog_file: &Path,
-        catalog: Map<String, Json>,
+        (catalog, catalog_sha): (Map<String, Json>, String),
     ) -> Inputs<'a> {
         let now = warden::micros(now);
         let from = now - i64::from(days) * DAY;
@@ -370,8 +487,26 @@ impl<'a> Inputs<'a> {
                 by_control: BTreeMap::new(),
             })
             .collect();
-        let catalog_sha =
-            warden::sha256_text(serde_json::to_string(&catalog).unwrap_or_default().as_bytes());
+        let not_apps: Vec<&String> = catalog
+            .get("apps")
+            .and_then(Json::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(_, app)| !app.is_object())
+            .map(|(id, _)| id)
+            .collect();
+        let mut skipped = Vec::new();
+        if !not_apps.is_empty() {
+            skipped.push(format!(
+                "{}: {} entr{} of `apps` {} not an object and {} not counted as apps (first: `{}`)",
+                catalog_file.display(),
+                not_apps.len(),
+                if not_apps.len() == 1 { "y" } else { "ies" },
+                if not_apps.len() == 1 { "is" } else { "are" },
+                if not_apps.len() == 1 { "is" } else { "are" },
+                not_apps[0]
+            ));
+        }
         let controls = engine
             .rules()
             .into_iter()
@@ -396,6 +531,7 @@ impl<'a> Inputs<'a> {
             logs: Vec::new(),
             traffic: HashMap::new(),
             untracked_apps: 0,
+            skipped,
             buckets,
             denials_by_control: BTreeMap::new(),
             decisions: 0,
@@ -432,9 +568,24 @@ impl<'a> Inputs<'a> {
         self.manifest_paths = paths.iter().map(|p| p.display().to_string()).collect();
         self.manifest_files = results.len();
         for result in results {
-            let Ok(decision) = &result.outcome else {
-                self.manifest_errors += 1;
-                continue;
+            let decision = match &result.outcome {
+                Ok(decision) => decision,
+                Err(e) => {
+                    self.manifest_errors += 1;
+                    if self.manifest_errors <= 10 {
+                        self.skipped.push(format!(
+                            "{}: not decided, counted as not compliant: error[{}]: {}",
+                            result.file,
+                            e.code,
+                            e.message
+                                .lines()
+                                .next()
+                                .unwrap_or_default()
+                                .trim_end_matches(':')
+                        ));
+                    }
+                    continue;
+                }
             };
             let document = result
                 .text
@@ -443,7 +594,8 @@ impl<'a> Inputs<'a> {
                 .unwrap_or(Json::Null);
             let decision = serde_json::to_value(decision).unwrap_or(Json::Null);
             let metadata = |key: &str| text_at(&document, &["metadata", key]).map(str::to_string);
-            let approved = text_at(&document, &["metadata", "approval", "status"]) == Some("approved");
+            let approved =
+                text_at(&document, &["metadata", "approval", "status"]) == Some("approved");
             let (failing, waived) = self.controls_of(&decision);
             self.manifests.push(ManifestState {
                 app: metadata("name").or_else(|| subject_of(&decision)),
@@ -458,14 +610,22 @@ impl<'a> Inputs<'a> {
                 waived,
             });
         }
+        if self.manifest_errors > 10 {
+            self.skipped.push(format!(
+                "{} more manifests not decided",
+                self.manifest_errors - 10
+            ));
+        }
+        // A manifest that could not be decided is not compliant: `warden
+        // check` fails the run for it too.
         let passed = self.manifests.iter().filter(|m| m.passed).count();
-        let decided = self.manifests.len();
+        let files = self.manifests.len() + self.manifest_errors;
         self.trend.push(TrendPoint {
             at: warden_ir::format_time(self.now),
             source: "now".into(),
             passed,
-            failed: decided - passed,
-            rate: rate(passed, decided),
+            failed: files - passed,
+            rate: rate(passed, files),
         });
     }
 
@@ -485,6 +645,12 @@ impl<'a> Inputs<'a> {
                 .collect()
         };
         (controls("findings", true), controls("waived", false))
+    }
+
+    /// Something left out or counted apart, said on the page and on
+    /// standard error.
+    pub fn skip(&mut self, warning: String) {
+        self.skipped.push(warning);
     }
 
     /// One kept `warden check --format json` output: a point of the trend.
@@ -507,6 +673,15 @@ impl<'a> Inputs<'a> {
         };
         let (files, passed, failed) = (count("files")?, count("passed")?, count("failed")?);
         let errors = count("errors").unwrap_or(0);
+        if passed
+            .checked_add(failed)
+            .and_then(|n| n.checked_add(errors))
+            != Some(files)
+        {
+            return Err(format!(
+                "its summary does not add up: {passed} passed, {failed} failed and {errors} errors of {files} files"
+            ));
+        }
         let name = file.display().to_string();
         let mut at = None;
         for result in results {
@@ -527,7 +702,8 @@ impl<'a> Inputs<'a> {
                 &name,
             );
         }
-        if let Some(at) = at {
+        let in_period = at.is_some_and(|at| at >= self.from && at <= self.now);
+        if let Some(at) = at.filter(|_| in_period) {
             self.trend.push(TrendPoint {
                 at: warden_ir::format_time(at),
                 source: name.clone(),
@@ -539,6 +715,7 @@ impl<'a> Inputs<'a> {
         self.check_runs.push(CheckRunSource {
             file: name,
             evaluated_at: at.map(warden_ir::format_time),
+            in_period,
             files,
             passed,
             failed,
@@ -547,14 +724,23 @@ impl<'a> Inputs<'a> {
         Ok(())
     }
 
-    /// One decision log, its chain verified as it is read.
+    /// One decision log, its chain verified as it is read. A log already
+    /// read (the same file, or a copy: the same chain head) is left out,
+    /// and the warning says so.
     pub fn add_decision_log(&mut self, file: &Path) -> Result<(), decision_log::VerifyError> {
         let name = file.display().to_string();
-        let expiry: HashMap<String, i64> = self
-            .apps()
-            .iter()
-            .filter_map(|(id, app)| Some((id.clone(), time_of(app.get("expires_at")?.as_str()?)?)))
-            .collect();
+        let dated = |key: &str| -> HashMap<String, i64> {
+            self.apps()
+                .iter()
+                .filter_map(|(id, app)| Some((id.clone(), time_of(app.get(key)?.as_str()?)?)))
+                .collect()
+        };
+        let (expiry, retired) = (dated("expires_at"), dated("retired_at"));
+        let (from, now, width) = (self.from, self.now, self.bucket);
+        let mut tally = Tally {
+            buckets: vec![Counts::default(); self.buckets.len()],
+            ..Tally::default()
+        };
         let mut source = LogSource {
             file: name.clone(),
             chain: Chain::Intact,
@@ -562,6 +748,7 @@ impl<'a> Inputs<'a> {
             decisions: 0,
             in_period: 0,
             unverified: 0,
+            decided_for_other_times: 0,
             breaks: Vec::new(),
             break_count: 0,
             truncated_bytes: None,
@@ -570,96 +757,81 @@ impl<'a> Inputs<'a> {
             last: None,
         };
         let (mut first, mut last) = (i64::MAX, i64::MIN);
-        let mut policy_revisions = BTreeMap::new();
-        let mut data_revisions = BTreeMap::new();
+        let controls = &self.controls;
         let reading = decision_log::read(file, |line, linked| {
-            if line.contains_key("event") {
+            if line.event.0 {
                 return;
             }
             source.decisions += 1;
             if !linked {
                 source.unverified += 1;
             }
-            let line = Json::Object(line.clone());
-            let at = text_at(&line, &["evaluated_at"])
-                .or_else(|| text_at(&line, &["timestamp"]))
-                .and_then(time_of);
-            let Some(at) = at else { return };
+            // When it happened is the server's clock: a `/v1/decide` caller
+            // chooses `evaluated_at`, and could move its decision out of
+            // the period. A line without `timestamp` has only the other.
+            let logged = line.timestamp.as_str().and_then(time_of);
+            let decided = line.evaluated_at.as_str().and_then(time_of);
+            if let (Some(logged), Some(decided)) = (logged, decided)
+                && (logged - decided).abs() > OTHER_TIME
+            {
+                source.decided_for_other_times += 1;
+            }
+            let Some(at) = logged.or(decided) else { return };
             first = first.min(at);
             last = last.max(at);
-            if at < self.from || at > self.now {
+            if at > now {
+                return;
+            }
+            let app = line
+                .app_id
+                .text()
+                .or_else(|| line.input.as_ref()?.resource.app_id.text());
+            // The last time an app was seen counts whatever the period.
+            if let Some(app) = &app {
+                tally.seen(app, at);
+            }
+            if at < from {
                 return;
             }
             source.in_period += 1;
-            note(
-                &mut policy_revisions,
-                text_at(&line, &["policy_revision"]),
-                &name,
-            );
-            note(&mut data_revisions, text_at(&line, &["data_revision"]), &name);
-            let denied = text_at(&line, &["outcome"]) == Some("deny");
-            self.decisions += 1;
-            // `at` is within the period, so there is a bucket; the period's
-            // last instant belongs to its last bucket.
-            let index = ((at - self.from) / self.bucket) as usize;
-            let last = self.buckets.len() - 1;
-            let bucket = &mut self.buckets[index.min(last)];
+            tally.revisions(line, &name);
+            let denied = line.outcome.as_str() == Some("deny");
+            tally.decisions += 1;
+            // The period's last instant belongs to its last bucket.
+            let index = (((at - from) / width) as usize).min(tally.buckets.len() - 1);
+            let bucket = &mut tally.buckets[index];
             bucket.decisions += 1;
             if denied {
-                self.denials += 1;
+                tally.denials += 1;
                 bucket.denials += 1;
                 // `deny_rules` names the rules whose deny findings decided;
                 // a line written before it had only `rules`, every finding's.
-                let rules = line
-                    .get("deny_rules")
-                    .or_else(|| line.get("rules"))
-                    .and_then(Json::as_array);
-                let mut controls: BTreeSet<String> = rules
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Json::as_str)
-                    .map(|r| {
-                        self.controls
-                            .get(r)
-                            .cloned()
-                            .unwrap_or_else(|| r.to_string())
-                    })
+                let rules = line.deny_rules.as_ref().unwrap_or(&line.rules);
+                let mut named: BTreeSet<String> = rules
+                    .0
+                    .iter()
+                    .map(|r| controls.get(r).cloned().unwrap_or_else(|| r.clone()))
                     .collect();
-                if controls.is_empty() {
-                    controls.insert(NO_RULE_ALLOWED.to_string());
+                if named.is_empty() {
+                    named.insert(NO_RULE_ALLOWED.to_string());
                 }
-                for control in controls {
-                    *bucket.by_control.entry(control.clone()).or_default() += 1;
-                    *self.denials_by_control.entry(control).or_default() += 1;
+                for control in named {
+                    tally.denied(index, control);
                 }
             }
-            let Some(app) = text_at(&line, &["app_id"])
-                .or_else(|| text_at(&line, &["input", "resource", "app_id"]))
-            else {
+            let Some(app) = app else { return };
+            let Some(traffic) = tally.traffic(&app) else {
                 return;
             };
-            if self.traffic.len() >= MOST_APPS && !self.traffic.contains_key(app) {
-                self.untracked_apps += 1;
-                return;
-            }
-            let traffic = self.traffic.entry(app.to_string()).or_default();
             traffic.decisions += 1;
             traffic.denials += u64::from(denied);
-            traffic.last = traffic.last.max(at);
-            if expiry.get(app).is_some_and(|&expires| at > expires) {
+            if expiry.get(&app).is_some_and(|&expires| at >= expires) {
                 traffic.after_expiry += 1;
             }
+            if retired.get(&app).is_some_and(|&retired| at >= retired) {
+                traffic.after_retired += 1;
+            }
         })?;
-        for (revision, seen) in policy_revisions {
-            for s in seen {
-                note(&mut self.policy_revisions, Some(&revision), &s);
-            }
-        }
-        for (revision, seen) in data_revisions {
-            for s in seen {
-                note(&mut self.data_revisions, Some(&revision), &s);
-            }
-        }
         source.lines = reading.head.seq;
         source.head = reading.head.hash;
         source.break_count = reading.break_count;
@@ -676,8 +848,69 @@ impl<'a> Inputs<'a> {
             source.first = Some(warden_ir::format_time(first));
             source.last = Some(warden_ir::format_time(last));
         }
+        if let Some(earlier) = self
+            .logs
+            .iter()
+            .find(|l| l.head == source.head && l.lines == source.lines && l.lines > 0)
+        {
+            self.skipped.push(format!(
+                "{name}: holds the same chain as {} (head {}): counted once",
+                earlier.file, source.head
+            ));
+            return Ok(());
+        }
+        self.merge(tally);
         self.logs.push(source);
         Ok(())
+    }
+
+    /// One log's tally added to the report's.
+    fn merge(&mut self, tally: Tally) {
+        self.decisions += tally.decisions;
+        self.denials += tally.denials;
+        // Controls past the bound, over all logs, are counted together.
+        let mut renamed: HashMap<String, String> = HashMap::new();
+        for (control, n) in tally.by_control {
+            let known = &self.denials_by_control;
+            let name = if known.len() >= MOST_CONTROLS && !known.contains_key(&control) {
+                OTHER_CONTROLS.to_string()
+            } else {
+                control.clone()
+            };
+            *self.denials_by_control.entry(name.clone()).or_default() += n;
+            renamed.insert(control, name);
+        }
+        for (bucket, counts) in self.buckets.iter_mut().zip(tally.buckets) {
+            bucket.decisions += counts.decisions;
+            bucket.denials += counts.denials;
+            for (control, n) in counts.by_control {
+                let name = renamed.get(&control).cloned().unwrap_or(control);
+                *bucket.by_control.entry(name).or_default() += n;
+            }
+        }
+        self.untracked_apps += tally.untracked_apps;
+        for (app, t) in tally.apps {
+            if self.traffic.len() >= MOST_APPS && !self.traffic.contains_key(&app) {
+                self.untracked_apps += t.decisions;
+                continue;
+            }
+            let mine = self.traffic.entry(app).or_default();
+            mine.decisions += t.decisions;
+            mine.denials += t.denials;
+            mine.after_expiry += t.after_expiry;
+            mine.after_retired += t.after_retired;
+            mine.last = mine.last.max(t.last);
+        }
+        for (revision, seen) in tally.policy_revisions {
+            for s in seen {
+                note(&mut self.policy_revisions, Some(&revision), &s);
+            }
+        }
+        for (revision, seen) in tally.data_revisions {
+            for s in seen {
+                note(&mut self.data_revisions, Some(&revision), &s);
+            }
+        }
     }
 
     pub fn finish(mut self) -> Figures {
@@ -685,7 +918,8 @@ impl<'a> Inputs<'a> {
         let days_from_now = |t: i64| round((t - now) as f64 / DAY as f64);
         let has_logs = !self.logs.is_empty();
         let mut rows: BTreeMap<String, AppRow> = BTreeMap::new();
-        for (id, app) in self.apps() {
+        // An entry that is not an object is no app (`new` warned of it).
+        for (id, app) in self.apps().iter().filter(|(_, a)| a.is_object()) {
             let field = |key: &str| app.get(key).and_then(Json::as_str).map(str::to_string);
             let expires = field("expires_at").as_deref().and_then(time_of);
             rows.insert(
@@ -697,6 +931,7 @@ impl<'a> Inputs<'a> {
                     risk_tier: field("risk_tier"),
                     owner: field("owner"),
                     expires_at: expires.map(warden_ir::format_time),
+                    expires_micros: expires,
                     days_to_expiry: expires.map(days_from_now),
                     registered_at: field("registered_at"),
                     ..AppRow::default()
@@ -707,10 +942,11 @@ impl<'a> Inputs<'a> {
             let r = row(&mut rows, id);
             r.decisions = traffic.decisions;
             r.denials = traffic.denials;
-            r.last_seen = Some(warden_ir::format_time(traffic.last));
+            r.last_seen = traffic.last.map(warden_ir::format_time);
             r.decisions_after_expiry = traffic.after_expiry;
+            r.decisions_while_inactive = traffic.after_retired;
         }
-        let mut approval: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut approval: BTreeMap<String, (usize, Vec<f64>)> = BTreeMap::new();
         for m in &self.manifests {
             let days = match (m.registered_at, m.reviewed_at) {
                 (Some(registered), Some(reviewed)) if reviewed >= registered => {
@@ -718,10 +954,11 @@ impl<'a> Inputs<'a> {
                 }
                 _ => None,
             };
-            if let Some(days) = days {
-                let tier = m.tier.clone().unwrap_or_else(|| "unset".into());
-                approval.entry(tier).or_default().push(days);
-            }
+            let tier = approval
+                .entry(m.tier.clone().unwrap_or_else(|| "unset".into()))
+                .or_default();
+            tier.0 += 1;
+            tier.1.extend(days);
             let Some(app) = &m.app else { continue };
             let r = row(&mut rows, app);
             // Of several manifests of one app, a failing one speaks for it.
@@ -763,20 +1000,28 @@ impl<'a> Inputs<'a> {
             if !r.registered {
                 r.flags.push("unregistered");
             }
-            if let Some(days) = r.days_to_expiry {
-                if days < 0.0 && status != Some("retired") {
+            // Expired at its `expires_at`, as the policies judge (`<= now()`).
+            if let Some(expires) = r.expires_micros {
+                if expires <= now && status != Some("retired") {
                     r.flags.push("expired");
-                } else if active && days < SOON_DAYS as f64 {
+                } else if active && expires > now && expires < now + SOON_DAYS * DAY {
                     r.flags.push("expiring");
                 }
             }
             if r.decisions_after_expiry > 0 {
                 r.flags.push("expired-with-traffic");
             }
-            let recent = r
-                .last_seen
-                .as_deref()
-                .and_then(time_of)
+            // A disabled app has no date: any decision in the period counts.
+            if status == Some("disabled") {
+                r.decisions_while_inactive = r.decisions;
+            }
+            if r.decisions_while_inactive > 0 {
+                r.flags.push("inactive-with-traffic");
+            }
+            let recent = self
+                .traffic
+                .get(&r.app)
+                .and_then(|t| t.last)
                 .is_some_and(|t| t >= now - STALE_DAYS * DAY);
             if has_logs && r.registered && active && !recent {
                 r.flags.push("stale");
@@ -862,11 +1107,13 @@ impl<'a> Inputs<'a> {
             .collect();
         let waiver_count = |s: &str| waivers.iter().filter(|w| w.state == s).count();
         self.trend.sort_by(|a, b| a.at.cmp(&b.at));
-        let mut denials_by_control: Vec<ControlCount> = std::mem::take(&mut self.denials_by_control)
-            .into_iter()
-            .map(|(control, denials)| ControlCount { control, denials })
-            .collect();
-        denials_by_control.sort_by(|a, b| b.denials.cmp(&a.denials).then(a.control.cmp(&b.control)));
+        let mut denials_by_control: Vec<ControlCount> =
+            std::mem::take(&mut self.denials_by_control)
+                .into_iter()
+                .map(|(control, denials)| ControlCount { control, denials })
+                .collect();
+        denials_by_control
+            .sort_by(|a, b| b.denials.cmp(&a.denials).then(a.control.cmp(&b.control)));
         let revisions = |seen: BTreeMap<String, BTreeSet<String>>| {
             seen.into_iter()
                 .map(|(revision, seen_in)| RevisionSeen {
@@ -877,7 +1124,18 @@ impl<'a> Inputs<'a> {
         };
         let approval_days = approval
             .into_iter()
-            .map(|(tier, days)| (tier, Stat::of(days)))
+            .map(|(tier, (manifests, days))| {
+                let stat = Stat::of(days);
+                (
+                    tier,
+                    ApprovalStat {
+                        manifests,
+                        approved: stat.apps,
+                        median: stat.median,
+                        average: stat.average,
+                    },
+                )
+            })
             .collect();
         Figures {
             report: "warden.report/v1",
@@ -896,22 +1154,24 @@ impl<'a> Inputs<'a> {
                     .filter(|a| a.status.as_deref() == Some("active"))
                     .count(),
                 registered_share: rate(registered, apps.len()),
-                unregistered_at_gateway: apps
-                    .iter()
-                    .filter(|a| !a.registered && a.decisions > 0)
-                    .count(),
+                unregistered_at_gateway: has_logs.then(|| {
+                    apps.iter()
+                        .filter(|a| !a.registered && a.decisions > 0)
+                        .count()
+                }),
                 expiring_soon: count("expiring"),
-                expired_with_traffic: count("expired-with-traffic"),
+                expired_with_traffic: has_logs.then(|| count("expired-with-traffic")),
+                inactive_with_traffic: has_logs.then(|| count("inactive-with-traffic")),
                 stale: has_logs.then(|| count("stale")),
                 lifetime_days: Stat::of(lifetimes),
                 approval_days,
                 manifests_decided: decided,
-                compliance_rate: rate(passed, decided),
-                waivers_in_force: waiver_count("in_force"),
+                compliance_rate: rate(passed, decided + self.manifest_errors),
+                waivers_in_force: waiver_count("in_force") + waiver_count("expiring"),
                 waivers_expiring: waiver_count("expiring"),
                 waivers_expired: waiver_count("expired"),
-                decisions: self.decisions,
-                denials: self.denials,
+                decisions: has_logs.then_some(self.decisions),
+                denials: has_logs.then_some(self.denials),
                 decisions_about_uncounted_apps: self.untracked_apps,
             },
             sources: Sources {
@@ -938,6 +1198,7 @@ impl<'a> Inputs<'a> {
             denials_over_time: std::mem::take(&mut self.buckets),
             apps,
             waivers,
+            warnings: std::mem::take(&mut self.skipped),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the page works offline and a value from a log cannot make it fetch
 //! anything.
 
+use super::chart::Bar;
 use super::chart::{self, escape};
 use super::figures::{Chain, Figures, NO_RULE_ALLOWED, SOON_DAYS, STALE_DAYS, Stat};
 use std::fmt::Write as _;
@@ -21,11 +22,7 @@ fn shown(value: Option<f64>, unit: &str) -> String {
 
 /// A table cell: its text, and the value it sorts by.
 fn cell(text: &str, sort: &str) -> String {
-    format!(
-        r#"<td data-sort="{}">{}</td>"#,
-        escape(sort),
-        escape(text)
-    )
+    format!(r#"<td data-sort="{}">{}</td>"#, escape(sort), escape(text))
 }
 
 fn number_cell(value: Option<f64>) -> String {
@@ -139,6 +136,14 @@ pub fn page(f: &Figures) -> String {
         out.push_str("</section>");
     }
 
+    if !f.warnings.is_empty() {
+        out.push_str(r#"<section class="warnings"><h2>Left out or counted apart</h2><ul>"#);
+        for warning in &f.warnings {
+            let _ = write!(out, "<li>{}</li>", escape(warning));
+        }
+        out.push_str("</ul></section>");
+    }
+
     out.push_str(r#"<section class="tiles">"#);
     tile(
         &mut out,
@@ -151,13 +156,25 @@ pub fn page(f: &Figures) -> String {
         ),
         k.registered_share.is_some_and(|s| s < 100.0),
     );
+    // Figures only a decision log gives are "—" without one.
+    let logged = |n: Option<usize>| n.map_or("—".to_string(), |n| n.to_string());
+    let needs_log = |n: Option<usize>, what: &'static str| {
+        if n.is_some() {
+            what
+        } else {
+            "needs a decision log"
+        }
+    };
     tile(
         &mut out,
         "unregistered_at_gateway",
         "unregistered apps seen at the gateway",
-        &k.unregistered_at_gateway.to_string(),
-        "decided about, but not in the catalog",
-        k.unregistered_at_gateway > 0,
+        &logged(k.unregistered_at_gateway),
+        needs_log(
+            k.unregistered_at_gateway,
+            "decided about in the period, but not in the catalog",
+        ),
+        k.unregistered_at_gateway.is_some_and(|n| n > 0),
     );
     tile(
         &mut out,
@@ -171,9 +188,23 @@ pub fn page(f: &Figures) -> String {
         &mut out,
         "expired_with_traffic",
         "expired apps still receiving traffic",
-        &k.expired_with_traffic.to_string(),
-        "decisions after the registration lapsed",
-        k.expired_with_traffic > 0,
+        &logged(k.expired_with_traffic),
+        needs_log(
+            k.expired_with_traffic,
+            "decisions in the period after the registration lapsed",
+        ),
+        k.expired_with_traffic.is_some_and(|n| n > 0),
+    );
+    tile(
+        &mut out,
+        "inactive_with_traffic",
+        "disabled or retired apps still called",
+        &logged(k.inactive_with_traffic),
+        needs_log(
+            k.inactive_with_traffic,
+            "decisions in the period while disabled, or after retired_at",
+        ),
+        k.inactive_with_traffic.is_some_and(|n| n > 0),
     );
     tile(
         &mut out,
@@ -184,12 +215,26 @@ pub fn page(f: &Figures) -> String {
         false,
     );
     let low = k.approval_days.get("low");
+    let mut approval = match low {
+        Some(low) if low.approved > 0 => format!(
+            "average {} d, over {} of {} low-risk manifests (the others have no approved review)",
+            shown(low.average, ""),
+            low.approved,
+            low.manifests
+        ),
+        _ => "no low-risk manifest with an approved review".to_string(),
+    };
+    for (tier, stat) in &k.approval_days {
+        if tier != "low" && stat.approved > 0 {
+            let _ = write!(approval, "; {tier}: {}", shown(stat.median, " d"));
+        }
+    }
     tile(
         &mut out,
         "approval_low_median",
         "median time to approve a low-risk app",
         &shown(low.and_then(|s| s.median), " d"),
-        &low.map_or("no approved low-risk app".to_string(), stat_detail),
+        &approval,
         false,
     );
     tile(
@@ -198,7 +243,7 @@ pub fn page(f: &Figures) -> String {
         &format!("stale apps (no traffic in {STALE_DAYS} days)"),
         &k.stale.map_or("—".to_string(), |n| n.to_string()),
         if k.stale.is_some() {
-            "active in the catalog, not seen at the gateway"
+            "active in the catalog, no decision at the gateway in that time"
         } else {
             "needs a decision log"
         },
@@ -216,7 +261,7 @@ pub fn page(f: &Figures) -> String {
         &mut out,
         "waivers_in_force",
         "waivers in force",
-        &(k.waivers_in_force + k.waivers_expiring).to_string(),
+        &k.waivers_in_force.to_string(),
         &format!(
             "{} expiring within {SOON_DAYS} days; {} expired",
             k.waivers_expiring, k.waivers_expired
@@ -227,8 +272,10 @@ pub fn page(f: &Figures) -> String {
         &mut out,
         "denials",
         "denials at the gateway",
-        &k.denials.to_string(),
-        &format!("of {} decisions in the period", k.decisions),
+        &k.denials.map_or("—".to_string(), |n| n.to_string()),
+        &k.decisions.map_or("needs a decision log".to_string(), |n| {
+            format!("of {n} decisions in the period")
+        }),
         false,
     );
     out.push_str("</section>");
@@ -273,7 +320,11 @@ pub fn page(f: &Figures) -> String {
     out.push_str(&chart::stacked_bars(&chart::Stacked {
         id: "denials-over-time",
         title: "Denials at the gateway per period, by control",
-        labels: f.denials_over_time.iter().map(|b| b.start.clone()).collect(),
+        labels: f
+            .denials_over_time
+            .iter()
+            .map(|b| b.start.clone())
+            .collect(),
         series: series.clone(),
     }));
     out.push_str(r#"<ul class="legend">"#);
@@ -287,7 +338,11 @@ pub fn page(f: &Figures) -> String {
         );
     }
     out.push_str("</ul>");
-    if f.denials_by_control.iter().any(|c| c.control == NO_RULE_ALLOWED) {
+    out.push_str(r#"<p class="note">A denial is counted once for each control whose rule denied it, so the series can add up to more than the denials.</p>"#);
+    if f.denials_by_control
+        .iter()
+        .any(|c| c.control == NO_RULE_ALLOWED)
+    {
         let _ = write!(
             out,
             r#"<p class="note">“{NO_RULE_ALLOWED}”: denied because no rule allowed the request (the target denies by default).</p>"#
@@ -303,13 +358,14 @@ pub fn page(f: &Figures) -> String {
             .total_cmp(&b.rate.unwrap_or(100.0))
             .then(a.control.cmp(&b.control))
     });
-    let controls: Vec<(String, f64, String)> = by_rate
+    let controls: Vec<Bar> = by_rate
         .into_iter()
         .filter_map(|c| {
-            Some((
-                c.control.clone(),
-                c.rate?,
-                format!(
+            Some(Bar {
+                label: c.control.clone(),
+                percent: c.rate?,
+                waived: c.waived,
+                note: format!(
                     "{} of {} manifests fail{}",
                     c.failing,
                     c.manifests,
@@ -319,10 +375,10 @@ pub fn page(f: &Figures) -> String {
                         String::new()
                     }
                 ),
-            ))
+            })
         })
         .collect();
-    out.push_str(r#"<section class="panel"><h2>Compliance by control</h2>"#);
+    out.push_str(r#"<section class="panel"><h2>Compliance by control</h2><p class="note">Light blue: met only through a waiver.</p>"#);
     if controls.is_empty() {
         out.push_str(r#"<p class="empty">No manifests decided (give --manifests).</p>"#);
     } else {
@@ -333,15 +389,16 @@ pub fn page(f: &Figures) -> String {
         ));
     }
     out.push_str("</section>");
-    let tiers: Vec<(String, f64, String)> = f
+    let tiers: Vec<Bar> = f
         .compliance_by_tier
         .iter()
         .filter_map(|t| {
-            Some((
-                t.tier.clone(),
-                t.rate?,
-                format!("{} of {} manifests pass", t.passing, t.manifests),
-            ))
+            Some(Bar {
+                label: t.tier.clone(),
+                percent: t.rate?,
+                note: format!("{} of {} manifests pass", t.passing, t.manifests),
+                waived: 0,
+            })
         })
         .collect();
     out.push_str(r#"<section class="panel"><h2>Compliance by risk tier</h2>"#);
@@ -360,7 +417,12 @@ pub fn page(f: &Figures) -> String {
         .iter()
         .filter_map(|p| {
             Some((
-                p.at.clone(),
+                // The manifests decided for this report: not a kept run.
+                if p.source == "now" {
+                    "now".to_string()
+                } else {
+                    p.at.clone()
+                },
                 p.rate?,
                 format!("{}: {} passed, {} failed", p.source, p.passed, p.failed),
             ))
@@ -377,7 +439,7 @@ pub fn page(f: &Figures) -> String {
     }
     out.push_str("</section>");
 
-    out.push_str(r#"<section class="panel wide"><h2>Apps</h2><p class="hint">Click a column to sort; the address keeps the order (<code>#sort=apps:COLUMN:asc</code>).</p>"#);
+    out.push_str(r#"<section class="panel wide"><h2>Apps</h2><p class="hint">Click a column to sort; the address keeps the order (<code>#sort=apps:N:asc</code> or <code>:desc</code>, N the column's place from 0).</p>"#);
     let rows: Vec<String> = f
         .apps
         .iter()
@@ -385,28 +447,22 @@ pub fn page(f: &Figures) -> String {
             let text = |v: &Option<String>| v.clone().unwrap_or_default();
             [
                 cell(&a.app, &a.app),
+                cell(&a.flags.join(", "), &a.flags.join(",")),
                 cell(
-                    if a.registered { "yes" } else { "no" },
-                    if a.registered { "1" } else { "0" },
+                    &a.failing_controls.join(", "),
+                    &a.failing_controls.join(","),
                 ),
                 cell(&text(&a.status), &text(&a.status)),
                 cell(&text(&a.risk_tier), &tier_rank(a.risk_tier.as_deref())),
-                cell(&text(&a.owner), &text(&a.owner)),
-                cell(
-                    &a.expires_at.as_deref().map_or("", |t| &t[..10.min(t.len())]).to_string(),
-                    &text(&a.expires_at),
-                ),
-                number_cell(a.days_to_expiry),
-                number_cell(a.lifetime_days),
                 number_cell(Some(a.decisions as f64)),
                 number_cell(Some(a.denials as f64)),
-                cell(
-                    &a.last_seen.as_deref().map_or("", |t| &t[..10.min(t.len())]).to_string(),
-                    &text(&a.last_seen),
-                ),
+                cell(&day(&a.last_seen), &text(&a.last_seen)),
+                cell(&day(&a.expires_at), &text(&a.expires_at)),
+                number_cell(a.days_to_expiry),
+                number_cell(a.lifetime_days),
+                number_cell(a.approval_days),
                 cell(a.manifest.unwrap_or(""), a.manifest.unwrap_or("")),
-                cell(&a.failing_controls.join(", "), &a.failing_controls.join(",")),
-                cell(&a.flags.join(", "), &a.flags.join(",")),
+                cell(&text(&a.owner), &text(&a.owner)),
             ]
             .concat()
         })
@@ -416,19 +472,19 @@ pub fn page(f: &Figures) -> String {
         "apps",
         &[
             ("app", false),
-            ("registered", true),
+            ("flags", false),
+            ("failing controls", false),
             ("status", false),
             ("risk tier", true),
-            ("owner", false),
-            ("expires", false),
-            ("days to expiry", true),
-            ("lifetime (days)", true),
             ("decisions", true),
             ("denials", true),
             ("last seen", false),
+            ("expires", false),
+            ("days to expiry", true),
+            ("lifetime (days)", true),
+            ("approval (days)", true),
             ("manifest", false),
-            ("failing controls", false),
-            ("flags", false),
+            ("owner", false),
         ],
         &rows,
     );
@@ -442,7 +498,10 @@ pub fn page(f: &Figures) -> String {
             [
                 cell(&w.waiver.name, &w.waiver.name),
                 cell(&w.waiver.rule, &w.waiver.rule),
-                cell(w.control.as_deref().unwrap_or(""), w.control.as_deref().unwrap_or("")),
+                cell(
+                    w.control.as_deref().unwrap_or(""),
+                    w.control.as_deref().unwrap_or(""),
+                ),
                 cell(
                     w.waiver.subject.as_deref().unwrap_or("any"),
                     w.waiver.subject.as_deref().unwrap_or(""),
@@ -547,9 +606,14 @@ fn sources(out: &mut String, f: &Figures) {
     for run in &s.check_runs {
         let _ = write!(
             out,
-            r#"<li data-source="check-run">check run <code>{}</code> at {}: {} files, {} passed, {} failed, {} errors</li>"#,
+            r#"<li data-source="check-run">check run <code>{}</code> at {}{}: {} files, {} passed, {} failed, {} errors</li>"#,
             escape(&run.file),
             escape(run.evaluated_at.as_deref().unwrap_or("an unknown time")),
+            if run.in_period {
+                ""
+            } else {
+                " (outside the period: not drawn)"
+            },
             run.files,
             run.passed,
             run.failed,
@@ -559,12 +623,16 @@ fn sources(out: &mut String, f: &Figures) {
     for log in &s.decision_logs {
         let _ = write!(
             out,
-            r#"<li data-source="decision-log" data-chain="{}">decision log <code>{}</code>: {} lines, {} decisions ({} in the period) from {} to {}; hash chain <strong>{}</strong>, head <code>{}</code></li>"#,
+            r#"<li data-source="decision-log" data-chain="{}">decision log <code>{}</code>: {} lines, {} decisions ({} in the period{}) from {} to {}; hash chain <strong>{}</strong>, head <code>{}</code></li>"#,
             log.chain.as_str(),
             escape(&log.file),
             log.lines,
             log.decisions,
             log.in_period,
+            match log.decided_for_other_times {
+                0 => String::new(),
+                n => format!("; {n} decided for another time than logged, placed when logged"),
+            },
             escape(log.first.as_deref().unwrap_or("—")),
             escape(log.last.as_deref().unwrap_or("—")),
             log.chain.as_str(),
@@ -590,6 +658,13 @@ fn sources(out: &mut String, f: &Figures) {
         );
     }
     out.push_str("</ul></section>");
+}
+
+/// The date of an RFC 3339 time.
+fn day(time: &Option<String>) -> String {
+    time.as_deref()
+        .map_or("", |t| t.get(..10).unwrap_or(t))
+        .to_string()
 }
 
 /// Risk tiers sort by risk, not by name.

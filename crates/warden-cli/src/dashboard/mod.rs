@@ -43,7 +43,7 @@ pub struct ReportArgs {
     #[command(flatten)]
     policy: PolicyArgs,
     /// More data for deciding the manifests, as `warden check` takes it
-    /// (`waivers=waivers.json`, ...); its waivers are listed too.
+    /// (`--data waivers.json`, `--data NAME=FILE`); its waivers are listed too.
     #[arg(long = "data", value_name = "[NAME=]FILE")]
     data: Vec<String>,
     /// The report's time, RFC 3339 (default: now): expiry and waivers are
@@ -88,20 +88,36 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
         )));
     }
     let data_limits = args.limits.data();
-    let catalog = read_catalog(&args.catalog, &data_limits)?;
+    refuse_output_over_input(&args)?;
+    let (catalog, catalog_sha, wrapped) = read_catalog(&args.catalog, &data_limits)?;
+    let (mut engine, _) = crate::engine_with_data(&args.policy, &args.data, &data_limits)?;
     // The catalog is the manifests' `data.catalog` too, unless given apart.
-    let mut data = args.data.clone();
-    let (engine, _) = crate::engine_with_data(&args.policy, &[], &data_limits)?;
-    let names_catalog = data.iter().any(|d| {
-        warden::split_data_arg(d, |p| Path::new(p).exists()).0 == Some("catalog")
-    });
+    let names_catalog = args
+        .data
+        .iter()
+        .any(|d| warden::split_data_arg(d, |p| Path::new(p).exists()).0 == Some("catalog"));
     if engine.declares_data("catalog") && !names_catalog {
-        data.insert(0, format!("catalog={}", args.catalog.display()));
+        // A file that holds `{"catalog": ...}` is merged as it is.
+        let arg = if wrapped {
+            args.catalog.display().to_string()
+        } else {
+            format!("catalog={}", args.catalog.display())
+        };
+        engine = engine
+            .with_data_arg(&arg, &data_limits)
+            .map_err(|e| Failure {
+                code: e.code(),
+                message: format!("--catalog {}: {e}", args.catalog.display()),
+            })?;
     }
-    drop(engine);
-    let (engine, _) = crate::engine_with_data(&args.policy, &data, &data_limits)?;
 
-    let mut inputs = figures::Inputs::new(&engine, now, args.days, &args.catalog, catalog);
+    let mut inputs = figures::Inputs::new(
+        &engine,
+        now,
+        args.days,
+        &args.catalog,
+        (catalog, catalog_sha),
+    );
     if !args.manifests.is_empty() {
         if !engine.has_target(check::TARGET) {
             return Err(Failure {
@@ -114,6 +130,12 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
         }
         let (files, skipped) = check::collect(&args.manifests)?;
         crate::warn_skipped(&skipped);
+        // A manifest under two of the paths given is decided once.
+        let mut seen = std::collections::HashSet::new();
+        let files: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())))
+            .collect();
         let results = check::run(
             &engine,
             &files,
@@ -130,8 +152,13 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
             .add_check_run(file, &run)
             .map_err(|why| bad(format!("{}: {why}", file.display())))?;
     }
+    let mut logs_read = std::collections::HashSet::new();
     for file in &args.decision_logs {
         regular_file(file)?;
+        if !logs_read.insert(file.canonicalize().unwrap_or_else(|_| file.clone())) {
+            inputs.skip(format!("{}: given twice: read once", file.display()));
+            continue;
+        }
         inputs
             .add_decision_log(file)
             .map_err(|e| Failure(format!("{}: {e}", file.display())))?;
@@ -143,11 +170,19 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
     };
     match &args.output {
         Some(path) => {
-            std::fs::write(path, text.as_bytes()).map_err(|e| {
-                Failure(format!("cannot write `{}`: {e}", path.display()))
-            })?;
+            std::fs::write(path, text.as_bytes())
+                .map_err(|e| Failure(format!("cannot write `{}`: {e}", path.display())))?;
         }
-        None => crate::print_out(text.trim_end()),
+        None => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", text.trim_end())
+                .and_then(|()| out.flush())
+                .map_err(|e| Failure(format!("cannot write the report: {e}")))?;
+        }
+    }
+    for warning in &figures.warnings {
+        crate::print_err(&format!("warning: {warning}\n"));
     }
     for log in &figures.sources.decision_logs {
         if log.chain != figures::Chain::Intact {
@@ -171,20 +206,21 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
 }
 
 /// The catalog document: `{"apps": {...}}`, or a data file that holds it
-/// as `{"catalog": {"apps": {...}}}`.
-fn read_catalog(
-    path: &Path,
-    limits: &warden::InputLimits,
-) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
-    let mut document = read_json(path, limits)?;
+/// as `{"catalog": {"apps": {...}}}` (then `true`); and the file's SHA-256.
+type Catalog = (serde_json::Map<String, serde_json::Value>, String, bool);
+
+fn read_catalog(path: &Path, limits: &warden::InputLimits) -> Result<Catalog, Failure> {
+    let (mut document, sha) = read_json_hashed(path, limits)?;
+    let mut wrapped = false;
     if document.get("apps").is_none()
         && let Some(inner) = document.get_mut("catalog")
     {
         document = inner.take();
+        wrapped = true;
     }
     match document {
         serde_json::Value::Object(map) if map.get("apps").is_some_and(|a| a.is_object()) => {
-            Ok(map)
+            Ok((map, sha, wrapped))
         }
         _ => Err(bad(format!(
             "{}: not a catalog: expected an object with `apps`, an object of apps by id",
@@ -193,15 +229,63 @@ fn read_catalog(
     }
 }
 
+/// Writing the report over one of its inputs would destroy it.
+fn refuse_output_over_input(args: &ReportArgs) -> Result<(), Failure> {
+    let Some(output) = &args.output else {
+        return Ok(());
+    };
+    let Ok(output) = output.canonicalize() else {
+        return Ok(()); // not there yet: it is no input
+    };
+    let data = args
+        .data
+        .iter()
+        .map(|d| PathBuf::from(warden::split_data_arg(d, |p| Path::new(p).exists()).1));
+    let inputs = [args.catalog.clone()]
+        .into_iter()
+        .chain(args.decision_logs.iter().cloned())
+        .chain(args.check_runs.iter().cloned())
+        .chain(data);
+    for input in inputs {
+        if input.canonicalize().is_ok_and(|i| i == output) {
+            return Err(bad(format!(
+                "-o {}: that is an input of the report; write it elsewhere",
+                input.display()
+            )));
+        }
+    }
+    for folder in &args.manifests {
+        if let Ok(folder) = folder.canonicalize()
+            && output.starts_with(&folder)
+        {
+            return Err(bad(format!(
+                "-o {}: inside the manifests at {}; write it elsewhere",
+                output.display(),
+                folder.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A JSON or YAML file, within the data limits.
 fn read_json(path: &Path, limits: &warden::InputLimits) -> Result<serde_json::Value, Failure> {
+    read_json_hashed(path, limits).map(|(document, _)| document)
+}
+
+/// [`read_json`], and the SHA-256 of the file as read.
+fn read_json_hashed(
+    path: &Path,
+    limits: &warden::InputLimits,
+) -> Result<(serde_json::Value, String), Failure> {
     let coded = |e: warden::EngineError| Failure {
         code: e.code(),
         message: e.to_string(),
     };
     let name = path.display().to_string();
     let text = warden::read_file_bounded(path, limits.max_bytes).map_err(coded)?;
-    warden::parse_document_with(&name, &text, limits).map_err(coded)
+    let document = warden::parse_document_with(&name, &text, limits).map_err(coded)?;
+    Ok((document, warden::sha256_text(text.as_bytes())))
 }
 
 /// A decision log must be a regular file: opening a FIFO would wait forever.
