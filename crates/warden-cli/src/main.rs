@@ -1219,6 +1219,10 @@ fn audit_verify(file: &Path, expected_head: Option<&str>) -> Result<ExitCode, Fa
             print_err(&format!("error: {}: {e}\n", file.display()));
             Ok(ExitCode::from(1))
         }
+        Err(e @ warden_server::decision_log::VerifyError::NotAFile { .. }) => Err(Failure {
+            code: Some(warden::Code::E0409),
+            message: e.to_string(),
+        }),
         Err(e) => Err(Failure(e.to_string())),
     }
 }

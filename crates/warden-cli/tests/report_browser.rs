@@ -373,3 +373,76 @@ fn a_decision_log_that_is_not_a_regular_file_is_refused() {
     assert!(stderr.contains("error[E0409]"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_report_is_never_written_over_an_input_by_another_name() {
+    let dir = scratch("report-hard-link");
+    let catalog = dir.join("catalog.json");
+    std::fs::copy(example().join("catalog.json"), &catalog).unwrap();
+    let linked = dir.join("linked.json");
+    std::fs::hard_link(&catalog, &linked).unwrap();
+    let before = std::fs::read(&catalog).unwrap();
+    let stdlib = root().join("stdlib-policies").display().to_string();
+    let output = warden_in(
+        &dir,
+        &[
+            "report",
+            "--policy",
+            &stdlib,
+            "--catalog",
+            "catalog.json",
+            "-o",
+            "linked.json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[E0801]"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&catalog).unwrap(),
+        before,
+        "the catalog was written over"
+    );
+    // Nor into the policy folder it reads.
+    let policy = dir.join("policy");
+    common::copy_tree(&root().join("stdlib-policies"), &policy);
+    let output = warden_in(
+        &dir,
+        &[
+            "report",
+            "--policy",
+            "policy",
+            "--catalog",
+            "catalog.json",
+            "-o",
+            "policy/new.html",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!policy.join("new.html").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn audit_verify_refuses_a_fifo_without_waiting_on_it() {
+    let dir = scratch("audit-fifo");
+    let fifo = dir.join("log.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = Command::new("timeout")
+        .arg("60")
+        .arg(common::warden_bin())
+        .args(["audit", "verify"])
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[E0409]"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}

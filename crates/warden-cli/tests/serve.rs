@@ -1048,6 +1048,64 @@ fn the_decision_log_can_keep_inputs_with_fields_masked() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A masked object is logged as `"***"`: the line is still one the log's
+/// readers take whole (`audit verify` and `report` read such an input).
+#[test]
+fn a_log_with_a_masked_object_verifies_and_reports() {
+    let dir = scratch("log-mask-object");
+    let log = dir.join("decisions.jsonl");
+    let server = with_config_in(
+        &dir,
+        &format!(
+            "decision_log = {:?}\n[log]\ninclude_input = true\nmask = [\"resource\"]\n",
+            log.display().to_string()
+        ),
+    );
+    for action in ["read", "write"] {
+        post(
+            &server,
+            "/v1/decide",
+            &json!({ "input": request("u-123", action, "crm-lite") }),
+        );
+    }
+    server.stop();
+    let line: Json = serde_json::from_str(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(line["input"]["resource"], "***");
+    let log = log.display().to_string();
+    let verified = warden(&["audit", "verify", &log]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let catalog = root().join("stdlib-policies/examples/catalog.json");
+    let report = warden(&[
+        "report",
+        "--catalog",
+        &catalog.display().to_string(),
+        "--decision-log",
+        &log,
+        "--format",
+        "json",
+    ]);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let figures: Json = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(figures["sources"]["decision_logs"][0]["chain"], "intact");
+    assert_eq!(figures["sources"]["decision_logs"][0]["decisions"], 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn the_evaluation_budget_fails_closed() {
     let (server, dir) = with_config("budget", "[limits]\neval_budget = 5\n");

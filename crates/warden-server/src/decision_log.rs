@@ -562,6 +562,8 @@ pub enum VerifyError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("`{path}` is not a regular file: a FIFO, a device or a socket is no decision log")]
+    NotAFile { path: PathBuf },
     #[error("line {line}: {why}")]
     Broken { line: usize, why: String },
     /// The last line was cut short (a crash in the middle of a write, a
@@ -630,6 +632,27 @@ pub struct Reading {
     pub break_count: usize,
     /// The last line was cut short: its length in bytes.
     pub truncated: Option<usize>,
+    /// The SHA-256 of every byte read: of the whole file, as [`read`]
+    /// reads to its end.
+    pub file_sha256: String,
+    /// The hash of the first line: two logs that share it are parts of one
+    /// chain (a copy, a backup, a log and its prefix).
+    pub first_line: Option<String>,
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// Reads every line of a decision log as a stream (in constant memory),
@@ -650,8 +673,21 @@ fn walk(
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(io)?;
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    // Opened without waiting: a FIFO put in the file's place is refused.
+    let file = warden::open_regular_file(path).map_err(|e| match e {
+        warden::EngineError::NotAFile { .. } => VerifyError::NotAFile {
+            path: path.to_path_buf(),
+        },
+        warden::EngineError::Io { source, .. } => io(source),
+        other => io(std::io::Error::other(other.to_string())),
+    })?;
+    let mut reader = BufReader::with_capacity(
+        256 * 1024,
+        Hashing {
+            inner: file,
+            hasher: sha2::Sha256::default(),
+        },
+    );
     let mut reading = Reading {
         head: Head {
             seq: 0,
@@ -661,6 +697,8 @@ fn walk(
         breaks: Vec::new(),
         break_count: 0,
         truncated: None,
+        file_sha256: String::new(),
+        first_line: None,
     };
     // What the next line's `seq` should be: its number, unless lines were
     // removed or repeated before it (then the chain is followed from there).
@@ -719,7 +757,12 @@ fn walk(
                 line_hash(&line)
             },
         };
+        if number == 1 && !too_long {
+            reading.first_line = Some(reading.head.hash.clone());
+        }
     }
+    use sha2::Digest;
+    reading.file_sha256 = warden::sha256_hex(&reader.into_inner().hasher.finalize());
     Ok(reading)
 }
 

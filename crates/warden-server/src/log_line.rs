@@ -41,6 +41,28 @@ impl Scalar {
     }
 }
 
+/// The longest text a [`Scalar`] keeps whole (in bytes); a longer one is
+/// cut to [`CUT_TO`] bytes and ends in `…` and the SHA-256 of the whole, as
+/// the server cuts long audit fields: a hand-made line cannot make a
+/// reader hold more than this per field.
+pub const LONGEST_TEXT: usize = 1024;
+const CUT_TO: usize = 256;
+
+fn kept(text: &str) -> String {
+    if text.len() <= LONGEST_TEXT {
+        return text.to_string();
+    }
+    let mut end = CUT_TO;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}…({})",
+        &text[..end],
+        warden::sha256_text(text.as_bytes())
+    )
+}
+
 struct ScalarVisitor;
 
 impl<'de> Visitor<'de> for ScalarVisitor {
@@ -49,10 +71,14 @@ impl<'de> Visitor<'de> for ScalarVisitor {
         f.write_str("any JSON value")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v.to_string()))
+        Ok(Scalar::Text(kept(v)))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v))
+        Ok(Scalar::Text(if v.len() <= LONGEST_TEXT {
+            v
+        } else {
+            kept(&v)
+        }))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
         Ok(Scalar::Number(v))
@@ -148,19 +174,72 @@ impl<'de> serde::Deserialize<'de> for Present {
 }
 
 use serde::Deserialize;
+use serde::de::DeserializeSeed as _;
 
 /// The logged input's `resource.app_id` (a line from a log written before
-/// lines carried `app_id`, with `log.include_input`).
-#[derive(Clone, Debug, Default, Deserialize)]
+/// lines carried `app_id`, with `log.include_input`). An input of any
+/// shape is read: the server logs whatever input it was given, and masks
+/// a path to `"***"` whatever it held.
+#[derive(Clone, Debug, Default)]
 pub struct LoggedInput {
-    #[serde(default)]
-    pub resource: LoggedResource,
+    pub app_id: Scalar,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct LoggedResource {
-    #[serde(default)]
-    pub app_id: Scalar,
+impl<'de> serde::Deserialize<'de> for LoggedInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<LoggedInput, D::Error> {
+        /// The value under `key` of an object, when the value is one.
+        struct Field(&'static str, Option<&'static str>);
+        impl<'de> Visitor<'de> for Field {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                let mut found = Scalar::Other;
+                while let Some(key) = map.next_key::<Scalar>()? {
+                    if key.as_str() != Some(self.0) {
+                        map.next_value::<IgnoredAny>()?;
+                    } else if let Some(inner) = self.1 {
+                        found = map.next_value_seed(Field(inner, None))?;
+                    } else {
+                        found = map.next_value::<Scalar>()?;
+                    }
+                }
+                Ok(found)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+        }
+        impl<'de> de::DeserializeSeed<'de> for Field {
+            type Value = Scalar;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+        Field("resource", Some("app_id"))
+            .deserialize(d)
+            .map(|app_id| LoggedInput { app_id })
+    }
 }
 
 /// The fields of a line that `warden audit verify` and `warden report` read.
@@ -225,9 +304,42 @@ mod tests {
         assert_eq!(parsed.prev.as_str(), Some("sha256:ab"));
         assert_eq!(parsed.app_id, Scalar::Other);
         assert_eq!(parsed.rules.0, ["a", "c"]);
-        assert_eq!(parsed.input.unwrap().resource.app_id.as_str(), Some("crm"));
+        assert_eq!(parsed.input.unwrap().app_id.as_str(), Some("crm"));
         assert!(parsed.event.0);
         assert!(parsed.deny_rules.is_none());
+    }
+
+    #[test]
+    fn a_logged_input_of_any_shape_is_read() {
+        // What `log.include_input` writes, with `log.mask = ["resource"]`,
+        // or for a target whose `resource` is not an object.
+        for (input, app) in [
+            (r#""***""#, None),
+            (r#"{"resource": "***"}"#, None),
+            (r#"{"resource": null}"#, None),
+            (r#"{"resource": ["a", "b"]}"#, None),
+            (r#"{"resource": {"app_id": {"x": 1}}}"#, None),
+            (
+                r#"{"resource": {"app_id": "crm", "id": [1]}, "x": {}}"#,
+                Some("crm"),
+            ),
+            (r#"[1, 2]"#, None),
+            (r#"7"#, None),
+        ] {
+            let line = format!(r#"{{"seq": 1, "input": {input}}}"#);
+            let parsed = LogLine::parse(line.as_bytes()).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(parsed.input.unwrap().app_id.as_str(), app, "{input}");
+        }
+    }
+
+    #[test]
+    fn a_long_text_is_cut_to_a_bounded_size() {
+        let long = "é".repeat(5000);
+        let line = format!(r#"{{"app_id": "{long}", "rules": ["{long}"]}}"#);
+        let parsed = LogLine::parse(line.as_bytes()).unwrap();
+        let kept = parsed.app_id.as_str().unwrap();
+        assert!(kept.len() < 400 && kept.contains("…(sha256:"), "{kept}");
+        assert_eq!(parsed.rules.0[0], kept);
     }
 
     #[test]

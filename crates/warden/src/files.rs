@@ -166,6 +166,12 @@ fn walk_in(
     Ok(())
 }
 
+/// Opens a regular file for reading as a stream: a FIFO, a device or a
+/// socket is refused (`E0409`) without waiting on it.
+pub fn open_regular_file(path: &Path) -> Result<std::fs::File, EngineError> {
+    open_regular(path).map(|(file, _)| file)
+}
+
 /// Opens `path` for reading without waiting (a FIFO with no writer would
 /// block the open itself) and refuses anything but a regular file.
 fn open_regular(path: &Path) -> Result<(std::fs::File, u64), EngineError> {

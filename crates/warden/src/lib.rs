@@ -74,8 +74,8 @@ pub use document::{
 pub use engine::{DecideOptions, Engine, RuleInfo, TargetInfo, WaiverInfo, micros, parse_now};
 pub use error::{DecideError, EngineError, PathError};
 pub use files::{
-    Skipped, Walk, confined, files_below, read_file_bounded, read_stdin_bounded, read_text,
-    replace_file, shown_text,
+    Skipped, Walk, confined, files_below, open_regular_file, read_file_bounded, read_stdin_bounded,
+    read_text, replace_file, shown_text,
 };
 pub use limits::InputLimits;
 pub use report::{DiagnosticReport, Place, RelatedPlace};

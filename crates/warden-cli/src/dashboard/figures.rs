@@ -142,6 +142,9 @@ pub struct LogSource {
     /// Decisions taken for a time more than 5 minutes from when they were
     /// logged (a `/v1/decide` caller's `now`): placed at the logged time.
     pub decided_for_other_times: u64,
+    /// Decisions whose line has no `timestamp` the report can read: placed
+    /// at their `evaluated_at`, or, with neither, in no period.
+    pub without_timestamp: u64,
     /// The first lines where the chain breaks.
     pub breaks: Vec<decision_log::Break>,
     pub break_count: usize,
@@ -149,6 +152,10 @@ pub struct LogSource {
     pub truncated_bytes: Option<usize>,
     /// The hash of the last whole line.
     pub head: String,
+    /// The SHA-256 of the whole file.
+    pub file_sha256: String,
+    #[serde(skip)]
+    pub first_line: Option<String>,
     pub first: Option<String>,
     pub last: Option<String>,
 }
@@ -672,7 +679,10 @@ impl<'a> Inputs<'a> {
                 .ok_or_else(not_a_run)
         };
         let (files, passed, failed) = (count("files")?, count("passed")?, count("failed")?);
-        let errors = count("errors").unwrap_or(0);
+        let errors = match summary.get("errors") {
+            None => 0,
+            Some(_) => count("errors")?,
+        };
         if passed
             .checked_add(failed)
             .and_then(|n| n.checked_add(errors))
@@ -749,10 +759,13 @@ impl<'a> Inputs<'a> {
             in_period: 0,
             unverified: 0,
             decided_for_other_times: 0,
+            without_timestamp: 0,
             breaks: Vec::new(),
             break_count: 0,
             truncated_bytes: None,
             head: String::new(),
+            file_sha256: String::new(),
+            first_line: None,
             first: None,
             last: None,
         };
@@ -771,10 +784,13 @@ impl<'a> Inputs<'a> {
             // the period. A line without `timestamp` has only the other.
             let logged = line.timestamp.as_str().and_then(time_of);
             let decided = line.evaluated_at.as_str().and_then(time_of);
-            if let (Some(logged), Some(decided)) = (logged, decided)
-                && (logged - decided).abs() > OTHER_TIME
-            {
-                source.decided_for_other_times += 1;
+            match (logged, decided) {
+                (Some(logged), Some(decided)) if (logged - decided).abs() > OTHER_TIME => {
+                    source.decided_for_other_times += 1;
+                }
+                (Some(_), _) => {}
+                // No server time: placed at the decision's own, and said.
+                (None, _) => source.without_timestamp += 1,
             }
             let Some(at) = logged.or(decided) else { return };
             first = first.min(at);
@@ -785,7 +801,7 @@ impl<'a> Inputs<'a> {
             let app = line
                 .app_id
                 .text()
-                .or_else(|| line.input.as_ref()?.resource.app_id.text());
+                .or_else(|| line.input.as_ref()?.app_id.text());
             // The last time an app was seen counts whatever the period.
             if let Some(app) = &app {
                 tally.seen(app, at);
@@ -848,17 +864,32 @@ impl<'a> Inputs<'a> {
             source.first = Some(warden_ir::format_time(first));
             source.last = Some(warden_ir::format_time(last));
         }
+        // A byte-for-byte copy is counted once; two logs that start with
+        // the same line are one chain (a backup, a prefix, an edited copy),
+        // and their shared decisions would be counted twice.
         if let Some(earlier) = self
             .logs
             .iter()
-            .find(|l| l.head == source.head && l.lines == source.lines && l.lines > 0)
+            .find(|l| l.file_sha256 == reading.file_sha256)
         {
             self.skipped.push(format!(
-                "{name}: holds the same chain as {} (head {}): counted once",
-                earlier.file, source.head
+                "{name}: the same bytes as {}: counted once",
+                earlier.file
             ));
             return Ok(());
         }
+        if let Some(earlier) = self
+            .logs
+            .iter()
+            .find(|l| l.first_line.is_some() && l.first_line == reading.first_line)
+        {
+            self.skipped.push(format!(
+                "{name} and {} start with the same line: they are parts of one chain (a copy, a backup, an earlier state of the log), and the decisions they share are counted twice; give only the whole log",
+                earlier.file
+            ));
+        }
+        source.file_sha256 = reading.file_sha256;
+        source.first_line = reading.first_line;
         self.merge(tally);
         self.logs.push(source);
         Ok(())

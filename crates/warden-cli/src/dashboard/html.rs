@@ -629,10 +629,20 @@ fn sources(out: &mut String, f: &Figures) {
             log.lines,
             log.decisions,
             log.in_period,
-            match log.decided_for_other_times {
-                0 => String::new(),
-                n => format!("; {n} decided for another time than logged, placed when logged"),
-            },
+            [
+                (
+                    log.decided_for_other_times,
+                    "decided for another time than logged, placed when logged",
+                ),
+                (
+                    log.without_timestamp,
+                    "without a timestamp, placed at the time decided for (or in no period)",
+                ),
+            ]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("; {n} {what}"))
+            .collect::<String>(),
             escape(log.first.as_deref().unwrap_or("—")),
             escape(log.last.as_deref().unwrap_or("—")),
             log.chain.as_str(),

@@ -12,6 +12,7 @@ use crate::{Failure, LimitArgs, PolicyArgs, check};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use warden::Code;
+use warden_server::decision_log;
 
 /// How `warden report` prints.
 #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
@@ -130,11 +131,11 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
         }
         let (files, skipped) = check::collect(&args.manifests)?;
         crate::warn_skipped(&skipped);
-        // A manifest under two of the paths given is decided once.
+        // A manifest under two of the paths given (or linked twice) is decided once.
         let mut seen = std::collections::HashSet::new();
         let files: Vec<PathBuf> = files
             .into_iter()
-            .filter(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())))
+            .filter(|f| file_id(f).is_none_or(|id| seen.insert(id)))
             .collect();
         let results = check::run(
             &engine,
@@ -146,7 +147,12 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
         );
         inputs.add_manifests(&args.manifests, &results);
     }
+    let mut runs_read = std::collections::HashSet::new();
     for file in &args.check_runs {
+        if file_id(file).is_some_and(|id| !runs_read.insert(id)) {
+            inputs.skip(format!("{}: given twice: read once", file.display()));
+            continue;
+        }
         let run = read_json(file, &data_limits)?;
         inputs
             .add_check_run(file, &run)
@@ -154,14 +160,14 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
     }
     let mut logs_read = std::collections::HashSet::new();
     for file in &args.decision_logs {
-        regular_file(file)?;
-        if !logs_read.insert(file.canonicalize().unwrap_or_else(|_| file.clone())) {
+        if file_id(file).is_some_and(|id| !logs_read.insert(id)) {
             inputs.skip(format!("{}: given twice: read once", file.display()));
             continue;
         }
-        inputs
-            .add_decision_log(file)
-            .map_err(|e| Failure(format!("{}: {e}", file.display())))?;
+        inputs.add_decision_log(file).map_err(|e| Failure {
+            code: matches!(e, decision_log::VerifyError::NotAFile { .. }).then_some(Code::E0409),
+            message: format!("{}: {e}", file.display()),
+        })?;
     }
     let figures = inputs.finish();
     let text = match args.format {
@@ -182,13 +188,13 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
         }
     }
     for warning in &figures.warnings {
-        crate::print_err(&format!("warning: {warning}\n"));
+        crate::print_err(&format!("warning: {}\n", printable(warning)));
     }
     for log in &figures.sources.decision_logs {
         if log.chain != figures::Chain::Intact {
             crate::print_err(&format!(
                 "warning: {}: the hash chain is {}: the report shows where\n",
-                log.file,
+                printable(&log.file),
                 log.chain.as_str()
             ));
         }
@@ -229,40 +235,60 @@ fn read_catalog(path: &Path, limits: &warden::InputLimits) -> Result<Catalog, Fa
     }
 }
 
-/// Writing the report over one of its inputs would destroy it.
+/// Writing the report over one of its inputs would destroy it: the output
+/// may not be an input file (by device and inode, whatever the path or
+/// link), nor lie in a policy or manifests folder.
 fn refuse_output_over_input(args: &ReportArgs) -> Result<(), Failure> {
     let Some(output) = &args.output else {
         return Ok(());
     };
-    let Ok(output) = output.canonicalize() else {
-        return Ok(()); // not there yet: it is no input
+    let refuse = |what: String| {
+        Err(bad(format!(
+            "-o {}: {what}; write the report elsewhere",
+            output.display()
+        )))
     };
     let data = args
         .data
         .iter()
         .map(|d| PathBuf::from(warden::split_data_arg(d, |p| Path::new(p).exists()).1));
-    let inputs = [args.catalog.clone()]
+    let inputs: Vec<PathBuf> = [args.catalog.clone()]
         .into_iter()
         .chain(args.decision_logs.iter().cloned())
         .chain(args.check_runs.iter().cloned())
-        .chain(data);
-    for input in inputs {
-        if input.canonicalize().is_ok_and(|i| i == output) {
-            return Err(bad(format!(
-                "-o {}: that is an input of the report; write it elsewhere",
-                input.display()
-            )));
-        }
+        .chain(data)
+        .collect();
+    if let Some(id) = file_id(output)
+        && let Some(input) = inputs.iter().find(|i| file_id(i) == Some(id))
+    {
+        return refuse(format!(
+            "that is {}, an input of the report",
+            input.display()
+        ));
     }
-    for folder in &args.manifests {
-        if let Ok(folder) = folder.canonicalize()
-            && output.starts_with(&folder)
-        {
-            return Err(bad(format!(
-                "-o {}: inside the manifests at {}; write it elsewhere",
-                output.display(),
-                folder.display()
-            )));
+    // Where the file is (or would be): its folder, links resolved.
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Ok(folder) = parent.canonicalize() else {
+        return Ok(()); // no such folder: writing fails on its own
+    };
+    let policy = args.policy.paths().unwrap_or_default();
+    for given in policy.iter().chain(args.manifests.iter()) {
+        let Ok(input) = given.canonicalize() else {
+            continue;
+        };
+        let inside = if input.is_dir() {
+            folder.starts_with(&input)
+        } else {
+            file_id(&input).is_some_and(|id| file_id(output) == Some(id))
+        };
+        if inside {
+            return refuse(format!(
+                "inside {}, whose files the report reads",
+                given.display()
+            ));
         }
     }
     Ok(())
@@ -288,14 +314,22 @@ fn read_json_hashed(
     Ok((document, warden::sha256_text(text.as_bytes())))
 }
 
-/// A decision log must be a regular file: opening a FIFO would wait forever.
-fn regular_file(path: &Path) -> Result<(), Failure> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => Ok(()),
-        Ok(_) => Err(Failure {
-            code: Some(Code::E0409),
-            message: format!("`{}` is not a regular file", path.display()),
-        }),
-        Err(e) => Err(Failure(format!("cannot read `{}`: {e}", path.display()))),
-    }
+/// What names a file whatever the path: its device and inode.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Text from an input, safe to print on a terminal: control characters
+/// (escape sequences) are shown escaped.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
