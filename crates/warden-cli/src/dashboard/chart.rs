@@ -31,6 +31,16 @@ pub fn color(index: usize) -> &'static str {
     PALETTE[index.min(PALETTE.len() - 1)]
 }
 
+/// The opening of a chart: its size, and its title for screen readers and
+/// tooltips.
+fn open_svg(id: &str, title: &str, width: f64, height: f64) -> String {
+    format!(
+        r#"<svg class="chart" data-chart="{id}" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{id}-title"><title id="{id}-title">{title}</title>"#,
+        id = escape(id),
+        title = escape(title),
+    )
+}
+
 /// A round number at or above `max` for the top of an axis, and its step.
 fn axis(max: f64) -> (f64, f64) {
     if max <= 0.0 {
@@ -66,13 +76,7 @@ pub fn stacked_bars(chart: &Stacked) -> String {
         .map(|i| chart.series.iter().map(|(_, v)| v[i]).sum())
         .collect();
     let (top_value, step) = axis(totals.iter().copied().max().unwrap_or(0) as f64);
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart" data-chart="{id}" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{id}-title"><title id="{id}-title">{title}</title>"#,
-        id = escape(chart.id),
-        title = escape(chart.title),
-    );
+    let mut svg = open_svg(chart.id, chart.title, width, height);
     grid(&mut svg, left, top, plot_w, plot_h, top_value, step, "");
     let slot = plot_w / bars as f64;
     let bar_w = (slot * 0.8).max(1.0);
@@ -158,13 +162,7 @@ pub fn percent_bars(id: &str, title: &str, items: &[Bar]) -> String {
     let width = 560.0;
     let height = row * items.len().max(1) as f64 + 10.0;
     let plot_w = width - left - right;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart" data-chart="{id}" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{id}-title"><title id="{id}-title">{title}</title>"#,
-        id = escape(id),
-        title = escape(title),
-    );
+    let mut svg = open_svg(id, title, width, height);
     for (i, bar) in items.iter().enumerate() {
         let (label, percent, note) = (&bar.label, &bar.percent, &bar.note);
         let y = 5.0 + i as f64 * row;
@@ -208,13 +206,7 @@ pub fn percent_line(id: &str, title: &str, points: &[(String, f64, String)]) -> 
     let (left, right, top, bottom) = (44.0, 16.0, 10.0, 40.0);
     let plot_w = width - left - right;
     let plot_h = height - top - bottom;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart" data-chart="{id}" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{id}-title"><title id="{id}-title">{title}</title>"#,
-        id = escape(id),
-        title = escape(title),
-    );
+    let mut svg = open_svg(id, title, width, height);
     grid(&mut svg, left, top, plot_w, plot_h, 100.0, 25.0, "%");
     let n = points.len();
     let x_of = |i: usize| {
