@@ -420,6 +420,62 @@ fn the_report_is_never_written_over_an_input_by_another_name() {
     );
     assert_eq!(output.status.code(), Some(2));
     assert!(!policy.join("new.html").exists());
+    // A link elsewhere to a policy file is replaced, not written through.
+    let rules = policy.join("rules/identity.warden");
+    let rules_before = std::fs::read(&rules).unwrap();
+    std::os::unix::fs::symlink(&rules, dir.join("link.html")).unwrap();
+    let output = warden_in(
+        &dir,
+        &[
+            "report",
+            "--policy",
+            "policy",
+            "--catalog",
+            "catalog.json",
+            "-o",
+            "link.html",
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&rules).unwrap(),
+        rules_before,
+        "written through the link"
+    );
+    let written = std::fs::symlink_metadata(dir.join("link.html")).unwrap();
+    assert!(written.is_file(), "the link is replaced by the report");
+    // A FIFO is no file to write to: refused at once, not waited on.
+    let fifo = dir.join("out.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = Command::new("timeout")
+        .arg("60")
+        .arg(common::warden_bin())
+        .current_dir(&dir)
+        .args([
+            "report",
+            "--policy",
+            "policy",
+            "--catalog",
+            "catalog.json",
+            "-o",
+            "out.fifo",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[E0409]"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

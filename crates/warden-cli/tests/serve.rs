@@ -1103,6 +1103,8 @@ fn a_log_with_a_masked_object_verifies_and_reports() {
     let figures: Json = serde_json::from_slice(&report.stdout).unwrap();
     assert_eq!(figures["sources"]["decision_logs"][0]["chain"], "intact");
     assert_eq!(figures["sources"]["decision_logs"][0]["decisions"], 2);
+    // A masked app id names no app (not an unregistered one called `***`).
+    assert_eq!(figures["kpis"]["unregistered_at_gateway"], 0, "{figures}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -562,7 +562,9 @@ pub enum VerifyError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("`{path}` is not a regular file: a FIFO, a device or a socket is no decision log")]
+    #[error(
+        "`{path}` is not a regular file (a folder, a FIFO, a device or a socket is no decision log)"
+    )]
     NotAFile { path: PathBuf },
     #[error("line {line}: {why}")]
     Broken { line: usize, why: String },
@@ -602,6 +604,10 @@ pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
         events: reading.events,
     })
 }
+
+/// The largest input a line logs whole, whatever `log.max_input_bytes`
+/// says: a line stays well within [`LONGEST_LINE`], which its readers hold.
+pub const LONGEST_LOGGED_INPUT: usize = 8 * 1024 * 1024;
 
 /// The longest line [`read`] takes whole: a longer one is a break, skipped
 /// without being held in memory.
@@ -975,8 +981,16 @@ pub fn record(
         id => id,
     };
     // An audit field copied from a masked input path is masked too.
+    // Masking a path masks everything under it: `principal` masks
+    // `principal.id` too.
     let masked = |path: &str, value: Json| {
-        if mask.iter().any(|m| m == path) && !value.is_null() {
+        let under = |m: &String| {
+            path == m
+                || path
+                    .strip_prefix(m.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        };
+        if mask.iter().any(under) && !value.is_null() {
             json!("***")
         } else {
             value
@@ -989,7 +1003,7 @@ pub fn record(
         }
         // A JSON value always serializes.
         let text = serde_json::to_string(&logged).unwrap_or_default();
-        let omitted = if text.len() > config.max_input_bytes {
+        let omitted = if text.len() > config.max_input_bytes.min(LONGEST_LOGGED_INPUT) {
             Some("larger than log.max_input_bytes")
         } else if nesting(&logged) > DEEPEST_LOGGED_INPUT {
             Some("nested deeper than a log line can hold")
@@ -1151,6 +1165,34 @@ mod audit_field_tests {
         engine
             .decide("request", &json!({}), std::time::SystemTime::now())
             .expect("decides")
+    }
+
+    #[test]
+    fn masking_a_path_masks_the_audit_fields_under_it() {
+        let decision = decision();
+        let input = json!({ "principal": { "id": "u-1", "type": "user" },
+                            "action": "read",
+                            "resource": { "type": "record", "id": "r-1", "app_id": "crm" },
+                            "context": { "ip": "10.0.0.1", "request_id": "q" } });
+        let config = LogConfig {
+            mask: vec!["principal".into(), "resource".into(), "context.ip".into()],
+            ..LogConfig::default()
+        };
+        let line: Json = serde_json::from_slice(&record(&decision, &input, None, &config)).unwrap();
+        for field in [
+            "principal_id",
+            "principal_type",
+            "resource_type",
+            "resource_id",
+            "app_id",
+            "ip_address",
+        ] {
+            assert_eq!(line[field], "***", "{field}: {line}");
+        }
+        // A mask names whole keys: `context.ip` does not mask `context.ipv6`,
+        // nor `principal` a `principals` field.
+        assert_eq!(line["request_id"], "q");
+        assert_eq!(line["action"], "read");
     }
 
     #[test]

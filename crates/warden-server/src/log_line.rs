@@ -41,11 +41,11 @@ impl Scalar {
     }
 }
 
-/// The longest text a [`Scalar`] keeps whole (in bytes); a longer one is
-/// cut to [`CUT_TO`] bytes and ends in `…` and the SHA-256 of the whole, as
-/// the server cuts long audit fields: a hand-made line cannot make a
-/// reader hold more than this per field.
-pub const LONGEST_TEXT: usize = 1024;
+/// The longest text a [`Scalar`] keeps whole (in bytes: longer than any
+/// audit field the server writes, 256 characters and a hash); a longer one
+/// is cut to [`CUT_TO`] bytes and ends in `…` and the SHA-256 of the whole:
+/// a hand-made line cannot make a reader hold more than this per field.
+pub const LONGEST_TEXT: usize = 2048;
 const CUT_TO: usize = 256;
 
 fn kept(text: &str) -> String {

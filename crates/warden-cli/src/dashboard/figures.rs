@@ -28,6 +28,8 @@ pub const OTHER_CONTROLS: &str = "other controls";
 /// A decision taken for a time this far (5 minutes) from when it was
 /// logged was decided for another time (a `/v1/decide` caller's `now`).
 const OTHER_TIME: i64 = 5 * 60 * 1_000_000;
+/// What the server logs in place of a masked value.
+const MASKED: &str = "***";
 /// A period longer than this many days is drawn in weeks, not days.
 const DAILY_UP_TO: i64 = 120;
 /// The label of denials no rule's deny finding names (a target that
@@ -798,10 +800,12 @@ impl<'a> Inputs<'a> {
             if at > now {
                 return;
             }
+            // A masked app id (`log.mask`) names no app.
             let app = line
                 .app_id
                 .text()
-                .or_else(|| line.input.as_ref()?.app_id.text());
+                .or_else(|| line.input.as_ref()?.app_id.text())
+                .filter(|app| app != MASKED);
             // The last time an app was seen counts whatever the period.
             if let Some(app) = &app {
                 tally.seen(app, at);

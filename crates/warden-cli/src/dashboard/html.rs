@@ -9,6 +9,8 @@ use super::figures::{Chain, Figures, NO_RULE_ALLOWED, SOON_DAYS, STALE_DAYS, Sta
 use std::fmt::Write as _;
 
 const STYLE: &str = include_str!("report.css");
+/// The most apps the page's table lists.
+const APP_ROWS: usize = 2000;
 const SCRIPT: &str = include_str!("report.js");
 
 /// A number for a tile: `—` when there is none.
@@ -440,8 +442,26 @@ pub fn page(f: &Figures) -> String {
     out.push_str("</section>");
 
     out.push_str(r#"<section class="panel wide"><h2>Apps</h2><p class="hint">Click a column to sort; the address keeps the order (<code>#sort=apps:N:asc</code> or <code>:desc</code>, N the column's place from 0).</p>"#);
-    let rows: Vec<String> = f
-        .apps
+    // The page lists the apps that need a look first, then the busiest, at
+    // most `APP_ROWS`; the JSON form holds them all.
+    let mut shown_apps: Vec<&super::figures::AppRow> = f.apps.iter().collect();
+    if shown_apps.len() > APP_ROWS {
+        shown_apps.sort_by(|a, b| {
+            b.flags
+                .len()
+                .cmp(&a.flags.len())
+                .then(b.decisions.cmp(&a.decisions))
+                .then(a.app.cmp(&b.app))
+        });
+        shown_apps.truncate(APP_ROWS);
+        let _ = write!(
+            out,
+            r#"<p class="note" data-apps-left-out="{}">{} apps in all: the {APP_ROWS} with the most flags, then the most decisions, are listed; <code>--format json</code> holds every one.</p>"#,
+            f.apps.len() - APP_ROWS,
+            f.apps.len()
+        );
+    }
+    let rows: Vec<String> = shown_apps
         .iter()
         .map(|a| {
             let text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -636,7 +656,7 @@ fn sources(out: &mut String, f: &Figures) {
                 ),
                 (
                     log.without_timestamp,
-                    "without a timestamp, placed at the time decided for (or in no period)",
+                    "without a timestamp, placed at the time they were decided for, if any",
                 ),
             ]
             .iter()

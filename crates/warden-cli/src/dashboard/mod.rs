@@ -164,9 +164,12 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
             inputs.skip(format!("{}: given twice: read once", file.display()));
             continue;
         }
-        inputs.add_decision_log(file).map_err(|e| Failure {
-            code: matches!(e, decision_log::VerifyError::NotAFile { .. }).then_some(Code::E0409),
-            message: format!("{}: {e}", file.display()),
+        inputs.add_decision_log(file).map_err(|e| match e {
+            decision_log::VerifyError::NotAFile { .. } => Failure {
+                code: Some(Code::E0409),
+                message: e.to_string(),
+            },
+            e => Failure(format!("{}: {e}", file.display())),
         })?;
     }
     let figures = inputs.finish();
@@ -175,9 +178,14 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
         ReportFormat::Html => html::page(&figures),
     };
     match &args.output {
+        // Written beside and renamed over: a reader never sees half a
+        // page, and a link at the path is replaced, never written through.
         Some(path) => {
-            std::fs::write(path, text.as_bytes())
-                .map_err(|e| Failure(format!("cannot write `{}`: {e}", path.display())))?;
+            warden::replace_file(path, |file| {
+                use std::io::Write as _;
+                file.write_all(text.as_bytes())
+            })
+            .map_err(|e| Failure(format!("cannot write `{}`: {e}", path.display())))?;
         }
         None => {
             use std::io::Write as _;
@@ -242,6 +250,18 @@ fn refuse_output_over_input(args: &ReportArgs) -> Result<(), Failure> {
     let Some(output) = &args.output else {
         return Ok(());
     };
+    // A FIFO, a device or a folder is no file to write a report to.
+    if let Ok(meta) = std::fs::metadata(output)
+        && !meta.is_file()
+    {
+        return Err(Failure {
+            code: Some(Code::E0409),
+            message: format!(
+                "-o {}: not a regular file; give a file's path, or leave -o out to print the report",
+                output.display()
+            ),
+        });
+    }
     let refuse = |what: String| {
         Err(bad(format!(
             "-o {}: {what}; write the report elsewhere",
