@@ -181,6 +181,7 @@ fn the_page_shows_the_figures_charts_and_sortable_tables_in_chromium() {
             shown(&k["approval_days"]["low"]["median"], " d"),
         ),
         ("stale", k["stale"].to_string()),
+        ("incidents", k["incidents"].to_string()),
         ("compliance_rate", shown(&k["compliance_rate"], "%")),
         ("denials", k["denials"].to_string()),
     ] {
@@ -193,6 +194,7 @@ fn the_page_shows_the_figures_charts_and_sortable_tables_in_chromium() {
         "expired_with_traffic",
         "inactive_with_traffic",
         "stale",
+        "incidents",
     ] {
         assert_ne!(k[kpi], 0, "{kpi}");
     }

@@ -107,6 +107,11 @@ def catalog():
         if status == "retired":
             entry["retired_at"] = at(12)
         apps[app] = entry
+    # Incidents tied to apps: two in the period, one before it.
+    apps["crm-lite"]["incidents"] = [
+        {"id": "INC-4411", "opened_at": at(23), "severity": "high"},
+        {"id": "INC-3902", "opened_at": at(140), "severity": "low"}]
+    apps["invoice-ocr"]["incidents"] = [{"id": "INC-4520", "opened_at": at(6), "severity": "medium"}]
     # One registration lapsed a week ago and was never renewed.
     apps["wiki-search"]["expires_at"] = at(7)
     # One lapses within the fortnight.

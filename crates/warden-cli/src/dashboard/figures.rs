@@ -220,6 +220,10 @@ pub struct Kpis {
     /// app with `retired_at`: decisions after it).
     pub inactive_with_traffic: Option<usize>,
     pub stale: Option<usize>,
+    /// Incidents the catalog ties to apps, opened in the period, and how
+    /// many apps they touch.
+    pub incidents: usize,
+    pub apps_with_incidents: usize,
     pub lifetime_days: Stat,
     /// From `metadata.registered_at` to an approved review, by risk tier.
     pub approval_days: BTreeMap<String, ApprovalStat>,
@@ -307,6 +311,8 @@ pub struct AppRow {
     pub decisions: u64,
     pub denials: u64,
     pub last_seen: Option<String>,
+    /// Incidents tied to it (the catalog's `incidents`) opened in the period.
+    pub incidents: usize,
     /// Decisions taken after its registration expired.
     pub decisions_after_expiry: u64,
     /// Decisions taken after it was retired (`retired_at`), or in the
@@ -969,6 +975,14 @@ impl<'a> Inputs<'a> {
                     expires_micros: expires,
                     days_to_expiry: expires.map(days_from_now),
                     registered_at: field("registered_at"),
+                    incidents: app
+                        .get("incidents")
+                        .and_then(Json::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|i| time_of(i.get("opened_at")?.as_str()?))
+                        .filter(|&at| at >= self.from && at <= now)
+                        .count(),
                     ..AppRow::default()
                 },
             );
@@ -1198,6 +1212,8 @@ impl<'a> Inputs<'a> {
                 expired_with_traffic: has_logs.then(|| count("expired-with-traffic")),
                 inactive_with_traffic: has_logs.then(|| count("inactive-with-traffic")),
                 stale: has_logs.then(|| count("stale")),
+                incidents: apps.iter().map(|a| a.incidents).sum(),
+                apps_with_incidents: apps.iter().filter(|a| a.incidents > 0).count(),
                 lifetime_days: Stat::of(lifetimes),
                 approval_days,
                 manifests_decided: decided,

@@ -210,6 +210,18 @@ pub fn page(f: &Figures) -> String {
     );
     tile(
         &mut out,
+        "incidents",
+        "incidents tied to micro apps",
+        &k.incidents.to_string(),
+        &format!(
+            "opened in the period, in {} app{} (the catalog's incidents)",
+            k.apps_with_incidents,
+            if k.apps_with_incidents == 1 { "" } else { "s" }
+        ),
+        k.incidents > 0,
+    );
+    tile(
+        &mut out,
         "lifetime_median",
         "median app lifetime",
         &shown(k.lifetime_days.median, " d"),
@@ -476,6 +488,7 @@ pub fn page(f: &Figures) -> String {
                 cell(&text(&a.risk_tier), &tier_rank(a.risk_tier.as_deref())),
                 number_cell(Some(a.decisions as f64)),
                 number_cell(Some(a.denials as f64)),
+                number_cell(Some(a.incidents as f64)),
                 cell(&day(&a.last_seen), &text(&a.last_seen)),
                 cell(&day(&a.expires_at), &text(&a.expires_at)),
                 number_cell(a.days_to_expiry),
@@ -498,6 +511,7 @@ pub fn page(f: &Figures) -> String {
             ("risk tier", true),
             ("decisions", true),
             ("denials", true),
+            ("incidents", true),
             ("last seen", false),
             ("expires", false),
             ("days to expiry", true),
