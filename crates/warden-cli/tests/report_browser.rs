@@ -351,28 +351,49 @@ fn a_broken_chain_is_shown_first_and_hostile_log_values_stay_text() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-#[test]
-fn a_decision_log_that_is_not_a_regular_file_is_refused() {
-    let dir = scratch("report-fifo");
-    let fifo = dir.join("log.fifo");
-    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
-    assert!(status.success());
-    let example = example();
+/// A FIFO at `path`, which no one writes to or reads from.
+fn fifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success());
+}
+
+/// Runs `warden ARGS` in `dir` (killed after a minute): it must refuse a
+/// FIFO at once with `E0409`, not wait on it.
+fn refuses_a_fifo(dir: &Path, args: &[&str]) {
     let output = Command::new("timeout")
         .arg("60")
         .arg(common::warden_bin())
-        .args(["report", "--policy"])
-        .arg(root().join("stdlib-policies"))
-        .arg("--catalog")
-        .arg(example.join("catalog.json"))
-        .arg("--decision-log")
-        .arg(&fifo)
-        .args(["--format", "json"])
+        .current_dir(dir)
+        .args(args)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("error[E0409]"), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.contains("error[E0409]"), "{args:?}: {stderr}");
+}
+
+#[test]
+fn a_decision_log_that_is_not_a_regular_file_is_refused() {
+    let dir = scratch("report-fifo");
+    fifo(&dir.join("log.fifo"));
+    let (stdlib, catalog) = (
+        root().join("stdlib-policies"),
+        example().join("catalog.json"),
+    );
+    refuses_a_fifo(
+        &dir,
+        &[
+            "report",
+            "--policy",
+            &stdlib.display().to_string(),
+            "--catalog",
+            &catalog.display().to_string(),
+            "--decision-log",
+            "log.fifo",
+            "--format",
+            "json",
+        ],
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -452,19 +473,10 @@ fn the_report_is_never_written_over_an_input_by_another_name() {
     let written = std::fs::symlink_metadata(dir.join("link.html")).unwrap();
     assert!(written.is_file(), "the link is replaced by the report");
     // A FIFO is no file to write to: refused at once, not waited on.
-    let fifo = dir.join("out.fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let output = Command::new("timeout")
-        .arg("60")
-        .arg(common::warden_bin())
-        .current_dir(&dir)
-        .args([
+    fifo(&dir.join("out.fifo"));
+    refuses_a_fifo(
+        &dir,
+        &[
             "report",
             "--policy",
             "policy",
@@ -472,35 +484,15 @@ fn the_report_is_never_written_over_an_input_by_another_name() {
             "catalog.json",
             "-o",
             "out.fifo",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("error[E0409]"), "{stderr}");
+        ],
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn audit_verify_refuses_a_fifo_without_waiting_on_it() {
     let dir = scratch("audit-fifo");
-    let fifo = dir.join("log.fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let output = Command::new("timeout")
-        .arg("60")
-        .arg(common::warden_bin())
-        .args(["audit", "verify"])
-        .arg(&fifo)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("error[E0409]"), "{stderr}");
+    fifo(&dir.join("log.fifo"));
+    refuses_a_fifo(&dir, &["audit", "verify", "log.fifo"]);
     std::fs::remove_dir_all(&dir).ok();
 }
