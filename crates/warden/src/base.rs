@@ -167,6 +167,7 @@ const MOST_BASE_BYTES: u64 = 256 << 20;
 /// Removes `warden-diff-PID-…` folders in `temp` whose process no longer
 /// runs, and that this user owns (a folder is never followed through a
 /// link: `remove_dir_all` does not follow them).
+#[cfg(unix)]
 fn remove_abandoned(temp: &Path) {
     use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(temp) else {
@@ -196,3 +197,7 @@ fn remove_abandoned(temp: &Path) {
         }
     }
 }
+
+/// Elsewhere (WebAssembly) there are no processes and no checkouts to leave.
+#[cfg(not(unix))]
+fn remove_abandoned(_temp: &Path) {}

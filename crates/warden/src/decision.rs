@@ -296,6 +296,21 @@ pub(crate) enum ElementPaths {
     Keys(Vec<Arc<str>>),
 }
 
+/// A new decision id, a ULID. WebAssembly in a browser or Node has no
+/// clock the standard library can read (its caller gives `now`), so there
+/// the id's time part is the decision's time.
+fn decision_id(now_micros: i64) -> String {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = now_micros;
+        ulid::Ulid::new().to_string()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        ulid::Ulid::from_datetime(crate::engine::time_of_micros(now_micros)).to_string()
+    }
+}
+
 pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
     let report = |f: &Finding| finding_report(cx, f, outcome.subject.as_deref());
     let mut warnings: Vec<FindingReport> = outcome.warnings.iter().map(report).collect();
@@ -332,7 +347,7 @@ pub(crate) fn build(cx: &Context<'_>, outcome: &Outcome) -> Decision {
         warnings,
         waived,
         obligations: merge_obligations(cx, outcome),
-        decision_id: ulid::Ulid::new().to_string(),
+        decision_id: decision_id(cx.now),
         policy_revision: cx.revision.clone(),
         data_revision: cx.data_revision.clone(),
         bundle_revision: cx.bundle_revision.cloned(),
