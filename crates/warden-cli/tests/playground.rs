@@ -1,0 +1,50 @@
+//! The playground page (`editors/playground`) in headless Chromium: its
+//! Node test (playwright-core driving Debian's `chromium`) types a policy
+//! with a typo, sees the diagnostic, fixes it, sees the decision and opens
+//! the share link. `.ci/run` installs what it needs and builds the page;
+//! this test builds it again (cached) so a change to the engine reaches
+//! it. Without the tools (outside CI) the test says so and passes.
+
+mod common;
+
+use common::root;
+use std::process::Command;
+
+#[test]
+fn the_playground_shows_a_typo_then_the_decision_in_chromium() {
+    let dir = root().join("editors/playground");
+    let wasm = Command::new("wasm-bindgen")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let ready = wasm
+        && std::path::Path::new("/usr/bin/chromium").exists()
+        && dir.join("node_modules/playwright-core").exists();
+    if !common::installed(ready, "wasm-bindgen-cli, chromium and playwright-core") {
+        return;
+    }
+    let build = Command::new("sh")
+        .arg(dir.join("build.sh"))
+        .output()
+        .expect("sh runs");
+    assert!(
+        build.status.success(),
+        "build.sh:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let out = Command::new("node")
+        .args(["--test", "test/"])
+        .current_dir(&dir)
+        .output()
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("# pass 1") && report.contains("# fail 0"),
+        "{report}"
+    );
+}
