@@ -64,19 +64,15 @@ impl NativeEngine {
             let workspace = Workspace::read(&paths).map_err(engine_error)?;
             let mut engine = match workspace.engine() {
                 Ok(engine) => engine,
-                Err(warden::EngineError::Compile { diagnostics }) => {
-                    let reports = workspace.reports(&diagnostics);
-                    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-                    return Err(error(
-                        diagnostics.iter().find(|d| d.is_error()).map(|d| d.code),
-                        format!(
-                            "the policy set does not compile ({errors} error{})",
-                            if errors == 1 { "" } else { "s" }
-                        ),
-                        serde_json::to_string(&reports).unwrap_or_else(|_| "[]".into()),
-                    ));
+                Err(e) => {
+                    let warden::EngineError::Compile { diagnostics } = &e else {
+                        return Err(engine_error(e));
+                    };
+                    let reports = workspace.reports(diagnostics);
+                    let code = diagnostics.iter().find(|d| d.is_error()).map(|d| d.code);
+                    let reports = serde_json::to_string(&reports).unwrap_or_else(|_| "[]".into());
+                    return Err(error(code, e.to_string(), reports));
                 }
-                Err(e) => return Err(engine_error(e)),
             };
             for text in &data {
                 let document = warden::parse_json_with("data", text.as_bytes(), &InputLimits::DATA)

@@ -76,18 +76,15 @@ impl Engine {
         let workspace = sources(files)?;
         let mut engine = match workspace.engine() {
             Ok(engine) => engine,
-            Err(warden::EngineError::Compile { diagnostics }) => {
-                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-                return Err(error(
-                    diagnostics.iter().find(|d| d.is_error()).map(|d| d.code),
-                    format!(
-                        "the policy set does not compile ({errors} error{})",
-                        if errors == 1 { "" } else { "s" }
-                    ),
-                    serde_json::to_value(workspace.reports(&diagnostics)).unwrap_or_default(),
-                ));
+            Err(e) => {
+                let warden::EngineError::Compile { diagnostics } = &e else {
+                    return Err(engine_error(e));
+                };
+                let code = diagnostics.iter().find(|d| d.is_error()).map(|d| d.code);
+                let reports =
+                    serde_json::to_value(workspace.reports(diagnostics)).unwrap_or_default();
+                return Err(error(code, e.to_string(), reports));
             }
-            Err(e) => return Err(engine_error(e)),
         };
         if let Some(data) = data {
             let document = warden::parse_json_with("data", data.as_bytes(), &InputLimits::DATA)

@@ -23,28 +23,5 @@ fn the_playground_shows_a_typo_then_the_decision_in_chromium() {
     if !common::installed(ready, "wasm-bindgen-cli, chromium and playwright-core") {
         return;
     }
-    let build = Command::new("sh")
-        .arg(dir.join("build.sh"))
-        .output()
-        .expect("sh runs");
-    assert!(
-        build.status.success(),
-        "build.sh:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-    let out = Command::new("node")
-        .args(["--test", "test/"])
-        .current_dir(&dir)
-        .output()
-        .expect("node runs");
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{report}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        report.contains("# pass 1") && report.contains("# fail 0"),
-        "{report}"
-    );
+    common::build_and_test_with_node(&dir.join("build.sh"), &dir, 1);
 }

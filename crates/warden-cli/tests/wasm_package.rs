@@ -28,31 +28,6 @@ fn the_wasm_package_builds_and_decides_the_corpus_under_node() {
         return;
     }
     let package = root().join("bindings/wasm");
-    let build = Command::new("sh")
-        .arg(package.join("build.sh"))
-        .output()
-        .expect("sh runs");
-    assert!(
-        build.status.success(),
-        "build.sh:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-    let out = Command::new("node")
-        .args(["--test", "test/"])
-        .current_dir(&package)
-        .output()
-        .expect("node runs");
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{report}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let passed: usize = report
-        .lines()
-        .find_map(|l| l.strip_prefix("# pass "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0);
-    assert!(passed >= 80, "{report}");
-    assert!(report.contains("# fail 0"), "{report}");
+    // Every corpus case, and the typo test.
+    common::build_and_test_with_node(&package.join("build.sh"), &package, 80);
 }

@@ -281,3 +281,38 @@ pub fn git(dir: &Path, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs a package's build script, then its tests under Node's test runner
+/// in `dir`: the runner's report, after asserting both succeeded and that
+/// at least `at_least` tests passed and none failed.
+#[allow(dead_code)]
+pub fn build_and_test_with_node(build: &Path, dir: &Path, at_least: usize) -> String {
+    let built = Command::new("sh").arg(build).output().expect("sh runs");
+    assert!(
+        built.status.success(),
+        "{}:\n{}",
+        build.display(),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let out = Command::new("node")
+        .args(["--test", "test/"])
+        .current_dir(dir)
+        .output()
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let passed: usize = report
+        .lines()
+        .find_map(|l| l.strip_prefix("# pass "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        passed >= at_least && report.contains("# fail 0"),
+        "{report}"
+    );
+    report
+}
