@@ -58,9 +58,16 @@ function tokenClass(scope) {
 
 const escapeHtml = (s) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 
+/** Past this many characters the policy is shown uncoloured: scanning is
+ *  quadratic in the worst case, and the page must keep up with typing. */
+const HIGHLIGHT_LIMIT = 20000;
+/** Deeper nesting of begin/end rules (strings in interpolations in
+ *  strings...) is shown uncoloured: the scan recurses once per level. */
+const HIGHLIGHT_DEPTH = 32;
+
 /** `text` as HTML with a span per token the grammar names. */
 function highlight(text) {
-  if (!grammar) return escapeHtml(text);
+  if (!grammar || text.length > HIGHLIGHT_LIMIT) return escapeHtml(text);
   const top = grammar.patterns;
   const out = [];
   let at = 0;
@@ -84,7 +91,12 @@ function highlight(text) {
     emit(pos, end, (captures && captures[0] && captures[0].name) || fallback);
   };
   // Scans text[from..] with `patterns`, stopping at `end` (a begin rule's end).
-  const scan = (patterns, end, scope) => {
+  const scan = (patterns, end, scope, depth) => {
+    if (depth > HIGHLIGHT_DEPTH) {
+      emit(at, text.length, null);
+      at = text.length;
+      return;
+    }
     while (at < text.length) {
       let best = null;
       let bestRule = null;
@@ -113,11 +125,11 @@ function highlight(text) {
       } else {
         captured(best, bestRule.beginCaptures, bestRule.name || scope);
         at = best.index + best[0].length;
-        scan(expand(bestRule.patterns, top), bestRule._end, bestRule.name || scope);
+        scan(expand(bestRule.patterns, top), bestRule._end, bestRule.name || scope, depth + 1);
       }
     }
   };
-  scan(expand(top, top), null, null);
+  scan(expand(top, top), null, null, 0);
   return out.join('');
 }
 

@@ -90,3 +90,25 @@ def test_the_engine_describes_itself(checklist):
     assert any(r["control"] == "IAM-1" for r in checklist.rules())
     assert checklist.revision.startswith("sha256:")
     assert warden.__version__
+
+
+def test_values_that_are_no_json_or_no_time_are_refused_clearly(checklist, root, tmp_path):
+    request = json.loads((root / "stdlib-policies/examples/requests/allow--editor-writes.json").read_text())
+    with pytest.raises(ValueError, match="not a JSON value"):
+        checklist.decide("request", {**request, "x": float("nan")}, now=NOW)
+
+    class NoOffset(datetime.tzinfo):
+        def utcoffset(self, dt):
+            return None
+
+    with pytest.raises(ValueError, match="aware"):
+        checklist.decide("request", request, now=datetime.datetime(2026, 5, 20, tzinfo=NoOffset()))
+    for budget in (True, -1, 1.5):
+        with pytest.raises(ValueError, match="budget"):
+            checklist.decide("request", request, now=NOW, budget=budget)
+    with pytest.raises(ValueError, match="path"):
+        warden.Engine.from_folder([])
+    # One data file may be given as a string, not only as a list.
+    engine = warden.Engine.from_folder(
+        root / "stdlib-policies", data_files=f"catalog={root / 'stdlib-policies/examples/catalog.json'}")
+    assert engine.decide("request", request, now=NOW)["decision"] == "allow"

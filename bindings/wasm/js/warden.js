@@ -14,6 +14,10 @@ class WardenError extends Error {
   }
 }
 
+/** Longer than any input the engine takes (8 MiB of UTF-8 is at most this
+ *  many UTF-16 characters). */
+const INPUT_LIMIT = 8 << 20;
+
 function call(f) {
   try {
     return f();
@@ -41,6 +45,7 @@ class Engine {
   /** Compiles policy texts by path (`{"rules.warden": "package p ..."}`;
    *  other paths are JSON files the policies name), then merges `data`. */
   static compile(files, data) {
+    if (files === null || typeof files !== 'object') throw new TypeError('files: give policy texts by path');
     const json = data === undefined ? undefined : JSON.stringify(data);
     return new Engine(call(() => native.Engine.compile(JSON.stringify(files), json)));
   }
@@ -48,15 +53,21 @@ class Engine {
   /** Decides `input` against `target` at `now` (RFC 3339 text, a Date, or
    *  the current time). */
   decide(target, input, { now, explain = false } = {}) {
-    const ms = millis(now);
-    return JSON.parse(call(() => this.inner.decide(target, JSON.stringify(input), ms, explain)));
+    return this.decideJson(target, JSON.stringify(input), { now, explain });
   }
 
   /** [`decide`] for an input given as JSON text: numbers past 2^53 (which
    *  a JavaScript number cannot hold) reach the engine as written. */
   decideJson(target, inputJson, { now, explain = false } = {}) {
+    if (typeof target !== 'string') throw new TypeError("target: give the target's name as a string");
+    const text = String(inputJson);
+    // The engine refuses an input past its size limit (E0407); refused
+    // here, it is never copied into WebAssembly memory, which never shrinks.
+    if (text.length > INPUT_LIMIT) {
+      throw new WardenError({ code: 'E0407', message: `the input is longer than ${INPUT_LIMIT} characters` });
+    }
     const ms = millis(now);
-    return JSON.parse(call(() => this.inner.decide(target, String(inputJson), ms, explain)));
+    return JSON.parse(call(() => this.inner.decide(target, text, ms, explain)));
   }
 
   /** The policy sources' revision (`sha256:…`). */

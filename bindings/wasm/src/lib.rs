@@ -4,7 +4,7 @@
 //! JavaScript wrapper (`js/warden.js`) parses what comes back and throws
 //! a `WardenError` carrying the code and the coded diagnostics.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 use warden::{DecideOptions, InputLimits, PolicySources, Workspace};
 use wasm_bindgen::prelude::*;
 
@@ -39,7 +39,17 @@ fn sources(files: &str) -> Result<Workspace, JsValue> {
     // may name (`schema "…"`, `file("…")`), by its path.
     let (mut policies, mut named) = (Vec::new(), std::collections::BTreeMap::new());
     for (path, text) in files {
-        let text = text.as_str().unwrap_or_default().to_string();
+        // A file that is not text (a Buffer read without an encoding) is an
+        // error: read as nothing, its rules would silently not apply.
+        let Some(text) = text.as_str().map(str::to_string) else {
+            return Err(error(
+                None,
+                format!(
+                    "files: `{path}` is not a string (read files as text: readFileSync(path, 'utf8'))"
+                ),
+                serde_json::json!([]),
+            ));
+        };
         if path.ends_with(".warden") {
             policies.push((path, text));
         } else {
@@ -103,14 +113,18 @@ impl Engine {
         now_ms: f64,
         explain: bool,
     ) -> Result<String, JsValue> {
-        if !now_ms.is_finite() || now_ms < 0.0 {
+        // WebAssembly's clock type holds no time before 1970.
+        let micros = (now_ms * 1000.0).round();
+        if !micros.is_finite() || micros < 0.0 || !warden_ir::is_rfc3339_time(micros as i64) {
             return Err(error(
                 None,
-                format!("now: {now_ms} is not a time after 1970"),
+                format!(
+                    "now: {now_ms} ms is not a time from 1970 to 9999 (WebAssembly takes no earlier one)"
+                ),
                 serde_json::json!([]),
             ));
         }
-        let now = UNIX_EPOCH + Duration::from_micros((now_ms * 1000.0) as u64);
+        let now = UNIX_EPOCH + Duration::from_micros(micros as u64);
         let options = DecideOptions {
             explain,
             ..DecideOptions::default()
@@ -132,6 +146,8 @@ impl Engine {
 /// that hold the corpus's `now` as text).
 #[wasm_bindgen(js_name = parseTime)]
 pub fn parse_time(text: &str) -> Option<f64> {
-    let time: SystemTime = warden::parse_now(text)?;
-    Some(time.duration_since(UNIX_EPOCH).ok()?.as_micros() as f64 / 1000.0)
+    // Read as microseconds: a time before 1970 is a number here (which
+    // `decide` then refuses with a message), never a trap.
+    let micros = warden_ir::parse_time(text).filter(|&m| warden_ir::is_rfc3339_time(m))?;
+    Some(micros as f64 / 1000.0)
 }

@@ -103,3 +103,16 @@ test('a typo is a coded diagnostic, and fixed it decides', () => {
   assert.strictEqual(engine.decide('request', { user: 'y' }, { now: new Date(0) }).evaluated_at, '1970-01-01T00:00:00Z');
   assert.throws(() => engine.decide('nope', {}), (e) => e.code === 'E0404');
 });
+
+test('inputs the engine cannot take are errors, never traps', () => {
+  const files = { 'p.warden': 'package p\n\ntarget request: { user: string } default allow\n\nrule r on request as q {\n  deny when q.user == "x"\n}\n' };
+  const engine = Engine.compile(files);
+  for (const now of ['1969-12-31T23:59:59Z', '0000-01-01T00:00:00Z', new Date(-1), 'yesterday']) {
+    assert.throws(() => engine.decide('request', { user: 'x' }, { now }), WardenError, String(now));
+  }
+  assert.throws(() => engine.decide(5, {}), TypeError);
+  assert.throws(() => Engine.compile({ 'p.warden': Buffer.from(files['p.warden']) }), /not a string/);
+  assert.throws(() => engine.decideJson('request', 'x'.repeat((8 << 20) + 1)), (e) => e.code === 'E0407');
+  // The engine is still whole after each refusal.
+  assert.strictEqual(engine.decide('request', { user: 'x' }).decision, 'deny');
+});

@@ -331,6 +331,12 @@ impl<'p> Analysis<'p> {
     /// The parts of the input `e` can name (none when it makes a new
     /// value), marking as read whatever it reads to work that out.
     fn places(&mut self, e: &'p Expr) -> Vec<Place> {
+        // Deeply nested expressions (a long chain of `let`s) recurse as
+        // deep: the stack grows on the heap, as the evaluator's does.
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.places_of(e))
+    }
+
+    fn places_of(&mut self, e: &'p Expr) -> Vec<Place> {
         match &e.kind {
             ExprKind::Const(_) | ExprKind::Data(_) | ExprKind::Now | ExprKind::Error => Vec::new(),
             ExprKind::Local(id) => self.locals.get(id.index()).cloned().unwrap_or_default(),

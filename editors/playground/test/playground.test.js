@@ -88,6 +88,16 @@ test('type a typo, see its diagnostic, fix it, see the decision, share it', asyn
     assert.strictEqual(await again.inputValue('#policy'), TYPO.replace('r.acton', 'r.action'));
     assert.strictEqual(await again.textContent('#verdict'), 'deny');
 
+    // A share link built to stall the page (deep nesting, a huge policy)
+    // still opens, and decides.
+    for (const policy of ['"{'.repeat(5000), 'package p\n// ' + '2026-01-01T'.repeat(12000)]) {
+      const hostile = await browser.newPage();
+      const fragment = Buffer.from(JSON.stringify({ policy, input: '{}' })).toString('base64url');
+      await hostile.goto(`${base}/index.html#${fragment}`);
+      await hostile.waitForSelector('html[data-ready="true"]', { timeout: 10000 });
+      await hostile.close();
+    }
+
     // Nothing left the page's own server, and the fragment never reached it.
     assert.deepStrictEqual(outside, []);
     assert.ok(requested.every((url) => !url.includes('#')), requested.join(' '));

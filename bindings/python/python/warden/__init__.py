@@ -51,10 +51,19 @@ def _raise(error: Exception) -> "NoReturn":  # type: ignore[name-defined]
     raise kind(message, code, found) from None
 
 
+def _dumps(value: Any) -> str:
+    """JSON text of `value`; NaN and infinities are no JSON, and say so."""
+    try:
+        return _json.dumps(value, allow_nan=False)
+    except ValueError as error:
+        raise ValueError(f"not a JSON value: {error}") from None
+
+
 def _now(now: Now) -> Optional[str]:
     if now is None or isinstance(now, str):
         return now
-    if now.tzinfo is None:
+    # Aware means an offset, not merely a tzinfo (one may answer None).
+    if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now: give an aware datetime (with tzinfo), e.g. datetime.now(timezone.utc)")
     return now.astimezone(_datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
@@ -77,9 +86,14 @@ class Engine:
         top-level object is merged, or `NAME=FILE`). Raises `CompileError`
         with the coded diagnostics when the policies do not compile."""
         paths = [path] if isinstance(path, (str, _os.PathLike)) else list(path)
-        documents = [] if data is None else [_json.dumps(data)]
+        if not paths:
+            raise ValueError("path: give a policy folder or file")
+        if isinstance(data_files, (str, _os.PathLike)):
+            data_files = [data_files]
+        documents = [] if data is None else [_dumps(data)]
         try:
-            native = _native.NativeEngine.compile([_os.fspath(p) for p in paths], documents, list(data_files))
+            native = _native.NativeEngine.compile(
+                [_os.fspath(p) for p in paths], documents, [_os.fspath(f) for f in data_files])
         except _native.NativeError as error:
             _raise(error)
         return cls(native)
@@ -91,8 +105,10 @@ class Engine:
         `explain` records the sub-expressions that decided each finding;
         `budget` bounds the evaluation steps (a decision out of budget is a
         denial with an E0501 finding)."""
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 0):
+            raise ValueError("budget: give a number of evaluation steps (an int, 0 or more)")
         try:
-            text = self._native.decide(target, _json.dumps(input), _now(now), explain, budget)
+            text = self._native.decide(target, _dumps(input), _now(now), explain, budget)
         except _native.NativeError as error:
             _raise(error)
         return _json.loads(text)
