@@ -117,6 +117,17 @@ fn walk_in(
                 continue;
             }
         };
+        // Files are named by their paths as text: two names that are not
+        // UTF-8 could read as one (`a\xfe` and `a\xff` are both `a�`), and
+        // one would silently replace the other.
+        if entry.file_name().to_str().is_none() && (file_type.is_dir() || wanted(&name)) {
+            out.skipped.push(Skipped {
+                path,
+                why: "its name is not UTF-8, so it could be taken for another: rename it"
+                    .to_string(),
+            });
+            continue;
+        }
         if file_type.is_dir() {
             walk_in(root, &path, wanted, out, failed)?;
             continue;
