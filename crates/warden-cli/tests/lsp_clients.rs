@@ -10,15 +10,9 @@ use std::process::Command;
 
 #[test]
 fn pytest_lsp_drives_the_language_server() {
-    let python = root().join(".venv-clients/bin/python");
-    let has_pytest_lsp = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import pytest_lsp"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !common::installed(has_pytest_lsp, "pytest-lsp") {
+    let Some(python) = common::venv_python_with("pytest_lsp", "pytest-lsp") else {
         return;
-    }
+    };
     let out = Command::new(&python)
         .args([
             "-m",

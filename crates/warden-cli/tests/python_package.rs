@@ -12,15 +12,9 @@ use std::process::Command;
 
 #[test]
 fn pip_installs_the_package_and_its_tests_pass() {
-    let python = root().join(".venv-clients/bin/python");
-    let has_maturin = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import maturin, pytest"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !common::installed(has_maturin, "maturin and pytest") {
+    let Some(python) = common::venv_python_with("maturin, pytest", "maturin and pytest") else {
         return;
-    }
+    };
     // The build tools come from the venv (no build isolation): nothing is
     // fetched but what Cargo.lock pins.
     // maturin runs as a program: the venv's `bin` goes first on the PATH.

@@ -68,6 +68,19 @@ pub fn installed(present: bool, what: &str) -> bool {
     present
 }
 
+/// The Python of `.venv-clients/` when it can import `modules` (comma
+/// separated), which `.ci/run` installs (see [`installed`]).
+#[allow(dead_code)]
+pub fn venv_python_with(modules: &str, what: &str) -> Option<PathBuf> {
+    let python = root().join(".venv-clients/bin/python");
+    let has = python.exists()
+        && Command::new(&python)
+            .args(["-c", &format!("import {modules}")])
+            .status()
+            .is_ok_and(|s| s.success());
+    installed(has, what).then_some(python)
+}
+
 /// A tool `.ci/run` installs into `.venv-clients/bin/` (see [`installed`]).
 pub fn installed_client(name: &str) -> Option<PathBuf> {
     let tool = root().join(".venv-clients/bin").join(name);
