@@ -46,6 +46,8 @@ fn parse_now(now: Option<&str>) -> PyResult<SystemTime> {
 struct NativeEngine {
     engine: Engine,
     folders: PolicyFolders,
+    /// The compile's warnings (lints, and files skipped: W0006) as JSON.
+    warnings: String,
 }
 
 #[pymethods]
@@ -84,9 +86,25 @@ impl NativeEngine {
                     .with_data_arg(arg, &InputLimits::DATA)
                     .map_err(engine_error)?;
             }
+            // What `warden compile` prints as warnings: the lints, and each
+            // file of the folder left out (not a regular file, a link out,
+            // a name that is not UTF-8).
+            let mut warnings = serde_json::to_value(workspace.reports(engine.warnings()))
+                .unwrap_or_else(|_| serde_json::json!([]));
+            if let Some(list) = warnings.as_array_mut() {
+                for skipped in workspace.skipped() {
+                    list.push(serde_json::json!({
+                        "code": "W0006",
+                        "severity": "warning",
+                        "message": skipped.to_string(),
+                        "file": skipped.path.display().to_string(),
+                    }));
+                }
+            }
             Ok(NativeEngine {
                 engine,
                 folders: workspace.folders().clone(),
+                warnings: warnings.to_string(),
             })
         })
     }
@@ -145,6 +163,13 @@ impl NativeEngine {
             let run = self.engine.run_tests(Some(&self.folders), filter);
             serde_json::to_string(&run).map_err(|e| error(None, e.to_string(), "[]".into()))
         })
+    }
+
+    /// The compile's warnings, as JSON: coded diagnostics, and the files
+    /// of the folder that were left out (W0006).
+    #[getter]
+    fn warnings(&self) -> String {
+        self.warnings.clone()
     }
 
     /// The policy sources' revision (`sha256:…`), as decisions carry it.

@@ -112,3 +112,18 @@ def test_values_that_are_no_json_or_no_time_are_refused_clearly(checklist, root,
     engine = warden.Engine.from_folder(
         root / "stdlib-policies", data_files=f"catalog={root / 'stdlib-policies/examples/catalog.json'}")
     assert engine.decide("request", request, now=NOW)["decision"] == "allow"
+
+
+def test_warnings_and_skipped_files_are_told(tmp_path):
+    import os
+
+    (tmp_path / "p.warden").write_text(
+        "package p\n\ntarget input: { x: int } default allow\n\n"
+        "rule r on input as i {\n  let unused = 1\n  deny when i.x > 0\n}\n"
+    )
+    os.mkfifo(tmp_path / "pipe.warden")
+    engine = warden.Engine.from_folder(tmp_path)
+    codes = [w["code"] for w in engine.warnings]
+    assert "W0001" in codes, engine.warnings
+    skipped = [w for w in engine.warnings if w["code"] == "W0006"]
+    assert len(skipped) == 1 and skipped[0]["file"].endswith("pipe.warden"), skipped

@@ -129,6 +129,13 @@ class Engine:
         return _json.loads(self._native.run_tests(filter))
 
     @property
+    def warnings(self) -> List[Dict[str, Any]]:
+        """The compile's warnings: lints (`W0001`...) with their places, and
+        each file of the folder left out (`W0006`: not a regular file, a
+        link out of the folder, a name that is not UTF-8)."""
+        return _json.loads(self._native.warnings)
+
+    @property
     def revision(self) -> str:
         """The policy sources' revision, as decisions carry it (`sha256:…`)."""
         return self._native.revision
