@@ -28,6 +28,15 @@ fn engine_error(e: warden::EngineError) -> PyErr {
     error(e.code(), e.to_string(), "[]".to_string())
 }
 
+fn decide_error(e: warden::DecideError) -> PyErr {
+    error(Some(e.code()), e.to_string(), "[]".to_string())
+}
+
+/// `value` as JSON text for the Python side to parse.
+fn json(value: &impl serde::Serialize) -> PyResult<String> {
+    serde_json::to_string(value).map_err(|e| error(None, e.to_string(), "[]".to_string()))
+}
+
 fn parse_now(now: Option<&str>) -> PyResult<SystemTime> {
     match now {
         None => Ok(SystemTime::now()),
@@ -133,8 +142,8 @@ impl NativeEngine {
             let decision = self
                 .engine
                 .decide_text(target, input, now, &options)
-                .map_err(|e| error(Some(e.code()), e.to_string(), "[]".into()))?;
-            serde_json::to_string(&decision).map_err(|e| error(None, e.to_string(), "[]".into()))
+                .map_err(decide_error)?;
+            json(&decision)
         })
     }
 
@@ -151,8 +160,8 @@ impl NativeEngine {
             let decision = self
                 .engine
                 .decide("manifest", &document, now)
-                .map_err(|e| error(Some(e.code()), e.to_string(), "[]".into()))?;
-            serde_json::to_string(&decision).map_err(|e| error(None, e.to_string(), "[]".into()))
+                .map_err(decide_error)?;
+            json(&decision)
         })
     }
 
@@ -161,7 +170,7 @@ impl NativeEngine {
     fn run_tests(&self, py: Python<'_>, filter: Option<&str>) -> PyResult<String> {
         py.detach(|| {
             let run = self.engine.run_tests(Some(&self.folders), filter);
-            serde_json::to_string(&run).map_err(|e| error(None, e.to_string(), "[]".into()))
+            json(&run)
         })
     }
 
@@ -180,14 +189,12 @@ impl NativeEngine {
 
     /// The targets, as JSON: `[{"name", "default_allow"}]`.
     fn targets(&self) -> PyResult<String> {
-        serde_json::to_string(&self.engine.targets())
-            .map_err(|e| error(None, e.to_string(), "[]".into()))
+        json(&self.engine.targets())
     }
 
     /// The rules, as JSON: name, target, severity, control, documentation.
     fn rules(&self) -> PyResult<String> {
-        serde_json::to_string(&self.engine.rules())
-            .map_err(|e| error(None, e.to_string(), "[]".into()))
+        json(&self.engine.rules())
     }
 }
 
