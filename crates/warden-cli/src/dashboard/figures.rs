@@ -439,6 +439,9 @@ pub struct Inputs<'a> {
     catalog: Map<String, Json>,
     /// Each rule's control, for findings and log lines.
     controls: HashMap<String, String>,
+    /// Each catalog app's `expires_at` and `retired_at`, read once.
+    expires: HashMap<String, i64>,
+    retired: HashMap<String, i64>,
     manifest_paths: Vec<String>,
     manifests: Vec<ManifestState>,
     manifest_files: usize,
@@ -522,6 +525,7 @@ impl<'a> Inputs<'a> {
                 not_apps[0]
             ));
         }
+        let (expires, retired) = (dated(&catalog, "expires_at"), dated(&catalog, "retired_at"));
         let controls = engine
             .rules()
             .into_iter()
@@ -537,6 +541,8 @@ impl<'a> Inputs<'a> {
             catalog_sha,
             catalog,
             controls,
+            expires,
+            retired,
             manifest_paths: Vec::new(),
             manifests: Vec::new(),
             manifest_files: 0,
@@ -572,10 +578,7 @@ impl<'a> Inputs<'a> {
     }
 
     fn control_of(&self, rule: &str) -> String {
-        self.controls
-            .get(rule)
-            .cloned()
-            .unwrap_or_else(|| rule.to_string())
+        control_of(&self.controls, rule)
     }
 
     /// The manifests decided now: compliance, tiers, approval times.
@@ -747,13 +750,7 @@ impl<'a> Inputs<'a> {
     /// and the warning says so.
     pub fn add_decision_log(&mut self, file: &Path) -> Result<(), decision_log::VerifyError> {
         let name = file.display().to_string();
-        let dated = |key: &str| -> HashMap<String, i64> {
-            self.apps()
-                .iter()
-                .filter_map(|(id, app)| Some((id.clone(), time_of(app.get(key)?.as_str()?)?)))
-                .collect()
-        };
-        let (expiry, retired) = (dated("expires_at"), dated("retired_at"));
+        let (expiry, retired) = (&self.expires, &self.retired);
         let (from, now, width) = (self.from, self.now, self.bucket);
         let mut tally = Tally {
             buckets: vec![Counts::default(); self.buckets.len()],
@@ -833,11 +830,8 @@ impl<'a> Inputs<'a> {
                 // `deny_rules` names the rules whose deny findings decided;
                 // a line written before it had only `rules`, every finding's.
                 let rules = line.deny_rules.as_ref().unwrap_or(&line.rules);
-                let mut named: BTreeSet<String> = rules
-                    .0
-                    .iter()
-                    .map(|r| controls.get(r).cloned().unwrap_or_else(|| r.clone()))
-                    .collect();
+                let mut named: BTreeSet<String> =
+                    rules.0.iter().map(|r| control_of(controls, r)).collect();
                 if named.is_empty() {
                     named.insert(NO_RULE_ALLOWED.to_string());
                 }
@@ -962,7 +956,7 @@ impl<'a> Inputs<'a> {
         // An entry that is not an object is no app (`new` warned of it).
         for (id, app) in self.apps().iter().filter(|(_, a)| a.is_object()) {
             let field = |key: &str| app.get(key).and_then(Json::as_str).map(str::to_string);
-            let expires = field("expires_at").as_deref().and_then(time_of);
+            let expires = self.expires.get(id).copied();
             rows.insert(
                 id.clone(),
                 AppRow {
@@ -1027,11 +1021,7 @@ impl<'a> Inputs<'a> {
         for r in rows.values_mut() {
             let status = r.status.as_deref();
             let start = r.registered_at.as_deref().and_then(time_of);
-            let retired_at = self.catalog["apps"]
-                .get(&r.app)
-                .and_then(|a| a.get("retired_at"))
-                .and_then(Json::as_str)
-                .and_then(time_of);
+            let retired_at = self.retired.get(&r.app).copied();
             let end = match (status, retired_at) {
                 (_, Some(at)) => Some(at),
                 (Some("retired"), None) => None,
@@ -1252,6 +1242,27 @@ impl<'a> Inputs<'a> {
             warnings: std::mem::take(&mut self.skipped),
         }
     }
+}
+
+/// The control a rule checks, or the rule's own name when it names none
+/// (or is not in this policy set: a log from another revision).
+fn control_of(controls: &HashMap<String, String>, rule: &str) -> String {
+    controls
+        .get(rule)
+        .cloned()
+        .unwrap_or_else(|| rule.to_string())
+}
+
+/// Each catalog app's time at `key` (`expires_at`, `retired_at`), where it
+/// has one that reads as a time.
+fn dated(catalog: &Map<String, Json>, key: &str) -> HashMap<String, i64> {
+    catalog
+        .get("apps")
+        .and_then(Json::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(id, app)| Some((id.clone(), time_of(app.get(key)?.as_str()?)?)))
+        .collect()
 }
 
 /// The row of app `id`, made for an app the catalog does not hold.
