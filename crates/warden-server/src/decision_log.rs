@@ -1039,22 +1039,13 @@ pub fn record(
         target: &decision.target,
         request_id: masked("context.request_id", at(&["context", "request_id"])),
         http_request_id,
-        // Each rule once: a decision can hold thousands of findings of one rule.
-        rules: {
-            let mut rules: Vec<&str> = decision.findings.iter().map(|f| &*f.rule).collect();
-            rules.dedup();
-            rules
-        },
-        deny_rules: {
-            let mut rules: Vec<&str> = decision
+        rules: rule_names(decision.findings.iter()),
+        deny_rules: rule_names(
+            decision
                 .findings
                 .iter()
-                .filter(|f| f.effect == warden::Effect::Deny)
-                .map(|f| &*f.rule)
-                .collect();
-            rules.dedup();
-            rules
-        },
+                .filter(|f| f.effect == warden::Effect::Deny),
+        ),
         policy_revision: &decision.policy_revision,
         data_revision: &decision.data_revision,
         bundle_revision: decision.bundle_revision.as_deref(),
@@ -1062,6 +1053,14 @@ pub fn record(
     };
     // Strings and JSON values always serialize.
     serde_json::to_vec(&line).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// The rules of `findings`, each once: a decision can hold thousands of
+/// findings of one rule (they come grouped by rule).
+fn rule_names<'a>(findings: impl Iterator<Item = &'a warden::FindingReport>) -> Vec<&'a str> {
+    let mut rules: Vec<&str> = findings.map(|f| &*f.rule).collect();
+    rules.dedup();
+    rules
 }
 
 /// [`record`] for an input given as JSON text (a `/v1/decide` body's): only
